@@ -1,0 +1,277 @@
+// Package actiontest runs secure-gates actions the way the GitHub Actions runner
+// does: it parses the action's action.yml, applies input defaults (evaluating the
+// few default expressions the actions use), sets INPUT_* and the runner's GITHUB_*
+// variables, runs the built binary with the action's args, and returns the parsed
+// outputs, step summary and workflow commands.
+//
+// The harness interprets the log as the runner does, including ::stop-commands::,
+// so a test can assert that untrusted text produced no workflow command.
+package actiontest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/secure-gates/secure-gates/pkg/gha"
+)
+
+// Harness runs actions from one repository checkout with one built binary.
+type Harness struct {
+	// Root is the secure-gates repository (holds actions/<gate>/action.yml).
+	Root string
+	// Binary is the built secure-gates binary.
+	Binary string
+}
+
+// Step is one use of an action, as a workflow step would write it.
+type Step struct {
+	// Action is the folder under actions/, e.g. "threat-model".
+	Action string
+	// With are the step's inputs.
+	With map[string]string
+	// EventName and Event are GITHUB_EVENT_NAME and the payload written to
+	// GITHUB_EVENT_PATH (nil: no payload file).
+	EventName string
+	Event     any
+	// Repository, SHA and Ref default to acme/widgets, a fixed SHA and refs/heads/main.
+	Repository, SHA, Ref string
+	// Workspace is GITHUB_WORKSPACE and the working directory (default: a temp dir).
+	Workspace string
+	// Token is what ${{ github.token }} evaluates to.
+	Token string
+	// Env adds variables (e.g. ACTIONS_ID_TOKEN_REQUEST_URL, GITHUB_API_URL).
+	Env map[string]string
+	// Timeout bounds the run (default 2 minutes).
+	Timeout time.Duration
+}
+
+// Command is one workflow command the runner would process.
+type Command struct {
+	Name       string
+	Properties map[string]string
+	Message    string
+}
+
+// Result is what a step produced.
+type Result struct {
+	ExitCode int
+	Outputs  map[string]string
+	Env      map[string]string
+	Summary  string
+	// Commands are the workflow commands processed (stop-commands honoured).
+	Commands []Command
+	// Log is the step's stdout as the log shows it (commands included).
+	Log    string
+	Stderr string
+}
+
+// Annotations returns the error, warning and notice commands.
+func (r *Result) Annotations() []Command {
+	var out []Command
+	for _, c := range r.Commands {
+		switch c.Name {
+		case "error", "warning", "notice":
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Run runs step and returns its result. An error means the harness could not run
+// the step at all; a failing step is a Result with a non-zero ExitCode.
+func (h *Harness) Run(ctx context.Context, step Step) (*Result, error) {
+	data, err := os.ReadFile(filepath.Join(h.Root, "actions", step.Action, "action.yml"))
+	if err != nil {
+		return nil, fmt.Errorf("reading action %s: %w", step.Action, err)
+	}
+	a, err := gha.ParseAction(data)
+	if err != nil {
+		return nil, err
+	}
+	if a.Runs.Using != "docker" {
+		return nil, fmt.Errorf("action %s: runs.using is %q, want docker", step.Action, a.Runs.Using)
+	}
+	tmp, err := os.MkdirTemp("", "actiontest-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	ws := step.Workspace
+	if ws == "" {
+		ws = filepath.Join(tmp, "workspace")
+		if err := os.Mkdir(ws, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	files := map[string]string{}
+	for _, n := range []string{"GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STEP_SUMMARY", "GITHUB_PATH", "GITHUB_STATE"} {
+		files[n] = filepath.Join(tmp, strings.ToLower(n))
+		if err := os.WriteFile(files[n], nil, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	runnerTemp := filepath.Join(tmp, "runner-temp")
+	if err := os.Mkdir(runnerTemp, 0o755); err != nil {
+		return nil, err
+	}
+	env := map[string]string{
+		"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME"),
+		"GITHUB_ACTIONS": "true", "CI": "true",
+		"GITHUB_WORKSPACE": ws, "RUNNER_TEMP": runnerTemp, "RUNNER_OS": "Linux",
+		"GITHUB_REPOSITORY": or(step.Repository, "acme/widgets"),
+		"GITHUB_SHA":        or(step.SHA, "0123456789abcdef0123456789abcdef01234567"),
+		"GITHUB_REF":        or(step.Ref, "refs/heads/main"),
+		"GITHUB_EVENT_NAME": or(step.EventName, "push"),
+		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": "https://api.github.com",
+		"GITHUB_RUN_ID": "1000", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_WORKFLOW": "ci",
+		"GITHUB_ACTOR": "octocat", "GITHUB_JOB": "test",
+	}
+	for n, p := range files {
+		env[n] = p
+	}
+	if step.Event != nil {
+		ev, err := json.Marshal(step.Event)
+		if err != nil {
+			return nil, fmt.Errorf("encoding event: %w", err)
+		}
+		p := filepath.Join(tmp, "event.json")
+		if err := os.WriteFile(p, ev, 0o644); err != nil {
+			return nil, err
+		}
+		env["GITHUB_EVENT_PATH"] = p
+	}
+	for k, v := range step.Env {
+		env[k] = v
+	}
+	// Inputs: every declared input gets INPUT_<NAME>, from with: or its default, as
+	// the runner does for container actions. An input not declared is an error (the
+	// runner warns; a test should not pass one).
+	for name := range step.With {
+		if _, ok := a.Input(name); !ok {
+			return nil, fmt.Errorf("action %s has no input %q", step.Action, name)
+		}
+	}
+	for _, in := range a.Inputs {
+		v, ok := step.With[in.Name]
+		if !ok {
+			v, err = evalDefault(in.Default, step)
+			if err != nil {
+				return nil, fmt.Errorf("input %s: %w", in.Name, err)
+			}
+		}
+		env[gha.InputEnvName(in.Name)] = v
+	}
+	timeout := step.Timeout
+	if timeout == 0 {
+		timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, h.Binary, a.Runs.Args...)
+	cmd.Dir = ws
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	res := &Result{}
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ctx.Err() != nil {
+			return nil, fmt.Errorf("running %s: %w (stderr: %s)", step.Action, err, stderr.String())
+		}
+		res.ExitCode = ee.ExitCode()
+	}
+	res.Log, res.Stderr = stdout.String(), stderr.String()
+	res.Commands = ParseCommands(res.Log)
+	read := func(n string) string { b, _ := os.ReadFile(files[n]); return string(b) }
+	if res.Outputs, err = gha.ParseFileCommands(read("GITHUB_OUTPUT")); err != nil {
+		return nil, fmt.Errorf("parsing GITHUB_OUTPUT: %w", err)
+	}
+	if res.Env, err = gha.ParseFileCommands(read("GITHUB_ENV")); err != nil {
+		return nil, fmt.Errorf("parsing GITHUB_ENV: %w", err)
+	}
+	res.Summary = read("GITHUB_STEP_SUMMARY")
+	return res, nil
+}
+
+var defaultExpr = regexp.MustCompile(`\$\{\{\s*([^}]*?)\s*\}\}`)
+
+// evalDefault evaluates the expressions secure-gates' action.yml defaults use.
+func evalDefault(def string, step Step) (string, error) {
+	var bad error
+	out := defaultExpr.ReplaceAllStringFunc(def, func(m string) string {
+		switch expr := defaultExpr.FindStringSubmatch(m)[1]; expr {
+		case "github.token":
+			return step.Token
+		case "github.repository":
+			return or(step.Repository, "acme/widgets")
+		default:
+			bad = fmt.Errorf("default expression %q is not supported by the harness", expr)
+			return ""
+		}
+	})
+	return out, bad
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+var commandLine = regexp.MustCompile(`^::([A-Za-z-]+)(?: ([^:]*))?::(.*)$`)
+
+// ParseCommands interprets a step log the way the runner does: a line starting
+// with :: (after leading whitespace) is a command; ::stop-commands::TOKEN suspends
+// processing until a line ::TOKEN::.
+func ParseCommands(log string) []Command {
+	var out []Command
+	stopToken := ""
+	for _, line := range strings.Split(log, "\n") {
+		line = strings.TrimRight(line, "\r")
+		trimmed := strings.TrimLeft(line, " \t")
+		if stopToken != "" {
+			if trimmed == "::"+stopToken+"::" {
+				stopToken = ""
+			}
+			continue
+		}
+		m := commandLine.FindStringSubmatch(trimmed)
+		if m == nil {
+			continue
+		}
+		c := Command{Name: m[1], Properties: map[string]string{}, Message: unescape(m[3], false)}
+		if m[2] != "" {
+			for _, kv := range strings.Split(m[2], ",") {
+				k, v, _ := strings.Cut(kv, "=")
+				c.Properties[k] = unescape(v, true)
+			}
+		}
+		if c.Name == "stop-commands" {
+			stopToken = c.Message
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func unescape(s string, property bool) string {
+	pairs := []string{"%0D", "\r", "%0A", "\n"}
+	if property {
+		pairs = append(pairs, "%3A", ":", "%2C", ",")
+	}
+	pairs = append(pairs, "%25", "%")
+	return strings.NewReplacer(pairs...).Replace(s)
+}

@@ -1,0 +1,48 @@
+package actiontest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// h is the harness every test uses; TestMain builds the binary once.
+var h *Harness
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		root, err := filepath.Abs("..")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		dir, err := os.MkdirTemp("", "secure-gates-bin-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		bin := filepath.Join(dir, "secure-gates")
+		build := exec.Command("go", "build", "-o", bin, ".")
+		build.Dir = root
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building secure-gates:", err)
+			return 1
+		}
+		h = &Harness{Root: root, Binary: bin}
+		return m.Run()
+	}())
+}
+
+func run(t *testing.T, step Step) *Result {
+	t.Helper()
+	res, err := h.Run(context.Background(), step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}

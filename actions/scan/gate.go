@@ -1,0 +1,21 @@
+// Package scan is the scan action. Its inputs are declared in action.yml; the gate
+// itself lands with its own issue and until then refuses to run (exit code 2)
+// rather than pretend to check anything.
+package scan
+
+import (
+	_ "embed"
+
+	"github.com/secure-gates/secure-gates/internal/gate"
+)
+
+//go:embed action.yml
+var actionYAML []byte
+
+// Gate is the scan subcommand.
+var Gate = gate.Gate{
+	Name:       "scan",
+	ActionYAML: actionYAML,
+	Positional: "path",
+	Run:        gate.NotImplemented("scan"),
+}

@@ -1,0 +1,45 @@
+// Command secure-gates is the one binary behind every secure-gates action:
+// `secure-gates <gate> [--input value ...]`. It only dispatches; the gates live in
+// actions/<gate> and the logic in pkg/.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/secure-gates/secure-gates/actions"
+	"github.com/secure-gates/secure-gates/internal/gate"
+	"github.com/secure-gates/secure-gates/pkg/gha"
+)
+
+// version is set at release time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+// App is the binary's command table; tests use it to find every gate.
+func App() *gate.App {
+	return &gate.App{
+		Gates:   actions.All(),
+		Version: buildVersion(),
+		Stderr:  os.Stderr,
+	}
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := App().Main(ctx, gha.FromOS(), os.Args[1:])
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,254 @@
+package attestation
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Decision is the outcome a gate records in its own predicates.
+type Decision string
+
+// The decisions.
+const (
+	DecisionPass Decision = "pass"
+	DecisionFail Decision = "fail"
+)
+
+// CodeScan is the predicate of [PredicateCodeScan]: what the scan gate ran, what
+// it found, what it waived and what it decided. Its schema is
+// schema/code-scan.json; docs/attestation/code-scan.md documents it.
+type CodeScan struct {
+	// Tools are the scanners that ran (at least one).
+	Tools []Tool `json:"tools"`
+	// Rules are the rules the scanners had enabled.
+	Rules RuleSet `json:"rules"`
+	// Counts are the unwaived findings by severity.
+	Counts SeverityCounts `json:"counts"`
+	// SARIF identifies the SARIF log holding every finding.
+	SARIF SARIFRef `json:"sarif"`
+	// ExceptionsApplied are the exceptions that waived findings in this scan.
+	ExceptionsApplied []AppliedException `json:"exceptionsApplied,omitempty"`
+	// Outages are scanners that could not run, and what policy did about it.
+	Outages []Outage `json:"outages,omitempty"`
+	// Decision is the gate's verdict.
+	Decision Decision `json:"decision"`
+	// ScanStartedOn and ScanFinishedOn bound the scan (RFC 3339).
+	ScanStartedOn  time.Time `json:"scanStartedOn"`
+	ScanFinishedOn time.Time `json:"scanFinishedOn"`
+	// Source is the source revision scanned, when known.
+	Source *SourceRef `json:"source,omitempty"`
+}
+
+// Tool is a scanner and its version.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// RuleSet counts the rules enabled; IDs lists them when the list is short
+// enough to carry.
+type RuleSet struct {
+	Count int      `json:"count"`
+	IDs   []string `json:"ids,omitempty"`
+}
+
+// SeverityCounts are finding counts by severity. Unknown counts findings whose
+// severity could not be mapped: they are never silently dropped.
+type SeverityCounts struct {
+	Critical int `json:"critical"`
+	High     int `json:"high"`
+	Medium   int `json:"medium"`
+	Low      int `json:"low"`
+	Info     int `json:"info"`
+	Unknown  int `json:"unknown"`
+}
+
+// SARIFRef identifies a SARIF log by digest, and optionally where it is.
+type SARIFRef struct {
+	Digest Digest `json:"digest"`
+	URI    string `json:"uri,omitempty"`
+}
+
+// AppliedException records one exception that waived findings.
+type AppliedException struct {
+	// ID names the exception (for a signed exception, its attestation digest).
+	ID string `json:"id"`
+	// Scope is the image repository or purl the exception is limited to.
+	Scope          string    `json:"scope,omitempty"`
+	Reason         string    `json:"reason"`
+	Ticket         string    `json:"ticket"`
+	Expires        time.Time `json:"expires"`
+	FindingsWaived int       `json:"findingsWaived"`
+	BreakGlass     bool      `json:"breakGlass,omitempty"`
+}
+
+// Outage policies.
+const (
+	OutageContinue = "continue"
+	OutageFail     = "fail"
+)
+
+// Outage records a scanner that could not run: an outage is never "no
+// findings". Policy is OutageContinue or OutageFail.
+type Outage struct {
+	Scanner string    `json:"scanner"`
+	Reason  string    `json:"reason"`
+	At      time.Time `json:"at"`
+	Policy  string    `json:"policy"`
+}
+
+// SourceRef is a source repository and commit (40 or 64 lowercase hex).
+type SourceRef struct {
+	Repository string `json:"repository"`
+	Commit     string `json:"commit"`
+}
+
+// ThreatModel is the predicate of [PredicateThreatModel]: the result of the
+// four-question check on a pull request. Its schema is schema/threat-model.json.
+type ThreatModel struct {
+	PullRequest PullRequest `json:"pullRequest"`
+	// AnswersDigest is the sha256 of the four answers as the check read them.
+	AnswersDigest Digest     `json:"answersDigest"`
+	Questions     []Question `json:"questions"`
+	// Result is pass only if every question was answered.
+	Result    Decision  `json:"result"`
+	CheckedOn time.Time `json:"checkedOn"`
+}
+
+// PullRequest identifies a pull request; Repository is "owner/name".
+type PullRequest struct {
+	Number     int    `json:"number"`
+	Repository string `json:"repository"`
+	URL        string `json:"url,omitempty"`
+}
+
+// Question is one question of the threat-model check and whether the PR
+// answered it.
+type Question struct {
+	Label    string `json:"label"`
+	Answered bool   `json:"answered"`
+}
+
+// Exception is the predicate of [PredicateException]: a waiver of findings.
+// An expired or unsigned exception waives nothing. Its schema is
+// schema/exception.json.
+type Exception struct {
+	// Findings are the waived finding ids (CVE, GHSA or rule id); at least one.
+	Findings []string `json:"findings"`
+	// Scope limits the waiver to an image repository or purl; empty means the
+	// subject of the statement only.
+	Scope    string    `json:"scope,omitempty"`
+	Reason   string    `json:"reason"`
+	Ticket   string    `json:"ticket"`
+	Approver string    `json:"approver"`
+	Expires  time.Time `json:"expires"`
+	// BreakGlass marks an emergency exception: short-lived, always reported.
+	BreakGlass bool `json:"breakGlass,omitempty"`
+}
+
+// VulnScan is cosign's vulnerability-scan predicate ([PredicateVuln]), with
+// cosign's JSON field names (github.com/sigstore/cosign/v2
+// pkg/cosign/attestation.CosignVulnPredicate).
+type VulnScan struct {
+	Invocation VulnInvocation `json:"invocation"`
+	Scanner    VulnScanner    `json:"scanner"`
+	Metadata   VulnMetadata   `json:"metadata"`
+}
+
+// VulnInvocation says what ran the scan.
+type VulnInvocation struct {
+	Parameters json.RawMessage `json:"parameters"`
+	URI        string          `json:"uri"`
+	EventID    string          `json:"event_id"`
+	BuilderID  string          `json:"builder.id"`
+}
+
+// VulnScanner is the scanner, its database and its raw result.
+type VulnScanner struct {
+	URI     string          `json:"uri"`
+	Version string          `json:"version"`
+	DB      VulnDB          `json:"db"`
+	Result  json.RawMessage `json:"result"`
+}
+
+// VulnDB is the vulnerability database the scanner used.
+type VulnDB struct {
+	URI     string `json:"uri"`
+	Version string `json:"version"`
+}
+
+// VulnMetadata holds the scan times; a fresh-scan policy reads ScanFinishedOn.
+type VulnMetadata struct {
+	ScanStartedOn  time.Time `json:"scanStartedOn"`
+	ScanFinishedOn time.Time `json:"scanFinishedOn"`
+}
+
+// Provenance is SLSA build provenance v1 ([PredicateSLSAProvenance]).
+type Provenance struct {
+	BuildDefinition BuildDefinition `json:"buildDefinition"`
+	RunDetails      RunDetails      `json:"runDetails"`
+}
+
+// BuildDefinition is what was built and with which inputs.
+type BuildDefinition struct {
+	BuildType            string               `json:"buildType"`
+	ExternalParameters   map[string]any       `json:"externalParameters"`
+	InternalParameters   map[string]any       `json:"internalParameters,omitempty"`
+	ResolvedDependencies []ResourceDescriptor `json:"resolvedDependencies,omitempty"`
+}
+
+// RunDetails is who built it and when.
+type RunDetails struct {
+	Builder    Builder              `json:"builder"`
+	Metadata   BuildMetadata        `json:"metadata,omitzero"`
+	Byproducts []ResourceDescriptor `json:"byproducts,omitempty"`
+}
+
+// Builder identifies the build platform.
+type Builder struct {
+	ID                  string               `json:"id"`
+	Version             map[string]string    `json:"version,omitempty"`
+	BuilderDependencies []ResourceDescriptor `json:"builderDependencies,omitempty"`
+}
+
+// BuildMetadata is the build's invocation id and times.
+type BuildMetadata struct {
+	InvocationID string    `json:"invocationId,omitempty"`
+	StartedOn    time.Time `json:"startedOn,omitzero"`
+	FinishedOn   time.Time `json:"finishedOn,omitzero"`
+}
+
+// ResourceDescriptor is an in-toto v1 resource descriptor (the fields the
+// project uses).
+type ResourceDescriptor struct {
+	Name      string            `json:"name,omitempty"`
+	URI       string            `json:"uri,omitempty"`
+	Digest    map[string]string `json:"digest,omitempty"`
+	MediaType string            `json:"mediaType,omitempty"`
+}
+
+// VSA verification results.
+const (
+	VerificationPassed = "PASSED"
+	VerificationFailed = "FAILED"
+)
+
+// VSA is a SLSA verification summary v1 ([PredicateVSA]): the deploy gate's
+// record of the policy it applied and the attestations it checked.
+type VSA struct {
+	Verifier           VSAVerifier          `json:"verifier"`
+	TimeVerified       time.Time            `json:"timeVerified"`
+	ResourceURI        string               `json:"resourceUri"`
+	Policy             ResourceDescriptor   `json:"policy"`
+	InputAttestations  []ResourceDescriptor `json:"inputAttestations,omitempty"`
+	VerificationResult string               `json:"verificationResult"`
+	VerifiedLevels     []string             `json:"verifiedLevels"`
+	DependencyLevels   map[string]int       `json:"dependencyLevels,omitempty"`
+	SLSAVersion        string               `json:"slsaVersion,omitempty"`
+}
+
+// VSAVerifier identifies who verified.
+type VSAVerifier struct {
+	ID      string            `json:"id"`
+	Version map[string]string `json:"version,omitempty"`
+}

@@ -1,0 +1,161 @@
+package gha
+
+import (
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/sethvargo/go-githubactions"
+)
+
+// Level is the severity of an annotation.
+type Level string
+
+// Annotation levels, as the runner names the commands.
+const (
+	LevelError   Level = "error"
+	LevelWarning Level = "warning"
+	LevelNotice  Level = "notice"
+)
+
+// Annotation is a message the runner attaches to a file and line of the pull
+// request or to the run.
+type Annotation struct {
+	Level     Level
+	Title     string
+	File      string // relative to the repository root
+	Line      int
+	EndLine   int
+	Col       int
+	EndColumn int
+	Message   string
+}
+
+// command renders a workflow command with the toolkit's escaping: data escapes %,
+// \r and \n; property values also escape : and ,.
+func command(name string, props map[string]string, msg string) string {
+	c := githubactions.Command{Name: name, Message: msg, Properties: props}
+	return c.String()
+}
+
+// FormatAnnotation renders a as a workflow command line (without newline).
+func FormatAnnotation(a Annotation) string {
+	props := map[string]string{}
+	if a.Title != "" {
+		props["title"] = a.Title
+	}
+	if a.File != "" {
+		props["file"] = a.File
+		if a.Line > 0 {
+			props["line"] = strconv.Itoa(a.Line)
+		}
+		if a.EndLine > 0 {
+			props["endLine"] = strconv.Itoa(a.EndLine)
+		}
+		if a.Col > 0 {
+			props["col"] = strconv.Itoa(a.Col)
+		}
+		if a.EndColumn > 0 {
+			props["endColumn"] = strconv.Itoa(a.EndColumn)
+		}
+	}
+	lvl := a.Level
+	switch lvl {
+	case LevelError, LevelWarning, LevelNotice:
+	default:
+		lvl = LevelWarning
+	}
+	return command(string(lvl), props, a.Message)
+}
+
+// Annotate writes an annotation command.
+func (r *Runtime) Annotate(a Annotation) {
+	r.writeLine(FormatAnnotation(a))
+}
+
+// AddMask tells the runner to replace s with *** in the log from now on. Each line
+// of a multi-line secret is masked too, since the runner masks line by line. The
+// secret is also remembered so Redact can scrub it from text the gate writes to
+// files.
+func (r *Runtime) AddMask(s string) {
+	if strings.TrimSpace(s) == "" {
+		return
+	}
+	r.mu.Lock()
+	r.masked = append(r.masked, s)
+	r.mu.Unlock()
+	r.writeLine(command("add-mask", nil, s))
+	if strings.ContainsAny(s, "\r\n") {
+		for _, line := range strings.FieldsFunc(s, func(c rune) bool { return c == '\n' || c == '\r' }) {
+			if strings.TrimSpace(line) != "" {
+				r.writeLine(command("add-mask", nil, line))
+			}
+		}
+	}
+}
+
+// Redact replaces every masked value in s with ***.
+func (r *Runtime) Redact(s string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.masked {
+		s = strings.ReplaceAll(s, m, "***")
+	}
+	return s
+}
+
+// Group starts a collapsible group of log lines; close it with the returned func.
+func (r *Runtime) Group(title string) (end func()) {
+	r.writeLine(command("group", nil, title))
+	return func() { r.writeLine(command("endgroup", nil, "")) }
+}
+
+// Debugf writes a debug message (shown when step debug logging is on).
+func (r *Runtime) Debugf(format string, args ...any) {
+	r.writeLine(command("debug", nil, fmt.Sprintf(format, args...)))
+}
+
+// Infof writes a plain log line. The text is the project's own; untrusted text goes
+// through LogUntrusted.
+func (r *Runtime) Infof(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	for _, line := range strings.Split(msg, "\n") {
+		if strings.HasPrefix(strings.TrimLeft(line, " \t"), "::") {
+			line = " " + strings.ReplaceAll(line, "::", ": :")
+		}
+		r.writeLine(line)
+	}
+}
+
+// LogUntrusted writes text the gate does not control (a PR body, a scanner's
+// message) to the log inside stop-commands with a random token, so no line of it is
+// processed as a workflow command.
+func (r *Runtime) LogUntrusted(text string) error {
+	tok, err := r.randomToken()
+	if err != nil {
+		return err
+	}
+	text = strings.ReplaceAll(text, "::"+tok+"::", "")
+	r.writeLine("::stop-commands::" + tok)
+	for _, line := range strings.Split(strings.ReplaceAll(text, "\r", ""), "\n") {
+		r.writeLine(line)
+	}
+	r.writeLine("::" + tok + "::")
+	return nil
+}
+
+func (r *Runtime) writeLine(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, _ = io.WriteString(r.out, s+"\n")
+}
+
+func (r *Runtime) randomToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(r.rand, b); err != nil {
+		return "", fmt.Errorf("reading random token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}

@@ -1,0 +1,48 @@
+// Package threatmodel checks that a pull request body answers the four questions
+// of threat modelling (Adam Shostack's four question framework):
+//
+//  1. What are we working on?
+//  2. What can go wrong?
+//  3. What are we going to do about it?
+//  4. Did we do a good job?
+//
+// # Labels
+//
+// A question counts only where it appears as a label: an ATX heading
+// ("## What can go wrong?"), a setext heading (the question on its own line,
+// underlined with === or ---), a line that starts with a bold label
+// ("**What can go wrong?** answer…" or "__…__"), or a list item
+// ("1. What can go wrong?", "1) …", "- **Q2: What can go wrong?**"). Matching
+// ignores case, punctuation, emoji, markdown emphasis, repeated whitespace and a
+// "Q1:", "1.", "Question 1 -" style prefix. The question inside a sentence, a
+// fenced code block, a block quote or an HTML comment is not a label, and neither
+// is "Q1 Q2 Q3 Q4" or "Q1: done".
+//
+// # Answers
+//
+// A label's answer is the text after it up to the next question label. It also
+// ends at a heading of the same or a higher level than the label's own heading
+// (or, for a bold or list label, than the heading it sits under), so that an
+// unrelated "## Checklist" after the last question is not taken as its answer.
+// HTML comments are removed first: PR templates keep their instructions there.
+// Fenced code blocks stay part of the answer (a diagram or a config excerpt is a
+// real answer); only the fence lines themselves are dropped.
+//
+// An answer is rejected when it is empty, only template placeholder text (HTML
+// comments, an italic instruction line such as "_e.g. …_" or "_Describe …_", a
+// bracketed "[…]" line, or a line equal to one of [Options.Placeholders]), a
+// non-answer such as "N/A", "TBD" or "see above", a repetition of a question, or
+// shorter than [Options.MinWords] words. Words are whitespace-separated tokens
+// holding a letter or digit; each Han, Hiragana or Katakana character counts as
+// one word, since those scripts do not separate words with spaces.
+//
+// # Untrusted input
+//
+// The body is untrusted. It is bounded by [Options.MaxBodyBytes] (an oversized
+// body is an input error, never silently truncated), invalid UTF-8 is replaced
+// rather than rejected, and CRLF or CR line endings are read as LF. Nothing from
+// the body is copied into a [Result]: reasons are fixed texts with numbers, the
+// question names come from the options, and the answers are represented only by
+// [Result.AnswersDigest]. A Result can therefore go into logs, annotations and
+// workflow commands without escaping.
+package threatmodel

@@ -1,0 +1,326 @@
+package threatmodel
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// maxLabelWindow bounds how much of a line is examined as a label: a question is
+// at most MaxQuestionBytes, and the window leaves room for a prefix, markup and
+// emoji. It keeps label matching linear in the body's size.
+const maxLabelWindow = 4*MaxQuestionBytes + 128
+
+// normalize lowercases s and reduces it to its words: every run of characters
+// that are not letters, digits or combining marks (after a letter) becomes one
+// space, with no space at either end. Markdown markup, punctuation and emoji
+// disappear, so "**Q2 – What can go wrong?** 🔥" becomes "q2 what can go wrong".
+func normalize(s string) string {
+	out, _ := normalizeMap(s, false)
+	return out
+}
+
+// normalizeMap is normalize that, when withMap is set, also returns pos, where
+// pos[i] is the length of the normalized form of s[:i] for every rune boundary i.
+func normalizeMap(s string, withMap bool) (string, []int) {
+	var b strings.Builder
+	b.Grow(len(s))
+	var pos []int
+	if withMap {
+		pos = make([]int, len(s)+1)
+	}
+	inWord, pending := false, false
+	for i, r := range s {
+		if withMap {
+			pos[i] = b.Len()
+		}
+		word := unicode.IsLetter(r) || unicode.IsDigit(r) || (inWord && unicode.IsMark(r))
+		if !word {
+			inWord = false
+			pending = b.Len() > 0
+			continue
+		}
+		if pending {
+			b.WriteByte(' ')
+			pending = false
+		}
+		inWord = true
+		b.WriteRune(unicode.ToLower(r))
+	}
+	if withMap {
+		pos[len(s)] = b.Len()
+	}
+	return b.String(), pos
+}
+
+// matcher recognises question labels.
+type matcher struct {
+	questions []string // normalized, in Options order
+}
+
+// whole returns the question n (a normalized text) names, or -1. n names a
+// question when it is the question, optionally after a short prefix such as
+// "q2", "2", "question 2" or "step 2".
+func (m *matcher) whole(n string) int {
+	best := -1
+	for i, q := range m.questions {
+		if len(n) < len(q) || (best >= 0 && len(q) <= len(m.questions[best])) {
+			continue
+		}
+		if n == q || (strings.HasSuffix(n, q) && n[len(n)-len(q)-1] == ' ' && isNumberingPrefix(n[:len(n)-len(q)-1])) {
+			best = i
+		}
+	}
+	return best
+}
+
+// isNumberingPrefix reports whether p (normalized) is at most three tokens each
+// like "q", "q2", "2", "question", "question2", "step", "part".
+func isNumberingPrefix(p string) bool {
+	toks := strings.Fields(p)
+	if len(toks) > 3 {
+		return false
+	}
+	for _, t := range toks {
+		for _, w := range []string{"question", "step", "part", "q"} {
+			if strings.HasPrefix(t, w) {
+				t = t[len(w):]
+				break
+			}
+		}
+		if len(t) > 3 {
+			return false
+		}
+		for i := 0; i < len(t); i++ {
+			if t[i] < '0' || t[i] > '9' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// prefix finds the longest label at the start of s that ends at a terminator
+// ("?", ":", the end of a "**"/"__" run, or the end of s) and returns its
+// question and the rest of s (the same-line answer), or -1.
+func (m *matcher) prefix(s string) (int, string) {
+	window := len(s)
+	if window > maxLabelWindow {
+		window = maxLabelWindow
+		for window > 0 && !utf8.RuneStart(s[window]) {
+			window--
+		}
+	}
+	norm, pos := normalizeMap(s[:window], true)
+	bestQ, bestP := -1, 0
+	try := func(p int) {
+		if q := m.whole(norm[:pos[p]]); q >= 0 {
+			bestQ, bestP = q, p
+		}
+	}
+	for i, r := range s[:window] {
+		end := i + utf8.RuneLen(r)
+		if r == utf8.RuneError {
+			end = i + 1
+		}
+		switch r {
+		case '?', ':', '？', '：':
+			try(end)
+		case '*', '_':
+			if end < window && s[end] == byte(r) {
+				continue // not the end of the run yet
+			}
+			if i > 0 && s[i-1] == byte(r) {
+				try(end)
+			}
+		}
+	}
+	if window == len(s) {
+		try(len(s))
+	}
+	if bestQ < 0 {
+		return -1, ""
+	}
+	return bestQ, s[bestP:]
+}
+
+// classify examines one visible line. It returns the line's ATX heading level
+// (0 if it is not an ATX heading), the question it labels (-1 if none) and, for
+// a bold or list label, the rest of the line after the label.
+func (m *matcher) classify(line string) (level, q int, rest string) {
+	indent, t := leadingIndent(line)
+	if indent > 3 || t == "" {
+		return 0, -1, ""
+	}
+	if n := atxLevel(t); n > 0 {
+		content := t[n:]
+		if len(content) > maxLabelWindow {
+			return n, -1, ""
+		}
+		return n, m.whole(normalize(content)), ""
+	}
+	if item, ok := listItem(t); ok {
+		q, rest := m.prefix(item)
+		return 0, q, rest
+	}
+	if strings.HasPrefix(t, "**") || strings.HasPrefix(t, "__") {
+		q, rest := m.prefix(t)
+		return 0, q, rest
+	}
+	return 0, -1, ""
+}
+
+// atxLevel returns the level of the ATX heading t (indentation removed), or 0.
+func atxLevel(t string) int {
+	n := 0
+	for n < len(t) && t[n] == '#' {
+		n++
+	}
+	if n == 0 || n > 6 || (n < len(t) && t[n] != ' ' && t[n] != '\t') {
+		return 0
+	}
+	return n
+}
+
+// listItem returns the content of the list item t (indentation removed): after
+// "-", "*" or "+", or after 1–9 digits and "." or ")", and a space or tab.
+func listItem(t string) (string, bool) {
+	n := 0
+	if t[0] == '-' || t[0] == '*' || t[0] == '+' {
+		n = 1
+	} else {
+		for n < len(t) && n < 10 && t[n] >= '0' && t[n] <= '9' {
+			n++
+		}
+		if n == 0 || n > 9 || n >= len(t) || (t[n] != '.' && t[n] != ')') {
+			return "", false
+		}
+		n++
+	}
+	if n >= len(t) || (t[n] != ' ' && t[n] != '\t') {
+		return "", false
+	}
+	return strings.TrimLeft(t[n:], " \t"), true
+}
+
+// setextLevel returns 1 for a "===" underline, 2 for a "---" underline (at least
+// two dashes, so a lone "-" stays a non-answer), else 0.
+func setextLevel(line string) int {
+	indent, t := leadingIndent(line)
+	t = strings.TrimRight(t, " \t")
+	if indent > 3 || t == "" {
+		return 0
+	}
+	if strings.Trim(t, "=") == "" {
+		return 1
+	}
+	if len(t) >= 2 && strings.Trim(t, "-") == "" {
+		return 2
+	}
+	return 0
+}
+
+// label is one question label found in the body.
+type label struct {
+	q      int
+	line   int       // 0-based line of the label
+	answer []ansLine // the answer under it
+}
+
+// ansLine is one line of an answer.
+type ansLine struct {
+	text   string
+	code   bool // inside a fenced code block
+	hidden bool // an HTML comment with text was removed from it
+}
+
+// mark is a heading or a label, in body order.
+type mark struct {
+	line      int
+	level     int    // heading level, 0 for a bold or list label
+	q         int    // question, -1 for a heading that is not a label
+	rest      string // same-line answer of a bold or list label
+	bodyStart int    // first line of the answer
+	bound     int    // a heading of this level or higher ends the answer; 0: none does
+}
+
+// findLabels returns the body's question labels with their answers, in body
+// order.
+func findLabels(lines []lineInfo, m *matcher) []label {
+	var marks []mark
+	lastLevel := 0
+	for i := 0; i < len(lines); i++ {
+		li := lines[i]
+		if li.code || li.fence || li.continued {
+			continue
+		}
+		level, q, rest := m.classify(li.text)
+		switch {
+		case level > 0:
+			marks = append(marks, mark{line: i, level: level, q: q, bodyStart: i + 1, bound: level})
+			lastLevel = level
+		case q >= 0:
+			marks = append(marks, mark{line: i, q: q, rest: rest, bodyStart: i + 1, bound: lastLevel})
+		default:
+			if lvl := setextLabel(lines, i); lvl > 0 && len(li.text) <= maxLabelWindow {
+				if q := m.whole(normalize(li.text)); q >= 0 {
+					marks = append(marks, mark{line: i, level: lvl, q: q, bodyStart: i + 2, bound: lvl})
+					lastLevel = lvl
+					i++
+				}
+			}
+		}
+	}
+
+	var out []label
+	for k, mk := range marks {
+		if mk.q < 0 {
+			continue
+		}
+		end := len(lines)
+		for _, next := range marks[k+1:] {
+			if next.q >= 0 || (mk.bound > 0 && next.level > 0 && next.level <= mk.bound) {
+				end = next.line
+				break
+			}
+		}
+		l := label{q: mk.q, line: mk.line}
+		l.answer = append(l.answer, ansLine{text: mk.rest, hidden: lines[mk.line].hidden})
+		for _, li := range lines[min(mk.bodyStart, end):end] {
+			if li.fence {
+				continue
+			}
+			l.answer = append(l.answer, ansLine{text: li.text, code: li.code, hidden: li.hidden})
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// setextLabel returns the level of the setext heading whose text is the single
+// line i, or 0. The line before must be blank (or absent, or a heading or
+// fence) so that the heading's text is this line alone.
+func setextLabel(lines []lineInfo, i int) int {
+	if i+1 >= len(lines) {
+		return 0
+	}
+	next := lines[i+1]
+	if next.code || next.fence || next.continued || isBlank(lines[i].text) {
+		return 0
+	}
+	if i > 0 {
+		prev := lines[i-1]
+		_, pt := leadingIndent(prev.text)
+		if !prev.fence && !isBlank(prev.text) && (prev.code || atxLevel(pt) == 0) {
+			return 0
+		}
+	}
+	indent, t := leadingIndent(lines[i].text)
+	if indent > 3 || strings.HasPrefix(t, ">") {
+		return 0
+	}
+	if _, ok := listItem(t); ok {
+		return 0
+	}
+	return setextLevel(next.text)
+}
