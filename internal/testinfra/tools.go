@@ -1,0 +1,108 @@
+package testinfra
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// Tool is an outside program the tests run, built from its Go module at a pinned
+// version.
+type Tool struct {
+	// Name is the binary's name.
+	Name string
+	// Package is the main package, e.g. github.com/sigstore/cosign/v2/cmd/cosign.
+	Package string
+	// Version is the module version, e.g. v2.6.5.
+	Version string
+}
+
+// Pinned tools. Their versions are the ones DESIGN.md and the recipes name.
+var (
+	CosignCLI = Tool{Name: "cosign", Package: "github.com/sigstore/cosign/v2/cmd/cosign", Version: "v2.6.5"}
+	Crane     = Tool{Name: "crane", Package: "github.com/google/go-containerregistry/cmd/crane", Version: "v0.22.1"}
+)
+
+// ToolsDir is the cache folder tools are built into: $SECURE_GATES_TOOLS, or
+// .tools at the repository root.
+func ToolsDir(t testing.TB) string {
+	t.Helper()
+	if d := os.Getenv("SECURE_GATES_TOOLS"); d != "" {
+		return d
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(root, ".tools")
+}
+
+// RepoRoot finds the repository root (the folder holding go.mod) from the working
+// directory.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Path returns the tool's binary, building it with `go install pkg@version` into
+// <ToolsDir>/<name>@<version>/ the first time. A lock file keeps parallel test
+// binaries from building it twice.
+func (tool Tool) Path(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(ToolsDir(t), tool.Name+"@"+tool.Version)
+	bin := filepath.Join(dir, tool.Name)
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	t.Logf("building %s %s into %s (once per machine)", tool.Name, tool.Version, dir)
+	cmd := exec.Command("go", "install", tool.Package+"@"+tool.Version)
+	cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=", "CGO_ENABLED=0")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s@%s: %v\n%s", tool.Package, tool.Version, err, lastLines(string(out), 30))
+	}
+	return bin
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
