@@ -1,0 +1,196 @@
+// Package finding is the one shape every scanner's results take — secrets, dependency
+// vulnerabilities, licenses, IaC policies, ingested SARIF — so that exceptions,
+// verdicts, counts, SARIF and summaries are written once for all of them.
+package finding
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Severity is a finding's severity, ordered Info < Low < Medium < High < Critical.
+type Severity string
+
+// The severities. Unknown sorts with Info: it never fails a cutoff by itself.
+const (
+	Unknown  Severity = "unknown"
+	Info     Severity = "info"
+	Low      Severity = "low"
+	Medium   Severity = "medium"
+	High     Severity = "high"
+	Critical Severity = "critical"
+)
+
+// Severities lists the severities from most to least severe, as reports order them.
+var Severities = []Severity{Critical, High, Medium, Low, Info, Unknown}
+
+// Rank orders severities: Critical 4, High 3, Medium 2, Low 1, Info and Unknown 0.
+func (s Severity) Rank() int {
+	switch s {
+	case Critical:
+		return 4
+	case High:
+		return 3
+	case Medium:
+		return 2
+	case Low:
+		return 1
+	}
+	return 0
+}
+
+// AtLeast reports whether s is at or above cutoff.
+func (s Severity) AtLeast(cutoff Severity) bool { return s.Rank() >= cutoff.Rank() && s.Rank() > 0 }
+
+// ParseSeverity parses a severity name, case-insensitively. "negligible" (grype's
+// word) is Info; "moderate" (GHSA's) is Medium; "error"/"warning"/"note" are not
+// severities and are refused.
+func ParseSeverity(s string) (Severity, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "critical":
+		return Critical, nil
+	case "high":
+		return High, nil
+	case "medium", "moderate":
+		return Medium, nil
+	case "low":
+		return Low, nil
+	case "info", "informational", "negligible", "none":
+		return Info, nil
+	case "unknown", "":
+		return Unknown, nil
+	}
+	return "", fmt.Errorf("severity %q is not one of critical, high, medium, low", s)
+}
+
+// FromScore maps a CVSS-style score (0–10) to a severity the way GitHub buckets
+// security-severity: ≥9 critical, ≥7 high, ≥4 medium, >0 low.
+func FromScore(score float64) Severity {
+	switch {
+	case score >= 9:
+		return Critical
+	case score >= 7:
+		return High
+	case score >= 4:
+		return Medium
+	case score > 0:
+		return Low
+	}
+	return Info
+}
+
+// Score is the representative security-severity of a severity (for SARIF).
+func (s Severity) Score() float64 {
+	switch s {
+	case Critical:
+		return 9.5
+	case High:
+		return 8.0
+	case Medium:
+		return 5.5
+	case Low:
+		return 2.0
+	}
+	return 0
+}
+
+// Waiver records why a finding does not count: the exception that waived it.
+type Waiver struct {
+	// ID is the exception entry's id (CVE, GHSA, rule id or fingerprint).
+	ID      string    `json:"id"`
+	Scope   string    `json:"scope,omitempty"`
+	Reason  string    `json:"reason"`
+	Ticket  string    `json:"ticket,omitempty"`
+	Expires time.Time `json:"expires"`
+	// Source names where the exception came from (a file path, an attestation).
+	Source string `json:"source,omitempty"`
+}
+
+// Finding is one result of one scanner.
+type Finding struct {
+	// Scanner is the scanner that produced it: secrets, deps, license, iac, or the
+	// tool name of ingested SARIF.
+	Scanner string `json:"scanner"`
+	// RuleID is the rule id, CVE/GHSA id, or license id.
+	RuleID string `json:"ruleId"`
+	// Aliases are other ids of the same issue (a CVE for a GHSA, ...).
+	Aliases  []string `json:"aliases,omitempty"`
+	Title    string   `json:"title"`
+	Message  string   `json:"message"`
+	Severity Severity `json:"severity"`
+	// Path is relative to the scan root, slash-separated; empty for findings
+	// without a location (an image layer's package may carry its in-image path).
+	Path      string `json:"path,omitempty"`
+	StartLine int    `json:"startLine,omitempty"`
+	EndLine   int    `json:"endLine,omitempty"`
+	// PURL identifies the package for dependency and license findings.
+	PURL string `json:"purl,omitempty"`
+	// Package and Version name the package for dependency findings.
+	Package string `json:"package,omitempty"`
+	Version string `json:"version,omitempty"`
+	// FixedIn lists the fixed versions; empty when no fix exists.
+	FixedIn []string `json:"fixedIn,omitempty"`
+	// Fingerprint identifies the finding across runs (exceptions may name it).
+	Fingerprint string `json:"fingerprint"`
+	Help        string `json:"help,omitempty"`
+	HelpURI     string `json:"helpUri,omitempty"`
+	// Waived is set when an unexpired exception waives the finding.
+	Waived *Waiver `json:"waived,omitempty"`
+}
+
+// Fixable reports whether a fix is known.
+func (f Finding) Fixable() bool { return len(f.FixedIn) > 0 }
+
+// IDs returns the rule id and its aliases.
+func (f Finding) IDs() []string { return append([]string{f.RuleID}, f.Aliases...) }
+
+// Counts are findings by severity.
+type Counts map[Severity]int
+
+// Count counts the findings that are not waived, by severity.
+func Count(fs []Finding) Counts {
+	c := Counts{}
+	for _, f := range fs {
+		if f.Waived == nil {
+			c[f.Severity]++
+		}
+	}
+	return c
+}
+
+// Gate selects the findings that fail a gate: not waived, at or above cutoff, and,
+// when onlyFixed, with a fix available (for findings that have versions at all —
+// dependency findings; other scanners' findings always count).
+func Gate(fs []Finding, cutoff Severity, onlyFixed bool) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if f.Waived != nil || !f.Severity.AtLeast(cutoff) {
+			continue
+		}
+		if onlyFixed && f.Package != "" && !f.Fixable() {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// Sort orders findings most severe first, then by scanner, path, line and rule.
+func Sort(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		if d := b.Severity.Rank() - a.Severity.Rank(); d != 0 {
+			return d
+		}
+		for _, c := range [][2]string{{a.Scanner, b.Scanner}, {a.Path, b.Path}} {
+			if d := strings.Compare(c[0], c[1]); d != 0 {
+				return d
+			}
+		}
+		if d := a.StartLine - b.StartLine; d != 0 {
+			return d
+		}
+		return strings.Compare(a.RuleID, b.RuleID)
+	})
+}
