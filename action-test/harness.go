@@ -52,6 +52,10 @@ type Step struct {
 	Env map[string]string
 	// Timeout bounds the run (default 2 minutes).
 	Timeout time.Duration
+	// TempDir holds the runner's files (GITHUB_OUTPUT, RUNNER_TEMP, ...). When set
+	// it is kept, so a test can read what the step wrote; when empty a temporary
+	// folder is used and removed after the step.
+	TempDir string
 }
 
 // Command is one workflow command the runner would process.
@@ -100,11 +104,13 @@ func (h *Harness) Run(ctx context.Context, step Step) (*Result, error) {
 	if a.Runs.Using != "docker" {
 		return nil, fmt.Errorf("action %s: runs.using is %q, want docker", step.Action, a.Runs.Using)
 	}
-	tmp, err := os.MkdirTemp("", "actiontest-")
-	if err != nil {
-		return nil, err
+	tmp := step.TempDir
+	if tmp == "" {
+		if tmp, err = os.MkdirTemp("", "actiontest-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
 	}
-	defer os.RemoveAll(tmp)
 	ws := step.Workspace
 	if ws == "" {
 		ws = filepath.Join(tmp, "workspace")

@@ -40,6 +40,9 @@ func TestMain(m *testing.M) {
 
 func run(t *testing.T, step Step) *Result {
 	t.Helper()
+	if step.TempDir == "" {
+		step.TempDir = t.TempDir()
+	}
 	res, err := h.Run(context.Background(), step)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/secure-gates/secure-gates/pkg/attestation"
 )
 
 func prEvent(t *testing.T, file string) map[string]any {
@@ -72,6 +74,7 @@ func TestThreatModelAction(t *testing.T) {
 					t.Errorf("unexpected output %q = %q", k, res.Outputs[k])
 				}
 			}
+			checkPredicate(t, res, tt.wantResult)
 			if !strings.Contains(res.Summary, "Threat model: "+tt.wantResult) || !strings.Contains(res.Summary, "What can go wrong?") {
 				t.Errorf("summary:\n%s", res.Summary)
 			}
@@ -156,5 +159,30 @@ func TestThreatModelMergeGroup(t *testing.T) {
 	res = run(t, Step{Action: "threat-model", EventName: "merge_group", Event: ev, Token: "ghs_wrong", Env: env})
 	if res.ExitCode != 2 || !strings.Contains(res.Log, "pull-requests: read") {
 		t.Errorf("bad token: exit %d, log %q", res.ExitCode, res.Log)
+	}
+}
+
+// The predicate the action writes for attest validates against its schema and
+// carries the result and the pull request.
+func checkPredicate(t *testing.T, res *Result, wantResult string) {
+	t.Helper()
+	path := res.Outputs["predicate"]
+	if path == "" {
+		t.Fatal("no predicate output on a pull_request event")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := attestation.ValidatePredicate(attestation.PredicateThreatModel, data, attestation.Options{}); err != nil {
+		t.Fatalf("predicate invalid: %v", err)
+	}
+	var p attestation.ThreatModel
+	if err := json.Unmarshal(data, &p); err != nil {
+		t.Fatal(err)
+	}
+	if string(p.Result) != wantResult || p.PullRequest.Number != 42 || p.PullRequest.Repository != "acme/widgets" ||
+		p.AnswersDigest.String() != res.Outputs["answers-digest"] || len(p.Questions) != 4 {
+		t.Errorf("predicate = %+v, outputs %v", p, res.Outputs)
 	}
 }

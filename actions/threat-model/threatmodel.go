@@ -6,17 +6,22 @@ package threatmodelaction
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 
 	"github.com/secure-gates/secure-gates/internal/gate"
+	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/gha"
 	"github.com/secure-gates/secure-gates/pkg/threatmodel"
@@ -45,7 +50,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if in.Token != "" && !strings.HasPrefix(in.Token, "${{") {
 		rt.AddMask(in.Token)
 	}
-	body, source, err := prBody(ctx, rt, in)
+	body, pr, source, err := prBody(ctx, rt, in)
 	if err != nil {
 		return err
 	}
@@ -53,45 +58,112 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err != nil {
 		return errkind.Input(fmt.Errorf("checking the %s: %w", source, err))
 	}
+	if pr != nil {
+		path, err := writePredicate(rt, *pr, res)
+		if err != nil {
+			return err
+		}
+		if err := rt.SetOutput("predicate", path); err != nil {
+			return errkind.Infra(err)
+		}
+	}
 	return report(rt, in, res, source)
 }
 
-// prBody returns the text to check and a description of where it came from.
-func prBody(ctx context.Context, rt *gha.Runtime, in Inputs) (string, string, error) {
+// writePredicate writes the threat-model predicate (for the attest action) into
+// RUNNER_TEMP, or the system temp folder off a runner, and returns its path.
+func writePredicate(rt *gha.Runtime, pr attestation.PullRequest, res threatmodel.Result) (string, error) {
+	digest, err := attestation.ParseDigest(res.AnswersDigest)
+	if err != nil {
+		return "", fmt.Errorf("threat-model answers digest: %w", err)
+	}
+	p := attestation.ThreatModel{PullRequest: pr, AnswersDigest: digest, Result: attestation.DecisionFail, CheckedOn: time.Now().UTC().Truncate(time.Second)}
+	if res.Pass {
+		p.Result = attestation.DecisionPass
+	}
+	for _, q := range res.Questions {
+		p.Questions = append(p.Questions, attestation.Question{Label: q.Question, Answered: q.Status == threatmodel.StatusAnswered})
+	}
+	data, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("encoding threat-model predicate: %w", err)
+	}
+	if err := attestation.ValidatePredicate(attestation.PredicateThreatModel, data, attestation.Options{}); err != nil {
+		return "", fmt.Errorf("threat-model predicate does not match its schema: %w", err)
+	}
+	dir := rt.Getenv("RUNNER_TEMP")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	dir = filepath.Join(dir, "secure-gates")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", errkind.Infra(fmt.Errorf("creating %s: %w", dir, err))
+	}
+	path := filepath.Join(dir, "threat-model.predicate.json")
+	tmp, err := os.CreateTemp(dir, ".threat-model-*")
+	if err != nil {
+		return "", errkind.Infra(fmt.Errorf("writing threat-model predicate: %w", err))
+	}
+	_, werr := tmp.Write(append(data, '\n'))
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return "", errkind.Infra(fmt.Errorf("writing threat-model predicate: %w", werr))
+	}
+	return path, nil
+}
+
+// prBody returns the text to check, the pull request it belongs to (nil when the
+// text came from the body input) and a description of where it came from.
+func prBody(ctx context.Context, rt *gha.Runtime, in Inputs) (string, *attestation.PullRequest, string, error) {
 	if in.Body != "" {
-		return in.Body, "body input", nil
+		return in.Body, nil, "body input", nil
 	}
 	c := rt.Context()
 	if c.EventPath == "" {
-		return "", "", errkind.Input(errors.New("no body to check: pass --body (or the body input), or run on a pull_request event"))
+		return "", nil, "", errkind.Input(errors.New("no body to check: pass --body (or the body input), or run on a pull_request event"))
 	}
 	ev, err := rt.Event()
 	if err != nil {
-		return "", "", errkind.Input(fmt.Errorf("reading the %s event: %w", c.EventName, err))
+		return "", nil, "", errkind.Input(fmt.Errorf("reading the %s event: %w", c.EventName, err))
 	}
 	switch c.EventName {
 	case "pull_request", "pull_request_target":
 		if ev.PullRequest == nil {
-			return "", "", errkind.Input(fmt.Errorf("the %s event payload has no pull_request object", c.EventName))
+			return "", nil, "", errkind.Input(fmt.Errorf("the %s event payload has no pull_request object", c.EventName))
 		}
-		return ev.PullRequest.Body, fmt.Sprintf("body of pull request #%d", ev.PullRequest.Number), nil
+		pr := &attestation.PullRequest{Number: ev.PullRequest.Number, Repository: repoName(c, ev), URL: ev.PullRequest.HTMLURL}
+		return ev.PullRequest.Body, pr, fmt.Sprintf("body of pull request #%d", ev.PullRequest.Number), nil
 	case "merge_group":
 		if ev.MergeGroup == nil {
-			return "", "", errkind.Input(errors.New("the merge_group event payload has no merge_group object"))
+			return "", nil, "", errkind.Input(errors.New("the merge_group event payload has no merge_group object"))
 		}
 		n, err := MergeGroupPR(ev.MergeGroup.HeadRef)
 		if err != nil {
-			return "", "", errkind.Input(err)
+			return "", nil, "", errkind.Input(err)
 		}
 		body, err := fetchBody(ctx, rt, c, in.Token, n)
 		if err != nil {
-			return "", "", err
+			return "", nil, "", err
 		}
-		return body, fmt.Sprintf("body of pull request #%d", n), nil
+		pr := &attestation.PullRequest{Number: n, Repository: repoName(c, ev)}
+		return body, pr, fmt.Sprintf("body of pull request #%d", n), nil
 	default:
-		return "", "", errkind.Input(fmt.Errorf("the threat-model check runs on pull_request and merge_group events, not %q; "+
+		return "", nil, "", errkind.Input(fmt.Errorf("the threat-model check runs on pull_request and merge_group events, not %q; "+
 			"on other events pass the text to check in the body input", c.EventName))
 	}
+}
+
+func repoName(c gha.Context, ev *gha.Event) string {
+	if ev.Repository.FullName != "" {
+		return ev.Repository.FullName
+	}
+	return c.Repository
 }
 
 var mergeQueueRef = regexp.MustCompile(`^refs/heads/gh-readonly-queue/.+/pr-([0-9]{1,10})-[0-9a-f]{40}$`)
