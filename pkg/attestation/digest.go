@@ -16,16 +16,16 @@ type Digest struct {
 	hex string
 }
 
-// DigestAlgorithm is the only algorithm a [Digest] carries and the one every
+// digestAlgorithm is the only algorithm a Digest carries and the one every
 // statement subject must have.
-const DigestAlgorithm = "sha256"
+const digestAlgorithm = "sha256"
 
 // ParseDigest parses s as "sha256:<64 lowercase hex>". Anything else — a tag, an
 // image reference, upper-case hex, another algorithm, surrounding space — is an
 // error.
 func ParseDigest(s string) (Digest, error) {
 	alg, h, ok := strings.Cut(s, ":")
-	if !ok || alg != DigestAlgorithm {
+	if !ok || alg != digestAlgorithm {
 		return Digest{}, fmt.Errorf("parsing digest %q: want \"sha256:\" followed by 64 lowercase hex characters", truncate(s))
 	}
 	if err := checkHex(h, 64); err != nil {
@@ -51,7 +51,7 @@ func (d Digest) String() string {
 	if d.hex == "" {
 		return ""
 	}
-	return DigestAlgorithm + ":" + d.hex
+	return digestAlgorithm + ":" + d.hex
 }
 
 // MarshalText implements encoding.TextMarshaler. The zero Digest is an error: a

@@ -25,7 +25,7 @@ func checkJSONObject(data []byte) error {
 		tok, err := dec.Token()
 		if err == io.EOF {
 			if first || len(stack) != 0 {
-				return errors.New("unexpected end of JSON input")
+				return errors.New("invalid JSON: unexpected end of input")
 			}
 			return nil
 		}

@@ -13,6 +13,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+
+	"github.com/secure-gates/secure-gates/pkg/errkind"
 )
 
 // minRSABits is the smallest RSA key NewSigner and NewVerifier accept.
@@ -87,11 +89,11 @@ type keySigner struct {
 // of the sha256 of the public key's PKIX DER encoding.
 func NewSigner(key crypto.Signer) (Signer, error) {
 	if key == nil {
-		return nil, errors.New("creating signer: key is nil")
+		return nil, errkind.Input(errors.New("creating signer: key is nil"))
 	}
 	s, err := schemeFor(key.Public())
 	if err != nil {
-		return nil, fmt.Errorf("creating signer: %w", err)
+		return nil, errkind.Input(fmt.Errorf("creating signer: %w", err))
 	}
 	return &keySigner{keyScheme: s, key: key}, nil
 }
@@ -115,7 +117,7 @@ type keyVerifier struct{ keyScheme }
 func NewVerifier(key crypto.PublicKey) (Verifier, error) {
 	s, err := schemeFor(key)
 	if err != nil {
-		return nil, fmt.Errorf("creating verifier: %w", err)
+		return nil, errkind.Input(fmt.Errorf("creating verifier: %w", err))
 	}
 	return &keyVerifier{keyScheme: s}, nil
 }

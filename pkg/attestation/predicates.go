@@ -17,6 +17,10 @@ const (
 // CodeScan is the predicate of [PredicateCodeScan]: what the scan gate ran, what
 // it found, what it waived and what it decided. Its schema is
 // schema/code-scan.json; docs/attestation/code-scan.md documents it.
+//
+// In the project's own predicate types, a required time or digest left zero is
+// omitted when encoded, so NewStatement reports it missing instead of writing
+// year 1 or an empty digest.
 type CodeScan struct {
 	// Tools are the scanners that ran (at least one).
 	Tools []Tool `json:"tools"`
@@ -33,8 +37,8 @@ type CodeScan struct {
 	// Decision is the gate's verdict.
 	Decision Decision `json:"decision"`
 	// ScanStartedOn and ScanFinishedOn bound the scan (RFC 3339).
-	ScanStartedOn  time.Time `json:"scanStartedOn"`
-	ScanFinishedOn time.Time `json:"scanFinishedOn"`
+	ScanStartedOn  time.Time `json:"scanStartedOn,omitzero"`
+	ScanFinishedOn time.Time `json:"scanFinishedOn,omitzero"`
 	// Source is the source revision scanned, when known.
 	Source *SourceRef `json:"source,omitempty"`
 }
@@ -65,7 +69,7 @@ type SeverityCounts struct {
 
 // SARIFRef identifies a SARIF log by digest, and optionally where it is.
 type SARIFRef struct {
-	Digest Digest `json:"digest"`
+	Digest Digest `json:"digest,omitzero"`
 	URI    string `json:"uri,omitempty"`
 }
 
@@ -77,7 +81,7 @@ type AppliedException struct {
 	Scope          string    `json:"scope,omitempty"`
 	Reason         string    `json:"reason"`
 	Ticket         string    `json:"ticket"`
-	Expires        time.Time `json:"expires"`
+	Expires        time.Time `json:"expires,omitzero"`
 	FindingsWaived int       `json:"findingsWaived"`
 	BreakGlass     bool      `json:"breakGlass,omitempty"`
 }
@@ -93,7 +97,7 @@ const (
 type Outage struct {
 	Scanner string    `json:"scanner"`
 	Reason  string    `json:"reason"`
-	At      time.Time `json:"at"`
+	At      time.Time `json:"at,omitzero"`
 	Policy  string    `json:"policy"`
 }
 
@@ -108,11 +112,11 @@ type SourceRef struct {
 type ThreatModel struct {
 	PullRequest PullRequest `json:"pullRequest"`
 	// AnswersDigest is the sha256 of the four answers as the check read them.
-	AnswersDigest Digest     `json:"answersDigest"`
+	AnswersDigest Digest     `json:"answersDigest,omitzero"`
 	Questions     []Question `json:"questions"`
 	// Result is pass only if every question was answered.
 	Result    Decision  `json:"result"`
-	CheckedOn time.Time `json:"checkedOn"`
+	CheckedOn time.Time `json:"checkedOn,omitzero"`
 }
 
 // PullRequest identifies a pull request; Repository is "owner/name".
@@ -141,7 +145,7 @@ type Exception struct {
 	Reason   string    `json:"reason"`
 	Ticket   string    `json:"ticket"`
 	Approver string    `json:"approver"`
-	Expires  time.Time `json:"expires"`
+	Expires  time.Time `json:"expires,omitzero"`
 	// BreakGlass marks an emergency exception: short-lived, always reported.
 	BreakGlass bool `json:"breakGlass,omitempty"`
 }

@@ -84,7 +84,8 @@ type Statement struct {
 // URI (see [ResolveType] for short names); predicate is a json.RawMessage, a
 // []byte of JSON, or a value that json.Marshal turns into a JSON object. Every
 // subject needs a name and a sha256 digest (see the package rules). When
-// predicateType is in the registry, the predicate must pass [ValidatePredicate].
+// predicateType is in the registry, the predicate must pass [ValidatePredicate]
+// (without its size cap: readers apply theirs).
 func NewStatement(subjects []Subject, predicateType string, predicate any) (*Statement, error) {
 	st, err := newStatement(subjects, predicateType, predicate)
 	if err != nil {
@@ -131,7 +132,9 @@ func newStatement(subjects []Subject, predicateType string, predicate any) (*Sta
 		return nil, err
 	}
 	if _, ok := lookupURI(predicateType); ok {
-		if err := validatePredicate(predicateType, st.Predicate, Options{}); err != nil {
+		// Our own data: no size cap here (a large SBOM is legitimate); readers
+		// apply theirs.
+		if err := validatePredicate(predicateType, st.Predicate, Options{MaxPayloadBytes: len(st.Predicate)}); err != nil {
 			return nil, err
 		}
 	}
@@ -158,7 +161,7 @@ func (s *Statement) HasSubjectDigest(digest string) bool {
 		return false
 	}
 	for _, sub := range s.Subject {
-		if sub.Digest[DigestAlgorithm] == d.Hex() {
+		if sub.Digest[digestAlgorithm] == d.Hex() {
 			return true
 		}
 	}
@@ -167,8 +170,8 @@ func (s *Statement) HasSubjectDigest(digest string) bool {
 
 // validate applies the statement rules to a statement held in memory.
 func (s *Statement) validate() error {
-	if s.Type != StatementTypeV1 && s.Type != StatementTypeV01 {
-		return fmt.Errorf("_type %q: want %q (or legacy %q)", truncate(s.Type), StatementTypeV1, StatementTypeV01)
+	if err := checkStatementType(s.Type); err != nil {
+		return err
 	}
 	if err := checkSubjectCount(len(s.Subject)); err != nil {
 		return err
@@ -212,12 +215,14 @@ func parseStatement(data []byte, opts Options) (*Statement, error) {
 		return nil, fmt.Errorf("top level: %w", err)
 	}
 
+	// Here the JSON shape is checked; st.validate then applies the rules a
+	// statement built in memory must meet too.
 	st := &Statement{}
 	if err := decodeString(top, "_type", &st.Type); err != nil {
 		return nil, err
 	}
-	if st.Type != StatementTypeV1 && st.Type != StatementTypeV01 {
-		return nil, fmt.Errorf("_type %q: want %q (or legacy %q)", truncate(st.Type), StatementTypeV1, StatementTypeV01)
+	if err := checkStatementType(st.Type); err != nil {
+		return nil, err
 	}
 
 	rawSubjects, ok := top["subject"]
@@ -243,9 +248,6 @@ func parseStatement(data []byte, opts Options) (*Statement, error) {
 	if err := decodeString(top, "predicateType", &st.PredicateType); err != nil {
 		return nil, err
 	}
-	if err := checkTypeURI(st.PredicateType); err != nil {
-		return nil, fmt.Errorf("predicateType: %w", err)
-	}
 
 	if p, ok := top["predicate"]; ok && string(p) != "null" {
 		if !isJSONObject(p) {
@@ -255,6 +257,9 @@ func parseStatement(data []byte, opts Options) (*Statement, error) {
 			return nil, errors.New("predicate: want a JSON object")
 		}
 		st.Predicate = p
+	}
+	if err := st.validate(); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
@@ -285,9 +290,6 @@ func parseSubject(raw json.RawMessage) (Subject, error) {
 	if err := json.Unmarshal(d, &sub.Digest); err != nil {
 		return Subject{}, errors.New("digest: every value must be a string")
 	}
-	if err := checkDigestSet(sub.Digest); err != nil {
-		return Subject{}, fmt.Errorf("%q: %w", truncate(sub.Name), err)
-	}
 	return sub, nil
 }
 
@@ -312,6 +314,13 @@ var hexDigestLengths = map[string][]int{
 	"gitBlob":    {40, 64},
 }
 
+func checkStatementType(t string) error {
+	if t != StatementTypeV1 && t != StatementTypeV01 {
+		return fmt.Errorf("_type %q: want %q (or legacy %q)", truncate(t), StatementTypeV1, StatementTypeV01)
+	}
+	return nil
+}
+
 func checkSubjectCount(n int) error {
 	switch {
 	case n == 0:
@@ -329,7 +338,7 @@ func checkDigestSet(digests map[string]string) error {
 	if len(digests) > MaxDigestsPerSubject {
 		return fmt.Errorf("%d digests, over the limit of %d", len(digests), MaxDigestsPerSubject)
 	}
-	if _, ok := digests[DigestAlgorithm]; !ok {
+	if _, ok := digests[digestAlgorithm]; !ok {
 		return errors.New("no sha256 digest")
 	}
 	for _, alg := range slices.Sorted(maps.Keys(digests)) {

@@ -100,9 +100,11 @@ func isNumberingPrefix(p string) bool {
 	return true
 }
 
-// prefix finds the longest label at the start of s that ends at a terminator
-// ("?", ":", the end of a "**"/"__" run, or the end of s) and returns its
-// question and the rest of s (the same-line answer), or -1.
+// prefix finds a label at the start of s that ends at a terminator ("?", ":",
+// the end of a "**"/"__" run, or the end of s) and returns its question and the
+// rest of s (the same-line answer), or -1. A later terminator wins when it
+// names a longer question or directly follows the current one ("?**:"), so the
+// label's closing markup is not taken for an answer, but "?" after a space is.
 func (m *matcher) prefix(s string) (int, string) {
 	window := len(s)
 	if window > maxLabelWindow {
@@ -112,11 +114,16 @@ func (m *matcher) prefix(s string) (int, string) {
 		}
 	}
 	norm, pos := normalizeMap(s[:window], true)
-	bestQ, bestP := -1, 0
+	bestQ, bestP, bestLen := -1, 0, 0
 	try := func(p int) {
-		if q := m.whole(norm[:pos[p]]); q >= 0 {
-			bestQ, bestP = q, p
+		q := m.whole(norm[:pos[p]])
+		if q < 0 {
+			return
 		}
+		if bestQ >= 0 && pos[p] == bestLen && strings.ContainsAny(s[bestP:p], " \t") {
+			return
+		}
+		bestQ, bestP, bestLen = q, p, pos[p]
 	}
 	for i, r := range s[:window] {
 		end := i + utf8.RuneLen(r)

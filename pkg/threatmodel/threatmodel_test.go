@@ -286,7 +286,8 @@ func TestRules(t *testing.T) {
 		{"ellipsis", "## What can go wrong?\n...", non},
 		{"question mark", "**What can go wrong?** ?", non},
 		{"repeats the question", "## What can go wrong?\nWhat can go wrong?", non},
-		{"repeats the question in bold with a prefix", "## What can go wrong?\n**Q2. What can go wrong?**\n", non},
+		{"repeats the question with a prefix", "## What can go wrong?\nQ2. What can go wrong?\n", non},
+		{"a second bold label ends the first answer", "## What can go wrong?\n**Q2. What can go wrong?**\n", emp},
 		{"N/A with a short reason is too short", "## What can go wrong?\nN/A - docs only", shrt},
 		{"code block content is part of the answer", "## What can go wrong?\n```\nspoofing: stolen OIDC token replayed against the deploy API\n```", ans},
 		{"CJK answer counts characters", "## What can go wrong?\n攻击者可以重放签名的请求", ans},
@@ -390,6 +391,9 @@ func TestAnswersDigest(t *testing.T) {
 		"text outside the answers":        strings.Replace(base, "Adds a `/v1/uploads` endpoint", "Adds an endpoint", 1),
 	}
 	for name, body := range same {
+		if body == base {
+			t.Fatalf("%s: the edit did not apply", name)
+		}
 		if got := check(body).AnswersDigest; got != d {
 			t.Errorf("%s: digest changed", name)
 		}
@@ -400,6 +404,9 @@ func TestAnswersDigest(t *testing.T) {
 			"### Did we do a good job?", "### What can go wrong?", 1),
 	}
 	for name, body := range differ {
+		if body == base {
+			t.Fatalf("%s: the edit did not apply", name)
+		}
 		if got := check(body).AnswersDigest; got == d {
 			t.Errorf("%s: digest did not change", name)
 		}
