@@ -56,7 +56,7 @@ func Marshal(rep *gosarif.Report) ([]byte, error) {
 	if err := enc.Encode(rep); err != nil {
 		return nil, fmt.Errorf("encoding SARIF: %w", err)
 	}
-	compact, err := stripNulls(raw.Bytes())
+	compact, err := stripNulls(bytes.TrimSuffix(raw.Bytes(), []byte{'\n'}))
 	if err != nil {
 		return nil, fmt.Errorf("encoding SARIF: %w", err)
 	}
@@ -69,115 +69,53 @@ func Marshal(rep *gosarif.Report) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// stripNulls re-emits compact JSON without object members whose value is null,
-// keeping member order.
+// stripNulls removes object members whose value is null from compact JSON as
+// encoding/json produces it (no whitespace outside strings: it compacts even
+// json.Marshaler output), keeping everything else byte for byte. Outside a
+// string, a string followed by ':' is an object key, so `"key":null` followed
+// by ',' or '}' is exactly a null member.
 func stripNulls(src []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(src))
-	dec.UseNumber()
-	s := &nullStripper{dec: dec}
-	s.enc = json.NewEncoder(&s.str)
-	s.enc.SetEscapeHTML(false)
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if err := s.value(tok); err != nil {
-		return nil, err
-	}
-	return s.out.Bytes(), nil
-}
-
-type nullStripper struct {
-	dec *json.Decoder
-	out bytes.Buffer
-	str bytes.Buffer // scratch for encoding one string
-	enc *json.Encoder
-}
-
-func (s *nullStripper) value(tok json.Token) error {
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			s.out.WriteByte('{')
-			first := true
-			for s.dec.More() {
-				kt, err := s.dec.Token()
-				if err != nil {
-					return err
-				}
-				key, _ := kt.(string)
-				vt, err := s.dec.Token()
-				if err != nil {
-					return err
-				}
-				if vt == nil {
-					continue
-				}
-				if !first {
-					s.out.WriteByte(',')
-				}
-				first = false
-				if err := s.string(key); err != nil {
-					return err
-				}
-				s.out.WriteByte(':')
-				if err := s.value(vt); err != nil {
-					return err
-				}
-			}
-			if _, err := s.dec.Token(); err != nil { // '}'
-				return err
-			}
-			s.out.WriteByte('}')
-		case '[':
-			s.out.WriteByte('[')
-			first := true
-			for s.dec.More() {
-				vt, err := s.dec.Token()
-				if err != nil {
-					return err
-				}
-				if !first {
-					s.out.WriteByte(',')
-				}
-				first = false
-				if err := s.value(vt); err != nil {
-					return err
-				}
-			}
-			if _, err := s.dec.Token(); err != nil { // ']'
-				return err
-			}
-			s.out.WriteByte(']')
-		default:
-			return fmt.Errorf("unexpected JSON delimiter %q", t)
+	out := make([]byte, 0, len(src))
+	for i := 0; i < len(src); {
+		c := src[i]
+		if c != '"' {
+			out = append(out, c)
+			i++
+			continue
 		}
-	case string:
-		return s.string(t)
-	case json.Number:
-		s.out.WriteString(t.String())
-	case bool:
-		if t {
-			s.out.WriteString("true")
-		} else {
-			s.out.WriteString("false")
+		j, err := stringEnd(src, i)
+		if err != nil {
+			return nil, err
 		}
-	case nil:
-		s.out.WriteString("null")
-	default:
-		return fmt.Errorf("unexpected JSON token %T", tok)
+		if j < len(src) && src[j] == ':' && bytes.HasPrefix(src[j+1:], []byte("null")) {
+			k := j + 1 + len("null")
+			if k < len(src) && src[k] == ',' {
+				i = k + 1 // drop `"key":null,`
+				continue
+			}
+			if k < len(src) && src[k] == '}' {
+				out = bytes.TrimSuffix(out, []byte{','}) // drop `,"key":null`
+				i = k
+				continue
+			}
+		}
+		out = append(out, src[i:j]...)
+		i = j
 	}
-	return nil
+	return out, nil
 }
 
-func (s *nullStripper) string(v string) error {
-	s.str.Reset()
-	if err := s.enc.Encode(v); err != nil {
-		return err
+// stringEnd returns the index just after the JSON string starting at src[i].
+func stringEnd(src []byte, i int) (int, error) {
+	for j := i + 1; j < len(src); j++ {
+		switch src[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, nil
+		}
 	}
-	s.out.Write(bytes.TrimSuffix(s.str.Bytes(), []byte{'\n'}))
-	return nil
+	return 0, fmt.Errorf("unterminated JSON string at byte %d", i)
 }
 
 // writeFileAtomic writes data to a temporary file next to path, syncs it and

@@ -1,0 +1,202 @@
+package sarif
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// The official SARIF 2.1.0 schema ships inside the grype module (pinned in
+// go.mod's world); the test downloads the module and uses it from the cache.
+const (
+	schemaModule = "github.com/anchore/grype@v0.120.1"
+	schemaFile   = "grype/presenter/sarif/testdata/sarif-schema-2.1.0.json"
+)
+
+var (
+	schemaOnce sync.Once
+	schemaVal  *jsonschema.Schema
+	schemaErr  error
+)
+
+// sarifSchema returns the compiled official SARIF 2.1.0 schema. A failure to
+// get it fails the test: schema validity is never silently skipped.
+func sarifSchema(t testing.TB) *jsonschema.Schema {
+	t.Helper()
+	schemaOnce.Do(func() { schemaVal, schemaErr = loadSchema() })
+	if schemaErr != nil {
+		t.Fatalf("loading the SARIF 2.1.0 schema from %s: %v", schemaModule, schemaErr)
+	}
+	return schemaVal
+}
+
+func loadSchema() (*jsonschema.Schema, error) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	cmd := exec.Command(goBin, "mod", "download", "-json", schemaModule)
+	cmd.Dir = os.TempDir() // outside the module: nothing touches go.mod/go.sum
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, runErr := cmd.Output()
+	var mod struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &mod); err != nil {
+		return nil, fmt.Errorf("go mod download: %v (output %q, stderr %q, decoding: %v)", runErr, out, stderr.String(), err)
+	}
+	if runErr != nil || mod.Error != "" || mod.Dir == "" {
+		return nil, fmt.Errorf("go mod download: %v %s %s", runErr, mod.Error, stderr.String())
+	}
+	path := filepath.Join(mod.Dir, filepath.FromSlash(schemaFile))
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", path, err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource(path, doc); err != nil {
+		return nil, err
+	}
+	return c.Compile(path)
+}
+
+// schemaError validates data against the SARIF 2.1.0 schema.
+func schemaError(t testing.TB, data []byte) error {
+	t.Helper()
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("not JSON: %w", err)
+	}
+	return sarifSchema(t).Validate(inst)
+}
+
+func assertSchemaValid(t testing.TB, name string, data []byte) {
+	t.Helper()
+	if err := schemaError(t, data); err != nil {
+		msg := err.Error()
+		if len(msg) > 3000 {
+			msg = msg[:3000] + "..."
+		}
+		t.Errorf("%s is not valid SARIF 2.1.0: %s", name, msg)
+	}
+}
+
+const testRoot = "/home/runner/work/app/app"
+
+// sampleRuns is a small report exercising every part of the model: three
+// tools, rules with help and security severity, absolute and ./ paths,
+// regions, a waived finding, a given and a computed fingerprint.
+func sampleRuns() []Run {
+	return []Run{
+		{
+			Tool:     Tool{Name: "gitleaks", Version: "8.30.1", InformationURI: "https://github.com/gitleaks/gitleaks"},
+			Category: "secrets",
+			Rules: []Rule{{
+				ID:               "aws-access-token",
+				Name:             "AWS access token",
+				ShortDescription: "AWS access key ID committed to the repository",
+				HelpMarkdown:     "Rotate the key, then remove it from history.",
+				SecuritySeverity: SeverityCritical.Score(),
+				DefaultLevel:     SeverityCritical.Level(),
+				Tags:             []string{"secret"},
+			}},
+			Results: []Result{
+				{
+					RuleID:    "aws-access-token",
+					Message:   "AWS access token found",
+					Locations: []Location{{Path: testRoot + "/deploy/config.env", StartLine: 3, StartColumn: 14, EndColumn: 34}},
+					PartialFingerprints: map[string]string{
+						FingerprintKey: Fingerprint("aws-access-token", "deploy/config.env", "sha256:5d41402abc4b2a76"),
+					},
+				},
+				{
+					RuleID:      "aws-access-token",
+					Message:     "AWS access token found",
+					Locations:   []Location{{Path: "./test/fixtures/fake.env", StartLine: 1}},
+					Suppression: &Suppression{Justification: "test fixture; exception EXC-12 approved by security, expires 2026-12-31"},
+				},
+			},
+		},
+		{
+			Tool:     Tool{Name: "grype", Version: "0.120.1", InformationURI: "https://github.com/anchore/grype"},
+			Category: "deps/go",
+			Rules: []Rule{
+				{
+					ID:               "GHSA-xxxx-yyyy-zzzz-golang.org/x/net",
+					Name:             "golang.org/x/net vulnerable to HTTP/2 rapid reset",
+					ShortDescription: "GHSA-xxxx-yyyy-zzzz: golang.org/x/net 0.14.0 is vulnerable",
+					FullDescription:  "HTTP/2 rapid reset can cause excessive work. Fixed in 0.17.0.",
+					HelpText:         "Upgrade golang.org/x/net to 0.17.0 or later.",
+					HelpURI:          "https://github.com/advisories/GHSA-xxxx-yyyy-zzzz",
+					SecuritySeverity: 7.5,
+					Tags:             []string{"vulnerability", "go"},
+					Properties:       map[string]any{"precision": "very-high"},
+				},
+				{
+					ID:               "CVE-2024-0001-libfoo",
+					ShortDescription: "CVE-2024-0001 in libfoo 1.2",
+					SecuritySeverity: 4.3,
+				},
+			},
+			Results: []Result{
+				{
+					RuleID:     "GHSA-xxxx-yyyy-zzzz-golang.org/x/net",
+					Level:      LevelForScore(7.5),
+					Message:    "golang.org/x/net 0.14.0 (go-module) is vulnerable; fixed in 0.17.0",
+					Locations:  []Location{{Path: "go.mod", StartLine: 12}},
+					Properties: map[string]any{"purl": "pkg:golang/golang.org/x/net@v0.14.0"},
+				},
+				{
+					RuleID:    "CVE-2024-0001-libfoo",
+					Level:     LevelForScore(4.3),
+					Message:   "libfoo 1.2 is vulnerable",
+					Locations: []Location{{Path: "third party/libfoo/VERSION"}},
+				},
+			},
+		},
+		{
+			Tool:     Tool{Name: "opa", Version: "v1.22.2"},
+			Category: "iac",
+			Rules: []Rule{{
+				ID:               "k8s.no-privileged",
+				ShortDescription: "Containers must not run privileged",
+				DefaultLevel:     LevelWarning,
+			}},
+			Results: []Result{{
+				RuleID:    "k8s.no-privileged",
+				Message:   "container \"app\" runs privileged",
+				Locations: []Location{{Path: "deploy/k8s/deployment.yaml", StartLine: 20, EndLine: 22, StartColumn: 9, EndColumn: 30}},
+			}},
+		},
+	}
+}
+
+// manyResults is a run of n results over a few rules, in files spread over a
+// tree (compressible, so only counts matter).
+func manyResults(tool, category string, n int) Run {
+	r := Run{Tool: Tool{Name: tool}, Category: category}
+	for i := range 5 {
+		r.Rules = append(r.Rules, Rule{ID: fmt.Sprintf("R%d", i), ShortDescription: "rule"})
+	}
+	for i := range n {
+		r.Results = append(r.Results, Result{
+			RuleID:    fmt.Sprintf("R%d", i%5),
+			Message:   fmt.Sprintf("finding %d", i),
+			Locations: []Location{{Path: fmt.Sprintf("src/pkg%d/file%d.go", i%97, i), StartLine: i%300 + 1}},
+		})
+	}
+	return r
+}
