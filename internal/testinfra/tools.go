@@ -29,17 +29,18 @@ var (
 )
 
 // ToolsDir is the cache folder tools are built into: $SECURE_GATES_TOOLS, or
-// .tools at the repository root.
+// secure-gates/tools in the user's cache folder (~/.cache on Linux), outside the
+// checkout so a fresh clone on a warm machine reuses what was built.
 func ToolsDir(t testing.TB) string {
 	t.Helper()
 	if d := os.Getenv("SECURE_GATES_TOOLS"); d != "" {
 		return d
 	}
-	root, err := RepoRoot()
+	cache, err := os.UserCacheDir()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("locating the tools cache: %v (set SECURE_GATES_TOOLS)", err)
 	}
-	return filepath.Join(root, ".tools")
+	return filepath.Join(cache, "secure-gates", "tools")
 }
 
 // RepoRoot finds the repository root (the folder holding go.mod) from the working

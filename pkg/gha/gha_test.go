@@ -395,3 +395,8 @@ func ExampleFormatAnnotation() {
 	fmt.Println(gha.FormatAnnotation(gha.Annotation{Level: gha.LevelError, File: "main.go", Line: 3, Message: "100% wrong"}))
 	// Output: ::error file=main.go,line=3::100%25 wrong
 }
+
+func readFile(p string) (string, error) {
+	b, err := os.ReadFile(p)
+	return string(b), err
+}
