@@ -1,0 +1,31 @@
+package iac_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/secure-gates/secure-gates/pkg/scan/iac"
+)
+
+func ExampleScan() {
+	findings, err := iac.Scan(context.Background(), "testdata/rules/k8s-privileged/bad", iac.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, f := range findings {
+		fmt.Printf("%s %s %s:%d %s\n", f.Severity, f.RuleID, f.Path, f.StartLine, f.Message)
+	}
+	// Output:
+	// critical k8s-privileged deploy.yaml:16 Deployment/web: container "app" runs privileged
+}
+
+func ExampleRules() {
+	for _, r := range iac.Rules() {
+		if r.ID == "gha-script-injection" {
+			fmt.Println(r.Severity, r.Title)
+		}
+	}
+	// Output:
+	// critical Untrusted input expanded into a script
+}

@@ -1,0 +1,3 @@
+package secure_gates.kubernetes
+
+deny := set()

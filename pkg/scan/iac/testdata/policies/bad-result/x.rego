@@ -1,0 +1,3 @@
+package custom.x
+
+deny contains "just a string" if input.type == "kubernetes"

@@ -1,0 +1,3 @@
+package custom.x
+
+deny contains x if {
