@@ -1,0 +1,39 @@
+// Package vulndb is the vulnerability DB and matching layer the scan and sbom
+// gates share: it obtains and validates grype's v6 vulnerability DB, runs
+// grype's matchers in-process on a syft SBOM the caller already cataloged, and
+// turns the matches into findings, the cosign vulnerability-scan predicate and a
+// SARIF run. It also holds the outage policy both gates apply when the DB cannot
+// be had.
+//
+// # The DB
+//
+// Load takes the DB from Options.DBDir — a grype DB root (a folder holding
+// 6/vulnerability.db, as GRYPE_DB_CACHE_DIR does; the 6/ folder itself works
+// too) or a DB archive (.tar.gz, .tar.zst) for air-gapped runners — or else from
+// grype's distribution, downloaded into Options.CacheDir when missing, older than
+// MaxAge, or superseded. The DB's checksum (import.json) is always validated and
+// its age is checked against Options.Now: a DB older than MaxAge (default 120h,
+// grype's default) is refused. Failures are classified for the gate's exit code:
+// a DBDir that does not exist or is not a DB is an errkind.Input error (exit 2);
+// a DB that cannot be downloaded, fails its checksum or is too old is an
+// errkind.Infra error (exit 3).
+//
+// # Outages
+//
+// LoadWithPolicy applies the on-scanner-outage policy: OutageFail returns the
+// infrastructure error; OutageContinue returns an Outage to record (the code-scan
+// predicate's outages, via Outage.Record) and no DB, and the caller goes on
+// without dependency results and says so — never "0 findings".
+//
+// # Matching and outputs
+//
+// DB.Match runs grype's default matchers (grype v0.120.1's CLI defaults) on the
+// SBOM, applies OpenVEX documents with grype's VEX support, and returns a Report:
+// findings (pkg/finding, scanner "deps"), VEX-suppressed findings, and grype's
+// JSON document. Report.VulnPredicate writes cosign's vuln predicate and
+// Report.SARIFRun a pkg/sarif run. Severity cutoffs and only-fixed gating are
+// finding.Gate's; exceptions are applied by the caller.
+//
+// The package reads no environment, prints nothing and exits never; it needs the
+// network only to download the DB into CacheDir.
+package vulndb
