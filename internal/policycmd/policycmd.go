@@ -1,0 +1,155 @@
+// Package policycmd is the `secure-gates policy` command: tools around the
+// verify-and-deploy policy file that are not gates. Its one subcommand today,
+// `policy kyverno`, renders the policy as a Kyverno ClusterPolicy (pkg/kyverno)
+// so admission requires what the pipeline requires.
+package policycmd
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/secure-gates/secure-gates/internal/gate"
+	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/gha"
+	"github.com/secure-gates/secure-gates/pkg/kyverno"
+	"github.com/secure-gates/secure-gates/pkg/policy"
+)
+
+// Command is the `policy` subcommand of the secure-gates binary.
+var Command = gate.Command{
+	Name:    "policy",
+	Summary: "render the verify-and-deploy policy for admission: policy kyverno --policy FILE --image PATTERN",
+	Run:     run,
+}
+
+const usage = `Usage: secure-gates policy kyverno [flags]
+
+Renders the verify-and-deploy policy file as a Kyverno ClusterPolicy whose
+verifyImages requires the same signer identities and attestations.
+
+Flags:
+`
+
+// maxPEMBytes bounds the --roots and --tsa-cert-chain files.
+const maxPEMBytes = 1 << 20
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+func run(ctx context.Context, rt *gha.Runtime, args []string) error {
+	if len(args) == 0 || args[0] != "kyverno" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			fmt.Fprint(rt.Stdout(), usage)
+			newFlags(io.Discard, &kyverno.Options{}, new(string), new(string), new(string), new(string), new(string)).SetOutput(rt.Stdout())
+			return nil
+		}
+		return errkind.Input(errors.New(`policy: want a subcommand: "policy kyverno --policy FILE --image PATTERN"`))
+	}
+	var o kyverno.Options
+	var policyPath, baseDir, output, roots, tsa string
+	fs := newFlags(rt.Stdout(), &o, &policyPath, &baseDir, &output, &roots, &tsa)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errkind.Input(fmt.Errorf("policy kyverno: %w", err))
+	}
+	if fs.NArg() > 0 {
+		return errkind.Input(fmt.Errorf("policy kyverno: unexpected argument %q", fs.Arg(0)))
+	}
+	var err error
+	if o.Roots, err = readPEM("--roots", roots); err != nil {
+		return err
+	}
+	if o.TSACertChain, err = readPEM("--tsa-cert-chain", tsa); err != nil {
+		return err
+	}
+	p, err := policy.Load(policyPath, policy.Options{BaseDir: baseDir})
+	if err != nil {
+		return fmt.Errorf("loading the policy: %w", err)
+	}
+	out, err := kyverno.Render(p, o)
+	if err != nil {
+		return err
+	}
+	if output == "" || output == "-" {
+		_, err := rt.Stdout().Write(out)
+		return err
+	}
+	if err := writeAtomic(output, out); err != nil {
+		return errkind.Infra(fmt.Errorf("writing %s: %w", output, err))
+	}
+	fmt.Fprintf(rt.Stdout(), "wrote %s (ClusterPolicy %q, %s)\n", output, nameOr(o.Name), p.Mode)
+	return nil
+}
+
+func newFlags(w io.Writer, o *kyverno.Options, policyPath, baseDir, output, roots, tsa *string) *flag.FlagSet {
+	fs := flag.NewFlagSet("policy kyverno", flag.ContinueOnError)
+	fs.SetOutput(w)
+	fs.Usage = func() { fmt.Fprint(w, usage); fs.PrintDefaults() }
+	fs.StringVar(policyPath, "policy", ".secure-gates/policy.yaml", "policy file")
+	fs.StringVar(baseDir, "base-dir", "", "folder key paths in the policy are relative to (default the working directory)")
+	fs.StringVar(output, "output", "", "write the ClusterPolicy to this file (default standard output)")
+	fs.StringVar(&o.Name, "name", kyverno.DefaultName, "ClusterPolicy name")
+	fs.Var((*listFlag)(&o.ImageReferences), "image", "image pattern the policy applies to, e.g. ghcr.io/acme/widgets* (repeatable, required)")
+	fs.StringVar(&o.RekorURL, "rekor-url", "", "transparency log URL (default "+kyverno.DefaultRekorURL+" for keyless)")
+	fs.BoolVar(&o.IgnoreTlog, "ignore-tlog", false, "accept signatures without a transparency-log entry")
+	fs.BoolVar(&o.IgnoreSCT, "ignore-sct", false, "accept Fulcio certificates without a CT log timestamp")
+	fs.StringVar(roots, "roots", "", "PEM file of a private Fulcio's root certificates")
+	fs.StringVar(tsa, "tsa-cert-chain", "", "PEM file of a timestamp authority's certificate chain")
+	fs.BoolVar(&o.MaxAgeAtAdmission, "max-age-at-admission", false, "also check max-age at admission (refuses Pods rescheduled after the window)")
+	return fs
+}
+
+func nameOr(n string) string {
+	if n == "" {
+		return kyverno.DefaultName
+	}
+	return n
+}
+
+func readPEM(flagName, path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", errkind.Input(fmt.Errorf("%s: %w", flagName, err))
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxPEMBytes+1))
+	if err != nil {
+		return "", errkind.Input(fmt.Errorf("%s: reading %s: %w", flagName, path, err))
+	}
+	if len(data) > maxPEMBytes || !strings.Contains(string(data), "-----BEGIN CERTIFICATE-----") {
+		return "", errkind.Input(fmt.Errorf("%s: %s is not a PEM certificate file of at most %d bytes", flagName, path, maxPEMBytes))
+	}
+	return string(data), nil
+}
+
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
