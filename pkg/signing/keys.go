@@ -1,0 +1,215 @@
+package signing
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/sign"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/secure-gates/secure-gates/pkg/errkind"
+)
+
+// kmsSchemes are the KMS URI prefixes cosign accepts as keys.
+var kmsSchemes = []string{"awskms://", "gcpkms://", "azurekms://", "hashivault://"}
+
+// MaxKeyBytes bounds a key file.
+const MaxKeyBytes = 64 << 10
+
+// IsKMSURI reports whether key names a KMS key rather than a PEM key.
+func IsKMSURI(key string) bool {
+	for _, s := range kmsSchemes {
+		if strings.HasPrefix(strings.TrimSpace(key), s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Identity describes who signed: a key fingerprint, or a certificate's subject
+// and issuer.
+type Identity struct {
+	// Keyless is true for a Fulcio certificate.
+	Keyless bool `json:"keyless"`
+	// KeyFingerprint is sha256:<hex> of the public key's PKIX DER encoding.
+	KeyFingerprint string `json:"keyFingerprint"`
+	// Subject is the certificate's subject alternative name (keyless), e.g.
+	// https://github.com/acme/widgets/.github/workflows/ci.yml@refs/heads/main.
+	Subject string `json:"subject,omitempty"`
+	// Issuer is the OIDC issuer recorded in the certificate (keyless).
+	Issuer string `json:"issuer,omitempty"`
+	// Certificate is the PEM signing certificate (keyless).
+	Certificate string `json:"-"`
+	// PublicKey is the PEM public key.
+	PublicKey string `json:"-"`
+}
+
+// String is a one-line description for logs and summaries.
+func (id Identity) String() string {
+	if id.Keyless {
+		return fmt.Sprintf("%s (issuer %s)", id.Subject, id.Issuer)
+	}
+	return "key " + id.KeyFingerprint
+}
+
+// keyPair is a sign.Keypair over a crypto.Signer loaded from a PEM key.
+type keyPair struct {
+	priv crypto.Signer
+	alg  signature.AlgorithmDetails
+	hint []byte
+}
+
+var _ sign.Keypair = (*keyPair)(nil)
+
+func newKeyPair(priv crypto.Signer) (*keyPair, error) {
+	switch pub := priv.Public().(type) {
+	case *ecdsa.PublicKey, *rsa.PublicKey:
+	case ed25519.PublicKey:
+		return nil, errors.New("Ed25519 keys are not supported (cosign verifies them as Ed25519ph); use an ECDSA P-256 key (cosign generate-key-pair)")
+	default:
+		return nil, fmt.Errorf("unsupported key type %T", pub)
+	}
+	details, err := signature.GetDefaultPublicKeyDetails(priv.Public())
+	if err != nil {
+		return nil, err
+	}
+	alg, err := signature.GetAlgorithmDetails(details)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKIXPublicKey(priv.Public())
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(der)
+	return &keyPair{priv: priv, alg: alg, hint: []byte(base64.StdEncoding.EncodeToString(sum[:]))}, nil
+}
+
+func (k *keyPair) GetHashAlgorithm() protocommon.HashAlgorithm { return k.alg.GetProtoHashType() }
+func (k *keyPair) GetSigningAlgorithm() protocommon.PublicKeyDetails {
+	return k.alg.GetSignatureAlgorithm()
+}
+func (k *keyPair) GetHint() []byte                { return k.hint }
+func (k *keyPair) GetPublicKey() crypto.PublicKey { return k.priv.Public() }
+func (k *keyPair) GetKeyAlgorithm() string {
+	switch k.alg.GetKeyType() {
+	case signature.ECDSA:
+		return "ECDSA"
+	case signature.RSA:
+		return "RSA"
+	}
+	return ""
+}
+func (k *keyPair) GetPublicKeyPem() (string, error) {
+	b, err := cryptoutils.MarshalPublicKeyToPEM(k.priv.Public())
+	return string(b), err
+}
+
+// SignData hashes data with the key's hash and signs the digest.
+func (k *keyPair) SignData(_ context.Context, data []byte) ([]byte, []byte, error) {
+	hf := k.alg.GetHashType()
+	h := hf.New()
+	h.Write(data)
+	digest := h.Sum(nil)
+	sig, err := k.priv.Sign(rand.Reader, digest, hf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sig, digest, nil
+}
+
+// loadKey turns Options.Key into a keypair: PEM content or a path to it.
+func loadKey(key string, password []byte) (*keyPair, error) {
+	if IsKMSURI(key) {
+		scheme, _, _ := strings.Cut(strings.TrimSpace(key), "://")
+		return nil, errkind.Input(fmt.Errorf("key %s://…: KMS keys are not supported by this build (sigstore's %s provider is not linked); "+
+			"use a PEM private key, or keyless signing", scheme, scheme))
+	}
+	data := []byte(key)
+	source := "key"
+	if !strings.Contains(key, "-----BEGIN") {
+		path := strings.TrimSpace(key)
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, errkind.Input(fmt.Errorf("key: not PEM content and not a readable file: %w", err))
+		}
+		if st.Size() > MaxKeyBytes {
+			return nil, errkind.Input(fmt.Errorf("key file %s: %d bytes, more than the %d a PEM key can be", path, st.Size(), MaxKeyBytes))
+		}
+		if data, err = os.ReadFile(path); err != nil {
+			return nil, errkind.Input(fmt.Errorf("reading key file: %w", err))
+		}
+		source = "key file " + path
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errkind.Input(fmt.Errorf("%s: no PEM block (expected a PEM private key such as cosign.key)", source))
+	}
+	var priv crypto.PrivateKey
+	switch block.Type {
+	case cosign.CosignPrivateKeyPemType, cosign.SigstorePrivateKeyPemType:
+		der, err := encrypted.Decrypt(block.Bytes, password)
+		if err != nil {
+			return nil, errkind.Input(fmt.Errorf("%s: decrypting the cosign key (is key-password right?): %w", source, err))
+		}
+		if priv, err = x509.ParsePKCS8PrivateKey(der); err != nil {
+			return nil, errkind.Input(fmt.Errorf("%s: parsing the decrypted key: %w", source, err))
+		}
+	default:
+		var err error
+		priv, err = cryptoutils.UnmarshalPEMToPrivateKey(data, func(bool) ([]byte, error) { return password, nil })
+		if err != nil {
+			return nil, errkind.Input(fmt.Errorf("%s: parsing the PEM private key (%s): %w", source, block.Type, err))
+		}
+	}
+	cs, ok := priv.(crypto.Signer)
+	if !ok {
+		return nil, errkind.Input(fmt.Errorf("%s: %T is not a signing key", source, priv))
+	}
+	kp, err := newKeyPair(cs)
+	if err != nil {
+		return nil, errkind.Input(fmt.Errorf("%s: %w", source, err))
+	}
+	return kp, nil
+}
+
+// fingerprint is sha256:<hex> of a public key's PKIX DER.
+func fingerprint(pub crypto.PublicKey) (string, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(der)
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// certIdentity reads the subject and issuer of a Fulcio certificate.
+func certIdentity(der []byte) (subject, issuer string, err error) {
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return "", "", err
+	}
+	sum, err := certificate.SummarizeCertificate(cert)
+	if err != nil {
+		return "", "", err
+	}
+	return sum.SubjectAlternativeName, sum.Issuer, nil
+}
