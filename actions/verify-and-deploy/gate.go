@@ -1,20 +1,495 @@
-// Package verifyanddeploy is the verify-and-deploy action. Its inputs are declared in action.yml; the gate
-// itself lands with its own issue and until then refuses to run (exit code 2)
-// rather than pretend to check anything.
+// Package verifyanddeploy is the verify-and-deploy action (gate 4): it resolves
+// the image to its digest once, checks the whole attestation chain of that digest
+// against the policy file with pkg/verify (every failure listed), writes the JSON
+// report and a SLSA VSA, attests the VSA when a signing identity is available,
+// and deploys the verified digest with pkg/deploy (kubectl or GitOps) — or, in
+// audit mode, verifies and reports without ever blocking.
 package verifyanddeploy
 
 import (
+	"context"
 	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
+
+	signaction "github.com/secure-gates/secure-gates/actions/sign"
 	"github.com/secure-gates/secure-gates/internal/gate"
+	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/deploy"
+	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/gha"
+	"github.com/secure-gates/secure-gates/pkg/oci"
+	"github.com/secure-gates/secure-gates/pkg/policy"
+	"github.com/secure-gates/secure-gates/pkg/signing"
+	"github.com/secure-gates/secure-gates/pkg/verify"
 )
 
 //go:embed action.yml
 var actionYAML []byte
 
 // Gate is the verify-and-deploy subcommand.
-var Gate = gate.Gate{
-	Name:       "verify-and-deploy",
-	ActionYAML: actionYAML,
-	Run:        gate.NotImplemented("verify-and-deploy"),
+var Gate = gate.Gate{Name: "verify-and-deploy", ActionYAML: actionYAML, Positional: "image", Run: run, Inputs: Inputs{}}
+
+// Inputs are the action's inputs; the tags are the names in action.yml.
+type Inputs struct {
+	Image            string        `input:"image"`
+	Policy           string        `input:"policy"`
+	Environment      string        `input:"environment"`
+	TrustedRoot      string        `input:"trusted-root"`
+	Deploy           string        `input:"deploy"`
+	DryRun           bool          `input:"dry-run"`
+	Kubeconfig       string        `input:"kubeconfig"`
+	Namespace        string        `input:"namespace"`
+	Workload         string        `input:"workload"`
+	Container        string        `input:"container"`
+	RolloutTimeout   time.Duration `input:"rollout-timeout"`
+	GitopsRepo       string        `input:"gitops-repo"`
+	GitopsPath       string        `input:"gitops-path"`
+	GitopsBranch     string        `input:"gitops-branch"`
+	GitopsImage      string        `input:"gitops-image"`
+	Token            string        `input:"token"`
+	Report           string        `input:"report"`
+	AttestVSA        string        `input:"attest-vsa"`
+	VSAKey           string        `input:"vsa-key"`
+	VSAKeyPassword   string        `input:"vsa-key-password"`
+	SigningConfig    string        `input:"signing-config"`
+	RegistryUsername string        `input:"registry-username"`
+	RegistryPassword string        `input:"registry-password"`
+}
+
+// Version is recorded in the VSA's verifier.version.
+var Version = "dev"
+
+// maxSummaryRows bounds the tables of ignored items.
+const maxSummaryRows = 50
+
+// outcome is what the run did, for the summary and outputs.
+type outcome struct {
+	in         Inputs
+	pol        *policy.Policy
+	ref        oci.Ref
+	rep        *verify.Report
+	reportPath string
+	vsaPath    string
+	vsaNote    string
+	deployNote []string
+	blocked    bool
+}
+
+func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
+	var in Inputs
+	if err := gha.Decode(raw, &in); err != nil {
+		return errkind.Input(err)
+	}
+	for _, s := range []string{in.Token, in.VSAKeyPassword, in.RegistryPassword} {
+		if s != "" && !strings.HasPrefix(s, "${{") {
+			rt.AddMask(s)
+		}
+	}
+	signaction.MaskSecrets(rt, signaction.Common{Key: in.VSAKey})
+	if err := checkDeployInputs(in); err != nil {
+		return err
+	}
+	pol, err := policy.Load(in.Policy, policy.Options{BaseDir: "."})
+	if err != nil {
+		return err
+	}
+	if pol.Mode == policy.ModeAudit && !pol.AllowsAudit(in.Environment) {
+		return errkind.Input(fmt.Errorf("policy %s is in audit mode, which is refused for environment %q (enforce-environments): switch the policy to mode: enforce",
+			in.Policy, in.Environment))
+	}
+	reg := oci.Options{Username: in.RegistryUsername, Password: in.RegistryPassword, UserAgent: "secure-gates"}
+	// The one resolution: from here on only ref (repo@sha256:…) is used.
+	ref, err := oci.Resolve(ctx, in.Image, reg)
+	if err != nil {
+		return err
+	}
+	if ref.Tag != "" {
+		rt.Infof("resolved %s to %s; the tag is not used again", in.Image, ref)
+	}
+	trust, err := trustedMaterial(in.TrustedRoot, pol)
+	if err != nil {
+		return err
+	}
+	rep, err := verify.Verify(ctx, ref, verify.Options{Policy: pol, Registry: reg, TrustedMaterial: trust})
+	if err != nil {
+		return err
+	}
+	o := &outcome{in: in, pol: pol, ref: ref, rep: rep, reportPath: in.Report}
+	o.vsaPath = filepath.Join(filepath.Dir(in.Report), "vsa.json")
+	if err := writeJSON(o.reportPath, rep); err != nil {
+		return err
+	}
+	vsa := rep.VSA(pol, verify.VSAOptions{Version: Version})
+	if err := writeJSON(o.vsaPath, vsa); err != nil {
+		return err
+	}
+	audit := pol.Mode == policy.ModeAudit
+	o.blocked = !rep.Verified && !audit
+	var deployErr error
+	if !o.blocked {
+		if rep.Verified {
+			o.vsaNote, err = attestVSA(ctx, rt, in, ref, vsa)
+			if err != nil {
+				return err
+			}
+		} else {
+			o.vsaNote = "not attested: the verification failed (audit mode)"
+		}
+		o.deployNote, deployErr = doDeploy(ctx, rt, in, ref, rep)
+	} else {
+		o.vsaNote = "not attested: the verification failed"
+		if in.Deploy != "none" {
+			o.deployNote = []string{"Deploy (" + in.Deploy + ") BLOCKED: the image is not verified."}
+		}
+	}
+	if err := report(rt, o); err != nil {
+		return err
+	}
+	if deployErr != nil {
+		return deployErr
+	}
+	if o.blocked {
+		return rep.Err()
+	}
+	return nil
+}
+
+func checkDeployInputs(in Inputs) error {
+	switch in.Deploy {
+	case "none":
+	case "kubectl":
+		if _, _, err := deploy.ParseWorkload(in.Workload); err != nil {
+			return errkind.Input(fmt.Errorf("deploy: kubectl needs the workload input: %w", err))
+		}
+	case "gitops":
+		if in.GitopsRepo == "" {
+			return errkind.Input(errors.New("deploy: gitops needs the gitops-repo input (URL or path)"))
+		}
+	default:
+		return errkind.Input(fmt.Errorf("deploy is %q, want none, kubectl or gitops", in.Deploy))
+	}
+	switch in.AttestVSA {
+	case "auto", "true", "false":
+	default:
+		return errkind.Input(fmt.Errorf("attest-vsa is %q, want auto, true or false", in.AttestVSA))
+	}
+	if strings.TrimSpace(in.Report) == "" {
+		return errkind.Input(errors.New("report: a path is required"))
+	}
+	return nil
+}
+
+// trustedMaterial loads the trusted root: the trusted-root input, or, when the
+// policy names keyless identities, the public-good instance through TUF.
+func trustedMaterial(path string, pol *policy.Policy) (root.TrustedMaterial, error) {
+	if path != "" {
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, errkind.Input(fmt.Errorf("trusted-root: %w", err))
+		}
+		if st.Size() > signaction.MaxConfigBytes {
+			return nil, errkind.Input(fmt.Errorf("trusted-root %s is larger than %d bytes", path, signaction.MaxConfigBytes))
+		}
+		tr, err := root.NewTrustedRootFromPath(path)
+		if err != nil {
+			return nil, errkind.Input(fmt.Errorf("trusted-root %s: %w", path, err))
+		}
+		return tr, nil
+	}
+	if !needsKeyless(pol) {
+		return nil, nil
+	}
+	tr, err := root.FetchTrustedRoot()
+	if err != nil {
+		return nil, errkind.Infra(fmt.Errorf("fetching the public-good Sigstore trusted root through TUF (or pass trusted-root): %w", err))
+	}
+	return tr, nil
+}
+
+func needsKeyless(p *policy.Policy) bool {
+	ids := append([]policy.Identity{}, p.Identities...)
+	if p.Exceptions != nil {
+		ids = append(ids, p.Exceptions.Signers...)
+	}
+	if p.BreakGlass != nil {
+		ids = append(ids, p.BreakGlass.Signers...)
+	}
+	for _, id := range ids {
+		if !id.IsKey() {
+			return true
+		}
+	}
+	return false
+}
+
+// attestVSA attests the VSA on the digest with pkg/signing when an identity is
+// available, and says what happened.
+func attestVSA(ctx context.Context, rt *gha.Runtime, in Inputs, ref oci.Ref, vsa attestation.VSA) (string, error) {
+	if in.AttestVSA == "false" {
+		return "not attested (attest-vsa: false)", nil
+	}
+	keyless := in.VSAKey == ""
+	if keyless && (rt.Getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" || rt.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") == "") {
+		if in.AttestVSA == "true" {
+			return "", errkind.Input(errors.New("attest-vsa is true but there is no signing identity: set vsa-key, or give the job `permissions: id-token: write` for keyless"))
+		}
+		return "not attested: no signing identity (set vsa-key, or `permissions: id-token: write` for keyless)", nil
+	}
+	c := signaction.Common{Image: ref.String(), Key: in.VSAKey, KeyPassword: in.VSAKeyPassword, TrustedRoot: in.TrustedRoot,
+		SigningConfig: in.SigningConfig, RegistryUsername: in.RegistryUsername, RegistryPassword: in.RegistryPassword, TlogUpload: keyless}
+	sref, opts, err := signaction.Prepare(ctx, rt, c)
+	if err != nil {
+		return "", fmt.Errorf("attesting the VSA: %w", err)
+	}
+	data, err := json.Marshal(vsa)
+	if err != nil {
+		return "", errkind.Infra(err)
+	}
+	res, err := signing.Attest(ctx, sref, []signing.Predicate{{Type: attestation.PredicateVSA, Data: data, Source: "vsa"}}, opts)
+	if err != nil {
+		return "", fmt.Errorf("attesting the VSA on %s: %w", sref, err)
+	}
+	where := ""
+	if len(res.Attestations) > 0 {
+		a := res.Attestations[0]
+		where = " (envelope " + a.Digest
+		if a.Bundle != "" {
+			where += ", bundle " + a.Bundle
+		}
+		where += ")"
+	}
+	return "attested on the digest by " + res.Identity.String() + where, nil
+}
+
+func doDeploy(ctx context.Context, rt *gha.Runtime, in Inputs, ref oci.Ref, rep *verify.Report) ([]string, error) {
+	verdict := "PASSED"
+	if !rep.Verified {
+		verdict = "FAILED (audit mode: deployed anyway)"
+	}
+	if rep.BreakGlass {
+		verdict += " BREAK-GLASS"
+	}
+	verdict += " policy " + rep.Policy.URI + " " + rep.Policy.Digest
+	switch in.Deploy {
+	case "kubectl":
+		res, err := deploy.Kubectl(ctx, deploy.KubectlOptions{Kubeconfig: in.Kubeconfig, Namespace: in.Namespace, Workload: in.Workload,
+			Container: in.Container, Image: ref, DryRun: in.DryRun, RolloutTimeout: in.RolloutTimeout})
+		if err != nil {
+			return []string{"kubectl deploy FAILED: " + err.Error()}, err
+		}
+		lines := []string{fmt.Sprintf("kubectl: %s/%s in %s, container %s: %s → %s", res.Kind, res.Name, res.Namespace, res.Container, res.Previous, ref)}
+		switch {
+		case !res.Changed:
+			lines = append(lines, "Already running this digest: nothing to change.")
+		case in.DryRun:
+			lines = append(lines, "DRY RUN: strategic-merge patch that would be sent:", "```json\n"+res.Patch+"\n```")
+		default:
+			lines = append(lines, "Patched; rollout complete: "+fmt.Sprint(res.RolledOut))
+		}
+		return lines, nil
+	case "gitops":
+		res, err := deploy.GitOps(ctx, deploy.GitOpsOptions{Repo: in.GitopsRepo, Path: in.GitopsPath, Branch: in.GitopsBranch,
+			Token: in.Token, Image: ref, ImageName: in.GitopsImage, SourceCommit: rt.Context().SHA, Verification: verdict, DryRun: in.DryRun,
+			Env: os.Environ()})
+		if err != nil {
+			return []string{"GitOps deploy FAILED: " + err.Error()}, err
+		}
+		lines := []string{fmt.Sprintf("GitOps: %s in %s (branch %s): %s → %s", res.File, in.GitopsRepo, in.GitopsBranch, nonEmpty(res.Previous, "(unset)"), ref)}
+		switch {
+		case !res.Changed:
+			lines = append(lines, "The kustomization already names this digest: nothing to commit.")
+		case in.DryRun:
+			lines = append(lines, "DRY RUN: the change that would be committed:", "```diff\n"+strings.TrimSpace(res.Diff)+"\n```")
+		default:
+			lines = append(lines, fmt.Sprintf("Committed %s and pushed (attempt %d).", res.Commit, res.Attempts))
+		}
+		return lines, nil
+	}
+	return nil, nil
+}
+
+func report(rt *gha.Runtime, o *outcome) error {
+	rep := o.rep
+	audit := o.pol.Mode == policy.ModeAudit
+	var s gha.Summary
+	title := "✓ verified"
+	if !rep.Verified {
+		title = "✗ NOT verified"
+	}
+	if rep.BreakGlass {
+		title += " — BREAK-GLASS"
+	}
+	if audit {
+		title += " — AUDIT MODE"
+	}
+	s.Heading(2, "Verify and deploy: "+title)
+	if audit {
+		msg := "AUDIT MODE: this run verifies and reports but never blocks the deploy."
+		if !rep.Verified {
+			msg += " In enforce mode it would have been BLOCKED."
+		}
+		s.Para(msg)
+	}
+	if rep.BreakGlass {
+		s.Para("BREAK-GLASS: the image passed the signature requirement only through a break-glass signer. " +
+			requirementDetail(rep, verify.RequirementSignature))
+	}
+	info := [][]string{{"Image", rep.Image}, {"Digest", rep.Digest}}
+	if o.ref.Tag != "" {
+		info = append(info, []string{"Resolved from tag", o.ref.Tag + " (not used again)"})
+	}
+	info = append(info, []string{"Policy", rep.Policy.URI + " (" + rep.Policy.Digest + ")"}, []string{"Mode", rep.Mode})
+	if o.in.Environment != "" {
+		info = append(info, []string{"Environment", o.in.Environment})
+	}
+	s.Table([]string{"", ""}, info)
+	rows := make([][]string, 0, len(rep.Requirements))
+	for _, r := range rep.Requirements {
+		mark, why := "✓", r.Detail
+		if !r.Passed {
+			mark, why = "✗", strings.Join(r.Reasons, "; ")
+		}
+		rows = append(rows, []string{r.Name, mark, why})
+	}
+	s.Heading(3, "Requirements")
+	s.Table([]string{"Requirement", "", "Detail / reason"}, rows)
+	if len(rep.ExceptionsUsed) > 0 {
+		s.Heading(3, "Exceptions used")
+		var er [][]string
+		for _, e := range rep.ExceptionsUsed {
+			er = append(er, []string{e.ID, fmt.Sprint(e.FindingsWaived), e.Ticket, e.Reason, e.Expires.UTC().Format(time.RFC3339)})
+		}
+		s.Table([]string{"Exception", "Findings waived", "Ticket", "Reason", "Expires"}, er)
+	}
+	if len(rep.ExceptionsRefused) > 0 {
+		s.Heading(3, "Exceptions refused (waive nothing)")
+		s.Table([]string{"Where", "Reason"}, ignoredRows(rep.ExceptionsRefused, false))
+	}
+	if len(rep.Ignored) > 0 {
+		s.Heading(3, "Ignored signatures and attestations")
+		s.Table([]string{"Kind", "Format", "Type (claimed)", "Where", "Reason"}, ignoredRows(rep.Ignored, true))
+	}
+	s.Heading(3, "Deploy")
+	if o.in.Deploy == "none" {
+		s.Para("deploy: none — nothing deployed.")
+	}
+	for _, l := range o.deployNote {
+		if strings.HasPrefix(l, "```") {
+			s.Raw(l + "\n")
+		} else {
+			s.Para(l)
+		}
+	}
+	s.Para("Report: " + o.reportPath + ". VSA (" + attestation.PredicateVSA + "): " + o.vsaPath + ", " + o.vsaNote + ".")
+	if err := rt.WriteSummary(s.String()); err != nil {
+		return errkind.Infra(err)
+	}
+	level := gha.LevelError
+	if audit {
+		level = gha.LevelWarning
+	}
+	for _, f := range rep.Failures() {
+		rt.Annotate(gha.Annotation{Level: level, Title: "verify-and-deploy", Message: f})
+	}
+	if rep.BreakGlass {
+		rt.Annotate(gha.Annotation{Level: gha.LevelWarning, Title: "BREAK-GLASS", Message: requirementDetail(rep, verify.RequirementSignature)})
+	}
+	exc, err := json.Marshal(nonNilExceptions(rep.ExceptionsUsed))
+	if err != nil {
+		return errkind.Infra(err)
+	}
+	for _, kv := range []gha.KeyValue{
+		{Name: "verified", Value: fmt.Sprint(rep.Verified)},
+		{Name: "digest", Value: rep.Digest},
+		{Name: "report", Value: o.reportPath},
+		{Name: "vsa", Value: o.vsaPath},
+		{Name: "break-glass", Value: fmt.Sprint(rep.BreakGlass)},
+		{Name: "exceptions-used", Value: string(exc)},
+	} {
+		if err := rt.SetOutput(kv.Name, kv.Value); err != nil {
+			return errkind.Infra(err)
+		}
+	}
+	return nil
+}
+
+func requirementDetail(rep *verify.Report, name string) string {
+	for _, r := range rep.Requirements {
+		if r.Name == name {
+			return r.Detail
+		}
+	}
+	return ""
+}
+
+func ignoredRows(list []verify.Ignored, full bool) [][]string {
+	var rows [][]string
+	for i, ig := range list {
+		if i == maxSummaryRows {
+			rows = append(rows, []string{fmt.Sprintf("… %d more in the JSON report", len(list)-maxSummaryRows), "", "", "", ""}[:cols(full)])
+			break
+		}
+		if full {
+			rows = append(rows, []string{ig.Kind, ig.Format, ig.PredicateType, ig.Location, ig.Reason})
+		} else {
+			rows = append(rows, []string{ig.Location, ig.Reason})
+		}
+	}
+	return rows
+}
+
+func cols(full bool) int {
+	if full {
+		return 5
+	}
+	return 2
+}
+
+func nonNilExceptions(e []attestation.AppliedException) []attestation.AppliedException {
+	if e == nil {
+		return []attestation.AppliedException{}
+	}
+	return e
+}
+
+func nonEmpty(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// writeJSON writes v as indented JSON to path atomically (temp + rename).
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return errkind.Infra(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return errkind.Input(fmt.Errorf("writing %s: %w", path, err))
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
+	if err != nil {
+		return errkind.Input(fmt.Errorf("writing %s: %w", path, err))
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(append(data, '\n')); err != nil {
+		f.Close()
+		return errkind.Infra(fmt.Errorf("writing %s: %w", path, err))
+	}
+	if err := f.Close(); err != nil {
+		return errkind.Infra(fmt.Errorf("writing %s: %w", path, err))
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return errkind.Infra(fmt.Errorf("writing %s: %w", path, err))
+	}
+	return nil
 }

@@ -1,0 +1,361 @@
+// Package deploy puts a verified image digest into service, by digest only:
+// GitOps (set the image in a kustomization with kustomize's own types, commit
+// and push with real git, retrying when the push is not a fast-forward) or
+// kubectl (a strategic-merge patch of a Deployment, StatefulSet or DaemonSet's
+// container image through the Kubernetes API, then a bounded wait for the
+// rollout). Both have a dry run that returns the exact change without making it.
+//
+// git runs as a process with an argument list, never through a shell; a token
+// travels in the process environment as an http.extraheader (GIT_CONFIG_*), never
+// in argv, URLs or logs, and is redacted from every error.
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/oci"
+)
+
+// DefaultPushAttempts bounds the pushes of one GitOps deploy.
+const DefaultPushAttempts = 4
+
+// GitOpsOptions configures GitOps.
+type GitOpsOptions struct {
+	// Repo is the GitOps repository: a URL (https://…) or a local path.
+	Repo string
+	// Path is the folder of the kustomization inside the repository.
+	Path string
+	// Branch is the branch to commit to (default main).
+	Branch string
+	// Token authenticates https pushes (sent as an http.extraheader, basic
+	// x-access-token). Never logged.
+	Token string
+	// Image is the verified image, by digest.
+	Image oci.Ref
+	// ImageName is the images[].name in the kustomization (default Image.Repository).
+	ImageName string
+	// SourceCommit is the commit the image was built from (for the message).
+	SourceCommit string
+	// Verification is the verification result line for the commit message
+	// (e.g. "PASSED policy .secure-gates/policy.yaml sha256:…").
+	Verification string
+	// DryRun computes the change and returns it without committing or pushing.
+	DryRun bool
+	// MaxAttempts bounds the push attempts (default DefaultPushAttempts).
+	MaxAttempts int
+	// Git is the git binary (default "git" from PATH).
+	Git string
+	// WorkDir is where the repository is cloned (default a new temp folder,
+	// removed afterwards).
+	WorkDir string
+	// AuthorName and AuthorEmail sign the commit (default secure-gates).
+	AuthorName, AuthorEmail string
+	// Env is the base environment of git (proxies, HOME, …). Nil means a minimal
+	// one: a standard PATH and HOME set to the work folder.
+	Env []string
+
+	// beforePush is a test hook run before each push attempt.
+	beforePush func(attempt int)
+}
+
+// GitOpsResult is what a GitOps deploy did (or would do, on a dry run).
+type GitOpsResult struct {
+	// File is the kustomization changed, relative to the repository.
+	File string
+	// Previous is the image the kustomization set before ("" if none).
+	Previous string
+	// Diff is the unified diff of the change.
+	Diff string
+	// Message is the commit message.
+	Message string
+	// Commit is the pushed commit ("" on a dry run or when nothing changed).
+	Commit string
+	// Changed is false when the kustomization already named the digest.
+	Changed bool
+	// Attempts is how many pushes it took.
+	Attempts int
+}
+
+type gitRunner struct {
+	bin   string
+	dir   string
+	env   []string
+	token string
+}
+
+func (g *gitRunner) run(ctx context.Context, stdin []byte, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, g.bin, args...)
+	cmd.Dir = g.dir
+	cmd.Env = g.env
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	text := g.redact(out.String())
+	if err != nil {
+		return text, fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(lastLines(text, 6)))
+	}
+	return text, nil
+}
+
+func (g *gitRunner) redact(s string) string {
+	if g.token == "" {
+		return s
+	}
+	s = strings.ReplaceAll(s, g.token, "***")
+	return strings.ReplaceAll(s, basicAuth(g.token), "***")
+}
+
+func basicAuth(token string) string {
+	return base64.StdEncoding.EncodeToString([]byte("x-access-token:" + token))
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// gitEnv builds git's environment: no prompts, no system config, the token as an
+// extra header through GIT_CONFIG_* (git ≥ 2.31), never in argv.
+func gitEnv(base []string, token string) []string {
+	env := make([]string, 0, len(base)+8)
+	for _, kv := range base {
+		if strings.HasPrefix(kv, "GIT_CONFIG_") || strings.HasPrefix(kv, "GIT_DIR=") || strings.HasPrefix(kv, "GIT_WORK_TREE=") ||
+			strings.HasPrefix(kv, "GIT_ASKPASS=") || strings.HasPrefix(kv, "GIT_TERMINAL_PROMPT=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	env = append(env, "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "GIT_ASKPASS=/bin/false")
+	if token != "" {
+		env = append(env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraheader",
+			"GIT_CONFIG_VALUE_0=AUTHORIZATION: basic "+basicAuth(token))
+	} else {
+		env = append(env, "GIT_CONFIG_COUNT=0")
+	}
+	return env
+}
+
+// GitOps sets opts.Image in the kustomization at opts.Path of opts.Repo, commits
+// and pushes to opts.Branch. A push refused because the branch moved is retried
+// from the new tip, up to opts.MaxAttempts.
+func GitOps(ctx context.Context, opts GitOpsOptions) (*GitOpsResult, error) {
+	if opts.Repo == "" {
+		return nil, errkind.Input(errors.New("gitops: the GitOps repository (gitops-repo) is required"))
+	}
+	if strings.HasPrefix(opts.Repo, "-") || strings.HasPrefix(opts.Branch, "-") {
+		return nil, errkind.Input(errors.New("gitops: repository and branch may not start with '-'"))
+	}
+	if opts.Image.Digest == "" || opts.Image.Repository == "" {
+		return nil, errkind.Input(errors.New("gitops: the image must be a digest reference"))
+	}
+	clean := filepath.Clean("/" + opts.Path)
+	rel := strings.TrimPrefix(clean, "/")
+	if opts.Branch == "" {
+		opts.Branch = "main"
+	}
+	if opts.ImageName == "" {
+		opts.ImageName = opts.Image.Repository
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultPushAttempts
+	}
+	if opts.Git == "" {
+		opts.Git = "git"
+	}
+	if opts.AuthorName == "" {
+		opts.AuthorName = "secure-gates"
+	}
+	if opts.AuthorEmail == "" {
+		opts.AuthorEmail = "secure-gates@users.noreply.github.com"
+	}
+	work := opts.WorkDir
+	if work == "" {
+		tmp, err := os.MkdirTemp("", "secure-gates-gitops-")
+		if err != nil {
+			return nil, errkind.Infra(fmt.Errorf("gitops: %w", err))
+		}
+		defer os.RemoveAll(tmp)
+		work = tmp
+	}
+	if opts.Env == nil {
+		opts.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + work}
+	}
+	dir := filepath.Join(work, "repo")
+	g := &gitRunner{bin: opts.Git, dir: work, env: gitEnv(opts.Env, opts.Token), token: opts.Token}
+	if _, err := g.run(ctx, nil, "clone", "--quiet", "--no-tags", "--single-branch", "--branch", opts.Branch, "--", opts.Repo, dir); err != nil {
+		return nil, errkind.Infra(fmt.Errorf("gitops: cloning the GitOps repository: %w", err))
+	}
+	g.dir = dir
+	res := &GitOpsResult{}
+	res.Message = commitMessage(opts)
+	for attempt := 1; ; attempt++ {
+		changed, err := applyEdit(ctx, g, opts, rel, res)
+		if err != nil {
+			return nil, err
+		}
+		if !changed || opts.DryRun {
+			return res, nil
+		}
+		if _, err := g.run(ctx, []byte(res.Message), "-c", "user.name="+opts.AuthorName, "-c", "user.email="+opts.AuthorEmail,
+			"-c", "commit.gpgsign=false", "commit", "--quiet", "--file=-"); err != nil {
+			return nil, errkind.Infra(fmt.Errorf("gitops: committing: %w", err))
+		}
+		if opts.beforePush != nil {
+			opts.beforePush(attempt)
+		}
+		res.Attempts = attempt
+		out, err := g.run(ctx, nil, "push", "--porcelain", "origin", "HEAD:refs/heads/"+opts.Branch)
+		if err == nil {
+			sha, err := g.run(ctx, nil, "rev-parse", "HEAD")
+			if err != nil {
+				return nil, errkind.Infra(fmt.Errorf("gitops: %w", err))
+			}
+			res.Commit = strings.TrimSpace(sha)
+			return res, nil
+		}
+		if !rejectedNonFastForward(out) || attempt >= opts.MaxAttempts {
+			return nil, errkind.Infra(fmt.Errorf("gitops: pushing to %s (attempt %d of %d): %w", opts.Branch, attempt, opts.MaxAttempts, err))
+		}
+		// The branch moved: start again from its new tip.
+		if _, err := g.run(ctx, nil, "fetch", "--quiet", "origin", "+refs/heads/"+opts.Branch+":refs/remotes/origin/"+opts.Branch); err != nil {
+			return nil, errkind.Infra(fmt.Errorf("gitops: fetching after a rejected push: %w", err))
+		}
+		if _, err := g.run(ctx, nil, "reset", "--quiet", "--hard", "refs/remotes/origin/"+opts.Branch); err != nil {
+			return nil, errkind.Infra(fmt.Errorf("gitops: %w", err))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, errkind.Infra(ctx.Err())
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		}
+	}
+}
+
+func rejectedNonFastForward(out string) bool {
+	return strings.Contains(out, "[rejected]") || strings.Contains(out, "non-fast-forward") ||
+		strings.Contains(out, "fetch first") || strings.Contains(out, "[remote rejected]") && strings.Contains(out, "cannot lock ref")
+}
+
+// applyEdit edits the kustomization in the clone and stages it.
+func applyEdit(ctx context.Context, g *gitRunner, opts GitOpsOptions, rel string, res *GitOpsResult) (bool, error) {
+	kdir := filepath.Join(g.dir, rel)
+	if st, err := os.Lstat(kdir); err != nil || !st.IsDir() {
+		return false, errkind.Input(fmt.Errorf("gitops: %q is not a folder of the GitOps repository", opts.Path))
+	}
+	file, err := FindKustomization(kdir)
+	if err != nil {
+		return false, fmt.Errorf("gitops: %w", err)
+	}
+	if resolved, err := filepath.EvalSymlinks(file); err != nil || !strings.HasPrefix(resolved, mustEval(g.dir)+string(filepath.Separator)) {
+		return false, errkind.Input(fmt.Errorf("gitops: %s leaves the repository", file))
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return false, errkind.Infra(fmt.Errorf("gitops: %w", err))
+	}
+	res.File, _ = filepath.Rel(g.dir, file)
+	res.Previous = ImageOf(data, opts.ImageName)
+	out, err := SetImage(data, opts.ImageName, opts.Image)
+	if err != nil {
+		return false, fmt.Errorf("gitops: %s: %w", res.File, err)
+	}
+	if bytes.Equal(out, data) || res.Previous == opts.Image.String() && ImageOf(out, opts.ImageName) == res.Previous {
+		res.Changed = false
+		res.Diff = ""
+		return false, nil
+	}
+	res.Changed = true
+	if err := writeAtomic(file, out); err != nil {
+		return false, errkind.Infra(fmt.Errorf("gitops: %w", err))
+	}
+	diff, err := g.run(ctx, nil, "diff", "--no-color", "--", res.File)
+	if err != nil {
+		return false, errkind.Infra(fmt.Errorf("gitops: %w", err))
+	}
+	res.Diff = diff
+	if opts.DryRun {
+		return true, nil
+	}
+	if _, err := g.run(ctx, nil, "add", "--", res.File); err != nil {
+		return false, errkind.Infra(fmt.Errorf("gitops: %w", err))
+	}
+	return true, nil
+}
+
+func mustEval(p string) string {
+	r, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return p
+	}
+	return r
+}
+
+func commitMessage(opts GitOpsOptions) string {
+	short := opts.Image.Digest
+	if len(short) > 19 {
+		short = short[:19]
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "deploy %s@%s\n\n", lastElem(opts.Image.Repository), short)
+	fmt.Fprintf(&b, "Image: %s\n", opts.Image.String())
+	fmt.Fprintf(&b, "Digest: %s\n", opts.Image.Digest)
+	if opts.SourceCommit != "" {
+		fmt.Fprintf(&b, "Source-Commit: %s\n", opts.SourceCommit)
+	}
+	if opts.Verification != "" {
+		fmt.Fprintf(&b, "Verification: %s\n", oneLine(opts.Verification))
+	}
+	b.WriteString("Deployed-By: secure-gates verify-and-deploy\n")
+	return b.String()
+}
+
+func lastElem(repo string) string {
+	if i := strings.LastIndex(repo, "/"); i >= 0 {
+		return repo[i+1:]
+	}
+	return repo
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// writeAtomic writes data to path through a temp file and a rename.
+func writeAtomic(path string, data []byte) error {
+	st, err := os.Stat(path)
+	mode := os.FileMode(0o644)
+	if err == nil {
+		mode = st.Mode().Perm()
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

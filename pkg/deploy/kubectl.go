@@ -1,0 +1,315 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/oci"
+)
+
+// Workload kinds Kubectl deploys.
+const (
+	KindDeployment  = "deployment"
+	KindStatefulSet = "statefulset"
+	KindDaemonSet   = "daemonset"
+)
+
+// KubectlOptions configures Kubectl.
+type KubectlOptions struct {
+	// Kubeconfig is a kubeconfig path; empty means the in-cluster configuration.
+	Kubeconfig string
+	// Config, when set, is used instead of Kubeconfig.
+	Config *rest.Config
+	// Namespace of the workload (default "default").
+	Namespace string
+	// Workload is kind/name: deployment/web, statefulset/db, daemonset/agent
+	// (deploy/, sts/, ds/ accepted).
+	Workload string
+	// Container is the container whose image is set (default: the only one).
+	Container string
+	// Image is the verified image, by digest.
+	Image oci.Ref
+	// DryRun returns the patch without sending it.
+	DryRun bool
+	// RolloutTimeout bounds the wait for the rollout (default 5 minutes; negative
+	// skips the wait).
+	RolloutTimeout time.Duration
+	// PollInterval is the rollout polling interval (default 2s).
+	PollInterval time.Duration
+}
+
+// KubectlResult is what a kubectl deploy did (or would do).
+type KubectlResult struct {
+	// Kind and Name of the workload.
+	Kind, Name, Namespace string
+	// Container whose image was set.
+	Container string
+	// Previous is the container's image before.
+	Previous string
+	// Patch is the strategic-merge patch sent (or that would be sent).
+	Patch string
+	// Changed is false when the container already ran the digest.
+	Changed bool
+	// RolledOut is true when the rollout completed within the bound.
+	RolledOut bool
+}
+
+// ParseWorkload splits kind/name and normalises the kind.
+func ParseWorkload(s string) (kind, name string, err error) {
+	k, n, ok := strings.Cut(s, "/")
+	if !ok || n == "" || strings.Contains(n, "/") {
+		return "", "", errkind.Input(fmt.Errorf("workload %q: want kind/name, e.g. deployment/web", s))
+	}
+	switch strings.ToLower(k) {
+	case "deployment", "deployments", "deploy":
+		return KindDeployment, n, nil
+	case "statefulset", "statefulsets", "sts":
+		return KindStatefulSet, n, nil
+	case "daemonset", "daemonsets", "ds":
+		return KindDaemonSet, n, nil
+	}
+	return "", "", errkind.Input(fmt.Errorf("workload %q: kind must be deployment, statefulset or daemonset", s))
+}
+
+// Kubectl sets the container image of a workload to opts.Image (repo@sha256:…)
+// with a strategic-merge patch, then waits for the rollout.
+func Kubectl(ctx context.Context, opts KubectlOptions) (*KubectlResult, error) {
+	kind, name, err := ParseWorkload(opts.Workload)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Image.Digest == "" {
+		return nil, errkind.Input(errors.New("kubectl: the image must be a digest reference"))
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	if opts.RolloutTimeout == 0 {
+		opts.RolloutTimeout = 5 * time.Minute
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 2 * time.Second
+	}
+	cfg := opts.Config
+	if cfg == nil {
+		if opts.Kubeconfig != "" {
+			cfg, err = clientcmd.BuildConfigFromFlags("", opts.Kubeconfig)
+		} else {
+			cfg, err = rest.InClusterConfig()
+		}
+		if err != nil {
+			return nil, errkind.Input(fmt.Errorf("kubectl: loading the Kubernetes configuration (kubeconfig input, or in-cluster): %w", err))
+		}
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, errkind.Input(fmt.Errorf("kubectl: %w", err))
+	}
+	w := workload{cs: cs, kind: kind, name: name, ns: opts.Namespace}
+	spec, err := w.podSpec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &KubectlResult{Kind: kind, Name: name, Namespace: opts.Namespace}
+	c, err := pickContainer(spec, opts.Container, opts.Workload)
+	if err != nil {
+		return nil, err
+	}
+	res.Container, res.Previous = c.Name, c.Image
+	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+		"containers": []any{map[string]any{"name": c.Name, "image": opts.Image.String()}}}}}})
+	if err != nil {
+		return nil, err
+	}
+	res.Patch = string(patch)
+	res.Changed = c.Image != opts.Image.String()
+	if opts.DryRun || !res.Changed {
+		return res, nil
+	}
+	if err := w.patch(ctx, patch); err != nil {
+		return nil, err
+	}
+	if opts.RolloutTimeout < 0 {
+		return res, nil
+	}
+	if err := w.waitRollout(ctx, opts.RolloutTimeout, opts.PollInterval); err != nil {
+		return res, err
+	}
+	res.RolledOut = true
+	return res, nil
+}
+
+func pickContainer(spec *corev1.PodSpec, name, workload string) (corev1.Container, error) {
+	if name == "" {
+		if len(spec.Containers) == 1 {
+			return spec.Containers[0], nil
+		}
+		names := make([]string, len(spec.Containers))
+		for i, c := range spec.Containers {
+			names[i] = c.Name
+		}
+		return corev1.Container{}, errkind.Input(fmt.Errorf("kubectl: %s has %d containers (%s): name one in the container input",
+			workload, len(spec.Containers), strings.Join(names, ", ")))
+	}
+	for _, c := range spec.Containers {
+		if c.Name == name {
+			return c, nil
+		}
+	}
+	return corev1.Container{}, errkind.Input(fmt.Errorf("kubectl: %s has no container %q", workload, name))
+}
+
+type workload struct {
+	cs   kubernetes.Interface
+	kind string
+	name string
+	ns   string
+}
+
+func classify(doing string, err error) error {
+	switch {
+	case apierrors.IsNotFound(err):
+		return errkind.Input(fmt.Errorf("kubectl: %s: not found (check namespace and workload): %w", doing, err))
+	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err), apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
+		return errkind.Input(fmt.Errorf("kubectl: %s: %w", doing, err))
+	}
+	return errkind.Infra(fmt.Errorf("kubectl: %s: %w", doing, err))
+}
+
+func (w workload) podSpec(ctx context.Context) (*corev1.PodSpec, error) {
+	doing := fmt.Sprintf("reading %s/%s in %s", w.kind, w.name, w.ns)
+	switch w.kind {
+	case KindDeployment:
+		d, err := w.cs.AppsV1().Deployments(w.ns).Get(ctx, w.name, metav1.GetOptions{})
+		if err != nil {
+			return nil, classify(doing, err)
+		}
+		return &d.Spec.Template.Spec, nil
+	case KindStatefulSet:
+		s, err := w.cs.AppsV1().StatefulSets(w.ns).Get(ctx, w.name, metav1.GetOptions{})
+		if err != nil {
+			return nil, classify(doing, err)
+		}
+		return &s.Spec.Template.Spec, nil
+	default:
+		d, err := w.cs.AppsV1().DaemonSets(w.ns).Get(ctx, w.name, metav1.GetOptions{})
+		if err != nil {
+			return nil, classify(doing, err)
+		}
+		return &d.Spec.Template.Spec, nil
+	}
+}
+
+func (w workload) patch(ctx context.Context, patch []byte) error {
+	doing := fmt.Sprintf("patching %s/%s in %s", w.kind, w.name, w.ns)
+	po := metav1.PatchOptions{FieldManager: "secure-gates"}
+	var err error
+	switch w.kind {
+	case KindDeployment:
+		_, err = w.cs.AppsV1().Deployments(w.ns).Patch(ctx, w.name, types.StrategicMergePatchType, patch, po)
+	case KindStatefulSet:
+		_, err = w.cs.AppsV1().StatefulSets(w.ns).Patch(ctx, w.name, types.StrategicMergePatchType, patch, po)
+	default:
+		_, err = w.cs.AppsV1().DaemonSets(w.ns).Patch(ctx, w.name, types.StrategicMergePatchType, patch, po)
+	}
+	if err != nil {
+		return classify(doing, err)
+	}
+	return nil
+}
+
+// rolledOut reports whether the workload's rollout is complete, as `kubectl
+// rollout status` decides it, and a status line.
+func (w workload) rolledOut(ctx context.Context) (bool, string, error) {
+	doing := fmt.Sprintf("reading the rollout of %s/%s", w.kind, w.name)
+	switch w.kind {
+	case KindDeployment:
+		d, err := w.cs.AppsV1().Deployments(w.ns).Get(ctx, w.name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", classify(doing, err)
+		}
+		return deploymentDone(d)
+	case KindStatefulSet:
+		s, err := w.cs.AppsV1().StatefulSets(w.ns).Get(ctx, w.name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", classify(doing, err)
+		}
+		want := int32(1)
+		if s.Spec.Replicas != nil {
+			want = *s.Spec.Replicas
+		}
+		st := s.Status
+		msg := fmt.Sprintf("%d of %d updated, %d ready", st.UpdatedReplicas, want, st.ReadyReplicas)
+		done := st.ObservedGeneration >= s.Generation && st.UpdatedReplicas == want && st.ReadyReplicas == want &&
+			(st.UpdateRevision == "" || st.CurrentRevision == st.UpdateRevision)
+		return done, msg, nil
+	default:
+		d, err := w.cs.AppsV1().DaemonSets(w.ns).Get(ctx, w.name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", classify(doing, err)
+		}
+		st := d.Status
+		msg := fmt.Sprintf("%d of %d updated, %d available", st.UpdatedNumberScheduled, st.DesiredNumberScheduled, st.NumberAvailable)
+		done := st.ObservedGeneration >= d.Generation && st.UpdatedNumberScheduled == st.DesiredNumberScheduled &&
+			st.NumberAvailable == st.DesiredNumberScheduled
+		return done, msg, nil
+	}
+}
+
+func deploymentDone(d *appsv1.Deployment) (bool, string, error) {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	st := d.Status
+	for _, c := range st.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
+			return false, "", errkind.Infra(fmt.Errorf("kubectl: deployment/%s exceeded its progress deadline: %s", d.Name, c.Message))
+		}
+	}
+	msg := fmt.Sprintf("%d of %d updated, %d available", st.UpdatedReplicas, want, st.AvailableReplicas)
+	done := st.ObservedGeneration >= d.Generation && st.UpdatedReplicas == want && st.Replicas == want && st.AvailableReplicas == want
+	return done, msg, nil
+}
+
+func (w workload) waitRollout(ctx context.Context, timeout, every time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	last := ""
+	for {
+		done, msg, err := w.rolledOut(ctx)
+		if err != nil {
+			if errkind.Of(err) == errkind.KindInput {
+				return err
+			}
+			// A transient failure (or the deadline reached inside the client):
+			// keep polling until the bound.
+			msg = "last poll failed: " + err.Error()
+		}
+		if done {
+			return nil
+		}
+		if msg != "" {
+			last = msg
+		}
+		select {
+		case <-ctx.Done():
+			return errkind.Infra(fmt.Errorf("kubectl: the rollout of %s/%s did not complete within %s (%s)", w.kind, w.name, timeout, last))
+		case <-time.After(every):
+		}
+	}
+}

@@ -1,0 +1,191 @@
+package policy
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/finding"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// keyDir writes the public keys the example policy names into a temp folder.
+func keyDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, n := range []string{"release.pub", "security.pub", "breakglass.pub"} {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, n), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func example(t testing.TB) string {
+	t.Helper()
+	data, err := os.ReadFile("testdata/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func TestLoadExample(t *testing.T) {
+	dir := keyDir(t)
+	p, err := Load("testdata/policy.yaml", Options{BaseDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Mode != ModeEnforce || len(p.Identities) != 2 || len(p.Require) != 4 {
+		t.Fatalf("parsed %+v", p)
+	}
+	if p.Identities[1].PublicKey == nil || len(p.Identities[1].KeyPEM) == 0 {
+		t.Error("key identity: PEM not loaded")
+	}
+	if p.Require[1].PredicateType != attestation.PredicateVuln || p.Require[1].MaxAge.Duration != 24*time.Hour ||
+		p.Require[1].Deny.Severity != finding.Critical || !p.Require[1].Deny.FixedOnly {
+		t.Errorf("vuln requirement = %+v", p.Require[1])
+	}
+	if p.BreakGlass.TTL.Duration != 2*time.Hour {
+		t.Errorf("ttl = %v", p.BreakGlass.TTL)
+	}
+	data, _ := os.ReadFile("testdata/policy.yaml")
+	if p.Digest != attestation.DigestOf(data) {
+		t.Error("digest is not the file's sha256")
+	}
+	if p.AllowsAudit("production") || !p.AllowsAudit("staging") {
+		t.Error("AllowsAudit ignores enforce-environments")
+	}
+	// The parsed form, as the Kyverno renderer and the report see it.
+	got, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "policy.golden.json")
+	if *update {
+		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(want) != string(got)+"\n" {
+		t.Errorf("parsed policy differs from %s (run with -update):\n%s", golden, got)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := keyDir(t)
+	base := example(t)
+	tests := []struct {
+		name      string
+		edit      func(string) string
+		wantField string
+	}{
+		{"unknown top-level field", func(s string) string { return s + "colour: blue\n" }, `field colour is unknown at the top level`},
+		{"unknown identity field", func(s string) string {
+			return strings.Replace(s, "    trigger: push", "    trigger: push\n    branch: main", 1)
+		}, `field branch is unknown in an identity`},
+		{"unknown type", func(s string) string { return strings.Replace(s, "type: cyclonedx", "type: cyclone", 1) }, `require[0].type`},
+		{"unanchored subject-regexp", func(s string) string {
+			return strings.Replace(s, `^https://github\.com/acme/widgets/\.github/workflows/release\.yml@refs/heads/main$`, `https://github\.com/acme/`, 1)
+		}, `identities[0].subject-regexp: "https://github\\.com/acme/" is not anchored`},
+		{"empty subject-regexp", func(s string) string {
+			return strings.Replace(s, `^https://github\.com/acme/widgets/\.github/workflows/release\.yml@refs/heads/main$`, `""`, 1)
+		}, `identities[0].subject-regexp: is empty`},
+		{"alternation leaves a branch unanchored", func(s string) string {
+			return strings.Replace(s, `^https://github\.com/acme/widgets/\.github/workflows/release\.yml@refs/heads/main$`, `^https://a$|evil`, 1)
+		}, `identities[0].subject-regexp`},
+		{"ttl over 24h", func(s string) string { return strings.Replace(s, "ttl: 2h", "ttl: 25h", 1) }, `break-glass.ttl: is 25h0m0s, more than the 24h0m0s allowed`},
+		{"ttl missing", func(s string) string { return strings.Replace(s, "  ttl: 2h\n", "", 1) }, `break-glass.ttl: is required`},
+		{"bad mode", func(s string) string { return strings.Replace(s, "mode: enforce", "mode: permissive", 1) }, `mode: is "permissive"`},
+		{"bad apiVersion", func(s string) string { return strings.Replace(s, "secure-gates/v1", "secure-gates/v2", 1) }, `apiVersion`},
+		{"key file missing", func(s string) string { return strings.Replace(s, "key: release.pub", "key: nope.pub", 1) }, `identities[1].key`},
+		{"key outside the folder", func(s string) string { return strings.Replace(s, "key: release.pub", "key: ../release.pub", 1) }, `leaves the policy's folder`},
+		{"key and issuer", func(s string) string {
+			return strings.Replace(s, "  - key: release.pub", "  - key: release.pub\n    issuer: https://x", 1)
+		}, `identities[1]: give either key or issuer/subject`},
+		{"deny on the wrong type", func(s string) string {
+			return strings.Replace(s, "  - type: code-scan ", "  - type: code-scan\n    deny: {severity: high}\n", 1)
+		}, `require[2].deny: applies to vuln only`},
+		{"bad severity", func(s string) string { return strings.Replace(s, "severity: critical", "severity: urgent", 1) }, `require[1].deny.severity`},
+		{"bad max-age", func(s string) string { return strings.Replace(s, "max-age: 24h", "max-age: soon", 1) }, `"soon" is not a positive duration`},
+		{"duplicate key", func(s string) string { return s + "mode: audit\n" }, `already defined`},
+		{"no identities", func(s string) string {
+			i := strings.Index(s, "identities:")
+			j := strings.Index(s, "require:")
+			return s[:i] + s[j:]
+		}, `identities: at least one identity`},
+		{"generator without source", func(s string) string {
+			return strings.Replace(s, "    source-repository: acme/widgets\n", "    builder: slsa-github-generator\n", 1)
+		}, `require[3].source-repository: is required with builder`},
+		{"two documents", func(s string) string { return s + "---\nkind: Policy\n" }, `more than one YAML document`},
+		{"empty file", func(string) string { return "" }, `policy is empty`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.edit(base)), Options{BaseDir: dir})
+			if err == nil {
+				t.Fatal("loaded; want an error")
+			}
+			if errkind.ExitCode(err) != errkind.ExitInput {
+				t.Errorf("exit code %d, want %d", errkind.ExitCode(err), errkind.ExitInput)
+			}
+			if !strings.Contains(err.Error(), tt.wantField) {
+				t.Errorf("error %q does not name %q", err, tt.wantField)
+			}
+		})
+	}
+}
+
+func TestAllErrorsAtOnce(t *testing.T) {
+	dir := keyDir(t)
+	s := strings.Replace(example(t), "ttl: 2h", "ttl: 48h", 1)
+	s = strings.Replace(s, "type: cyclonedx", "type: sbom", 1)
+	_, err := Parse([]byte(s), Options{BaseDir: dir})
+	if err == nil || !strings.Contains(err.Error(), "break-glass.ttl") || !strings.Contains(err.Error(), "require[0].type") {
+		t.Fatalf("want both errors listed, got %v", err)
+	}
+}
+
+func TestIsPullRequestTrigger(t *testing.T) {
+	for ev, want := range map[string]bool{"pull_request": true, "pull_request_target": true, "push": false, "release": false, "": false} {
+		if IsPullRequestTrigger(ev) != want {
+			t.Errorf("IsPullRequestTrigger(%q) = %v", ev, !want)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(example(f)))
+	f.Add([]byte("apiVersion: secure-gates/v1\nkind: Policy\nidentities: [{key: x}]\n"))
+	f.Add([]byte("{{{"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Parse(data, Options{BaseDir: t.TempDir()})
+		if err == nil && (len(p.Identities) == 0 || p.Mode == "") {
+			t.Fatalf("accepted a policy without identities or mode: %+v", p)
+		}
+	})
+}

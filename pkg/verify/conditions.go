@@ -1,0 +1,367 @@
+package verify
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/policy"
+)
+
+// MaxClockSkew is how far in the future a scan time may lie before it is a
+// failure.
+const MaxClockSkew = 5 * time.Minute
+
+// maxListed bounds the ids listed in one reason.
+const maxListed = 10
+
+// vulnFinding is one vulnerability read from a vuln predicate's scanner.result.
+type vulnFinding struct {
+	ID       string
+	Aliases  []string
+	Severity finding.Severity
+	Fixed    bool
+	PURL     string
+	Package  string
+}
+
+// ParseVulnResult reads the findings of a vuln predicate's scanner.result. It
+// accepts grype's JSON document ({"matches": [...]}), and the secure-gates
+// finding list ({"findings": [...]} or a bare array of pkg/finding.Finding). Any
+// other shape is an error: a result the verifier cannot read never passes a
+// deny condition.
+func ParseVulnResult(raw json.RawMessage) ([]vulnFinding, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, errors.New("scanner.result is missing")
+	}
+	if raw[0] == '[' {
+		var fs []finding.Finding
+		if err := json.Unmarshal(raw, &fs); err != nil {
+			return nil, fmt.Errorf("scanner.result: not a finding list: %w", err)
+		}
+		return fromFindings(fs)
+	}
+	var doc struct {
+		Matches  *[]grypeMatch      `json:"matches"`
+		Findings *[]finding.Finding `json:"findings"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("scanner.result: %w", err)
+	}
+	switch {
+	case doc.Matches != nil:
+		out := make([]vulnFinding, 0, len(*doc.Matches))
+		for i, m := range *doc.Matches {
+			if m.Vulnerability.ID == "" {
+				return nil, fmt.Errorf("scanner.result.matches[%d]: vulnerability.id is missing", i)
+			}
+			sev, err := finding.ParseSeverity(m.Vulnerability.Severity)
+			if err != nil {
+				sev = finding.Unknown
+			}
+			f := vulnFinding{ID: m.Vulnerability.ID, Severity: sev, PURL: m.Artifact.PURL, Package: m.Artifact.Name,
+				Fixed: m.Vulnerability.Fix.State == "fixed" || len(m.Vulnerability.Fix.Versions) > 0}
+			for _, r := range m.RelatedVulnerabilities {
+				if r.ID != "" && r.ID != f.ID {
+					f.Aliases = append(f.Aliases, r.ID)
+				}
+			}
+			out = append(out, f)
+		}
+		return out, nil
+	case doc.Findings != nil:
+		return fromFindings(*doc.Findings)
+	}
+	return nil, errors.New("scanner.result is neither grype JSON (matches) nor a secure-gates finding list (findings)")
+}
+
+type grypeMatch struct {
+	Vulnerability struct {
+		ID       string `json:"id"`
+		Severity string `json:"severity"`
+		Fix      struct {
+			Versions []string `json:"versions"`
+			State    string   `json:"state"`
+		} `json:"fix"`
+	} `json:"vulnerability"`
+	RelatedVulnerabilities []struct {
+		ID string `json:"id"`
+	} `json:"relatedVulnerabilities"`
+	Artifact struct {
+		Name string `json:"name"`
+		PURL string `json:"purl"`
+	} `json:"artifact"`
+}
+
+func fromFindings(fs []finding.Finding) ([]vulnFinding, error) {
+	out := make([]vulnFinding, 0, len(fs))
+	for i, f := range fs {
+		if f.RuleID == "" {
+			return nil, fmt.Errorf("scanner.result finding %d: ruleId is missing", i)
+		}
+		if f.Waived != nil {
+			// A waiver recorded at scan time is not an exception verified here.
+			f.Waived = nil
+		}
+		out = append(out, vulnFinding{ID: f.RuleID, Aliases: f.Aliases, Severity: f.Severity, Fixed: f.Fixable(), PURL: f.PURL, Package: f.Package})
+	}
+	return out, nil
+}
+
+// exception is a verified, unexpired, in-scope exception attestation.
+type exception struct {
+	id       string // the attestation's digest
+	pred     attestation.Exception
+	signer   string
+	findings map[string]bool
+	used     int
+}
+
+// waives reports whether e waives f.
+func (e *exception) waives(f vulnFinding) bool {
+	if strings.HasPrefix(e.pred.Scope, "pkg:") && !purlMatches(e.pred.Scope, f.PURL) {
+		return false
+	}
+	if e.findings[f.ID] {
+		return true
+	}
+	for _, a := range f.Aliases {
+		if e.findings[a] {
+			return true
+		}
+	}
+	return false
+}
+
+// purlMatches matches a purl scope against a finding's purl: equal, or equal up
+// to the version when the scope has none.
+func purlMatches(scope, purl string) bool {
+	if purl == "" {
+		return false
+	}
+	if scope == purl {
+		return true
+	}
+	base := purl
+	if i := strings.IndexAny(base, "@?#"); i >= 0 {
+		base = base[:i]
+	}
+	return !strings.ContainsAny(scope, "@?#") && scope == base
+}
+
+// scopeApplies reports whether an exception's scope covers the image: empty (the
+// statement's subject), the image repository, or a purl (narrowed per finding).
+func scopeApplies(scope, repository string) bool {
+	if scope == "" || strings.HasPrefix(scope, "pkg:") {
+		return true
+	}
+	return scope == repository
+}
+
+// checkVuln evaluates a vuln requirement on one verified predicate.
+func (v *verifier) checkVuln(req policy.Requirement, pred json.RawMessage, trusted *time.Time, refused map[string][]string) (string, []string) {
+	var p attestation.VulnScan
+	if err := json.Unmarshal(pred, &p); err != nil {
+		return "", []string{"predicate is not a vuln scan: " + oneLine(err)}
+	}
+	var reasons []string
+	detail := fmt.Sprintf("scan by %s finished %s", nonEmpty(p.Scanner.URI, "unknown scanner"), p.Metadata.ScanFinishedOn.UTC().Format(time.RFC3339))
+	if why := v.freshness(req, p.Metadata.ScanFinishedOn, trusted); why != "" {
+		reasons = append(reasons, why)
+	}
+	if req.Deny != nil {
+		fs, err := ParseVulnResult(p.Scanner.Result)
+		if err != nil {
+			return detail, append(reasons, err.Error())
+		}
+		var denied []string
+		waived := 0
+		for _, f := range fs {
+			if !f.Severity.AtLeast(req.Deny.Severity) || (req.Deny.FixedOnly && !f.Fixed) {
+				continue
+			}
+			if e := v.waiver(f); e != nil {
+				e.used++
+				waived++
+				continue
+			}
+			d := fmt.Sprintf("%s (%s", f.ID, f.Severity)
+			if f.Package != "" {
+				d += " in " + f.Package
+			}
+			d += ")"
+			if why := refusedFor(refused, f); why != "" {
+				d += " — not waived: " + why
+			}
+			denied = append(denied, d)
+		}
+		if len(denied) > 0 {
+			sort.Strings(denied)
+			more := ""
+			if len(denied) > maxListed {
+				more = fmt.Sprintf(" and %d more", len(denied)-maxListed)
+				denied = denied[:maxListed]
+			}
+			fixed := ""
+			if req.Deny.FixedOnly {
+				fixed = " with a fix"
+			}
+			reasons = append(reasons, fmt.Sprintf("%d unwaived finding(s) at or above %s%s: %s%s",
+				len(denied)+countMore(more), req.Deny.Severity, fixed, strings.Join(denied, ", "), more))
+		}
+		detail += fmt.Sprintf("; %d finding(s), %d waived by exceptions", len(fs), waived)
+	}
+	return detail, reasons
+}
+
+func countMore(more string) int {
+	var n int
+	fmt.Sscanf(more, " and %d more", &n)
+	return n
+}
+
+func refusedFor(refused map[string][]string, f vulnFinding) string {
+	for _, id := range append([]string{f.ID}, f.Aliases...) {
+		if r := refused[id]; len(r) > 0 {
+			return strings.Join(r, "; ")
+		}
+	}
+	return ""
+}
+
+func (v *verifier) waiver(f vulnFinding) *exception {
+	for _, e := range v.exceptions {
+		if e.waives(f) {
+			return e
+		}
+	}
+	return nil
+}
+
+// freshness applies max-age: the age is measured from the older of the signed
+// scan time and the trusted signing time; a scan time in the future fails.
+func (v *verifier) freshness(req policy.Requirement, scanFinished time.Time, trusted *time.Time) string {
+	now := v.now
+	if scanFinished.IsZero() {
+		if req.MaxAge.IsZero() {
+			return ""
+		}
+		return "scanFinishedOn is missing: the scan's age cannot be established"
+	}
+	if scanFinished.After(now.Add(MaxClockSkew)) {
+		return fmt.Sprintf("scanFinishedOn %s is in the future (more than %s ahead of %s)",
+			scanFinished.UTC().Format(time.RFC3339), MaxClockSkew, now.UTC().Format(time.RFC3339))
+	}
+	if req.MaxAge.IsZero() {
+		return ""
+	}
+	ref, src := scanFinished, "scanFinishedOn"
+	if trusted != nil && trusted.Before(ref) {
+		ref, src = *trusted, "trusted signing time"
+	}
+	if age := now.Sub(ref); age > req.MaxAge.Duration {
+		return fmt.Sprintf("scan is %s old (from its %s %s), older than max-age %s",
+			age.Round(time.Minute), src, ref.UTC().Format(time.RFC3339), req.MaxAge.Duration)
+	}
+	return ""
+}
+
+// checkCodeScan evaluates a code-scan requirement: decision pass, and max-age.
+func (v *verifier) checkCodeScan(req policy.Requirement, pred json.RawMessage, trusted *time.Time) (string, []string) {
+	var p attestation.CodeScan
+	if err := json.Unmarshal(pred, &p); err != nil {
+		return "", []string{"predicate is not a code scan: " + oneLine(err)}
+	}
+	var reasons []string
+	c := p.Counts
+	detail := fmt.Sprintf("decision %s (critical %d, high %d, medium %d, low %d)", p.Decision, c.Critical, c.High, c.Medium, c.Low)
+	if p.Decision != attestation.DecisionPass {
+		reasons = append(reasons, fmt.Sprintf("decision is %q, not \"pass\" (critical %d, high %d)", p.Decision, c.Critical, c.High))
+	}
+	if why := v.freshness(req, p.ScanFinishedOn, trusted); why != "" {
+		reasons = append(reasons, why)
+	}
+	return detail, reasons
+}
+
+// checkProvenance evaluates the project's own (L2) provenance natively.
+func checkProvenance(req policy.Requirement, pred json.RawMessage) (string, []string) {
+	var p attestation.Provenance
+	if err := json.Unmarshal(pred, &p); err != nil {
+		return "", []string{"predicate is not SLSA provenance v1: " + oneLine(err)}
+	}
+	detail := "built by " + p.RunDetails.Builder.ID
+	if req.SourceRepository == "" {
+		return detail, nil
+	}
+	var seen []string
+	for _, d := range p.BuildDefinition.ResolvedDependencies {
+		if d.URI == "" {
+			continue
+		}
+		seen = append(seen, d.URI)
+		if repoOfURI(d.URI) == strings.ToLower(req.SourceRepository) {
+			return detail + ", from " + d.URI, nil
+		}
+	}
+	if wf, ok := p.BuildDefinition.ExternalParameters["workflow"].(map[string]any); ok {
+		if r, ok := wf["repository"].(string); ok {
+			seen = append(seen, r)
+			if repoOfURI(r) == strings.ToLower(req.SourceRepository) {
+				return detail + ", from " + r, nil
+			}
+		}
+	}
+	if len(seen) == 0 {
+		return detail, []string{fmt.Sprintf("provenance names no source repository; want %s", req.SourceRepository)}
+	}
+	return detail, []string{fmt.Sprintf("source repository is %s, want %s", strings.Join(seen, ", "), req.SourceRepository)}
+}
+
+// repoOfURI returns owner/name of a GitHub source URI such as
+// git+https://github.com/acme/widgets@refs/heads/main, lower-cased, or "".
+func repoOfURI(s string) string {
+	s = strings.TrimPrefix(s, "git+")
+	u, err := url.Parse(s)
+	if err != nil || u.Host != "github.com" {
+		return ""
+	}
+	path := strings.TrimPrefix(u.Path, "/")
+	if i := strings.Index(path, "@"); i >= 0 {
+		path = path[:i]
+	}
+	path = strings.TrimSuffix(path, ".git")
+	parts := strings.Split(path, "/")
+	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+		return ""
+	}
+	return strings.ToLower(parts[0] + "/" + parts[1])
+}
+
+// checkThreatModel requires the threat-model result to be pass.
+func checkThreatModel(pred json.RawMessage) (string, []string) {
+	var p attestation.ThreatModel
+	if err := json.Unmarshal(pred, &p); err != nil {
+		return "", []string{"predicate is not a threat model: " + oneLine(err)}
+	}
+	detail := fmt.Sprintf("pull request #%d: %s", p.PullRequest.Number, p.Result)
+	if p.Result != attestation.DecisionPass {
+		return detail, []string{fmt.Sprintf("threat-model result is %q, not \"pass\"", p.Result)}
+	}
+	return detail, nil
+}
+
+func nonEmpty(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,438 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"log"
+	"math/big"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
+	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci/static"
+	"github.com/sigstore/cosign/v2/pkg/types"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/testing/ca"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/dsse"
+	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/oci"
+	"github.com/secure-gates/secure-gates/pkg/policy"
+)
+
+const (
+	ghIssuer  = "https://token.actions.githubusercontent.com"
+	ghSubject = "https://github.com/acme/widgets/.github/workflows/release.yml@refs/heads/main"
+)
+
+// world is one test's registry, keys and trust root.
+type world struct {
+	t               *testing.T
+	host            string
+	keys            map[string]*ecdsa.PrivateKey // name → key; policy files <name>.pub
+	dir             string                       // holds the public keys
+	vs              *ca.VirtualSigstore          // TSA
+	caRoot, caInter *x509.Certificate
+	caKey           *ecdsa.PrivateKey
+	trust           *root.TrustedRoot
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	w := &world{t: t, host: u.Host, keys: map[string]*ecdsa.PrivateKey{}, dir: t.TempDir()}
+	for _, n := range []string{"release", "other", "security", "breakglass"} {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.keys[n] = k
+		der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+		if err := os.WriteFile(filepath.Join(w.dir, n+".pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vs, err := ca.NewVirtualSigstore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.vs = vs
+	rootCert, rootKey, err := ca.GenerateRootCa()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, interKey, err := ca.GenerateFulcioIntermediate(rootCert, rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.caRoot, w.caInter, w.caKey = rootCert, inter, interKey
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01,
+		[]root.CertificateAuthority{&root.FulcioCertificateAuthority{Root: rootCert, Intermediates: []*x509.Certificate{inter}, URI: "https://fulcio.test"}},
+		nil, vs.TimestampingAuthorities(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.trust = tr
+	return w
+}
+
+// image pushes a random image and returns its digest reference.
+func (w *world) image(repo string) oci.Ref {
+	w.t.Helper()
+	img, err := random.Image(256, 1)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	ref, err := name.ParseReference(w.host + "/" + repo + ":v1")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		w.t.Fatal(err)
+	}
+	h, _ := img.Digest()
+	return oci.Ref{Repository: ref.Context().Name(), Digest: h.String()}
+}
+
+// policy loads a policy from YAML text, with key paths relative to w.dir.
+func (w *world) policy(text string) *policy.Policy {
+	w.t.Helper()
+	p, err := policy.Parse([]byte(text), policy.Options{BaseDir: w.dir})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	p.Source = ".secure-gates/policy.yaml"
+	return p
+}
+
+// signer is how a fixture is signed: a key, or a keyless certificate.
+type fixtureSigner struct {
+	key  *ecdsa.PrivateKey
+	cert *x509.Certificate // keyless when set
+	tsa  bool              // add an RFC 3161 timestamp
+}
+
+func (w *world) key(n string, tsa bool) fixtureSigner {
+	return fixtureSigner{key: w.keys[n], tsa: tsa}
+}
+
+// certExt are the GitHub certificate extensions of a keyless fixture.
+type certExt struct {
+	issuer, subject, trigger, repository, ref string
+}
+
+// keyless issues a short-lived certificate like Fulcio does for a GitHub
+// workflow, with the deprecated (raw) GitHub extensions cosign checks.
+func (w *world) keyless(e certExt) fixtureSigner {
+	w.t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	u, err := url.Parse(e.subject)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	ext := func(n int, v string) pkix.Extension {
+		return pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, n}, Value: []byte(v)}
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		URIs:         []*url.URL{u},
+		NotBefore:    time.Now().Add(-time.Minute),
+		NotAfter:     time.Now().Add(10 * time.Minute),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+		ExtraExtensions: []pkix.Extension{ext(1, e.issuer), ext(2, e.trigger), ext(5, e.repository), ext(6, e.ref),
+			ext(4, "release")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, w.caInter, &k.PublicKey, w.caKey)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return fixtureSigner{key: k, cert: cert, tsa: true}
+}
+
+func (s fixtureSigner) sv(t *testing.T) signature.SignerVerifier {
+	sv, err := signature.LoadECDSASignerVerifier(s.key, crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sv
+}
+
+func (w *world) staticOpts(s fixtureSigner, tsaOver []byte) []static.Option {
+	w.t.Helper()
+	var opts []static.Option
+	if s.cert != nil {
+		certPEM, _ := cryptoutils.MarshalCertificatesToPEM([]*x509.Certificate{s.cert})
+		chainPEM, _ := cryptoutils.MarshalCertificatesToPEM([]*x509.Certificate{w.caInter, w.caRoot})
+		opts = append(opts, static.WithCertChain(certPEM, chainPEM))
+	}
+	if s.tsa {
+		ts, err := w.vs.TimestampResponse(tsaOver)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		opts = append(opts, static.WithRFC3161Timestamp(&cbundle.RFC3161Timestamp{SignedRFC3161Timestamp: ts}))
+	}
+	return opts
+}
+
+// sign attaches a legacy (.sig) signature of ref's digest.
+func (w *world) sign(ref oci.Ref, s fixtureSigner) {
+	w.t.Helper()
+	d, _ := ref.Name()
+	pl, err := json.Marshal(sigpayload.Cosign{Image: d}.SimpleContainerImage())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	sig, err := s.sv(w.t).SignMessage(bytes.NewReader(pl))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	osig, err := static.NewSignature(pl, base64.StdEncoding.EncodeToString(sig), w.staticOpts(s, sig)...)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	se, err := ociremote.SignedEntity(d)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	se, err = mutate.AttachSignatureToEntity(se, osig)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := ociremote.WriteSignatures(d.Repository, se); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// statement returns an in-toto statement about digest (sha256:…).
+func statement(t *testing.T, repo, digest, predicateType string, predicate any) []byte {
+	t.Helper()
+	pred, err := json.Marshal(predicate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := map[string]any{
+		"_type":         attestation.StatementTypeV1,
+		"predicateType": predicateType,
+		"subject":       []any{map[string]any{"name": repo, "digest": map[string]string{"sha256": strings.TrimPrefix(digest, "sha256:")}}},
+		"predicate":     json.RawMessage(pred),
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// attest attaches a legacy (.att) attestation to ref's digest, about subject
+// (normally ref.Digest).
+func (w *world) attest(ref oci.Ref, s fixtureSigner, subject, predicateType string, predicate any) {
+	w.t.Helper()
+	d, _ := ref.Name()
+	st := statement(w.t, ref.Repository, subject, predicateType, predicate)
+	env, err := dsse.WrapSigner(s.sv(w.t), types.IntotoPayloadType).SignMessage(bytes.NewReader(st))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	att, err := static.NewAttestation(env, w.staticOpts(s, env)...)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	se, err := ociremote.SignedEntity(d)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	se, err = mutate.AttachAttestationToEntity(se, att)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := ociremote.WriteAttestations(d.Repository, se); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// bundle attaches a Sigstore bundle (v0.3, DSSE) as a referrer of ref's digest,
+// the way cosign --new-bundle-format does. A nil predicate with the cosign sign
+// type makes an image signature.
+func (w *world) bundle(ref oci.Ref, s fixtureSigner, predicateType string, predicate any) {
+	w.t.Helper()
+	d, _ := ref.Name()
+	var st []byte
+	if predicateType == types.CosignSignPredicateType {
+		st = []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"` +
+			strings.TrimPrefix(ref.Digest, "sha256:") + `"}}],"predicateType":"` + types.CosignSignPredicateType + `"}`)
+	} else {
+		st = statement(w.t, ref.Repository, ref.Digest, predicateType, predicate)
+	}
+	sig, err := s.sv(w.t).SignMessage(bytes.NewReader(attestation.PAE(types.IntotoPayloadType, st)))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	vm := &protobundle.VerificationMaterial{}
+	if s.cert != nil {
+		vm.Content = &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: s.cert.Raw}}
+	} else {
+		vm.Content = &protobundle.VerificationMaterial_PublicKey{PublicKey: &protocommon.PublicKeyIdentifier{Hint: "release"}}
+	}
+	if s.tsa {
+		ts, err := w.vs.TimestampResponse(sig)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		vm.TimestampVerificationData = &protobundle.TimestampVerificationData{
+			Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: ts}}}
+	}
+	b := &protobundle.Bundle{
+		MediaType:            "application/vnd.dev.sigstore.bundle.v0.3+json",
+		VerificationMaterial: vm,
+		Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &protodsse.Envelope{
+			Payload: st, PayloadType: types.IntotoPayloadType, Signatures: []*protodsse.Signature{{Sig: sig}}}},
+	}
+	data, err := protojson.Marshal(b)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := ociremote.WriteAttestationNewBundleFormat(d, data, types.CosignSignPredicateType); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) verify(ref oci.Ref, p *policy.Policy, now time.Time) *Report {
+	w.t.Helper()
+	rep, err := Verify(context.Background(), ref, Options{Policy: p, TrustedMaterial: w.trust, Now: func() time.Time { return now }})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return rep
+}
+
+// Predicates of a fully attested image.
+
+func cyclonedx() any {
+	return map[string]any{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []any{}}
+}
+
+func vulnScan(finished time.Time, matches ...map[string]any) any {
+	if matches == nil {
+		matches = []map[string]any{}
+	}
+	return map[string]any{
+		"invocation": map[string]any{"parameters": nil, "uri": "https://github.com/acme/widgets/actions/runs/1", "event_id": "1", "builder.id": "secure-gates"},
+		"scanner": map[string]any{"uri": "pkg:golang/github.com/anchore/grype@v0.120.1", "version": "0.120.1",
+			"db": map[string]any{"uri": "grype-db", "version": "6"}, "result": map[string]any{"matches": matches}},
+		"metadata": map[string]any{"scanStartedOn": finished.Add(-time.Minute).Format(time.RFC3339), "scanFinishedOn": finished.Format(time.RFC3339)},
+	}
+}
+
+func match(id, severity string, fixed bool) map[string]any {
+	state := "not-fixed"
+	var versions []string
+	if fixed {
+		state, versions = "fixed", []string{"9.9.9"}
+	}
+	return map[string]any{
+		"vulnerability": map[string]any{"id": id, "severity": severity, "fix": map[string]any{"state": state, "versions": versions}},
+		"artifact":      map[string]any{"name": "log4j-core", "version": "2.14.1", "purl": "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"},
+	}
+}
+
+func codeScan(decision string, finished time.Time) any {
+	return map[string]any{
+		"tools":          []any{map[string]any{"name": "gitleaks", "version": "8.30.1"}},
+		"rules":          map[string]any{"count": 10},
+		"counts":         map[string]any{"critical": 0, "high": 0, "medium": 0, "low": 0, "info": 0, "unknown": 0},
+		"sarif":          map[string]any{"digest": "sha256:" + strings.Repeat("a", 64)},
+		"decision":       decision,
+		"scanStartedOn":  finished.Add(-time.Minute).Format(time.RFC3339),
+		"scanFinishedOn": finished.Format(time.RFC3339),
+	}
+}
+
+func provenance(repo string) any {
+	return map[string]any{
+		"buildDefinition": map[string]any{
+			"buildType":          "https://actions.github.io/buildtypes/workflow/v1",
+			"externalParameters": map[string]any{"workflow": map[string]any{"repository": "https://github.com/" + repo, "path": ".github/workflows/release.yml", "ref": "refs/heads/main"}},
+			"resolvedDependencies": []any{map[string]any{"uri": "git+https://github.com/" + repo + "@refs/heads/main",
+				"digest": map[string]any{"gitCommit": strings.Repeat("c", 40)}}},
+		},
+		"runDetails": map[string]any{"builder": map[string]any{"id": "https://github.com/acme/widgets/.github/workflows/release.yml@refs/heads/main"}},
+	}
+}
+
+func exceptionPred(expires time.Time, scope string, ids ...string) any {
+	p := map[string]any{"findings": ids, "reason": "no fix reachable in our use", "ticket": "SEC-42",
+		"approver": "security@acme.example", "expires": expires.UTC().Format(time.RFC3339)}
+	if scope != "" {
+		p["scope"] = scope
+	}
+	return p
+}
+
+// attestAll attaches the four required attestations, signed by s.
+func (w *world) attestAll(ref oci.Ref, s fixtureSigner, now time.Time) {
+	w.attest(ref, s, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
+	w.attest(ref, s, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-time.Hour)))
+	w.attest(ref, s, ref.Digest, attestation.PredicateCodeScan, codeScan("pass", now.Add(-time.Hour)))
+	w.attest(ref, s, ref.Digest, attestation.PredicateSLSAProvenance, provenance("acme/widgets"))
+}
+
+const keyPolicy = `apiVersion: secure-gates/v1
+kind: Policy
+mode: enforce
+enforce-environments: [production]
+identities:
+  - key: release.pub
+require:
+  - type: cyclonedx
+  - type: vuln
+    max-age: 24h
+    deny: {severity: critical, fixed-only: true}
+  - type: code-scan
+  - type: slsaprovenance
+    source-repository: acme/widgets
+exceptions:
+  signers: [{key: security.pub}]
+break-glass:
+  signers: [{key: breakglass.pub}]
+  ttl: 2h
+`

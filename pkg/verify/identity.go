@@ -1,0 +1,245 @@
+package verify
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/kms"
+
+	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/policy"
+)
+
+// signer is the outcome of verifying one candidate against a list of allowed
+// identities.
+type signer struct {
+	identity    policy.Identity
+	trustedTime *time.Time
+	timeSource  string
+	// payload is what was signed: the simple-signing JSON of a legacy signature,
+	// the DSSE envelope JSON of a legacy attestation, the DSSE payload of a bundle.
+	payload []byte
+	// statementPayload is the in-toto statement (attestations and bundles).
+	statementPayload []byte
+}
+
+// keyVerifier returns a sigstore verifier for a key identity.
+func (v *verifier) keyVerifier(ctx context.Context, id policy.Identity) (signature.Verifier, error) {
+	if id.IsKMS() {
+		sv, err := kms.Get(ctx, id.Key, crypto.SHA256)
+		if err != nil {
+			return nil, errkind.Input(fmt.Errorf("loading KMS key %s (this build registers no KMS provider unless linked in): %w", id.Key, err))
+		}
+		return sv, nil
+	}
+	if id.PublicKey == nil {
+		return nil, errkind.Input(fmt.Errorf("key %s was not loaded (load the policy with policy.Load)", id.Key))
+	}
+	hash := crypto.SHA256
+	if k, ok := id.PublicKey.(*ecdsa.PublicKey); ok {
+		switch k.Curve {
+		case elliptic.P384():
+			hash = crypto.SHA384
+		case elliptic.P521():
+			hash = crypto.SHA512
+		}
+	}
+	return signature.LoadVerifier(id.PublicKey, hash)
+}
+
+// checkOpts builds cosign's options for one identity and one candidate's
+// available evidence (tlog entry, RFC 3161 timestamp).
+func (v *verifier) checkOpts(ctx context.Context, id policy.Identity, hasTlog, hasTSA bool) (*cosign.CheckOpts, error) {
+	co := &cosign.CheckOpts{
+		RegistryClientOpts: v.ociOpts(ctx),
+		IgnoreSCT:          true,
+		IgnoreTlog:         true,
+		Offline:            true,
+	}
+	tm := v.opts.TrustedMaterial
+	if tm != nil {
+		co.TrustedMaterial = tm
+		if hasTlog && len(tm.RekorLogs()) > 0 {
+			co.IgnoreTlog = false
+		}
+		if hasTSA && len(tm.TimestampingAuthorities()) > 0 {
+			co.UseSignedTimestamps = true
+		}
+		co.IgnoreSCT = len(tm.CTLogs()) == 0
+	}
+	if id.IsKey() {
+		sv, err := v.keyVerifier(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		co.SigVerifier = sv
+		return co, nil
+	}
+	if tm == nil || len(tm.FulcioCertificateAuthorities()) == 0 {
+		return nil, errkind.Input(errors.New("a keyless identity needs a trusted root holding a Fulcio CA (the trusted-root input)"))
+	}
+	co.Identities = []cosign.Identity{{Issuer: id.Issuer, Subject: id.Subject, SubjectRegExp: id.SubjectRegexp}}
+	co.CertGithubWorkflowRepository = id.Repository
+	co.CertGithubWorkflowRef = id.Ref
+	co.CertGithubWorkflowName = id.Workflow
+	co.CertGithubWorkflowTrigger = id.Trigger
+	return co, nil
+}
+
+// checkTrigger refuses a certificate issued to a pull_request* workflow unless
+// the identity names that trigger.
+func checkTrigger(id policy.Identity, ext certificate.Extensions) error {
+	trig := ext.GithubWorkflowTrigger
+	if trig == "" {
+		trig = ext.BuildTrigger
+	}
+	if policy.IsPullRequestTrigger(trig) && id.Trigger != trig {
+		return fmt.Errorf("certificate was issued to a %s workflow run; the policy accepts pull_request triggers only when an identity lists them", trig)
+	}
+	return nil
+}
+
+// verifyLegacy verifies a legacy signature or attestation against the
+// identities, returning the first that verifies, or the reasons each failed.
+func (v *verifier) verifyLegacy(ctx context.Context, c candidate, h v1.Hash, ids []policy.Identity) (*signer, []string, error) {
+	rfc, err := c.sig.RFC3161Timestamp()
+	if err != nil {
+		return nil, []string{"unreadable RFC 3161 timestamp annotation: " + err.Error()}, nil
+	}
+	bndl, err := c.sig.Bundle()
+	if err != nil {
+		return nil, []string{"unreadable transparency-log bundle annotation: " + err.Error()}, nil
+	}
+	payload, err := c.sig.Payload()
+	if err != nil {
+		return nil, nil, infra("reading "+c.location, err)
+	}
+	var reasons []string
+	for _, id := range ids {
+		co, err := v.checkOpts(ctx, id, bndl != nil, rfc != nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		if c.kind == KindSignature {
+			co.ClaimVerifier = cosign.SimpleClaimVerifier
+			_, err = cosign.VerifyImageSignature(ctx, c.sig, h, co)
+		} else {
+			_, err = cosign.VerifyBlobAttestation(ctx, c.sig, h, co)
+		}
+		if err != nil {
+			reasons = append(reasons, id.String()+": "+oneLine(err))
+			continue
+		}
+		cert, _ := c.sig.Cert()
+		if cert != nil {
+			ext, err := certificate.ParseExtensions(cert.Extensions)
+			if err != nil {
+				reasons = append(reasons, id.String()+": certificate extensions: "+oneLine(err))
+				continue
+			}
+			if err := checkTrigger(id, ext); err != nil {
+				reasons = append(reasons, id.String()+": "+err.Error())
+				continue
+			}
+		}
+		s := &signer{identity: id, payload: payload}
+		if co.UseSignedTimestamps {
+			if ts, err := cosign.VerifyRFC3161Timestamp(c.sig, co); err == nil && ts != nil {
+				t := ts.Time
+				s.trustedTime, s.timeSource = &t, "RFC 3161 timestamp"
+			}
+		}
+		if !co.IgnoreTlog && bndl != nil {
+			t := time.Unix(bndl.Payload.IntegratedTime, 0).UTC()
+			if s.trustedTime == nil || t.Before(*s.trustedTime) {
+				s.trustedTime, s.timeSource = &t, "transparency log"
+			}
+		}
+		return s, nil, nil
+	}
+	return nil, reasons, nil
+}
+
+// verifyBundle verifies a Sigstore bundle against the identities. The artifact
+// digest is checked later from the statement, so that a statement about another
+// digest is reported as such.
+func (v *verifier) verifyBundle(ctx context.Context, c candidate, ids []policy.Identity) (*signer, []string, error) {
+	env := c.bundle.GetDsseEnvelope()
+	if env == nil {
+		return nil, []string{"bundle holds a message signature, not a DSSE envelope (cosign signs images with a DSSE statement)"}, nil
+	}
+	vc, err := c.bundle.VerificationContent()
+	if err != nil {
+		return nil, []string{"bundle verification material: " + oneLine(err)}, nil
+	}
+	hasTlog := len(c.bundle.GetVerificationMaterial().GetTlogEntries()) > 0
+	ts, _ := c.bundle.Timestamps()
+	hasTSA := len(ts) > 0
+	var reasons []string
+	for _, id := range ids {
+		if id.IsKey() != (vc.PublicKey() != nil) {
+			if id.IsKey() {
+				reasons = append(reasons, id.String()+": bundle is signed with a certificate, not a key")
+			} else {
+				reasons = append(reasons, id.String()+": bundle is signed with a key, not a certificate")
+			}
+			continue
+		}
+		co, err := v.checkOpts(ctx, id, hasTlog, hasTSA)
+		if err != nil {
+			return nil, nil, err
+		}
+		if co.TrustedMaterial == nil {
+			co.TrustedMaterial = &root.BaseTrustedMaterial{}
+		}
+		res, err := cosign.VerifyNewBundle(ctx, co, sgverify.WithoutArtifactUnsafe(), c.bundle)
+		if err != nil {
+			reasons = append(reasons, id.String()+": "+oneLine(err))
+			continue
+		}
+		if res.Signature != nil && res.Signature.Certificate != nil {
+			if err := checkTrigger(id, res.Signature.Certificate.Extensions); err != nil {
+				reasons = append(reasons, id.String()+": "+err.Error())
+				continue
+			}
+		}
+		s := &signer{identity: id, payload: env.Payload, statementPayload: env.Payload}
+		for _, vt := range res.VerifiedTimestamps {
+			t := vt.Timestamp.UTC()
+			if s.trustedTime == nil || t.Before(*s.trustedTime) {
+				src := "RFC 3161 timestamp"
+				if vt.Type == "Tlog" {
+					src = "transparency log"
+				}
+				s.trustedTime, s.timeSource = &t, src
+			}
+		}
+		return s, nil, nil
+	}
+	return nil, reasons, nil
+}
+
+// oneLine keeps an error message to one bounded line for tables, with cosign's
+// most common wording made plain.
+func oneLine(err error) string {
+	s := strings.Join(strings.Fields(err.Error()), " ")
+	if strings.Contains(s, "accepted signatures do not match threshold") || strings.Contains(s, "invalid signature when validating ASN.1 encoded signature") {
+		return "the signature does not verify with this key or certificate"
+	}
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}

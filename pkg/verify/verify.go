@@ -1,0 +1,650 @@
+// Package verify checks the whole attestation chain of one image digest against
+// a policy (pkg/policy), fail closed, and reports every failure in one run.
+//
+// For a digest it fetches, within caps on count and size, every signature and
+// attestation attached in either format — legacy cosign tags (sha256-<hex>.sig
+// and .att) and Sigstore bundles attached as OCI referrers — whether made by the
+// project's own sign/attest or by the cosign CLI, and verifies each with
+// cosign v2.6.5's library against the policy's identities (keys, or keyless
+// certificates: issuer exact, subject exact or anchored regexp, GitHub
+// certificate extensions). Then:
+//
+//   - the signature requirement passes with a signature by an allowed identity,
+//     or by a break-glass signer within the policy's ttl of its trusted signing
+//     time (a transparency-log entry or an RFC 3161 timestamp is required);
+//   - each required predicate type passes with an attestation of exactly that
+//     type whose envelope verifies, whose signer is allowed, whose statement
+//     subject holds the digest and whose conditions hold (vuln freshness and
+//     deny, code-scan decision, provenance source repository, slsa-verifier for
+//     slsa-github-generator provenance);
+//   - exception attestations signed by allowed exception signers, unexpired and in
+//     scope, waive exactly the findings they list.
+//
+// Whatever satisfies nothing is listed as ignored with its reason. A registry or
+// Sigstore failure (after the bounded retries of pkg/oci) is an infrastructure
+// error (errkind.Infra), never "not signed".
+package verify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sigstore/cosign/v2/pkg/types"
+	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/oci"
+	"github.com/secure-gates/secure-gates/pkg/policy"
+)
+
+// Defaults of the caps.
+const (
+	DefaultMaxSignatures    = 32
+	DefaultMaxAttestations  = 128
+	DefaultMaxEnvelopeBytes = 16 << 20
+)
+
+// Options configures Verify.
+type Options struct {
+	// Policy is the loaded policy (policy.Load). Required.
+	Policy *policy.Policy
+	// Registry configures registry access (credentials, retries).
+	Registry oci.Options
+	// TrustedMaterial is the Sigstore trust root (Fulcio CAs, Rekor logs,
+	// timestamp authorities), e.g. from root.NewTrustedRootFromPath. Nil means
+	// keys only, with no trusted time (so no break-glass).
+	TrustedMaterial root.TrustedMaterial
+	// Now is the verification time (default time.Now).
+	Now func() time.Time
+	// MaxSignatures caps legacy signatures read (default DefaultMaxSignatures).
+	MaxSignatures int
+	// MaxAttestations caps legacy attestations read (default DefaultMaxAttestations).
+	MaxAttestations int
+	// MaxEnvelopeBytes caps the size of one signature, attestation or bundle
+	// (default DefaultMaxEnvelopeBytes).
+	MaxEnvelopeBytes int64
+	// SLSAVerifier runs slsa-verifier for slsa-github-generator provenance
+	// (default: the slsa-verifier binary found in PATH, run with exec).
+	SLSAVerifier *SLSAVerifier
+}
+
+type verifier struct {
+	opts       Options
+	now        time.Time
+	ref        oci.Ref
+	exceptions []*exception
+	refusedMap map[string][]string
+	// infraErr is an infrastructure failure met while evaluating (slsa-verifier
+	// could not reach a service): Verify returns it instead of a report.
+	infraErr error
+}
+
+// verifiedAtt is an attestation that verified with an allowed signer.
+type verifiedAtt struct {
+	c         candidate
+	signer    *signer
+	statement *attestation.Statement
+	digest    string
+}
+
+// Verify checks ref (repo@sha256:…, resolved once by the caller with
+// oci.Resolve) against opts.Policy. A policy failure is not an error: it is a
+// Report with Verified false (Report.Err gives the policy error). The error is
+// for bad options (errkind.Input) and registry or Sigstore failures
+// (errkind.Infra).
+func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
+	if opts.Policy == nil {
+		return nil, errkind.Input(errors.New("verify: no policy"))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxSignatures <= 0 {
+		opts.MaxSignatures = DefaultMaxSignatures
+	}
+	if opts.MaxAttestations <= 0 {
+		opts.MaxAttestations = DefaultMaxAttestations
+	}
+	if opts.MaxEnvelopeBytes <= 0 {
+		opts.MaxEnvelopeBytes = DefaultMaxEnvelopeBytes
+	}
+	d, err := ref.Name()
+	if err != nil {
+		return nil, errkind.Input(fmt.Errorf("verify: %w", err))
+	}
+	h, err := v1.NewHash(ref.Digest)
+	if err != nil {
+		return nil, errkind.Input(fmt.Errorf("verify: digest %q: %w", ref.Digest, err))
+	}
+	v := &verifier{opts: opts, now: opts.Now().UTC(), ref: ref}
+	p := opts.Policy
+	rep := &Report{
+		Image:      ref.String(),
+		Digest:     ref.Digest,
+		Policy:     PolicyRef{URI: p.Source, Digest: p.Digest.String()},
+		Mode:       string(p.Mode),
+		VerifiedAt: v.now,
+	}
+
+	f, err := v.fetch(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	rep.Ignored = append(rep.Ignored, f.overCap...)
+
+	var sigs, atts []candidate
+	for _, c := range f.candidates {
+		if c.kind == KindSignature {
+			sigs = append(sigs, c)
+		} else {
+			atts = append(atts, c)
+		}
+	}
+
+	// Attestations first: bundles may turn out to be signatures.
+	var verified []verifiedAtt
+	var bundleSigs []verifiedAtt
+	var excCands []verifiedAtt
+	var exceptionSigners []policy.Identity
+	if p.Exceptions != nil {
+		exceptionSigners = p.Exceptions.Signers
+	}
+	var breakGlassSigners []policy.Identity
+	if p.BreakGlass != nil {
+		breakGlassSigners = p.BreakGlass.Signers
+	}
+	for _, c := range atts {
+		claimed := v.claimedType(c)
+		switch claimed {
+		case types.CosignSignPredicateType:
+			// A bundle-format image signature.
+			va, reasons, err := v.verifyAny(ctx, c, h, append(append([]policy.Identity{}, p.Identities...), breakGlassSigners...))
+			if err != nil {
+				return nil, err
+			}
+			if va == nil {
+				rep.Ignored = append(rep.Ignored, Ignored{Kind: KindSignature, Format: c.format, Location: c.location,
+					Reason: "does not verify with an allowed identity: " + strings.Join(reasons, " | ")})
+				continue
+			}
+			bundleSigs = append(bundleSigs, *va)
+		case attestation.PredicateException:
+			va, reasons, err := v.verifyAny(ctx, c, h, exceptionSigners)
+			if err != nil {
+				return nil, err
+			}
+			if va == nil {
+				why := "signed by no allowed exception signer"
+				if len(exceptionSigners) == 0 {
+					why = "the policy allows no exception signers"
+				} else {
+					why += ": " + strings.Join(reasons, " | ")
+				}
+				rep.ExceptionsRefused = append(rep.ExceptionsRefused, Ignored{Kind: KindException, Format: c.format,
+					Location: c.location, PredicateType: claimed, Reason: why})
+				v.noteRefused(c, why)
+				continue
+			}
+			excCands = append(excCands, *va)
+		default:
+			va, reasons, err := v.verifyAny(ctx, c, h, p.Identities)
+			if err != nil {
+				return nil, err
+			}
+			if va == nil {
+				rep.Ignored = append(rep.Ignored, Ignored{Kind: KindAttestation, Format: c.format, Location: c.location,
+					PredicateType: claimed, Reason: "does not verify with an allowed identity: " + strings.Join(reasons, " | ")})
+				continue
+			}
+			verified = append(verified, *va)
+		}
+	}
+
+	// Exceptions: verified, about this digest, valid, unexpired, in scope.
+	for _, va := range excCands {
+		if why := v.acceptException(va); why != "" {
+			rep.ExceptionsRefused = append(rep.ExceptionsRefused, Ignored{Kind: KindException, Format: va.c.format,
+				Location: va.c.location, PredicateType: attestation.PredicateException, Reason: why})
+		}
+	}
+
+	// The signature requirement.
+	sigReq, sigInputs, bg, err := v.signatureRequirement(ctx, sigs, bundleSigs, h, rep)
+	if err != nil {
+		return nil, err
+	}
+	rep.Requirements = append(rep.Requirements, sigReq)
+	rep.Inputs = append(rep.Inputs, sigInputs...)
+	rep.BreakGlass = bg
+
+	// Each required type.
+	byType := map[string][]verifiedAtt{}
+	for _, va := range verified {
+		if !va.statement.HasSubjectDigest(ref.Digest) {
+			rep.Ignored = append(rep.Ignored, Ignored{Kind: KindAttestation, Format: va.c.format, Location: va.c.location,
+				PredicateType: va.statement.PredicateType,
+				Reason:        "statement subject is another digest (" + subjectDigests(va.statement) + "), not " + ref.Digest})
+			continue
+		}
+		byType[va.statement.PredicateType] = append(byType[va.statement.PredicateType], va)
+	}
+	used := map[*verifiedAtt]bool{}
+	for _, req := range p.Require {
+		res, in := v.requirement(ctx, req, byType[req.PredicateType], rep)
+		rep.Requirements = append(rep.Requirements, res)
+		if in != nil {
+			used[in] = true
+			rep.Inputs = append(rep.Inputs, input(*in))
+		}
+	}
+	// Verified attestations of types the policy does not require are not inputs.
+	for t, list := range byType {
+		if _, required := p.Requirement(t); required {
+			continue
+		}
+		for _, va := range list {
+			rep.Ignored = append(rep.Ignored, Ignored{Kind: KindAttestation, Format: va.c.format, Location: va.c.location,
+				PredicateType: t, Reason: "verified, but the policy does not require this type"})
+		}
+	}
+	for _, e := range v.exceptions {
+		if e.used > 0 {
+			rep.ExceptionsUsed = append(rep.ExceptionsUsed, attestation.AppliedException{ID: e.id, Scope: e.pred.Scope,
+				Reason: e.pred.Reason, Ticket: e.pred.Ticket, Expires: e.pred.Expires, FindingsWaived: e.used})
+		}
+	}
+	if v.infraErr != nil {
+		return nil, v.infraErr
+	}
+	rep.Verified = true
+	for _, r := range rep.Requirements {
+		if !r.Passed {
+			rep.Verified = false
+		}
+	}
+	sort.SliceStable(rep.Ignored, func(i, j int) bool { return rep.Ignored[i].Location < rep.Ignored[j].Location })
+	return rep, nil
+}
+
+// refusedExceptions maps a finding id to why exceptions naming it were refused,
+// so a denied finding's reason can say so.
+func (v *verifier) noteRefused(c candidate, why string) {
+	st, err := v.unverifiedStatement(c)
+	if err != nil {
+		return
+	}
+	var e attestation.Exception
+	if json.Unmarshal(st.Predicate, &e) != nil {
+		return
+	}
+	for _, f := range e.Findings {
+		v.refused()[f] = append(v.refused()[f], "exception "+shortLoc(c.location)+" "+why)
+	}
+}
+
+func (v *verifier) refused() map[string][]string {
+	if v.refusedMap == nil {
+		v.refusedMap = map[string][]string{}
+	}
+	return v.refusedMap
+}
+
+func (v *verifier) acceptException(va verifiedAtt) string {
+	st := va.statement
+	var e attestation.Exception
+	var why string
+	_ = json.Unmarshal(st.Predicate, &e) // best effort, to name the findings of a refused exception
+	switch {
+	case !st.HasSubjectDigest(v.ref.Digest):
+		why = "statement subject is another digest (" + subjectDigests(st) + ")"
+	case attestation.ValidatePredicate(attestation.PredicateException, st.Predicate, attestation.Options{MaxPayloadBytes: int(v.opts.MaxEnvelopeBytes)}) != nil:
+		why = "invalid exception predicate: " + oneLine(attestation.ValidatePredicate(attestation.PredicateException, st.Predicate, attestation.Options{}))
+	case json.Unmarshal(st.Predicate, &e) != nil:
+		why = "unreadable exception predicate"
+	case e.Expires.IsZero():
+		why = "has no expiry"
+	case !e.Expires.After(v.now):
+		why = "expired at " + e.Expires.UTC().Format(time.RFC3339)
+	case !scopeApplies(e.Scope, v.ref.Repository):
+		why = fmt.Sprintf("scope %q does not cover %s", e.Scope, v.ref.Repository)
+	}
+	if why != "" {
+		for _, f := range e.Findings {
+			v.refused()[f] = append(v.refused()[f], "exception "+shortLoc(va.c.location)+" "+why)
+		}
+		return why
+	}
+	ex := &exception{id: va.digest, pred: e, signer: va.signer.identity.String(), findings: map[string]bool{}}
+	for _, f := range e.Findings {
+		ex.findings[f] = true
+	}
+	v.exceptions = append(v.exceptions, ex)
+	return ""
+}
+
+// claimedType reads the predicate type a candidate claims, without trusting it
+// (for routing and reporting only).
+func (v *verifier) claimedType(c candidate) string {
+	st, err := v.unverifiedStatement(c)
+	if err != nil {
+		return ""
+	}
+	return st.PredicateType
+}
+
+func (v *verifier) unverifiedStatement(c candidate) (*attestation.Statement, error) {
+	o := attestation.Options{MaxPayloadBytes: int(v.opts.MaxEnvelopeBytes)}
+	if c.bundle != nil {
+		env := c.bundle.GetDsseEnvelope()
+		if env == nil {
+			return nil, errors.New("no DSSE envelope")
+		}
+		return parseStatement(env.Payload, o)
+	}
+	payload, err := c.sig.Payload()
+	if err != nil {
+		return nil, err
+	}
+	env, err := attestation.ParseEnvelope(payload, o)
+	if err != nil {
+		return nil, err
+	}
+	return attestation.OpenEnvelope(env, o)
+}
+
+// parseStatement parses a statement; cosign's bundle-format image signature is
+// a statement without a predicate and with an unnamed subject, which the strict
+// parser may refuse, so it gets a narrow fallback.
+func parseStatement(payload []byte, o attestation.Options) (*attestation.Statement, error) {
+	st, err := attestation.ParseStatement(payload, o)
+	if err == nil {
+		return st, nil
+	}
+	var raw struct {
+		Type          string                `json:"_type"`
+		Subject       []attestation.Subject `json:"subject"`
+		PredicateType string                `json:"predicateType"`
+	}
+	if json.Unmarshal(payload, &raw) == nil && raw.PredicateType == types.CosignSignPredicateType &&
+		(raw.Type == attestation.StatementTypeV1 || raw.Type == attestation.StatementTypeV01) &&
+		len(raw.Subject) > 0 && len(raw.Subject) <= attestation.MaxSubjects {
+		return &attestation.Statement{Type: raw.Type, Subject: raw.Subject, PredicateType: raw.PredicateType}, nil
+	}
+	return nil, err
+}
+
+// verifyAny verifies c against ids and opens its statement.
+func (v *verifier) verifyAny(ctx context.Context, c candidate, h v1.Hash, ids []policy.Identity) (*verifiedAtt, []string, error) {
+	if len(ids) == 0 {
+		return nil, []string{"no identity is allowed for it"}, nil
+	}
+	var (
+		s       *signer
+		reasons []string
+		err     error
+	)
+	if c.bundle != nil {
+		s, reasons, err = v.verifyBundle(ctx, c, ids)
+	} else {
+		s, reasons, err = v.verifyLegacy(ctx, c, h, ids)
+	}
+	if err != nil || s == nil {
+		return nil, reasons, err
+	}
+	o := attestation.Options{MaxPayloadBytes: int(v.opts.MaxEnvelopeBytes)}
+	var st *attestation.Statement
+	if c.bundle != nil {
+		st, err = parseStatement(s.statementPayload, o)
+	} else {
+		var env *attestation.Envelope
+		env, err = attestation.ParseEnvelope(s.payload, o)
+		if err == nil {
+			st, err = attestation.OpenEnvelope(env, o)
+		}
+	}
+	if err != nil {
+		return nil, []string{"verified, but its statement is malformed: " + oneLine(err)}, nil
+	}
+	sum := sha256.Sum256(s.payload)
+	return &verifiedAtt{c: c, signer: s, statement: st, digest: fmt.Sprintf("sha256:%x", sum)}, nil, nil
+}
+
+func (v *verifier) signatureRequirement(ctx context.Context, sigs []candidate, bundleSigs []verifiedAtt, h v1.Hash, rep *Report) (RequirementResult, []Input, bool, error) {
+	p := v.opts.Policy
+	res := RequirementResult{Name: RequirementSignature}
+	var bgIDs []policy.Identity
+	if p.BreakGlass != nil {
+		bgIDs = p.BreakGlass.Signers
+	}
+	all := append(append([]policy.Identity{}, p.Identities...), bgIDs...)
+	type ok struct {
+		in         Input
+		breakGlass bool
+		why        string
+	}
+	var good []ok
+	var reasons []string
+	isBG := func(id policy.Identity) bool {
+		for _, b := range bgIDs {
+			if b.String() == id.String() {
+				for _, a := range p.Identities {
+					if a.String() == id.String() {
+						return false
+					}
+				}
+				return true
+			}
+		}
+		return false
+	}
+	consider := func(in Input, s *signer, format, loc string) {
+		if !isBG(s.identity) {
+			good = append(good, ok{in: in})
+			return
+		}
+		// Break-glass: only within ttl of a trusted signing time.
+		switch {
+		case s.trustedTime == nil:
+			why := "break-glass signature by " + s.identity.String() + " has no trusted signing time (a transparency-log entry or RFC 3161 timestamp is required for break-glass)"
+			reasons = append(reasons, why)
+			rep.Ignored = append(rep.Ignored, Ignored{Kind: KindSignature, Format: format, Location: loc, Reason: why})
+		case v.now.Sub(*s.trustedTime) > p.BreakGlass.TTL.Duration:
+			why := fmt.Sprintf("break-glass signature by %s expired: signed %s (%s), ttl %s", s.identity.String(),
+				s.trustedTime.Format(time.RFC3339), s.timeSource, p.BreakGlass.TTL.Duration)
+			reasons = append(reasons, why)
+			rep.Ignored = append(rep.Ignored, Ignored{Kind: KindSignature, Format: format, Location: loc, Reason: why})
+		case s.trustedTime.After(v.now.Add(MaxClockSkew)):
+			why := "break-glass signature's trusted time is in the future"
+			reasons = append(reasons, why)
+			rep.Ignored = append(rep.Ignored, Ignored{Kind: KindSignature, Format: format, Location: loc, Reason: why})
+		default:
+			good = append(good, ok{in: in, breakGlass: true, why: fmt.Sprintf("BREAK-GLASS: signed by %s at %s (%s), within ttl %s",
+				s.identity.String(), s.trustedTime.Format(time.RFC3339), s.timeSource, p.BreakGlass.TTL.Duration)})
+		}
+	}
+	for _, c := range sigs {
+		s, rs, err := v.verifyLegacy(ctx, c, h, all)
+		if err != nil {
+			return res, nil, false, err
+		}
+		if s == nil {
+			why := "does not verify with an allowed identity: " + strings.Join(rs, " | ")
+			rep.Ignored = append(rep.Ignored, Ignored{Kind: KindSignature, Format: c.format, Location: c.location, Reason: why})
+			reasons = append(reasons, "signature "+shortLoc(c.location)+" "+why)
+			continue
+		}
+		sum := sha256.Sum256(s.payload)
+		consider(Input{Kind: KindSignature, Format: c.format, Digest: fmt.Sprintf("sha256:%x", sum), Location: c.location,
+			Signer: s.identity.String(), TrustedTime: s.trustedTime}, s, c.format, c.location)
+	}
+	for _, va := range bundleSigs {
+		if !va.statement.HasSubjectDigest(v.ref.Digest) {
+			why := "bundle signature is about another digest (" + subjectDigests(va.statement) + ")"
+			rep.Ignored = append(rep.Ignored, Ignored{Kind: KindSignature, Format: va.c.format, Location: va.c.location, Reason: why})
+			reasons = append(reasons, why)
+			continue
+		}
+		consider(input(va), va.signer, va.c.format, va.c.location)
+	}
+	for _, g := range good {
+		if !g.breakGlass {
+			res.Passed = true
+			res.Detail = "signed by " + g.in.Signer + " (" + g.in.Format + ")"
+			return res, []Input{g.in}, false, nil
+		}
+	}
+	for _, g := range good {
+		res.Passed = true
+		res.Detail = g.why
+		return res, []Input{g.in}, true, nil
+	}
+	switch {
+	case len(sigs) == 0 && len(bundleSigs) == 0 && len(reasons) == 0:
+		res.Reasons = append(res.Reasons, "image is not signed: no signature found (legacy .sig tag or Sigstore bundle referrer)")
+	default:
+		res.Reasons = append(res.Reasons, reasons...)
+	}
+	for _, ig := range rep.Ignored {
+		if ig.Kind == KindSignature && ig.Format == FormatBundle && !containsReason(res.Reasons, ig.Reason) {
+			res.Reasons = append(res.Reasons, "bundle "+shortLoc(ig.Location)+" "+ig.Reason)
+		}
+	}
+	return res, nil, false, nil
+}
+
+func containsReason(list []string, s string) bool {
+	for _, x := range list {
+		if strings.Contains(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// requirement evaluates one require entry over the verified attestations of its
+// type; the first that meets every condition satisfies it.
+func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list []verifiedAtt, rep *Report) (RequirementResult, *verifiedAtt) {
+	res := RequirementResult{Name: req.Type, PredicateType: req.PredicateType}
+	if req.Builder == policy.BuilderSLSAGitHubGenerator {
+		return v.slsaGitHubGenerator(ctx, req, res), nil
+	}
+	if len(list) == 0 {
+		why := "no attestation of type " + req.PredicateType + " verified with an allowed identity"
+		var ign []string
+		for _, ig := range rep.Ignored {
+			if ig.PredicateType == req.PredicateType {
+				ign = append(ign, shortLoc(ig.Location)+": "+ig.Reason)
+			}
+		}
+		if len(ign) == 0 {
+			why = "missing: no attestation of type " + req.PredicateType + " is attached"
+		} else {
+			why += "; ignored: " + strings.Join(ign, "; ")
+		}
+		res.Reasons = []string{why}
+		return res, nil
+	}
+	// Newest first (by trusted time when known), so a fresh scan is tried first.
+	sort.SliceStable(list, func(i, j int) bool {
+		ti, tj := list[i].signer.trustedTime, list[j].signer.trustedTime
+		return ti != nil && (tj == nil || ti.After(*tj))
+	})
+	// The same attestation often exists in both formats: a reason shared by
+	// every candidate is listed once, others name where they come from.
+	var order []string
+	where := map[string][]string{}
+	for i := range list {
+		va := &list[i]
+		detail, reasons := v.conditions(req, va)
+		if len(reasons) == 0 {
+			res.Passed = true
+			res.Detail = strings.TrimPrefix(detail+"; signed by "+va.signer.identity.String(), "; ")
+			res.Reasons = nil
+			return res, va
+		}
+		for _, r := range reasons {
+			if _, seen := where[r]; !seen {
+				order = append(order, r)
+			}
+			where[r] = append(where[r], shortLoc(va.c.location))
+		}
+	}
+	for _, r := range order {
+		if len(where[r]) < len(list) {
+			r = strings.Join(where[r], ", ") + ": " + r
+		}
+		res.Reasons = append(res.Reasons, r)
+	}
+	return res, nil
+}
+
+func (v *verifier) conditions(req policy.Requirement, va *verifiedAtt) (string, []string) {
+	pred := va.statement.Predicate
+	switch req.PredicateType {
+	case attestation.PredicateVuln:
+		return v.checkVuln(req, pred, va.signer.trustedTime, v.refused())
+	case attestation.PredicateCodeScan:
+		return v.checkCodeScan(req, pred, va.signer.trustedTime)
+	case attestation.PredicateSLSAProvenance:
+		if err := attestation.ValidatePredicate(req.PredicateType, pred, attestation.Options{MaxPayloadBytes: int(v.opts.MaxEnvelopeBytes)}); err != nil {
+			return "", []string{oneLine(err)}
+		}
+		return checkProvenance(req, pred)
+	case attestation.PredicateThreatModel:
+		return checkThreatModel(pred)
+	}
+	if err := attestation.ValidatePredicate(req.PredicateType, pred, attestation.Options{MaxPayloadBytes: int(v.opts.MaxEnvelopeBytes)}); err != nil {
+		return "", []string{oneLine(err)}
+	}
+	return "", nil
+}
+
+func input(va verifiedAtt) Input {
+	kind := KindAttestation
+	pt := va.statement.PredicateType
+	if pt == types.CosignSignPredicateType {
+		kind, pt = KindSignature, ""
+	}
+	return Input{Kind: kind, Format: va.c.format, PredicateType: pt, Digest: va.digest, Location: va.c.location,
+		Signer: va.signer.identity.String(), TrustedTime: va.signer.trustedTime}
+}
+
+func subjectDigests(st *attestation.Statement) string {
+	var ds []string
+	for _, s := range st.Subject {
+		if d := s.Digest["sha256"]; d != "" {
+			ds = append(ds, "sha256:"+d)
+		}
+		if len(ds) == 3 {
+			ds = append(ds, "…")
+			break
+		}
+	}
+	return strings.Join(ds, ", ")
+}
+
+// shortLoc shortens a location for reasons: the last path element.
+func shortLoc(loc string) string {
+	if i := strings.LastIndex(loc, " layer "); i >= 0 {
+		return "layer " + short(loc[i+len(" layer "):])
+	}
+	if i := strings.LastIndex(loc, "@"); i >= 0 {
+		return "referrer " + short(loc[i+1:])
+	}
+	return loc
+}
+
+func short(d string) string {
+	if strings.HasPrefix(d, "sha256:") && len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}
