@@ -1,0 +1,235 @@
+package scanaction
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/gha"
+	"github.com/secure-gates/secure-gates/pkg/scan"
+	"github.com/secure-gates/secure-gates/pkg/scan/secrets"
+)
+
+func location(f finding.Finding) string {
+	switch {
+	case f.Path == "" && f.PURL != "":
+		return f.PURL
+	case f.Path == "":
+		return ""
+	case f.StartLine > 0:
+		return f.Path + ":" + strconv.Itoa(f.StartLine)
+	}
+	return f.Path
+}
+
+func status(res *scan.Result, f finding.Finding, failing map[string]bool) string {
+	switch {
+	case f.Waived != nil:
+		return "waived until " + f.Waived.Expires.Format("2006-01-02")
+	case failing[key(f)]:
+		return "fails the gate"
+	case res.OnlyFixed && f.Scanner == scan.Deps && !f.Fixable() && f.Severity.AtLeast(res.Cutoff):
+		return "no fix yet"
+	}
+	return "below cutoff"
+}
+
+func key(f finding.Finding) string { return f.Scanner + "\x00" + f.Fingerprint + "\x00" + f.RuleID }
+
+func failingSet(res *scan.Result) map[string]bool {
+	m := map[string]bool{}
+	for _, f := range res.Failing {
+		m[key(f)] = true
+	}
+	return m
+}
+
+// Summary renders the step summary: the verdict, what did not run, counts by
+// severity and scanner, the top findings, what was waived and until when, and
+// the files written.
+func Summary(res *scan.Result, files *scan.Files) string {
+	var s gha.Summary
+	s.Heading(2, "Scan: "+string(res.Decision))
+	gateRule := "Findings of severity " + string(res.Cutoff) + " or above fail the gate"
+	if res.OnlyFixed && res.Ran(scan.Deps) {
+		gateRule += "; dependency vulnerabilities only when a fix exists"
+	}
+	s.Para(gateRule + ".")
+	for _, o := range res.Outages {
+		s.Raw("> [!CAUTION]\n")
+		s.Para(fmt.Sprintf("**%s did NOT run**: %s. on-scanner-outage is %s: there are no %s results in this scan (this is not \"0 findings\"); the outage is recorded in the code-scan predicate.",
+			o.Scanner, o.Reason, o.Policy, o.Scanner))
+	}
+	c := res.Counts()
+	s.Heading(3, "Findings")
+	rows := [][]string{}
+	for _, sr := range res.Scanners {
+		if sr.Skipped == "not selected" {
+			continue
+		}
+		byS := finding.Counts{}
+		waived := 0
+		for _, f := range res.Findings {
+			if f.Scanner != sr.Name {
+				continue
+			}
+			if f.Waived != nil {
+				waived++
+			} else {
+				byS[f.Severity]++
+			}
+		}
+		st := "ran"
+		if sr.Skipped != "" {
+			st = "did not run: " + sr.Skipped
+		}
+		tool := sr.Tool
+		if sr.Version != "" {
+			tool += " " + sr.Version
+		}
+		rows = append(rows, []string{sr.Name, tool, st, strconv.Itoa(byS[finding.Critical]), strconv.Itoa(byS[finding.High]),
+			strconv.Itoa(byS[finding.Medium]), strconv.Itoa(byS[finding.Low]), strconv.Itoa(byS[finding.Info] + byS[finding.Unknown]), strconv.Itoa(waived)})
+	}
+	rows = append(rows, []string{"total", "", "", strconv.Itoa(c[finding.Critical]), strconv.Itoa(c[finding.High]), strconv.Itoa(c[finding.Medium]),
+		strconv.Itoa(c[finding.Low]), strconv.Itoa(c[finding.Info] + c[finding.Unknown]), strconv.Itoa(len(res.Findings) - total(c))})
+	s.Table([]string{"scanner", "tool", "status", "critical", "high", "medium", "low", "info", "waived"}, rows)
+
+	if len(res.Failing) > 0 {
+		s.Para(fmt.Sprintf("%d finding(s) fail the gate.", len(res.Failing)))
+	} else {
+		s.Para("No finding fails the gate.")
+	}
+	if len(res.Findings) > 0 {
+		failing := failingSet(res)
+		s.Heading(3, "Top findings")
+		var top [][]string
+		for i, f := range res.Findings {
+			if i == TopFindings {
+				break
+			}
+			top = append(top, []string{string(f.Severity), f.Scanner, f.RuleID, location(f), clip(f.Message, 300), status(res, f, failing)})
+		}
+		s.Table([]string{"severity", "scanner", "rule", "location", "finding", "status"}, top)
+		if len(res.Findings) > TopFindings {
+			s.Para(fmt.Sprintf("…and %d more in the SARIF file.", len(res.Findings)-TopFindings))
+		}
+	}
+	if len(res.Applied) > 0 {
+		s.Heading(3, "Waived")
+		var w [][]string
+		for _, a := range res.Applied {
+			w = append(w, []string{a.Entry.ID, a.Entry.Scope, strconv.Itoa(a.Findings), a.Entry.Reason, a.Entry.Ticket, a.Entry.Expires.Format("2006-01-02")})
+		}
+		s.Table([]string{"exception", "scope", "findings", "reason", "ticket", "expires"}, w)
+	}
+	if len(res.Expired) > 0 {
+		s.Heading(3, "Expired exceptions (waive nothing)")
+		var w [][]string
+		for _, e := range res.Expired {
+			w = append(w, []string{e.ID, e.Scope, e.Ticket, e.Expires.Format("2006-01-02")})
+		}
+		s.Table([]string{"exception", "scope", "ticket", "expired"}, w)
+	}
+	var notes []string
+	if res.SecretsConfig != "" {
+		notes = append(notes, "Secrets rules: "+res.SecretsConfig+".")
+	}
+	if db := res.DB(); db != "" {
+		notes = append(notes, "Vulnerability DB: "+db+".")
+	}
+	if res.Packages > 0 {
+		notes = append(notes, fmt.Sprintf("Dependencies catalogued: %d packages.", res.Packages))
+	}
+	if files != nil {
+		notes = append(notes, "SARIF: "+files.SARIF+" ("+files.SARIFDigest.String()+"); code-scan predicate: "+files.CodeScan+".")
+		if files.Vuln != "" {
+			notes = append(notes, "vuln predicate: "+files.Vuln+".")
+		}
+	}
+	for _, n := range notes {
+		s.Para(n)
+	}
+	return s.String()
+}
+
+func total(c finding.Counts) int {
+	n := 0
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}
+
+// Table prints the result for a terminal: one line per finding, then the
+// verdict.
+func Table(w io.Writer, res *scan.Result) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	failing := failingSet(res)
+	fmt.Fprintln(tw, "SEVERITY\tSCANNER\tRULE\tLOCATION\tSTATUS\tFINDING")
+	for _, f := range res.Findings {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Scanner, f.RuleID, location(f), status(res, f, failing), clip(f.Message, 120))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, o := range res.Outages {
+		fmt.Fprintf(w, "\nWARNING: %s did NOT run (%s): no %s results in this scan.\n", o.Scanner, o.Reason, o.Scanner)
+	}
+	for _, e := range res.Expired {
+		fmt.Fprintf(w, "expired exception (waives nothing): %s, expired %s\n", e.ID, e.Expires.Format("2006-01-02"))
+	}
+	c := res.Counts()
+	_, err := fmt.Fprintf(w, "\n%d findings (%d critical, %d high, %d medium, %d low), %d fail the gate: %s\n",
+		len(res.Findings), c[finding.Critical], c[finding.High], c[finding.Medium], c[finding.Low], len(res.Failing), res.Decision)
+	return err
+}
+
+// annotate puts the failing findings on the pull request's changed lines (all
+// failing findings, up to MaxAnnotations, when there is no pull request), and
+// warns about outages and expired exceptions.
+func annotate(ctx context.Context, rt *gha.Runtime, res *scan.Result, rng *secrets.Range, repo string) {
+	for _, o := range res.Outages {
+		rt.Annotate(gha.Annotation{Level: gha.LevelError, Title: o.Scanner + " did not run",
+			Message: fmt.Sprintf("%s; on-scanner-outage: %s. There are no %s results in this scan; the outage is recorded in the code-scan predicate.", o.Reason, o.Policy, o.Scanner)})
+	}
+	for _, e := range res.Expired {
+		rt.Annotate(gha.Annotation{Level: gha.LevelWarning, Title: "Expired exception",
+			Message: fmt.Sprintf("%s expired on %s and waives nothing; renew or remove it.", e.Name(), e.Expires.Format("2006-01-02"))})
+	}
+	var changes scan.Changes
+	if rng != nil && shaRE(rng.Base) && shaRE(rng.Head) {
+		if ch, err := scan.ChangedLines(ctx, res.Root, rng.Base, rng.Head); err == nil {
+			changes = ch
+		}
+	}
+	prefix := ""
+	if rel, err := filepath.Rel(repo, res.Root); err == nil && rel != "." {
+		prefix = filepath.ToSlash(rel)
+	}
+	n := 0
+	for _, f := range res.Failing {
+		if n == MaxAnnotations {
+			break
+		}
+		if f.Path == "" || (changes != nil && !changes.Touches(f)) {
+			continue
+		}
+		n++
+		rt.Annotate(gha.Annotation{Level: gha.LevelError, Title: fmt.Sprintf("%s %s: %s", f.Severity, f.Scanner, f.RuleID),
+			File: path.Join(prefix, f.Path), Line: f.StartLine, EndLine: f.EndLine, Message: f.Message})
+	}
+}

@@ -1,0 +1,99 @@
+package scan
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/catalog"
+	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/vulndb"
+)
+
+// Tool names and versions the scanners report (SARIF tool.driver, the code-scan
+// predicate). The engines are pinned in go.mod.
+const (
+	DepsTool       = "grype"
+	DepsVersion    = "0.120.1"
+	IaCTool        = "secure-gates-iac"
+	IaCVersion     = "opa-1.22.2"
+	LicenseTool    = "secure-gates-license"
+	LicenseVersion = "go-spdx-2.7.0"
+)
+
+// DepsOptions configures the dependency scanner.
+type DepsOptions struct {
+	// DBDir is a grype DB root (holding 6/vulnerability.db) or a DB archive.
+	DBDir string
+	// CacheDir is where the downloaded DB is kept when DBDir is empty.
+	CacheDir string
+	// UpdateURL overrides grype's DB listing URL (tests, mirrors).
+	UpdateURL string
+	// MaxAge is the oldest DB accepted; zero means 120h.
+	MaxAge time.Duration
+	// OnOutage is attestation.OutageFail (default) or attestation.OutageContinue.
+	OnOutage string
+	// VEX are OpenVEX documents applied to the matches.
+	VEX []string
+}
+
+type depsResult struct {
+	findings []finding.Finding
+	report   *vulndb.Report
+	info     vulndb.Info
+}
+
+// runDeps loads the DB under the outage policy and matches the catalog. An
+// outage under the continue policy returns the outage record and no result.
+func runDeps(ctx context.Context, cat *catalog.Result, o DepsOptions, now func() time.Time) (*depsResult, *attestation.Outage, error) {
+	pol, err := vulndb.ParseOutagePolicy(o.OnOutage)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, outage, err := vulndb.LoadWithPolicy(ctx, vulndb.Options{DBDir: o.DBDir, CacheDir: o.CacheDir, UpdateURL: o.UpdateURL,
+		MaxAge: o.MaxAge, Scanner: Deps, Now: now}, pol)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dependency scanner: %w", err)
+	}
+	if outage != nil {
+		rec := outage.Record()
+		return nil, &rec, nil
+	}
+	defer db.Close()
+	rep, err := db.Match(ctx, cat.SBOM, vulndb.MatchOptions{VEX: o.VEX, Scanner: Deps})
+	if err != nil {
+		return nil, nil, fmt.Errorf("dependency scanner: %w", err)
+	}
+	fs := append(append([]finding.Finding(nil), rep.Findings...), rep.Suppressed...)
+	return &depsResult{findings: fs, report: rep, info: db.Info()}, nil, nil
+}
+
+// DB describes the vulnerability DB the deps scanner used ("" when it did not run).
+func (r *Result) DB() string {
+	if r.deps == nil {
+		return ""
+	}
+	s := fmt.Sprintf("grype DB %s (%s, %s)", r.deps.info.DBVersion(), r.deps.info.Source, r.deps.info.Location)
+	if r.deps.info.UpdateError != "" {
+		s += "; the update check failed, the cached DB is within max-db-age: " + r.deps.info.UpdateError
+	}
+	return s
+}
+
+func (d *depsResult) predicate(inv attestation.VulnInvocation) ([]byte, error) {
+	p, err := d.report.VulnPredicate(d.info, inv)
+	if err != nil {
+		return nil, errkind.Infra(fmt.Errorf("building the vuln predicate: %w", err))
+	}
+	data, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return nil, errkind.Infra(fmt.Errorf("encoding the vuln predicate: %w", err))
+	}
+	if err := attestation.ValidatePredicate(attestation.PredicateVuln, data, attestation.Options{}); err != nil {
+		return nil, errkind.Infra(fmt.Errorf("the vuln predicate does not validate: %w", err))
+	}
+	return append(data, '\n'), nil
+}

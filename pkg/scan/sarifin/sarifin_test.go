@@ -1,0 +1,104 @@
+package sarifin
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/sarif"
+)
+
+func TestIngest(t *testing.T) {
+	root, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Ingest(context.Background(), []string{"*.sarif"}, Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range res.Findings {
+		got = append(got, fmt.Sprintf("%s|%s|%s|%s:%d", f.Scanner, f.RuleID, f.Severity, f.Path, f.StartLine))
+		if f.Fingerprint == "" || f.Message == "" || f.Title == "" {
+			t.Errorf("incomplete finding %+v", f)
+		}
+	}
+	want := []string{
+		"CodeQL|js/xss|medium|web/index.js:40",
+		"CodeQL|js/xss|medium|web/other.js:2",
+		"Semgrep OSS|python.lang.security.audit.eval-detected|high|src/app.py:12",
+		"Semgrep OSS|generic.style.todo|low|src/util x.py:3",
+		"Semgrep OSS|python.lang.security.audit.eval-detected|high|:0",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(res.Tools) != 2 || res.Tools[0].Name != "CodeQL" || res.Tools[0].Version != "2.19.0" || res.Tools[1].Version != "1.97.0" {
+		t.Errorf("tools = %+v", res.Tools)
+	}
+	if res.Findings[2].Fingerprint != sarif.Fingerprint("Semgrep OSS", "python.lang.security.audit.eval-detected", "abc123:1") {
+		t.Errorf("the tool's own fingerprint was not kept")
+	}
+}
+
+func TestIngestErrors(t *testing.T) {
+	root, _ := filepath.Abs("testdata")
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.sarif")
+	if err := os.WriteFile(bad, []byte(`{"version":"2.0.0","runs":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		patterns []string
+		o        Options
+		want     string
+	}{
+		{"no match", []string{"nothing/*.sarif"}, Options{Root: root}, "matched no file"},
+		{"wrong version", []string{bad}, Options{Root: root}, `"2.1.0"`},
+		{"too big", []string{"semgrep.sarif"}, Options{Root: root, MaxFileBytes: 100}, "limit"},
+		{"too many files", []string{"*.sarif"}, Options{Root: root, MaxFiles: 1}, "more than the 1"},
+		{"too many results", []string{"*.sarif"}, Options{Root: root, MaxResults: 2}, "more than 2 results"},
+		{"bad pattern", []string{"[.sarif"}, Options{Root: root}, "pattern"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Ingest(context.Background(), tt.patterns, tt.o)
+			if err == nil || errkind.Of(err) != errkind.KindInput || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v (%v), want input error with %q", err, errkind.Of(err), tt.want)
+			}
+		})
+	}
+}
+
+func FuzzIngest(f *testing.F) {
+	for _, n := range []string{"semgrep.sarif", "codeql.sarif"} {
+		data, err := os.ReadFile(filepath.Join("testdata", n))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`{"version":"2.1.0","runs":[{"tool":{"driver":{"name":""}},"results":[{"ruleIndex":99,"message":{}}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "x.sarif"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res, err := Ingest(context.Background(), []string{"x.sarif"}, Options{Root: dir, MaxResults: 1000})
+		if err != nil {
+			return
+		}
+		for _, f := range res.Findings {
+			if f.Scanner == "" || f.RuleID == "" || f.Fingerprint == "" || strings.HasPrefix(f.Path, "..") || strings.HasPrefix(f.Path, "/") {
+				t.Fatalf("bad finding %+v", f)
+			}
+		}
+	})
+}

@@ -1,0 +1,418 @@
+// Package scan is the scan gate's engine: it runs the selected scanners —
+// secrets (gitleaks), dependencies (one syft catalog matched by grype), licenses
+// (the same catalog), IaC policies (OPA) and ingested SARIF — in one pass over a
+// source tree, applies the exceptions file, decides the verdict, and writes one
+// SARIF file, the code-scan predicate and the vuln predicate.
+//
+// A scanner that could not run is never "no findings": its error fails the run,
+// except a vulnerability-DB outage under the continue policy, which is recorded
+// as an outage (Result.Outages, the code-scan predicate) and reported loudly by
+// the caller.
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/catalog"
+	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/exceptions"
+	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/scan/iac"
+	"github.com/secure-gates/secure-gates/pkg/scan/license"
+	"github.com/secure-gates/secure-gates/pkg/scan/sarifin"
+	"github.com/secure-gates/secure-gates/pkg/scan/secrets"
+)
+
+// The scanners, by the names the scanners input uses.
+const (
+	Secrets = "secrets"
+	Deps    = "deps"
+	License = "license"
+	IaC     = "iac"
+	SARIF   = "sarif"
+)
+
+// AllScanners lists every scanner in report order.
+var AllScanners = []string{Secrets, Deps, License, IaC, SARIF}
+
+// ParseScanners validates a scanners list; empty means all.
+func ParseScanners(names []string) ([]string, error) {
+	if len(names) == 0 {
+		return slices.Clone(AllScanners), nil
+	}
+	var out []string
+	for _, n := range names {
+		n = strings.ToLower(strings.TrimSpace(n))
+		if !slices.Contains(AllScanners, n) {
+			return nil, errkind.Input(fmt.Errorf("scanner %q: expected some of %s", n, strings.Join(AllScanners, ", ")))
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// Options configures Run.
+type Options struct {
+	// Root is the directory scanned (absolute or relative to the working
+	// directory).
+	Root string
+	// Scanners are the scanners to run (see ParseScanners); empty means all.
+	Scanners []string
+	// SeverityCutoff is the lowest severity that fails the gate; empty means high.
+	SeverityCutoff finding.Severity
+	// OnlyFixed fails dependency findings only when a fix exists. Other
+	// scanners' findings are unaffected.
+	OnlyFixed bool
+	// Secrets configures the secrets scanner (config, PR range, staged).
+	Secrets secrets.Options
+	// Exceptions waive findings; nil waives nothing.
+	Exceptions *exceptions.Set
+	// License configures the license check.
+	License license.Options
+	// IaC configures the IaC policies.
+	IaC iac.Options
+	// SARIFInputs are globs of external SARIF files (the sarif scanner). With
+	// none, the sarif scanner has nothing to do and is skipped.
+	SARIFInputs []string
+	// Deps configures the dependency scanner.
+	Deps DepsOptions
+	// Catalog bounds the syft catalog shared by deps and license.
+	Catalog catalog.Options
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// ScannerRun reports what one scanner did.
+type ScannerRun struct {
+	// Name is the scanner (secrets, deps, license, iac) or an ingested tool's name.
+	Name string
+	// Tool and Version name the engine that ran.
+	Tool, Version string
+	// Findings counts its findings, waived included.
+	Findings int
+	// Skipped says why the scanner produced nothing ("" when it ran).
+	Skipped string
+	// Rules are the rule ids it had enabled.
+	Rules []string
+	// Ingested marks a tool whose results came from sarif-inputs.
+	Ingested bool
+}
+
+// Result is one scan.
+type Result struct {
+	// Root is the absolute scan root.
+	Root string
+	// Findings are every finding, waivers applied, most severe first.
+	Findings []finding.Finding
+	// Failing are the findings that fail the gate.
+	Failing []finding.Finding
+	// Decision is pass or fail.
+	Decision attestation.Decision
+	// Cutoff and OnlyFixed are the gate settings used.
+	Cutoff    finding.Severity
+	OnlyFixed bool
+	// Scanners are the scanners and ingested tools, in report order.
+	Scanners []ScannerRun
+	// Applied and Expired are the exceptions that waived findings and those
+	// that had expired.
+	Applied []exceptions.Applied
+	Expired []exceptions.Entry
+	// ExceptionsSource is the exceptions file ("" for none).
+	ExceptionsSource string
+	// Outages are scanners that could not run under the continue policy.
+	Outages []attestation.Outage
+	// Packages is the number of packages catalogued (deps, license).
+	Packages int
+	// SecretsConfig says which secrets rules ran.
+	SecretsConfig string
+	// StartedOn and FinishedOn bound the scan.
+	StartedOn, FinishedOn time.Time
+
+	deps *depsResult
+}
+
+// Counts are the unwaived findings by severity.
+func (r *Result) Counts() finding.Counts { return finding.Count(r.Findings) }
+
+// Secrets counts the secrets found (waived included: a waived secret was still
+// committed).
+func (r *Result) Secrets() int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.Scanner == Secrets {
+			n++
+		}
+	}
+	return n
+}
+
+// Ran reports whether the named scanner ran.
+func (r *Result) Ran(name string) bool {
+	for _, s := range r.Scanners {
+		if s.Name == name && s.Skipped == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Run scans o.Root with the selected scanners, applies the exceptions and decides
+// the verdict. Scanner errors are returned with their kind (input, infra);
+// a failing verdict is not an error: check Result.Decision.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	root, err := absDir(o.Root)
+	if err != nil {
+		return nil, err
+	}
+	selected, err := ParseScanners(o.Scanners)
+	if err != nil {
+		return nil, err
+	}
+	cutoff := o.SeverityCutoff
+	if cutoff == "" {
+		cutoff = finding.High
+	}
+	if cutoff.Rank() == 0 {
+		return nil, errkind.Input(fmt.Errorf("severity cutoff %q: expected critical, high, medium or low", cutoff))
+	}
+	res := &Result{Root: root, Cutoff: cutoff, OnlyFixed: o.OnlyFixed, StartedOn: now().UTC()}
+	on := func(n string) bool { return slices.Contains(selected, n) }
+
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		runs = map[string]*ScannerRun{}
+		all  []finding.Finding
+	)
+	record := func(sr ScannerRun, fs []finding.Finding, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		sr.Findings = len(fs)
+		runs[sr.Name] = &sr
+		all = append(all, fs...)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	goRun := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+
+	if on(Secrets) {
+		goRun(func() {
+			sr, err := secrets.Scan(ctx, root, o.Secrets)
+			if err != nil {
+				record(ScannerRun{}, nil, fmt.Errorf("secrets scanner: %w", err))
+				cancel()
+				return
+			}
+			ids := make([]string, len(sr.Rules))
+			for i, r := range sr.Rules {
+				ids[i] = r.ID
+			}
+			mu.Lock()
+			res.SecretsConfig = sr.ConfigSource
+			mu.Unlock()
+			record(ScannerRun{Name: Secrets, Tool: secrets.ToolName, Version: secrets.ToolVersion, Rules: ids}, sr.Findings, nil)
+		})
+	}
+	if on(IaC) {
+		goRun(func() {
+			fs, err := iac.Scan(ctx, root, o.IaC)
+			if err != nil {
+				record(ScannerRun{}, nil, fmt.Errorf("iac scanner: %w", err))
+				cancel()
+				return
+			}
+			var ids []string
+			for _, r := range iac.Rules() {
+				ids = append(ids, r.ID)
+			}
+			record(ScannerRun{Name: IaC, Tool: IaCTool, Version: IaCVersion, Rules: ids}, fs, nil)
+		})
+	}
+	if on(SARIF) && len(o.SARIFInputs) > 0 {
+		goRun(func() {
+			in, err := sarifin.Ingest(ctx, o.SARIFInputs, sarifin.Options{Root: root})
+			if err != nil {
+				record(ScannerRun{}, nil, fmt.Errorf("sarif inputs: %w", err))
+				cancel()
+				return
+			}
+			for _, t := range in.Tools {
+				var fs []finding.Finding
+				for _, f := range in.Findings {
+					if f.Scanner == t.Name {
+						fs = append(fs, f)
+					}
+				}
+				record(ScannerRun{Name: t.Name, Tool: t.Name, Version: t.Version, Ingested: true}, fs, nil)
+			}
+		})
+	}
+	if on(Deps) || on(License) {
+		goRun(func() {
+			cat, err := catalog.Directory(ctx, root, o.Catalog)
+			if err != nil {
+				record(ScannerRun{}, nil, fmt.Errorf("cataloguing the dependencies of %s: %w", root, err))
+				cancel()
+				return
+			}
+			mu.Lock()
+			res.Packages = cat.Packages
+			mu.Unlock()
+			var inner sync.WaitGroup
+			if on(License) {
+				inner.Add(1)
+				go func() {
+					defer inner.Done()
+					fs, err := license.Check(cat.SBOM, o.License)
+					if err != nil {
+						record(ScannerRun{}, nil, fmt.Errorf("license check: %w", err))
+						return
+					}
+					var ids []string
+					for _, r := range license.Rules() {
+						ids = append(ids, r.ID)
+					}
+					record(ScannerRun{Name: License, Tool: LicenseTool, Version: LicenseVersion, Rules: ids}, fs, nil)
+				}()
+			}
+			if on(Deps) {
+				inner.Add(1)
+				go func() {
+					defer inner.Done()
+					dr, outage, err := runDeps(ctx, cat, o.Deps, now)
+					if err != nil {
+						record(ScannerRun{}, nil, err)
+						return
+					}
+					if outage != nil {
+						mu.Lock()
+						res.Outages = append(res.Outages, *outage)
+						runs[Deps] = &ScannerRun{Name: Deps, Tool: DepsTool, Skipped: "vulnerability DB outage: " + outage.Reason}
+						mu.Unlock()
+						return
+					}
+					mu.Lock()
+					res.deps = dr
+					mu.Unlock()
+					record(ScannerRun{Name: Deps, Tool: DepsTool, Version: DepsVersion}, dr.findings, nil)
+				}()
+			}
+			inner.Wait()
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, joinErrs(errs)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, errkind.Infra(fmt.Errorf("scanning %s: %w", root, err))
+	}
+
+	for _, n := range AllScanners {
+		if n == SARIF {
+			continue
+		}
+		if sr, ok := runs[n]; ok {
+			res.Scanners = append(res.Scanners, *sr)
+			delete(runs, n)
+		} else if on(n) {
+			res.Scanners = append(res.Scanners, ScannerRun{Name: n, Skipped: "not run"})
+		} else {
+			res.Scanners = append(res.Scanners, ScannerRun{Name: n, Skipped: "not selected"})
+		}
+	}
+	var ingested []string
+	for n := range runs {
+		ingested = append(ingested, n)
+	}
+	slices.Sort(ingested)
+	for _, n := range ingested {
+		res.Scanners = append(res.Scanners, *runs[n])
+	}
+
+	res.Applied, res.Expired = o.Exceptions.Apply(all)
+	if o.Exceptions != nil {
+		res.ExceptionsSource = o.Exceptions.Source
+	}
+	finding.Sort(all)
+	res.Findings = all
+	res.Failing = Gate(all, cutoff, o.OnlyFixed)
+	res.Decision = attestation.DecisionPass
+	if len(res.Failing) > 0 {
+		res.Decision = attestation.DecisionFail
+	}
+	res.FinishedOn = now().UTC()
+	if res.FinishedOn.Before(res.StartedOn) {
+		res.FinishedOn = res.StartedOn
+	}
+	return res, nil
+}
+
+// Gate selects the findings that fail the gate: unwaived, at or above cutoff,
+// and for dependency findings with onlyFixed, fixable. only-fixed is about
+// vulnerabilities: a denied license or a secret has no "fixed version".
+func Gate(fs []finding.Finding, cutoff finding.Severity, onlyFixed bool) []finding.Finding {
+	var deps, other []finding.Finding
+	for _, f := range fs {
+		if f.Scanner == Deps {
+			deps = append(deps, f)
+		} else {
+			other = append(other, f)
+		}
+	}
+	out := append(finding.Gate(deps, cutoff, onlyFixed), finding.Gate(other, cutoff, false)...)
+	finding.Sort(out)
+	return out
+}
+
+// joinErrs returns the most severe kind first: infra over input.
+func joinErrs(errs []error) error {
+	slices.SortStableFunc(errs, func(a, b error) int { return rank(errkind.Of(b)) - rank(errkind.Of(a)) })
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	kind := errkind.Of(errs[0])
+	j := errors.Join(errs...)
+	switch kind {
+	case errkind.KindInput:
+		return errkind.Input(j)
+	case errkind.KindPolicy:
+		return errkind.Policy(j)
+	default:
+		return errkind.Infra(j)
+	}
+}
+
+func rank(k errkind.Kind) int {
+	switch k {
+	case errkind.KindInfra, errkind.KindUnknown:
+		return 3
+	case errkind.KindInput:
+		return 2
+	}
+	return 1
+}
+
+var shaRE = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)

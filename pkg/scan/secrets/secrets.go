@@ -1,0 +1,613 @@
+// Package secrets finds committed credentials with gitleaks (used as a library,
+// its default rules embedded) in a working tree, in the commits of a range
+// (base..head, the commits of a pull request) and in staged changes (pre-commit).
+//
+// Three rules keep the scan trustworthy on untrusted pull requests:
+//
+//   - The secret never leaves this package: a Finding carries the rule, the file,
+//     the line and a fingerprint (a hash that also covers the secret, so the
+//     same leak keeps its fingerprint across runs), never the matched text or
+//     the line holding it. gitleaks' own logger is silenced, since it would log
+//     matches at trace level.
+//   - The rules come from Options.Config (the caller reads it from an action
+//     input or from the default branch with ConfigAt) or the embedded default;
+//     never from the scanned tree. A .gitleaks.toml, .gitleaksignore or
+//     `gitleaks:allow` comment planted by a pull request changes nothing;
+//     findings are waived by fingerprint through the exceptions file instead.
+//   - Git runs as a bounded subprocess with arguments, never a shell: revisions
+//     are validated, the commit count is capped, and a failing git is an error,
+//     never an empty result.
+package secrets
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gitleaks/go-gitdiff/gitdiff"
+	"github.com/rs/zerolog"
+	"github.com/spf13/viper"
+	"github.com/zricethezav/gitleaks/v8/config"
+	"github.com/zricethezav/gitleaks/v8/detect"
+	"github.com/zricethezav/gitleaks/v8/logging"
+	"github.com/zricethezav/gitleaks/v8/sources"
+
+	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/sarif"
+)
+
+const (
+	// ScannerName is the Finding.Scanner of every finding of this package.
+	ScannerName = "secrets"
+	// ToolName and ToolVersion name the engine (pinned in go.mod).
+	ToolName    = "gitleaks"
+	ToolVersion = "8.30.1"
+	// ToolURI describes the engine.
+	ToolURI = "https://github.com/gitleaks/gitleaks"
+	// DefaultMaxFileBytes bounds the files of the working tree that are read.
+	DefaultMaxFileBytes = 10 << 20
+	// DefaultMaxCommits bounds the commits of a range.
+	DefaultMaxCommits = 5000
+	// DefaultConfigFile is the file ConfigAt reads by default.
+	DefaultConfigFile = ".gitleaks.toml"
+	maxConfigBytes    = 1 << 20
+)
+
+// Options configures Scan.
+type Options struct {
+	// Config is a gitleaks TOML configuration; empty means the embedded
+	// default rules. `[extend] path` and `url` are refused: the base config is
+	// the embedded default (`useDefault = true`) or nothing.
+	Config []byte
+	// ConfigSource names where Config came from, for messages and reports.
+	ConfigSource string
+	// Range, when set, also scans the lines added by the commits in
+	// Base..Head (the commits of a pull request).
+	Range *Range
+	// Staged scans only the changes staged in git (pre-commit use), instead of
+	// the working tree.
+	Staged bool
+	// MaxFileBytes bounds the working-tree files read; larger files are listed
+	// in Result.Skipped. Zero means DefaultMaxFileBytes.
+	MaxFileBytes int64
+	// MaxCommits bounds the commits of Range; more is an input error. Zero
+	// means DefaultMaxCommits.
+	MaxCommits int
+	// Git is the git binary; empty means "git" from PATH.
+	Git string
+}
+
+// Range is a commit range: the commits reachable from Head and not from Base.
+type Range struct {
+	Base, Head string
+}
+
+// Rule is one enabled detection rule.
+type Rule struct {
+	ID          string
+	Description string
+}
+
+// Result is what Scan found.
+type Result struct {
+	// Findings are redacted: no secret value, no matched line.
+	Findings []finding.Finding
+	// Rules are the rules that were enabled, sorted by id.
+	Rules []Rule
+	// ConfigSource says which rules ran ("embedded gitleaks default rules" or
+	// Options.ConfigSource).
+	ConfigSource string
+	// Files and Commits count what was scanned.
+	Files, Commits int
+	// Skipped lists working-tree files not read because of MaxFileBytes.
+	Skipped []string
+}
+
+var silence sync.Once
+
+// quiet stops gitleaks' package-level logger: it writes to stderr and logs
+// matched secrets at trace level.
+func quiet() {
+	silence.Do(func() { logging.Logger = zerolog.Nop() })
+}
+
+var configMu sync.Mutex // gitleaks' config loading uses package globals
+
+// LoadConfig parses a gitleaks TOML configuration (empty: the embedded
+// default). It refuses `[extend] path` and `[extend] url`.
+func LoadConfig(data []byte, source string) (config.Config, error) {
+	quiet()
+	configMu.Lock()
+	defer configMu.Unlock()
+	if len(bytes.TrimSpace(data)) == 0 {
+		data = []byte(config.DefaultConfig)
+		source = "embedded gitleaks default rules"
+	}
+	v := viper.New()
+	v.SetConfigType("toml")
+	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+		return config.Config{}, errkind.Input(fmt.Errorf("reading gitleaks config %s: expected TOML: %w", source, err))
+	}
+	var vc config.ViperConfig
+	if err := v.Unmarshal(&vc); err != nil {
+		return config.Config{}, errkind.Input(fmt.Errorf("reading gitleaks config %s: %w", source, err))
+	}
+	if vc.Extend.Path != "" || vc.Extend.URL != "" {
+		return config.Config{}, errkind.Input(fmt.Errorf("gitleaks config %s: [extend] path and url are not supported (the base is the embedded default: useDefault = true)", source))
+	}
+	cfg, err := vc.Translate()
+	if err != nil {
+		return config.Config{}, errkind.Input(fmt.Errorf("reading gitleaks config %s: %w", source, err))
+	}
+	if len(cfg.Rules) == 0 {
+		return config.Config{}, errkind.Input(fmt.Errorf("gitleaks config %s enables no rules", source))
+	}
+	return cfg, nil
+}
+
+// Scan scans root (a directory inside a git work tree for Range and Staged)
+// and returns redacted findings.
+func Scan(ctx context.Context, root string, opts Options) (*Result, error) {
+	quiet()
+	source := opts.ConfigSource
+	if len(bytes.TrimSpace(opts.Config)) == 0 {
+		source = "embedded gitleaks default rules"
+	}
+	cfg, err := LoadConfig(opts.Config, source)
+	if err != nil {
+		return nil, err
+	}
+	root, err = filepath.Abs(root)
+	if err != nil {
+		return nil, errkind.Input(fmt.Errorf("scanning %s for secrets: %w", root, err))
+	}
+	if st, err := os.Stat(root); err != nil || !st.IsDir() {
+		return nil, errkind.Input(fmt.Errorf("scanning %s for secrets: not a directory", root))
+	}
+	det := detect.NewDetectorContext(ctx, cfg)
+	det.IgnoreGitleaksAllow = true // inline allow comments are config from the scanned tree
+	det.MaxDecodeDepth = 5
+	det.Redact = 100
+	s := &scan{root: root, det: det, cfg: &cfg, opts: opts}
+	res := &Result{ConfigSource: source}
+	for id, r := range cfg.Rules {
+		res.Rules = append(res.Rules, Rule{ID: id, Description: r.Description})
+	}
+	slices.SortFunc(res.Rules, func(a, b Rule) int { return strings.Compare(a.ID, b.ID) })
+
+	if opts.Staged {
+		if err := s.diff(ctx, []string{"diff", "--cached"}, "the staged changes"); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := s.tree(ctx, res); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Range != nil && !opts.Staged {
+		n, err := s.commits(ctx, *opts.Range)
+		if err != nil {
+			return nil, err
+		}
+		res.Commits = n
+	}
+	res.Findings = s.findings()
+	return res, nil
+}
+
+type scan struct {
+	root string
+	det  *detect.Detector
+	cfg  *config.Config
+	opts Options
+
+	mu    sync.Mutex
+	tree_ []finding.Finding
+	hist  []finding.Finding
+}
+
+func (s *scan) add(fs []finding.Finding, history bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if history {
+		s.hist = append(s.hist, fs...)
+	} else {
+		s.tree_ = append(s.tree_, fs...)
+	}
+}
+
+// findings merges tree and history findings: a leak still in the tree is
+// reported once, at its place in the tree.
+func (s *scan) findings() []finding.Finding {
+	inTree := map[string]bool{}
+	for _, f := range s.tree_ {
+		inTree[f.RuleID+"\x00"+f.Path+"\x00"+f.Help] = true
+	}
+	out := slices.Clone(s.tree_)
+	seen := map[string]bool{}
+	for _, f := range s.hist {
+		k := f.RuleID + "\x00" + f.Path + "\x00" + f.Help
+		if inTree[k] || seen[f.Fingerprint] {
+			continue
+		}
+		seen[f.Fingerprint] = true
+		out = append(out, f)
+	}
+	for i := range out {
+		out[i].Help = help
+	}
+	finding.Sort(out)
+	return out
+}
+
+const help = "Treat the credential as compromised: revoke or rotate it first, then remove it from the code " +
+	"(and from the history if the repository is public). Load credentials from a secret store or the " +
+	"CI's encrypted secrets at run time. If this is a false positive, waive it by fingerprint in the exceptions file."
+
+// convert turns gitleaks findings into redacted findings. The secret's hash is
+// kept in Help temporarily (for merging) and replaced before returning.
+func convert(rfs []reportFinding, commit string) []finding.Finding {
+	var out []finding.Finding
+	for _, r := range rfs {
+		sum := sha256.Sum256([]byte(r.Secret))
+		secretHash := hex.EncodeToString(sum[:])
+		p := filepath.ToSlash(r.File)
+		msg := fmt.Sprintf("%s: a secret matching rule %s is in %s line %d.", r.Description, r.RuleID, p, r.StartLine)
+		if commit != "" {
+			msg = fmt.Sprintf("%s: a secret matching rule %s was added to %s line %d in commit %s.", r.Description, r.RuleID, p, r.StartLine, short(commit))
+		}
+		out = append(out, finding.Finding{
+			Scanner:     ScannerName,
+			RuleID:      r.RuleID,
+			Title:       r.Description,
+			Message:     msg,
+			Severity:    finding.Critical,
+			Path:        p,
+			StartLine:   r.StartLine,
+			EndLine:     r.EndLine,
+			Fingerprint: sarif.Fingerprint(ScannerName, r.RuleID, p, commit, secretHash),
+			Help:        secretHash,
+		})
+	}
+	return out
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// reportFinding is the part of gitleaks' report.Finding this package reads.
+type reportFinding struct {
+	RuleID, Description, File, Secret string
+	StartLine, EndLine                int
+}
+
+func (s *scan) detect(ctx context.Context, frag sources.Fragment) []reportFinding {
+	var out []reportFinding
+	for _, f := range s.det.DetectContext(ctx, detect.Fragment(frag)) {
+		out = append(out, reportFinding{RuleID: f.RuleID, Description: f.Description, File: f.File, Secret: f.Secret, StartLine: f.StartLine, EndLine: f.EndLine})
+	}
+	return out
+}
+
+// tree scans the working tree's regular files (not .git, not symlinks).
+func (s *scan) tree(ctx context.Context, res *Result) error {
+	maxBytes := s.opts.MaxFileBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxFileBytes
+	}
+	type job struct{ abs, rel string }
+	jobs := make(chan job)
+	var (
+		wg      sync.WaitGroup
+		errMu   sync.Mutex
+		errs    []error
+		workers = max(runtime.GOMAXPROCS(0), 1)
+	)
+	fail := func(err error) {
+		errMu.Lock()
+		defer errMu.Unlock()
+		if len(errs) < 10 {
+			errs = append(errs, err)
+		}
+	}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				f, err := os.Open(j.abs)
+				if err != nil {
+					fail(fmt.Errorf("reading %s: %w", j.rel, err))
+					continue
+				}
+				src := sources.File{Content: f, Path: j.rel, Config: s.cfg}
+				err = src.Fragments(ctx, func(frag sources.Fragment, err error) error {
+					if err != nil {
+						return err
+					}
+					frag.FilePath = j.rel
+					s.add(convert(s.detect(ctx, frag), ""), false)
+					return nil
+				})
+				f.Close()
+				if err != nil {
+					fail(fmt.Errorf("reading %s: %w", j.rel, err))
+				}
+			}
+		}()
+	}
+	walkErr := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if d.IsDir() {
+			if p == s.root {
+				return nil
+			}
+			if d.Name() == ".git" || s.skipPath(p) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if s.skipPath(p) {
+			return nil // the detector would drop it anyway: do not read it
+		}
+		if !d.Type().IsRegular() {
+			return nil // symlinks and devices: the target is scanned where it lives in the tree
+		}
+		if d.Name() == ".git" {
+			return nil // a submodule's gitfile
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(s.root, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if info.Size() == 0 {
+			return nil
+		}
+		if info.Size() > maxBytes {
+			res.Skipped = append(res.Skipped, rel)
+			return nil
+		}
+		res.Files++
+		select {
+		case jobs <- job{abs: p, rel: rel}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return nil
+	})
+	close(jobs)
+	wg.Wait()
+	if walkErr != nil {
+		return errkind.Infra(fmt.Errorf("scanning %s for secrets: %w", s.root, walkErr))
+	}
+	if len(errs) > 0 {
+		return errkind.Infra(fmt.Errorf("scanning %s for secrets: %w", s.root, errors.Join(errs...)))
+	}
+	return nil
+}
+
+// skipPath applies the config's global path allowlists to a path of the tree, as
+// gitleaks' own directory source does, so allowlisted trees (node_modules,
+// vendor) are not read at all.
+func (s *scan) skipPath(abs string) bool {
+	rel, err := filepath.Rel(s.root, abs)
+	if err != nil {
+		return false
+	}
+	rel = filepath.ToSlash(rel)
+	for _, a := range s.cfg.Allowlists {
+		if a.PathAllowed(rel) {
+			return true
+		}
+	}
+	return false
+}
+
+var revPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._/@{}^~-]{0,254}$`)
+
+// checkRev refuses revisions that git could read as options or ranges.
+func checkRev(name, rev string) error {
+	if !revPattern.MatchString(rev) || strings.Contains(rev, "..") {
+		return errkind.Input(fmt.Errorf("%s revision %q: expected a commit SHA or ref name", name, rev))
+	}
+	return nil
+}
+
+// git runs git in the scan root with fixed safety options and returns stdout.
+func (s *scan) git(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := s.gitCmd(ctx, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 4096}
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
+
+func (s *scan) gitCmd(ctx context.Context, args ...string) *exec.Cmd {
+	return GitCommand(ctx, s.opts.Git, s.root, args...)
+}
+
+// GitCommand returns a git command run in dir with the options every git call
+// of secure-gates uses: the directory trusted explicitly (the workspace of a
+// container action belongs to another user), no fsmonitor, no pager, no
+// external diff, no colour, and no prompts.
+func GitCommand(ctx context.Context, git, dir string, args ...string) *exec.Cmd {
+	if git == "" {
+		git = "git"
+	}
+	full := append([]string{"-c", "safe.directory=" + dir, "-c", "core.fsmonitor=false", "-c", "core.quotePath=false",
+		"-c", "diff.external=", "-c", "log.showSignature=false", "--no-pager", "-C", dir}, args...)
+	cmd := exec.CommandContext(ctx, git, full...)
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "LC_ALL=C")
+	return cmd
+}
+
+type limitedBuffer struct {
+	buf *bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - l.buf.Len(); room > 0 {
+		l.buf.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+func (s *scan) commits(ctx context.Context, r Range) (int, error) {
+	if err := checkRev("base", r.Base); err != nil {
+		return 0, err
+	}
+	if err := checkRev("head", r.Head); err != nil {
+		return 0, err
+	}
+	var shas [2]string
+	for i, rev := range []string{r.Base, r.Head} {
+		out, err := s.git(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
+		if err != nil {
+			return 0, errkind.Input(fmt.Errorf("scanning the commits %s..%s for secrets: commit %s is not in the clone of %s "+
+				"(check out with fetch-depth: 0 so the pull request's base and head commits are present)", r.Base, r.Head, rev, s.root))
+		}
+		shas[i] = strings.TrimSpace(string(out))
+	}
+	rng := shas[0] + ".." + shas[1]
+	out, err := s.git(ctx, "rev-list", "--count", rng)
+	if err != nil {
+		return 0, errkind.Infra(fmt.Errorf("counting the commits %s: %w", rng, err))
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		return 0, errkind.Infra(fmt.Errorf("counting the commits %s: %q", rng, out))
+	}
+	maxC := s.opts.MaxCommits
+	if maxC <= 0 {
+		maxC = DefaultMaxCommits
+	}
+	if n > maxC {
+		return 0, errkind.Input(fmt.Errorf("the range %s has %d commits, more than the %d scanned at most", rng, n, maxC))
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	return n, s.diff(ctx, []string{"log", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-decorate", "--pretty=medium",
+		"--full-history", "--diff-filter=tuxdb", "--relative", rng, "--"}, "the commits "+rng)
+}
+
+// diff runs a git log -p or git diff and scans the added lines.
+func (s *scan) diff(ctx context.Context, args []string, what string) error {
+	if args[0] == "diff" {
+		args = append(args, "-U0", "--no-color", "--no-ext-diff", "--relative", "--")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := s.gitCmd(ctx, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 4096}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return errkind.Infra(fmt.Errorf("scanning %s: %w", what, err))
+	}
+	if err := cmd.Start(); err != nil {
+		return errkind.Infra(fmt.Errorf("scanning %s: starting git: %w", what, err))
+	}
+	files, err := gitdiff.Parse(bufio.NewReaderSize(stdout, 1<<16))
+	if err != nil {
+		_ = cmd.Wait()
+		return errkind.Infra(fmt.Errorf("scanning %s: %w", what, err))
+	}
+	for f := range files {
+		if f.IsDelete || f.IsBinary {
+			continue
+		}
+		commit := ""
+		if f.PatchHeader != nil {
+			commit = f.PatchHeader.SHA
+		}
+		for _, tf := range f.TextFragments {
+			if tf == nil {
+				continue
+			}
+			frag := sources.Fragment{CommitSHA: commit, FilePath: f.NewName, Raw: tf.Raw(gitdiff.OpAdd), StartLine: int(tf.NewPosition)}
+			s.add(convert(s.detect(ctx, frag), commit), true)
+		}
+	}
+	_, _ = io.Copy(io.Discard, stdout)
+	if err := cmd.Wait(); err != nil {
+		return errkind.Infra(fmt.Errorf("scanning %s: git failed: %w: %s", what, err, strings.TrimSpace(stderr.String())))
+	}
+	return nil
+}
+
+// ConfigAt reads a gitleaks configuration file from a git revision of the
+// repository at repo (for example the default branch's config while a pull
+// request is scanned), bounded in size. A file missing at that revision
+// returns nil, nil; a revision that does not exist is an input error.
+func ConfigAt(ctx context.Context, git, repo, rev, file string) ([]byte, error) {
+	if err := checkRev("config", rev); err != nil {
+		return nil, err
+	}
+	if file == "" {
+		file = DefaultConfigFile
+	}
+	if strings.HasPrefix(file, "-") || strings.Contains(file, "..") || filepath.IsAbs(file) {
+		return nil, errkind.Input(fmt.Errorf("gitleaks config path %q: expected a path inside the repository", file))
+	}
+	s := &scan{root: repo, opts: Options{Git: git}}
+	if _, err := s.git(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}"); err != nil {
+		return nil, errkind.Input(fmt.Errorf("reading %s from %s: revision not found in %s", file, rev, repo))
+	}
+	obj := rev + ":" + filepath.ToSlash(file)
+	if _, err := s.git(ctx, "cat-file", "-e", obj); err != nil {
+		return nil, nil
+	}
+	cmd := s.gitCmd(ctx, "cat-file", "blob", obj)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, errkind.Infra(err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, errkind.Infra(fmt.Errorf("reading %s: %w", obj, err))
+	}
+	data, rerr := io.ReadAll(io.LimitReader(out, maxConfigBytes+1))
+	_, _ = io.Copy(io.Discard, out)
+	werr := cmd.Wait()
+	if rerr != nil || werr != nil {
+		return nil, errkind.Infra(fmt.Errorf("reading %s: %w", obj, errors.Join(rerr, werr)))
+	}
+	if len(data) > maxConfigBytes {
+		return nil, errkind.Input(fmt.Errorf("reading %s: larger than %d bytes", obj, maxConfigBytes))
+	}
+	return data, nil
+}
