@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -289,7 +290,7 @@ func scanVulns(ctx context.Context, rt *gha.Runtime, in Inputs, res *result, db 
 		return errkind.Infra(fmt.Errorf("the vuln predicate does not validate: %w", err))
 	}
 	res.predicate = filepath.Join(outDir, VulnPredicateFile)
-	if err := writeAtomic(res.predicate, append(data, '\n')); err != nil {
+	if err := atomicfile.Write(res.predicate, append(data, '\n')); err != nil {
 		return errkind.Infra(err)
 	}
 	res.sarif = filepath.Join(outDir, SARIFFile)
@@ -398,27 +399,4 @@ func or(a, b string) string {
 		return a
 	}
 	return b
-}
-
-func writeAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

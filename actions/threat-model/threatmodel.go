@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"net/http"
 	"net/url"
 	"os"
@@ -95,25 +96,9 @@ func writePredicate(rt *gha.Runtime, pr attestation.PullRequest, res threatmodel
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	dir = filepath.Join(dir, "secure-gates")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", errkind.Infra(fmt.Errorf("creating %s: %w", dir, err))
-	}
-	path := filepath.Join(dir, "threat-model.predicate.json")
-	tmp, err := os.CreateTemp(dir, ".threat-model-*")
-	if err != nil {
+	path := filepath.Join(dir, "secure-gates", "threat-model.predicate.json")
+	if err := atomicfile.Write(path, append(data, '\n')); err != nil {
 		return "", errkind.Infra(fmt.Errorf("writing threat-model predicate: %w", err))
-	}
-	_, werr := tmp.Write(append(data, '\n'))
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return "", errkind.Infra(fmt.Errorf("writing threat-model predicate: %w", werr))
 	}
 	return path, nil
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -473,23 +474,5 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return errkind.Infra(err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return errkind.Input(fmt.Errorf("writing %s: %w", path, err))
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return errkind.Input(fmt.Errorf("writing %s: %w", path, err))
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(append(data, '\n')); err != nil {
-		f.Close()
-		return errkind.Infra(fmt.Errorf("writing %s: %w", path, err))
-	}
-	if err := f.Close(); err != nil {
-		return errkind.Infra(fmt.Errorf("writing %s: %w", path, err))
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return errkind.Infra(fmt.Errorf("writing %s: %w", path, err))
-	}
-	return nil
+	return errkind.Infra(atomicfile.Write(path, append(data, '\n')))
 }

@@ -9,9 +9,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/secure-gates/secure-gates/internal/gate"
@@ -84,7 +84,7 @@ func run(ctx context.Context, rt *gha.Runtime, args []string) error {
 		_, err := rt.Stdout().Write(out)
 		return err
 	}
-	if err := writeAtomic(output, out); err != nil {
+	if err := atomicfile.Write(output, out); err != nil {
 		return errkind.Infra(fmt.Errorf("writing %s: %w", output, err))
 	}
 	fmt.Fprintf(rt.Stdout(), "wrote %s (ClusterPolicy %q, %s)\n", output, nameOr(o.Name), p.Mode)
@@ -133,23 +133,4 @@ func readPEM(flagName, path string) (string, error) {
 		return "", errkind.Input(fmt.Errorf("%s: %s is not a PEM certificate file of at most %d bytes", flagName, path, maxPEMBytes))
 	}
 	return string(data), nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -16,6 +16,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -281,7 +282,7 @@ func applyEdit(ctx context.Context, g *gitRunner, opts GitOpsOptions, rel string
 		return false, nil
 	}
 	res.Changed = true
-	if err := writeAtomic(file, out); err != nil {
+	if err := atomicfile.Write(file, out); err != nil {
 		return false, errkind.Infra(fmt.Errorf("gitops: %w", err))
 	}
 	diff, err := g.run(ctx, nil, "diff", "--no-color", "--", res.File)
@@ -333,29 +334,3 @@ func lastElem(repo string) string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// writeAtomic writes data to path through a temp file and a rename.
-func writeAtomic(path string, data []byte) error {
-	st, err := os.Stat(path)
-	mode := os.FileMode(0o644)
-	if err == nil {
-		mode = st.Mode().Perm()
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}

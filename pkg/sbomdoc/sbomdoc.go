@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -224,30 +225,10 @@ func WriteAll(dir string, s *sbom.SBOM, formats []Format, o Options) (map[Format
 		if err := Encode(&buf, s, f, o); err != nil {
 			return nil, fmt.Errorf("writing %s: %w", p, err)
 		}
-		if err := writeAtomic(p, buf.Bytes()); err != nil {
+		if err := atomicfile.Write(p, buf.Bytes()); err != nil {
 			return nil, errkind.Infra(fmt.Errorf("writing %s: %w", p, err))
 		}
 		out[f] = p
 	}
 	return out, nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

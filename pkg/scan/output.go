@@ -3,6 +3,7 @@ package scan
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -304,23 +305,5 @@ func (r *Result) CodeScanPredicate(sarifDigest attestation.Digest, sarifURI stri
 }
 
 func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return errkind.Infra(fmt.Errorf("writing %s: %w", path, err))
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return errkind.Infra(fmt.Errorf("writing %s: %w", path, err))
-	}
-	if err := tmp.Close(); err != nil {
-		return errkind.Infra(fmt.Errorf("writing %s: %w", path, err))
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return errkind.Infra(fmt.Errorf("writing %s: %w", path, err))
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return errkind.Infra(fmt.Errorf("writing %s: %w", path, err))
-	}
-	return nil
+	return errkind.Infra(atomicfile.Write(path, data))
 }
