@@ -78,7 +78,8 @@ func (r *Runtime) Annotate(a Annotation) {
 // AddMask tells the runner to replace s with *** in the log from now on. Each line
 // of a multi-line secret is masked too, since the runner masks line by line. The
 // secret is also remembered so Redact can scrub it from text the gate writes to
-// files.
+// files. Off a runner (GITHUB_ACTIONS unset) no command is written: nothing would
+// act on it, and it would print the secret to the terminal.
 func (r *Runtime) AddMask(s string) {
 	if strings.TrimSpace(s) == "" {
 		return
@@ -86,6 +87,9 @@ func (r *Runtime) AddMask(s string) {
 	r.mu.Lock()
 	r.masked = append(r.masked, s)
 	r.mu.Unlock()
+	if !r.InActions() {
+		return
+	}
 	r.writeLine(command("add-mask", nil, s))
 	if strings.ContainsAny(s, "\r\n") {
 		for _, line := range strings.FieldsFunc(s, func(c rune) bool { return c == '\n' || c == '\r' }) {

@@ -237,7 +237,7 @@ func TestDecodeKeepsActionAndReaderEqual(t *testing.T) {
 
 func TestMaskAndRedact(t *testing.T) {
 	var out bytes.Buffer
-	rt := gha.New(gha.Options{Stdout: &out})
+	rt := gha.New(gha.Options{Stdout: &out, Getenv: envOf(map[string]string{"GITHUB_ACTIONS": "true"})})
 	rt.AddMask("s3cr%t\nline2")
 	want := "::add-mask::s3cr%25t%0Aline2\n::add-mask::s3cr%25t\n::add-mask::line2\n"
 	if out.String() != want {
@@ -245,6 +245,17 @@ func TestMaskAndRedact(t *testing.T) {
 	}
 	if got := rt.Redact("token=s3cr%t\nline2!"); strings.Contains(got, "s3cr") {
 		t.Errorf("not redacted: %q", got)
+	}
+	// Off a runner nothing acts on ::add-mask::, and writing it would print the
+	// secret to the terminal: it is only remembered for Redact.
+	out.Reset()
+	local := gha.New(gha.Options{Stdout: &out})
+	local.AddMask("s3cr%t")
+	if out.Len() != 0 {
+		t.Errorf("a local run printed %q", out.String())
+	}
+	if got := local.Redact("token=s3cr%t"); got != "token=***" {
+		t.Errorf("local Redact = %q", got)
 	}
 }
 
@@ -339,7 +350,7 @@ func TestIDToken(t *testing.T) {
 	}))
 	defer srv.Close()
 	var out bytes.Buffer
-	env := map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": srv.URL + "/token?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "req-tok"}
+	env := map[string]string{"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": srv.URL + "/token?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "req-tok"}
 	rt := gha.New(gha.Options{Getenv: envOf(env), Stdout: &out, HTTPClient: srv.Client()})
 	tok, err := rt.IDToken(context.Background(), gha.SigstoreAudience)
 	if err != nil {
