@@ -343,6 +343,11 @@ func report(rt *gha.Runtime, o *outcome) error {
 		s.Para("BREAK-GLASS: the image passed the signature requirement only through a break-glass signer. " +
 			requirementDetail(rep, verify.RequirementSignature))
 	}
+	for _, r := range rep.Requirements {
+		if r.Waived != "" {
+			s.Para("SCANNER OUTAGE: requirement " + r.Name + " passed only through a signed outage exception, not a scan. " + r.Waived)
+		}
+	}
 	info := [][]string{{"Image", rep.Image}, {"Digest", rep.Digest}}
 	if o.ref.Tag != "" {
 		info = append(info, []string{"Resolved from tag", o.ref.Tag + " (not used again)"})
@@ -357,6 +362,8 @@ func report(rt *gha.Runtime, o *outcome) error {
 		mark, why := "✓", r.Detail
 		if !r.Passed {
 			mark, why = "✗", strings.Join(r.Reasons, "; ")
+		} else if r.Waived != "" {
+			mark = "⚠ waived (outage)"
 		}
 		rows = append(rows, []string{r.Name, mark, why})
 	}
@@ -402,6 +409,11 @@ func report(rt *gha.Runtime, o *outcome) error {
 	}
 	if rep.BreakGlass {
 		rt.Annotate(gha.Annotation{Level: gha.LevelWarning, Title: "BREAK-GLASS", Message: requirementDetail(rep, verify.RequirementSignature)})
+	}
+	for _, r := range rep.Requirements {
+		if r.Waived != "" {
+			rt.Annotate(gha.Annotation{Level: gha.LevelWarning, Title: "SCANNER OUTAGE: " + r.Name + " not scanned", Message: r.Waived})
+		}
 	}
 	exc, err := json.Marshal(nonNilExceptions(rep.ExceptionsUsed))
 	if err != nil {

@@ -63,6 +63,24 @@ const (
 	ModeAudit Mode = "audit"
 )
 
+// The Requirement.OnScannerOutage values.
+const (
+	// OutageFail fails a requirement whose scanner did not run (the default).
+	OutageFail = "fail"
+	// OutageException accepts a signed outage exception in place of the scan.
+	OutageException = "exception"
+)
+
+// OutageFindingID is the finding id an exception lists to waive a scanner
+// outage of a required predicate type: "outage:" + the type's short name
+// ("outage:vuln", "outage:code-scan"). The type's URI after "outage:" is
+// accepted too.
+func OutageFindingID(shortName string) string { return "outage:" + shortName }
+
+// AcceptsOutageException reports whether a scanner outage of r may be waived by a
+// signed outage exception.
+func (r Requirement) AcceptsOutageException() bool { return r.OnScannerOutage == OutageException }
+
 // BuilderSLSAGitHubGenerator is the Requirement.Builder value that asks for
 // provenance made by slsa-github-generator (SLSA Build L3), verified with
 // slsa-verifier.
@@ -181,6 +199,13 @@ type Requirement struct {
 	SourceBranch string `yaml:"source-branch,omitempty" json:"source-branch,omitempty"`
 	// SourceTag pins slsa-verifier's --source-tag.
 	SourceTag string `yaml:"source-tag,omitempty" json:"source-tag,omitempty"`
+	// OnScannerOutage, for vuln and code-scan, says what a scanner outage does to
+	// the requirement: OutageFail (the default) fails it; OutageException lets a
+	// signed outage exception stand in for the missing scan — an exception
+	// attestation by an exceptions signer, unexpired and in scope, whose findings
+	// list OutageFindingID of this type (the seed's "fail open, page security,
+	// record the skip as a signed exception").
+	OnScannerOutage string `yaml:"on-scanner-outage,omitempty" json:"on-scanner-outage,omitempty"`
 
 	// PredicateType is Type resolved to its URI (set by Load).
 	PredicateType string `yaml:"-" json:"-"`
@@ -306,7 +331,7 @@ func fieldNames(msg string) string {
 		case "Identity":
 			return "in an identity (known: key, issuer, subject, subject-regexp, repository, ref, workflow, trigger)"
 		case "Requirement":
-			return "in a require entry (known: type, max-age, deny, source-repository, builder, builder-id, source-branch, source-tag)"
+			return "in a require entry (known: type, max-age, deny, source-repository, builder, builder-id, source-branch, source-tag, on-scanner-outage)"
 		case "Deny":
 			return "in deny (known: severity, fixed-only)"
 		case "Signers":
@@ -365,6 +390,11 @@ func (p *Policy) validate(opts Options) error {
 		seen[key] = i
 		errs = append(errs, validateRequirement(field, r)...)
 	}
+	for i, r := range p.Require {
+		if r.AcceptsOutageException() && (p.Exceptions == nil || len(p.Exceptions.Signers) == 0) {
+			add(fmt.Sprintf("require[%d].on-scanner-outage", i), "exception needs exceptions.signers: someone must be allowed to sign the outage exception")
+		}
+	}
 	if p.Exceptions != nil {
 		if len(p.Exceptions.Signers) == 0 {
 			add("exceptions.signers", "at least one signer is required (or remove exceptions)")
@@ -408,6 +438,15 @@ func validateRequirement(field string, r *Requirement) []error {
 		} else {
 			r.Deny.Severity = sev
 		}
+	}
+	switch r.OnScannerOutage {
+	case "", OutageFail:
+	case OutageException:
+		if r.PredicateType != attestation.PredicateVuln && r.PredicateType != attestation.PredicateCodeScan {
+			add("on-scanner-outage", "applies to vuln and code-scan only, not %s", r.Type)
+		}
+	default:
+		add("on-scanner-outage", "is %q, want %s (the default) or %s", r.OnScannerOutage, OutageFail, OutageException)
 	}
 	isProv := r.PredicateType == attestation.PredicateSLSAProvenance
 	if r.SourceRepository != "" && !isProv {

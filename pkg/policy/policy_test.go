@@ -189,3 +189,32 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestOnScannerOutage(t *testing.T) {
+	dir := keyDir(t)
+	head := "apiVersion: secure-gates/v1\nkind: Policy\nidentities: [{key: release.pub}]\n"
+	cases := []struct{ name, body, wantErr string }{
+		{"accepted on vuln", "require:\n  - {type: vuln, on-scanner-outage: exception}\nexceptions: {signers: [{key: security.pub}]}\n", ""},
+		{"fail is the default spelled out", "require:\n  - {type: code-scan, on-scanner-outage: fail}\n", ""},
+		{"needs exception signers", "require:\n  - {type: vuln, on-scanner-outage: exception}\n", "require[0].on-scanner-outage: exception needs exceptions.signers"},
+		{"scanner types only", "require:\n  - {type: cyclonedx, on-scanner-outage: exception}\nexceptions: {signers: [{key: security.pub}]}\n", "applies to vuln and code-scan only"},
+		{"unknown value", "require:\n  - {type: vuln, on-scanner-outage: continue}\n", `is "continue", want fail (the default) or exception`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Parse([]byte(head+tc.body), Options{BaseDir: dir})
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := p.Require[0].AcceptsOutageException(); got != strings.Contains(tc.body, "exception}") {
+					t.Errorf("AcceptsOutageException = %v", got)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}

@@ -275,21 +275,30 @@ func (v *verifier) freshness(req policy.Requirement, scanFinished time.Time, tru
 }
 
 // checkCodeScan evaluates a code-scan requirement: decision pass, and max-age.
-func (v *verifier) checkCodeScan(req policy.Requirement, pred json.RawMessage, trusted *time.Time) (string, []string) {
+// Scanners the predicate records as not run (outages) come back apart from the
+// other reasons: an outage is never a pass, but a policy with on-scanner-outage:
+// exception may accept a signed outage exception for it.
+func (v *verifier) checkCodeScan(req policy.Requirement, pred json.RawMessage, trusted *time.Time) (detail string, reasons, outages []string) {
 	var p attestation.CodeScan
 	if err := json.Unmarshal(pred, &p); err != nil {
-		return "", []string{"predicate is not a code scan: " + oneLine(err)}
+		return "", []string{"predicate is not a code scan: " + oneLine(err)}, nil
 	}
-	var reasons []string
 	c := p.Counts
-	detail := fmt.Sprintf("decision %s (critical %d, high %d, medium %d, low %d)", p.Decision, c.Critical, c.High, c.Medium, c.Low)
+	detail = fmt.Sprintf("decision %s (critical %d, high %d, medium %d, low %d)", p.Decision, c.Critical, c.High, c.Medium, c.Low)
 	if p.Decision != attestation.DecisionPass {
 		reasons = append(reasons, fmt.Sprintf("decision is %q, not \"pass\" (critical %d, high %d)", p.Decision, c.Critical, c.High))
 	}
 	if why := v.freshness(req, p.ScanFinishedOn, trusted); why != "" {
 		reasons = append(reasons, why)
 	}
-	return detail, reasons
+	for i, o := range p.Outages {
+		if i == maxListed {
+			outages = append(outages, fmt.Sprintf("and %d more scanner outages", len(p.Outages)-maxListed))
+			break
+		}
+		outages = append(outages, fmt.Sprintf("scanner outage recorded: %s did not run (%s)", nonEmpty(o.Scanner, "a scanner"), oneLine(errors.New(o.Reason))))
+	}
+	return detail, reasons, outages
 }
 
 // checkProvenance evaluates the project's own (L2) provenance natively.

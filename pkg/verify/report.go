@@ -35,6 +35,9 @@ type Report struct {
 	Requirements []RequirementResult `json:"requirements"`
 	// Ignored lists signatures and attestations that satisfied nothing, with why.
 	Ignored []Ignored `json:"ignored,omitempty"`
+	// OutagesWaived names the requirements that passed only through a signed
+	// scanner-outage exception (policy on-scanner-outage: exception).
+	OutagesWaived []string `json:"outagesWaived,omitempty"`
 	// ExceptionsUsed are the exceptions that waived at least one finding.
 	ExceptionsUsed []attestation.AppliedException `json:"exceptionsUsed,omitempty"`
 	// ExceptionsRefused are exception attestations that waive nothing, with why.
@@ -64,6 +67,9 @@ type RequirementResult struct {
 	Detail string `json:"detail,omitempty"`
 	// Reasons say why it failed, one per cause.
 	Reasons []string `json:"reasons,omitempty"`
+	// Waived, when set, says the requirement passed only through a signed
+	// outage exception standing in for a scanner that did not run.
+	Waived string `json:"waived,omitempty"`
 }
 
 // Ignored is a signature or attestation that satisfied nothing.

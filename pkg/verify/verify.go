@@ -530,7 +530,10 @@ func containsReason(list []string, s string) bool {
 }
 
 // requirement evaluates one require entry over the verified attestations of its
-// type; the first that meets every condition satisfies it.
+// type; the first that meets every condition satisfies it. A scanner outage —
+// no attestation of a scanner's type, or a code scan recording scanners that did
+// not run — passes only when the requirement accepts outage exceptions and an
+// accepted exception lists the outage (policy.OutageFindingID).
 func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list []verifiedAtt, rep *Report) (RequirementResult, *verifiedAtt) {
 	res := RequirementResult{Name: req.Type, PredicateType: req.PredicateType}
 	if req.Builder == policy.BuilderSLSAGitHubGenerator {
@@ -546,9 +549,18 @@ func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list
 		}
 		if len(ign) == 0 {
 			why = "missing: no attestation of type " + req.PredicateType + " is attached"
-		} else {
-			why += "; ignored: " + strings.Join(ign, "; ")
+			// Only a missing attestation can be a scanner that did not run; one
+			// that is attached but does not verify is not an outage.
+			if v.waiveOutage(req, &res, why, rep) {
+				return res, nil
+			}
+			res.Reasons = []string{why}
+			if req.AcceptsOutageException() {
+				res.Reasons = append(res.Reasons, outageHint(req))
+			}
+			return res, nil
 		}
+		why += "; ignored: " + strings.Join(ign, "; ")
 		res.Reasons = []string{why}
 		return res, nil
 	}
@@ -561,21 +573,34 @@ func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list
 	// every candidate is listed once, others name where they come from.
 	var order []string
 	where := map[string][]string{}
+	var outageOnly *verifiedAtt
+	var outageDetail string
+	var outageReasons []string
 	for i := range list {
 		va := &list[i]
-		detail, reasons := v.conditions(req, va)
-		if len(reasons) == 0 {
+		detail, reasons, outages := v.conditions(req, va)
+		if len(reasons) == 0 && len(outages) == 0 {
 			res.Passed = true
 			res.Detail = strings.TrimPrefix(detail+"; signed by "+va.signer.identity.String(), "; ")
 			res.Reasons = nil
 			return res, va
 		}
-		for _, r := range reasons {
+		if len(reasons) == 0 && outageOnly == nil {
+			outageOnly, outageDetail, outageReasons = va, strings.TrimPrefix(detail+"; signed by "+va.signer.identity.String(), "; "), outages
+		}
+		for _, r := range append(reasons, outages...) {
 			if _, seen := where[r]; !seen {
 				order = append(order, r)
 			}
 			where[r] = append(where[r], shortLoc(va.c.location))
 		}
+	}
+	if outageOnly != nil {
+		res.Detail = outageDetail
+		if v.waiveOutage(req, &res, strings.Join(outageReasons, "; "), rep) {
+			return res, outageOnly
+		}
+		res.Detail = ""
 	}
 	for _, r := range order {
 		if len(where[r]) < len(list) {
@@ -583,28 +608,73 @@ func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list
 		}
 		res.Reasons = append(res.Reasons, r)
 	}
+	if outageOnly != nil {
+		res.Reasons = append(res.Reasons, outageHint(req))
+	}
 	return res, nil
 }
 
-func (v *verifier) conditions(req policy.Requirement, va *verifiedAtt) (string, []string) {
+// waiveOutage passes res when req accepts outage exceptions and an accepted
+// exception lists the outage of its type; otherwise it leaves res alone and,
+// for a requirement that could accept one, adds the hint to why.
+func (v *verifier) waiveOutage(req policy.Requirement, res *RequirementResult, why string, rep *Report) bool {
+	if !req.AcceptsOutageException() {
+		return false
+	}
+	ids := []string{policy.OutageFindingID(req.PredicateType)}
+	for _, p := range attestation.PredicateTypes() {
+		if p.URI == req.PredicateType {
+			ids = append(ids, policy.OutageFindingID(p.Name))
+		}
+	}
+	for _, e := range v.exceptions {
+		for _, id := range ids {
+			if !e.findings[id] {
+				continue
+			}
+			e.used++
+			res.Passed = true
+			res.Reasons = nil
+			res.Waived = fmt.Sprintf("SCANNER OUTAGE waived by exception %s (ticket %s, approver %s, expires %s): %s",
+				short(e.id), e.pred.Ticket, e.pred.Approver, e.pred.Expires.UTC().Format(time.RFC3339), e.pred.Reason)
+			res.Detail = strings.TrimPrefix(res.Detail+"; "+res.Waived+"; outage: "+why, "; ")
+			rep.OutagesWaived = append(rep.OutagesWaived, req.Type)
+			return true
+		}
+	}
+	return false
+}
+
+// outageHint says how a scanner outage could pass the requirement.
+func outageHint(req policy.Requirement) string {
+	if !req.AcceptsOutageException() {
+		return "an outage is not a pass: the policy does not accept outage exceptions for " + req.Type + " (on-scanner-outage: exception)"
+	}
+	return "an outage is not a pass: no accepted exception lists " + policy.OutageFindingID(req.Type)
+}
+
+func (v *verifier) conditions(req policy.Requirement, va *verifiedAtt) (detail string, reasons, outages []string) {
 	pred := va.statement.Predicate
 	switch req.PredicateType {
 	case attestation.PredicateVuln:
-		return v.checkVuln(req, pred, va.signer.trustedTime, v.refused())
+		detail, reasons = v.checkVuln(req, pred, va.signer.trustedTime, v.refused())
+		return detail, reasons, nil
 	case attestation.PredicateCodeScan:
 		return v.checkCodeScan(req, pred, va.signer.trustedTime)
 	case attestation.PredicateSLSAProvenance:
 		if err := attestation.ValidatePredicate(req.PredicateType, pred, attestation.Options{MaxPayloadBytes: int(v.opts.MaxEnvelopeBytes)}); err != nil {
-			return "", []string{oneLine(err)}
+			return "", []string{oneLine(err)}, nil
 		}
-		return checkProvenance(req, pred)
+		detail, reasons = checkProvenance(req, pred)
+		return detail, reasons, nil
 	case attestation.PredicateThreatModel:
-		return checkThreatModel(pred)
+		detail, reasons = checkThreatModel(pred)
+		return detail, reasons, nil
 	}
 	if err := attestation.ValidatePredicate(req.PredicateType, pred, attestation.Options{MaxPayloadBytes: int(v.opts.MaxEnvelopeBytes)}); err != nil {
-		return "", []string{oneLine(err)}
+		return "", []string{oneLine(err)}, nil
 	}
-	return "", nil
+	return "", nil, nil
 }
 
 func input(va verifiedAtt) Input {

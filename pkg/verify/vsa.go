@@ -17,6 +17,7 @@ const (
 	LevelBreakGlass     = "SECURE_GATES_BREAK_GLASS"
 	LevelExceptionsUsed = "SECURE_GATES_EXCEPTIONS_USED"
 	LevelAudit          = "SECURE_GATES_AUDIT_MODE"
+	LevelScannerOutage  = "SECURE_GATES_SCANNER_OUTAGE"
 )
 
 // VSAOptions names the verifier in a VSA.
@@ -32,8 +33,8 @@ type VSAOptions struct {
 // requirement (inputAttestations, exceptions included), the result, and the
 // levels verified — SLSA_BUILD_LEVEL_3 for slsa-github-generator provenance
 // verified by slsa-verifier, SLSA_BUILD_LEVEL_2 for the project's own provenance,
-// SLSA_BUILD_LEVEL_0 otherwise — plus LevelBreakGlass, LevelExceptionsUsed and
-// LevelAudit when they apply.
+// SLSA_BUILD_LEVEL_0 otherwise — plus LevelBreakGlass, LevelExceptionsUsed,
+// LevelScannerOutage and LevelAudit when they apply.
 func (r *Report) VSA(p *policy.Policy, o VSAOptions) attestation.VSA {
 	if o.VerifierID == "" {
 		o.VerifierID = DefaultVerifierID
@@ -86,6 +87,9 @@ func (r *Report) VSA(p *policy.Policy, o VSAOptions) attestation.VSA {
 	}
 	if len(r.ExceptionsUsed) > 0 {
 		v.VerifiedLevels = append(v.VerifiedLevels, LevelExceptionsUsed)
+	}
+	if len(r.OutagesWaived) > 0 {
+		v.VerifiedLevels = append(v.VerifiedLevels, LevelScannerOutage)
 	}
 	if r.Mode == string(policy.ModeAudit) {
 		v.VerifiedLevels = append(v.VerifiedLevels, LevelAudit)
