@@ -87,4 +87,8 @@ require:
 	//                       operator: Equals
 	//                       value: pass
 	//                       message: the code-scan attestation's decision is not pass
+	//                     - key: '{{ length(outages || `[]`) }}'
+	//                       operator: Equals
+	//                       value: 0
+	//                       message: the code-scan attestation records a scanner that did not run (outage)
 }

@@ -14,7 +14,8 @@
 //     extensions (repository, ref, workflow name, trigger) as
 //     `additionalExtensions`;
 //   - one attestations entry per required predicate type, signed by the same
-//     attestors, with conditions: code-scan `decision` is pass; threat-model
+//     attestors, with conditions: code-scan `decision` is pass and no scanner
+//     outage is recorded; threat-model
 //     `result` is pass; vuln has no match at or above the deny severity in the
 //     signed grype result (only fixed ones with fixed-only); CycloneDX
 //     `bomFormat`; SPDX `spdxVersion`; SLSA provenance from the pinned source
@@ -25,8 +26,8 @@
 //     pipeline deploys it), failurePolicy Fail.
 //
 // What admission does not check, by design, is listed in the policy's
-// `secure-gates.dev/not-enforced-at-admission` annotation: signed exceptions
-// and break-glass (Kyverno cannot combine attestations or check a TTL from a
+// `secure-gates.dev/not-enforced-at-admission` annotation: signed exceptions,
+// scanner-outage exceptions and break-glass (Kyverno cannot combine attestations or check a TTL from a
 // signing time; use a Kyverno PolicyException for an emergency), and max-age
 // unless Options.MaxAgeAtAdmission is set (an age condition at admission also
 // refuses a Pod rescheduled after the window, which is rarely what is wanted).
@@ -282,6 +283,9 @@ func build(p *policy.Policy, o Options) (*clusterPolicy, error) {
 	if p.Exceptions != nil && len(p.Exceptions.Signers) > 0 {
 		notEnforced = append(notEnforced, "exceptions (signed waivers do not lower admission's vuln and code-scan conditions)")
 	}
+	if slices.ContainsFunc(p.Require, policy.Requirement.AcceptsOutageException) {
+		notEnforced = append(notEnforced, "scanner-outage exceptions (admission requires the scan itself: an image deployed on an outage exception is admitted once it is scanned)")
+	}
 	if p.BreakGlass != nil && len(p.BreakGlass.Signers) > 0 {
 		notEnforced = append(notEnforced, "break-glass (admit an emergency image with a Kyverno PolicyException)")
 	}
@@ -427,7 +431,8 @@ func requirement(r policy.Requirement, signers []attestorSet, o Options) (attest
 	var conds []condition
 	switch pt {
 	case attestation.PredicateCodeScan:
-		conds = append(conds, condition{Key: "{{ decision }}", Operator: "Equals", Value: "pass", Message: "the code-scan attestation's decision is not pass"})
+		conds = append(conds, condition{Key: "{{ decision }}", Operator: "Equals", Value: "pass", Message: "the code-scan attestation's decision is not pass"},
+			condition{Key: "{{ length(outages || `[]`) }}", Operator: "Equals", Value: 0, Message: "the code-scan attestation records a scanner that did not run (outage)"})
 		if o.MaxAgeAtAdmission && r.MaxAge.Duration > 0 {
 			conds = append(conds, maxAge("scanFinishedOn", r))
 		}
