@@ -12,6 +12,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/actions"
 	"github.com/secure-gates/secure-gates/internal/gate"
+	"github.com/secure-gates/secure-gates/internal/pipeline"
 	"github.com/secure-gates/secure-gates/internal/policycmd"
 	"github.com/secure-gates/secure-gates/pkg/gha"
 )
@@ -21,9 +22,10 @@ var version = ""
 
 // App is the binary's command table; tests use it to find every gate.
 func App() *gate.App {
+	gates := actions.All()
 	return &gate.App{
-		Gates:    actions.All(),
-		Commands: []gate.Command{policycmd.Command},
+		Gates:    gates,
+		Commands: []gate.Command{pipeline.Command(gates), policycmd.Command},
 		Version:  buildVersion(),
 		Stderr:   os.Stderr,
 	}
