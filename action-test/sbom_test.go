@@ -516,3 +516,29 @@ func TestSBOMUploadSARIF(t *testing.T) {
 		t.Errorf("the token appears in the log")
 	}
 }
+
+// severity-cutoff: none records every finding and fails on none: the paved road
+// leaves the decision to verify-and-deploy, where signed exceptions apply.
+func TestSBOMCutoffNone(t *testing.T) {
+	img := sbomImageLayout(t)
+	res := run(t, Step{Action: "sbom", With: map[string]string{"image": "oci-dir:" + img, "db-dir": testinfra.GrypeDB(t),
+		"severity-cutoff": "none", "upload-sarif": "false"}})
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d, want 0\n%s\n%s", res.ExitCode, res.Log, res.Stderr)
+	}
+	if res.Outputs["critical"] == "0" || res.Outputs["vuln-predicate"] == "" {
+		t.Errorf("outputs %v: the criticals are not recorded", res.Outputs)
+	}
+	data, err := os.ReadFile(res.Outputs["vuln-predicate"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"CVE-2021-44228", "CVE-2022-32149", "CVE-2021-23337", "CVE-2023-5678"} {
+		if !strings.Contains(string(data), id) {
+			t.Errorf("the vuln predicate does not carry %s", id)
+		}
+	}
+	if !strings.Contains(res.Summary, "severity-cutoff: none") {
+		t.Errorf("the summary does not say nothing fails the step:\n%s", res.Summary)
+	}
+}

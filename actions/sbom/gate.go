@@ -149,9 +149,9 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err != nil {
 		return err
 	}
-	cutoff, err := finding.ParseSeverity(or(in.SeverityCutoff, "high"))
-	if err != nil || cutoff.Rank() == 0 {
-		return errkind.Input(fmt.Errorf("severity-cutoff %q: expected critical, high, medium or low", in.SeverityCutoff))
+	cutoff, err := finding.ParseCutoff(in.SeverityCutoff)
+	if err != nil {
+		return errkind.Input(err)
 	}
 	policy, err := vulndb.ParseOutagePolicy(in.OnScannerOutage)
 	if err != nil {

@@ -86,9 +86,12 @@ func report(rt *gha.Runtime, in Inputs, res *result, cutoff finding.Severity) er
 	case !res.scanned:
 		s.Para("Not scanned (scan-vulns is false).")
 	default:
-		s.Para(fmt.Sprintf("grype DB %s (%s). Not waived: %d critical, %d high, %d medium, %d low. Gate: %s and above%s.",
-			res.db.DBVersion(), res.db.Source, res.counts[finding.Critical], res.counts[finding.High], res.counts[finding.Medium], res.counts[finding.Low],
-			cutoff, onlyFixedNote(in.OnlyFixed)))
+		gate := fmt.Sprintf("%s and above%s", cutoff, onlyFixedNote(in.OnlyFixed))
+		if cutoff == finding.NoCutoff {
+			gate = "none (severity-cutoff: none — recorded in the vuln predicate for verify-and-deploy's policy to decide)"
+		}
+		s.Para(fmt.Sprintf("grype DB %s (%s). Not waived: %d critical, %d high, %d medium, %d low. Gate: %s.",
+			res.db.DBVersion(), res.db.Source, res.counts[finding.Critical], res.counts[finding.High], res.counts[finding.Medium], res.counts[finding.Low], gate))
 		if res.db.UpdateError != "" {
 			s.Para("The DB update check failed; the cached DB is within max-db-age: " + res.db.UpdateError)
 		}

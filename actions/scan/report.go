@@ -57,7 +57,9 @@ func Summary(res *scan.Result, files *scan.Files) string {
 	var s gha.Summary
 	s.Heading(2, "Scan: "+string(res.Decision))
 	gateRule := "Findings of severity " + string(res.Cutoff) + " or above fail the gate"
-	if res.OnlyFixed && res.Ran(scan.Deps) {
+	if res.Cutoff == finding.NoCutoff {
+		gateRule = "No finding fails the gate (severity-cutoff: none): every finding is recorded in the SARIF and the predicates"
+	} else if res.OnlyFixed && res.Ran(scan.Deps) {
 		gateRule += "; dependency vulnerabilities only when a fix exists"
 	}
 	s.Para(gateRule + ".")

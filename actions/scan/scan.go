@@ -99,9 +99,9 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 		return filepath.Join(ws, p)
 	}
 	root := resolve(or(in.Path, "."))
-	cutoff, err := finding.ParseSeverity(or(in.SeverityCutoff, "high"))
-	if err != nil || cutoff.Rank() == 0 {
-		return errkind.Input(fmt.Errorf("severity-cutoff %q: expected critical, high, medium or low", in.SeverityCutoff))
+	cutoff, err := finding.ParseCutoff(in.SeverityCutoff)
+	if err != nil {
+		return errkind.Input(err)
 	}
 	scanners, err := scan.ParseScanners(in.Scanners)
 	if err != nil {

@@ -23,12 +23,21 @@ const (
 	Critical Severity = "critical"
 )
 
+// NoCutoff is the severity cutoff "none": no finding is at or above it (it ranks
+// above Critical), so a gate with it records every finding and fails on none —
+// for a step whose findings a later gate decides on (sbom before
+// verify-and-deploy, where signed exceptions apply).
+const NoCutoff Severity = "none"
+
 // Severities lists the severities from most to least severe, as reports order them.
 var Severities = []Severity{Critical, High, Medium, Low, Info, Unknown}
 
-// Rank orders severities: Critical 4, High 3, Medium 2, Low 1, Info and Unknown 0.
+// Rank orders severities: Critical 4, High 3, Medium 2, Low 1, Info and Unknown 0
+// (and the cutoff NoCutoff 5).
 func (s Severity) Rank() int {
 	switch s {
+	case NoCutoff:
+		return 5
 	case Critical:
 		return 4
 	case High:
@@ -63,6 +72,21 @@ func ParseSeverity(s string) (Severity, error) {
 		return Unknown, nil
 	}
 	return "", fmt.Errorf("severity %q is not one of critical, high, medium, low", s)
+}
+
+// ParseCutoff parses a gate's severity-cutoff input: critical, high, medium or
+// low (findings at or above it fail the gate), or none (NoCutoff: nothing fails;
+// findings are still recorded). Empty means high.
+func ParseCutoff(s string) (Severity, error) {
+	switch v := strings.ToLower(strings.TrimSpace(s)); v {
+	case "":
+		return High, nil
+	case "none":
+		return NoCutoff, nil
+	case "critical", "high", "medium", "low":
+		return Severity(v), nil
+	}
+	return "", fmt.Errorf("severity-cutoff %q: expected critical, high, medium, low or none", s)
 }
 
 // FromScore maps a CVSS-style score (0–10) to a severity the way GitHub buckets

@@ -2,6 +2,7 @@ package finding_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,4 +81,29 @@ func ExampleGate() {
 		fmt.Println(f.RuleID)
 	}
 	// Output: CVE-2021-44228
+}
+
+func TestParseCutoff(t *testing.T) {
+	fs := []finding.Finding{{RuleID: "CVE-1", Severity: finding.Critical}, {RuleID: "CVE-2", Severity: finding.Low}}
+	for _, tc := range []struct {
+		in      string
+		want    finding.Severity
+		failing int
+	}{
+		{"", finding.High, 1}, {"critical", finding.Critical, 1}, {"HIGH", finding.High, 1}, {"low", finding.Low, 2}, {"none", finding.NoCutoff, 0},
+	} {
+		got, err := finding.ParseCutoff(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("finding.ParseCutoff(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			continue
+		}
+		if n := len(finding.Gate(fs, got, false)); n != tc.failing {
+			t.Errorf("cutoff %q: %d failing, want %d", tc.in, n, tc.failing)
+		}
+	}
+	for _, bad := range []string{"info", "unknown", "moderate", "error", "fatal"} {
+		if _, err := finding.ParseCutoff(bad); err == nil || !strings.Contains(err.Error(), "expected critical, high, medium, low or none") {
+			t.Errorf("finding.ParseCutoff(%q): err = %v", bad, err)
+		}
+	}
 }
