@@ -1,0 +1,511 @@
+package actiontest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rhysd/actionlint"
+	"gopkg.in/yaml.v3"
+)
+
+// Workflow is a workflow file read for running: the subset of the syntax the
+// secure-gates templates use — jobs with needs, if, permissions, outputs and
+// steps that use actions (`uses:` with `with:`). A `run:` step is refused: the
+// templates have none, and the runner's shell is not emulated.
+type Workflow struct {
+	On struct {
+		WorkflowCall struct {
+			Inputs map[string]struct {
+				Default any `yaml:"default"`
+			} `yaml:"inputs"`
+		} `yaml:"workflow_call"`
+	} `yaml:"on"`
+	Jobs map[string]*WorkflowJob `yaml:"jobs"`
+}
+
+// WorkflowJob is one job.
+type WorkflowJob struct {
+	Needs       stringList        `yaml:"needs"`
+	If          string            `yaml:"if"`
+	Permissions map[string]string `yaml:"permissions"`
+	Outputs     map[string]string `yaml:"outputs"`
+	Steps       []WorkflowStep    `yaml:"steps"`
+}
+
+// WorkflowStep is one step of a job.
+type WorkflowStep struct {
+	ID   string         `yaml:"id"`
+	If   string         `yaml:"if"`
+	Uses string         `yaml:"uses"`
+	Run  string         `yaml:"run"`
+	With map[string]any `yaml:"with"`
+}
+
+type stringList []string
+
+func (l *stringList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*l = []string{n.Value}
+		return nil
+	}
+	var s []string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	*l = s
+	return nil
+}
+
+// ReadWorkflow parses a workflow file.
+func ReadWorkflow(path string) (*Workflow, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var w Workflow
+	if err := yaml.Unmarshal(data, &w); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", path, err)
+	}
+	return &w, nil
+}
+
+// WorkflowRun runs a workflow's jobs the way the runner does: in the order
+// needs gives, skipping a job whose needs did not all succeed or whose if is
+// false, each job on a fresh runner (the workspace emptied), expressions
+// evaluated from the github, inputs, secrets, needs and steps contexts, the
+// secure-gates actions run through their action.yml with the Harness, and the
+// few other actions the templates use emulated: actions/checkout (copies
+// Source), upload/download-artifact (between jobs), docker/setup-buildx-action
+// and docker/login-action (nothing to do here), docker/build-push-action
+// (Build).
+type WorkflowRun struct {
+	Harness  *Harness
+	Workflow *Workflow
+	// Event is github.event_name; SHA, Ref, Repository, Token and Actor the
+	// github context (defaults as the Harness's).
+	Event, SHA, Ref, Repository, Token, Actor string
+	// DefaultBranch is github.event.repository.default_branch (default main).
+	DefaultBranch string
+	// Inputs are the workflow_call inputs the caller gives (declared defaults
+	// fill the rest); Secrets the secrets it passes.
+	Inputs, Secrets map[string]string
+	// Source is what actions/checkout checks out.
+	Source string
+	// Workspace is the runner's workspace path (the same on every runner, as
+	// /github/workspace is for container actions).
+	Workspace string
+	// Env is added to every step's environment.
+	Env map[string]string
+	// IDTokenEnv is added to the steps of jobs granted id-token: write, as the
+	// runner does (ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN).
+	IDTokenEnv map[string]string
+	// With adjusts a secure-gates step's inputs before it runs; nil for none.
+	With func(job, action string, with map[string]string)
+	// Build stands in for docker/build-push-action: it builds and pushes with's
+	// tags and returns the step's outputs (digest).
+	Build func(with map[string]string) (map[string]string, error)
+
+	artifacts map[string]string
+}
+
+// JobResult is what one job did.
+type JobResult struct {
+	// Result is success, failure or skipped (needs.<job>.result).
+	Result  string
+	Outputs map[string]string
+	// Steps are the secure-gates steps that ran, by id (or action name).
+	Steps map[string]*Result
+	// Failed names the step that failed, and why.
+	Failed string
+}
+
+var ourAction = regexp.MustCompile(`^secure-gates/secure-gates/actions/([a-z-]+)@[0-9a-f]{40}$`)
+
+// Run runs every job and returns their results by name. An error is a workflow
+// the emulation cannot run (a syntax it does not know), not a failing job.
+func (wr *WorkflowRun) Run(ctx context.Context) (map[string]*JobResult, error) {
+	if wr.artifacts == nil {
+		wr.artifacts = map[string]string{}
+	}
+	order, err := wr.order()
+	if err != nil {
+		return nil, err
+	}
+	results := map[string]*JobResult{}
+	for _, name := range order {
+		job := wr.Workflow.Jobs[name]
+		jr := &JobResult{Outputs: map[string]string{}, Steps: map[string]*Result{}}
+		results[name] = jr
+		ok := true
+		for _, n := range job.Needs {
+			ok = ok && results[n].Result == "success"
+		}
+		if ok && job.If != "" {
+			v, err := wr.eval(job.If, results, nil, true)
+			if err != nil {
+				return nil, fmt.Errorf("job %s: if: %w", name, err)
+			}
+			ok = truthy(v)
+		}
+		if !ok {
+			jr.Result = "skipped"
+			continue
+		}
+		if err := wr.runJob(ctx, name, job, jr, results); err != nil {
+			return nil, fmt.Errorf("job %s: %w", name, err)
+		}
+	}
+	return results, nil
+}
+
+func (wr *WorkflowRun) order() ([]string, error) {
+	var order []string
+	done := map[string]bool{}
+	names := make([]string, 0, len(wr.Workflow.Jobs))
+	for n := range wr.Workflow.Jobs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for len(order) < len(names) {
+		progressed := false
+		for _, n := range names {
+			if done[n] {
+				continue
+			}
+			ready := true
+			for _, need := range wr.Workflow.Jobs[n].Needs {
+				if _, ok := wr.Workflow.Jobs[need]; !ok {
+					return nil, fmt.Errorf("job %s needs unknown job %s", n, need)
+				}
+				ready = ready && done[need]
+			}
+			if ready {
+				order, done[n], progressed = append(order, n), true, true
+			}
+		}
+		if !progressed {
+			return nil, errors.New("the jobs' needs form a cycle")
+		}
+	}
+	return order, nil
+}
+
+func (wr *WorkflowRun) runJob(ctx context.Context, name string, job *WorkflowJob, jr *JobResult, results map[string]*JobResult) error {
+	// A fresh runner: an empty workspace, its own temp folders.
+	if err := os.RemoveAll(wr.Workspace); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(wr.Workspace, 0o755); err != nil {
+		return err
+	}
+	steps := map[string]map[string]string{}
+	for i, st := range job.Steps {
+		if st.Run != "" {
+			return fmt.Errorf("step %d: run: steps are not emulated", i)
+		}
+		if st.If != "" {
+			v, err := wr.eval(st.If, results, steps, true)
+			if err != nil {
+				return fmt.Errorf("step %d: if: %w", i, err)
+			}
+			if !truthy(v) {
+				continue
+			}
+		}
+		with := map[string]string{}
+		for k, raw := range st.With {
+			v, err := wr.interpolate(fmt.Sprint(raw), results, steps)
+			if err != nil {
+				return fmt.Errorf("step %d (%s) with.%s: %w", i, st.Uses, k, err)
+			}
+			with[k] = v
+		}
+		outputs, failed, err := wr.step(ctx, name, job, st, with, jr)
+		if err != nil {
+			return fmt.Errorf("step %d (%s): %w", i, st.Uses, err)
+		}
+		if st.ID != "" {
+			steps[st.ID] = outputs
+		}
+		if failed != "" {
+			jr.Result, jr.Failed = "failure", failed
+			return nil
+		}
+	}
+	for k, expr := range job.Outputs {
+		v, err := wr.interpolate(expr, results, steps)
+		if err != nil {
+			return fmt.Errorf("outputs.%s: %w", k, err)
+		}
+		jr.Outputs[k] = v
+	}
+	jr.Result = "success"
+	return nil
+}
+
+// step runs one step and returns its outputs, or why it failed.
+func (wr *WorkflowRun) step(ctx context.Context, job string, j *WorkflowJob, st WorkflowStep, with map[string]string, jr *JobResult) (map[string]string, string, error) {
+	action, _, _ := strings.Cut(st.Uses, "@")
+	if m := ourAction.FindStringSubmatch(st.Uses); m != nil {
+		if wr.With != nil {
+			wr.With(job, m[1], with)
+		}
+		env := map[string]string{}
+		for k, v := range wr.Env {
+			env[k] = v
+		}
+		if j.Permissions["id-token"] == "write" {
+			for k, v := range wr.IDTokenEnv {
+				env[k] = v
+			}
+		}
+		tmp, err := os.MkdirTemp("", "workflow-step-")
+		if err != nil {
+			return nil, "", err
+		}
+		res, err := wr.Harness.Run(ctx, Step{Action: m[1], With: with, EventName: wr.Event, SHA: wr.SHA, Ref: wr.Ref, Repository: wr.Repository,
+			Token: wr.Token, Workspace: wr.Workspace, Env: env, TempDir: tmp, Timeout: wr.timeout()})
+		if err != nil {
+			return nil, "", err
+		}
+		jr.Steps[or(st.ID, m[1])] = res
+		if res.ExitCode != 0 {
+			return res.Outputs, fmt.Sprintf("%s exited %d", m[1], res.ExitCode), nil
+		}
+		return res.Outputs, "", nil
+	}
+	switch action {
+	case "actions/checkout":
+		if with["persist-credentials"] != "false" {
+			return nil, "", errors.New("actions/checkout without persist-credentials: false")
+		}
+		return nil, "", os.CopyFS(wr.Workspace, os.DirFS(wr.Source))
+	case "actions/upload-artifact":
+		src := filepath.Join(wr.Workspace, with["path"])
+		if _, err := os.Stat(src); err != nil {
+			if with["if-no-files-found"] == "error" {
+				return nil, "upload-artifact: no files at " + with["path"], nil
+			}
+			return nil, "", nil
+		}
+		dst, err := os.MkdirTemp("", "workflow-artifact-")
+		if err != nil {
+			return nil, "", err
+		}
+		wr.artifacts[with["name"]] = dst
+		return nil, "", os.CopyFS(dst, os.DirFS(src))
+	case "actions/download-artifact":
+		src, ok := wr.artifacts[with["name"]]
+		if !ok {
+			return nil, "download-artifact: no artifact " + with["name"], nil
+		}
+		return nil, "", os.CopyFS(filepath.Join(wr.Workspace, with["path"]), os.DirFS(src))
+	case "docker/setup-buildx-action", "docker/login-action":
+		return nil, "", nil
+	case "docker/build-push-action":
+		if wr.Build == nil {
+			return nil, "", errors.New("no Build given for docker/build-push-action")
+		}
+		out, err := wr.Build(with)
+		if err != nil {
+			return nil, "build-push: " + err.Error(), nil
+		}
+		return out, "", nil
+	}
+	return nil, "", fmt.Errorf("action %s is not emulated", st.Uses)
+}
+
+func (wr *WorkflowRun) timeout() time.Duration { return 5 * time.Minute }
+
+var exprRe = regexp.MustCompile(`\$\{\{(.*?)\}\}`)
+
+// interpolate replaces each ${{ expr }} of s with its value.
+func (wr *WorkflowRun) interpolate(s string, results map[string]*JobResult, steps map[string]map[string]string) (string, error) {
+	var firstErr error
+	out := exprRe.ReplaceAllStringFunc(s, func(m string) string {
+		v, err := wr.eval(exprRe.FindStringSubmatch(m)[1], results, steps, false)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return str(v)
+	})
+	return out, firstErr
+}
+
+// eval evaluates one expression (an if: may omit the ${{ }}).
+func (wr *WorkflowRun) eval(src string, results map[string]*JobResult, steps map[string]map[string]string, isIf bool) (any, error) {
+	src = strings.TrimSpace(src)
+	if isIf {
+		src = strings.TrimSuffix(strings.TrimPrefix(src, "${{"), "}}")
+	}
+	node, perr := actionlint.NewExprParser().Parse(actionlint.NewExprLexer(src + "}}"))
+	if perr != nil {
+		return nil, fmt.Errorf("%q: %s", src, perr.Message)
+	}
+	return wr.evalNode(node, results, steps)
+}
+
+func (wr *WorkflowRun) evalNode(n actionlint.ExprNode, results map[string]*JobResult, steps map[string]map[string]string) (any, error) {
+	switch n := n.(type) {
+	case *actionlint.StringNode:
+		return n.Value, nil
+	case *actionlint.BoolNode:
+		return n.Value, nil
+	case *actionlint.NullNode:
+		return nil, nil
+	case *actionlint.IntNode:
+		return fmt.Sprint(n.Value), nil
+	case *actionlint.VariableNode:
+		return wr.context(strings.ToLower(n.Name), results, steps)
+	case *actionlint.ObjectDerefNode:
+		recv, err := wr.evalNode(n.Receiver, results, steps)
+		if err != nil {
+			return nil, err
+		}
+		var m map[string]any
+		switch r := recv.(type) {
+		case map[string]any:
+			m = r
+		case secretsContext:
+			m = r
+		default:
+			return nil, fmt.Errorf("property %s of a non-object", n.Property)
+		}
+		for k, v := range m {
+			if strings.EqualFold(k, n.Property) {
+				return v, nil
+			}
+		}
+		if _, isSecrets := recv.(secretsContext); isSecrets {
+			return "", nil // a secret the caller does not pass is empty
+		}
+		return nil, fmt.Errorf("no property %s (have %v)", n.Property, keys(m))
+	case *actionlint.LogicalOpNode:
+		l, err := wr.evalNode(n.Left, results, steps)
+		if err != nil {
+			return nil, err
+		}
+		if (n.Kind == actionlint.LogicalOpNodeKindOr) == truthy(l) {
+			return l, nil
+		}
+		return wr.evalNode(n.Right, results, steps)
+	case *actionlint.NotOpNode:
+		v, err := wr.evalNode(n.Operand, results, steps)
+		return !truthy(v), err
+	case *actionlint.CompareOpNode:
+		l, err := wr.evalNode(n.Left, results, steps)
+		if err != nil {
+			return nil, err
+		}
+		r, err := wr.evalNode(n.Right, results, steps)
+		if err != nil {
+			return nil, err
+		}
+		eq := strings.EqualFold(str(l), str(r)) // GitHub compares strings ignoring case
+		switch n.Kind {
+		case actionlint.CompareOpNodeKindEq:
+			return eq, nil
+		case actionlint.CompareOpNodeKindNotEq:
+			return !eq, nil
+		}
+	}
+	return nil, fmt.Errorf("expression %T is not emulated", n)
+}
+
+// secretsContext is the secrets object: a secret not passed is empty.
+type secretsContext map[string]any
+
+func (wr *WorkflowRun) context(name string, results map[string]*JobResult, steps map[string]map[string]string) (any, error) {
+	switch name {
+	case "github":
+		return map[string]any{"event_name": wr.Event, "sha": or(wr.SHA, "0123456789abcdef0123456789abcdef01234567"),
+			"ref": or(wr.Ref, "refs/heads/main"), "repository": or(wr.Repository, "acme/widgets"), "token": wr.Token,
+			"actor": or(wr.Actor, "octocat"),
+			"event": map[string]any{"repository": map[string]any{"default_branch": or(wr.DefaultBranch, "main")}}}, nil
+	case "inputs":
+		in := map[string]any{}
+		for k, d := range wr.Workflow.On.WorkflowCall.Inputs {
+			in[k] = ""
+			if d.Default != nil {
+				in[k] = fmt.Sprint(d.Default)
+			}
+		}
+		for k, v := range wr.Inputs {
+			if _, ok := in[k]; !ok {
+				return nil, fmt.Errorf("input %s is not declared by the workflow", k)
+			}
+			in[k] = v
+		}
+		return in, nil
+	case "secrets":
+		s := secretsContext{}
+		for k, v := range wr.Secrets {
+			s[k] = v
+		}
+		return s, nil
+	case "needs":
+		m := map[string]any{}
+		for j, r := range results {
+			outs := map[string]any{}
+			for k, v := range r.Outputs {
+				outs[k] = v
+			}
+			m[j] = map[string]any{"result": r.Result, "outputs": outs}
+		}
+		return m, nil
+	case "steps":
+		m := map[string]any{}
+		for id, o := range steps {
+			outs := map[string]any{}
+			for k, v := range o {
+				outs[k] = v
+			}
+			m[id] = map[string]any{"outputs": outs}
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("context %s is not emulated", name)
+}
+
+func truthy(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return v
+	case string:
+		return v != ""
+	}
+	return true
+}
+
+func str(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case bool:
+		if v {
+			return "true"
+		}
+		return "false"
+	case string:
+		return v
+	}
+	return fmt.Sprint(v)
+}
+
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
