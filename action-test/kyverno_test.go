@@ -115,7 +115,8 @@ func kyvernoPredicates(t *testing.T, dir string, critical bool) map[string]strin
 // policy kyverno` from a policy file admits, in the real Kyverno CLI, a Pod whose
 // image carries the whole chain, and refuses an unsigned image, an image missing a
 // required attestation, one whose vuln attestation lists a fixable critical, one
-// signed by a foreign key, and one referenced by tag. Images live in the loopback
+// whose code scan records a scanner outage, one signed by a foreign key, and one
+// referenced by tag. Images live in the loopback
 // registry and are signed and attested in cosign's legacy format by the cosign CLI.
 func TestKyvernoAdmission(t *testing.T) {
 	kyvernoBin := testinfra.KyvernoCLI.Path(t)
@@ -132,6 +133,15 @@ func TestKyvernoAdmission(t *testing.T) {
 
 	good := kyvernoPredicates(t, dir, false)
 	bad := kyvernoPredicates(t, dir, true)
+	// A code scan that records a scanner outage: never a pass at admission.
+	outage := map[string]string{}
+	for k, v := range good {
+		outage[k] = v
+	}
+	var cs map[string]any
+	readJSON(t, good[attestation.PredicateCodeScan], &cs)
+	cs["outages"] = []any{map[string]any{"scanner": "deps", "reason": "vulnerability DB could not be obtained", "policy": "continue"}}
+	outage[attestation.PredicateCodeScan] = kyWriteJSON(t, filepath.Join(dir, "code-scan-outage.json"), cs)
 	all := []string{attestation.PredicateCycloneDX, attestation.PredicateVuln, attestation.PredicateCodeScan, attestation.PredicateSLSAProvenance}
 
 	type image struct {
@@ -148,6 +158,7 @@ func TestKyvernoAdmission(t *testing.T) {
 		{name: "unsigned", want: "fail", why: "no signatures found"},
 		{name: "no-code-scan", key: "cosign.key", types: []string{attestation.PredicateCycloneDX, attestation.PredicateVuln, attestation.PredicateSLSAProvenance}, preds: good, want: "fail", why: attestation.PredicateCodeScan},
 		{name: "critical", key: "cosign.key", types: all, preds: bad, want: "fail", why: "fixable vulnerability at or above critical"},
+		{name: "scan-outage", key: "cosign.key", types: all, preds: outage, want: "fail", why: "records a scanner that did not run"},
 		{name: "foreign-key", key: filepath.Join("foreign", "cosign.key"), types: all, preds: good, want: "fail"},
 		{name: "by-tag", key: "cosign.key", types: all, preds: good, byTag: true, want: "fail", why: "missing digest"},
 	}
