@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -29,6 +30,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
 
@@ -169,7 +171,11 @@ func TestSignActionRefusals(t *testing.T) {
 	}{
 		{"require-digest refuses a tag", map[string]string{"image": reg.Host + "/acme/app:v1", "require-digest": "true", "key": "cosign.key", "tlog-upload": "false"}, nil, "require-digest"},
 		{"keyless without id-token permission", map[string]string{"image": ref.String()}, nil, "id-token: write"},
-		{"KMS key", map[string]string{"image": ref.String(), "key": "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k", "tlog-upload": "false"}, nil, "KMS keys are not supported"},
+		// Credentials named but absent: the Google client fails before any
+		// request (without the variable it would probe the GCE metadata server).
+		{"KMS key without credentials", map[string]string{"image": ref.String(), "key": "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k", "tlog-upload": "false"},
+			map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": filepath.Join(ws, "absent.json")}, "setting up the Google Cloud KMS client"},
+		{"malformed KMS URI", map[string]string{"image": ref.String(), "key": "azurekms://vault-only", "tlog-upload": "false"}, nil, "not a valid Azure Key Vault key reference"},
 		{"legacy with tlog upload", map[string]string{"image": ref.String(), "key": "cosign.key", "signature-format": "legacy"}, nil, "legacy format carries no log entry"},
 		{"bad format", map[string]string{"image": ref.String(), "key": "cosign.key", "signature-format": "sig", "tlog-upload": "false"}, nil, "expected legacy, bundle or both"},
 		{"missing image", map[string]string{"image": reg.Host + "/acme/none:v1", "key": "cosign.key", "tlog-upload": "false"}, nil, "acme/none"},
@@ -438,4 +444,80 @@ func sgLegacyVerify(t *testing.T, ref oci.Ref, pubPath, predicateType string, an
 		}
 	}
 	return fmt.Errorf("no verified legacy attestation of type %s", predicateType)
+}
+
+// sgEnvMap turns KEY=VALUE pairs into a step's Env.
+func sgEnvMap(kvs []string) map[string]string {
+	m := map[string]string{}
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return m
+}
+
+// TestSignAttestActionKMS: the key input names a key in a real AWS KMS
+// implementation (local-kms, reached through the AWS SDK's usual variables as
+// on a runner after aws-actions/configure-aws-credentials); the cosign CLI
+// verifies the signature and the attestation. A malformed KMS URI exits 2 and
+// an unreachable KMS exits 3, each naming the key.
+func TestSignAttestActionKMS(t *testing.T) {
+	kms := testinfra.StartLocalKMS(t)
+	reg := testinfra.StartRegistry(t)
+	ws := sgWorkspace(t)
+	ref := sgPushImage(t, reg.Host, "acme/kms", "v1")
+	pub := filepath.Join(ws, "kms.pub")
+	if err := os.WriteFile(pub, kms.PublicKeyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := sgEnvMap(kms.Env)
+	res := run(t, Step{Action: "sign", Workspace: ws, Env: env, With: map[string]string{
+		"image": reg.Host + "/acme/kms:v1", "key": kms.KeyURI(), "tlog-upload": "false"}})
+	if res.ExitCode != 0 {
+		t.Fatalf("sign: exit %d\n%s\n%s", res.ExitCode, res.Log, res.Stderr)
+	}
+	if !strings.Contains(res.Outputs["signer"], kms.KeyURI()) || !strings.Contains(res.Summary, kms.KeyURI()) {
+		t.Errorf("signer %q / summary do not name the KMS key:\n%s", res.Outputs["signer"], res.Summary)
+	}
+	root := sgEmptyRoot(t)
+	sgMustVerify(t, "verify", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, ref.String())
+	if err := sgLegacyVerify(t, ref, pub, "", nil); err != nil {
+		t.Errorf("legacy signature: %v", err)
+	}
+	res = run(t, Step{Action: "attest", Workspace: ws, Env: env, With: map[string]string{
+		"image": ref.String(), "key": kms.KeyURI(), "tlog-upload": "false", "predicates": sgPredicates(t, ws, "cyclonedx", "vuln")}})
+	if res.ExitCode != 0 {
+		t.Fatalf("attest: exit %d\n%s\n%s", res.ExitCode, res.Log, res.Stderr)
+	}
+	sgMustVerify(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, "--type", "vuln", ref.String())
+	if err := sgLegacyVerify(t, ref, pub, attestation.PredicateCycloneDX, nil); err != nil {
+		t.Errorf("legacy attestation: %v", err)
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := l.Addr().String()
+	l.Close()
+	for _, tt := range []struct {
+		name, key string
+		env       map[string]string
+		exit      int
+		want      string
+	}{
+		{"malformed", "awskms://", env, 2, "not a valid AWS KMS key reference"},
+		{"unreachable", "awskms://" + down + "/alias/secure-gates-test", sgEnvMap(testinfra.AWSTestEnv("")), 3, "fetching the public key from AWS KMS"},
+	} {
+		for _, action := range []string{"sign", "attest"} {
+			with := map[string]string{"image": ref.String(), "key": tt.key, "tlog-upload": "false"}
+			if action == "attest" {
+				with["predicates"] = sgPredicates(t, ws, "vuln")
+			}
+			res := run(t, Step{Action: action, Workspace: ws, Env: tt.env, With: with})
+			if res.ExitCode != tt.exit || !strings.Contains(res.Stderr+res.Log, tt.want) || !strings.Contains(res.Stderr+res.Log, tt.key) {
+				t.Errorf("%s %s: exit %d, want %d with %q naming %s\n%s\n%s", tt.name, action, res.ExitCode, tt.exit, tt.want, tt.key, res.Log, res.Stderr)
+			}
+		}
+	}
 }

@@ -20,7 +20,9 @@ tool() { # name package version -> path (built once into the shared tool cache)
 }
 COSIGN=$(tool cosign github.com/sigstore/cosign/v2/cmd/cosign v2.6.5)
 CRANE=$(tool crane github.com/google/go-containerregistry/cmd/crane v0.22.1)
-(cd "$ROOT" && go build -o "$W/secure-gates" .)
+# Built as the action image builds it (Dockerfile): static, trimmed, stripped;
+# cosign is static too (CGO_ENABLED=0 above).
+(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$W/secure-gates" .)
 SG=$W/secure-gates
 
 # Loopback registry.

@@ -92,9 +92,6 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err != nil {
 		return err
 	}
-	if err := signing.ValidatePredicates(ref, preds); err != nil {
-		return err
-	}
 	res, attErr := signing.Attest(ctx, ref, preds, opts)
 	if res == nil {
 		return attErr

@@ -155,8 +155,13 @@ func Prepare(ctx context.Context, rt *gha.Runtime, c Common) (oci.Ref, signing.O
 		return oci.Ref{}, signing.Options{}, err
 	}
 	opts := signing.Options{
-		Registry: reg, Key: c.Key, KeyPassword: []byte(c.KeyPassword), Tlog: c.TlogUpload, Format: format,
+		Registry: reg, Tlog: c.TlogUpload, Format: format,
 		Services: signing.Services{FulcioURL: c.FulcioURL, RekorURL: c.RekorURL, TimestampURL: c.TimestampURL},
+	}
+	if c.Key != "" {
+		// Load the key while the configs are read and the image is resolved:
+		// a cosign key's scrypt KDF, or a KMS round trip, takes longer than that.
+		opts.SigningKey = signing.LoadKey(ctx, c.Key, []byte(c.KeyPassword))
 	}
 	if c.SigningConfig != "" {
 		b, err := readBounded(c.SigningConfig, "signing-config")
@@ -181,6 +186,13 @@ func Prepare(ctx context.Context, rt *gha.Runtime, c Common) (oci.Ref, signing.O
 	// Resolve before asking for a token: a bad image fails without one.
 	ref, err := oci.Resolve(ctx, c.Image, reg)
 	if err != nil {
+		if opts.SigningKey != nil {
+			// A bad key is reported first: it is the user's to fix, whatever
+			// the registry did.
+			if kerr := opts.SigningKey.Wait(); kerr != nil {
+				return oci.Ref{}, signing.Options{}, kerr
+			}
+		}
 		return oci.Ref{}, signing.Options{}, err
 	}
 	if ref.Tag != "" {
@@ -221,6 +233,9 @@ func SummaryHeader(s *gha.Summary, ref oci.Ref, id signing.Identity) {
 		rows = append(rows, []string{"Signer (certificate subject)", id.Subject}, []string{"Issuer", id.Issuer})
 	} else {
 		rows = append(rows, []string{"Signer (key fingerprint)", id.KeyFingerprint})
+		if id.KMSKey != "" {
+			rows = append(rows, []string{"KMS key", id.KMSKey})
+		}
 	}
 	s.Table([]string{"", ""}, rows)
 }

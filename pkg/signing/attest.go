@@ -90,22 +90,39 @@ func Statement(ref oci.Ref, p Predicate) ([]byte, string, error) {
 // ValidatePredicates checks every predicate against its type, as Attest does
 // before signing anything, and returns all the problems joined.
 func ValidatePredicates(ref oci.Ref, preds []Predicate) error {
+	_, err := statements(ref, preds)
+	return err
+}
+
+// stmt is a validated statement and its predicate type URI.
+type stmt struct {
+	payload []byte
+	uri     string
+}
+
+// statements validates every predicate and builds its statement, in one pass;
+// the error joins every problem.
+func statements(ref oci.Ref, preds []Predicate) ([]stmt, error) {
 	if len(preds) == 0 {
-		return errkind.Input(errors.New("no predicates to attest"))
+		return nil, errkind.Input(errors.New("no predicates to attest"))
 	}
 	if len(preds) > MaxPredicates {
-		return errkind.Input(fmt.Errorf("%d predicates: at most %d in one call", len(preds), MaxPredicates))
+		return nil, errkind.Input(fmt.Errorf("%d predicates: at most %d in one call", len(preds), MaxPredicates))
 	}
+	out := make([]stmt, len(preds))
 	var errs []error
-	for _, p := range preds {
-		if _, _, err := Statement(ref, p); err != nil {
+	for i, p := range preds {
+		b, uri, err := Statement(ref, p)
+		if err != nil {
 			errs = append(errs, err)
+			continue
 		}
+		out[i] = stmt{b, uri}
 	}
 	if len(errs) > 0 {
-		return errkind.Input(errors.Join(errs...))
+		return nil, errkind.Input(errors.Join(errs...))
 	}
-	return nil
+	return out, nil
 }
 
 // Attest validates every predicate, signs one in-toto statement per predicate
@@ -119,20 +136,9 @@ func Attest(ctx context.Context, ref oci.Ref, preds []Predicate, opts Options) (
 	if err != nil {
 		return nil, err
 	}
-	if err := ValidatePredicates(ref, preds); err != nil {
+	stmts, err := statements(ref, preds)
+	if err != nil {
 		return nil, err
-	}
-	type stmt struct {
-		payload []byte
-		uri     string
-	}
-	stmts := make([]stmt, len(preds))
-	for i, p := range preds {
-		b, uri, err := Statement(ref, p)
-		if err != nil {
-			return nil, err
-		}
-		stmts[i] = stmt{b, uri}
 	}
 	s, err := newSession(ctx, opts)
 	if err != nil {

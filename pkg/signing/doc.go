@@ -22,12 +22,23 @@
 //
 // Options.Key selects the signer: a PEM private key (cosign's encrypted
 // "ENCRYPTED SIGSTORE PRIVATE KEY", or an unencrypted or password-protected
-// PKCS #8 / SEC 1 / PKCS #1 key; ECDSA or RSA), given as content or as a path.
-// KMS URIs (awskms://, gcpkms://, azurekms://, hashivault://) are recognised and
-// refused with an input error: sigstore's KMS providers are separate Go modules
-// this build does not link. An empty Key means keyless: Options.IDToken is
-// exchanged at Fulcio for a short-lived certificate over an ephemeral key, once
-// per call, and that certificate signs everything the call produces.
+// PKCS #8 / SEC 1 / PKCS #1 key; ECDSA or RSA), given as content or as a path,
+// or a KMS URI (awskms://, gcpkms://, azurekms://, hashivault://, openbao://)
+// handled by sigstore's KMS providers, which are linked in: the KMS signs each
+// digest. [LoadKey] starts loading a key in the background (a cosign key's scrypt
+// KDF, or the KMS round trip for the public key) so a caller can resolve the
+// image meanwhile, and hands it over as Options.SigningKey. An empty Key means
+// keyless: Options.IDToken is exchanged at Fulcio for a short-lived certificate
+// over an ephemeral key, once per call, and that certificate signs everything the
+// call produces.
+//
+// A KMS URI is checked against its provider's format before anything is
+// contacted (an input error). The providers take their credentials and settings
+// the way cosign's do, from their SDKs' usual sources (AWS_* variables and web
+// identity, GOOGLE_APPLICATION_CREDENTIALS, AZURE_*, VAULT_ADDR/VAULT_TOKEN,
+// config files, metadata services); that is the one place this package's
+// behaviour depends on the environment. A KMS refusing the key (4xx) is an input
+// error, one that does not answer or fails (5xx) an infrastructure error.
 //
 // # Formats
 //
@@ -52,9 +63,10 @@
 // # Errors
 //
 // Errors are classified with pkg/errkind: bad keys, predicates and options are
-// input errors (exit 2); registry, Fulcio, timestamp-authority and Rekor failures
-// after their bounded retries are infrastructure errors (exit 3) naming the
-// service.
+// input errors (exit 2); registry, KMS, Fulcio, timestamp-authority and Rekor
+// failures after their bounded retries are infrastructure errors (exit 3) naming
+// the service.
 //
-// The package reads no environment variables, prints nothing and never exits.
+// The package reads no environment variables of its own (the KMS SDKs do, see
+// above), prints nothing and never exits.
 package signing

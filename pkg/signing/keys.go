@@ -17,7 +17,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
@@ -28,20 +27,14 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 )
 
-// kmsSchemes are the KMS URI prefixes cosign accepts as keys.
-var kmsSchemes = []string{"awskms://", "gcpkms://", "azurekms://", "hashivault://"}
-
 // MaxKeyBytes bounds a key file.
 const MaxKeyBytes = 64 << 10
 
-// IsKMSURI reports whether key names a KMS key rather than a PEM key.
+// IsKMSURI reports whether key names a KMS key (awskms://, gcpkms://,
+// azurekms://, hashivault:// or openbao://) rather than a PEM key.
 func IsKMSURI(key string) bool {
-	for _, s := range kmsSchemes {
-		if strings.HasPrefix(strings.TrimSpace(key), s) {
-			return true
-		}
-	}
-	return false
+	_, ok := kmsProvider(key)
+	return ok
 }
 
 // Identity describes who signed: a key fingerprint, or a certificate's subject
@@ -56,6 +49,8 @@ type Identity struct {
 	Subject string `json:"subject,omitempty"`
 	// Issuer is the OIDC issuer recorded in the certificate (keyless).
 	Issuer string `json:"issuer,omitempty"`
+	// KMSKey is the KMS URI of the key, when the key lives in a KMS.
+	KMSKey string `json:"kmsKey,omitempty"`
 	// Certificate is the PEM signing certificate (keyless).
 	Certificate string `json:"-"`
 	// PublicKey is the PEM public key.
@@ -66,6 +61,9 @@ type Identity struct {
 func (id Identity) String() string {
 	if id.Keyless {
 		return fmt.Sprintf("%s (issuer %s)", id.Subject, id.Issuer)
+	}
+	if id.KMSKey != "" {
+		return "key " + id.KeyFingerprint + " (" + id.KMSKey + ")"
 	}
 	return "key " + id.KeyFingerprint
 }
@@ -136,13 +134,54 @@ func (k *keyPair) SignData(_ context.Context, data []byte) ([]byte, []byte, erro
 	return sig, digest, nil
 }
 
-// loadKey turns Options.Key into a keypair: PEM content or a path to it.
+// Key is a signing key given as Options.SigningKey: a PEM private key or a KMS
+// key, loaded in the background by LoadKey.
+type Key struct {
+	done chan struct{}
+	kp   sign.Keypair
+	kms  string
+	err  error
+}
+
+// LoadKey starts loading key (PEM content, a path to a PEM file, or a KMS URI)
+// and returns at once: decrypting a cosign key runs its scrypt KDF and a KMS key
+// needs a round trip to the KMS, and the caller can resolve the image meanwhile.
+// Sign and Attest wait for the key when they need it; Wait returns the outcome.
+// Cancelling ctx stops a KMS request, not a KDF already running.
+func LoadKey(ctx context.Context, key string, password []byte) *Key {
+	k := &Key{done: make(chan struct{})}
+	go func() {
+		defer close(k.done)
+		if IsKMSURI(key) {
+			k.kms = strings.TrimSpace(key)
+			kp, err := loadKMSKey(ctx, k.kms)
+			if err != nil {
+				k.err = err
+				return
+			}
+			k.kp = kp
+			return
+		}
+		kp, err := loadKey(key, password)
+		if err != nil {
+			k.err = err
+			return
+		}
+		k.kp = kp
+	}()
+	return k
+}
+
+// Wait blocks until the key is loaded and returns why it could not be (an input
+// error for a bad key, password or KMS URI; an infrastructure error when the KMS
+// could not be reached).
+func (k *Key) Wait() error {
+	<-k.done
+	return k.err
+}
+
+// loadKey turns a PEM key (content or path) into a keypair.
 func loadKey(key string, password []byte) (*keyPair, error) {
-	if IsKMSURI(key) {
-		scheme, _, _ := strings.Cut(strings.TrimSpace(key), "://")
-		return nil, errkind.Input(fmt.Errorf("key %s://…: KMS keys are not supported by this build (sigstore's %s provider is not linked); "+
-			"use a PEM private key, or keyless signing", scheme, scheme))
-	}
 	data := []byte(key)
 	source := "key"
 	if !strings.Contains(key, "-----BEGIN") {
@@ -166,7 +205,7 @@ func loadKey(key string, password []byte) (*keyPair, error) {
 	var priv crypto.PrivateKey
 	switch block.Type {
 	case cosign.CosignPrivateKeyPemType, cosign.SigstorePrivateKeyPemType:
-		der, err := encrypted.Decrypt(block.Bytes, password)
+		der, err := decryptCosignKey(block.Bytes, password)
 		if err != nil {
 			return nil, errkind.Input(fmt.Errorf("%s: decrypting the cosign key (is key-password right?): %w", source, err))
 		}

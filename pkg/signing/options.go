@@ -1,6 +1,7 @@
 package signing
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -70,11 +71,15 @@ type Services struct {
 type Options struct {
 	// Registry is how the image's registry is reached.
 	Registry oci.Options
-	// Key is a PEM private key (content), a path to one, or a KMS URI (refused,
-	// see the package doc). Empty means keyless with IDToken.
+	// Key is a PEM private key (content), a path to one, or a KMS URI
+	// (awskms://, gcpkms://, azurekms://, hashivault://, openbao://; see the
+	// package doc). Empty, with no SigningKey, means keyless with IDToken.
 	Key string
 	// KeyPassword decrypts Key. It is never included in errors.
 	KeyPassword []byte
+	// SigningKey, when set, is the key to sign with, started early with LoadKey;
+	// Key and KeyPassword are then not used.
+	SigningKey *Key
 	// IDToken is the OIDC token exchanged at Fulcio for keyless signing
 	// (audience "sigstore").
 	IDToken string
@@ -129,6 +134,19 @@ func (o Options) timeout() time.Duration {
 	return o.Timeout
 }
 
+func (o Options) hasKey() bool { return o.SigningKey != nil || o.Key != "" }
+
+// signingKey is the key to sign with, nil for keyless.
+func (o Options) signingKey(ctx context.Context) *Key {
+	if o.SigningKey != nil {
+		return o.SigningKey
+	}
+	if o.Key == "" {
+		return nil
+	}
+	return LoadKey(ctx, o.Key, o.KeyPassword)
+}
+
 func (o Options) format() Format {
 	if o.Format == "" {
 		return FormatBoth
@@ -145,7 +163,7 @@ func (o Options) check() error {
 		return errkind.Input(errors.New("transparency-log upload with signature format legacy: the legacy format carries no log entry here; " +
 			"use signature format both or bundle, or turn the upload off"))
 	}
-	if o.Key == "" && o.IDToken == "" {
+	if !o.hasKey() && o.IDToken == "" {
 		return errkind.Input(errors.New("no signing key and no OIDC token: pass a key, or sign keyless with an ID token"))
 	}
 	return nil

@@ -47,12 +47,12 @@ func newSession(ctx context.Context, opts Options) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.Key != "" {
-		kp, err := loadKey(opts.Key, opts.KeyPassword)
-		if err != nil {
+	if key := opts.signingKey(ctx); key != nil {
+		if err := key.Wait(); err != nil {
 			return nil, err
 		}
-		s.kp = kp
+		s.kp = key.kp
+		s.identity.KMSKey = key.kms
 	} else {
 		kp, err := sign.NewEphemeralKeypair(nil)
 		if err != nil {
@@ -90,7 +90,7 @@ func (s *session) services() (string, error) {
 	if sc := o.SigningConfig; sc != nil {
 		now := o.now()
 		fulcioURL := ""
-		if o.Key == "" {
+		if !o.hasKey() {
 			svc, err := root.SelectService(sc.FulcioCertificateAuthorityURLs(), sign.FulcioAPIVersions, now)
 			if err != nil {
 				return "", errkind.Input(fmt.Errorf("signing config: no usable Fulcio: %w", err))
@@ -204,9 +204,10 @@ func (s *session) remoteOptions(ctx context.Context, repo name.Repository) []oci
 }
 
 // classifyService marks a Sigstore service failure as infrastructure, unless the
-// context was cancelled by the caller.
+// context was cancelled by the caller or the error is classified already.
 func classifyService(doing string, err error) error {
-	if errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) || errkind.Of(err) != errkind.KindUnknown {
+		// Cancelled by the caller, or already classified (a KMS refusing to sign).
 		return fmt.Errorf("%s: %w", doing, err)
 	}
 	return errkind.Infra(fmt.Errorf("%s: %w", doing, err))

@@ -212,7 +212,7 @@ func (s *session) legacySignature(ctx context.Context, d name.Digest) (Signature
 	}
 	raw, _, err := s.kp.SignData(ctx, payload)
 	if err != nil {
-		return Signature{}, nil, errkind.Infra(fmt.Errorf("signing %s: %w", d, err))
+		return Signature{}, nil, classifyService("signing "+d.String(), err)
 	}
 	var sopts []static.Option
 	if s.certDER != nil {

@@ -291,8 +291,8 @@ func TestKeyInputs(t *testing.T) {
 		{"wrong password", priv, "wrong", "is key-password right?"},
 		{"not a key", "hello", "", "not PEM content and not a readable file"},
 		{"garbage PEM", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "", "parsing the PEM private key"},
-		{"awskms", "awskms:///arn:aws:kms:us-east-1:1:key/1", "", "KMS keys are not supported by this build"},
-		{"hashivault", "hashivault://transit-key", "", "KMS keys are not supported by this build"},
+		{"awskms malformed", "awskms://", "", "not a valid AWS KMS key reference"},
+		{"hashivault malformed", "hashivault://a/b", "", "not a valid HashiCorp Vault transit key reference"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
