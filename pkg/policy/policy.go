@@ -88,7 +88,7 @@ const BuilderSLSAGitHubGenerator = "slsa-github-generator"
 
 // KMSSchemes are the key URI schemes an identity's key may use instead of a PEM
 // file (sigstore's KMS providers).
-var KMSSchemes = []string{"awskms://", "gcpkms://", "azurekms://", "hashivault://"}
+var KMSSchemes = []string{"awskms://", "gcpkms://", "azurekms://", "hashivault://", "openbao://"}
 
 // Policy is the whole policy file.
 type Policy struct {

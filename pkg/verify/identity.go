@@ -40,7 +40,10 @@ func (v *verifier) keyVerifier(ctx context.Context, id policy.Identity) (signatu
 	if id.IsKMS() {
 		sv, err := kms.Get(ctx, id.Key, crypto.SHA256)
 		if err != nil {
-			return nil, errkind.Input(fmt.Errorf("loading KMS key %s (this build registers no KMS provider unless linked in): %w", id.Key, err))
+			// The binary links sigstore's providers for policy.KMSSchemes (the
+			// only URIs that reach here); a key that cannot be loaded is the
+			// policy's to fix, or the KMS's to answer.
+			return nil, errkind.Input(fmt.Errorf("loading KMS key %s (check the URI and the KMS credentials of the job): %w", id.Key, err))
 		}
 		return sv, nil
 	}
