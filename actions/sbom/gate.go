@@ -174,25 +174,12 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	outDir := resolve(or(in.OutputDir, "sbom"))
 
 	// The DB loads while the image is catalogued: one process, one DB load.
-	type dbResult struct {
-		db     *vulndb.DB
-		outage *vulndb.Outage
-		err    error
-	}
-	dbCh := make(chan dbResult, 1)
+	var db *vulndb.Pending
 	if in.ScanVulns {
-		go func() {
-			db, outage, err := vulndb.LoadWithPolicy(ctx, vulndb.Options{DBDir: resolve(in.DBDir), CacheDir: resolve(in.DBCache),
-				MaxAge: in.MaxDBAge, Scanner: "image"}, policy)
-			dbCh <- dbResult{db, outage, err}
-		}()
-	}
-	closeDB := func() {
-		if in.ScanVulns {
-			if r := <-dbCh; r.db != nil {
-				r.db.Close()
-			}
-		}
+		dctx, cancel := context.WithCancel(ctx)
+		db = vulndb.Start(dctx, vulndb.Options{DBDir: resolve(in.DBDir), CacheDir: resolve(in.DBCache),
+			MaxAge: in.MaxDBAge, Scanner: "image"}, policy)
+		defer func() { cancel(); db.Discard() }() // stop a load nobody waits for
 	}
 
 	copts := catalog.Options{MaxBytes: int64(in.MaxBytes), MaxFiles: in.MaxFiles, Timeout: in.Timeout,
@@ -207,7 +194,6 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	}
 	end()
 	if err != nil {
-		closeDB()
 		return fmt.Errorf("cataloguing %s: %w", describe(in, src), err)
 	}
 	res.ref = res.cat.Ref
@@ -218,7 +204,6 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	}
 	opts := sbomdoc.Options{Subject: res.ref, Arch: arch(res.cat)}
 	if res.docs, err = sbomdoc.WriteAll(outDir, res.cat.SBOM, formats, opts); err != nil {
-		closeDB()
 		return err
 	}
 	for _, f := range formats {
@@ -226,9 +211,8 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	}
 
 	if in.ScanVulns {
-		r := <-dbCh
-		in.ScanVulns = false // dbCh is drained
-		if err := scanVulns(ctx, rt, in, res, r.db, r.outage, r.err, exSet, cutoff, outDir); err != nil {
+		rep, outage, err := db.Match(ctx, res.cat.SBOM, vulndb.MatchOptions{Scanner: "image"})
+		if err := scanVulns(rt, in, res, rep, outage, err, exSet, cutoff, outDir); err != nil {
 			return err
 		}
 	}
@@ -246,23 +230,18 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	return report(rt, in, res, cutoff)
 }
 
-// scanVulns matches the catalog against the DB (or records the outage), applies
-// the exceptions and writes the vuln predicate and the SARIF file.
-func scanVulns(ctx context.Context, rt *gha.Runtime, in Inputs, res *result, db *vulndb.DB, outage *vulndb.Outage, loadErr error,
+// scanVulns records the match of the catalog against the DB (or the outage),
+// applies the exceptions and writes the vuln predicate and the SARIF file.
+func scanVulns(rt *gha.Runtime, in Inputs, res *result, rep *vulndb.Report, outage *vulndb.Outage, matchErr error,
 	exSet *exceptions.Set, cutoff finding.Severity, outDir string) error {
-	if loadErr != nil {
-		return fmt.Errorf("image vulnerability scan: %w", loadErr)
+	if matchErr != nil {
+		return fmt.Errorf("image vulnerability scan: %w", matchErr)
 	}
 	if outage != nil {
 		res.outage = outage
 		return nil
 	}
-	defer db.Close()
-	rep, err := db.Match(ctx, res.cat.SBOM, vulndb.MatchOptions{Scanner: "image"})
-	if err != nil {
-		return fmt.Errorf("image vulnerability scan: %w", err)
-	}
-	info := db.Info()
+	info := rep.DB
 	res.db = &info
 	res.scanned = true
 	res.applied, res.expired = exSet.Apply(rep.Findings)
@@ -278,19 +257,12 @@ func scanVulns(ctx context.Context, rt *gha.Runtime, in Inputs, res *result, db 
 	}
 	params, _ := json.Marshal(map[string]any{"image": res.subject, "severity-cutoff": string(cutoff), "only-fixed": in.OnlyFixed})
 	inv.Parameters = params
-	pred, err := rep.VulnPredicate(info, inv)
+	data, err := rep.PredicateJSON(inv)
 	if err != nil {
-		return errkind.Infra(fmt.Errorf("building the vuln predicate: %w", err))
-	}
-	data, err := json.MarshalIndent(pred, "", "  ")
-	if err != nil {
-		return errkind.Infra(fmt.Errorf("encoding the vuln predicate: %w", err))
-	}
-	if err := attestation.ValidatePredicate(attestation.PredicateVuln, data, attestation.Options{}); err != nil {
-		return errkind.Infra(fmt.Errorf("the vuln predicate does not validate: %w", err))
+		return err
 	}
 	res.predicate = filepath.Join(outDir, VulnPredicateFile)
-	if err := atomicfile.Write(res.predicate, append(data, '\n')); err != nil {
+	if err := atomicfile.Write(res.predicate, data); err != nil {
 		return errkind.Infra(err)
 	}
 	res.sarif = filepath.Join(outDir, SARIFFile)

@@ -30,6 +30,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/scan/iac"
 	"github.com/secure-gates/secure-gates/pkg/scan/license"
 	"github.com/secure-gates/secure-gates/pkg/scan/secrets"
+	"github.com/secure-gates/secure-gates/pkg/vulndb"
 )
 
 //go:embed action.yml
@@ -107,9 +108,9 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err != nil {
 		return err
 	}
-	outage := or(in.OnScannerOutage, attestation.OutageFail)
-	if outage != attestation.OutageFail && outage != attestation.OutageContinue {
-		return errkind.Input(fmt.Errorf("on-scanner-outage %q: expected fail or continue", in.OnScannerOutage))
+	outage, err := vulndb.ParseOutagePolicy(in.OnScannerOutage)
+	if err != nil {
+		return err
 	}
 	switch in.LicenseUnknown {
 	case "", license.UnknownWarn, "fail", "ignore":
@@ -146,7 +147,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 		License:        license.Options{Allow: in.LicenseAllow, Deny: in.LicenseDeny, Unknown: or(in.LicenseUnknown, license.UnknownWarn)},
 		IaC:            iac.Options{ExtraPolicies: resolve(in.IaCPolicies)},
 		Deps: scan.DepsOptions{DBDir: resolve(in.DBDir), CacheDir: dbCache(rt, resolve(in.DBCache)), MaxAge: in.MaxDBAge,
-			OnOutage: outage, VEX: resolveAll(resolve, in.VEX), UpdateURL: in.DBUpdateURL},
+			OnOutage: string(outage), VEX: resolveAll(resolve, in.VEX), UpdateURL: in.DBUpdateURL},
 	}
 	for _, p := range in.SARIFInputs {
 		opts.SARIFInputs = append(opts.SARIFInputs, resolve(p))

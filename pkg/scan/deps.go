@@ -2,13 +2,11 @@ package scan
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/catalog"
-	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/vulndb"
 )
@@ -46,15 +44,21 @@ type depsResult struct {
 	info     vulndb.Info
 }
 
-// runDeps loads the DB under the outage policy and matches the catalog. An
-// outage under the continue policy returns the outage record and no result.
-func runDeps(ctx context.Context, cat *catalog.Result, o DepsOptions, now func() time.Time) (*depsResult, *attestation.Outage, error) {
+// startDeps parses the outage policy and starts loading the DB in the
+// background, so that it loads while the tree is catalogued.
+func startDeps(ctx context.Context, o DepsOptions, now func() time.Time) (*vulndb.Pending, error) {
 	pol, err := vulndb.ParseOutagePolicy(o.OnOutage)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	db, outage, err := vulndb.LoadWithPolicy(ctx, vulndb.Options{DBDir: o.DBDir, CacheDir: o.CacheDir, UpdateURL: o.UpdateURL,
-		MaxAge: o.MaxAge, Scanner: Deps, Now: now}, pol)
+	return vulndb.Start(ctx, vulndb.Options{DBDir: o.DBDir, CacheDir: o.CacheDir, UpdateURL: o.UpdateURL,
+		MaxAge: o.MaxAge, Scanner: Deps, Now: now}, pol), nil
+}
+
+// runDeps matches the catalog against the DB loaded by startDeps. An outage
+// under the continue policy returns the outage record and no result.
+func runDeps(ctx context.Context, cat *catalog.Result, db *vulndb.Pending, o DepsOptions) (*depsResult, *attestation.Outage, error) {
+	rep, outage, err := db.Match(ctx, cat.SBOM, vulndb.MatchOptions{VEX: o.VEX, Scanner: Deps})
 	if err != nil {
 		return nil, nil, fmt.Errorf("dependency scanner: %w", err)
 	}
@@ -62,13 +66,8 @@ func runDeps(ctx context.Context, cat *catalog.Result, o DepsOptions, now func()
 		rec := outage.Record()
 		return nil, &rec, nil
 	}
-	defer db.Close()
-	rep, err := db.Match(ctx, cat.SBOM, vulndb.MatchOptions{VEX: o.VEX, Scanner: Deps})
-	if err != nil {
-		return nil, nil, fmt.Errorf("dependency scanner: %w", err)
-	}
 	fs := append(append([]finding.Finding(nil), rep.Findings...), rep.Suppressed...)
-	return &depsResult{findings: fs, report: rep, info: db.Info()}, nil, nil
+	return &depsResult{findings: fs, report: rep, info: rep.DB}, nil, nil
 }
 
 // DB describes the vulnerability DB the deps scanner used ("" when it did not run).
@@ -84,16 +83,5 @@ func (r *Result) DB() string {
 }
 
 func (d *depsResult) predicate(inv attestation.VulnInvocation) ([]byte, error) {
-	p, err := d.report.VulnPredicate(d.info, inv)
-	if err != nil {
-		return nil, errkind.Infra(fmt.Errorf("building the vuln predicate: %w", err))
-	}
-	data, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
-		return nil, errkind.Infra(fmt.Errorf("encoding the vuln predicate: %w", err))
-	}
-	if err := attestation.ValidatePredicate(attestation.PredicateVuln, data, attestation.Options{}); err != nil {
-		return nil, errkind.Infra(fmt.Errorf("the vuln predicate does not validate: %w", err))
-	}
-	return append(data, '\n'), nil
+	return d.report.PredicateJSON(inv)
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/scan/license"
 	"github.com/secure-gates/secure-gates/pkg/scan/sarifin"
 	"github.com/secure-gates/secure-gates/pkg/scan/secrets"
+	"github.com/secure-gates/secure-gates/pkg/vulndb"
 )
 
 // The scanners, by the names the scanners input uses.
@@ -212,6 +213,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var db *vulndb.Pending
+	if on(Deps) {
+		// the DB loads while the tree is catalogued
+		if db, err = startDeps(ctx, o.Deps, now); err != nil {
+			return nil, err
+		}
+		defer func() { cancel(); db.Discard() }() // stop a load nobody waits for
+	}
 	goRun := func(f func()) {
 		wg.Add(1)
 		go func() { defer wg.Done(); f() }()
@@ -301,7 +310,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				inner.Add(1)
 				go func() {
 					defer inner.Done()
-					dr, outage, err := runDeps(ctx, cat, o.Deps, now)
+					dr, outage, err := runDeps(ctx, cat, db, o.Deps)
 					if err != nil {
 						record(ScannerRun{}, nil, err)
 						return
