@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/anchore/syft/syft/source"
@@ -173,7 +174,8 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	}
 	outDir := resolve(or(in.OutputDir, "sbom"))
 
-	// The DB loads while the image is catalogued: one process, one DB load.
+	// The DB loads while the image is catalogued, and the catalog is matched
+	// against it while the documents are written: one process, one DB load.
 	var db *vulndb.Pending
 	if in.ScanVulns {
 		dctx, cancel := context.WithCancel(ctx)
@@ -202,6 +204,27 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 		res.subject = res.ref.String()
 		rt.Infof("image %s resolved to %s", src, res.ref.String())
 	}
+
+	var (
+		matching sync.WaitGroup
+		m        struct {
+			rep    *vulndb.Report
+			outage *vulndb.Outage
+			err    error
+		}
+	)
+	if in.ScanVulns {
+		// Matching and writing the documents only read the catalog, which holds
+		// packages and no file data (pkg/catalog catalogs without file metadata
+		// or digests), so they run side by side.
+		mctx, cancel := context.WithCancel(ctx)
+		matching.Add(1)
+		go func() {
+			defer matching.Done()
+			m.rep, m.outage, m.err = db.Match(mctx, res.cat.SBOM, vulndb.MatchOptions{Scanner: "image"})
+		}()
+		defer func() { cancel(); matching.Wait() }() // a failed write stops the match
+	}
 	opts := sbomdoc.Options{Subject: res.ref, Arch: arch(res.cat)}
 	if res.docs, err = sbomdoc.WriteAll(outDir, res.cat.SBOM, formats, opts); err != nil {
 		return err
@@ -211,8 +234,8 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	}
 
 	if in.ScanVulns {
-		rep, outage, err := db.Match(ctx, res.cat.SBOM, vulndb.MatchOptions{Scanner: "image"})
-		if err := scanVulns(rt, in, res, rep, outage, err, exSet, cutoff, outDir); err != nil {
+		matching.Wait()
+		if err := scanVulns(rt, in, res, m.rep, m.outage, m.err, exSet, cutoff, outDir); err != nil {
 			return err
 		}
 	}
