@@ -152,7 +152,7 @@ func Image(ctx context.Context, src ImageSource, o Options) (*Result, error) {
 		return nil, err
 	}
 	b := newBudget(o.MaxBytes, int64(o.MaxFiles))
-	limited := &limitedImage{Image: img, b: b}
+	limited := &limitedImage{Image: img, b: b, blobs: src.Kind == SourceRegistry || src.Kind == "" || src.Kind == SourceOCIDir}
 
 	manifest, err := img.RawManifest()
 	if err != nil {

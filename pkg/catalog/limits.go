@@ -74,6 +74,11 @@ func (b *budget) addStream(n int) error {
 type limitedImage struct {
 	v1.Image
 	b *budget
+	// blobs says each layer's Compressed stream is its stored blob (a registry,
+	// an OCI layout), which uncompressBlob decompresses; otherwise (a docker
+	// archive, whose layers may be stored uncompressed and compressed on demand)
+	// the layer's own Uncompressed is used.
+	blobs bool
 }
 
 func (i *limitedImage) Layers() ([]v1.Layer, error) {
@@ -83,7 +88,7 @@ func (i *limitedImage) Layers() ([]v1.Layer, error) {
 	}
 	out := make([]v1.Layer, len(ls))
 	for n, l := range ls {
-		out[n] = &limitedLayer{Layer: l, b: i.b}
+		out[n] = &limitedLayer{Layer: l, b: i.b, blobs: i.blobs}
 	}
 	return out, nil
 }
@@ -93,7 +98,7 @@ func (i *limitedImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &limitedLayer{Layer: l, b: i.b}, nil
+	return &limitedLayer{Layer: l, b: i.b, blobs: i.blobs}, nil
 }
 
 func (i *limitedImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
@@ -101,12 +106,13 @@ func (i *limitedImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &limitedLayer{Layer: l, b: i.b}, nil
+	return &limitedLayer{Layer: l, b: i.b, blobs: i.blobs}, nil
 }
 
 type limitedLayer struct {
 	v1.Layer
-	b *budget
+	b     *budget
+	blobs bool
 }
 
 // Uncompressed returns the layer's tar stream, parsed on the way through: every
@@ -114,7 +120,15 @@ type limitedLayer struct {
 // the stream with the limit error. The consumer (stereoscope) stores the whole
 // stream before indexing any of it, so it never acts on a layer that failed.
 func (l *limitedLayer) Uncompressed() (io.ReadCloser, error) {
-	rc, err := l.Layer.Uncompressed()
+	var rc io.ReadCloser
+	var err error
+	if l.blobs {
+		if rc, err = l.Layer.Compressed(); err == nil {
+			rc, err = uncompressBlob(rc)
+		}
+	} else {
+		rc, err = l.Layer.Uncompressed()
+	}
 	if err != nil {
 		return nil, err
 	}
