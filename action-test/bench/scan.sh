@@ -2,104 +2,115 @@
 # Times `secure-gates scan` on a large real tree against the chain it replaces:
 # the gitleaks, syft and grype CLIs (the versions go.mod pins), same tree, same DB.
 #
-#   action-test/bench/scan.sh            # defaults below
-#   TREE=/path/to/repo SYNTHETIC=300000 action-test/bench/scan.sh
+#   action-test/bench/scan.sh                     # defaults below
+#   RUNS=5 TREE=/path/to/repo action-test/bench/scan.sh
 #
 # TREE       the tree to scan (default: a copy of syft v1.54.1's source, thousands of
 #            files and lockfiles of every ecosystem, plus this repository)
 # SYNTHETIC  never-matching advisories padded into the DB (default 300000: the size
-#            of a real DB, so every lookup compares rows; 0 for a quick run)
+#            of a real DB, so every lookup compares rows; 0 for a quick run). The DB
+#            is built once into the tools cache and shared with sbom.sh (lib.sh).
+# RUNS       timed rounds (default 3), after one untimed warm-up round of both
+#            sides; the order of the two sides alternates from round to round
 # WORK       scratch folder (default: a new temp dir)
+# PREPARE_ONLY=1  build the tools and the DB, time nothing
 #
-# Prints each wall time and the ratio scan / (gitleaks + syft + grype). Target: <= 0.5.
-# Not run by CI.
+# Same work on both sides: the same tree, the same DB (grype with updates and age
+# validation off, both sides checking its hash), gitleaks' default rules on both
+# (the tree holds no .gitleaks.toml), syft's default package catalogers for a
+# directory on both. Prints the best and median wall and CPU (user+sys) seconds of
+# each, the load average, and the ratios scan / (gitleaks + syft + grype).
+# Target: <= 0.5.
+# Profile our side with BenchmarkRunTree (pkg/scan/tree_bench_test.go) on the same
+# tree and DB. Not run by CI.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-WORK=${WORK:-$(mktemp -d -t sg-bench-XXXXXX)}
-SYNTHETIC=${SYNTHETIC:-300000}
-TOOLS=${SECURE_GATES_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/secure-gates/tools}
-GITLEAKS_V=v8.30.1 SYFT_V=v1.54.1 GRYPE_V=v0.120.1
-mkdir -p "$WORK" "$TOOLS"
+WORK=${WORK:-$(mktemp -d -t sg-bench-scan-XXXXXX)}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 echo "work dir: $WORK"
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-
-# tool NAME PACKAGE VERSION: reuse the test tools cache (<tools>/<name>@<version>/<name>)
-# when it holds the binary, else go install it into $WORK/bin; fall back to building
-# the package inside this module (the same pinned version, from go.mod).
-tool() {
-  local name=$1 pkg=$2 version=$3
-  if [[ -x "$TOOLS/$name@$version/$name" ]]; then
-    echo "$TOOLS/$name@$version/$name"
-    return
-  fi
-  local dir="$WORK/bin/$name@$version"
-  if [[ ! -x "$dir/$name" ]]; then
-    echo "building $name $version ..." >&2
-    mkdir -p "$dir"
-    if ! GOBIN="$dir" GOFLAGS=-mod=mod go install "$pkg@$version" >"$dir/build.log" 2>&1; then
-      (cd "$ROOT" && go build -o "$dir/$name" "$pkg") >>"$dir/build.log" 2>&1 ||
-        { echo "building $name failed, see $dir/build.log" >&2; exit 1; }
-    fi
-  fi
-  echo "$dir/$name"
-}
-
-SG="$WORK/secure-gates"
-(cd "$ROOT" && go build -o "$SG" .)
+build_sg
 GITLEAKS=$(tool gitleaks github.com/zricethezav/gitleaks/v8 $GITLEAKS_V)
 SYFT=$(tool syft github.com/anchore/syft/cmd/syft $SYFT_V)
 GRYPE=$(tool grype github.com/anchore/grype/cmd/grype $GRYPE_V)
 
-# The tree.
 if [[ -z "${TREE:-}" ]]; then
   TREE="$WORK/tree"
-  SYFT_SRC=$(cd "$ROOT" && go mod download -json github.com/anchore/syft@$SYFT_V | awk -F'"' '/"Dir"/ {print $4}')
-  mkdir -p "$TREE"
-  cp -r "$SYFT_SRC" "$TREE/syft" && chmod -R u+w "$TREE"
-  mkdir -p "$TREE/secure-gates"
-  (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard |
-    tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -C "$TREE/secure-gates" -xf -
+  make_tree "$TREE"
 fi
-echo "tree: $TREE ($(find "$TREE" -type f | wc -l) files)"
+echo "tree: $TREE ($(find "$TREE" -type f | wc -l) files, $(du -sh "$TREE" | cut -f1))"
+bench_db
+bench_cleanup # the registry was only needed to build the DB
+[[ -z "${PREPARE_ONLY:-}" ]] || { echo "PREPARE_ONLY: tools, tree/image and DB are ready"; exit 0; }
 
-# The DB: grype v6 from real advisories, padded to a realistic size.
-DB="$WORK/db"
-if [[ ! -f "$DB/6/vulnerability.db" ]]; then
-  (cd "$ROOT" && go build -o "$WORK/dbgen" ./action-test/bench/dbgen)
-  t0=$(now); "$WORK/dbgen" -root "$DB" -synthetic "$SYNTHETIC"; t1=$(now)
-  echo "DB: $SYNTHETIC synthetic advisories, built in $(elapsed "$t0" "$t1") s ($(du -sh "$DB" | cut -f1))"
-fi
-
-export GRYPE_DB_CACHE_DIR="$DB" GRYPE_DB_AUTO_UPDATE=false GRYPE_DB_VALIDATE_AGE=false GRYPE_CHECK_FOR_APP_UPDATE=false
-export SYFT_CHECK_FOR_APP_UPDATE=false
-
-t0=$(now); "$GITLEAKS" dir "$TREE" --no-banner --exit-code 0 --redact -f json -r "$WORK/gitleaks.json" >/dev/null 2>&1; t1=$(now)
-GL=$(elapsed "$t0" "$t1")
-t0=$(now); "$SYFT" "dir:$TREE" -q -o "json=$WORK/syft.json" >/dev/null; t1=$(now)
-SY=$(elapsed "$t0" "$t1")
-t0=$(now); "$GRYPE" "dir:$TREE" -q -o json --file "$WORK/grype.json" >/dev/null || true; t1=$(now)
-GR=$(elapsed "$t0" "$t1")
-t0=$(now); "$GRYPE" "sbom:$WORK/syft.json" -q -o json --file "$WORK/grype-sbom.json" >/dev/null || true; t1=$(now)
-GS=$(elapsed "$t0" "$t1")
-
-run_scan() {
-  local out=$1; shift
-  "$SG" scan --db-dir "$DB" --max-db-age 100000h --upload-sarif false --output-dir "$out" "$@" "$TREE" >"$out.log" 2>&1 || true
+OUT="$WORK/out"
+gitleaks_dir() { "$GITLEAKS" dir "$TREE" --no-banner --exit-code 0 --redact -f json -r "$OUT/gitleaks.json"; }
+syft_dir() { "$SYFT" "dir:$TREE" -q -o "json=$OUT/syft.json"; }
+grype_dir() { "$GRYPE" "dir:$TREE" -q -o json --file "$OUT/grype.json"; }
+grype_sbom() { "$GRYPE" "sbom:$OUT/syft.json" -q -o json --file "$OUT/grype-sbom.json"; }
+sg_scan() {
+  local out=$1
+  shift
+  (cd "$WORK" && "$SG" scan --db-dir "$DB" --max-db-age 1000000h --upload-sarif false --output-dir "$out" "$@" "$TREE")
 }
-t0=$(now); run_scan "$WORK/sg-same" --scanners secrets,deps,license; t1=$(now)
-SG_SAME=$(elapsed "$t0" "$t1")
-t0=$(now); run_scan "$WORK/sg-all" --scanners secrets,deps,license,iac; t1=$(now)
-SG_ALL=$(elapsed "$t0" "$t1")
+
+# check LABEL: the last run exited 0 (or 1, a failing verdict, for ours).
+check() {
+  if [[ "$LAST_RC" -ne 0 && ! ("$LAST_RC" -eq 1 && "$1" == *sg*) ]]; then
+    echo "$1 failed (exit $LAST_RC):"
+    tail -20 "$WORK/$1.log"
+    exit 1
+  fi
+}
+theirs() {
+  local pre=$1
+  measure "${pre}gitleaks" gitleaks_dir && check "${pre}gitleaks"
+  measure "${pre}syft" syft_dir && check "${pre}syft"
+  measure "${pre}grype-dir" grype_dir && check "${pre}grype-dir"
+  measure "${pre}grype-sbom" grype_sbom && check "${pre}grype-sbom"
+}
+ours() {
+  local pre=$1
+  rm -rf "$OUT/sg" "$OUT/sg-all"
+  measure "${pre}sg" sg_scan "$OUT/sg" --scanners secrets,deps,license && check "${pre}sg"
+  measure "${pre}sg-all" sg_scan "$OUT/sg-all" --scanners secrets,deps,license,iac && check "${pre}sg-all"
+}
+
+mkdir -p "$OUT"
+echo "warm-up round (untimed; load average $(load)) ..."
+theirs warm- && ours warm-
+LOADS=()
+for i in $(seq "$RUNS"); do
+  LOADS+=("$(load)")
+  if ((i % 2)); then theirs "" && ours ""; else ours "" && theirs ""; fi
+  echo "round $i done (load average before: ${LOADS[-1]}, after: $(load))"
+done
 
 echo
-printf '%-52s %8s s\n' "gitleaks dir" "$GL" "syft dir (SBOM, licenses)" "$SY" "grype dir (its own catalog)" "$GR" \
-  "grype sbom: (reusing syft's catalog)" "$GS" "secure-gates scan (secrets,deps,license)" "$SG_SAME" \
-  "secure-gates scan (+iac)" "$SG_ALL"
-awk -v gl="$GL" -v sy="$SY" -v gr="$GR" -v gs="$GS" -v s="$SG_SAME" 'BEGIN {
-  chain = gl + sy + gr; reuse = gl + sy + gs
-  printf "\nchain gitleaks + syft + grype dir:   %.2f s   ratio scan/chain = %.2f (target <= 0.50)\n", chain, s / chain
-  printf "chain gitleaks + syft + grype sbom:  %.2f s   ratio scan/chain = %.2f\n", reuse, s / reuse
+echo "same tree, same DB; $RUNS rounds; load average before each round: ${LOADS[*]}; now $(load)"
+echo "findings: gitleaks $(jq length "$OUT/gitleaks.json"), secure-gates secrets $(jq '[.runs[] | select(.tool.driver.name == "gitleaks") | .results | length] | add // 0' "$OUT/sg/scan.sarif")"
+echo "packages: syft $(jq '.artifacts | length' "$OUT/syft.json")"
+echo "matches:  grype dir $(jq '.matches | length' "$OUT/grype.json"), grype sbom $(jq '.matches | length' "$OUT/grype-sbom.json"), secure-gates $(jq '.scanner.result.matches | length' "$OUT/sg/vuln.json")"
+echo
+header
+row gitleaks "gitleaks dir"
+row syft "syft dir (SBOM, licenses)"
+row grype-dir "grype dir (its own catalog)"
+row grype-sbom "grype sbom: (syft's catalog)"
+row sg "secure-gates scan (secrets,deps,license)"
+row sg-all "secure-gates scan (+iac)"
+read -r GLW GLC _ <<<"$(tstat gitleaks)"
+read -r SYW SYC _ <<<"$(tstat syft)"
+read -r GDW GDC _ <<<"$(tstat grype-dir)"
+read -r GSW GSC _ <<<"$(tstat grype-sbom)"
+read -r SGW SGC _ <<<"$(tstat sg)"
+read -r SAW SAC _ <<<"$(tstat sg-all)"
+awk -v glw="$GLW" -v glc="$GLC" -v syw="$SYW" -v syc="$SYC" -v gdw="$GDW" -v gdc="$GDC" -v gsw="$GSW" -v gsc="$GSC" \
+  -v sgw="$SGW" -v sgc="$SGC" -v saw="$SAW" -v sac="$SAC" 'BEGIN {
+  cw = glw + syw + gdw; cc = glc + syc + gdc; rw = glw + syw + gsw; rc = glc + syc + gsc
+  printf "\n(best of each; CPU = user + sys)\n"
+  printf "chain gitleaks + syft + grype dir:   wall %6.2f s, CPU %6.2f s   scan/chain: wall %.2f, CPU %.2f  (target wall <= 0.50)\n", cw, cc, sgw / cw, sgc / cc
+  printf "chain gitleaks + syft + grype sbom:  wall %6.2f s, CPU %6.2f s   scan/chain: wall %.2f, CPU %.2f\n", rw, rc, sgw / rw, sgc / rc
+  printf "scan with iac / chain (grype dir):   wall %.2f, CPU %.2f\n", saw / cw, sac / cc
 }'

@@ -3,7 +3,7 @@
 // benchmark scans against. Optionally it pads the DB with never-matching synthetic
 // advisories to a realistic size for benchmarks.
 //
-//	dbgen -root DIR [-archive FILE.tar.gz] [-listing DIR] [-built 2026-01-02T03:04:05Z] [-synthetic N] [-names sbom.cdx.json]
+//	dbgen -root DIR [-archive FILE.tar.gz] [-listing DIR] [-built 2026-01-02T03:04:05Z] [-synthetic N] [-names a.cdx.json,b.cdx.json]
 //
 // -root becomes a grype DB root: DIR/6/vulnerability.db + DIR/6/import.json, what
 // GRYPE_DB_CACHE_DIR (and the db-dir input) points at. -archive writes the
@@ -43,7 +43,7 @@ func main() {
 	listing := flag.String("listing", "", "also write <dir>/latest.json and the tar.gz it lists")
 	built := flag.String("built", "", "the DB build time, RFC 3339 (default: now)")
 	synthetic := flag.Int("synthetic", 0, "add N synthetic never-matching advisories (benchmark DB size)")
-	names := flag.String("names", "", "a CycloneDX JSON SBOM: add 3 never-matching advisories per component")
+	names := flag.String("names", "", "CycloneDX JSON SBOMs, comma-separated: add 3 never-matching advisories per distinct component name")
 	flag.Parse()
 	if *root == "" {
 		log.Fatal("dbgen: -root is required")
@@ -271,9 +271,10 @@ func realAdvisories(captured time.Time) []advisory {
 }
 
 // syntheticAdvisories makes advisories that never match a real version: n for
-// made-up packages spread over the ecosystems, and three for each component of an
-// SBOM, so a benchmark DB has a realistic size and every lookup has rows to compare.
-func syntheticAdvisories(prov *v6.Provider, n int, sbomPath string) ([]advisory, error) {
+// made-up packages spread over the ecosystems, and three for each distinct
+// (ecosystem, name) among the components of the SBOMs (sbomPaths, comma-separated),
+// so a benchmark DB has a realistic size and every lookup has rows to compare.
+func syntheticAdvisories(prov *v6.Provider, n int, sbomPaths string) ([]advisory, error) {
 	type target struct{ eco, name, typ string }
 	ecos := []target{{"npm", "", "semver"}, {"go-module", "", "go"}, {"java-archive", "", "maven"}, {"python", "", "pep440"}, {"gem", "", "gem"}}
 	var targets []target
@@ -285,7 +286,11 @@ func syntheticAdvisories(prov *v6.Provider, n int, sbomPath string) ([]advisory,
 		}
 		targets = append(targets, target{e.eco, name, e.typ})
 	}
-	if sbomPath != "" {
+	seen := map[target]bool{}
+	for _, sbomPath := range strings.Split(sbomPaths, ",") {
+		if sbomPath == "" {
+			continue
+		}
 		var bom struct {
 			Components []struct{ Name, Purl, Group string } `json:"components"`
 		}
@@ -294,7 +299,7 @@ func syntheticAdvisories(prov *v6.Provider, n int, sbomPath string) ([]advisory,
 			err = json.Unmarshal(b, &bom)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading -names: %w", err)
+			return nil, fmt.Errorf("reading -names %s: %w", sbomPath, err)
 		}
 		kinds := map[string]target{"pkg:npm/": {"npm", "", "semver"}, "pkg:golang/": {"go-module", "", "go"}, "pkg:maven/": {"java-archive", "", "maven"}, "pkg:pypi/": {"python", "", "pep440"}, "pkg:gem/": {"gem", "", "gem"}}
 		for _, c := range bom.Components {
@@ -304,8 +309,13 @@ func syntheticAdvisories(prov *v6.Provider, n int, sbomPath string) ([]advisory,
 					if k.eco == "java-archive" && c.Group != "" {
 						name = c.Group + ":" + c.Name
 					}
+					t := target{k.eco, name, k.typ}
+					if seen[t] {
+						continue
+					}
+					seen[t] = true
 					for j := 0; j < 3; j++ {
-						targets = append(targets, target{k.eco, name, k.typ})
+						targets = append(targets, t)
 					}
 				}
 			}
