@@ -238,9 +238,17 @@ func Directory(ctx context.Context, dir string, o Options) (*Result, error) {
 }
 
 // createConfig is the syft configuration: package catalogers only (an SBOM needs
-// packages, not per-file metadata and digests).
+// packages, not per-file metadata and digests), and nothing that runs a program
+// or reaches the network for the tree being catalogued: syft's Go cataloger
+// would otherwise run the go tool (`go list -deps -test all` through
+// go/packages) in every module of the tree — a tree a pull request controls,
+// whose go.mod can name a toolchain for the go command to download and run.
+// The go.mod and go.sum files and the build info of Go binaries name the
+// modules without it.
 func createConfig() *syft.CreateSBOMConfig {
-	return syft.DefaultCreateSBOMConfig().WithoutFiles()
+	pc := syft.DefaultCreateSBOMConfig().Packages
+	pc = pc.WithGolangConfig(pc.Golang.WithUsePackagesLib(false))
+	return syft.DefaultCreateSBOMConfig().WithoutFiles().WithPackagesConfig(pc)
 }
 
 // create runs syft's catalogers within ctx's deadline.

@@ -339,3 +339,30 @@ func assertEmptyDir(t *testing.T, dir string) {
 		t.Errorf("temporary directory %s not cleaned up: %v", dir, ents)
 	}
 }
+
+// Cataloguing a tree runs no program from PATH: a go command planted first on
+// PATH (as a hostile runner image or a toolchain line in an untrusted go.mod
+// could arrange) is never run, and the modules still come from go.mod.
+func TestDirectoryRunsNoTools(t *testing.T) {
+	tree := t.TempDir()
+	gomod := "module example.com/untrusted\n\ngo 1.26\n\ntoolchain go1.99.0\n\nrequire golang.org/x/text v0.3.7\n"
+	if err := os.WriteFile(filepath.Join(tree, "go.mod"), []byte(gomod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	marker := filepath.Join(t.TempDir(), "ran")
+	if err := os.WriteFile(filepath.Join(bin, "go"), []byte("#!/bin/sh\necho \"$@\" >> "+marker+"\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	res, err := catalog.Directory(context.Background(), tree, catalog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(marker); err == nil {
+		t.Errorf("cataloguing ran the go command: go %s", data)
+	}
+	if got := pkgSet(res.SBOM); !slices.Contains(got, "go-module golang.org/x/text v0.3.7") {
+		t.Errorf("packages %q lack golang.org/x/text v0.3.7 from go.mod", got)
+	}
+}

@@ -135,7 +135,7 @@ func TestVerdictCutoffs(t *testing.T) {
 		{"iac at high", []string{IaC}, finding.High, attestation.DecisionFail, 8},
 		{"iac at medium", []string{IaC}, finding.Medium, attestation.DecisionFail, 11},
 		{"unknown licenses are low warnings: pass at medium", []string{License}, finding.Medium, attestation.DecisionPass, 0},
-		{"unknown licenses fail a low cutoff", []string{License}, finding.Low, attestation.DecisionFail, 3},
+		{"unknown licenses fail a low cutoff", []string{License}, finding.Low, attestation.DecisionFail, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
