@@ -146,7 +146,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 		Exceptions:     exSet,
 		License:        license.Options{Allow: in.LicenseAllow, Deny: in.LicenseDeny, Unknown: or(in.LicenseUnknown, license.UnknownWarn)},
 		IaC:            iac.Options{ExtraPolicies: resolve(in.IaCPolicies)},
-		Deps: scan.DepsOptions{DBDir: resolve(in.DBDir), CacheDir: dbCache(rt, resolve(in.DBCache)), MaxAge: in.MaxDBAge,
+		Deps: scan.DepsOptions{DBDir: resolve(in.DBDir), CacheDir: DBCache(rt, resolve(in.DBCache)), MaxAge: in.MaxDBAge,
 			OnOutage: string(outage), VEX: resolveAll(resolve, in.VEX), UpdateURL: in.DBUpdateURL},
 	}
 	for _, p := range in.SARIFInputs {
@@ -259,9 +259,10 @@ func repoRoot(ws, root string) string {
 	return root
 }
 
-// dbCache is where grype's DB is downloaded when neither db-dir nor db-cache is
+// DBCache is where grype's DB is downloaded when neither db-dir nor db-cache is
 // given: the runner's temp folder on Actions, the user's cache folder locally.
-func dbCache(rt *gha.Runtime, dir string) string {
+// The sbom action shares it, so both gates find the same download.
+func DBCache(rt *gha.Runtime, dir string) string {
 	if dir != "" {
 		return dir
 	}

@@ -74,16 +74,8 @@ func (r *runner) run(ctx context.Context) error {
 	if r.o.DBDir != "" {
 		db["db-dir"] = r.o.DBDir
 	}
-	if r.o.DBDir == "" {
-		// Both gates download into one cache, the one a local scan uses.
-		db["db-cache"] = r.o.DBCache
-		if db["db-cache"] == "" {
-			c, err := os.UserCacheDir()
-			if err != nil {
-				c = os.TempDir()
-			}
-			db["db-cache"] = filepath.Join(c, "secure-gates", "grype-db")
-		}
+	if r.o.DBCache != "" {
+		db["db-cache"] = r.o.DBCache // else both gates use their shared default
 	}
 	exceptions := filepath.Join(r.work, "no-exceptions.yaml")
 	if s.exceptions != "" {
