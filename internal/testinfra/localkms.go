@@ -1,7 +1,6 @@
 package testinfra
 
 import (
-	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -17,7 +16,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // LocalKMS is nsmithuk/local-kms, an AWS KMS API implementation in Go (real
@@ -74,39 +72,10 @@ func StartLocalKMS(t testing.TB) *KMS {
 	}
 	cmd := exec.Command(bin)
 	cmd.Env = []string{"PORT=0", "KMS_REGION=eu-west-2", "KMS_ACCOUNT_ID=111122223333", "KMS_SEED_PATH=" + seedPath, "KMS_DATA_PATH=" + filepath.Join(dir, "data"), "HOME=" + dir}
-	out, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout = cmd.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting local-kms: %v", err)
-	}
-	t.Cleanup(func() {
+	port := startReporting(t, cmd, "local-kms", localKMSStarted, func(cmd *exec.Cmd) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	portc := make(chan string, 1)
-	var logBuf strings.Builder
-	go func() {
-		sc := bufio.NewScanner(out)
-		sent := false
-		for sc.Scan() {
-			if !sent {
-				logBuf.WriteString(sc.Text() + "\n")
-				if m := localKMSStarted.FindStringSubmatch(sc.Text()); m != nil {
-					portc <- m[1]
-					sent = true
-				}
-			}
-		}
-	}()
-	var port string
-	select {
-	case port = <-portc:
-	case <-time.After(15 * time.Second):
-		t.Fatalf("local-kms did not report its port:\n%s", logBuf.String())
-	}
 	backend, err := url.Parse("http://127.0.0.1:" + port)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package testinfra
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 )
@@ -42,15 +40,7 @@ func StartRegistry(t testing.TB) *Registry {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(RegistryBinary, "serve", cfg)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout = cmd.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting docker-registry: %v", err)
-	}
-	t.Cleanup(func() {
+	host := startReporting(t, cmd, "docker-registry", listening, func(cmd *exec.Cmd) {
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
@@ -61,33 +51,10 @@ func StartRegistry(t testing.TB) *Registry {
 			<-done
 		}
 	})
-	hostc := make(chan string, 1)
-	var logBuf strings.Builder
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sent := false
-		for sc.Scan() {
-			line := sc.Text()
-			if !sent {
-				logBuf.WriteString(line + "\n")
-				if m := listening.FindStringSubmatch(line); m != nil {
-					hostc <- m[1]
-					sent = true
-				}
-			}
-		}
-	}()
-	select {
-	case host := <-hostc:
-		r := &Registry{Host: host, Dir: data}
-		if err := waitHTTP(context.Background(), "http://"+host+"/v2/", 10*time.Second); err != nil {
-			t.Fatalf("registry at %s: %v", host, err)
-		}
-		return r
-	case <-time.After(15 * time.Second):
-		t.Fatalf("docker-registry did not report its address:\n%s", logBuf.String())
+	if err := waitHTTP(context.Background(), "http://"+host+"/v2/", 10*time.Second); err != nil {
+		t.Fatalf("registry at %s: %v", host, err)
 	}
-	return nil
+	return &Registry{Host: host, Dir: data}
 }
 
 func waitHTTP(ctx context.Context, url string, within time.Duration) error {
