@@ -185,7 +185,7 @@ func (r *runner) run(ctx context.Context) error {
 		detail += " — SCANNER OUTAGE waived by a signed exception for: " + strings.Join(rep.OutagesWaived, ", ")
 	}
 	if vdErr == nil && bare != "" {
-		k, err := gitShow(ctx, bare, "main:"+s.overlay+"/kustomization.yaml")
+		k, err := git(ctx, bare, "show", "main:"+s.overlay+"/kustomization.yaml")
 		if err != nil {
 			return errkind.Infra(fmt.Errorf("pipeline: reading the deployed kustomization: %w", err))
 		}
@@ -393,10 +393,6 @@ func gitopsRepo(ctx context.Context, s *service, work string) (string, error) {
 		}
 	}
 	return bare, nil
-}
-
-func gitShow(ctx context.Context, repo, what string) (string, error) {
-	return git(ctx, repo, "show", what)
 }
 
 func git(ctx context.Context, dir string, args ...string) (string, error) {
