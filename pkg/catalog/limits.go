@@ -3,6 +3,7 @@ package catalog
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -116,9 +117,10 @@ type limitedLayer struct {
 }
 
 // Uncompressed returns the layer's tar stream, parsed on the way through: every
-// header is counted before the stream reaches its end, and a crossed limit ends
-// the stream with the limit error. The consumer (stereoscope) stores the whole
-// stream before indexing any of it, so it never acts on a layer that failed.
+// header is counted, and a crossed limit ends the stream with the limit error.
+// The consumer (stereoscope) copies the whole stream into a file with io.Copy,
+// which uses the stream's WriteTo, and keeps the file only when the copy
+// succeeds, so it never acts on a layer that failed.
 func (l *limitedLayer) Uncompressed() (io.ReadCloser, error) {
 	var rc io.ReadCloser
 	var err error
@@ -132,23 +134,193 @@ func (l *limitedLayer) Uncompressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	pr, pw := io.Pipe()
-	go func() {
-		err := l.b.scanTar(rc, pw)
-		rc.Close()
-		pw.CloseWithError(err)
-	}()
-	return pr, nil
+	return &layerStream{src: rc, b: l.b}, nil
 }
 
-// scanTar copies the tar stream src to dst, counting its entries and bytes.
+// layerStream is a layer's uncompressed tar stream checked against a budget. It
+// is consumed once, by WriteTo or by Read.
+type layerStream struct {
+	src  io.ReadCloser
+	b    *budget
+	once sync.Once
+	pr   *io.PipeReader // the Read path
+	done chan struct{}  // closed when the Read path's copy has ended
+}
+
+// WriteTo copies the stream to w, returning nil only when every header has been
+// counted and no limit was crossed.
+func (s *layerStream) WriteTo(w io.Writer) (int64, error) {
+	first := false
+	s.once.Do(func() { first = true })
+	if !first {
+		return 0, errors.New("layer stream: already being read")
+	}
+	cw := &countWriter{w: w}
+	err := s.b.scanTar(s.src, cw)
+	return cw.n, err
+}
+
+// Read reads the stream through a pipe fed by WriteTo on a goroutine of its own.
+func (s *layerStream) Read(p []byte) (int, error) {
+	s.once.Do(func() {
+		pr, pw := io.Pipe()
+		s.pr, s.done = pr, make(chan struct{})
+		go func() {
+			pw.CloseWithError(s.b.scanTar(s.src, pw))
+			close(s.done)
+		}()
+	})
+	if s.pr == nil {
+		return 0, errors.New("layer stream: already being copied")
+	}
+	return s.pr.Read(p)
+}
+
+// Close ends a Read in progress and closes the stream under it.
+func (s *layerStream) Close() error {
+	s.once.Do(func() {})
+	if s.pr != nil {
+		s.pr.Close()
+		<-s.done
+	}
+	return s.src.Close()
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// A layer stream moves in chunks of chunkSize through a pipeline of three
+// goroutines, so decompression (the largest single cost of cataloguing an image)
+// never waits for the rest: one decompresses ahead, one counts the bytes and
+// writes them to the destination, one parses the tar headers. The header parser
+// skips file contents without copying them. chunkBuffers chunks are in flight at
+// most.
+const (
+	chunkSize    = 1 << 20
+	chunkBuffers = 4
+)
+
+var chunks = sync.Pool{New: func() any { return make([]byte, chunkSize) }}
+
+// scanTar copies the tar stream src to dst, counting its entries and bytes. It
+// returns nil only once every header of the stream has been counted within the
+// limits and every byte (the end-of-archive blocks and any padding after them
+// too) has been written to dst.
 func (b *budget) scanTar(src io.Reader, dst io.Writer) error {
-	cw := &countingWriter{w: dst, b: b}
-	tr := tar.NewReader(io.TeeReader(src, cw))
+	free := make(chan []byte, chunkBuffers)
+	defer func() { // every buffer is back once the three stages have ended
+		for range len(free) {
+			chunks.Put(<-free) //nolint:staticcheck // a slice header is small next to its 1 MiB array
+		}
+	}()
+	quit := make(chan struct{}) // closed when the writer stops
+	filled := make(chan []byte)
+	readDone := make(chan struct{})
+	var readErr error
+	go func() {
+		defer close(readDone)
+		defer close(filled)
+		for allocated := 0; ; {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-quit:
+				return
+			default:
+				if allocated < chunkBuffers {
+					buf = chunks.Get().([]byte)
+					allocated++
+				} else {
+					select {
+					case buf = <-free:
+					case <-quit:
+						return
+					}
+				}
+			}
+			n, err := io.ReadFull(src, buf)
+			if n > 0 {
+				select {
+				case filled <- buf[:n]:
+				case <-quit:
+					return
+				}
+			}
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return
+			}
+			if err != nil {
+				readErr = err
+				return
+			}
+		}
+	}()
+
+	written := make(chan []byte, chunkBuffers) // never blocks: at most chunkBuffers chunks exist
+	scanFailed := make(chan struct{})
+	scanned := make(chan error, 1)
+	go func() {
+		cr := &chunkReader{in: written, free: free}
+		err := b.scanHeaders(cr)
+		if err != nil {
+			close(scanFailed)
+		}
+		cr.drain() // what follows the end-of-archive marker, or what a failed scan leaves
+		scanned <- err
+	}()
+
+	var werr error
+write:
+	for c := range filled {
+		select {
+		case <-scanFailed:
+			free <- c[:cap(c)]
+			break write
+		default:
+		}
+		if werr = b.addStream(len(c)); werr == nil {
+			_, werr = dst.Write(c)
+		}
+		if werr != nil {
+			free <- c[:cap(c)]
+			break
+		}
+		written <- c
+	}
+	close(quit)
+	close(written)
+	<-readDone
+	serr := <-scanned
+	if lerr := b.failed(); lerr != nil {
+		return lerr
+	}
+	// the first failure explains the others: a short source or a failed write
+	// also ends the header scan early
+	switch {
+	case readErr != nil:
+		return readErr
+	case werr != nil:
+		return werr
+	default:
+		return serr
+	}
+}
+
+// scanHeaders counts the entries of the tar stream r.
+func (b *budget) scanHeaders(r io.Reader) error {
+	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
 			if lerr := b.failed(); lerr != nil {
@@ -165,24 +337,69 @@ func (b *budget) scanTar(src io.Reader, dst io.Writer) error {
 			return err
 		}
 	}
-	// the end-of-archive blocks and any padding after them
-	_, err := io.Copy(cw, src)
-	if lerr := b.failed(); lerr != nil {
-		return lerr
-	}
-	return err
 }
 
-type countingWriter struct {
-	w io.Writer
-	b *budget
+// chunkReader reads the chunks arriving on in as one stream, handing each
+// chunk's buffer back to free once it is consumed.
+type chunkReader struct {
+	in   <-chan []byte
+	free chan<- []byte
+	cur  []byte // the unread part of the current chunk
+	buf  []byte // the current chunk
+	pos  int64
 }
 
-func (c *countingWriter) Write(p []byte) (int, error) {
-	if err := c.b.addStream(len(p)); err != nil {
-		return 0, err
+func (r *chunkReader) next() bool {
+	if r.buf != nil {
+		r.free <- r.buf[:cap(r.buf)]
+		r.buf, r.cur = nil, nil
 	}
-	return c.w.Write(p)
+	c, ok := <-r.in
+	if !ok {
+		return false
+	}
+	r.buf, r.cur = c, c
+	return true
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	for len(r.cur) == 0 {
+		if !r.next() {
+			return 0, io.EOF
+		}
+	}
+	n := copy(p, r.cur)
+	r.cur = r.cur[n:]
+	r.pos += int64(n)
+	return n, nil
+}
+
+// Seek skips forward from the current position (the only seek it supports):
+// archive/tar skips file contents this way when its reader can seek. A skip past
+// the end of the stream stops there; the reader's next Read reports the end.
+func (r *chunkReader) Seek(off int64, whence int) (int64, error) {
+	if whence != io.SeekCurrent || off < 0 {
+		return r.pos, errors.New("layer stream: only forward skips")
+	}
+	for off > 0 {
+		if len(r.cur) == 0 {
+			if !r.next() {
+				break
+			}
+			continue
+		}
+		n := min(off, int64(len(r.cur)))
+		r.cur = r.cur[n:]
+		r.pos += n
+		off -= n
+	}
+	return r.pos, nil
+}
+
+// drain consumes the rest of the stream.
+func (r *chunkReader) drain() {
+	for r.next() {
+	}
 }
 
 // walkDir counts a directory tree's entries and declared file sizes without
