@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -119,6 +120,8 @@ type DB struct {
 	info    Info
 	now     func() time.Time
 	cleanup func()
+	cache   *queryCache // nil when grype's reader could not be tuned
+	workers int         // matcher goroutines (prefetch)
 }
 
 // Info describes the DB.
@@ -470,8 +473,20 @@ func open(root string, o Options, info Info, dbDirMissingIsInput bool) (*DB, err
 	if err != nil {
 		return nil, errkind.Infra(fmt.Errorf("vulnerability DB at %s could not be opened: %w", status.Path, err))
 	}
-	return &DB{vp: v6.NewVulnerabilityProvider(rdr), info: info, now: o.Now}, nil
+	db := &DB{vp: v6.NewVulnerabilityProvider(rdr), info: info, now: o.Now, workers: 1}
+	if !plainGrype {
+		if db.cache, err = tune(rdr, status.Path); err != nil {
+			rdr.Close()
+			return nil, errkind.Infra(fmt.Errorf("vulnerability DB at %s could not be opened: %w", status.Path, err))
+		}
+		db.workers = runtime.GOMAXPROCS(0)
+	}
+	return db, nil
 }
+
+// plainGrype makes open leave grype's reader as grype opens it and Match run
+// grype's matchers one package after the other (tests compare the two).
+var plainGrype bool
 
 // sourceURL returns the http(s) URL an import came from, without its query (the
 // checksum parameter grype adds), or "".

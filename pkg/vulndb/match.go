@@ -173,7 +173,7 @@ func (db *DB) Match(ctx context.Context, s *sbom.SBOM, o MatchOptions) (*Report,
 	}
 	vm := grype.VulnerabilityMatcher{
 		VulnerabilityProvider: db.vp,
-		Matchers:              matcher.NewDefaultMatchers(matcherConfig()),
+		Matchers:              prefetch(ctx, db.vp, matcher.NewDefaultMatchers(matcherConfig()), pkgs, db.workers),
 		IgnoreRules:           ignore,
 		VexProcessor:          vexProc,
 	}
