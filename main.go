@@ -41,7 +41,17 @@ func buildVersion() string {
 	return "dev"
 }
 
+// gcPercent is the garbage collector's target when GOGC is not set: a gate is
+// one short-lived process that catalogs, matches and writes documents in a few
+// seconds, where Go's default (100) spends about a tenth of its CPU collecting.
+// 200 trades that for a larger heap (on the sbom benchmark image, about 0.86 GB
+// peak instead of 0.75 GB); GOGC in the environment still decides.
+const gcPercent = 200
+
 func main() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := App().Main(ctx, gha.FromOS(), os.Args[1:])
 	stop()
