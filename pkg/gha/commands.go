@@ -70,9 +70,31 @@ func FormatAnnotation(a Annotation) string {
 	return command(string(lvl), props, a.Message)
 }
 
-// Annotate writes an annotation command.
+// Annotate writes an annotation command. Off a runner it writes the annotation
+// as a readable line instead: "warning: file:line: title: message".
 func (r *Runtime) Annotate(a Annotation) {
-	r.writeLine(FormatAnnotation(a))
+	if r.InActions() {
+		r.writeLine(FormatAnnotation(a))
+		return
+	}
+	lvl := a.Level
+	switch lvl {
+	case LevelError, LevelWarning, LevelNotice:
+	default:
+		lvl = LevelWarning
+	}
+	line := string(lvl) + ": "
+	if a.File != "" {
+		line += a.File
+		if a.Line > 0 {
+			line += ":" + strconv.Itoa(a.Line)
+		}
+		line += ": "
+	}
+	if a.Title != "" {
+		line += a.Title + ": "
+	}
+	r.writeTerminal(line + a.Message)
 }
 
 // AddMask tells the runner to replace s with *** in the log from now on. Each line
@@ -111,14 +133,27 @@ func (r *Runtime) Redact(s string) string {
 }
 
 // Group starts a collapsible group of log lines; close it with the returned func.
+// Off a runner the group is a heading line, "== title".
 func (r *Runtime) Group(title string) (end func()) {
+	if !r.InActions() {
+		r.writeTerminal("== " + title)
+		return func() {}
+	}
 	r.writeLine(command("group", nil, title))
 	return func() { r.writeLine(command("endgroup", nil, "")) }
 }
 
-// Debugf writes a debug message (shown when step debug logging is on).
+// Debugf writes a debug message (shown when step debug logging is on). Off a
+// runner it writes nothing unless RUNNER_DEBUG is 1.
 func (r *Runtime) Debugf(format string, args ...any) {
-	r.writeLine(command("debug", nil, fmt.Sprintf(format, args...)))
+	msg := fmt.Sprintf(format, args...)
+	if !r.InActions() {
+		if r.getenv("RUNNER_DEBUG") == "1" {
+			r.writeTerminal("debug: " + msg)
+		}
+		return
+	}
+	r.writeLine(command("debug", nil, msg))
 }
 
 // Infof writes a plain log line. The text is the project's own; untrusted text goes
@@ -136,6 +171,9 @@ func (r *Runtime) Infof(format string, args ...any) {
 // LogUntrusted writes text the gate does not control (a PR body, a scanner's
 // message) to the log inside stop-commands with a random token, so no line of it is
 // processed as a workflow command.
+// The stop-commands are written off a runner too (a runner that is not detected
+// must still not act on the text), and there the text's control characters are
+// escaped as well, so it cannot drive the terminal either.
 func (r *Runtime) LogUntrusted(text string) error {
 	tok, err := r.randomToken()
 	if err != nil {
@@ -143,11 +181,45 @@ func (r *Runtime) LogUntrusted(text string) error {
 	}
 	text = strings.ReplaceAll(text, "::"+tok+"::", "")
 	r.writeLine("::stop-commands::" + tok)
+	local := !r.InActions()
 	for _, line := range strings.Split(strings.ReplaceAll(text, "\r", ""), "\n") {
+		if local {
+			line = escapeControls(line)
+		}
 		r.writeLine(line)
 	}
 	r.writeLine("::" + tok + "::")
 	return nil
+}
+
+// writeTerminal writes text for a person at a terminal, line by line, with the
+// control characters of each line (escape sequences a scanned tree could plant
+// in a message) written as Go escapes.
+func (r *Runtime) writeTerminal(text string) {
+	for _, line := range strings.Split(text, "\n") {
+		r.writeLine(escapeControls(line))
+	}
+}
+
+func escapeControls(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, c := range s {
+		if isControl(c) {
+			q := strconv.QuoteRune(c)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// isControl reports the C0 and C1 control characters and DEL, except the tab.
+func isControl(c rune) bool {
+	return (c < 0x20 && c != '\t') || (c >= 0x7f && c <= 0x9f)
 }
 
 func (r *Runtime) writeLine(s string) {

@@ -411,3 +411,65 @@ func readFile(p string) (string, error) {
 	b, err := os.ReadFile(p)
 	return string(b), err
 }
+
+// Off a runner nothing reads workflow commands: a person at a terminal reads the
+// log, so groups, annotations and debug lines are written for them.
+func TestLocalRendering(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		env    map[string]string
+		write  func(rt *gha.Runtime)
+		want   string
+		runner string // the same call on a runner
+	}{
+		{name: "group", write: func(rt *gha.Runtime) { rt.Group("Cataloguing x")() },
+			want: "== Cataloguing x\n", runner: "::group::Cataloguing x\n::endgroup::\n"},
+		{name: "annotation with a place and a title", write: func(rt *gha.Runtime) {
+			rt.Annotate(gha.Annotation{Level: gha.LevelError, File: "a/b.go", Line: 3, Title: "CVE-1", Message: "100% bad"})
+		}, want: "error: a/b.go:3: CVE-1: 100% bad\n", runner: "::error file=a/b.go,line=3,title=CVE-1::100%25 bad\n"},
+		{name: "annotation of a file without a line, unknown level", write: func(rt *gha.Runtime) {
+			rt.Annotate(gha.Annotation{Level: "fatal", File: "go.mod", Message: "m"})
+		}, want: "warning: go.mod: m\n", runner: "::warning file=go.mod::m\n"},
+		{name: "multi-line annotation", write: func(rt *gha.Runtime) { rt.Annotate(gha.Annotation{Level: gha.LevelNotice, Message: "a\nb"}) },
+			want: "notice: a\nb\n", runner: "::notice::a%0Ab\n"},
+		{name: "terminal escapes in a message", write: func(rt *gha.Runtime) {
+			rt.Annotate(gha.Annotation{Level: gha.LevelWarning, Message: "\x1b]0;pwned\x07\x1b[2Jok\tx\u009b"})
+		}, want: "warning: \\x1b]0;pwned\\a\\x1b[2Jok\tx\\u009b\n", runner: "::warning::\x1b]0;pwned\x07\x1b[2Jok\tx\u009b\n"},
+		{name: "debug hidden", write: func(rt *gha.Runtime) { rt.Debugf("n=%d", 1) }, want: "", runner: "::debug::n=1\n"},
+		{name: "debug with RUNNER_DEBUG", env: map[string]string{"RUNNER_DEBUG": "1"}, write: func(rt *gha.Runtime) { rt.Debugf("n=%d", 1) },
+			want: "debug: n=1\n", runner: "::debug::n=1\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, onRunner := range []bool{false, true} {
+				env := map[string]string{}
+				for k, v := range tc.env {
+					env[k] = v
+				}
+				want := tc.want
+				if onRunner {
+					env["GITHUB_ACTIONS"] = "true"
+					want = tc.runner
+				}
+				var out bytes.Buffer
+				tc.write(gha.New(gha.Options{Stdout: &out, Getenv: envOf(env)}))
+				if out.String() != want {
+					t.Errorf("on a runner %v: wrote %q, want %q", onRunner, out.String(), want)
+				}
+			}
+		})
+	}
+}
+
+// Off a runner, untrusted text still goes inside stop-commands, with its
+// terminal control characters escaped.
+func TestLogUntrustedLocal(t *testing.T) {
+	var out bytes.Buffer
+	rt := gha.New(gha.Options{Stdout: &out})
+	if err := rt.LogUntrusted("title \x1b[31mred\n::error::x"); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "::stop-commands::") || lines[1] != `title \x1b[31mred` || lines[2] != "::error::x" {
+		t.Errorf("wrote %q", lines)
+	}
+}
