@@ -61,13 +61,16 @@ func FormatAnnotation(a Annotation) string {
 			props["endColumn"] = strconv.Itoa(a.EndColumn)
 		}
 	}
-	lvl := a.Level
-	switch lvl {
+	return command(string(a.level()), props, a.Message)
+}
+
+// level is the annotation's level, a warning when it is none of the three.
+func (a Annotation) level() Level {
+	switch a.Level {
 	case LevelError, LevelWarning, LevelNotice:
-	default:
-		lvl = LevelWarning
+		return a.Level
 	}
-	return command(string(lvl), props, a.Message)
+	return LevelWarning
 }
 
 // Annotate writes an annotation command. Off a runner it writes the annotation
@@ -77,13 +80,7 @@ func (r *Runtime) Annotate(a Annotation) {
 		r.writeLine(FormatAnnotation(a))
 		return
 	}
-	lvl := a.Level
-	switch lvl {
-	case LevelError, LevelWarning, LevelNotice:
-	default:
-		lvl = LevelWarning
-	}
-	line := string(lvl) + ": "
+	line := string(a.level()) + ": "
 	if a.File != "" {
 		line += a.File
 		if a.Line > 0 {

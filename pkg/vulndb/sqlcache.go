@@ -62,16 +62,17 @@ func uriPath(p string) string {
 	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
 }
 
-// cacheLimit bounds the values held (rows × columns over all cached results);
-// past it, new results are not cached.
-const cacheLimit = 4 << 20
+// cacheLimit bounds the bytes the cached results hold (about: 16 per value plus
+// its text or blob); past it, new results are not cached. The benchmark image's
+// matching caches about 1.3 MB.
+const cacheLimit = 64 << 20
 
 // queryCache holds the results of SELECT statements by statement and arguments.
 type queryCache struct {
 	limit   int // cacheLimit; smaller in tests
 	mu      sync.Mutex
 	results map[string]*cachedResult
-	values  int // held, against cacheLimit
+	size    int // bytes held, against limit
 	hits    int // queries answered from the cache
 }
 
@@ -80,6 +81,7 @@ type cachedResult struct {
 	types   []string // DatabaseTypeName per column, when the driver reports it
 	scan    []reflect.Type
 	rows    [][]driver.Value
+	size    int // bytes, about
 }
 
 // cachingConnector opens connections through connect and answers repeated
@@ -169,10 +171,10 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 		return nil, err
 	}
 	c.cache.mu.Lock()
-	if n := len(r.rows) * len(r.columns); c.cache.values+n <= c.cache.limit {
+	if c.cache.size+r.size <= c.cache.limit {
 		if _, dup := c.cache.results[k]; !dup {
 			c.cache.results[k] = r
-			c.cache.values += n
+			c.cache.size += r.size
 		}
 	}
 	c.cache.mu.Unlock()
@@ -198,6 +200,13 @@ func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 		return bc.BeginTx(ctx, opts)
 	}
 	return c.Conn.Begin() //nolint:staticcheck // the fallback database/sql uses too
+}
+
+func (c *cachingConn) Ping(ctx context.Context) error {
+	if p, ok := c.Conn.(driver.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
 }
 
 func (c *cachingConn) ResetSession(ctx context.Context) error {
@@ -233,8 +242,13 @@ func materialize(rows driver.Rows) (*cachedResult, error) {
 			return nil, err
 		}
 		for i, v := range dest {
-			if b, ok := v.([]byte); ok {
-				dest[i] = append([]byte(nil), b...)
+			r.size += 16
+			switch v := v.(type) {
+			case []byte:
+				dest[i] = append([]byte(nil), v...)
+				r.size += len(v)
+			case string:
+				r.size += len(v)
 			}
 		}
 		r.rows = append(r.rows, dest)
