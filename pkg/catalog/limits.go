@@ -199,10 +199,12 @@ func (c *countWriter) Write(p []byte) (int, error) {
 
 // A layer stream moves in chunks of chunkSize through a pipeline of three
 // goroutines, so decompression (the largest single cost of cataloguing an image)
-// never waits for the rest: one decompresses ahead, one counts the bytes and
-// writes them to the destination, one parses the tar headers. The header parser
-// skips file contents without copying them. chunkBuffers chunks are in flight at
-// most.
+// never waits for the rest: one decompresses ahead, one writes the chunks to the
+// destination, one counts each chunk's bytes and then parses the tar headers in
+// it, skipping file contents without copying them. The counting is the parser's,
+// so a stream's limits are checked in stream order (a header declaring too much
+// is reported as that, whatever follows it), and the writer is never more than
+// chunkBuffers chunks ahead.
 const (
 	chunkSize    = 1 << 20
 	chunkBuffers = 4
@@ -268,12 +270,14 @@ func (b *budget) scanTar(src io.Reader, dst io.Writer) error {
 	scanFailed := make(chan struct{})
 	scanned := make(chan error, 1)
 	go func() {
-		cr := &chunkReader{in: written, free: free}
+		cr := &chunkReader{in: written, free: free, b: b}
 		err := b.scanHeaders(cr)
 		if err != nil {
 			close(scanFailed)
+			cr.discard()
+		} else {
+			err = cr.drain() // what follows the end-of-archive marker counts too
 		}
-		cr.drain() // what follows the end-of-archive marker, or what a failed scan leaves
 		scanned <- err
 	}()
 
@@ -286,10 +290,7 @@ write:
 			break write
 		default:
 		}
-		if werr = b.addStream(len(c)); werr == nil {
-			_, werr = dst.Write(c)
-		}
-		if werr != nil {
+		if _, werr = dst.Write(c); werr != nil {
 			free <- c[:cap(c)]
 			break
 		}
@@ -339,33 +340,49 @@ func (b *budget) scanHeaders(r io.Reader) error {
 	}
 }
 
-// chunkReader reads the chunks arriving on in as one stream, handing each
-// chunk's buffer back to free once it is consumed.
+// chunkReader reads the chunks arriving on in as one stream, counting each
+// chunk's bytes against the budget as it arrives and handing its buffer back to
+// free once it is consumed.
 type chunkReader struct {
 	in   <-chan []byte
 	free chan<- []byte
+	b    *budget
 	cur  []byte // the unread part of the current chunk
 	buf  []byte // the current chunk
 	pos  int64
+	err  error // a crossed limit, else io.EOF at the end
 }
 
 func (r *chunkReader) next() bool {
+	if r.err != nil {
+		return false
+	}
+	r.recycle()
+	c, ok := <-r.in
+	if !ok {
+		r.err = io.EOF
+		return false
+	}
+	r.buf = c
+	if err := r.b.addStream(len(c)); err != nil {
+		r.err = err
+		return false
+	}
+	r.cur = c
+	return true
+}
+
+func (r *chunkReader) recycle() {
 	if r.buf != nil {
 		r.free <- r.buf[:cap(r.buf)]
 		r.buf, r.cur = nil, nil
 	}
-	c, ok := <-r.in
-	if !ok {
-		return false
-	}
-	r.buf, r.cur = c, c
-	return true
 }
 
 func (r *chunkReader) Read(p []byte) (int, error) {
 	for len(r.cur) == 0 {
 		if !r.next() {
-			return 0, io.EOF
+			return 0, r.err
 		}
 	}
 	n := copy(p, r.cur)
@@ -396,9 +413,22 @@ func (r *chunkReader) Seek(off int64, whence int) (int64, error) {
 	return r.pos, nil
 }
 
-// drain consumes the rest of the stream.
-func (r *chunkReader) drain() {
+// drain consumes and counts the rest of the stream, returning a crossed limit.
+func (r *chunkReader) drain() error {
 	for r.next() {
+	}
+	if r.err == io.EOF {
+		return nil
+	}
+	r.discard()
+	return r.err
+}
+
+// discard hands back the rest of the stream uncounted (the scan has failed).
+func (r *chunkReader) discard() {
+	r.recycle()
+	for c := range r.in {
+		r.free <- c[:cap(c)]
 	}
 }
 
