@@ -57,19 +57,18 @@ func prefetch(ctx context.Context, vp vulnerability.Provider, matchers []match.M
 	if workers < 2 {
 		return matchers
 	}
-	out := make([]*prefetched, len(matchers))
 	wrapped := make([]match.Matcher, len(matchers))
 	byType := map[syftpkg.Type][]*prefetched{}
 	var stock *prefetched
 	for i, m := range matchers {
-		out[i] = &prefetched{Matcher: m, answers: map[pkg.ID]result{}}
-		wrapped[i] = out[i]
+		w := &prefetched{Matcher: m, answers: map[pkg.ID]result{}}
+		wrapped[i] = w
 		if m.Type() == match.StockMatcher {
-			stock = out[i]
+			stock = w
 			continue
 		}
 		for _, t := range m.PackageTypes() {
-			byType[t] = append(byType[t], out[i])
+			byType[t] = append(byType[t], w)
 		}
 	}
 	type job struct {
