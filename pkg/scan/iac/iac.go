@@ -1,15 +1,20 @@
 // Package iac evaluates Rego policies with OPA (as a library) over the
 // infrastructure as code in a source tree: Kubernetes manifests (multi-document
-// YAML, List kinds, and kustomizations rendered with kustomize), Dockerfiles,
-// and GitHub Actions workflow files (.github/workflows/*.yml and
+// YAML, List kinds, kustomizations rendered with kustomize and Helm charts
+// rendered with Helm's engine, offline and bounded), Terraform modules
+// (HCL evaluated statically with hashicorp/hcl, and plans in JSON),
+// Dockerfiles, and GitHub Actions workflow files (.github/workflows/*.yml and
 // workflows-templates/*.yml).
 //
 // A bundled policy set (Rules) covers containers running as root, writable
 // root filesystems, privileged pods and host namespaces/paths, resource
 // limits, images by digest, Dockerfile USER/base digest/ADD URL/secrets in
-// ENV and ARG, and workflow permissions, action pinning, pull_request_target
-// checkouts and script injection. Users add policies in a directory of .rego
-// files; README.md documents the contract.
+// ENV and ARG, workflow permissions, action pinning, pull_request_target
+// checkouts and script injection, and Terraform's public S3 buckets, open
+// admin ports, wildcard IAM, unencrypted storage, public databases, KMS
+// rotation and GitHub OIDC trust policies that do not pin a repository.
+// Users add policies in a directory of .rego files; README.md documents the
+// contract.
 //
 // Files that cannot be evaluated do not stop the scan: a file that does not
 // parse, a file over the size bound and a kustomization that cannot be

@@ -34,7 +34,7 @@ const (
 	tfMaxResultElems  = 100000   // elements of one evaluated attribute
 	tfUnknownKey      = "__unknown__"
 	tfUnknownRefsKey  = "refs"
-	tfResourcePerMod  = 10000 // blocks per module
+	tfResourcePerMod  = 2000 // resource, data and module blocks per module
 	tfModuleSourceKey = "source"
 )
 
@@ -71,6 +71,7 @@ type tfPos struct {
 type tfModule struct {
 	dir    string
 	files  []tfFile
+	src    map[string][]byte // file contents by rel path
 	ctx    *hcl.EvalContext
 	lines  map[string]tfPos // loc key → position
 	blocks []tfBlock
@@ -211,7 +212,7 @@ func (s *scanner) scanTerraform(ctx context.Context, files []candidate) error {
 
 func (s *scanner) scanTerraformModule(ctx context.Context, dir string, files []candidate) error {
 	p := hclparse.NewParser()
-	m := &tfModule{dir: dir, lines: map[string]tfPos{}}
+	m := &tfModule{dir: dir, lines: map[string]tfPos{}, src: map[string][]byte{}}
 	var tfvars []tfFile
 	for _, f := range files {
 		file, ok, err := s.parseHCLFile(p, f)
@@ -225,6 +226,7 @@ func (s *scanner) scanTerraformModule(ctx context.Context, dir string, files []c
 			tfvars = append(tfvars, tfFile{rel: f.rel, file: file})
 		} else {
 			m.files = append(m.files, tfFile{rel: f.rel, file: file})
+			m.src[f.rel] = file.Bytes
 		}
 	}
 	if len(m.files) == 0 {
@@ -528,56 +530,73 @@ func (m *tfModule) evalContext(variables, locals []*hcl.Block, tfvars []tfFile) 
 	}
 	ctx.Variables["var"] = cty.ObjectVal(vars)
 
-	// Locals, in dependency order.
-	pending := map[string]*hcl.Attribute{}
+	// Locals, in dependency order (Kahn's algorithm; what a cycle leaves
+	// pending is unknown). Each local is evaluated with only the locals it
+	// references in scope, so the cost stays linear in the module's size.
+	attrs := map[string]*hcl.Attribute{}
 	for _, b := range locals {
-		attrs, _ := b.Body.JustAttributes()
-		for name, a := range attrs {
-			pending[name] = a
+		as, _ := b.Body.JustAttributes()
+		for name, a := range as {
+			attrs[name] = a
+		}
+	}
+	deps := map[string][]string{}
+	users := map[string][]string{}
+	waiting := map[string]int{}
+	for name, a := range attrs {
+		seen := map[string]bool{}
+		for _, t := range a.Expr.Variables() {
+			if t.RootName() != "local" || len(t) < 2 {
+				continue
+			}
+			if ga, ok := t[1].(hcl.TraverseAttr); ok && !seen[ga.Name] {
+				seen[ga.Name] = true
+				deps[name] = append(deps[name], ga.Name)
+				if _, declared := attrs[ga.Name]; declared {
+					users[ga.Name] = append(users[ga.Name], name)
+					waiting[name]++
+				}
+			}
 		}
 	}
 	done := map[string]cty.Value{}
-	localObj := func() cty.Value {
-		all := map[string]cty.Value{}
-		for n := range pending {
-			all[n] = cty.DynamicVal
-		}
-		for n, v := range done {
-			all[n] = v
-		}
-		return cty.ObjectVal(all)
-	}
-	for progress := true; progress && len(pending) > 0; {
-		progress = false
-		names := make([]string, 0, len(pending))
-		for n := range pending {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			a := pending[n]
-			ready := true
-			for _, t := range a.Expr.Variables() {
-				if t.RootName() != "local" || len(t) < 2 {
-					continue
-				}
-				if ga, ok := t[1].(hcl.TraverseAttr); ok {
-					if _, waiting := pending[ga.Name]; waiting {
-						ready = false
-					}
-				}
-			}
-			if !ready {
-				continue
-			}
-			ctx.Variables["local"] = localObj()
-			v, _ := m.eval(a.Expr, ctx)
-			done[n] = boundedValue(v)
-			delete(pending, n)
-			progress = true
+	var ready []string
+	for name := range attrs {
+		if waiting[name] == 0 {
+			ready = append(ready, name)
 		}
 	}
-	ctx.Variables["local"] = localObj() // what is still pending (a cycle) is unknown
+	sort.Strings(ready)
+	for len(ready) > 0 {
+		name := ready[0]
+		ready = ready[1:]
+		scope := map[string]cty.Value{}
+		for _, d := range deps[name] {
+			if v, ok := done[d]; ok {
+				scope[d] = v
+			} else {
+				scope[d] = cty.DynamicVal
+			}
+		}
+		child := ctx.NewChild()
+		child.Variables = map[string]cty.Value{"local": cty.ObjectVal(scope)}
+		v, _ := m.eval(attrs[name].Expr, child)
+		done[name] = boundedValue(v)
+		for _, u := range users[name] {
+			if waiting[u]--; waiting[u] == 0 {
+				ready = append(ready, u)
+			}
+		}
+	}
+	all := map[string]cty.Value{}
+	for name := range attrs {
+		if v, ok := done[name]; ok {
+			all[name] = v
+		} else {
+			all[name] = cty.DynamicVal // in or behind a reference cycle
+		}
+	}
+	ctx.Variables["local"] = cty.ObjectVal(all)
 	return ctx
 }
 
@@ -772,10 +791,8 @@ func (m *tfModule) dynamicBlock(b *hclsyntax.Block, ctx *hcl.EvalContext, add fu
 func (m *tfModule) attrValue(e hcl.Expression, ctx *hcl.EvalContext, file string) any {
 	rng := e.Range()
 	src := ""
-	for _, f := range m.files {
-		if f.rel == file && rng.End.Byte <= len(f.file.Bytes) && rng.Start.Byte <= rng.End.Byte {
-			src = string(f.file.Bytes[rng.Start.Byte:rng.End.Byte])
-		}
+	if b := m.src[file]; rng.End.Byte <= len(b) && rng.Start.Byte <= rng.End.Byte {
+		src = string(b[rng.Start.Byte:rng.End.Byte])
 	}
 	if len(src) > 200 {
 		src = src[:200] + "…"
