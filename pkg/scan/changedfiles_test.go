@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
@@ -20,5 +21,9 @@ func TestChangedFiles(t *testing.T) {
 	}
 	if _, err := ChangedFiles(context.Background(), fx.Dir, "--output=x", fx.Head); errkind.Of(err) != errkind.KindInput {
 		t.Errorf("option as revision: %v", err)
+	}
+	// A base that is not in the clone (a shallow checkout) says what to do.
+	if _, err := ChangedFiles(context.Background(), fx.Dir, strings.Repeat("a", 40), fx.Head); errkind.Of(err) != errkind.KindInput || !strings.Contains(err.Error(), "fetch-depth") {
+		t.Errorf("base not in clone: %v", err)
 	}
 }

@@ -122,6 +122,8 @@ data:
 			t.Fatal(err)
 		}
 	}
+	// 50000 nested ifs: rendered (line mapping is linear in the template).
+	chart(t, filepath.Join(root, "nest"), strings.Repeat("{{ if true }}", 50000)+"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nest}\n"+strings.Repeat("{{ end }}", 50000)+"\n")
 	// A template that is a symlink out of the tree.
 	chart(t, filepath.Join(root, "linktpl"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
 	if err := os.Symlink(filepath.Join(base, "secret.txt"), filepath.Join(root, "linktpl", "templates", "secret.yaml")); err != nil {
@@ -150,6 +152,9 @@ data:
 		if !strings.Contains(got[path], want) {
 			t.Errorf("%s: findings %q, want one mentioning %q", path, got[path], want)
 		}
+	}
+	if got["nest/Chart.yaml"] != "" {
+		t.Errorf("nested ifs: %q", got["nest/Chart.yaml"])
 	}
 	// The reach chart rendered: lookup, DNS and .Files outside gave nothing.
 	wantData := `{"abs":"","dns":"","glob":"0","linked":"","lookup":"{}","up":""}`

@@ -19,6 +19,7 @@ import (
 	"html/template"
 	"io"
 	"reflect"
+	"sort"
 	"strings"
 	"sync/atomic"
 	ttemplate "text/template"
@@ -176,30 +177,38 @@ const mark = 0x1e
 // markLines puts a marker before every node of a file template (not its
 // defines): T<line> before text (whose newlines advance the line), A<line>
 // before an action (whose output stays on its line).
-func markLines(tr *parse.Tree, l *parse.ListNode) {
+// newlines are the byte offsets of a template source's newlines (Tree's
+// ErrorContext counts them from the start for every node: quadratic).
+func newlines(src string) []int {
+	var nl []int
+	for i := 0; i < len(src); i++ {
+		if src[i] == '\n' {
+			nl = append(nl, i)
+		}
+	}
+	return nl
+}
+
+func markLines(nl []int, l *parse.ListNode) {
 	if l == nil {
 		return
 	}
 	out := make([]parse.Node, 0, 2*len(l.Nodes))
 	for _, n := range l.Nodes {
-		loc, _ := tr.ErrorContext(n)
-		line := 0
-		if parts := strings.Split(loc, ":"); len(parts) >= 3 {
-			fmt.Sscan(parts[len(parts)-2], &line)
-		}
+		line := 1 + sort.SearchInts(nl, int(n.Position()))
 		kind := byte('A')
 		switch n := n.(type) {
 		case *parse.TextNode:
 			kind = 'T'
 		case *parse.RangeNode:
-			markLines(tr, n.List)
-			markLines(tr, n.ElseList)
+			markLines(nl, n.List)
+			markLines(nl, n.ElseList)
 		case *parse.IfNode:
-			markLines(tr, n.List)
-			markLines(tr, n.ElseList)
+			markLines(nl, n.List)
+			markLines(nl, n.ElseList)
 		case *parse.WithNode:
-			markLines(tr, n.List)
-			markLines(tr, n.ElseList)
+			markLines(nl, n.List)
+			markLines(nl, n.ElseList)
 		}
 		if line > 0 {
 			out = append(out, &parse.TextNode{NodeType: parse.NodeText, Pos: n.Position(), Text: []byte(fmt.Sprintf("%c%c%d%c", mark, kind, line, mark))})
@@ -288,7 +297,7 @@ func (e Engine) render(b *budget, tpls map[string]renderable) (rendered map[stri
 	}
 	for _, filename := range keys {
 		if ft := t.Lookup(filename); ft != nil && ft.Tree != nil {
-			markLines(ft.Tree, ft.Root)
+			markLines(newlines(tpls[filename].tpl), ft.Root)
 		}
 	}
 	instrument(t)
