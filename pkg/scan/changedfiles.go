@@ -30,7 +30,7 @@ func ChangedFiles(ctx context.Context, root, base, head string) ([]string, error
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		if msg := stderr.String(); strings.Contains(msg, "bad revision") || strings.Contains(msg, "unknown revision") || strings.Contains(msg, "no merge base") {
+		if msg := stderr.String(); strings.Contains(msg, "bad revision") || strings.Contains(msg, "unknown revision") || strings.Contains(msg, "no merge base") || strings.Contains(msg, "Invalid symmetric difference") {
 			return nil, errkind.Input(fmt.Errorf("listing the changed files %s...%s: the commits are not in the clone (%.200s): check out with fetch-depth: 0, or set iac-changed-only to false", base, head, strings.TrimSpace(msg)))
 		}
 		return nil, errkind.Infra(fmt.Errorf("listing the changed files %s...%s: %w: %.500s", base, head, err, stderr.String()))
