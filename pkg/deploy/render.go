@@ -480,14 +480,63 @@ func readBounded(path string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
+// maxExpandedNodes bounds the YAML nodes of the files with aliases one render
+// reads, once the aliases are expanded: kustomize expands them (a "billion
+// laughs" file of a few hundred bytes would otherwise take all the memory there
+// is).
+const maxExpandedNodes = 1_000_000
+
+// boundAliases returns how many nodes the YAML documents in data expand to
+// when they use aliases (0 without), and refuses more than limit. Data that is
+// not YAML is left to kustomize.
+func boundAliases(data []byte, limit int64) (int64, error) {
+	if !bytes.Contains(data, []byte("*")) {
+		return 0, nil
+	}
+	dec := kyaml.NewDecoder(bytes.NewReader(data))
+	memo := map[*kyaml.Node]int64{}
+	var size func(n *kyaml.Node, depth int) int64
+	size = func(n *kyaml.Node, depth int) int64 {
+		if n == nil || depth > 10000 {
+			return 1
+		}
+		if v, ok := memo[n]; ok {
+			return v
+		}
+		memo[n] = limit + 1 // a cycle counts as unbounded
+		total := int64(1)
+		if n.Kind == kyaml.AliasNode {
+			total += size(n.Alias, depth+1)
+		}
+		for _, c := range n.Content {
+			if total += size(c, depth+1); total > limit {
+				break
+			}
+		}
+		memo[n] = total
+		return total
+	}
+	var total int64
+	for {
+		var doc kyaml.Node
+		if err := dec.Decode(&doc); err != nil {
+			return total, nil
+		}
+		if total += size(&doc, 0); total > limit {
+			return 0, fmt.Errorf("its YAML aliases expand the files of the render to more than %d nodes", maxExpandedNodes)
+		}
+	}
+}
+
 // confinedFS is kustomize's on-disk filesystem limited to root: read-only, and
 // every path, after its symlinks are resolved, must be inside root. Reads are
 // bounded per file and in total.
 type confinedFS struct {
-	root string
-	disk filesys.FileSystem
-	mu   sync.Mutex
-	read int64
+	root     string
+	disk     filesys.FileSystem
+	mu       sync.Mutex
+	read     int64
+	expanded int64
 }
 
 var errReadOnly = errors.New("the render is read-only")
@@ -583,6 +632,11 @@ func (c *confinedFS) ReadFile(p string) ([]byte, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	n, err := boundAliases(data, maxExpandedNodes-c.expanded)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(p), err)
+	}
+	c.expanded += n
 	c.read += int64(len(data))
 	if c.read > MaxRenderBytes {
 		return nil, fmt.Errorf("the render read more than %d bytes", MaxRenderBytes)

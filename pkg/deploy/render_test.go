@@ -29,6 +29,17 @@ spec:
 `
 }
 
+// laughs is a ConfigMap whose aliases expand to 9^9 strings.
+func laughs() string {
+	s := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\ndata:\n  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+	prev := "a"
+	for _, n := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
+		s += "  " + n + ": &" + n + " [" + strings.TrimSuffix(strings.Repeat("*"+prev+", ", 9), ", ") + "]\n"
+		prev = n
+	}
+	return s
+}
+
 const kzHead = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
 
 // TestGitOpsDeployTakesEffectOrFails is the regression corpus of issue 13,
@@ -228,6 +239,11 @@ spec:
 			files: map[string]string{"o/kustomization.yaml": usual + "helmCharts: [{name: web, repo: 'https://charts.example'}]\n",
 				"o/deployment.yaml": deploymentOf("web", "app")},
 			wantErr: "inflates Helm charts",
+		},
+		{
+			name:    "a billion laughs in a resource",
+			files:   map[string]string{"o/kustomization.yaml": usual, "o/deployment.yaml": deploymentOf("web", "app") + "---\n" + laughs()},
+			wantErr: "aliases expand the files of the render to more than 1000000 nodes",
 		},
 		{
 			name:    "a render that fails",
