@@ -238,10 +238,18 @@ func score(r Rule, f *facts, ans SignedAnswer, opts Options) Question {
 		next = r.Two
 		q.NextStep = r.StepTo2
 	}
-	for _, k := range next {
-		if why, ok := f.missing[k]; ok {
-			q.Evidence = append(q.Evidence, why)
-			break
+	// Why the next level was not reached: the first reason of each level.
+	for _, level := range [][]Fact{r.One, r.Two} {
+		for _, k := range level {
+			if !slices.Contains(next, k) {
+				continue
+			}
+			if why, ok := f.missing[k]; ok {
+				if !slices.Contains(q.Evidence, why) {
+					q.Evidence = append(q.Evidence, why)
+				}
+				break
+			}
 		}
 	}
 	if ans.Question == r.ID && !fresh && !ans.On.IsZero() {
@@ -334,8 +342,11 @@ func policyEvidence(what string) Evidence { return Evidence{File: policyFile, Te
 // workflowRules derives the facts read from workflows and the policy file.
 func workflowRules(f *facts, wf *workflowFacts, pol *policy.Policy, prot *Protection) {
 	noWF := "no workflow in .github/workflows"
-	if wf.files > 0 {
+	switch {
+	case wf.files > 0:
 		noWF = ""
+	case wf.listed > 0:
+		noWF = "no parsable workflow in .github/workflows (see the notes)"
 	}
 	or := func(s string) string {
 		if noWF != "" {

@@ -57,7 +57,8 @@ type runner struct {
 
 // workflowFacts is what the workflows of a repository do.
 type workflowFacts struct {
-	files   int
+	files   int // parsed
+	listed  int
 	uses    []use
 	runners []runner
 	idToken []Evidence // where id-token: write is granted
@@ -101,6 +102,7 @@ func analyzeWorkflows(snap *snapshot, pavedRoad []string) *workflowFacts {
 			names = append(names, f)
 		}
 	}
+	a.facts.listed = len(names)
 	for _, f := range names {
 		wf := a.parse(f)
 		if wf == nil {
