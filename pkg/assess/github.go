@@ -314,7 +314,24 @@ func classify(what string, resp *github.Response, err error) error {
 	if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusNotFound) {
 		return fmt.Errorf("%s: %s (check the token's access)", what, resp.Status)
 	}
+	var er *github.ErrorResponse
+	if resp != nil && errors.As(err, &er) {
+		// The status and GitHub's message, not the request URL.
+		msg := ""
+		if er.Message != "" {
+			msg = ": " + clip(strings.Map(printable, er.Message), 200)
+		}
+		return &apiError{fmt.Errorf("%s: %s%s", what, resp.Status, msg)}
+	}
 	return &apiError{fmt.Errorf("%s: %w", what, err)}
+}
+
+// printable drops control characters from text an API returned.
+func printable(r rune) rune {
+	if r < 0x20 || r == 0x7f {
+		return ' '
+	}
+	return r
 }
 
 // IsInfra reports whether err is an API infrastructure failure.
@@ -350,20 +367,27 @@ func (c *Client) Protection(ctx context.Context, r Repo) (*Protection, error) {
 	default:
 		return nil, classify("reading branch protection of "+r.FullName(), resp, err)
 	}
-	rules, resp, err := c.gh.Repositories.GetRulesForBranch(ctx, r.Owner, r.Name, r.DefaultBranch)
+	// GET /repos/{owner}/{repo}/rules/branches/{branch}, decoded here: go-github
+	// v60's RepositoryRule refuses rule types it does not know (code_scanning
+	// among them), which would fail the whole repository.
+	var rules []struct {
+		Type       string          `json:"type"`
+		Parameters json.RawMessage `json:"parameters"`
+	}
+	req, err := c.gh.NewRequest(http.MethodGet, fmt.Sprintf("repos/%s/%s/rules/branches/%s", r.Owner, r.Name, r.DefaultBranch), nil)
+	if err == nil {
+		resp, err = c.gh.Do(ctx, req, &rules)
+	}
 	switch {
 	case err == nil:
+		if len(rules) > 1000 {
+			rules = rules[:1000]
+		}
 		for _, rule := range rules {
-			if rule == nil {
-				continue
-			}
 			switch rule.Type {
 			case "required_status_checks":
-				if rule.Parameters == nil {
-					continue
-				}
 				var params github.RequiredStatusChecksRuleParameters
-				if json.Unmarshal(*rule.Parameters, &params) == nil {
+				if json.Unmarshal(rule.Parameters, &params) == nil {
 					for _, ch := range params.RequiredStatusChecks {
 						p.RequiredChecks = append(p.RequiredChecks, ch.Context)
 					}
