@@ -10,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // Bounds on what is read from a repository: it is untrusted input.
@@ -100,7 +101,8 @@ func (t *DirTree) ReadFile(_ context.Context, name string) ([]byte, error) {
 	if !fs.ValidPath(name) {
 		return nil, fmt.Errorf("reading %q: not a path inside the repository", name)
 	}
-	f, err := t.root.Open(name)
+	// O_NONBLOCK: a FIFO swapped in after the listing must not hang the open.
+	f, err := t.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
