@@ -11,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	attestaction "github.com/secure-gates/secure-gates/actions/attest"
+	"github.com/secure-gates/secure-gates/pkg/attestation"
 )
 
 // assessAPI is a GitHub API double for the assess action: one organization
@@ -110,6 +113,17 @@ func TestAssessAction(t *testing.T) {
 	}
 	if md, err := os.ReadFile(filepath.Join(out, "a.md")); err != nil || string(md) != res.Summary {
 		t.Errorf("markdown file differs from the summary (%v)", err)
+	}
+	// The predicate is valid and the attest gate takes it as assessment=<path>.
+	pred, err := os.ReadFile(res.Outputs["predicate"])
+	if err != nil {
+		t.Fatalf("predicate output %q: %v", res.Outputs["predicate"], err)
+	}
+	if err := attestation.ValidatePredicate("assessment", pred, attestation.Options{}); err != nil {
+		t.Error(err)
+	}
+	if ps, err := attestaction.ReadPredicates([]string{"assessment=" + res.Outputs["predicate"]}); err != nil || len(ps) != 1 {
+		t.Errorf("attest predicates: %v %v", ps, err)
 	}
 	// The trend against that report, and min-score.
 	res = run(t, Step{Action: "assess", Workspace: filepath.Join(h.Root, "examples"), Token: "",

@@ -12,13 +12,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/assess"
 	"github.com/secure-gates/secure-gates/pkg/atomicfile"
+	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/gha"
 )
@@ -215,6 +218,15 @@ func finishRepo(rt *gha.Runtime, in Inputs, rep *assess.Report) error {
 	if err := write(rt, in, rep, rep.Markdown()); err != nil {
 		return err
 	}
+	if rep.Repository != "" {
+		path, err := writePredicate(rt, rep)
+		if err != nil {
+			return err
+		}
+		if err := rt.SetOutput("predicate", path); err != nil {
+			return errkind.Infra(err)
+		}
+	}
 	for _, o := range []gha.KeyValue{{Name: "total", Value: fmt.Sprint(rep.Total)}, {Name: "tier", Value: fmt.Sprint(rep.Tier)}} {
 		if err := rt.SetOutput(o.Name, o.Value); err != nil {
 			return errkind.Infra(err)
@@ -255,4 +267,58 @@ func finishOrg(rt *gha.Runtime, in Inputs, rep *assess.OrgReport, prev map[strin
 		return errkind.Policy(fmt.Errorf("%d repositories below min-score %d: %s", len(below), in.MinScore, strings.Join(below, ", ")))
 	}
 	return nil
+}
+
+// Predicate returns the assessment predicate of a repository report, validated
+// against its schema.
+func Predicate(rep *assess.Report) ([]byte, error) {
+	p := attestation.Assessment{Repository: rep.Repository, AssessedAt: rep.AssessedAt, Total: rep.Total, Tier: rep.Tier}
+	for _, q := range rep.Questions {
+		ev := q.Evidence
+		if len(ev) > 10 {
+			ev = append(ev[:9:9], fmt.Sprintf("… and %d more", len(q.Evidence)-9))
+		}
+		clipped := make([]string, len(ev))
+		for i, e := range ev {
+			clipped[i] = clipRunes(e, 2048)
+		}
+		p.Questions = append(p.Questions, attestation.AssessmentAnswer{ID: q.ID, Score: q.Score, Evidence: clipped, Source: q.Source})
+	}
+	data, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding the assessment predicate: %w", err)
+	}
+	if err := attestation.ValidatePredicate(attestation.PredicateAssessment, data, attestation.Options{}); err != nil {
+		return nil, fmt.Errorf("assessment predicate does not match its schema: %w", err)
+	}
+	return data, nil
+}
+
+func clipRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// writePredicate writes the assessment predicate into RUNNER_TEMP (the system
+// temp folder off a runner) and returns its path.
+func writePredicate(rt *gha.Runtime, rep *assess.Report) (string, error) {
+	data, err := Predicate(rep)
+	if err != nil {
+		return "", errkind.Infra(err)
+	}
+	dir := rt.Getenv("RUNNER_TEMP")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	path := filepath.Join(dir, "secure-gates", "assessment.predicate.json")
+	if err := atomicfile.Write(path, append(data, '\n')); err != nil {
+		return "", errkind.Infra(fmt.Errorf("writing the assessment predicate: %w", err))
+	}
+	return path, nil
 }

@@ -78,26 +78,26 @@ func TestExampleScores(t *testing.T) {
 		score int
 		fact  Fact
 	}{
-		1:  {0, ""},                       // the scan gate ingests SARIF, but no SAST tool produces any
-		2:  {1, FactSecretsInCI},          // secrets scanned in CI by the paved road; no pre-commit hook
-		3:  {2, FactSCAWithSLA},           // scan (deps) on pull_request + vuln deny critical fixed-only, max-age 24h
-		4:  {2, FactSBOMSigned},           // sbom job + sign-attest job (cyclonedx, spdx) on push
-		5:  {2, FactImageScanGate},        // sbom job scans the image; policy denies at verify-and-deploy
-		6:  {2, FactNonRootReadOnly},      // both overlays render a non-root, read-only Deployment
-		7:  {2, FactIaCOnPR},              // scan (iac) on pull_request
-		8:  {2, FactEphemeralAll},         // the paved road's jobs run on ubuntu-latest
-		9:  {2, FactNoStaticCredsOIDC},    // no cloud key; id-token: write for keyless signing
-		10: {2, FactSignedVerified},       // sign on push, verify-and-deploy
-		11: {2, FactProvenanceVerified},   // attest provenance: true, policy requires slsaprovenance
-		12: {2, FactAdmissionEnforce},     // kyverno/clusterpolicy.yaml validationFailureAction: Enforce
-		13: {0, ""},                       // no Falco
-		14: {0, ""},                       // no alerting rules or runbooks
-		15: {0, ""},                       // no postmortems
-		16: {1, FactEvidencePartial},      // attestations on push, no scheduled re-scan
-		17: {0, ""},                       // no game-day records
-		18: {0, ""},                       // no cloud trust policy kept in the repository
-		19: {0, ""},                       // no Dependabot/Renovate (gomod, docker, github-actions found)
-		20: {2, FactPavedRoad},            // calls the paved-road reusable workflow
+		1:  {0, ""},                     // the scan gate ingests SARIF, but no SAST tool produces any
+		2:  {1, FactSecretsInCI},        // secrets scanned in CI by the paved road; no pre-commit hook
+		3:  {2, FactSCAWithSLA},         // scan (deps) on pull_request + vuln deny critical fixed-only, max-age 24h
+		4:  {2, FactSBOMSigned},         // sbom job + sign-attest job (cyclonedx, spdx) on push
+		5:  {2, FactImageScanGate},      // sbom job scans the image; policy denies at verify-and-deploy
+		6:  {2, FactNonRootReadOnly},    // both overlays render a non-root, read-only Deployment
+		7:  {2, FactIaCOnPR},            // scan (iac) on pull_request
+		8:  {2, FactEphemeralAll},       // the paved road's jobs run on ubuntu-latest
+		9:  {2, FactNoStaticCredsOIDC},  // no cloud key; id-token: write for keyless signing
+		10: {2, FactSignedVerified},     // sign on push, verify-and-deploy
+		11: {2, FactProvenanceVerified}, // attest provenance: true, policy requires slsaprovenance
+		12: {2, FactAdmissionEnforce},   // kyverno/clusterpolicy.yaml validationFailureAction: Enforce
+		13: {0, ""},                     // no Falco
+		14: {0, ""},                     // no alerting rules or runbooks
+		15: {0, ""},                     // no postmortems
+		16: {1, FactEvidencePartial},    // attestations on push, no scheduled re-scan
+		17: {0, ""},                     // no game-day records
+		18: {0, ""},                     // no cloud trust policy kept in the repository
+		19: {0, ""},                     // no Dependabot/Renovate (gomod, docker, github-actions found)
+		20: {2, FactPavedRoad},          // calls the paved-road reusable workflow
 	}
 	if len(r.Questions) != 20 {
 		t.Fatalf("%d questions, want 20", len(r.Questions))

@@ -273,7 +273,10 @@ func TestAssessOrg(t *testing.T) {
 	reset := d.clock.now.Add(30 * time.Second).Unix()
 	d.limited["/orgs/acme/repos"] = nil
 	d.limited["/repos/acme/ruleset/contents/.github/workflows/ci.yml"] = []func(http.ResponseWriter){
-		func(w http.ResponseWriter) { w.Header().Set("Retry-After", "7"); w.WriteHeader(http.StatusTooManyRequests) },
+		func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(http.StatusTooManyRequests)
+		},
 		func(w http.ResponseWriter) {
 			w.Header().Set("Retry-After", "3")
 			w.WriteHeader(http.StatusForbidden)
