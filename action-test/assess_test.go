@@ -141,6 +141,11 @@ func TestAssessActionOrgAndInputs(t *testing.T) {
 	if res.ExitCode != 0 || !strings.Contains(res.Summary, "| acme/widgets | 17 | 1 (baseline) |") || !strings.Contains(res.Summary, "| 1 (baseline) | 1 |") {
 		t.Errorf("exit %d summary:\n%s\nlog:\n%s", res.ExitCode, res.Summary, res.Log)
 	}
+	// A token the API refuses is not an outage: scored without required checks, noted.
+	res = run(t, Step{Action: "assess", Workspace: filepath.Join(h.Root, "examples"), Token: "ghs_wrong", Env: map[string]string{"GITHUB_API_URL": srv.URL}})
+	if res.ExitCode != 0 || !strings.Contains(res.Summary, "required checks not read: reading repository acme/widgets: 401 Unauthorized") {
+		t.Errorf("wrong token: exit %d summary:\n%s\nlog:\n%s", res.ExitCode, res.Summary, res.Log)
+	}
 	ws := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(ws, ".secure-gates"), 0o755); err != nil {
 		t.Fatal(err)

@@ -123,20 +123,23 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if repository == "" && rt.InActions() && in.Repo == "." {
 		repository = c.Repository
 	}
+	var apiNote string
 	if repository != "" && token != "" {
 		cl, err := client()
 		if err != nil {
 			return err
 		}
-		r, err := cl.Repository(ctx, repository)
-		if err != nil {
-			return apiErr(err)
+		prot, err := protection(ctx, cl, repository)
+		switch {
+		case assess.IsInfra(err):
+			return errkind.Infra(err) // an outage is not "nothing required"
+		case err != nil:
+			// The token cannot read the repository (permissions): score
+			// without required checks, and say so.
+			apiNote = "required checks not read: " + err.Error()
+		default:
+			opts.Protection = prot
 		}
-		prot, err := cl.Protection(ctx, r)
-		if err != nil {
-			return apiErr(err)
-		}
-		opts.Protection = prot
 	}
 	opts.Repository = repository
 	tree, err := assess.OpenDir(in.Repo)
@@ -147,6 +150,9 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	rep, err := assess.Evaluate(ctx, tree, opts)
 	if err != nil {
 		return errkind.Infra(fmt.Errorf("assessing %s: %w", in.Repo, err))
+	}
+	if apiNote != "" {
+		rep.Notes = append(rep.Notes, apiNote)
 	}
 	if rep.AnswersError != "" {
 		return errkind.Input(fmt.Errorf("%s; fix the file (see actions/assess/README.md) or remove it", rep.AnswersError))
@@ -161,11 +167,12 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	return finishRepo(rt, in, rep)
 }
 
-func apiErr(err error) error {
-	if assess.IsInfra(err) {
-		return errkind.Infra(err)
+func protection(ctx context.Context, cl *assess.Client, repository string) (*assess.Protection, error) {
+	r, err := cl.Repository(ctx, repository)
+	if err != nil {
+		return nil, err
 	}
-	return errkind.Input(err)
+	return cl.Protection(ctx, r)
 }
 
 func readPrevious(path string) ([]byte, error) {
