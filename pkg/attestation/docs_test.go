@@ -70,8 +70,8 @@ func TestOwnTypesHaveSchemaAndDocs(t *testing.T) {
 			}
 		})
 	}
-	if own != 4 {
-		t.Errorf("%d own types, want 4 (code-scan, threat-model, exception, assessment)", own)
+	if own != 5 {
+		t.Errorf("%d own types, want 5 (code-scan, threat-model, exception, assessment, dast)", own)
 	}
 }
 

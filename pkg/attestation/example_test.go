@@ -52,7 +52,7 @@ func ExampleResolveType() {
 	fmt.Println(err)
 	// Output:
 	// https://cosign.sigstore.dev/attestation/vuln/v1
-	// unknown predicate type "sbom": want one of cyclonedx, spdx, vuln, slsaprovenance, vsa, code-scan, threat-model, exception, assessment, or its URI
+	// unknown predicate type "sbom": want one of cyclonedx, spdx, vuln, slsaprovenance, vsa, code-scan, threat-model, exception, assessment, dast, or its URI
 }
 
 func ExamplePredicateTypes() {
@@ -66,6 +66,7 @@ func ExamplePredicateTypes() {
 	// threat-model  https://secure-gates.dev/attestation/threat-model/v1 (schema schema/threat-model.json)
 	// exception     https://secure-gates.dev/attestation/exception/v1 (schema schema/exception.json)
 	// assessment    https://secure-gates.dev/attestation/assessment/v1 (schema schema/assessment.json)
+	// dast          https://secure-gates.dev/attestation/dast/v1 (schema schema/dast.json)
 }
 
 func ExampleSign() {

@@ -295,3 +295,90 @@ type VSAVerifier struct {
 	ID      string            `json:"id"`
 	Version map[string]string `json:"version,omitempty"`
 }
+
+// DAST is the predicate of [PredicateDAST]: a dynamic scan (DAST) of a
+// deployed environment, what the dast gate made of it and what it decided.
+// Its schema is schema/dast.json; docs/attestation/dast.md documents it.
+type DAST struct {
+	// Target is the URL scanned.
+	Target string `json:"target"`
+	// Environment names the deployed environment scanned, e.g. "staging".
+	Environment string `json:"environment"`
+	// Tools are the scanners whose reports were read (at least one).
+	Tools []Tool `json:"tools"`
+	// Reports identify the reports read, by format and digest.
+	Reports []DASTReport `json:"reports"`
+	// ScanStartedOn and ScanFinishedOn bound the scan when the reports say so.
+	ScanStartedOn  time.Time `json:"scanStartedOn,omitzero"`
+	ScanFinishedOn time.Time `json:"scanFinishedOn,omitzero"`
+	// EvaluatedOn is when the gate decided.
+	EvaluatedOn time.Time `json:"evaluatedOn,omitzero"`
+	// Policy is what the gate applied.
+	Policy DASTPolicy `json:"policy"`
+	// Counts are the alerts that were neither ignored nor waived, by risk.
+	Counts DASTCounts `json:"counts"`
+	// Alerts are the alerts, waived ones included, at most 1,000;
+	// AlertsOmitted counts the ones left out.
+	Alerts        []DASTAlert `json:"alerts"`
+	AlertsOmitted int         `json:"alertsOmitted,omitempty"`
+	// ExceptionsApplied are the exceptions that waived alerts.
+	ExceptionsApplied []AppliedException `json:"exceptionsApplied,omitempty"`
+	// Outages record an incomplete scan and what policy did about it.
+	Outages []Outage `json:"outages,omitempty"`
+	// Decision is the gate's verdict.
+	Decision Decision `json:"decision"`
+}
+
+// DASTReport is one report the dast gate read: its format (zap-json, sarif,
+// wapiti-json) and sha256 digest.
+type DASTReport struct {
+	Format string `json:"format"`
+	Digest Digest `json:"digest,omitzero"`
+}
+
+// DASTPolicy is the policy a dast gate applied: the lowest failing risk, the
+// outage policy, and the digest of ZAP's rules file when one was read.
+type DASTPolicy struct {
+	FailOn          string `json:"failOn"`
+	OnScannerOutage string `json:"onScannerOutage"`
+	RulesFile       Digest `json:"rulesFile,omitzero"`
+}
+
+// DASTCounts are alert counts by risk. Critical is only non-zero for tools
+// that have a critical level; ZAP's highest risk is high.
+type DASTCounts struct {
+	Critical      int `json:"critical"`
+	High          int `json:"high"`
+	Medium        int `json:"medium"`
+	Low           int `json:"low"`
+	Informational int `json:"informational"`
+}
+
+// DAST alert dispositions: what the gate did with an alert.
+const (
+	// DispositionCounted: counted, and fails the gate at or above failOn.
+	DispositionCounted = "counted"
+	// DispositionWarn: a rules-file WARN; counted, never fails.
+	DispositionWarn = "warn"
+	// DispositionFail: a rules-file FAIL; fails whatever its risk.
+	DispositionFail = "fail"
+	// DispositionIgnored: a rules-file IGNORE; not counted.
+	DispositionIgnored = "ignored"
+	// DispositionWaived: waived by an exception; not counted.
+	DispositionWaived = "waived"
+)
+
+// DASTAlert is one alert (one rule's findings) of a dynamic scan.
+type DASTAlert struct {
+	// ID is the plugin or rule id (ZAP's pluginid, a SARIF ruleId, wapiti's
+	// category).
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Risk is critical, high, medium, low or informational.
+	Risk       string `json:"risk"`
+	Confidence string `json:"confidence,omitempty"`
+	// Count is the number of instances; URLs lists at most 10 of them.
+	Count       int      `json:"count"`
+	URLs        []string `json:"urls,omitempty"`
+	Disposition string   `json:"disposition"`
+}

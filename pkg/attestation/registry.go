@@ -28,6 +28,8 @@ const (
 	PredicateException = "https://secure-gates.dev/attestation/exception/v1"
 	// PredicateAssessment is the project's self-assessment predicate.
 	PredicateAssessment = "https://secure-gates.dev/attestation/assessment/v1"
+	// PredicateDAST is the project's dynamic-scan (DAST) predicate.
+	PredicateDAST = "https://secure-gates.dev/attestation/dast/v1"
 )
 
 // PredicateType is one entry of the registry.
@@ -62,6 +64,7 @@ var registry = []PredicateType{
 	{Name: "threat-model", URI: PredicateThreatModel, Description: "threat model: the PR's four-question check and its result", Own: true},
 	{Name: "exception", URI: PredicateException, Description: "exception (waiver) of findings, with reason, ticket, approver and expiry", Own: true},
 	{Name: "assessment", URI: PredicateAssessment, Description: "self-assessment: the 20 questions' scores with evidence, total and tier", Own: true},
+	{Name: "dast", URI: PredicateDAST, Description: "dynamic scan of a deployed environment: target, tool, counts by risk, alerts, waivers, outages, decision", Own: true},
 }
 
 // PredicateTypes returns the registry, in a fixed order (standard types first).

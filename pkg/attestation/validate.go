@@ -32,6 +32,9 @@ const maxSchemaErrors = 10
 //     scanStartedOn, threat-model's result "pass" only with every question
 //     answered, and assessment's questions 1–20 in order, total the sum of
 //     the scores and tier the total's;
+//   - dast: the schema, plus scanFinishedOn not before scanStartedOn, counts
+//     equal to the alerts counted (when none were omitted), and decision
+//     "pass" only without a rules-file FAIL alert or an outage under "fail";
 //   - vuln: scanner.uri, and metadata.scanFinishedOn as RFC 3339 and not the
 //     zero time (what cosign writes when the scanner gave none);
 //   - cyclonedx: bomFormat "CycloneDX" and a specVersion;
@@ -102,6 +105,12 @@ func validatePredicate(uri string, predicate []byte, opts Options) error {
 			if want := AssessmentTier(p.Total); p.Tier != want {
 				return fmt.Errorf("/tier: %d, but a total of %d is tier %d", p.Tier, p.Total, want)
 			}
+		case PredicateDAST:
+			var p DAST
+			if err := validateOwn("dast", predicate, &p); err != nil {
+				return err
+			}
+			return checkDAST(&p)
 		case PredicateVuln:
 			if err := requireString(predicate, "scanner", "uri"); err != nil {
 				return err
@@ -299,6 +308,46 @@ func requireString(obj []byte, path ...string) error {
 	}
 	if strings.TrimSpace(s) == "" {
 		return fmt.Errorf("%s is empty", strings.Join(path, "."))
+	}
+	return nil
+}
+
+// checkDAST checks what the dast schema cannot: times in order, counts that
+// match the alerts, and no "pass" that its own record contradicts.
+func checkDAST(p *DAST) error {
+	if !p.ScanStartedOn.IsZero() && !p.ScanFinishedOn.IsZero() && p.ScanFinishedOn.Before(p.ScanStartedOn) {
+		return errors.New("scanFinishedOn is before scanStartedOn")
+	}
+	var sum DASTCounts
+	for i, a := range p.Alerts {
+		if a.Disposition == DispositionIgnored || a.Disposition == DispositionWaived {
+			continue
+		}
+		if a.Disposition == DispositionFail && p.Decision == DecisionPass {
+			return fmt.Errorf("/alerts/%d: decision is pass but alert %q has disposition fail", i, truncate(a.ID))
+		}
+		switch a.Risk {
+		case "critical":
+			sum.Critical += a.Count
+		case "high":
+			sum.High += a.Count
+		case "medium":
+			sum.Medium += a.Count
+		case "low":
+			sum.Low += a.Count
+		case "informational":
+			sum.Informational += a.Count
+		}
+	}
+	if p.AlertsOmitted == 0 && sum != p.Counts {
+		return fmt.Errorf("/counts: %+v, but the counted alerts add up to %+v", p.Counts, sum)
+	}
+	if p.Decision == DecisionPass {
+		for i, o := range p.Outages {
+			if o.Policy == OutageFail {
+				return fmt.Errorf("/outages/%d: decision is pass but the outage policy is fail", i)
+			}
+		}
 	}
 	return nil
 }
