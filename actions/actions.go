@@ -5,6 +5,7 @@ package actions
 import (
 	assess "github.com/secure-gates/secure-gates/actions/assess"
 	attest "github.com/secure-gates/secure-gates/actions/attest"
+	dast "github.com/secure-gates/secure-gates/actions/dast"
 	sbom "github.com/secure-gates/secure-gates/actions/sbom"
 	scan "github.com/secure-gates/secure-gates/actions/scan"
 	sign "github.com/secure-gates/secure-gates/actions/sign"
@@ -15,5 +16,5 @@ import (
 
 // All returns the gates in pipeline order.
 func All() []gate.Gate {
-	return []gate.Gate{scan.Gate, sbom.Gate, sign.Gate, attest.Gate, verify.Gate, threatmodel.Gate, assess.Gate}
+	return []gate.Gate{scan.Gate, sbom.Gate, sign.Gate, attest.Gate, verify.Gate, dast.Gate, threatmodel.Gate, assess.Gate}
 }
