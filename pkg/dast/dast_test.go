@@ -332,3 +332,12 @@ func TestOutputs(t *testing.T) {
 }
 
 var _ = errors.New
+
+// The error names the value as the report has it, spaces included.
+func TestRiskcodeErrorQuotesTheValue(t *testing.T) {
+	t.Parallel()
+	_, err := Parse("r.json", strings.NewReader(`{"@version":"2","site":[{"@name":"https://x","alerts":[{"pluginid":"1","riskcode":"3 "}]}]}`))
+	if err == nil || !strings.Contains(err.Error(), `riskcode "3 "`) {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -311,7 +311,7 @@ func parseZAP(data []byte) (*Report, error) {
 			case "0", "1", "2", "3":
 				risk = Risk((*a.RiskCode)[0] - '0')
 			default:
-				return nil, fmt.Errorf("%s (pluginid %q): riskcode %q: expected \"0\" (informational) to \"3\" (high)", where, clip(id), clip(string(*a.RiskCode)))
+				return nil, fmt.Errorf("%s (pluginid %q): riskcode %s: expected \"0\" (informational) to \"3\" (high)", where, clip(id), quoted(string(*a.RiskCode)))
 			}
 			name := a.Name
 			if name == "" {
@@ -398,6 +398,15 @@ func clip(s string) string {
 		s = s[:cut] + "…"
 	}
 	return s
+}
+
+// quoted quotes a report's value for an error message, as it is (spaces
+// kept), at most 64 bytes.
+func quoted(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "..."
+	}
+	return strconv.Quote(s)
 }
 
 func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
@@ -640,7 +649,7 @@ func parseWapiti(data []byte) (*Report, error) {
 				case "0", "1", "2", "3", "4":
 					risk = Risk(e.Level[0] - '0')
 				default:
-					return nil, fmt.Errorf("%q[%d]: level %q: expected 0 (info) to 4 (critical)", clip(cat), k, clip(string(e.Level)))
+					return nil, fmt.Errorf("%q[%d]: level %s: expected 0 (info) to 4 (critical)", clip(cat), k, quoted(string(e.Level)))
 				}
 				byLevel[risk] = append(byLevel[risk], joinURL(base, e.Path))
 			}
