@@ -4,6 +4,7 @@ package actions
 
 import (
 	attest "github.com/secure-gates/secure-gates/actions/attest"
+	policycheck "github.com/secure-gates/secure-gates/actions/policy-check"
 	sbom "github.com/secure-gates/secure-gates/actions/sbom"
 	scan "github.com/secure-gates/secure-gates/actions/scan"
 	sign "github.com/secure-gates/secure-gates/actions/sign"
@@ -12,7 +13,8 @@ import (
 	"github.com/secure-gates/secure-gates/internal/gate"
 )
 
-// All returns the gates in pipeline order.
+// All returns the gates in pipeline order, then policy-check (a pull-request check
+// of the verify-and-deploy policy file, not a step of the chain).
 func All() []gate.Gate {
-	return []gate.Gate{scan.Gate, sbom.Gate, sign.Gate, attest.Gate, verify.Gate, threatmodel.Gate}
+	return []gate.Gate{scan.Gate, sbom.Gate, sign.Gate, attest.Gate, verify.Gate, threatmodel.Gate, policycheck.Gate}
 }

@@ -82,6 +82,15 @@ type outcome struct {
 	vsaNote    string
 	deployNote []string
 	blocked    bool
+	modeNote   string // why the policy's audit mode does not apply, if it does not
+}
+
+// enforcedNote says why audit mode does not apply to environment.
+func enforcedNote(environment string) string {
+	if strings.TrimSpace(environment) == "" {
+		return "this run ENFORCES: no environment was given, and the policy's enforce-environments allow audit only for a named environment outside the list"
+	}
+	return fmt.Sprintf("this run ENFORCES: environment %q is in the policy's enforce-environments (compared case-insensitively, as GitHub compares environment names)", environment)
 }
 
 func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
@@ -98,13 +107,24 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err := checkDeployInputs(in); err != nil {
 		return err
 	}
-	pol, err := policy.Load(in.Policy, policy.Options{BaseDir: "."})
+	// Key files the policy names are relative to the workspace (the repository
+	// root; on a runner, the working directory) and must stay inside it.
+	base := rt.Context().Workspace
+	if base == "" {
+		base = "."
+	}
+	pol, err := policy.Load(in.Policy, policy.Options{BaseDir: base})
 	if err != nil {
 		return err
 	}
-	if pol.Mode == policy.ModeAudit && !pol.AllowsAudit(in.Environment) {
-		return errkind.Input(fmt.Errorf("policy %s is in audit mode, which is refused for environment %q (enforce-environments): switch the policy to mode: enforce",
-			in.Policy, in.Environment))
+	// The one place the mode of this run is decided: audit in the file applies
+	// only where the policy allows it for this environment; everywhere else the
+	// run enforces, and the report, VSA and summary say so.
+	var modeNote string
+	if eff := pol.EffectiveMode(in.Environment); eff != pol.Mode {
+		modeNote = enforcedNote(in.Environment)
+		rt.Infof("policy %s is in audit mode; %s", in.Policy, modeNote)
+		pol.Mode = eff
 	}
 	reg := oci.Options{Username: in.RegistryUsername, Password: in.RegistryPassword, UserAgent: "secure-gates"}
 	// The one resolution: from here on only ref (repo@sha256:…) is used.
@@ -123,7 +143,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err != nil {
 		return err
 	}
-	o := &outcome{in: in, pol: pol, ref: ref, rep: rep, reportPath: in.Report}
+	o := &outcome{in: in, pol: pol, ref: ref, rep: rep, reportPath: in.Report, modeNote: modeNote}
 	o.vsaPath = filepath.Join(filepath.Dir(in.Report), "vsa.json")
 	if err := writeJSON(o.reportPath, rep); err != nil {
 		return err
@@ -352,7 +372,11 @@ func report(rt *gha.Runtime, o *outcome) error {
 	if o.ref.Tag != "" {
 		info = append(info, []string{"Resolved from tag", o.ref.Tag + " (not used again)"})
 	}
-	info = append(info, []string{"Policy", rep.Policy.URI + " (" + rep.Policy.Digest + ")"}, []string{"Mode", rep.Mode})
+	mode := rep.Mode
+	if o.modeNote != "" {
+		mode += " (the policy says audit; " + o.modeNote + ")"
+	}
+	info = append(info, []string{"Policy", rep.Policy.URI + " (" + rep.Policy.Digest + ")"}, []string{"Mode", mode})
 	if o.in.Environment != "" {
 		info = append(info, []string{"Environment", o.in.Environment})
 	}
