@@ -93,8 +93,11 @@ func Check(rt *gha.Runtime, path, baseDir string) (Result, error) {
 	if err := rt.SetOutput("warnings", strconv.Itoa(len(res.Warnings))); err != nil {
 		return res, errkind.Infra(err)
 	}
-	if err := summary(rt, path, res); err != nil {
-		return res, err
+	// Off a runner the annotations above are the report; a summary would repeat it.
+	if rt.InActions() {
+		if err := summary(rt, path, res); err != nil {
+			return res, err
+		}
 	}
 	if len(res.Errors) > 0 {
 		return res, errkind.Input(fmt.Errorf("policy %s does not load: %d error(s), each annotated above; verify-and-deploy would refuse it", path, len(res.Errors)))

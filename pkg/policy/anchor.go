@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"regexp/syntax"
+	"strconv"
 	"strings"
 )
 
@@ -21,25 +22,25 @@ func checkAnchored(re string) error {
 		return fmt.Errorf("is %d bytes long, more than the %d allowed: pin the subject more simply", len(re), MaxSubjectRegexpBytes)
 	}
 	if _, err := regexp.Compile(re); err != nil {
-		return fmt.Errorf("%q does not compile: %v", re, err)
+		return fmt.Errorf("%s does not compile: %v", quote(re), err)
 	}
 	tree, err := syntax.Parse(re, syntax.Perl)
 	if err != nil {
-		return fmt.Errorf("%q does not compile: %v", re, err)
+		return fmt.Errorf("%s does not compile: %v", quote(re), err)
 	}
 	if hasOp(tree, syntax.OpBeginLine, syntax.OpEndLine) {
-		return fmt.Errorf("%q uses multi-line mode ((?m)), in which ^ and $ match at any line break: remove the m flag", re)
+		return fmt.Errorf("%s uses multi-line mode ((?m)), in which ^ and $ match at any line break: remove the m flag", quote(re))
 	}
 	top := tree
 	for top.Op == syntax.OpCapture {
 		top = top.Sub[0]
 	}
 	if top.Op == syntax.OpAlternate || alternationOutsideGroups(re) {
-		return fmt.Errorf("%q: a top-level | leaves each branch anchored at one end only: group the alternation: %s", re, groupedHint(re))
+		return fmt.Errorf("%s: a top-level | leaves each branch anchored at one end only: group the alternation: %s", quote(re), groupedHint(re))
 	}
 	if top.Op != syntax.OpConcat || len(top.Sub) < 2 ||
 		top.Sub[0].Op != syntax.OpBeginText || top.Sub[len(top.Sub)-1].Op != syntax.OpEndText {
-		return fmt.Errorf("%q is not anchored: it must start with ^ and end with $, e.g. %s", re, anchoredHint(re))
+		return fmt.Errorf("%s is not anchored: it must start with ^ and end with $, e.g. %s", quote(re), anchoredHint(re))
 	}
 	return nil
 }
@@ -109,4 +110,13 @@ func anchoredHint(re string) string {
 		re += "$"
 	}
 	return "`" + re + "`"
+}
+
+// quote shows a value from the policy file: in backquotes when it can be (a
+// regexp reads as written), else Go-quoted (control characters escaped).
+func quote(v string) string {
+	if strconv.CanBackquote(v) {
+		return "`" + v + "`"
+	}
+	return strconv.Quote(v)
 }

@@ -35,5 +35,5 @@ require: [{type: vuln}]
 	fmt.Println(err)
 	// Output:
 	// enforce https://cosign.sigstore.dev/attestation/vuln/v1 24h0m0s
-	// identities[0].subject-regexp: "https://github\\.com/acme/" is not anchored: it must start with ^ and end with $, e.g. `^https://github\.com/acme/$`
+	// identities[0].subject-regexp: `https://github\.com/acme/` is not anchored: it must start with ^ and end with $, e.g. `^https://github\.com/acme/$`
 }

@@ -92,9 +92,9 @@ func lintIdentity(field string, id Identity, warn func(field, format string, arg
 	for _, host := range []string{"github.com", "gitlab.com"} {
 		foreign := "https://" + host + "/" + probeOwner + "/" + probeRepo + "/.github/workflows/" + probeWorkflow + "@refs/heads/main"
 		if !pinned && re.MatchString(foreign) {
-			warn(f, "%q admits any owner and repository (it matches %s): a workflow in anyone's repository could sign. "+
+			warn(f, "%s admits any owner and repository (it matches %s): a workflow in anyone's repository could sign. "+
 				"Spell out the owner, repository and workflow (^https://github\\.com/acme/widgets/\\.github/workflows/release\\.yml@refs/heads/main$), or pin repository: owner/name",
-				id.SubjectRegexp, foreign)
+				quote(id.SubjectRegexp), foreign)
 			return
 		}
 	}
@@ -119,11 +119,11 @@ func lintIdentity(field string, id Identity, warn func(field, format string, arg
 	switch {
 	case pinned:
 	case re.MatchString(with(1, probeOwner)) || re.MatchString(with(1, parts[1]+"-evil")):
-		warn(f, "%q admits any owner (it matches %s): a workflow in anyone's repository could sign. "+
-			"Spell out the owner and repository (…/github\\.com/acme/widgets/…), or pin repository: owner/name", id.SubjectRegexp, with(1, probeOwner))
+		warn(f, "%s admits any owner (it matches %s): a workflow in anyone's repository could sign. "+
+			"Spell out the owner and repository (…/github\\.com/acme/widgets/…), or pin repository: owner/name", quote(id.SubjectRegexp), with(1, probeOwner))
 	case re.MatchString(with(2, probeRepo)) || re.MatchString(with(2, parts[2]+"-evil")):
-		warn(f, "%q admits any repository of %s (it matches %s): any repository there could sign. "+
-			"Spell out the repository, or pin repository: owner/name", id.SubjectRegexp, parts[1], with(2, probeRepo))
+		warn(f, "%s admits any repository of %s (it matches %s): any repository there could sign. "+
+			"Spell out the repository, or pin repository: owner/name", quote(id.SubjectRegexp), parts[1], with(2, probeRepo))
 	}
 	// The workflow file: …/.github/workflows/FILE@REF.
 	for i := 3; i+2 < len(parts); i++ {
@@ -140,8 +140,8 @@ func lintIdentity(field string, id Identity, warn func(field, format string, arg
 		q = append(q, parts[i+3:]...)
 		cand := u.Scheme + "://" + u.Host + strings.Join(q, "/")
 		if re.MatchString(cand) || (file != "" && re.MatchString(strings.Replace(sample, "/"+file, "/"+file+"-evil", 1))) {
-			warn(f, "%q admits any workflow file (it matches %s): every workflow of the repository, including one a pull request adds, could sign. "+
-				"Name the workflow file exactly (…/\\.github/workflows/release\\.yml@…)", id.SubjectRegexp, cand)
+			warn(f, "%s admits any workflow file (it matches %s): every workflow of the repository, including one a pull request adds, could sign. "+
+				"Name the workflow file exactly (…/\\.github/workflows/release\\.yml@…)", quote(id.SubjectRegexp), cand)
 		}
 		break
 	}

@@ -28,7 +28,7 @@ func checkStrict(doc *yaml.Node, idx fieldIndex) []error {
 			where = "the document"
 		}
 		add := func(format string, args ...any) {
-			errs = append(errs, &FieldError{Field: where, Line: n.Line, Msg: fmt.Sprintf(format, args...)})
+			errs = append(errs, &FieldError{Field: where, Line: n.Line, Msg: fmt.Sprintf("line %d: ", n.Line) + fmt.Sprintf(format, args...)})
 		}
 		if n.Kind == yaml.AliasNode {
 			add("the alias *%s is not allowed: write the value out in full (a policy file has no anchors or aliases)", n.Value)
@@ -54,7 +54,7 @@ func checkStrict(doc *yaml.Node, idx fieldIndex) []error {
 				k, v := n.Content[i], n.Content[i+1]
 				if k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
 					errs = append(errs, &FieldError{Field: where, Line: k.Line,
-						Msg: "the merge key << is not allowed: write each field out where it applies (a policy file has no merge keys)"})
+						Msg: fmt.Sprintf("line %d: ", k.Line) + "the merge key << is not allowed: write each field out where it applies (a policy file has no merge keys)"})
 					continue
 				}
 				child := k.Value
