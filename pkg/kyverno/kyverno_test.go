@@ -191,6 +191,7 @@ func TestRenderErrors(t *testing.T) {
 			} else {
 				src += tt.policy
 			}
+			src += "require:\n  - type: vuln\n"
 			p, err := policy.Parse([]byte(src), policy.Options{BaseDir: "testdata"})
 			if err != nil {
 				t.Fatalf("test policy does not load: %v", err)

@@ -575,9 +575,20 @@ func (v *validator) identity(field string, id *Identity) {
 // checkIssuer accepts an OIDC issuer only in the exact form certificates carry:
 // an https URL with a host, no user information, query, fragment or trailing
 // slash, and the host in lower case. Anything else would load and never match.
+//
+// The one exception is a loopback issuer (http://127.0.0.1:PORT, http://[::1]:PORT,
+// http://localhost:PORT): local test stacks run their OIDC issuer without TLS,
+// and no certificate authority outside the machine names one.
 func checkIssuer(iss string) error {
-	if strings.HasPrefix(iss, "http://") {
-		return fmt.Errorf("is %q: issuers are https URLs; write %q", iss, "https://"+strings.TrimPrefix(iss, "http://"))
+	if rest, ok := strings.CutPrefix(iss, "http://"); ok {
+		host, _, _ := strings.Cut(rest, "/")
+		if h := hostOnly(host); h != "127.0.0.1" && h != "::1" && h != "localhost" {
+			return fmt.Errorf("is %q: issuers are https URLs; write %q", iss, "https://"+rest)
+		}
+		if err := checkIssuer("https://" + rest); err != nil {
+			return fmt.Errorf("%v (checked as the https form of the loopback issuer %q)", err, iss)
+		}
+		return nil
 	}
 	if !strings.HasPrefix(iss, "https://") {
 		return fmt.Errorf("is %q, want the issuer's https URL as the certificate names it (e.g. https://token.actions.githubusercontent.com), matched exactly", iss)
@@ -602,6 +613,12 @@ func checkIssuer(iss string) error {
 		return fmt.Errorf("is %q: remove the default port :443 (write %q); issuers are matched exactly", iss, "https://"+u.Hostname()+u.EscapedPath())
 	}
 	return nil
+}
+
+// hostOnly strips the port of host[:port] (and the brackets of an IPv6 literal).
+func hostOnly(hostport string) string {
+	u := url.URL{Host: hostport}
+	return u.Hostname()
 }
 
 // IsPullRequestTrigger reports whether a GitHub event name is one of the
