@@ -82,10 +82,10 @@ func Check(rt *gha.Runtime, path, baseDir string) (Result, error) {
 		res.Warnings = policy.Lint(p)
 	}
 	for _, e := range res.Errors {
-		rt.Annotate(gha.Annotation{Level: gha.LevelError, Title: "policy error", File: file, Line: e.Line, Message: e.Error()})
+		rt.Annotate(gha.Annotation{Level: gha.LevelError, Title: "policy error", File: file, Line: e.Line, Message: oneLine(e.Error())})
 	}
 	for _, w := range res.Warnings {
-		rt.Annotate(gha.Annotation{Level: gha.LevelWarning, Title: "policy warning", File: file, Line: w.Line, Message: w.String()})
+		rt.Annotate(gha.Annotation{Level: gha.LevelWarning, Title: "policy warning", File: file, Line: w.Line, Message: oneLine(w.String())})
 	}
 	if err := rt.SetOutput("errors", strconv.Itoa(len(res.Errors))); err != nil {
 		return res, errkind.Infra(err)
@@ -141,6 +141,13 @@ func summary(rt *gha.Runtime, path string, res Result) error {
 		return errkind.Infra(err)
 	}
 	return nil
+}
+
+// oneLine keeps a finding on one line: text from the policy file (a key the YAML
+// decoder quotes raw) cannot start a line of its own, which a log reader could
+// take for a workflow command.
+func oneLine(s string) string {
+	return strings.NewReplacer("\r\n", `\n`, "\n", `\n`, "\r", `\r`).Replace(s)
 }
 
 func lineCell(n int) string {

@@ -10,10 +10,15 @@
 // fields Load computes (resolved predicate types, parsed keys, the file's digest)
 // are marked `yaml:"-" json:"-"`.
 //
-// Load is strict: an unknown field, a duplicate key, an unknown predicate type,
-// an identity that pins nothing (an empty or unanchored subject-regexp), a
-// pull_request trigger not listed explicitly or a break-glass ttl over 24 hours
-// are input errors (pkg/errkind, exit code 2) that name the field.
+// Load compiles the policy rather than just parsing it. The file must be a strict
+// YAML subset (no tags, anchors, aliases or merge keys); an unknown field, a
+// duplicate key, an unknown predicate type, a subject-regexp that is not anchored
+// as a whole (checked on its regexp/syntax tree), an issuer that is not an exact
+// https URL, an empty require list in enforce mode, a key path that leaves the
+// base folder, or a break-glass ttl over 24 hours are input errors (pkg/errkind,
+// exit code 2). Each is a FieldError naming the field, its line, the value and
+// the fix; Problems takes a load error apart. Lint reports what is legal but
+// dangerous, and EffectiveMode decides the mode of a deploy to an environment.
 //
 // The package reads no environment, prints nothing and needs no network.
 package policy
@@ -605,6 +610,9 @@ func checkIssuer(iss string) error {
 	}
 	if strings.HasSuffix(iss, "/") {
 		return fmt.Errorf("is %q: remove the trailing slash (write %q); issuers are matched exactly and certificates carry none", iss, strings.TrimRight(iss, "/"))
+	}
+	if h := u.Hostname(); strings.HasSuffix(h, ".") || strings.Trim(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:") != "" {
+		return fmt.Errorf("is %q: the host %q is not a plain DNS name (letters, digits, dots and dashes, no trailing dot); write the issuer exactly as the certificate names it", iss, h)
 	}
 	if h := strings.ToLower(u.Host); h != u.Host {
 		return fmt.Errorf("is %q: write the host in lower case (%q); issuers are matched exactly", iss, "https://"+h+u.EscapedPath())
