@@ -118,10 +118,10 @@ func lintIdentity(field string, id Identity, warn func(field, format string, arg
 	}
 	switch {
 	case pinned:
-	case re.MatchString(with(1, probeOwner)) || re.MatchString(with(1, parts[1]+"-evil")):
+	case anyMatch(re, with, 1, parts[1], probeOwner):
 		warn(f, "%s admits any owner (it matches %s): a workflow in anyone's repository could sign. "+
 			"Spell out the owner and repository (…/github\\.com/acme/widgets/…), or pin repository: owner/name", quote(id.SubjectRegexp), with(1, probeOwner))
-	case re.MatchString(with(2, probeRepo)) || re.MatchString(with(2, parts[2]+"-evil")):
+	case anyMatch(re, with, 2, parts[2], probeRepo):
 		warn(f, "%s admits any repository of %s (it matches %s): any repository there could sign. "+
 			"Spell out the repository, or pin repository: owner/name", quote(id.SubjectRegexp), parts[1], with(2, probeRepo))
 	}
@@ -145,6 +145,18 @@ func lintIdentity(field string, id Identity, warn func(field, format string, arg
 		}
 		break
 	}
+}
+
+// anyMatch reports whether re accepts path segment i replaced by someone else's
+// name: a probe, plain words of several shapes, or the sample's own name with
+// something added.
+func anyMatch(re *regexp.Regexp, with func(int, string) string, i int, own, probe string) bool {
+	for _, v := range []string{probe, "evil", "Evil", "x", "evil1", "e-v.i_l", own + "-evil", own + "evil", "evil" + own} {
+		if v != own && re.MatchString(with(i, v)) {
+			return true
+		}
+	}
+	return false
 }
 
 // sameSigner says why two identities are the same signer, or "".
