@@ -90,6 +90,7 @@ func TestAttackCorpusRefused(t *testing.T) {
 			[]string{"identities[0].issuer", "lower case"}},
 		{"issuer with the default port", keyless("https://token.actions.githubusercontent.com:443", `^https://a$`) + attackRequire,
 			[]string{"identities[0].issuer", ":443"}},
+		{"issuer with a wildcard", keyless("https://*.example.com", `^https://a$`) + attackRequire, []string{"identities[0].issuer", "not a plain DNS name"}},
 		{"issuer host with a trailing dot", keyless(ghIssuer+".", `^https://a$`) + attackRequire, []string{"identities[0].issuer", "not a plain DNS name"}},
 		{"issuer host with a homoglyph", keyless("https://tоken.actions.githubusercontent.com", `^https://a$`) + attackRequire, []string{"identities[0].issuer", "not a plain DNS name"}},
 		{"verbatim tag", "mode: !<tag:yaml.org,2002:binary> YXVkaXQ=\n" + release + attackRequire, []string{"mode", "is not allowed"}},
