@@ -127,7 +127,7 @@ type exception struct {
 
 // waives reports whether e waives f.
 func (e *exception) waives(f vulnFinding) bool {
-	if strings.HasPrefix(e.pred.Scope, "pkg:") && !purlMatches(e.pred.Scope, f.PURL) {
+	if strings.HasPrefix(e.pred.Scope, "pkg:") && !finding.PURLMatches(e.pred.Scope, f.PURL) {
 		return false
 	}
 	if e.findings[f.ID] {
@@ -139,22 +139,6 @@ func (e *exception) waives(f vulnFinding) bool {
 		}
 	}
 	return false
-}
-
-// purlMatches matches a purl scope against a finding's purl: equal, or equal up
-// to the version when the scope has none.
-func purlMatches(scope, purl string) bool {
-	if purl == "" {
-		return false
-	}
-	if scope == purl {
-		return true
-	}
-	base := purl
-	if i := strings.IndexAny(base, "@?#"); i >= 0 {
-		base = base[:i]
-	}
-	return !strings.ContainsAny(scope, "@?#") && scope == base
 }
 
 // scopeApplies reports whether an exception's scope covers the image: empty (the
