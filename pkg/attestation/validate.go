@@ -83,6 +83,9 @@ func validatePredicate(uri string, predicate []byte, opts Options) error {
 		case PredicateException:
 			var p Exception
 			return validateOwn("exception", predicate, &p)
+		case PredicateOpenVEX:
+			_, err := ParseOpenVEX(predicate)
+			return err
 		case PredicateVuln:
 			if err := requireString(predicate, "scanner", "uri"); err != nil {
 				return err

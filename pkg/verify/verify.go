@@ -176,7 +176,7 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 				continue
 			}
 			bundleSigs = append(bundleSigs, *va)
-		case attestation.PredicateException:
+		case attestation.PredicateException, attestation.PredicateOpenVEX:
 			va, reasons, err := v.verifyAny(ctx, c, h, exceptionSigners)
 			if err != nil {
 				return nil, err
@@ -208,11 +208,16 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 		}
 	}
 
-	// Exceptions: verified, about this digest, valid, unexpired, in scope.
+	// Exceptions and signed VEX: verified, about this digest, valid,
+	// unexpired, within the lifetime bound, in scope.
 	for _, va := range excCands {
-		if why := v.acceptException(va); why != "" {
+		accept := v.acceptException
+		if va.statement.PredicateType == attestation.PredicateOpenVEX {
+			accept = v.acceptVEX
+		}
+		if why := accept(va); why != "" {
 			rep.ExceptionsRefused = append(rep.ExceptionsRefused, Ignored{Kind: KindException, Format: va.c.format,
-				Location: va.c.location, PredicateType: attestation.PredicateException, Reason: why})
+				Location: va.c.location, PredicateType: va.statement.PredicateType, Reason: why})
 		}
 	}
 
@@ -315,6 +320,11 @@ func (v *verifier) acceptException(va verifiedAtt) string {
 		why = "expired at " + e.Expires.UTC().Format(time.RFC3339)
 	case !scopeApplies(e.Scope, v.ref.Repository):
 		why = fmt.Sprintf("scope %q does not cover %s", e.Scope, v.ref.Repository)
+	case strings.HasPrefix(e.Scope, "pkg:") && !validPURLScope(e.Scope):
+		why = fmt.Sprintf("scope %q is not a valid package URL", e.Scope)
+	default:
+		from, fromWhat := v.signedAt(va, time.Time{})
+		why = v.lifetimeRefusal(e.Expires, from, fromWhat, isOutageException(e))
 	}
 	if why != "" {
 		for _, f := range e.Findings {
