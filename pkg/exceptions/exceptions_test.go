@@ -143,8 +143,8 @@ func TestScopeUsesTheOnePurlRule(t *testing.T) {
 	}
 	for purl, want := range map[string]bool{
 		"pkg:deb/debian/openssl@3.0.11?arch=amd64&distro=debian-12": true,
-		"pkg:deb/debian/openssl@3.0.11":                              true,
-		"pkg:deb/debian/openssl@3.0.12?arch=amd64":                   false,
+		"pkg:deb/debian/openssl@3.0.11":                             true,
+		"pkg:deb/debian/openssl@3.0.12?arch=amd64":                  false,
 	} {
 		if got := s.Entries[0].Matches(finding.Finding{RuleID: "CVE-2023-5678", PURL: purl}); got != want {
 			t.Errorf("scope covers %s = %v, want %v", purl, got, want)

@@ -17,8 +17,15 @@
 //     subject holds the digest and whose conditions hold (vuln freshness and
 //     deny, code-scan decision, provenance source repository, slsa-verifier for
 //     slsa-github-generator provenance);
-//   - exception attestations signed by allowed exception signers, unexpired and in
-//     scope, waive exactly the findings they list.
+//   - exception attestations signed by allowed exception signers, unexpired,
+//     within the policy's exceptions.max-lifetime of their trusted signing time
+//     (max-outage-lifetime for outage exceptions) and in scope, waive exactly
+//     the findings they list; so do the not_affected and fixed statements of
+//     OpenVEX attestations signed by an exception signer, for max-lifetime
+//     from their trusted signing time (else their timestamp). Nothing else
+//     waives: findings the repository waived at scan time (its exceptions
+//     file, VEX documents) are recorded in the predicates and count as present
+//     (waivers.go). Package-URL scopes match by finding.PURLMatches.
 //
 // Whatever satisfies nothing is listed as ignored with its reason. A registry or
 // Sigstore failure (after the bounded retries of pkg/oci) is an infrastructure
