@@ -50,3 +50,19 @@ func TestPURLMatches(t *testing.T) {
 		}
 	}
 }
+
+func FuzzPURLMatches(f *testing.F) {
+	f.Add("pkg:deb/debian/openssl@3.0.11", "pkg:deb/debian/openssl@3.0.11?arch=amd64")
+	f.Add("pkg:npm/%40angular/core", "pkg:npm/%40angular/core@17.0.0#sub")
+	f.Add("pkg:", "")
+	f.Fuzz(func(t *testing.T, scope, purl string) {
+		got := finding.PURLMatches(scope, purl)
+		if got && !finding.PURLMatches(scope, purl) {
+			t.Fatal("not deterministic")
+		}
+		// A valid purl always covers itself.
+		if _, err := finding.ParsePURLScope(purl); err == nil && !finding.PURLMatches(purl, purl) {
+			t.Fatalf("%q does not cover itself", purl)
+		}
+	})
+}

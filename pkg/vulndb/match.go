@@ -231,7 +231,7 @@ func (db *DB) Match(ctx context.Context, s *sbom.SBOM, o MatchOptions) (*Report,
 		if !ok {
 			continue
 		}
-		f.Waived = &finding.Waiver{Kind: finding.WaiverVEX, ID: m.Vulnerability.ID, Reason: reason, Source: "VEX " + strings.Join(o.VEX, ", ")}
+		f.Waived = &finding.Waiver{Kind: finding.WaiverVEX, ID: m.Vulnerability.ID, Reason: reason, Source: strings.Join(o.VEX, ", ")}
 		r.Suppressed = append(r.Suppressed, f)
 	}
 	finding.Sort(r.Findings)
