@@ -283,6 +283,15 @@ func TestSBOMExceptionsWaive(t *testing.T) {
 	if !strings.Contains(res.Summary, "waived: jndi lookups disabled by configuration") {
 		t.Errorf("summary does not show the waiver:\n%s", res.Summary)
 	}
+	// Issue 13: the vuln predicate keeps the waived matches, marked with what
+	// waived them, so verify-and-deploy can count them.
+	pred, err := os.ReadFile(res.Outputs["vuln-predicate"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(pred), `"secureGatesWaiver"`); n != 3 || !strings.Contains(string(pred), `"kind": "exceptions-file"`) && !strings.Contains(string(pred), `"kind":"exceptions-file"`) {
+		t.Errorf("the vuln predicate marks %d waived matches, want 3 marked exceptions-file", n)
+	}
 	expired := false
 	for _, a := range res.Annotations() {
 		expired = expired || (a.Name == "warning" && strings.Contains(a.Message, "CVE-2023-5678") && strings.Contains(a.Message, "expired"))

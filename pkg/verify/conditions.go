@@ -257,7 +257,7 @@ type exception struct {
 	id       string // the attestation's digest
 	pred     attestation.Exception
 	signer   string
-	findings map[string]bool
+	findings map[string]bool // the ids it waives, lower-cased (ids compare case-insensitively, as in the exceptions file)
 	used     int
 	// vex marks a waiver from a signed OpenVEX statement; purls are the
 	// packages it covers (none: every package of the image).
@@ -281,7 +281,7 @@ func (e *exception) waivesIDs(ids []string, purl string) bool {
 		return false
 	}
 	for _, id := range ids {
-		if id != "" && e.findings[id] {
+		if id != "" && e.findings[strings.ToLower(id)] {
 			return true
 		}
 	}

@@ -341,7 +341,7 @@ func (v *verifier) acceptException(va verifiedAtt) string {
 	}
 	ex := &exception{id: va.digest, pred: e, signer: va.signer.identity.String(), findings: map[string]bool{}}
 	for _, f := range e.Findings {
-		ex.findings[f] = true
+		ex.findings[strings.ToLower(f)] = true
 	}
 	v.exceptions = append(v.exceptions, ex)
 	return ""
@@ -646,7 +646,7 @@ func (v *verifier) waiveOutage(req policy.Requirement, res *RequirementResult, w
 	}
 	for _, e := range v.exceptions {
 		for _, id := range ids {
-			if !e.findings[id] {
+			if !e.findings[strings.ToLower(id)] {
 				continue
 			}
 			e.used++

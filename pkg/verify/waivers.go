@@ -110,12 +110,12 @@ func (v *verifier) acceptVEX(va verifiedAtt) string {
 		if s.ImpactStatement != "" {
 			reason += ": " + s.ImpactStatement
 		}
-		e := &exception{id: va.digest, signer: va.signer.identity.String(), findings: map[string]bool{s.Vulnerability.Name: true},
+		e := &exception{id: va.digest, signer: va.signer.identity.String(), findings: map[string]bool{strings.ToLower(s.Vulnerability.Name): true},
 			vex: true, purls: purls,
 			pred: attestation.Exception{Findings: []string{s.Vulnerability.Name}, Reason: truncateText(reason),
 				Ticket: truncateText(nonEmpty(doc.ID, "OpenVEX document")), Approver: truncateText(doc.Author), Expires: until}}
 		for _, a := range s.Vulnerability.Aliases {
-			e.findings[a] = true
+			e.findings[strings.ToLower(a)] = true
 		}
 		v.exceptions = append(v.exceptions, e)
 		added++

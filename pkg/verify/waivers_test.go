@@ -302,11 +302,31 @@ func TestVulnResultShapes(t *testing.T) {
 // without qualifiers covers a finding whose purl has them, at deploy as at
 // scan time.
 func TestPurlScopeWithQualifiers(t *testing.T) {
-	e := &exception{pred: attestation.Exception{Scope: "pkg:deb/debian/openssl@3.0.11"}, findings: map[string]bool{"CVE-2023-5678": true}}
+	e := &exception{pred: attestation.Exception{Scope: "pkg:deb/debian/openssl@3.0.11"}, findings: map[string]bool{"cve-2023-5678": true}}
 	if !e.waives(vulnFinding{ID: "CVE-2023-5678", PURL: "pkg:deb/debian/openssl@3.0.11?arch=amd64"}) {
 		t.Error("scope pkg:deb/debian/openssl@3.0.11 does not cover …@3.0.11?arch=amd64")
 	}
 	if e.waives(vulnFinding{ID: "CVE-2023-5678", PURL: "pkg:deb/debian/openssl@3.0.12?arch=amd64"}) {
 		t.Error("scope covers another version")
+	}
+}
+
+// TestExceptionIDsIgnoreCase: an exception attestation names ids the way the
+// exceptions file does, case-insensitively (ghsa-… waives GHSA-…).
+func TestExceptionIDsIgnoreCase(t *testing.T) {
+	now := time.Now()
+	w := newWorld(t)
+	ref := w.image("acme/widgets")
+	k := w.key("release", false)
+	w.sign(ref, k)
+	w.attest(ref, k, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
+	w.attest(ref, k, ref.Digest, attestation.PredicateCodeScan, codeScan("pass", now))
+	w.attest(ref, k, ref.Digest, attestation.PredicateSLSAProvenance, provenance("acme/widgets"))
+	w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now, match("GHSA-jfh8-c2jp-5v3q", "Critical", true)))
+	w.attest(ref, w.key("security", true), ref.Digest, attestation.PredicateException, exceptionPred(now.Add(24*time.Hour), "", "ghsa-JFH8-c2jp-5v3q"))
+	p := strings.Replace(keyPolicy, "    max-age: 24h\n", "", 1)
+	rep := w.verify(ref, w.policy(p), now)
+	if !rep.Verified || len(rep.ExceptionsUsed) != 1 {
+		t.Fatalf("verified %v, used %+v: %v", rep.Verified, rep.ExceptionsUsed, rep.Failures())
 	}
 }
