@@ -102,6 +102,9 @@ func validatePredicate(uri string, predicate []byte, opts Options) error {
 			if want := AssessmentTier(p.Total); p.Tier != want {
 				return fmt.Errorf("/tier: %d, but a total of %d is tier %d", p.Tier, p.Total, want)
 			}
+		case PredicateOpenVEX:
+			_, err := ParseOpenVEX(predicate)
+			return err
 		case PredicateVuln:
 			if err := requireString(predicate, "scanner", "uri"); err != nil {
 				return err

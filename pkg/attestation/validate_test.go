@@ -225,3 +225,24 @@ func TestPredicateTypesRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateOpenVEX(t *testing.T) {
+	base := examplePredicate(t, "vex")
+	for _, tt := range []struct {
+		name, from, to string
+	}{
+		{"other context", `"https://openvex.dev/ns/v0.2.0"`, `"https://example.com/ns"`},
+		{"no timestamp", `"timestamp": "2026-12-01T09:00:00Z",`, ``},
+		{"unknown status", `"not_affected"`, `"waived"`},
+		{"no vulnerability name", `"name": "CVE-2021-44228"`, `"name": ""`},
+		{"no author", `"author": "security-team@acme.example",`, ``},
+	} {
+		data := strings.Replace(string(base), tt.from, tt.to, 1)
+		if data == string(base) {
+			t.Fatalf("%s: edit did not apply", tt.name)
+		}
+		if err := ValidatePredicate("vex", []byte(data), Options{}); err == nil {
+			t.Errorf("%s: accepted", tt.name)
+		}
+	}
+}
