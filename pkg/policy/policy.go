@@ -448,7 +448,11 @@ func (p *Policy) validate(opts Options) error {
 		for i := range p.Exceptions.Signers {
 			v.identity(fmt.Sprintf("exceptions.signers[%d]", i), &p.Exceptions.Signers[i])
 		}
-		errs = append(errs, validateLifetimes(p.Exceptions)...)
+		for _, e := range validateLifetimes(p.Exceptions) {
+			// "field: message" → a FieldError with the field's line.
+			field, msg, _ := strings.Cut(e.Error(), ": ")
+			v.errs = append(v.errs, &FieldError{Field: field, Line: v.idx.line(field), Msg: msg})
+		}
 	}
 	if bg := p.BreakGlass; bg != nil {
 		if len(bg.Signers) == 0 {

@@ -211,7 +211,7 @@ func TestOnScannerOutage(t *testing.T) {
 // most a year; max-outage-lifetime defaults to 72 hours and is at most 7 days.
 func TestExceptionLifetimes(t *testing.T) {
 	dir := keyDir(t)
-	head := "apiVersion: secure-gates/v1\nkind: Policy\nidentities: [{key: release.pub}]\n"
+	head := "apiVersion: secure-gates/v1\nkind: Policy\nidentities: [{key: release.pub}]\nrequire: [{type: vuln}]\n"
 	cases := []struct {
 		name, exceptions, wantErr string
 		lifetime, outage          time.Duration
