@@ -173,9 +173,9 @@ func TestNotScannedInPredicate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	for name, data := range map[string]string{
-		"big.txt":        strings.Repeat("x", 100),
-		"dist/app.zip":   "PK\x03\x04\x14\x00\x00\x00\x08\x00 aws",
-		"small.txt":      "hello\n",
+		"big.txt":             strings.Repeat("x", 100),
+		"dist/app.zip":        "PK\x03\x04\x14\x00\x00\x00\x08\x00 aws",
+		"small.txt":           "hello\n",
 		"node_modules/a/a.js": "var a;\n",
 	} {
 		p := filepath.Join(dir, filepath.FromSlash(name))
