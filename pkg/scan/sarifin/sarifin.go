@@ -152,9 +152,6 @@ func Ingest(ctx context.Context, patterns []string, o Options) (*Result, error) 
 	return res, nil
 }
 
-// maxNotifications bounds the notifications of one invocation that are read.
-const maxNotifications = 10_000
-
 // runFailure says why a run's tool did not run successfully, or "".
 func runFailure(run *gosarif.Run) string {
 	for i, inv := range run.Invocations {
@@ -168,10 +165,7 @@ func runFailure(run *gosarif.Run) string {
 		case !*inv.ExecutionSuccessful:
 			why = fmt.Sprintf("invocations[%d].executionSuccessful is false: the tool did not run successfully", i)
 		}
-		for j, n := range inv.ToolExecutionNotifications {
-			if j == maxNotifications {
-				break
-			}
+		for j, n := range inv.ToolExecutionNotifications { // all of them: the file is size-bounded
 			if n == nil || !strings.EqualFold(strings.TrimSpace(n.Level), "error") {
 				continue
 			}
