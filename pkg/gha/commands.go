@@ -172,8 +172,9 @@ func (r *Runtime) Infof(format string, args ...any) {
 // message) to the log inside stop-commands with a random token, so no line of it is
 // processed as a workflow command.
 // The stop-commands are written off a runner too (a runner that is not detected
-// must still not act on the text), and there the text's control characters are
-// escaped as well, so it cannot drive the terminal either.
+// must still not act on the text), and the text's control characters (but tabs)
+// are escaped everywhere, so it cannot drive a terminal either — the runner's
+// log is read raw too (gh run view --log).
 func (r *Runtime) LogUntrusted(text string) error {
 	tok, err := r.randomToken()
 	if err != nil {
@@ -181,12 +182,8 @@ func (r *Runtime) LogUntrusted(text string) error {
 	}
 	text = strings.ReplaceAll(text, "::"+tok+"::", "")
 	r.writeLine("::stop-commands::" + tok)
-	local := !r.InActions()
 	for _, line := range strings.Split(strings.ReplaceAll(text, "\r", ""), "\n") {
-		if local {
-			line = escape(line, true)
-		}
-		r.writeLine(line)
+		r.writeLine(escape(line, true)) // on a runner too: its log is also read raw in terminals
 	}
 	r.writeLine("::" + tok + "::")
 	return nil
