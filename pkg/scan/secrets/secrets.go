@@ -410,6 +410,9 @@ func (s *scan) tree(ctx context.Context, res *Result) error {
 		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
 			if d.Name() == ".git" {
+				if filepath.Dir(p) != s.root {
+					s.notScanned(rel+"/", "git metadata of a nested repository")
+				}
 				return filepath.SkipDir // the history is scanned through git
 			}
 			if s.skipPath(p) {

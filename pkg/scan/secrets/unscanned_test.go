@@ -111,6 +111,8 @@ func TestLargeFilesAndChunkBoundaries(t *testing.T) {
 			want{notScanned: []string{"dist/app.zip: binary file (application/zip)"}}},
 		{"a file over the cap is named", map[string][]byte{"big.txt": []byte("aws = " + awsKey("cap") + "\n")}, Options{MaxFileBytes: 10},
 			want{notScanned: []string{"big.txt: larger than the 10-byte cap"}}},
+		{"a nested repository's git metadata is named", map[string][]byte{"sub/.git/config": []byte("[core]\n"), "sub/a.txt": []byte("hello\n")}, Options{},
+			want{notScanned: []string{"sub/.git/: git metadata of a nested repository"}}},
 		{"an allowlisted directory is named once", map[string][]byte{"node_modules/a/x.js": []byte("k = " + awsKey("nm") + "\n"), "node_modules/b/y.js": []byte("y\n")}, Options{},
 			want{notScanned: []string{"node_modules/: path allowlisted"}}},
 	}
