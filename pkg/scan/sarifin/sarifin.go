@@ -39,6 +39,10 @@ const (
 	DefaultMaxFileBytes = 100 << 20
 	DefaultMaxFiles     = 100
 	DefaultMaxResults   = 200_000
+	// MaxTools bounds the distinct tools of the ingested runs: with the four
+	// built-in scanners they fit the code-scan predicate's 64 tools and
+	// outages.
+	MaxTools = 60
 )
 
 // Options configures Ingest.
@@ -144,6 +148,9 @@ func Ingest(ctx context.Context, patterns []string, o Options) (*Result, error) 
 				tools[t.Name] = &t
 			}
 		}
+	}
+	if len(tools) > MaxTools {
+		return nil, errkind.Input(fmt.Errorf("SARIF inputs name %d tools, more than the %d the code-scan predicate records: merge the runs of one tool, or ingest fewer files", len(tools), MaxTools))
 	}
 	for _, t := range tools {
 		res.Tools = append(res.Tools, *t)

@@ -50,6 +50,14 @@ func TestIngest(t *testing.T) {
 func TestIngestErrors(t *testing.T) {
 	root, _ := filepath.Abs("testdata")
 	dir := t.TempDir()
+	many := filepath.Join(dir, "many.sarif")
+	var runs []string
+	for i := range MaxTools + 1 {
+		runs = append(runs, fmt.Sprintf(`{"tool":{"driver":{"name":"tool%d"}},"results":[]}`, i))
+	}
+	if err := os.WriteFile(many, []byte(`{"version":"2.1.0","runs":[`+strings.Join(runs, ",")+`]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	bad := filepath.Join(dir, "bad.sarif")
 	if err := os.WriteFile(bad, []byte(`{"version":"2.0.0","runs":[]}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -66,6 +74,7 @@ func TestIngestErrors(t *testing.T) {
 		{"too many files", []string{"*.sarif"}, Options{Root: root, MaxFiles: 1}, "more than the 1"},
 		{"too many results", []string{"*.sarif"}, Options{Root: root, MaxResults: 2}, "more than 2 results"},
 		{"bad pattern", []string{"[.sarif"}, Options{Root: root}, "pattern"},
+		{"too many tools", []string{many}, Options{Root: root}, "more than the 60"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
