@@ -216,9 +216,17 @@ func NotImplemented(name string) func(context.Context, *gha.Runtime, gha.RawInpu
 // timeout" (pkg/netretry). A timeout of zero or less is an input error: a gate
 // that talks to the network never waits without bound.
 func WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc, error) {
-	if d <= 0 {
-		return ctx, func() {}, errkind.Input(fmt.Errorf("timeout is %s: give a positive Go duration such as 10m or 90s", d))
+	if err := CheckTimeout(d); err != nil {
+		return ctx, func() {}, err
 	}
 	ctx, cancel := netretry.WithTimeout(ctx, d)
 	return ctx, cancel, nil
+}
+
+// CheckTimeout refuses a timeout input of zero or less (exit 2).
+func CheckTimeout(d time.Duration) error {
+	if d <= 0 {
+		return errkind.Input(fmt.Errorf("timeout is %s: give a positive Go duration such as 10m or 90s", d))
+	}
+	return nil
 }

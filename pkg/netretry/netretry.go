@@ -154,6 +154,12 @@ var DefaultClient = &http.Client{Transport: Default}
 
 type timeoutKey struct{}
 
+// timeout is what WithTimeout set: the duration asked for and the deadline.
+type timeout struct {
+	d  time.Duration
+	at time.Time
+}
+
 // WithTimeout returns ctx with a deadline d from now, remembering d so that a
 // request the deadline cuts is reported as "no answer within the <d> timeout".
 // A d of zero or less returns ctx unchanged (and a no-op cancel).
@@ -162,15 +168,67 @@ func WithTimeout(ctx context.Context, d time.Duration) (context.Context, context
 		return ctx, func() {}
 	}
 	ctx, cancel := context.WithTimeout(ctx, d)
-	return context.WithValue(ctx, timeoutKey{}, d), cancel
+	at, _ := ctx.Deadline()
+	return context.WithValue(ctx, timeoutKey{}, timeout{d: d, at: at}), cancel
 }
 
 // timeoutOf says how the deadline of ctx was set, for messages.
 func timeoutOf(ctx context.Context) string {
-	if d, ok := ctx.Value(timeoutKey{}).(time.Duration); ok {
-		return "within the " + d.String() + " timeout"
+	v, ok := ctx.Value(timeoutKey{}).(timeout)
+	if dl, has := ctx.Deadline(); ok && has && !dl.Before(v.at) {
+		return "within the " + v.d.String() + " timeout"
 	}
 	return "before the deadline"
+}
+
+// Bind returns rt sending every request under ctx as well as under its own
+// context: for clients that build requests without one (sigstore-go's Fulcio
+// and timestamp clients, go-tuf's fetcher), so the caller's deadline and
+// cancellation still end them.
+func Bind(ctx context.Context, rt http.RoundTripper) http.RoundTripper {
+	return &bound{ctx: ctx, rt: rt}
+}
+
+type bound struct {
+	ctx context.Context
+	rt  http.RoundTripper
+}
+
+func (b *bound) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(req.Context())
+	if dl, ok := b.ctx.Deadline(); ok {
+		ctx, cancel = context.WithDeadline(req.Context(), dl)
+	}
+	if v, ok := b.ctx.Value(timeoutKey{}).(timeout); ok && ctx.Value(timeoutKey{}) == nil {
+		ctx = context.WithValue(ctx, timeoutKey{}, v)
+	}
+	// The deadline itself is the derived context's; a cancellation of b.ctx
+	// (a signal) cancels too.
+	stop := context.AfterFunc(b.ctx, func() {
+		if !errors.Is(b.ctx.Err(), context.DeadlineExceeded) {
+			cancel()
+		}
+	})
+	done := func() { stop(); cancel() }
+	resp, err := b.rt.RoundTrip(req.WithContext(ctx))
+	if err != nil || resp.Body == nil {
+		done()
+		return resp, err
+	}
+	resp.Body = &closeHook{ReadCloser: resp.Body, done: done}
+	return resp, nil
+}
+
+// closeHook runs done when the body is closed.
+type closeHook struct {
+	io.ReadCloser
+	done func()
+}
+
+func (c *closeHook) Close() error {
+	err := c.ReadCloser.Close()
+	c.done()
+	return err
 }
 
 // Error is a request that did not get an answer: the host, what happened, and
@@ -339,7 +397,17 @@ func (t *Transport) describe(ctx context.Context, req *http.Request, err error) 
 	case errors.As(err, &ne) && ne.Timeout():
 		return &Error{Host: host, What: "timed out", Err: err}
 	}
-	return &Error{Host: host, What: "no answer", Err: err}
+	var (
+		dns *net.DNSError
+		op  *net.OpError
+	)
+	switch {
+	case errors.As(err, &dns):
+		return &Error{Host: host, What: "unreachable (the name does not resolve)", Err: err}
+	case errors.As(err, &op) && op.Op == "dial":
+		return &Error{Host: host, What: "unreachable (no connection)", Err: err}
+	}
+	return &Error{Host: host, What: "the connection failed", Err: err}
 }
 
 // watchBody makes an error while reading the body name the host too.

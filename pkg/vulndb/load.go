@@ -23,6 +23,7 @@ import (
 	"github.com/anchore/grype/grype/vulnerability"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/netretry"
 )
 
 // DefaultMaxAge is the default bound on the DB's age: grype's own default (5 days).
@@ -69,6 +70,9 @@ type Options struct {
 	Scanner string
 	// Now is the clock for the age check and outage times; nil means time.Now.
 	Now func() time.Time
+	// Timeout bounds the DB's network calls (the listing check and the
+	// download) besides ctx; 0 means only ctx and grype's own timeouts.
+	Timeout time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -165,6 +169,8 @@ func Load(ctx context.Context, o Options) (*DB, error) {
 	case o.DBDir != "":
 		return loadDBDir(o)
 	case o.CacheDir != "":
+		ctx, cancel := netretry.WithTimeout(ctx, o.Timeout)
+		defer cancel()
 		return loadCache(ctx, o)
 	}
 	return nil, errkind.Input(errors.New("vulnerability DB: neither a DB folder or archive (db-dir) nor a cache folder (db-cache) was given"))
