@@ -428,7 +428,11 @@ type body struct {
 func (b *body) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err != nil && err != io.EOF {
-		err = b.t.describe(b.ctx, b.req, fmt.Errorf("reading the answer: %w", err))
+		e := b.t.describe(b.ctx, b.req, fmt.Errorf("reading the answer: %w", err))
+		if ne, ok := e.(*Error); ok && b.ctx.Err() != nil {
+			ne.What = "answer not complete " + timeoutOf(b.ctx)
+		}
+		err = e
 	}
 	return n, err
 }
@@ -452,15 +456,52 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // Explain returns err as "<doing> from <host>: <what happened>" when a request in
-// it got no answer (an *Error in its chain), keeping err's chain for errors.Is
-// and errors.As; otherwise it returns nil, for the caller to describe err its
-// own way.
+// it got no answer in time (an *Error that timed out, anywhere errors.As looks;
+// one cut by the caller's deadline first), keeping err's chain for errors.Is and
+// errors.As. Otherwise it returns nil, for the caller to describe err its own
+// way with the full text (a refused connection, a TLS or redirect failure).
 func Explain(doing string, err error) error {
 	var e *Error
-	if !errors.As(err, &e) {
+	var dl *deadlineHit
+	var to *timedOut
+	switch {
+	case errors.As(err, &dl):
+		e = dl.e
+	case errors.As(err, &to):
+		e = to.e
+	default:
 		return nil
 	}
 	return &explained{msg: doing + " from " + e.Host + ": " + e.What, err: err}
+}
+
+// deadlineHit and timedOut are errors.As targets that only an *Error cut by its
+// context's deadline, or by any timeout, matches: errors.As then finds it even
+// behind an error list that is searched with As only (go-containerregistry's
+// ping tries https and http and keeps both errors).
+type (
+	deadlineHit struct{ e *Error }
+	timedOut    struct{ e *Error }
+)
+
+func (*deadlineHit) Error() string { return "deadline" }
+func (*timedOut) Error() string    { return "timed out" }
+
+// As lets errors.As find e as a *deadlineHit or *timedOut when it is one.
+func (e *Error) As(target any) bool {
+	switch t := target.(type) {
+	case **deadlineHit:
+		if errors.Is(e.Err, context.DeadlineExceeded) {
+			*t = &deadlineHit{e}
+			return true
+		}
+	case **timedOut:
+		if e.Timeout() {
+			*t = &timedOut{e}
+			return true
+		}
+	}
+	return false
 }
 
 type explained struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -258,7 +259,7 @@ func TestNoAnswer(t *testing.T) {
 			opts: Options{TLSHandshakeTimeout: 300 * time.Millisecond, Attempts: 2},
 			want: hung + ": TLS handshake not completed within 300ms"},
 		{name: "a body trickled forever is cut by the timeout", url: trickle.URL + "/blob", timeout: time.Second,
-			want: strings.TrimPrefix(trickle.URL, "http://") + ": no answer within the 1s timeout: reading the answer", deadline: true},
+			want: strings.TrimPrefix(trickle.URL, "http://") + ": answer not complete within the 1s timeout: reading the answer", deadline: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -299,3 +300,54 @@ func TestWithTimeoutZeroKeepsContext(t *testing.T) {
 		t.Fatal("a zero timeout set a deadline")
 	}
 }
+
+// joined is an error list searched only through As, as go-containerregistry's
+// ping keeps the errors of its https and http attempts.
+type joined []error
+
+func (j joined) Error() string { return "several" }
+func (j joined) As(target any) bool {
+	for _, e := range j {
+		if errors.As(e, target) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestExplain(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := WithTimeout(context.Background(), time.Nanosecond)
+	defer cancel()
+	<-ctx.Done()
+	refused := &Error{Host: "a:1", What: "unreachable (no connection)", Err: &net.OpError{Op: "dial", Err: errors.New("connection refused")}}
+	header := &Error{Host: "b:2", What: "no answer within 60s (response header timeout)", Err: &net.OpError{Op: "read", Err: timeoutErr{}}}
+	cut := &Error{Host: "c:3", What: "no answer " + timeoutOf(ctx), Err: context.DeadlineExceeded}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"a refused connection is left to the caller", fmt.Errorf("get: %w", refused), ""},
+		{"a response header timeout", fmt.Errorf("get: %w", header), "resolving x from b:2: no answer within 60s (response header timeout)"},
+		{"the deadline behind a list searched with As", joined{refused, fmt.Errorf("get: %w", cut)}, "resolving x from c:3: no answer within the 1ns timeout"},
+		{"the deadline before another timeout", joined{header, cut}, "resolving x from c:3: no answer within the 1ns timeout"},
+		{"no netretry error", errors.New("boom"), ""},
+	} {
+		got := Explain("resolving x", tc.err)
+		switch {
+		case tc.want == "" && got != nil:
+			t.Errorf("%s: Explain = %q, want nil", tc.name, got)
+		case tc.want != "" && (got == nil || got.Error() != tc.want):
+			t.Errorf("%s: Explain = %v, want %q", tc.name, got, tc.want)
+		case got != nil && !errors.Is(got, tc.err) && !errors.Is(got, context.DeadlineExceeded) && !errors.As(got, new(*Error)):
+			t.Errorf("%s: the chain is lost", tc.name)
+		}
+	}
+}
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }

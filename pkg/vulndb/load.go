@@ -169,8 +169,6 @@ func Load(ctx context.Context, o Options) (*DB, error) {
 	case o.DBDir != "":
 		return loadDBDir(o)
 	case o.CacheDir != "":
-		ctx, cancel := netretry.WithTimeout(ctx, o.Timeout)
-		defer cancel()
 		return loadCache(ctx, o)
 	}
 	return nil, errkind.Input(errors.New("vulnerability DB: neither a DB folder or archive (db-dir) nor a cache folder (db-cache) was given"))
@@ -358,12 +356,39 @@ func loadCache(ctx context.Context, o Options) (*DB, error) {
 	if err := os.MkdirAll(o.CacheDir, 0o755); err != nil {
 		return nil, errkind.Infra(fmt.Errorf("vulnerability DB cache %q: %w", o.CacheDir, err))
 	}
-	cur, err := curatorWithClient(ctx, o.CacheDir, o)
+	// grype's client takes no context: the check and download run aside, and
+	// the load stops waiting at ctx's deadline or o.Timeout. A check cut by
+	// o.Timeout is a failed update check (the cache may still serve); one cut
+	// by ctx ends the load.
+	uctx, cancel := netretry.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	cur, err := curatorWithClient(uctx, o.CacheDir, o)
 	if err != nil {
 		return nil, err
 	}
-	updated, uerr := cur.Update()
+	type update struct {
+		updated bool
+		err     error
+	}
+	done := make(chan update, 1)
+	go func() {
+		u, err := cur.Update()
+		done <- update{u, err}
+	}()
+	var (
+		updated bool
+		uerr    error
+	)
+	select {
+	case u := <-done:
+		updated, uerr = u.updated, u.err
+	case <-uctx.Done():
+		uerr = &netretry.Error{Host: hostOf(o.UpdateURL), What: "no answer " + netretry.Within(uctx), Err: uctx.Err()}
+	}
 	if err := ctx.Err(); err != nil {
+		if e := netretry.Explain("loading the vulnerability DB: checking "+o.UpdateURL, uerr); e != nil {
+			return nil, errkind.Infra(e)
+		}
 		return nil, errkind.Infra(fmt.Errorf("loading the vulnerability DB: %w", err))
 	}
 	info := Info{Location: o.CacheDir, Source: SourceCache}
@@ -379,6 +404,14 @@ func loadCache(ctx context.Context, o Options) (*DB, error) {
 		return db, nil
 	}
 	return open(o.CacheDir, o, info, false)
+}
+
+// hostOf is the host[:port] of a URL, for messages; the URL itself if unparsable.
+func hostOf(u string) string {
+	if p, err := url.Parse(u); err == nil && p.Host != "" {
+		return p.Host
+	}
+	return u
 }
 
 // grypeID identifies grype to its distribution server (user agent).
