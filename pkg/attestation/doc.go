@@ -41,7 +41,7 @@
 // that drives cosign passes the full URI, never a short name.
 //
 // [ValidatePredicate] checks a predicate against its type: the project's own types
-// (code-scan, threat-model, exception) against their embedded JSON schemas
+// (code-scan, threat-model, exception, assessment) against their embedded JSON schemas
 // (draft 2020-12, unknown fields rejected), the standard types against the
 // handful of fields the gates rely on.
 //

@@ -133,6 +133,45 @@ type Question struct {
 	Answered bool   `json:"answered"`
 }
 
+// Assessment is the predicate of [PredicateAssessment]: a repository's
+// self-assessment (seed 002's 20 questions) scored from evidence. Its schema
+// is schema/assessment.json; Total is the sum of the scores and Tier the
+// seed's tier of Total.
+type Assessment struct {
+	// Repository is "owner/name".
+	Repository string    `json:"repository"`
+	AssessedAt time.Time `json:"assessedAt,omitzero"`
+	Total      int       `json:"total"`
+	Tier       int       `json:"tier"`
+	// Questions are the 20 answers, in id order.
+	Questions []AssessmentAnswer `json:"questions"`
+}
+
+// AssessmentAnswer is one scored question of an [Assessment].
+type AssessmentAnswer struct {
+	ID       int      `json:"id"`
+	Score    int      `json:"score"`
+	Evidence []string `json:"evidence"`
+	// Source is what decided the score: repository, api or assessment.yaml.
+	Source string `json:"source"`
+}
+
+// AssessmentTier is seed 002's tier of a total out of 40: 0–10 tier 0, 11–20
+// tier 1, 21–30 tier 2, 31–38 tier 3, 39–40 tier 4.
+func AssessmentTier(total int) int {
+	switch {
+	case total <= 10:
+		return 0
+	case total <= 20:
+		return 1
+	case total <= 30:
+		return 2
+	case total <= 38:
+		return 3
+	}
+	return 4
+}
+
 // Exception is the predicate of [PredicateException]: a waiver of findings.
 // An expired or unsigned exception waives nothing. Its schema is
 // schema/exception.json.
