@@ -69,6 +69,9 @@ func validatePredicate(uri string, predicate []byte, opts Options) error {
 			if p.ScanFinishedOn.Before(p.ScanStartedOn) {
 				return errors.New("scanFinishedOn is before scanStartedOn")
 			}
+			if p.NotScanned != nil && p.NotScanned.Count < len(p.NotScanned.Files) {
+				return fmt.Errorf("/notScanned/count: %d is less than the %d files listed", p.NotScanned.Count, len(p.NotScanned.Files))
+			}
 		case PredicateThreatModel:
 			var p ThreatModel
 			if err := validateOwn("threat-model", predicate, &p); err != nil {
@@ -102,6 +105,9 @@ func validatePredicate(uri string, predicate []byte, opts Options) error {
 			if want := AssessmentTier(p.Total); p.Tier != want {
 				return fmt.Errorf("/tier: %d, but a total of %d is tier %d", p.Tier, p.Total, want)
 			}
+		case PredicateOpenVEX:
+			_, err := ParseOpenVEX(predicate)
+			return err
 		case PredicateVuln:
 			if err := requireString(predicate, "scanner", "uri"); err != nil {
 				return err
