@@ -12,20 +12,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/secure-gates/secure-gates/pkg/atomicfile"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/tuf"
+	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
 
 	signaction "github.com/secure-gates/secure-gates/actions/sign"
 	"github.com/secure-gates/secure-gates/internal/gate"
+	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/deploy"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/gha"
+	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/policy"
 	"github.com/secure-gates/secure-gates/pkg/signing"
@@ -51,6 +55,7 @@ type Inputs struct {
 	Workload         string        `input:"workload"`
 	Container        string        `input:"container"`
 	RolloutTimeout   time.Duration `input:"rollout-timeout"`
+	Timeout          time.Duration `input:"timeout"`
 	GitopsRepo       string        `input:"gitops-repo"`
 	GitopsPath       string        `input:"gitops-path"`
 	GitopsBranch     string        `input:"gitops-branch"`
@@ -107,6 +112,11 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err := checkDeployInputs(in); err != nil {
 		return err
 	}
+	ctx, cancel, err := gate.WithTimeout(ctx, in.Timeout)
+	if err != nil {
+		return err
+	}
+	defer cancel()
 	// Key files the policy names are relative to the workspace (the repository
 	// root; on a runner, the working directory) and must stay inside it.
 	base := rt.Context().Workspace
@@ -135,7 +145,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if ref.Tag != "" {
 		rt.Infof("resolved %s to %s; the tag is not used again", in.Image, ref)
 	}
-	trust, err := trustedMaterial(in.TrustedRoot, pol)
+	trust, err := trustedMaterial(ctx, in.TrustedRoot, pol)
 	if err != nil {
 		return err
 	}
@@ -190,6 +200,10 @@ func checkDeployInputs(in Inputs) error {
 		if _, _, err := deploy.ParseWorkload(in.Workload); err != nil {
 			return errkind.Input(fmt.Errorf("deploy: kubectl needs the workload input: %w", err))
 		}
+		if !in.DryRun && in.Timeout > 0 && in.RolloutTimeout >= in.Timeout {
+			return errkind.Input(fmt.Errorf("rollout-timeout (%s) is not shorter than timeout (%s), which bounds the whole gate: raise timeout above rollout-timeout plus the verification's time",
+				in.RolloutTimeout, in.Timeout))
+		}
 	case "gitops":
 		if in.GitopsRepo == "" {
 			return errkind.Input(errors.New("deploy: gitops needs the gitops-repo input (URL or path)"))
@@ -210,7 +224,7 @@ func checkDeployInputs(in Inputs) error {
 
 // trustedMaterial loads the trusted root: the trusted-root input, or, when the
 // policy names keyless identities, the public-good instance through TUF.
-func trustedMaterial(path string, pol *policy.Policy) (root.TrustedMaterial, error) {
+func trustedMaterial(ctx context.Context, path string, pol *policy.Policy) (root.TrustedMaterial, error) {
 	if path != "" {
 		st, err := os.Stat(path)
 		if err != nil {
@@ -228,11 +242,28 @@ func trustedMaterial(path string, pol *policy.Policy) (root.TrustedMaterial, err
 	if !needsKeyless(pol) {
 		return nil, nil
 	}
-	tr, err := root.FetchTrustedRoot()
+	// TUF's fetcher takes no context: its client carries the gate's deadline.
+	f := fetcher.NewDefaultFetcher()
+	f.SetHTTPClient(ctxClient{ctx: ctx, c: netretry.DefaultClient})
+	tr, err := root.FetchTrustedRootWithOptions(tuf.DefaultOptions().WithFetcher(f))
 	if err != nil {
-		return nil, errkind.Infra(fmt.Errorf("fetching the public-good Sigstore trusted root through TUF (or pass trusted-root): %w", err))
+		doing := "fetching the public-good Sigstore trusted root through TUF (or pass trusted-root)"
+		if e := netretry.Explain(doing, err); e != nil {
+			return nil, errkind.Infra(e)
+		}
+		return nil, errkind.Infra(fmt.Errorf("%s: %w", doing, err))
 	}
 	return tr, nil
+}
+
+// ctxClient sends every request under ctx.
+type ctxClient struct {
+	ctx context.Context
+	c   *http.Client
+}
+
+func (c ctxClient) Do(req *http.Request) (*http.Response, error) {
+	return c.c.Do(req.WithContext(c.ctx))
 }
 
 func needsKeyless(p *policy.Policy) bool {
