@@ -99,7 +99,7 @@ func TestDASTAction(t *testing.T) {
 		{"another format exits 2", []string{"not-a-report.json"}, nil, map[string]string{"report": "not-a-report.json"}, 2, "", "", "expected OWASP ZAP's JSON report"},
 		{"an image tag exits 2", []string{"zap-clean.json"}, nil, map[string]string{"report": "zap-clean.json", "image": "ghcr.io/acme/widgets:1.2"}, 2, "", "", "not a tag"},
 		{"a named rules file must exist", []string{"zap-clean.json"}, nil, map[string]string{"report": "zap-clean.json", "rules-file": "zap.tsv"}, 2, "", "", "reading rules file zap.tsv"},
-		{"an exception beyond 366 days exits 2", []string{"zap-report.json"}, map[string]string{".secure-gates/exceptions.yaml": fmt.Sprintf(exception, "2099-01-01")}, map[string]string{"report": "zap-report.json"}, 2, "", "", "more than 366 days ahead"},
+		{"an exception beyond the 90-day bound exits 2", []string{"zap-report.json"}, map[string]string{".secure-gates/exceptions.yaml": fmt.Sprintf(exception, "2099-01-01")}, map[string]string{"report": "zap-report.json"}, 2, "", "", "is more than 90 days after"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -372,10 +372,37 @@ func TestVerifyAndDeployAuditNeverBlocks(t *testing.T) {
 	if msg := vdGit(t, bare, "log", "-1", "--format=%B", "main"); !strings.Contains(msg, "FAILED (audit mode") {
 		t.Errorf("the commit does not record the audit result:\n%s", msg)
 	}
-	// Audit is refused for an enforce environment.
-	res = run(t, vdStep(w, map[string]string{"image": ref.String(), "environment": "production"}))
-	if res.ExitCode != 2 || !strings.Contains(res.Log+res.Stderr, "audit mode") {
-		t.Errorf("audit for production: exit %d\n%s%s", res.ExitCode, res.Log, res.Stderr)
+}
+
+// Observation 2 of issue 13: with mode: audit and enforce-environments:
+// [production], audit applies only to a named environment outside the list.
+// GitHub compares environment names case-insensitively, so Production is
+// production; a run that names no environment is enforced too. There the
+// unsigned image is refused (exit 1) and nothing is deployed, while staging
+// still audits.
+func TestVerifyAndDeployEnforceEnvironments(t *testing.T) {
+	w := vdNewWorld(t, "audit")
+	ref := w.push("acme/widgets", "v1")
+	bare := vdGitOpsRepo(t, ref.Repository)
+	before := vdGit(t, bare, "rev-parse", "main")
+	for _, env := range []string{"production", "Production", "PRODUCTION", ""} {
+		res := run(t, vdStep(w, map[string]string{"image": ref.String(), "environment": env, "deploy": "gitops", "gitops-repo": bare, "gitops-path": "overlays/staging"}))
+		if res.ExitCode != 1 {
+			t.Errorf("environment %q: exit %d, want 1 (enforced)\n%s\n%s", env, res.ExitCode, res.Summary, res.Stderr)
+		}
+		if strings.Contains(res.Summary, "AUDIT MODE") || !strings.Contains(res.Summary, "this run ENFORCES") {
+			t.Errorf("environment %q: the summary does not say the run enforces:\n%s", env, res.Summary)
+		}
+		if res.Outputs["verified"] != "false" {
+			t.Errorf("environment %q: verified = %q", env, res.Outputs["verified"])
+		}
+	}
+	if vdGit(t, bare, "rev-parse", "main") != before {
+		t.Fatal("an unsigned image was deployed to an enforced environment")
+	}
+	res := run(t, vdStep(w, map[string]string{"image": ref.String(), "environment": "staging", "deploy": "gitops", "gitops-repo": bare, "gitops-path": "overlays/staging"}))
+	if res.ExitCode != 0 || !strings.Contains(res.Summary, "AUDIT MODE") {
+		t.Errorf("staging: exit %d, want 0 in audit mode\n%s\n%s", res.ExitCode, res.Summary, res.Stderr)
 	}
 }
 

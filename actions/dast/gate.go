@@ -41,17 +41,18 @@ var Gate = gate.Gate{Name: "dast", ActionYAML: actionYAML, Positional: "report",
 
 // Inputs are the gate's inputs (action.yml).
 type Inputs struct {
-	Report          string `input:"report"`
-	RulesFile       string `input:"rules-file"`
-	FailOn          string `input:"fail-on"`
-	Exceptions      string `input:"exceptions"`
-	OnScannerOutage string `input:"on-scanner-outage"`
-	Image           string `input:"image"`
-	Environment     string `input:"environment"`
-	Target          string `input:"target"`
-	UploadSARIF     bool   `input:"upload-sarif"`
-	Token           string `input:"token"`
-	OutputDir       string `input:"output-dir"`
+	Report          string        `input:"report"`
+	RulesFile       string        `input:"rules-file"`
+	FailOn          string        `input:"fail-on"`
+	Exceptions      string        `input:"exceptions"`
+	OnScannerOutage string        `input:"on-scanner-outage"`
+	Image           string        `input:"image"`
+	Environment     string        `input:"environment"`
+	Target          string        `input:"target"`
+	UploadSARIF     bool          `input:"upload-sarif"`
+	Token           string        `input:"token"`
+	OutputDir       string        `input:"output-dir"`
+	Timeout         time.Duration `input:"timeout"`
 }
 
 const (
@@ -64,6 +65,11 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err := gha.Decode(raw, &in); err != nil {
 		return errkind.Input(err)
 	}
+	ctx, cancel, err := gate.WithTimeout(ctx, in.Timeout)
+	if err != nil {
+		return err
+	}
+	defer cancel()
 	token := in.Token
 	if strings.HasPrefix(token, "${{") {
 		token = ""

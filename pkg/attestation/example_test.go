@@ -52,7 +52,7 @@ func ExampleResolveType() {
 	fmt.Println(err)
 	// Output:
 	// https://cosign.sigstore.dev/attestation/vuln/v1
-	// unknown predicate type "sbom": want one of cyclonedx, spdx, vuln, slsaprovenance, vsa, code-scan, threat-model, exception, assessment, dast, or its URI
+	// unknown predicate type "sbom": want one of cyclonedx, spdx, vuln, slsaprovenance, vsa, code-scan, threat-model, exception, assessment, dast, vex, or its URI
 }
 
 func ExamplePredicateTypes() {

@@ -30,6 +30,10 @@ const (
 	PredicateAssessment = "https://secure-gates.dev/attestation/assessment/v1"
 	// PredicateDAST is the project's dynamic-scan (DAST) predicate.
 	PredicateDAST = "https://secure-gates.dev/attestation/dast/v1"
+	// PredicateOpenVEX is an OpenVEX v0.2.0 document. verify-and-deploy
+	// honours its not_affected and fixed statements only when an allowed
+	// exception signer signed it, within the exceptions' lifetime bound.
+	PredicateOpenVEX = "https://openvex.dev/ns/v0.2.0"
 )
 
 // PredicateType is one entry of the registry.
@@ -65,6 +69,7 @@ var registry = []PredicateType{
 	{Name: "exception", URI: PredicateException, Description: "exception (waiver) of findings, with reason, ticket, approver and expiry", Own: true},
 	{Name: "assessment", URI: PredicateAssessment, Description: "self-assessment: the 20 questions' scores with evidence, total and tier", Own: true},
 	{Name: "dast", URI: PredicateDAST, Description: "dynamic scan of a deployed environment: target, tool, counts by risk, alerts, waivers, outages, decision", Own: true},
+	{Name: "vex", URI: PredicateOpenVEX, Description: "OpenVEX v0.2.0 document: waives at deploy only when signed by an exception signer"},
 }
 
 // PredicateTypes returns the registry, in a fixed order (standard types first).

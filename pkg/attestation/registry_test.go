@@ -20,6 +20,7 @@ var contract = []struct{ name, uri string }{
 	{"exception", "https://secure-gates.dev/attestation/exception/v1"},
 	{"assessment", "https://secure-gates.dev/attestation/assessment/v1"},
 	{"dast", "https://secure-gates.dev/attestation/dast/v1"},
+	{"vex", "https://openvex.dev/ns/v0.2.0"},
 }
 
 func TestRegistryContract(t *testing.T) {

@@ -277,21 +277,6 @@ func TestScopedExceptionNeedsEveryURL(t *testing.T) {
 	}
 }
 
-func TestExceptionLifetimeBounded(t *testing.T) {
-	t.Parallel()
-	p := policy(t, "high", "", `exceptions:
-  - id: "40012"
-    reason: forever
-    ticket: SEC-1
-    approver: bob
-    expires: 2099-01-01
-`)
-	_, err := Evaluate([]Input{{Name: "r", Report: read(t, "zap-report.json")}}, p, "", "staging")
-	if err == nil || !strings.Contains(err.Error(), "more than 366 days ahead") || errkind.ExitCode(err) != errkind.ExitInput {
-		t.Fatalf("err = %v", err)
-	}
-}
-
 func TestParseRules(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ name, data, want string }{

@@ -76,9 +76,6 @@ func ParseRules(name string, data []byte) (Rules, error) {
 	return rules, nil
 }
 
-// MaxExceptionLifetime bounds how far ahead an exception may expire.
-const MaxExceptionLifetime = 366 * 24 * time.Hour
-
 // Policy is what Evaluate applies.
 type Policy struct {
 	// FailOn is the lowest risk that fails the gate; nil fails on nothing
@@ -90,7 +87,8 @@ type Policy struct {
 	// RulesDigest identifies the rules file read (zero if none).
 	RulesDigest attestation.Digest
 	// Exceptions waive alerts by id (ZAP pluginid, SARIF rule id, wapiti
-	// category), limited to the URLs their scope matches.
+	// category), limited to the URLs their scope matches. Their lifetimes are
+	// bounded when the file is loaded (pkg/exceptions).
 	Exceptions *exceptions.Set
 	Now        time.Time
 }
@@ -135,13 +133,6 @@ type Input struct {
 func Evaluate(in []Input, p Policy, target, environment string) (*Decision, error) {
 	if len(in) == 0 {
 		return nil, errkind.Input(fmt.Errorf("no DAST report: %s", expected))
-	}
-	if p.Exceptions != nil {
-		for _, e := range p.Exceptions.Entries {
-			if e.Expires.Sub(p.Now) > MaxExceptionLifetime {
-				return nil, errkind.Input(fmt.Errorf("exceptions file %s %s: expires %s, more than %d days ahead: exceptions are bounded; renew it when it expires", p.Exceptions.Source, e.Name(), e.Expires.Format(time.RFC3339), int(MaxExceptionLifetime.Hours()/24)))
-			}
-		}
 	}
 	d := &Decision{}
 	pred := &d.Predicate

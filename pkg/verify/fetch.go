@@ -18,6 +18,7 @@ import (
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/netretry"
 )
 
 // Kinds and formats of what is attached to an image.
@@ -75,6 +76,9 @@ func notFound(err error) bool {
 }
 
 func infra(doing string, err error) error {
+	if e := netretry.Explain(doing, err); e != nil {
+		return errkind.Infra(e)
+	}
 	return errkind.Infra(fmt.Errorf("%s: %w", doing, err))
 }
 
