@@ -28,6 +28,9 @@ type signer struct {
 	identity    policy.Identity
 	trustedTime *time.Time
 	timeSource  string
+	// tlog is true when a transparency-log entry of the signature verified
+	// against the trusted root's Rekor log.
+	tlog bool
 	// payload is what was signed: the simple-signing JSON of a legacy signature,
 	// the DSSE envelope JSON of a legacy attestation, the DSSE payload of a bundle.
 	payload []byte
@@ -101,6 +104,45 @@ func (v *verifier) checkOpts(ctx context.Context, id policy.Identity, hasTlog, h
 	return co, nil
 }
 
+// transparencyGap says why a candidate carrying (or not) a transparency-log
+// entry and an RFC 3161 timestamp cannot satisfy id, before any verification:
+// a certificate needs either, verifiable against the trusted root (a
+// short-lived certificate means nothing without a trusted time to check it
+// at), and an identity with tlog: required needs the log entry. "" when it can.
+func (v *verifier) transparencyGap(id policy.Identity, hasTlog, hasTSA bool) string {
+	tm := v.opts.TrustedMaterial
+	rekor := tm != nil && len(tm.RekorLogs()) > 0
+	tsa := tm != nil && len(tm.TimestampingAuthorities()) > 0
+	if id.RequiresTlog() && !(hasTlog && rekor) {
+		if !hasTlog {
+			return "carries no transparency-log entry, and the identity requires one (tlog: required)"
+		}
+		return "carries a transparency-log entry, but the trusted root holds no Rekor log to verify it, and the identity requires one (tlog: required)"
+	}
+	if id.IsKey() || (hasTlog && rekor) || (hasTSA && tsa) {
+		return ""
+	}
+	switch {
+	case !hasTlog && !hasTSA:
+		return "a certificate signature is accepted only with a transparency-log entry or an RFC 3161 timestamp, and this one has neither (sign with tlog upload or a timestamp authority)"
+	default:
+		return "a certificate signature is accepted only with a transparency-log entry or an RFC 3161 timestamp verified against the trusted root, and the trusted root holds no Rekor log or timestamp authority for what this one carries"
+	}
+}
+
+// transparencyHeld checks, after verification, that what transparencyGap
+// demanded was verified: a trusted time for a certificate, a log entry for
+// tlog: required.
+func transparencyHeld(id policy.Identity, s *signer) string {
+	if id.RequiresTlog() && !s.tlog {
+		return "its transparency-log entry did not verify, and the identity requires one (tlog: required)"
+	}
+	if !id.IsKey() && s.trustedTime == nil {
+		return "a certificate signature is accepted only with a verified transparency-log entry or RFC 3161 timestamp, and none verified"
+	}
+	return ""
+}
+
 // checkTrigger refuses a certificate issued to a pull_request* workflow unless
 // the identity names that trigger.
 func checkTrigger(id policy.Identity, ext certificate.Extensions) error {
@@ -135,6 +177,10 @@ func (v *verifier) verifyLegacy(ctx context.Context, c candidate, h v1.Hash, ids
 		if err != nil {
 			return nil, nil, err
 		}
+		if why := v.transparencyGap(id, bndl != nil, rfc != nil); why != "" {
+			reasons = append(reasons, id.String()+": "+why)
+			continue
+		}
 		if c.kind == KindSignature {
 			co.ClaimVerifier = cosign.SimpleClaimVerifier
 			_, err = cosign.VerifyImageSignature(ctx, c.sig, h, co)
@@ -165,10 +211,16 @@ func (v *verifier) verifyLegacy(ctx context.Context, c candidate, h v1.Hash, ids
 			}
 		}
 		if !co.IgnoreTlog && bndl != nil {
+			// Offline: cosign verified the entry's SET against the trusted root.
+			s.tlog = true
 			t := time.Unix(bndl.Payload.IntegratedTime, 0).UTC()
 			if s.trustedTime == nil || t.Before(*s.trustedTime) {
 				s.trustedTime, s.timeSource = &t, "transparency log"
 			}
+		}
+		if why := transparencyHeld(id, s); why != "" {
+			reasons = append(reasons, id.String()+": "+why)
+			continue
 		}
 		return s, nil, nil
 	}
@@ -204,6 +256,10 @@ func (v *verifier) verifyBundle(ctx context.Context, c candidate, ids []policy.I
 		if err != nil {
 			return nil, nil, err
 		}
+		if why := v.transparencyGap(id, hasTlog, hasTSA); why != "" {
+			reasons = append(reasons, id.String()+": "+why)
+			continue
+		}
 		if co.TrustedMaterial == nil {
 			co.TrustedMaterial = &root.BaseTrustedMaterial{}
 		}
@@ -218,16 +274,28 @@ func (v *verifier) verifyBundle(ctx context.Context, c candidate, ids []policy.I
 				continue
 			}
 		}
-		s := &signer{identity: id, payload: env.Payload, statementPayload: env.Payload}
+		// With the log not ignored, cosign required a verified entry.
+		s := &signer{identity: id, payload: env.Payload, statementPayload: env.Payload, tlog: !co.IgnoreTlog}
 		for _, vt := range res.VerifiedTimestamps {
+			// Only a log's integrated time and a TSA's timestamp are trusted
+			// times; "CurrentTime" is the verifier's clock, not evidence.
+			var src string
+			switch vt.Type {
+			case "Tlog":
+				src = "transparency log"
+			case "TimestampAuthority":
+				src = "RFC 3161 timestamp"
+			default:
+				continue
+			}
 			t := vt.Timestamp.UTC()
 			if s.trustedTime == nil || t.Before(*s.trustedTime) {
-				src := "RFC 3161 timestamp"
-				if vt.Type == "Tlog" {
-					src = "transparency log"
-				}
 				s.trustedTime, s.timeSource = &t, src
 			}
+		}
+		if why := transparencyHeld(id, s); why != "" {
+			reasons = append(reasons, id.String()+": "+why)
+			continue
 		}
 		return s, nil, nil
 	}
