@@ -345,8 +345,13 @@ func attestors(ids []policy.Identity, field string, o Options) ([]attestorSet, e
 }
 
 func identityEntry(id policy.Identity, o Options) (entry, error) {
+	// tlog: required keeps the transparency log checked whatever the options say.
+	ignoreTlog := o.IgnoreTlog && !id.RequiresTlog()
 	if id.IsKey() {
-		k := &keys{Rekor: rekor{URL: o.RekorURL, IgnoreTlog: o.IgnoreTlog}, CTLog: ctlog{IgnoreSCT: o.IgnoreSCT, TSACertChain: o.TSACertChain}}
+		k := &keys{Rekor: rekor{URL: o.RekorURL, IgnoreTlog: ignoreTlog}, CTLog: ctlog{IgnoreSCT: o.IgnoreSCT, TSACertChain: o.TSACertChain}}
+		if id.RequiresTlog() {
+			k.Rekor.URL = rekorURL(o)
+		}
 		switch {
 		case id.IsKMS():
 			k.KMS = id.Key
@@ -394,7 +399,7 @@ func identityEntry(id policy.Identity, o Options) (entry, error) {
 		SubjectRegExp:        id.SubjectRegexp,
 		Roots:                strings.TrimSpace(o.Roots),
 		AdditionalExtensions: ext,
-		Rekor:                rekor{URL: rekorURL(o), IgnoreTlog: o.IgnoreTlog},
+		Rekor:                rekor{URL: rekorURL(o), IgnoreTlog: ignoreTlog},
 		CTLog:                ctlog{IgnoreSCT: o.IgnoreSCT, TSACertChain: strings.TrimSpace(o.TSACertChain)},
 	}
 	if id.Subject != "" && strings.ContainsAny(id.Subject, "*?") {

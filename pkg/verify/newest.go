@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"sort"
 	"time"
@@ -127,14 +128,29 @@ func predicateTime(predicateType string, pred json.RawMessage) (time.Time, strin
 // newest splits the verified attestations of one type into those to evaluate —
 // every one at the newest evidence time, and every one without a time — and
 // those superseded by them. The order is deterministic (time, then location).
+//
+// Copies of one statement (the same attestation in both formats, say) are one
+// piece of evidence: they share the earliest time any copy has, so a copy is
+// never superseded by itself.
 func newest(list []verifiedAtt) (current, superseded []evidence) {
 	all := make([]evidence, len(list))
-	var latest time.Time
+	earliest := map[[32]byte]evidence{}
+	keys := make([][32]byte, len(list))
 	for i := range list {
 		at, src := evidenceTime(&list[i])
 		all[i] = evidence{va: &list[i], at: at, source: src}
-		if at.After(latest) {
-			latest = at
+		keys[i] = statementKey(list[i].statement)
+		if e, seen := earliest[keys[i]]; !seen || e.at.IsZero() || (!at.IsZero() && at.Before(e.at)) {
+			earliest[keys[i]] = all[i]
+		}
+	}
+	var latest time.Time
+	for i := range all {
+		if e := earliest[keys[i]]; !e.at.IsZero() {
+			all[i].at, all[i].source = e.at, e.source
+		}
+		if all[i].at.After(latest) {
+			latest = all[i].at
 		}
 	}
 	sort.SliceStable(all, func(i, j int) bool {
@@ -151,4 +167,13 @@ func newest(list []verifiedAtt) (current, superseded []evidence) {
 		}
 	}
 	return current, superseded
+}
+
+// statementKey identifies a statement's content (type, subjects, predicate).
+func statementKey(st *attestation.Statement) [32]byte {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return sha256.Sum256([]byte(st.PredicateType + string(st.Predicate)))
+	}
+	return sha256.Sum256(b)
 }

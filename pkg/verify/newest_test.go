@@ -377,3 +377,34 @@ func TestTransparency(t *testing.T) {
 		})
 	}
 }
+
+// Copies of one statement (both formats, or re-timestamped) are one piece of
+// evidence: a copy is never superseded by another copy of itself.
+func TestNewestCopiesAreOneEvidence(t *testing.T) {
+	t1 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	logged := t1.Add(-time.Minute)
+	pred := `{"metadata":{"timestamp":"` + t1.Format(time.RFC3339) + `"}}`
+	st := func(p string) *attestation.Statement {
+		return &attestation.Statement{PredicateType: attestation.PredicateCycloneDX, Predicate: []byte(p)}
+	}
+	list := []verifiedAtt{
+		{c: candidate{location: "legacy"}, signer: &signer{}, statement: st(pred)},
+		{c: candidate{location: "bundle"}, signer: &signer{trustedTime: &logged, timeSource: "transparency log"}, statement: st(" " + pred)},
+	}
+	cur, old := newest(list)
+	if len(cur) != 2 || len(old) != 0 {
+		t.Fatalf("current %d, superseded %d; want both copies current", len(cur), len(old))
+	}
+	for _, e := range cur {
+		if !e.at.Equal(logged) {
+			t.Errorf("%s at %v, want the earliest copy's %v", e.va.c.location, e.at, logged)
+		}
+	}
+	// Another statement at a later time supersedes both copies.
+	later := `{"metadata":{"timestamp":"` + t1.Add(time.Hour).Format(time.RFC3339) + `"}}`
+	list = append(list, verifiedAtt{c: candidate{location: "newer"}, signer: &signer{}, statement: st(later)})
+	cur, old = newest(list)
+	if len(cur) != 1 || cur[0].va.c.location != "newer" || len(old) != 2 {
+		t.Errorf("current %d, superseded %d", len(cur), len(old))
+	}
+}

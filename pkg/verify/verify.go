@@ -12,11 +12,15 @@
 //   - the signature requirement passes with a signature by an allowed identity,
 //     or by a break-glass signer within the policy's ttl of its trusted signing
 //     time (a transparency-log entry or an RFC 3161 timestamp is required);
-//   - each required predicate type passes with an attestation of exactly that
-//     type whose envelope verifies, whose signer is allowed, whose statement
-//     subject holds the digest and whose conditions hold (vuln freshness and
-//     deny, code-scan decision, provenance source repository, slsa-verifier for
-//     slsa-github-generator provenance);
+//   - a certificate (keyless) signature counts only with a transparency-log
+//     entry or RFC 3161 timestamp verified against the trusted root, checked at
+//     that time; an identity with tlog: required needs the verified log entry;
+//   - each required predicate type passes when the newest of the attestations
+//     of exactly that type whose envelope verifies, whose signer is allowed and
+//     whose statement subject holds the digest meets its conditions (vuln
+//     freshness and deny, code-scan decision, provenance source repository,
+//     slsa-verifier for slsa-github-generator provenance); older ones are
+//     superseded (newest.go: ties and untimed ones are all evaluated);
 //   - exception attestations signed by allowed exception signers, unexpired and in
 //     scope, waive exactly the findings they list.
 //
