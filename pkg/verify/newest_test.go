@@ -408,3 +408,24 @@ func TestNewestCopiesAreOneEvidence(t *testing.T) {
 		t.Errorf("current %d, superseded %d", len(cur), len(old))
 	}
 }
+
+// A keyless break-glass bundle with neither log entry nor timestamp has no
+// trusted signing time: the verifier's own clock (sigstore-go's "CurrentTime")
+// used to stand in for one, so its ttl never ran out.
+func TestBreakGlassKeylessNeedsTrustedTime(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	now := time.Now()
+	ref := w.image("acme/widgets")
+	s := w.keyless(certExt{issuer: ghIssuer, subject: ghSubject, trigger: "push", repository: "acme/widgets", ref: "refs/heads/main"})
+	s.tsa = false
+	w.bundle(ref, s, types.CosignSignPredicateType, nil)
+	w.attest(ref, w.key("release", false), ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
+	pol := "apiVersion: secure-gates/v1\nkind: Policy\nidentities:\n  - key: release.pub\nrequire:\n  - type: cyclonedx\nbreak-glass:\n  signers:\n    - issuer: " +
+		ghIssuer + "\n      subject: " + ghSubject + "\n      trigger: push\n  ttl: 1h\n"
+	rep := w.verify(ref, w.policy(pol), now)
+	if rep.Verified || rep.BreakGlass {
+		t.Fatalf("verified %v, break-glass %v: %s", rep.Verified, rep.BreakGlass, requirement(t, rep, RequirementSignature).Detail)
+	}
+	wantFail(t, rep, RequirementSignature, "has neither")
+}

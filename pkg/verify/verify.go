@@ -600,8 +600,12 @@ func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list
 		outages = append(outages, outs...)
 	}
 	detail := strings.Join(details, " | ")
-	if len(current) > 1 {
-		detail += fmt.Sprintf("; %d attestations share the newest evidence time, all evaluated", len(current))
+	distinct := map[[32]byte]bool{}
+	for _, e := range current {
+		distinct[statementKey(e.va.statement)] = true
+	}
+	if len(distinct) > 1 {
+		detail += fmt.Sprintf("; %d statements share the newest evidence time, all evaluated", len(distinct))
 	}
 	if len(older) > 0 {
 		detail += fmt.Sprintf("; %d older superseded (newest %s, %s)", len(older), current[0].at.Format(time.RFC3339), current[0].source)
