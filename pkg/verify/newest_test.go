@@ -140,6 +140,9 @@ func TestNewestEvidenceDecides(t *testing.T) {
 						t.Errorf("failure %q, want only %s to fail", f, tt.req)
 					}
 				}
+				if n := len(rep.Failures()); n > 1 && !strings.Contains(tt.name, "outage") {
+					t.Errorf("failures = %q, want one", rep.Failures())
+				}
 				if tt.superseded > 0 {
 					wantFail(t, rep, tt.req, "the newest evidence decides")
 				}

@@ -631,8 +631,8 @@ func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list
 	if !failed {
 		res.Reasons = append(res.Reasons, outageHint(req))
 	}
-	if len(older) > 0 {
-		res.Reasons = append(res.Reasons, fmt.Sprintf("the newest evidence decides: %d older attestation(s) of this type are superseded, not evaluated", len(older)))
+	if len(older) > 0 && len(res.Reasons) > 0 {
+		res.Reasons[0] += fmt.Sprintf(" (the newest evidence decides: %d older attestation(s) of this type superseded, not evaluated)", len(older))
 	}
 	return res, nil, superseded
 }
