@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -431,4 +432,28 @@ func TestBreakGlassKeylessNeedsTrustedTime(t *testing.T) {
 		t.Fatalf("verified %v, break-glass %v: %s", rep.Verified, rep.BreakGlass, requirement(t, rep, RequirementSignature).Detail)
 	}
 	wantFail(t, rep, RequirementSignature, "has neither")
+}
+
+// Over the attestation cap, the most recently attached are read: old scans
+// attached first cannot push the newest one out of what is read.
+func TestCapReadsTheNewest(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	now := time.Now()
+	ref := w.image("acme/widgets")
+	k := w.key("release", false)
+	w.sign(ref, k)
+	for i := 5; i >= 2; i-- {
+		w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-time.Duration(i)*time.Hour)))
+	}
+	w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-time.Hour), match("CVE-2021-44228", "Critical", true)))
+	pol := "apiVersion: secure-gates/v1\nkind: Policy\nidentities:\n  - key: release.pub\nrequire:\n  - type: vuln\n    deny: {severity: critical}\n"
+	rep, err := Verify(context.Background(), ref, Options{Policy: w.policy(pol), MaxAttestations: 3, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verified {
+		t.Fatal("verified: the newest scan, attached last, was left unread")
+	}
+	wantFail(t, rep, "vuln", "CVE-2021-44228")
 }
