@@ -150,6 +150,9 @@ type fixtureSigner struct {
 	// world's log, which the trusted root holds).
 	tlog  *time.Time
 	rekor *ca.VirtualSigstore
+	// tsaOver, when set, is what the timestamp covers instead of the signature
+	// (a genuine timestamp of something else).
+	tsaOver []byte
 }
 
 // logged returns s with a transparency-log entry integrated at at.
@@ -264,6 +267,9 @@ func (w *world) staticOpts(s fixtureSigner, tsaOver, logged, sig []byte) []stati
 		certPEM, _ := cryptoutils.MarshalCertificatesToPEM([]*x509.Certificate{s.cert})
 		chainPEM, _ := cryptoutils.MarshalCertificatesToPEM([]*x509.Certificate{w.caInter, w.caRoot})
 		opts = append(opts, static.WithCertChain(certPEM, chainPEM))
+	}
+	if s.tsaOver != nil {
+		tsaOver = s.tsaOver
 	}
 	if s.tsa {
 		ts, err := w.vs.TimestampResponse(tsaOver)

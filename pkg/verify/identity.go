@@ -181,12 +181,15 @@ func (v *verifier) verifyLegacy(ctx context.Context, c candidate, h v1.Hash, ids
 			reasons = append(reasons, id.String()+": "+why)
 			continue
 		}
-		if c.kind == KindSignature {
-			co.ClaimVerifier = cosign.SimpleClaimVerifier
-			_, err = cosign.VerifyImageSignature(ctx, c.sig, h, co)
-		} else {
-			_, err = cosign.VerifyBlobAttestation(ctx, c.sig, h, co)
-		}
+		err = unpanicked(func() error {
+			if c.kind == KindSignature {
+				co.ClaimVerifier = cosign.SimpleClaimVerifier
+				_, err := cosign.VerifyImageSignature(ctx, c.sig, h, co)
+				return err
+			}
+			_, err := cosign.VerifyBlobAttestation(ctx, c.sig, h, co)
+			return err
+		})
 		if err != nil {
 			reasons = append(reasons, id.String()+": "+oneLine(err))
 			continue
@@ -205,9 +208,17 @@ func (v *verifier) verifyLegacy(ctx context.Context, c candidate, h v1.Hash, ids
 		}
 		s := &signer{identity: id, payload: payload}
 		if co.UseSignedTimestamps {
-			if ts, err := cosign.VerifyRFC3161Timestamp(c.sig, co); err == nil && ts != nil {
-				t := ts.Time
-				s.trustedTime, s.timeSource = &t, "RFC 3161 timestamp"
+			var at *time.Time
+			_ = unpanicked(func() error {
+				ts, err := cosign.VerifyRFC3161Timestamp(c.sig, co)
+				if err == nil && ts != nil {
+					t := ts.Time
+					at = &t
+				}
+				return err
+			})
+			if at != nil {
+				s.trustedTime, s.timeSource = at, "RFC 3161 timestamp"
 			}
 		}
 		if !co.IgnoreTlog && bndl != nil {
@@ -263,7 +274,11 @@ func (v *verifier) verifyBundle(ctx context.Context, c candidate, ids []policy.I
 		if co.TrustedMaterial == nil {
 			co.TrustedMaterial = &root.BaseTrustedMaterial{}
 		}
-		res, err := cosign.VerifyNewBundle(ctx, co, sgverify.WithoutArtifactUnsafe(), c.bundle)
+		var res *sgverify.VerificationResult
+		err = unpanicked(func() (err error) {
+			res, err = cosign.VerifyNewBundle(ctx, co, sgverify.WithoutArtifactUnsafe(), c.bundle)
+			return err
+		})
 		if err != nil {
 			reasons = append(reasons, id.String()+": "+oneLine(err))
 			continue
@@ -300,6 +315,19 @@ func (v *verifier) verifyBundle(ctx context.Context, c candidate, ids []policy.I
 		return s, nil, nil
 	}
 	return nil, reasons, nil
+}
+
+// unpanicked runs a cosign verification of untrusted input and turns a panic
+// into an error: cosign v2.6.5 indexes an empty list when an RFC 3161 timestamp
+// verifies against none of the trusted root's authorities, so a bogus timestamp
+// annotation would otherwise crash the gate.
+func unpanicked(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cosign failed on it (%v): treated as not verified", r)
+		}
+	}()
+	return f()
 }
 
 // oneLine keeps an error message to one bounded line for tables, with cosign's

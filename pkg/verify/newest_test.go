@@ -457,3 +457,44 @@ func TestCapReadsTheNewest(t *testing.T) {
 	}
 	wantFail(t, rep, "vuln", "CVE-2021-44228")
 }
+
+// A timestamp that verifies against no authority of the trusted root (here a
+// genuine one over other bytes) refuses its candidate; it used to crash the
+// gate inside cosign (an index into an empty list), so anyone able to add a
+// layer next to the image could stop every deploy of it.
+func TestTimestampOfSomethingElse(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	now := time.Now()
+	ref := w.image("acme/widgets")
+	bogus := w.key("release", true)
+	bogus.tsaOver = []byte("another signature")
+	w.sign(ref, bogus)
+	w.attest(ref, bogus, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
+	k := w.key("release", false)
+	w.sign(ref, k)
+	w.attest(ref, k, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
+	pol := "apiVersion: secure-gates/v1\nkind: Policy\nidentities:\n  - key: release.pub\nrequire:\n  - type: cyclonedx\n"
+	rep := w.verify(ref, w.policy(pol), now)
+	if !rep.Verified {
+		t.Fatalf("the well-signed copies do not verify: %v", rep.Failures())
+	}
+	n := 0
+	for _, ig := range rep.Ignored {
+		if strings.Contains(ig.Reason, "does not verify") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("ignored = %+v, want the two candidates with the bogus timestamp", rep.Ignored)
+	}
+	// Keyless, the bogus timestamp is the only trusted time: refused.
+	ref = w.image("acme/widgets")
+	s := w.keyless(certExt{issuer: ghIssuer, subject: ghSubject, trigger: "push", repository: "acme/widgets", ref: "refs/heads/main"})
+	s.tsaOver = []byte("another signature")
+	w.sign(ref, s)
+	w.attest(ref, s, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
+	if rep := w.verify(ref, w.policy(keylessOnlyPolicy), now); rep.Verified {
+		t.Fatal("a keyless signature verified with a timestamp of something else")
+	}
+}
