@@ -35,6 +35,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -597,7 +598,11 @@ func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list
 			}
 			where[r] = append(where[r], shortLoc(va.c.location))
 		}
-		outages = append(outages, outs...)
+		for _, o := range outs {
+			if !slices.Contains(outages, o) {
+				outages = append(outages, o)
+			}
+		}
 	}
 	detail := strings.Join(details, " | ")
 	distinct := map[[32]byte]bool{}
