@@ -582,11 +582,16 @@ func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list
 	where := map[string][]string{}
 	var details, outages []string
 	var inputs []*verifiedAtt
+	distinct := map[[32]byte]bool{}
 	failed := false
 	for _, e := range current {
 		va := e.va
 		detail, reasons, outs := v.conditions(req, va)
-		inputs = append(inputs, va)
+		// Every copy is evaluated; one copy of each statement is the input.
+		if k := statementKey(va.statement); !distinct[k] {
+			distinct[k] = true
+			inputs = append(inputs, va)
+		}
 		d := strings.TrimPrefix(detail+"; signed by "+va.signer.identity.String(), "; ")
 		if !containsReason(details, d) {
 			details = append(details, d)
@@ -605,10 +610,6 @@ func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list
 		}
 	}
 	detail := strings.Join(details, " | ")
-	distinct := map[[32]byte]bool{}
-	for _, e := range current {
-		distinct[statementKey(e.va.statement)] = true
-	}
 	if len(distinct) > 1 {
 		detail += fmt.Sprintf("; %d statements share the newest evidence time, all evaluated", len(distinct))
 	}
