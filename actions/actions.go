@@ -3,6 +3,7 @@
 package actions
 
 import (
+	assess "github.com/secure-gates/secure-gates/actions/assess"
 	attest "github.com/secure-gates/secure-gates/actions/attest"
 	sbom "github.com/secure-gates/secure-gates/actions/sbom"
 	scan "github.com/secure-gates/secure-gates/actions/scan"
@@ -14,5 +15,5 @@ import (
 
 // All returns the gates in pipeline order.
 func All() []gate.Gate {
-	return []gate.Gate{scan.Gate, sbom.Gate, sign.Gate, attest.Gate, verify.Gate, threatmodel.Gate}
+	return []gate.Gate{scan.Gate, sbom.Gate, sign.Gate, attest.Gate, verify.Gate, threatmodel.Gate, assess.Gate}
 }

@@ -30,8 +30,10 @@ func location(f finding.Finding) string {
 
 func status(res *scan.Result, f finding.Finding, failing map[string]bool) string {
 	switch {
+	case f.Waived != nil && f.Waived.Kind == finding.WaiverVEX:
+		return "waived by " + f.Waived.Reason + " (no expiry)"
 	case f.Waived != nil:
-		return "waived until " + f.Waived.Expires.Format("2006-01-02")
+		return "waived " + f.Waived.Until()
 	case failing[key(f)]:
 		return "fails the gate"
 	case res.OnlyFixed && f.Scanner == scan.Deps && !f.Fixable() && f.Severity.AtLeast(res.Cutoff):
@@ -122,6 +124,11 @@ func Summary(res *scan.Result, files *scan.Files) string {
 			s.Para(fmt.Sprintf("…and %d more in the SARIF file.", len(res.Findings)-TopFindings))
 		}
 	}
+	if n := len(res.Findings) - total(c); n > 0 {
+		s.Para(fmt.Sprintf("%d finding(s) are waived by this repository's own exceptions file or VEX documents. "+
+			"These waivers count for this check only: the code-scan and vuln predicates record every waived finding, and "+
+			"verify-and-deploy counts them as present unless a signed exception attestation by an allowed exception signer waives them.", n))
+	}
 	if len(res.Applied) > 0 {
 		s.Heading(3, "Waived")
 		var w [][]string
@@ -195,6 +202,9 @@ func Table(w io.Writer, res *scan.Result) error {
 		fmt.Fprintf(w, "expired exception (waives nothing): %s, expired %s\n", e.ID, e.Expires.Format("2006-01-02"))
 	}
 	c := res.Counts()
+	if n := len(res.Findings) - total(c); n > 0 {
+		fmt.Fprintf(w, "%d finding(s) waived by this repository's exceptions file or VEX documents: for this check only; verify-and-deploy counts them unless a signed exception waives them.\n", n)
+	}
 	_, err := fmt.Fprintf(w, "\n%d findings (%d critical, %d high, %d medium, %d low), %d fail the gate: %s\n",
 		len(res.Findings), c[finding.Critical], c[finding.High], c[finding.Medium], c[finding.Low], len(res.Failing), res.Decision)
 	return err

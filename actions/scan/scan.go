@@ -54,6 +54,9 @@ type Inputs struct {
 	LicenseDeny     []string      `input:"license-deny"`
 	LicenseUnknown  string        `input:"license-unknown"`
 	IaCPolicies     string        `input:"iac-policies"`
+	IaCPlan         string        `input:"iac-plan"`
+	HelmValues      []string      `input:"helm-values,lines"`
+	IaCChangedOnly  bool          `input:"iac-changed-only"`
 	SARIFInputs     []string      `input:"sarif-inputs"`
 	Exceptions      string        `input:"exceptions"`
 	VEX             []string      `input:"vex"`
@@ -137,6 +140,23 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 		return err
 	}
 
+	iacOpts := iac.Options{ExtraPolicies: resolve(in.IaCPolicies), Plan: resolve(in.IaCPlan)}
+	if iacOpts.HelmValues, err = iac.ParseHelmValues(in.HelmValues); err != nil {
+		return err
+	}
+	if in.IaCChangedOnly {
+		if rng := prRange(c, ev); rng != nil {
+			changed, err := scan.ChangedFiles(ctx, root, rng.Base, rng.Head)
+			if err != nil {
+				return err
+			}
+			iacOpts.Changed = changed
+			rt.Infof("iac: checking what the pull request touches (%d changed files)", len(changed))
+		} else {
+			rt.Infof("iac: iac-changed-only applies to pull requests; checking the whole tree")
+		}
+	}
+
 	opts := scan.Options{
 		Root:           root,
 		Scanners:       scanners,
@@ -145,7 +165,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 		Secrets:        secOpts,
 		Exceptions:     exSet,
 		License:        license.Options{Allow: in.LicenseAllow, Deny: in.LicenseDeny, Unknown: or(in.LicenseUnknown, license.UnknownWarn)},
-		IaC:            iac.Options{ExtraPolicies: resolve(in.IaCPolicies)},
+		IaC:            iacOpts,
 		Deps: scan.DepsOptions{DBDir: resolve(in.DBDir), CacheDir: DBCache(rt, resolve(in.DBCache)), MaxAge: in.MaxDBAge,
 			OnOutage: string(outage), VEX: resolveAll(resolve, in.VEX), UpdateURL: in.DBUpdateURL},
 	}

@@ -286,14 +286,32 @@ func doDeploy(ctx context.Context, rt *gha.Runtime, in Inputs, ref oci.Ref, rep 
 		if err != nil {
 			return []string{"kubectl deploy FAILED: " + err.Error()}, err
 		}
+		readBack := ""
+		if !in.DryRun {
+			readBack = "Read back: " + res.ReadBack + "."
+			if len(res.Pods) > 0 {
+				pods := make([]string, 0, len(res.Pods))
+				for i, p := range res.Pods {
+					if i == maxSummaryRows {
+						pods = append(pods, fmt.Sprintf("and %d more", len(res.Pods)-maxSummaryRows))
+						break
+					}
+					pods = append(pods, p.Pod)
+				}
+				readBack = fmt.Sprintf("Read back: the running pods report %s (%s).", ref.Digest, strings.Join(pods, ", "))
+			}
+		}
 		lines := []string{fmt.Sprintf("kubectl: %s/%s in %s, container %s: %s → %s", res.Kind, res.Name, res.Namespace, res.Container, res.Previous, ref)}
 		switch {
+		case in.DryRun && res.Changed:
+			lines = append(lines, "DRY RUN: strategic-merge patch that would be sent:", "```json\n"+res.Patch+"\n```")
 		case !res.Changed:
 			lines = append(lines, "Already running this digest: nothing to change.")
-		case in.DryRun:
-			lines = append(lines, "DRY RUN: strategic-merge patch that would be sent:", "```json\n"+res.Patch+"\n```")
 		default:
 			lines = append(lines, "Patched; rollout complete: "+fmt.Sprint(res.RolledOut))
+		}
+		if readBack != "" {
+			lines = append(lines, readBack)
 		}
 		return lines, nil
 	case "gitops":
@@ -303,7 +321,17 @@ func doDeploy(ctx context.Context, rt *gha.Runtime, in Inputs, ref oci.Ref, rep 
 		if err != nil {
 			return []string{"GitOps deploy FAILED: " + err.Error()}, err
 		}
-		lines := []string{fmt.Sprintf("GitOps: %s in %s (branch %s): %s → %s", res.File, in.GitopsRepo, in.GitopsBranch, nonEmpty(res.Previous, "(unset)"), ref)}
+		lines := []string{fmt.Sprintf("GitOps: %s in %s (branch %s), images entry %s: %s → %s", res.File, in.GitopsRepo, in.GitopsBranch,
+			strings.Join(res.Entries, ", "), nonEmpty(res.Previous, "(unset)"), ref)}
+		uses := make([]string, 0, len(res.Uses))
+		for i, u := range res.Uses {
+			if i == maxSummaryRows {
+				uses = append(uses, fmt.Sprintf("and %d more", len(res.Uses)-maxSummaryRows))
+				break
+			}
+			uses = append(uses, u.Resource+" "+u.Field)
+		}
+		lines = append(lines, fmt.Sprintf("Rendered with kustomize: %d image field(s) run the digest: %s.", len(res.Uses), strings.Join(uses, ", ")))
 		switch {
 		case !res.Changed:
 			lines = append(lines, "The kustomization already names this digest: nothing to commit.")

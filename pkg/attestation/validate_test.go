@@ -112,6 +112,14 @@ func TestValidatePredicateRejects(t *testing.T) {
 		{"threat-model", "pass with an unanswered question", set("questions/1/answered", false), `result is pass but question "What can go wrong?" is not answered`},
 		{"threat-model", "result missing", del("result"), "missing property 'result'"},
 		{"threat-model", "checkedOn not a time", set("checkedOn", "today"), "/checkedOn"},
+		{"assessment", "total not the sum", set("total", 25), "/total: 25, but the scores add up to 24"},
+		{"assessment", "tier not the total's", set("tier", 3), "/tier: 3, but a total of 24 is tier 2"},
+		{"assessment", "ids out of order", set("questions/0/id", 2), "/questions/0: id 2, want 1"},
+		{"assessment", "score 3", set("questions/0/score", 3), "/questions/0/score"},
+		{"assessment", "no questions", set("questions", []any{}), "/questions: minItems"},
+		{"assessment", "unknown source", set("questions/0/source", "vibes"), "/questions/0/source"},
+		{"assessment", "no evidence", set("questions/0/evidence", []any{}), "/questions/0/evidence"},
+		{"assessment", "repository not owner/name", set("repository", "widgets"), "/repository"},
 		{"exception", "no findings", set("findings", []any{}), "/findings: minItems"},
 		{"exception", "empty finding id", set("findings", []any{""}), "/findings/0"},
 		{"exception", "no expiry", del("expires"), "missing property 'expires'"},
@@ -188,6 +196,7 @@ func TestPredicateTypesRoundTrip(t *testing.T) {
 		{"code-scan", &CodeScan{}},
 		{"threat-model", &ThreatModel{}},
 		{"exception", &Exception{}},
+		{"assessment", &Assessment{}},
 		{"vuln", &VulnScan{}},
 		{"slsaprovenance", &Provenance{}},
 		{"vsa", &VSA{}},
@@ -214,5 +223,26 @@ func TestPredicateTypesRoundTrip(t *testing.T) {
 				t.Errorf("re-encoded predicate is invalid: %v", err)
 			}
 		})
+	}
+}
+
+func TestValidateOpenVEX(t *testing.T) {
+	base := examplePredicate(t, "vex")
+	for _, tt := range []struct {
+		name, from, to string
+	}{
+		{"other context", `"https://openvex.dev/ns/v0.2.0"`, `"https://example.com/ns"`},
+		{"no timestamp", `"timestamp": "2026-12-01T09:00:00Z",`, ``},
+		{"unknown status", `"not_affected"`, `"waived"`},
+		{"no vulnerability name", `"name": "CVE-2021-44228"`, `"name": ""`},
+		{"no author", `"author": "security-team@acme.example",`, ``},
+	} {
+		data := strings.Replace(string(base), tt.from, tt.to, 1)
+		if data == string(base) {
+			t.Fatalf("%s: edit did not apply", tt.name)
+		}
+		if err := ValidatePredicate("vex", []byte(data), Options{}); err == nil {
+			t.Errorf("%s: accepted", tt.name)
+		}
 	}
 }

@@ -1,9 +1,12 @@
 // Package deploy puts a verified image digest into service, by digest only:
-// GitOps (set the image in a kustomization with kustomize's own types, commit
-// and push with real git, retrying when the push is not a fast-forward) or
+// GitOps (set the digest in the kustomization's images entry for the image with
+// kustomize's own types, render the overlay with kustomize's API and check that
+// every container referring to the image runs the digest, then commit and push
+// with real git, retrying when the push is not a fast-forward) or
 // kubectl (a strategic-merge patch of a Deployment, StatefulSet or DaemonSet's
-// container image through the Kubernetes API, then a bounded wait for the
-// rollout). Both have a dry run that returns the exact change without making it.
+// container image through the Kubernetes API, a bounded wait for the rollout,
+// then a read-back of the image IDs the workload's pods report). Both have a
+// dry run that returns the exact change without making it.
 //
 // git runs as a process with an argument list, never through a shell; a token
 // travels in the process environment as an http.extraheader (GIT_CONFIG_*), never
@@ -20,8 +23,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
+
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/yaml"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/oci"
@@ -43,7 +50,9 @@ type GitOpsOptions struct {
 	Token string
 	// Image is the verified image, by digest.
 	Image oci.Ref
-	// ImageName is the images[].name in the kustomization (default Image.Repository).
+	// ImageName is the name of the kustomization's images entry to set. Empty
+	// means every entry whose name or newName is Image.Repository. No matching
+	// entry is an input error.
 	ImageName string
 	// SourceCommit is the commit the image was built from (for the message).
 	SourceCommit string
@@ -83,6 +92,11 @@ type GitOpsResult struct {
 	Commit string
 	// Changed is false when the kustomization already named the digest.
 	Changed bool
+	// Entries are the names of the kustomization's images entries set.
+	Entries []string
+	// Uses are the image fields of the rendered overlay that name the digest
+	// (at least one, or the deploy fails).
+	Uses []ImageUse
 	// Attempts is how many pushes it took.
 	Attempts int
 }
@@ -169,9 +183,6 @@ func GitOps(ctx context.Context, opts GitOpsOptions) (*GitOpsResult, error) {
 	rel := strings.TrimPrefix(clean, "/")
 	if opts.Branch == "" {
 		opts.Branch = "main"
-	}
-	if opts.ImageName == "" {
-		opts.ImageName = opts.Image.Repository
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = DefaultPushAttempts
@@ -271,20 +282,32 @@ func applyEdit(ctx context.Context, g *gitRunner, opts GitOpsOptions, rel string
 		return false, errkind.Infra(fmt.Errorf("gitops: %w", err))
 	}
 	res.File, _ = filepath.Rel(g.dir, file)
-	res.Previous = ImageOf(data, opts.ImageName)
-	out, err := SetImage(data, opts.ImageName, opts.Image)
+	out, names, err := setImages(data, opts.ImageName, opts.Image)
 	if err != nil {
 		return false, fmt.Errorf("gitops: %s: %w", res.File, err)
 	}
-	if bytes.Equal(out, data) || res.Previous == opts.Image.String() && ImageOf(out, opts.ImageName) == res.Previous {
+	res.Entries = names
+	res.Previous = ImageOf(data, names[0])
+	unchanged := bytes.Equal(out, data) || sameKustomization(data, out)
+	if !unchanged {
+		if err := atomicfile.Write(file, out); err != nil {
+			return false, errkind.Infra(fmt.Errorf("gitops: %w", err))
+		}
+	}
+	// The overlay as the cluster will get it: every container that refers to
+	// the image must name the digest, and at least one must — else the commit
+	// would change nothing that runs.
+	check, err := CheckRender(g.dir, kdir, opts.Image, names)
+	if err != nil {
+		return false, fmt.Errorf("gitops: %w", err)
+	}
+	res.Uses = check.Uses
+	if unchanged {
 		res.Changed = false
 		res.Diff = ""
 		return false, nil
 	}
 	res.Changed = true
-	if err := atomicfile.Write(file, out); err != nil {
-		return false, errkind.Infra(fmt.Errorf("gitops: %w", err))
-	}
 	diff, err := g.run(ctx, nil, "diff", "--no-color", "--", res.File)
 	if err != nil {
 		return false, errkind.Infra(fmt.Errorf("gitops: %w", err))
@@ -297,6 +320,16 @@ func applyEdit(ctx context.Context, g *gitRunner, opts GitOpsOptions, rel string
 		return false, errkind.Infra(fmt.Errorf("gitops: %w", err))
 	}
 	return true, nil
+}
+
+// sameKustomization reports whether a and b decode to the same kustomization
+// (the edit only reformatted a file that already named the digest).
+func sameKustomization(a, b []byte) bool {
+	var ka, kb types.Kustomization
+	if yaml.Unmarshal(a, &ka) != nil || yaml.Unmarshal(b, &kb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(ka, kb)
 }
 
 func mustEval(p string) string {

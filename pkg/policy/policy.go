@@ -245,6 +245,15 @@ type Deny struct {
 type Signers struct {
 	// Signers are the allowed identities (same forms as Policy.Identities).
 	Signers []Identity `yaml:"signers" json:"signers"`
+	// MaxLifetime bounds how long after its trusted signing time an exception
+	// (or a signed VEX document) may waive: an exception expiring later is
+	// refused. Default DefaultExceptionLifetime (90 days), at most
+	// MaxExceptionLifetime (365 days); see Lifetime.
+	MaxLifetime Duration `yaml:"max-lifetime,omitempty" json:"max-lifetime,omitzero"`
+	// MaxOutageLifetime is the same bound for scanner-outage exceptions.
+	// Default DefaultOutageLifetime (72 hours), at most MaxOutageLifetime
+	// (7 days); see OutageLifetime.
+	MaxOutageLifetime Duration `yaml:"max-outage-lifetime,omitempty" json:"max-outage-lifetime,omitzero"`
 }
 
 // BreakGlass lets an emergency image signed by one of Signers through the
@@ -268,9 +277,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode(&s); err != nil {
 		return fmt.Errorf("line %d: a duration is text such as 24h or 90m", n.Line)
 	}
-	v, err := time.ParseDuration(s)
+	v, err := parseDuration(s)
 	if err != nil || v <= 0 {
-		return fmt.Errorf("line %d: %q is not a positive duration such as 24h or 90m", n.Line, s)
+		return fmt.Errorf("line %d: %q is not a positive duration such as 24h, 90m or 30d", n.Line, s)
 	}
 	d.Duration = v
 	return nil
@@ -357,7 +366,7 @@ func fieldNames(msg string) string {
 		case "Deny":
 			return "in deny (known: severity, fixed-only)"
 		case "Signers":
-			return "in exceptions (known: signers)"
+			return "in exceptions (known: signers, max-lifetime, max-outage-lifetime)"
 		case "BreakGlass":
 			return "in break-glass (known: signers, ttl)"
 		}
@@ -424,6 +433,7 @@ func (p *Policy) validate(opts Options) error {
 		for i := range p.Exceptions.Signers {
 			errs = append(errs, validateIdentity(fmt.Sprintf("exceptions.signers[%d]", i), &p.Exceptions.Signers[i], opts)...)
 		}
+		errs = append(errs, validateLifetimes(p.Exceptions)...)
 	}
 	if bg := p.BreakGlass; bg != nil {
 		if len(bg.Signers) == 0 {

@@ -271,3 +271,44 @@ func TestTlogField(t *testing.T) {
 		})
 	}
 }
+
+// TestExceptionLifetimes: exceptions.max-lifetime defaults to 90 days and is at
+// most a year; max-outage-lifetime defaults to 72 hours and is at most 7 days.
+func TestExceptionLifetimes(t *testing.T) {
+	dir := keyDir(t)
+	head := "apiVersion: secure-gates/v1\nkind: Policy\nidentities: [{key: release.pub}]\n"
+	cases := []struct {
+		name, exceptions, wantErr string
+		lifetime, outage          time.Duration
+	}{
+		{"defaults", "exceptions: {signers: [{key: security.pub}]}\n", "", 90 * 24 * time.Hour, 72 * time.Hour},
+		{"days", "exceptions: {signers: [{key: security.pub}], max-lifetime: 30d, max-outage-lifetime: 24h}\n", "", 30 * 24 * time.Hour, 24 * time.Hour},
+		{"a year", "exceptions: {signers: [{key: security.pub}], max-lifetime: 8760h}\n", "", 365 * 24 * time.Hour, 72 * time.Hour},
+		{"outage bound never exceeds the lifetime", "exceptions: {signers: [{key: security.pub}], max-lifetime: 2d}\n", "", 48 * time.Hour, 48 * time.Hour},
+		{"over a year", "exceptions: {signers: [{key: security.pub}], max-lifetime: 3650d}\n", "exceptions.max-lifetime: is 87600h0m0s, more than the 8760h0m0s (365 days) allowed", 0, 0},
+		{"outage over 7 days", "exceptions: {signers: [{key: security.pub}], max-outage-lifetime: 30d}\n", "exceptions.max-outage-lifetime: is 720h0m0s, more than the 168h0m0s (7 days) allowed", 0, 0},
+		{"outage longer than lifetime", "exceptions: {signers: [{key: security.pub}], max-lifetime: 1d, max-outage-lifetime: 72h}\n", "longer than exceptions.max-lifetime", 0, 0},
+		{"not a duration", "exceptions: {signers: [{key: security.pub}], max-lifetime: forever}\n", `"forever" is not a positive duration`, 0, 0},
+		{"unknown field names the known ones", "exceptions: {signers: [{key: security.pub}], lifetime: 1d}\n", "known: signers, max-lifetime, max-outage-lifetime", 0, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := Parse([]byte(head+c.exceptions), Options{BaseDir: dir})
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Exceptions.Lifetime(); got != c.lifetime {
+				t.Errorf("lifetime %s, want %s", got, c.lifetime)
+			}
+			if got := p.Exceptions.OutageLifetime(); got != c.outage {
+				t.Errorf("outage lifetime %s, want %s", got, c.outage)
+			}
+		})
+	}
+}

@@ -362,6 +362,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	res.Applied, res.Expired = o.Exceptions.Apply(all)
+	if res.deps != nil {
+		// the vuln predicate records what the exceptions file waived
+		res.deps.report.RecordWaivers(all)
+	}
 	if o.Exceptions != nil {
 		res.ExceptionsSource = o.Exceptions.Source
 	}

@@ -21,8 +21,15 @@
 //     freshness and deny, code-scan decision, provenance source repository,
 //     slsa-verifier for slsa-github-generator provenance); older ones are
 //     superseded (newest.go: ties and untimed ones are all evaluated);
-//   - exception attestations signed by allowed exception signers, unexpired and in
-//     scope, waive exactly the findings they list.
+//   - exception attestations signed by allowed exception signers, unexpired,
+//     within the policy's exceptions.max-lifetime of their trusted signing time
+//     (max-outage-lifetime for outage exceptions) and in scope, waive exactly
+//     the findings they list; so do the not_affected and fixed statements of
+//     OpenVEX attestations signed by an exception signer, for max-lifetime
+//     from their trusted signing time (else their timestamp). Nothing else
+//     waives: findings the repository waived at scan time (its exceptions
+//     file, VEX documents) are recorded in the predicates and count as present
+//     (waivers.go). Package-URL scopes match by finding.PURLMatches.
 //
 // Whatever satisfies nothing is listed as ignored with its reason. A registry or
 // Sigstore failure (after the bounded retries of pkg/oci) is an infrastructure
@@ -181,7 +188,7 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 				continue
 			}
 			bundleSigs = append(bundleSigs, *va)
-		case attestation.PredicateException:
+		case attestation.PredicateException, attestation.PredicateOpenVEX:
 			va, reasons, err := v.verifyAny(ctx, c, h, exceptionSigners)
 			if err != nil {
 				return nil, err
@@ -213,11 +220,16 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 		}
 	}
 
-	// Exceptions: verified, about this digest, valid, unexpired, in scope.
+	// Exceptions and signed VEX: verified, about this digest, valid,
+	// unexpired, within the lifetime bound, in scope.
 	for _, va := range excCands {
-		if why := v.acceptException(va); why != "" {
+		accept := v.acceptException
+		if va.statement.PredicateType == attestation.PredicateOpenVEX {
+			accept = v.acceptVEX
+		}
+		if why := accept(va); why != "" {
 			rep.ExceptionsRefused = append(rep.ExceptionsRefused, Ignored{Kind: KindException, Format: va.c.format,
-				Location: va.c.location, PredicateType: attestation.PredicateException, Reason: why})
+				Location: va.c.location, PredicateType: va.statement.PredicateType, Reason: why})
 		}
 	}
 
@@ -319,6 +331,11 @@ func (v *verifier) acceptException(va verifiedAtt) string {
 		why = "expired at " + e.Expires.UTC().Format(time.RFC3339)
 	case !scopeApplies(e.Scope, v.ref.Repository):
 		why = fmt.Sprintf("scope %q does not cover %s", e.Scope, v.ref.Repository)
+	case strings.HasPrefix(e.Scope, "pkg:") && !validPURLScope(e.Scope):
+		why = fmt.Sprintf("scope %q is not a valid package URL", e.Scope)
+	default:
+		from, fromWhat := v.signedAt(va, time.Time{})
+		why = v.lifetimeRefusal(e.Expires, from, fromWhat, isOutageException(e))
 	}
 	if why != "" {
 		for _, f := range e.Findings {
@@ -328,7 +345,7 @@ func (v *verifier) acceptException(va verifiedAtt) string {
 	}
 	ex := &exception{id: va.digest, pred: e, signer: va.signer.identity.String(), findings: map[string]bool{}}
 	for _, f := range e.Findings {
-		ex.findings[f] = true
+		ex.findings[strings.ToLower(f)] = true
 	}
 	v.exceptions = append(v.exceptions, ex)
 	return ""
@@ -658,7 +675,7 @@ func (v *verifier) waiveOutage(req policy.Requirement, res *RequirementResult, w
 	}
 	for _, e := range v.exceptions {
 		for _, id := range ids {
-			if !e.findings[id] {
+			if !e.findings[strings.ToLower(id)] {
 				continue
 			}
 			e.used++

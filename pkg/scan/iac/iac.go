@@ -1,15 +1,20 @@
 // Package iac evaluates Rego policies with OPA (as a library) over the
 // infrastructure as code in a source tree: Kubernetes manifests (multi-document
-// YAML, List kinds, and kustomizations rendered with kustomize), Dockerfiles,
-// and GitHub Actions workflow files (.github/workflows/*.yml and
+// YAML, List kinds, kustomizations rendered with kustomize and Helm charts
+// rendered with Helm's engine, offline and bounded), Terraform modules
+// (HCL evaluated statically with hashicorp/hcl, and plans in JSON),
+// Dockerfiles, and GitHub Actions workflow files (.github/workflows/*.yml and
 // workflows-templates/*.yml).
 //
 // A bundled policy set (Rules) covers containers running as root, writable
 // root filesystems, privileged pods and host namespaces/paths, resource
 // limits, images by digest, Dockerfile USER/base digest/ADD URL/secrets in
-// ENV and ARG, and workflow permissions, action pinning, pull_request_target
-// checkouts and script injection. Users add policies in a directory of .rego
-// files; README.md documents the contract.
+// ENV and ARG, workflow permissions, action pinning, pull_request_target
+// checkouts and script injection, and Terraform's public S3 buckets, open
+// admin ports, wildcard IAM, unencrypted storage, public databases, KMS
+// rotation and GitHub OIDC trust policies that do not pin a repository.
+// Users add policies in a directory of .rego files; README.md documents the
+// contract.
 //
 // Files that cannot be evaluated do not stop the scan: a file that does not
 // parse, a file over the size bound and a kustomization that cannot be
@@ -33,6 +38,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
@@ -53,6 +59,10 @@ const (
 	RuleFileTooLarge    = "iac-file-too-large"
 	RuleKustomizeBuild  = "kustomize-build-error"
 	RuleKustomizeRemote = "kustomize-remote-base"
+	RuleTerraformRemote = "terraform-remote-module"
+	RulePlanError       = "terraform-plan-error"
+	RuleHelmRender      = "helm-render-error"
+	RuleHelmDependency  = "helm-dependency-missing"
 )
 
 // Options configures Scan.
@@ -66,6 +76,24 @@ type Options struct {
 	// MaxFiles caps the number of IaC files (YAML, Dockerfiles) under root;
 	// more is an input error. Zero means DefaultMaxFiles.
 	MaxFiles int
+	// Plan is a Terraform plan in JSON (terraform show -json plan.out; the
+	// iac-plan input), evaluated next to the tree; empty for none.
+	Plan string
+	// HelmValues are the values files applied to a chart, by chart directory
+	// relative to root (ParseHelmValues reads the helm-values input); the
+	// files are relative to root or absolute.
+	HelmValues map[string][]string
+	// HelmTimeout bounds one chart's render. Zero means DefaultHelmTimeout.
+	HelmTimeout time.Duration
+	// HelmMaxOutputBytes bounds what one chart's templates write. Zero means
+	// DefaultHelmMaxOutputBytes.
+	HelmMaxOutputBytes int64
+	// Changed, when not nil, limits the scan to what a pull request touched
+	// (the iac-changed-only input): the paths, relative to root, of the files
+	// it added, changed or deleted. Terraform modules (directories) and
+	// charts with a changed file, kustomizations that read one, and changed
+	// files of the other kinds are checked; nil checks the whole tree.
+	Changed []string
 }
 
 // Rule describes one rule of the bundled catalogue.
@@ -91,6 +119,18 @@ var scannerRules = []Rule{
 	{ID: RuleKustomizeRemote, Severity: finding.High, Title: "Kustomization uses a remote base",
 		Description: "The kustomization (or one it includes) names a remote base or file (a git repository, an URL, a Helm chart). The scanner never fetches remote content, so the rendered resources were not checked.",
 		Remediation: "Vendor the remote base into the repository at a pinned commit, or waive the finding with an exception."},
+	{ID: RuleTerraformRemote, Severity: finding.Medium, Title: "Terraform module from a remote source",
+		Description: "A module call names a registry, git or URL source. The scanner never runs terraform init and never fetches modules, so the resources the module creates were not checked (its arguments in the calling module were).",
+		Remediation: "Vendor the module into the repository (a local ./path source), check it in its own repository with this scanner, or pass the iac-plan input: a plan shows every resource the module creates. Otherwise waive the finding with an exception."},
+	{ID: RulePlanError, Severity: finding.High, Title: "Terraform plan could not be read",
+		Description: "The iac-plan file is not a terraform show -json plan (or is over the size bound), so no policy was evaluated on it.",
+		Remediation: "Point iac-plan at the output of terraform show -json plan.out."},
+	{ID: RuleHelmRender, Severity: finding.High, Title: "Helm chart could not be rendered",
+		Description: "The chart could not be loaded or rendered offline (a template error, a failing required/fail, a symlink out of the tree, or the render exceeded the scanner's time or size limits), so its resources were not (fully) checked.",
+		Remediation: "Fix the error named in the message so that helm template succeeds offline with the chart's values and the helm-values files, or waive the finding with an exception."},
+	{ID: RuleHelmDependency, Severity: finding.High, Title: "Helm chart dependency not vendored",
+		Description: "The chart declares a dependency that is not under its charts/ directory. Remote dependencies are never fetched, so the chart was rendered without it and is not fully checked.",
+		Remediation: "Vendor the dependency (helm dependency build, and commit charts/), or waive the finding with an exception."},
 }
 
 // Rules returns the bundled rule catalogue (policy rules and the scanner's
@@ -127,6 +167,8 @@ const (
 	kindWorkflow
 	kindDockerfile
 	kindKustomization
+	kindTerraform
+	kindTFVars
 )
 
 // classify decides what a file is from its (absolute, slash-separated) path.
@@ -146,6 +188,10 @@ func classify(p string) fileKind {
 		return kindDockerfile
 	case ext == ".yml" || ext == ".yaml":
 		return kindYAML
+	case isTerraformFile(base):
+		return kindTerraform
+	case isTFVars(base):
+		return kindTFVars
 	}
 	return kindNone
 }
@@ -161,6 +207,8 @@ type scanner struct {
 	findings []finding.Finding
 	docs     map[string][]yamlDoc // parsed YAML by rel path
 	lines    map[string][]string  // file lines by rel path (for violation matches)
+	charts   []string             // chart roots (rel dirs), in lexical order
+	changed  map[string]bool      // Options.Changed as a set; nil for the whole tree
 }
 
 // Scan evaluates the bundled and the user policies over the IaC files under
@@ -172,6 +220,12 @@ func Scan(ctx context.Context, root string, o Options) ([]finding.Finding, error
 	}
 	if o.MaxFiles <= 0 {
 		o.MaxFiles = DefaultMaxFiles
+	}
+	if o.HelmTimeout <= 0 {
+		o.HelmTimeout = DefaultHelmTimeout
+	}
+	if o.HelmMaxOutputBytes <= 0 {
+		o.HelmMaxOutputBytes = DefaultHelmMaxOutputBytes
 	}
 	abs, err := filepath.Abs(root)
 	if err == nil {
@@ -188,6 +242,12 @@ func Scan(ctx context.Context, root string, o Options) ([]finding.Finding, error
 		return nil, err
 	}
 	s := &scanner{root: abs, opts: o, eng: eng, docs: map[string][]yamlDoc{}, lines: map[string][]string{}}
+	if o.Changed != nil {
+		s.changed = map[string]bool{}
+		for _, c := range o.Changed {
+			s.changed[path.Clean(filepath.ToSlash(c))] = true
+		}
+	}
 	files, err := s.walk(ctx)
 	if err != nil {
 		return nil, err
@@ -196,11 +256,22 @@ func Scan(ctx context.Context, root string, o Options) ([]finding.Finding, error
 	if err != nil {
 		return nil, err
 	}
+	if err := s.scanTerraform(ctx, files); err != nil {
+		return nil, err
+	}
+	if o.Plan != "" {
+		if err := s.scanPlan(ctx, o.Plan); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.scanCharts(ctx, s.charts); err != nil {
+		return nil, err
+	}
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if consumed[f.rel] {
+		if consumed[f.rel] || (s.changed != nil && !s.changed[f.rel]) {
 			continue
 		}
 		switch f.kind {
@@ -242,9 +313,13 @@ func (s *scanner) walk(ctx context.Context) ([]candidate, error) {
 			if p != s.root && skipDirs[d.Name()] {
 				return filepath.SkipDir
 			}
-			// Helm chart templates are not YAML until rendered.
-			if d.Name() == "templates" {
-				if _, err := os.Stat(filepath.Join(filepath.Dir(p), "Chart.yaml")); err == nil {
+			// A chart (Chart.yaml and templates/) is rendered, not read as
+			// YAML; its subcharts are rendered with it.
+			if st, err := os.Lstat(filepath.Join(p, "Chart.yaml")); err == nil && st.Mode().IsRegular() {
+				if st, err := os.Lstat(filepath.Join(p, "templates")); err == nil && st.IsDir() {
+					if !s.inChart(rel) {
+						s.charts = append(s.charts, rel)
+					}
 					return filepath.SkipDir
 				}
 			}
@@ -274,6 +349,43 @@ func (s *scanner) walk(ctx context.Context) ([]candidate, error) {
 		return nil, errkind.Input(fmt.Errorf("listing IaC files under %s: %w", s.root, err))
 	}
 	return out, nil
+}
+
+// inChart reports whether rel lies inside a chart root already found.
+func (s *scanner) inChart(rel string) bool {
+	for _, c := range s.charts {
+		if c == "." || strings.HasPrefix(rel, c+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// touchedDir reports whether a pull request changed a file directly in dir
+// (always true when the whole tree is scanned).
+func (s *scanner) touchedDir(dir string) bool {
+	if s.changed == nil {
+		return true
+	}
+	for c := range s.changed {
+		if path.Dir(c) == dir {
+			return true
+		}
+	}
+	return false
+}
+
+// touchedTree reports whether a pull request changed a file under dir.
+func (s *scanner) touchedTree(dir string) bool {
+	if s.changed == nil {
+		return true
+	}
+	for c := range s.changed {
+		if dir == "." || c == dir || strings.HasPrefix(c, dir+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // read reads a candidate within the size bound; false (with a finding

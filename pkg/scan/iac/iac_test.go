@@ -42,6 +42,16 @@ var ruleCases = []struct {
 	{"gha-pinned-actions", "bad", []string{"gha-pinned-actions " + wf + ":8", "gha-pinned-actions " + wf + ":9", "gha-pinned-actions " + wf + ":10", "gha-pinned-actions " + wf + ":12", "gha-pinned-actions " + wf + ":14"}},
 	{"gha-pr-target-checkout", "bad", []string{"gha-pr-target-checkout " + wf + ":11"}},
 	{"gha-script-injection", "bad", []string{"gha-script-injection " + wf + ":12", "gha-script-injection " + wf + ":13", "gha-script-injection " + wf + ":16"}},
+	{"tf-s3-public-access", "bad", []string{"tf-s3-public-access main.tf:3", "tf-s3-public-access main.tf:20"}},
+	{"tf-s3-encryption", "bad", []string{"tf-s3-encryption main.tf:1"}},
+	{"tf-s3-versioning", "bad", []string{"tf-s3-versioning main.tf:1"}},
+	{"tf-sg-admin-port-open", "bad", []string{"tf-sg-admin-port-open main.tf:10", "tf-sg-admin-port-open main.tf:23", "tf-sg-admin-port-open main.tf:30"}},
+	{"tf-iam-wildcard-admin", "bad", []string{"tf-iam-wildcard-admin main.tf:3", "tf-iam-wildcard-admin main.tf:14", "tf-iam-wildcard-admin main.tf:22"}},
+	{"tf-unencrypted-storage", "bad", []string{"tf-unencrypted-storage main.tf:1", "tf-unencrypted-storage main.tf:9", "tf-unencrypted-storage main.tf:13"}},
+	{"tf-db-public", "bad", []string{"tf-db-public main.tf:5"}},
+	{"tf-kms-rotation", "bad", []string{"tf-kms-rotation main.tf:1", "tf-kms-rotation main.tf:7"}},
+	{"tf-github-oidc-trust", "bad", []string{"tf-github-oidc-trust aws.tf:12", "tf-github-oidc-trust aws.tf:28", "tf-github-oidc-trust aws.tf:48",
+		"tf-github-oidc-trust gcp_azure.tf:8", "tf-github-oidc-trust gcp_azure.tf:20"}},
 }
 
 func TestRules(t *testing.T) {
@@ -84,7 +94,8 @@ func TestRulesCatalogue(t *testing.T) {
 		if r.Title == "" || r.Description == "" || r.Remediation == "" || r.Severity.Rank() == 0 {
 			t.Errorf("rule %s lacks metadata: %+v", r.ID, r)
 		}
-		scannerRule := strings.HasPrefix(r.ID, "iac-") || strings.HasPrefix(r.ID, "kustomize-")
+		scannerRule := strings.HasPrefix(r.ID, "iac-") || strings.HasPrefix(r.ID, "kustomize-") || strings.HasPrefix(r.ID, "helm-") ||
+			r.ID == iac.RuleTerraformRemote || r.ID == iac.RulePlanError
 		if !scannerRule && !tested[r.ID] {
 			t.Errorf("rule %s has no fixture in ruleCases", r.ID)
 		}
@@ -94,8 +105,8 @@ func TestRulesCatalogue(t *testing.T) {
 			t.Errorf("ruleCases names %s, which Rules() does not list", id)
 		}
 	}
-	if len(rules) < 19 {
-		t.Errorf("Rules() lists %d rules, want the 15 policy rules and 4 scanner rules", len(rules))
+	if len(rules) < 32 {
+		t.Errorf("Rules() lists %d rules, want the 24 policy rules and 8 scanner rules", len(rules))
 	}
 }
 
@@ -290,7 +301,7 @@ func TestFingerprints(t *testing.T) {
 // TestGolden pins the complete findings (messages, help, severities) of the
 // composite fixtures.
 func TestGolden(t *testing.T) {
-	for _, dir := range []string{"kustomize", "multidoc", "malformed"} {
+	for _, dir := range []string{"kustomize", "multidoc", "malformed", "terraform/module", "helm-deps"} {
 		t.Run(dir, func(t *testing.T) {
 			fs := scan(t, filepath.Join("testdata", dir), iac.Options{})
 			got, _ := json.MarshalIndent(fs, "", "  ")

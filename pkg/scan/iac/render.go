@@ -96,6 +96,17 @@ func (s *scanner) render(ctx context.Context, kf candidate, consumed map[string]
 			consumed[filepath.ToSlash(rel)] = true
 		}
 	}
+	if s.changed != nil {
+		touched := false
+		for abs := range fsys.read {
+			if rel, rerr := filepath.Rel(s.root, abs); rerr == nil && s.changed[filepath.ToSlash(rel)] {
+				touched = true
+			}
+		}
+		if !touched && !s.changed[kf.rel] {
+			return nil // the pull request changed none of the files it reads
+		}
+	}
 	if len(fsys.remote) > 0 {
 		for _, r := range fsys.remote {
 			where := fsys.rel(r.file)
