@@ -24,7 +24,8 @@ import (
 //   - the time the predicate itself records, under the signature (vuln
 //     metadata.scanFinishedOn, code-scan scanFinishedOn, provenance
 //     runDetails.metadata.finishedOn or startedOn, CycloneDX metadata.timestamp,
-//     SPDX creationInfo.created, threat-model checkedOn, VSA timeVerified).
+//     SPDX creationInfo.created, threat-model checkedOn, assessment assessedAt,
+//     VSA timeVerified).
 //
 // Taking the earliest means neither a fresh log entry or timestamp over an old
 // signature, nor an old statement re-signed today, makes old evidence newer
@@ -113,6 +114,13 @@ func predicateTime(predicateType string, pred json.RawMessage) (time.Time, strin
 		}
 		if try(&p) {
 			return p.CheckedOn, "checkedOn"
+		}
+	case attestation.PredicateAssessment:
+		var p struct {
+			AssessedAt time.Time `json:"assessedAt"`
+		}
+		if try(&p) {
+			return p.AssessedAt, "assessedAt"
 		}
 	case attestation.PredicateVSA:
 		var p struct {

@@ -212,6 +212,7 @@ func TestEvidenceTime(t *testing.T) {
 		{"cyclonedx", attestation.PredicateCycloneDX, `{"metadata":{"timestamp":"` + t1.Format(time.RFC3339) + `"}}`, nil, t1, "metadata.timestamp"},
 		{"spdx", attestation.PredicateSPDX, `{"creationInfo":{"created":"` + t1.Format(time.RFC3339) + `"}}`, nil, t1, "creationInfo.created"},
 		{"threat model", attestation.PredicateThreatModel, `{"checkedOn":"` + t1.Format(time.RFC3339) + `"}`, nil, t1, "checkedOn"},
+		{"assessment", attestation.PredicateAssessment, `{"assessedAt":"` + t1.Format(time.RFC3339) + `"}`, nil, t1, "assessedAt"},
 		{"vsa", attestation.PredicateVSA, `{"timeVerified":"` + t1.Format(time.RFC3339) + `"}`, nil, t1, "timeVerified"},
 		{"no time at all", attestation.PredicateCycloneDX, `{"bomFormat":"CycloneDX"}`, nil, time.Time{}, ""},
 		{"unparsable time, trusted time", attestation.PredicateVuln, `{"metadata":{"scanFinishedOn":"yesterday"}}`, &t2, t2, "transparency log"},
