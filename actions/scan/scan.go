@@ -162,6 +162,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 		Scanners:       scanners,
 		SeverityCutoff: cutoff,
 		OnlyFixed:      in.OnlyFixed,
+		OnOutage:       string(outage),
 		Secrets:        secOpts,
 		Exceptions:     exSet,
 		License:        license.Options{Allow: in.LicenseAllow, Deny: in.LicenseDeny, Unknown: or(in.LicenseUnknown, license.UnknownWarn)},

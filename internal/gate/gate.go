@@ -99,7 +99,9 @@ func (app *App) Main(ctx context.Context, rt *gha.Runtime, args []string) int {
 	err = g.Run(ctx, rt, raw)
 	if !rt.InActions() {
 		for _, kv := range rt.LocalOutputs() {
-			fmt.Fprintf(rt.Stdout(), "%s: %s\n", kv.Name, kv.Value)
+			for _, line := range strings.Split(kv.Name+": "+kv.Value, "\n") {
+				fmt.Fprintln(rt.Stdout(), gha.SafeLine(line))
+			}
 		}
 	}
 	return app.finish(rt, stderr, name, err)
@@ -125,7 +127,10 @@ func (app *App) finish(rt *gha.Runtime, stderr io.Writer, name string, err error
 	if rt.InActions() {
 		rt.Annotate(gha.Annotation{Level: gha.LevelError, Title: title, Message: msg})
 	} else {
-		fmt.Fprintf(stderr, "%s: %s\n", title, msg)
+		// The message may quote inputs (file names, SARIF, registry answers).
+		for _, line := range strings.Split(title+": "+msg, "\n") {
+			fmt.Fprintln(stderr, gha.SafeLine(line))
+		}
 	}
 	return code
 }

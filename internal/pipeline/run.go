@@ -36,7 +36,15 @@ type runner struct {
 	vsa  string // where the VSA went
 }
 
-func (r *runner) printf(format string, args ...any) { fmt.Fprintf(r.o.Out, format, args...) }
+// printf prints a progress line; its arguments may quote a gate's error or
+// findings from the tree, so every line goes through gha.SafeLine.
+func (r *runner) printf(format string, args ...any) {
+	lines := strings.Split(fmt.Sprintf(format, args...), "\n")
+	for i, l := range lines {
+		lines[i] = gha.SafeLine(l)
+	}
+	_, _ = io.WriteString(r.o.Out, strings.Join(lines, "\n"))
+}
 
 func (r *runner) run(ctx context.Context) error {
 	s := r.svc

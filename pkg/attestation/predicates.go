@@ -22,7 +22,8 @@ const (
 // omitted when encoded, so NewStatement reports it missing instead of writing
 // year 1 or an empty digest.
 type CodeScan struct {
-	// Tools are the scanners that ran (at least one).
+	// Tools are the scanners that ran: at least one, unless every selected
+	// scanner had an outage, which Outages then records. Never null.
 	Tools []Tool `json:"tools"`
 	// Rules are the rules the scanners had enabled.
 	Rules RuleSet `json:"rules"`
@@ -46,6 +47,30 @@ type CodeScan struct {
 	ScanFinishedOn time.Time `json:"scanFinishedOn,omitzero"`
 	// Source is the source revision scanned, when known.
 	Source *SourceRef `json:"source,omitempty"`
+
+	// NotScanned counts and names the files of the tree that a scanner did
+	// not read (too large, binary, a symlink, a path the rules allowlist): a
+	// file not read is never "no findings". Absent when every file was read.
+	NotScanned *NotScanned `json:"notScanned,omitempty"`
+}
+
+// MaxNotScannedFiles bounds NotScanned.Files; Count is always the total.
+const MaxNotScannedFiles = 100
+
+// NotScanned counts the files not scanned and lists the first
+// MaxNotScannedFiles of them, sorted by path.
+type NotScanned struct {
+	Count int              `json:"count"`
+	Files []NotScannedFile `json:"files"`
+}
+
+// NotScannedFile is one file (or a whole directory, its path ending in "/")
+// a scanner did not read, and why.
+type NotScannedFile struct {
+	// Path is slash-separated and relative to the scan root.
+	Path    string `json:"path"`
+	Scanner string `json:"scanner"`
+	Reason  string `json:"reason"`
 }
 
 // Tool is a scanner and its version.

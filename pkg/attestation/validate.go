@@ -69,6 +69,9 @@ func validatePredicate(uri string, predicate []byte, opts Options) error {
 			if p.ScanFinishedOn.Before(p.ScanStartedOn) {
 				return errors.New("scanFinishedOn is before scanStartedOn")
 			}
+			if p.NotScanned != nil && p.NotScanned.Count < len(p.NotScanned.Files) {
+				return fmt.Errorf("/notScanned/count: %d is less than the %d files listed", p.NotScanned.Count, len(p.NotScanned.Files))
+			}
 		case PredicateThreatModel:
 			var p ThreatModel
 			if err := validateOwn("threat-model", predicate, &p); err != nil {

@@ -94,7 +94,15 @@ func TestValidatePredicateRejects(t *testing.T) {
 		{"code-scan", "negative count", set("counts/critical", -1), "/counts/critical: minimum"},
 		{"code-scan", "count not an integer", set("counts/high", 1.5), "/counts/high"},
 		{"code-scan", "unknown severity count missing", del("counts/unknown"), "/counts: missing property 'unknown'"},
-		{"code-scan", "no tools", set("tools", []any{}), "/tools: minItems"},
+		{"code-scan", "no tools, with an outage", set("tools", []any{}), ""},
+		{"code-scan", "tools null", set("tools", nil), "/tools"},
+		{"code-scan", "no outages, with tools", set("outages", []any{}), ""},
+		{"code-scan", "notScanned count 0", set("notScanned/count", 0), "/notScanned/count: minimum"},
+		{"code-scan", "notScanned count below the files listed", set("notScanned/count", 1), "/notScanned/count: 1 is less than the 2 files listed"},
+		{"code-scan", "notScanned without files", set("notScanned/files", []any{}), "/notScanned/files: minItems"},
+		{"code-scan", "notScanned file without reason", del("notScanned/files/0/reason"), "/notScanned/files/0: missing property 'reason'"},
+		{"code-scan", "notScanned blank path is a name", set("notScanned/files/0/path", " "), ""},
+		{"code-scan", "notScanned misspelt", set("notScaned", map[string]any{}), "additional properties 'notScaned' not allowed"},
 		{"code-scan", "tool without version", del("tools/0/version"), "/tools/0: missing property 'version'"},
 		{"code-scan", "rules without count", del("rules/count"), "/rules: missing property 'count'"},
 		{"code-scan", "start time not RFC 3339", set("scanStartedOn", "2026-11-20 10:02:55"), "/scanStartedOn"},
@@ -245,4 +253,13 @@ func TestValidateOpenVEX(t *testing.T) {
 			t.Errorf("%s: accepted", tt.name)
 		}
 	}
+}
+
+// A code-scan predicate may list no tool only when it records why: every
+// selected scanner had an outage (scanners: deps with the DB unobtainable).
+func TestCodeScanNoToolsNeedsOutage(t *testing.T) {
+	data := applyEdit(t, applyEdit(t, examplePredicate(t, "code-scan"), del("outages")), set("tools", []any{}))
+	checkErr(t, ValidatePredicate("code-scan", data, Options{}), "/: missing property 'outages'")
+	data = applyEdit(t, applyEdit(t, examplePredicate(t, "code-scan"), set("outages", []any{})), set("tools", []any{}))
+	checkErr(t, ValidatePredicate("code-scan", data, Options{}), "/outages: minItems")
 }

@@ -70,8 +70,8 @@ func RunCategory(prefix string, sr ScannerRun) string {
 func (r *Result) SARIFRuns(categoryPrefix string) []sarif.Run {
 	var runs []sarif.Run
 	for _, sr := range r.Scanners {
-		if sr.Skipped != "" {
-			continue
+		if sr.Skipped != "" && sr.Findings == 0 {
+			continue // a failed tool's partial results are still reported
 		}
 		run := sarif.Run{Tool: toolFor(sr), Category: RunCategory(categoryPrefix, sr)}
 		rules := map[string]*sarif.Rule{}
@@ -280,6 +280,17 @@ func (r *Result) CodeScanPredicate(sarifDigest attestation.Digest, sarifURI stri
 		SARIF:          attestation.SARIFRef{Digest: sarifDigest, URI: sarifURI},
 		Outages:        r.Outages,
 		Source:         source,
+		Tools:          []attestation.Tool{}, // empty, not null, when every scanner had an outage
+	}
+	if r.NotScannedCount > 0 && len(r.NotScanned) > 0 {
+		ns := &attestation.NotScanned{Count: max(r.NotScannedCount, len(r.NotScanned))}
+		for i, f := range r.NotScanned {
+			if i == attestation.MaxNotScannedFiles {
+				break
+			}
+			ns.Files = append(ns.Files, attestation.NotScannedFile{Path: clipPath(f.Path), Scanner: f.Scanner, Reason: f.Reason})
+		}
+		p.NotScanned = ns
 	}
 	var ids []string
 	for _, sr := range r.Scanners {
@@ -370,6 +381,15 @@ func predText(s string) string {
 		s = strings.ToValidUTF8(s[:4093], "") + "..."
 	}
 	return s
+}
+
+// clipPath bounds a file name for the predicate (4,096 characters).
+func clipPath(p string) string {
+	p = strings.ToValidUTF8(p, "\uFFFD")
+	if r := []rune(p); len(r) > 4000 {
+		return string(r[:4000]) + "…"
+	}
+	return p
 }
 
 func writeAtomic(path string, data []byte) error {
