@@ -711,3 +711,77 @@ func TestVerifyAndDeployKeyless(t *testing.T) {
 		}
 	}
 }
+
+// The newest trustworthy evidence decides (issue 13, observation 3), through the
+// real binary: an older clean vuln scan does not hide a newer one recording a
+// fixable critical — the gate blocks, nothing is pushed, and the summary and the
+// report name the older scan as superseded; the reverse deploys.
+func TestVerifyAndDeployNewestScanDecides(t *testing.T) {
+	for _, tt := range []struct {
+		name             string
+		older, newer     []map[string]any
+		code             int
+		summaryFragments []string
+	}{
+		{"older clean, newer critical: blocked", nil, []map[string]any{vdCritical("CVE-2021-44228")}, 1,
+			[]string{"| vuln | ✗ |", "CVE-2021-44228 (critical in log4j-core)", "the newest evidence decides", "Superseded"}},
+		{"older critical, newer clean: deployed", []map[string]any{vdCritical("CVE-2021-44228")}, nil, 0,
+			[]string{"| vuln | ✓ |", "2 older superseded", "Superseded"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := vdNewWorld(t, "enforce")
+			ref := w.push("acme/widgets", "v1")
+			w.attestAll(ref, true, tt.older...) // its scan finished a minute ago
+			vulns := tt.newer
+			if vulns == nil {
+				vulns = []map[string]any{}
+			}
+			now := time.Now().UTC()
+			data, _ := json.Marshal(map[string]any{
+				"invocation": map[string]any{"parameters": nil, "uri": "https://github.com/acme/widgets/actions/runs/2", "event_id": "2", "builder.id": "secure-gates"},
+				"scanner": map[string]any{"uri": "pkg:golang/github.com/anchore/grype@v0.120.1", "version": "0.120.1",
+					"db": map[string]any{"uri": "grype-db", "version": "6"}, "result": map[string]any{"matches": vulns}},
+				"metadata": map[string]any{"scanStartedOn": now.Add(-10 * time.Second).Format(time.RFC3339), "scanFinishedOn": now.Format(time.RFC3339)},
+			})
+			if _, err := signing.Attest(context.Background(), ref, []signing.Predicate{{Type: "vuln", Data: data}}, w.opts("release")); err != nil {
+				t.Fatal(err)
+			}
+			bare := vdGitOpsRepo(t, ref.Repository)
+			before := vdGit(t, bare, "rev-parse", "main")
+			res := run(t, vdStep(w, map[string]string{"image": ref.String(), "deploy": "gitops", "gitops-repo": bare, "gitops-path": "overlays/staging"}))
+			if res.ExitCode != tt.code {
+				t.Fatalf("exit %d, want %d\n%s\n%s", res.ExitCode, tt.code, res.Summary, res.Stderr)
+			}
+			for _, want := range tt.summaryFragments {
+				if !strings.Contains(res.Summary, want) {
+					t.Errorf("summary lacks %q:\n%s", want, res.Summary)
+				}
+			}
+			if deployed := vdGit(t, bare, "rev-parse", "main") != before; deployed != (tt.code == 0) {
+				t.Errorf("deployed = %v, want %v", deployed, tt.code == 0)
+			}
+			data, err := os.ReadFile(filepath.Join(w.ws, res.Outputs["report"]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep struct {
+				Superseded []struct{ Requirement, Location string } `json:"superseded"`
+				Inputs     []struct{ Location string }              `json:"inputs"`
+			}
+			if err := json.Unmarshal(data, &rep); err != nil {
+				t.Fatal(err)
+			}
+			// Both formats of the older scan are superseded, and neither is an input.
+			if len(rep.Superseded) != 2 {
+				t.Fatalf("superseded = %+v, want both formats of the older scan", rep.Superseded)
+			}
+			for _, s := range rep.Superseded {
+				for _, in := range rep.Inputs {
+					if s.Requirement != "vuln" || in.Location == s.Location {
+						t.Errorf("superseded %+v (inputs %+v)", s, rep.Inputs)
+					}
+				}
+			}
+		})
+	}
+}

@@ -464,6 +464,19 @@ func report(rt *gha.Runtime, o *outcome) error {
 		s.Heading(3, "Exceptions refused (waive nothing)")
 		s.Table([]string{"Where", "Reason"}, ignoredRows(rep.ExceptionsRefused, false))
 	}
+	if len(rep.Superseded) > 0 {
+		s.Heading(3, "Superseded (a newer attestation of the type decides)")
+		var sr [][]string
+		for i, o := range rep.Superseded {
+			if i == maxSummaryRows {
+				sr = append(sr, []string{fmt.Sprintf("… %d more in the JSON report", len(rep.Superseded)-maxSummaryRows), "", "", ""})
+				break
+			}
+			sr = append(sr, []string{o.Requirement, o.Location, o.Time.UTC().Format(time.RFC3339) + " (" + o.TimeSource + ")",
+				o.SupersededBy + " at " + o.NewestTime.UTC().Format(time.RFC3339)})
+		}
+		s.Table([]string{"Requirement", "Where", "Evidence time", "Superseded by"}, sr)
+	}
 	if len(rep.Ignored) > 0 {
 		s.Heading(3, "Ignored signatures and attestations")
 		s.Table([]string{"Kind", "Format", "Type (claimed)", "Where", "Reason"}, ignoredRows(rep.Ignored, true))

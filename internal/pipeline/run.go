@@ -319,6 +319,9 @@ func (r *runner) chain(rep *verify.Report, bare string) {
 		}
 		r.printf("    input  %-52s %s %s\n", what, in.Format, short(in.Digest))
 	}
+	for _, o := range rep.Superseded {
+		r.printf("    superseded %-16s %s %s (%s), newer evidence decides\n", o.Requirement, o.Format, short(o.Digest), o.Time.UTC().Format(time.RFC3339))
+	}
 	for _, e := range rep.ExceptionsUsed {
 		r.printf("    exception %s: ticket %s, expires %s, waived %d\n", short(e.ID), e.Ticket, e.Expires.UTC().Format(time.RFC3339), e.FindingsWaived)
 	}

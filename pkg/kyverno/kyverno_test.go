@@ -209,3 +209,28 @@ func TestRenderErrors(t *testing.T) {
 		t.Error("nil policy rendered")
 	}
 }
+
+// An identity with tlog: required keeps Kyverno's transparency-log check on even
+// when the options ignore the log for everyone else.
+func TestRenderTlogRequired(t *testing.T) {
+	o := Options{ImageReferences: []string{"ghcr.io/acme/widgets*"}, IgnoreTlog: true}
+	for _, file := range []string{"key.policy.yaml", "keyless.policy.yaml"} {
+		p := load(t, file)
+		m := decoded(t, p, o)
+		entry := dig(t, m, "spec", "rules", 0, "verifyImages", 0, "attestors", 0, "entries", 0).(map[string]any)
+		kind := "keys"
+		if _, ok := entry["keyless"]; ok {
+			kind = "keyless"
+		}
+		if got := dig(t, entry, kind, "rekor", "ignoreTlog"); got != true {
+			t.Errorf("%s: ignoreTlog %v with the option set and no tlog: required", file, got)
+		}
+		p.Identities[0].Tlog = "required"
+		m = decoded(t, p, o)
+		entry = dig(t, m, "spec", "rules", 0, "verifyImages", 0, "attestors", 0, "entries", 0).(map[string]any)
+		rk := dig(t, entry, kind, "rekor").(map[string]any)
+		if rk["ignoreTlog"] == true || rk["url"] != DefaultRekorURL {
+			t.Errorf("%s: tlog: required rendered rekor %v", file, rk)
+		}
+	}
+}

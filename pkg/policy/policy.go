@@ -148,6 +148,11 @@ type Identity struct {
 	// pull_request or pull_request_target trigger is accepted only when named
 	// here; an identity without a trigger refuses certificates issued to them.
 	Trigger string `yaml:"trigger,omitempty" json:"trigger,omitempty"`
+	// Tlog is TlogRequired or empty (TlogOptional). A key identity accepts a
+	// signature without a transparency-log entry unless it is required; a
+	// keyless identity always needs a verified transparency-log entry or a
+	// signed timestamp, and with TlogRequired needs the log entry.
+	Tlog string `yaml:"tlog,omitempty" json:"tlog,omitempty"`
 
 	// KeyPEM is the PEM of the public key named by Key (set by Load for files;
 	// empty for KMS URIs).
@@ -155,6 +160,19 @@ type Identity struct {
 	// PublicKey is the parsed key named by Key (set by Load for files).
 	PublicKey crypto.PublicKey `yaml:"-" json:"-"`
 }
+
+// Values of Identity.Tlog.
+const (
+	// TlogRequired accepts a signature only with a transparency-log entry
+	// verified against the trusted root's Rekor log.
+	TlogRequired = "required"
+	// TlogOptional is the default: a key signature needs no log entry; a
+	// keyless one needs a log entry or a signed timestamp.
+	TlogOptional = "optional"
+)
+
+// RequiresTlog reports whether the identity requires a transparency-log entry.
+func (id Identity) RequiresTlog() bool { return id.Tlog == TlogRequired }
 
 // IsKey reports whether the identity is key-based.
 func (id Identity) IsKey() bool { return id.Key != "" }
@@ -171,8 +189,12 @@ func (id Identity) IsKMS() bool {
 
 // String describes the identity for reports.
 func (id Identity) String() string {
+	tlog := ""
+	if id.RequiresTlog() {
+		tlog = ", tlog required"
+	}
 	if id.IsKey() {
-		return "key " + id.Key
+		return "key " + id.Key + tlog
 	}
 	s := "issuer " + id.Issuer
 	if id.Subject != "" {
@@ -185,7 +207,7 @@ func (id Identity) String() string {
 			s += ", " + kv[0] + " " + kv[1]
 		}
 	}
-	return s
+	return s + tlog
 }
 
 // Requirement is one attestation the digest must carry, with its conditions.
@@ -548,6 +570,15 @@ func (v *validator) identity(field string, id *Identity) {
 	}
 	keyless := id.Issuer != "" || id.Subject != "" || id.SubjectRegexp != "" ||
 		id.Repository != "" || id.Ref != "" || id.Workflow != "" || id.Trigger != ""
+	switch id.Tlog {
+	case "", TlogRequired:
+	case TlogOptional:
+		if keyless {
+			add("tlog", "optional cannot relax a keyless identity: a certificate is accepted only with a verified transparency-log entry or a signed timestamp; remove tlog (or set tlog: required to demand the log entry)")
+		}
+	default:
+		add("tlog", "is %q, want %q (or leave it out: %s)", id.Tlog, TlogRequired, TlogOptional)
+	}
 	if id.Key != "" {
 		if keyless {
 			add("", "give either key or issuer/subject, not both")

@@ -207,6 +207,59 @@ func TestOnScannerOutage(t *testing.T) {
 	}
 }
 
+// tlog: required is accepted on key and keyless identities; optional cannot
+// relax a keyless one, and any other value names the field and the fix.
+func TestTlogField(t *testing.T) {
+	dir := keyDir(t)
+	base := example(t)
+	tests := []struct {
+		name    string
+		edit    func(string) string
+		wantErr string
+	}{
+		{"required on a key", func(s string) string {
+			return strings.Replace(s, "  - key: release.pub", "  - key: release.pub\n    tlog: required", 1)
+		}, ""},
+		{"optional on a key", func(s string) string {
+			return strings.Replace(s, "  - key: release.pub", "  - key: release.pub\n    tlog: optional", 1)
+		}, ""},
+		{"required on a keyless identity", func(s string) string {
+			return strings.Replace(s, "    trigger: push", "    trigger: push\n    tlog: required", 1)
+		}, ""},
+		{"optional on a keyless identity", func(s string) string {
+			return strings.Replace(s, "    trigger: push", "    trigger: push\n    tlog: optional", 1)
+		}, `identities[0].tlog: optional cannot relax a keyless identity`},
+		{"unknown value", func(s string) string {
+			return strings.Replace(s, "  - key: release.pub", "  - key: release.pub\n    tlog: yes", 1)
+		}, `identities[1].tlog: is "yes", want "required"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Parse([]byte(tt.edit(base)), Options{BaseDir: dir})
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(tt.name, "required") {
+					n := 0
+					for _, id := range p.Identities {
+						if id.RequiresTlog() {
+							n++
+						}
+					}
+					if n != 1 {
+						t.Errorf("%d identities require the tlog, want 1", n)
+					}
+				}
+				return
+			}
+			if err == nil || errkind.ExitCode(err) != errkind.ExitInput || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want an input error naming %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
 // TestExceptionLifetimes: exceptions.max-lifetime defaults to 90 days and is at
 // most a year; max-outage-lifetime defaults to 72 hours and is at most 7 days.
 func TestExceptionLifetimes(t *testing.T) {
