@@ -509,6 +509,23 @@ func checkThreatModel(pred json.RawMessage) (string, []string) {
 	return detail, nil
 }
 
+// checkDAST evaluates a dast requirement: the dast gate's own decision must be
+// pass. The environment, max-age and risk conditions of promotion are not part
+// of the policy schema yet; until they are, a DAST attestation that recorded a
+// failure or an outage never satisfies the requirement.
+func checkDAST(pred json.RawMessage) (string, []string) {
+	var p attestation.DAST
+	if err := json.Unmarshal(pred, &p); err != nil {
+		return "", []string{"predicate is not a DAST scan: " + oneLine(err)}
+	}
+	detail := fmt.Sprintf("DAST of %s (%s) finished %s: %s", p.Target, nonEmpty(p.Environment, "no environment"),
+		p.ScanFinishedOn.UTC().Format(time.RFC3339), p.Decision)
+	if p.Decision != attestation.DecisionPass {
+		return detail, []string{fmt.Sprintf("DAST decision is %q, not \"pass\"", p.Decision)}
+	}
+	return detail, nil
+}
+
 func nonEmpty(s, def string) string {
 	if s == "" {
 		return def

@@ -115,6 +115,17 @@ func predicateTime(predicateType string, pred json.RawMessage) (time.Time, strin
 		if try(&p) {
 			return p.CheckedOn, "checkedOn"
 		}
+	case attestation.PredicateDAST:
+		var p struct {
+			ScanFinishedOn time.Time `json:"scanFinishedOn"`
+			EvaluatedOn    time.Time `json:"evaluatedOn"`
+		}
+		if try(&p) {
+			if !p.ScanFinishedOn.IsZero() {
+				return p.ScanFinishedOn, "scanFinishedOn"
+			}
+			return p.EvaluatedOn, "evaluatedOn"
+		}
 	case attestation.PredicateAssessment:
 		var p struct {
 			AssessedAt time.Time `json:"assessedAt"`

@@ -716,6 +716,12 @@ func (v *verifier) conditions(req policy.Requirement, va *verifiedAtt) (detail s
 	case attestation.PredicateThreatModel:
 		detail, reasons = checkThreatModel(pred)
 		return detail, reasons, nil
+	case attestation.PredicateDAST:
+		if err := attestation.ValidatePredicate(req.PredicateType, pred, attestation.Options{MaxPayloadBytes: int(v.opts.MaxEnvelopeBytes)}); err != nil {
+			return "", []string{oneLine(err)}, nil
+		}
+		detail, reasons = checkDAST(pred)
+		return detail, reasons, nil
 	}
 	if err := attestation.ValidatePredicate(req.PredicateType, pred, attestation.Options{MaxPayloadBytes: int(v.opts.MaxEnvelopeBytes)}); err != nil {
 		return "", []string{oneLine(err)}, nil
