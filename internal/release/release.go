@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
@@ -39,6 +40,8 @@ func run(ctx context.Context, rt *gha.Runtime, args []string) error {
 		return nil
 	case "pin":
 		return runPin(ctx, rt, args[1:])
+	case "image":
+		return runImage(ctx, rt, args[1:])
 	}
 	return errkind.Input(fmt.Errorf("release: unknown subcommand %q (want pin or image)", args[0]))
 }
@@ -61,6 +64,50 @@ func runPin(ctx context.Context, rt *gha.Runtime, args []string) error {
 		fmt.Fprintf(rt.Stdout(), "pinned %s\n", f)
 	}
 	fmt.Fprintf(rt.Stdout(), "image: docker://%s (%d files changed, %d already pinned)\n", res.Image, len(res.Changed), len(res.Unchanged))
+	return nil
+}
+
+func runImage(ctx context.Context, rt *gha.Runtime, args []string) error {
+	var o ImageOptions
+	var push string
+	fs := flag.NewFlagSet("release image", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&push, "push", "", "REGISTRY/REPO:TAG to push the image to (required)")
+	fs.StringVar(&o.Root, "root", ".", "the checkout to build (the folder holding go.mod)")
+	fs.StringVar(&o.Version, "version", "dev", "version stamped into the binary (the release tag)")
+	fs.StringVar(&o.Arch, "arch", "amd64", "image architecture (GOARCH)")
+	fs.StringVar(&o.Base, "base", "", "base image by digest (REPO@sha256:…) to build on; default scratch")
+	fs.StringVar(&o.Binary, "binary", "", "a prebuilt secure-gates binary instead of building the checkout")
+	fs.StringVar(&o.SLSAVerifier, "slsa-verifier", "", "a prebuilt slsa-verifier "+SLSAVerifierVersion+" instead of building it")
+	fs.StringVar(&o.CACerts, "ca-certs", "", "PEM CA bundle for "+CACertsPath+" (default "+HostCACerts+" on scratch)")
+	if help, err := parse(fs, rt, args); help || err != nil {
+		return err
+	}
+	if push == "" {
+		return errkind.Input(errors.New("release image: --push REGISTRY/REPO:TAG is required"))
+	}
+	if e := rt.Getenv("SOURCE_DATE_EPOCH"); e != "" {
+		n, err := strconv.ParseInt(e, 10, 64)
+		if err != nil || n <= 0 {
+			return errkind.Input(fmt.Errorf("release image: SOURCE_DATE_EPOCH %q is not a positive number of seconds", e))
+		}
+		o.Epoch = n
+	}
+	// Refuse a bad --push before minutes of compiling.
+	if _, err := ParsePushRef(push); err != nil {
+		return err
+	}
+	res, err := BuildImage(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer res.Close()
+	ref, err := PushImage(ctx, res.Image, push, o.Registry)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(rt.Stdout(), "pushed %s (%d bytes compressed, SOURCE_DATE_EPOCH=%d)\n", ref, res.CompressedSize, res.Epoch)
+	fmt.Fprintf(rt.Stdout(), "digest: %s\n", ref.Digest)
 	return nil
 }
 
