@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/secure-gates/secure-gates/pkg/gha"
 )
@@ -238,15 +239,25 @@ func or(a, b string) string {
 
 var commandLine = regexp.MustCompile(`^::([A-Za-z-]+)(?: ([^:]*))?::(.*)$`)
 
-// ParseCommands interprets a step log the way the runner does: a line starting
-// with :: (after leading whitespace) is a command; ::stop-commands::TOKEN suspends
-// processing until a line ::TOKEN::.
+// legacyCommands are the commands the runner also honours in its older form,
+// "##[name props]data", wherever "##[" appears in a line.
+var legacyCommands = map[string]bool{"add-mask": true, "set-output": true, "set-env": true, "add-path": true, "save-state": true,
+	"error": true, "warning": true, "notice": true, "debug": true, "group": true, "endgroup": true, "echo": true,
+	"add-matcher": true, "remove-matcher": true, "stop-commands": true}
+
+// lineBreak is what the runner's line reader splits the output on.
+var lineBreak = regexp.MustCompile(`\r\n|\r|\n`)
+
+// ParseCommands interprets a step log the way the runner does: the log is split
+// into lines at \n, \r\n and a lone \r; a line starting with :: (after leading
+// white space, Unicode spaces included, as .NET's TrimStart removes them) is a
+// command, and so is a legacy "##[name]" anywhere in a line;
+// ::stop-commands::TOKEN suspends processing until a line ::TOKEN::.
 func ParseCommands(log string) []Command {
 	var out []Command
 	stopToken := ""
-	for _, line := range strings.Split(log, "\n") {
-		line = strings.TrimRight(line, "\r")
-		trimmed := strings.TrimLeft(line, " \t")
+	for _, line := range lineBreak.Split(log, -1) {
+		trimmed := strings.TrimLeftFunc(line, unicode.IsSpace)
 		if stopToken != "" {
 			if trimmed == "::"+stopToken+"::" {
 				stopToken = ""
@@ -255,6 +266,15 @@ func ParseCommands(log string) []Command {
 		}
 		m := commandLine.FindStringSubmatch(trimmed)
 		if m == nil {
+			if i := strings.Index(line, "##["); i >= 0 {
+				if j := strings.IndexByte(line[i:], ']'); j > 0 {
+					info := line[i+3 : i+j]
+					name, _, _ := strings.Cut(info, " ")
+					if legacyCommands[name] {
+						out = append(out, Command{Name: name, Properties: map[string]string{"legacy": info}, Message: line[i+j+1:]})
+					}
+				}
+			}
 			continue
 		}
 		c := Command{Name: m[1], Properties: map[string]string{}, Message: unescape(m[3], false)}

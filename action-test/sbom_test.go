@@ -246,17 +246,18 @@ func TestSBOMImageFromRegistry(t *testing.T) {
 func TestSBOMExceptionsWaive(t *testing.T) {
 	img := sbomImageLayout(t)
 	ws := t.TempDir()
+	soon := time.Now().AddDate(0, 0, 30).Format("2006-01-02")
 	ex := `exceptions:
   - id: CVE-2021-44228
     reason: jndi lookups disabled by configuration
-    expires: 2999-01-01
+    expires: ` + soon + `
   - id: GHSA-69ch-w2m2-3vjp
     reason: language tags only parsed from trusted config
-    expires: 2999-01-01
+    expires: ` + soon + `
   - id: CVE-2021-23337
     scope: pkg:npm/lodash
     reason: template() never called
-    expires: 2999-01-01
+    expires: ` + soon + `
   - id: CVE-2023-5678
     reason: expired waiver
     expires: 2020-01-01
@@ -281,6 +282,15 @@ func TestSBOMExceptionsWaive(t *testing.T) {
 	}
 	if !strings.Contains(res.Summary, "waived: jndi lookups disabled by configuration") {
 		t.Errorf("summary does not show the waiver:\n%s", res.Summary)
+	}
+	// Issue 13: the vuln predicate keeps the waived matches, marked with what
+	// waived them, so verify-and-deploy can count them.
+	pred, err := os.ReadFile(res.Outputs["vuln-predicate"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(pred), `"secureGatesWaiver"`); n != 3 || !strings.Contains(string(pred), `"kind": "exceptions-file"`) && !strings.Contains(string(pred), `"kind":"exceptions-file"`) {
+		t.Errorf("the vuln predicate marks %d waived matches, want 3 marked exceptions-file", n)
 	}
 	expired := false
 	for _, a := range res.Annotations() {

@@ -162,20 +162,24 @@ func TestScanActionExceptions(t *testing.T) {
 		}
 		return p
 	}
+	soon := time.Now().AddDate(0, 0, 30).Format("2006-01-02")
 	valid := write("valid.yaml", `exceptions:
-  - {id: gha-pr-target-checkout, reason: reviewed, ticket: SEC-1, expires: 2099-01-01}
-  - {id: gha-script-injection, reason: reviewed, ticket: SEC-2, expires: 2099-01-01}
-  - {id: k8s-privileged, scope: "k8s/**", reason: node agent, ticket: SEC-3, expires: 2099-01-01}
+  - {id: gha-pr-target-checkout, reason: reviewed, ticket: SEC-1, expires: `+soon+`}
+  - {id: gha-script-injection, reason: reviewed, ticket: SEC-2, expires: `+soon+`}
+  - {id: k8s-privileged, scope: "k8s/**", reason: node agent, ticket: SEC-3, expires: `+soon+`}
   - {id: docker-user, reason: long gone, ticket: SEC-4, expires: 2020-01-01}
 `)
 	missing := write("missing.yaml", "exceptions:\n  - id: k8s-privileged\n    reason: forever\n")
+	forever := write("forever.yaml", "exceptions:\n  - {id: k8s-privileged, reason: forever, ticket: SEC-5, expires: 9999-12-31}\n")
 	tests := []struct {
 		name, file string
 		code       int
 		want       []string
 	}{
 		{"valid waivers pass the critical cutoff, the expired one is reported", valid, 0,
-			[]string{"Waived", "SEC-3", "2099-01-01", "Expired exceptions", "docker-user"}},
+			[]string{"Waived", "SEC-3", soon, "Expired exceptions", "docker-user", "count for this check only"}},
+		{"an expiry beyond the lifetime bound is an input error (issue 13: 9999-12-31 was accepted)", forever, 2,
+			[]string{`entry 1 (id "k8s-privileged"): expires 9999-12-31 is more than 90 days after`}},
 		{"missing expires is an input error naming the entry", missing, 2, []string{`entry 1 (id "k8s-privileged"): expires is required`}},
 		{"a named exceptions file that does not exist", filepath.Join(dir, "nope.yaml"), 2, []string{"does not exist"}},
 	}

@@ -475,7 +475,7 @@ func checkRules(name string, raw []byte, w *workflow, root *yaml.Node) []string 
 				bad("job %s: an expression inside run: (pass it through env:)", jn)
 			}
 			// The digest, never a tag, is what later jobs sign, attest and deploy.
-			if m := ourActionRe.FindStringSubmatch(s.Uses); m != nil && m[1] != "scan" && m[1] != "threat-model" {
+			if m := ourActionRe.FindStringSubmatch(s.Uses); m != nil && m[1] != "scan" && m[1] != "threat-model" && m[1] != "policy-check" {
 				img := s.With["image"]
 				if !digestRefRe.MatchString(img) && !(name == "workflows-templates/scheduled-rescan.yml" && img == "${{ matrix.image }}") {
 					bad("job %s: %s image %q is not repo@${{ needs.<build>.outputs.digest }}", jn, m[1], img)

@@ -166,8 +166,18 @@ func vdGit(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// vdGitOpsRepo makes a bare repository with overlays/staging/kustomization.yaml.
+// vdGitOpsRepo makes a bare repository with overlays/staging/kustomization.yaml
+// naming image (a repository) and the Deployment it renders, which runs the image
+// by tag.
 func vdGitOpsRepo(t *testing.T, image string) string {
+	t.Helper()
+	k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [deployment.yaml]\nimages:\n- name: " + image + "\n  newTag: v1\n"
+	return vdGitOpsRepoWith(t, k, image+":v0")
+}
+
+// vdGitOpsRepoWith makes a bare repository whose overlays/staging holds the
+// kustomization k and a Deployment whose container runs image.
+func vdGitOpsRepoWith(t *testing.T, k, image string) string {
 	t.Helper()
 	root := t.TempDir()
 	bare := filepath.Join(root, "gitops.git")
@@ -177,9 +187,12 @@ func vdGitOpsRepo(t *testing.T, image string) string {
 	if err := os.MkdirAll(filepath.Join(seed, "overlays", "staging"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [deployment.yaml]\nimages:\n- name: " + image + "\n  newTag: v1\n"
-	if err := os.WriteFile(filepath.Join(seed, "overlays", "staging", "kustomization.yaml"), []byte(k), 0o644); err != nil {
-		t.Fatal(err)
+	deployment := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n" +
+		"    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: app, image: \"" + image + "\"}]\n"
+	for name, content := range map[string]string{"kustomization.yaml": k, "deployment.yaml": deployment} {
+		if err := os.WriteFile(filepath.Join(seed, "overlays", "staging", name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	vdGit(t, seed, "add", ".")
 	vdGit(t, seed, "commit", "--quiet", "-m", "seed")
@@ -359,10 +372,37 @@ func TestVerifyAndDeployAuditNeverBlocks(t *testing.T) {
 	if msg := vdGit(t, bare, "log", "-1", "--format=%B", "main"); !strings.Contains(msg, "FAILED (audit mode") {
 		t.Errorf("the commit does not record the audit result:\n%s", msg)
 	}
-	// Audit is refused for an enforce environment.
-	res = run(t, vdStep(w, map[string]string{"image": ref.String(), "environment": "production"}))
-	if res.ExitCode != 2 || !strings.Contains(res.Log+res.Stderr, "audit mode") {
-		t.Errorf("audit for production: exit %d\n%s%s", res.ExitCode, res.Log, res.Stderr)
+}
+
+// Observation 2 of issue 13: with mode: audit and enforce-environments:
+// [production], audit applies only to a named environment outside the list.
+// GitHub compares environment names case-insensitively, so Production is
+// production; a run that names no environment is enforced too. There the
+// unsigned image is refused (exit 1) and nothing is deployed, while staging
+// still audits.
+func TestVerifyAndDeployEnforceEnvironments(t *testing.T) {
+	w := vdNewWorld(t, "audit")
+	ref := w.push("acme/widgets", "v1")
+	bare := vdGitOpsRepo(t, ref.Repository)
+	before := vdGit(t, bare, "rev-parse", "main")
+	for _, env := range []string{"production", "Production", "PRODUCTION", ""} {
+		res := run(t, vdStep(w, map[string]string{"image": ref.String(), "environment": env, "deploy": "gitops", "gitops-repo": bare, "gitops-path": "overlays/staging"}))
+		if res.ExitCode != 1 {
+			t.Errorf("environment %q: exit %d, want 1 (enforced)\n%s\n%s", env, res.ExitCode, res.Summary, res.Stderr)
+		}
+		if strings.Contains(res.Summary, "AUDIT MODE") || !strings.Contains(res.Summary, "this run ENFORCES") {
+			t.Errorf("environment %q: the summary does not say the run enforces:\n%s", env, res.Summary)
+		}
+		if res.Outputs["verified"] != "false" {
+			t.Errorf("environment %q: verified = %q", env, res.Outputs["verified"])
+		}
+	}
+	if vdGit(t, bare, "rev-parse", "main") != before {
+		t.Fatal("an unsigned image was deployed to an enforced environment")
+	}
+	res := run(t, vdStep(w, map[string]string{"image": ref.String(), "environment": "staging", "deploy": "gitops", "gitops-repo": bare, "gitops-path": "overlays/staging"}))
+	if res.ExitCode != 0 || !strings.Contains(res.Summary, "AUDIT MODE") {
+		t.Errorf("staging: exit %d, want 0 in audit mode\n%s\n%s", res.ExitCode, res.Summary, res.Stderr)
 	}
 }
 
@@ -391,17 +431,41 @@ func TestVerifyAndDeployInputErrors(t *testing.T) {
 // vdKube is a Kubernetes API double for one Deployment. It checks that the
 // PATCH is a strategic-merge patch carrying the digest, and runs onGet before
 // answering the first GET (the test moves the tag there, after verification).
+//
+// It serves the Deployment's pod as the kubelet reports it: owned by the
+// ReplicaSet web-<pod-template-hash>, its container status imageID the digest
+// pulled for the template's image, or imageID when set (a mutating webhook that
+// rewrote the image). Pods must be listed with the Deployment's selector.
 type vdKube struct {
 	t       *testing.T
 	mu      sync.Mutex
 	image   string
 	patches []string
 	onGet   func()
+	imageID string
+	lists   int
 }
 
 func (k *vdKube) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if r.URL.Path == "/api/v1/namespaces/shop/pods" && r.Header.Get("Authorization") == "Bearer kube-token" {
+		k.lists++
+		if r.Method != http.MethodGet || r.URL.Query().Get("labelSelector") != "app=web" {
+			k.t.Errorf("pods: %s %s, want a GET with the Deployment's selector app=web", r.Method, r.URL)
+		}
+		id := k.imageID
+		if id == "" {
+			id = k.image // containerd reports repo@digest for a digest reference
+		}
+		pod := map[string]any{"metadata": map[string]any{"name": "web-7c9d-x2x4q", "namespace": "shop",
+			"labels":          map[string]any{"app": "web", "pod-template-hash": "7c9d"},
+			"ownerReferences": []any{map[string]any{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7c9d", "uid": "u", "controller": true}}},
+			"status": map[string]any{"phase": "Running", "containerStatuses": []any{map[string]any{"name": "app", "image": k.image, "imageID": id}}}}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"kind": "PodList", "apiVersion": "v1", "metadata": map[string]any{}, "items": []any{pod}})
+		return
+	}
 	if r.URL.Path != "/apis/apps/v1/namespaces/shop/deployments/web" || r.Header.Get("Authorization") != "Bearer kube-token" {
 		http.Error(w, `{"kind":"Status","status":"Failure","reason":"NotFound","message":"not found","code":404}`, http.StatusNotFound)
 		return
@@ -435,7 +499,7 @@ func (k *vdKube) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	obj := map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
 		"metadata": map[string]any{"name": "web", "namespace": "shop", "generation": 1},
-		"spec": map[string]any{"replicas": 1, "template": map[string]any{"spec": map[string]any{"containers": []any{
+		"spec": map[string]any{"replicas": 1, "selector": map[string]any{"matchLabels": map[string]any{"app": "web"}}, "template": map[string]any{"spec": map[string]any{"containers": []any{
 			map[string]any{"name": "app", "image": k.image}}}}},
 		"status": map[string]any{"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1}}
 	w.Header().Set("Content-Type", "application/json")
@@ -489,6 +553,90 @@ func TestVerifyAndDeployKubectlUsesTheVerifiedDigest(t *testing.T) {
 	}
 	if res.Outputs["digest"] != ref.Digest {
 		t.Errorf("digest output %s, want the verified %s", res.Outputs["digest"], ref.Digest)
+	}
+	if kube.lists == 0 || !strings.Contains(res.Summary, "Read back: the running pods report "+ref.Digest+" (web-7c9d-x2x4q)") {
+		t.Errorf("the pods were not read back (%d lists):\n%s", kube.lists, res.Summary)
+	}
+
+	// A mutating webhook rewrites the image: the rollout completes, but the pod
+	// runs another digest. The deploy fails (exit 1) naming the pod and both
+	// digests.
+	rewritten := "sha256:" + strings.Repeat("6", 64)
+	kube.image, kube.imageID, kube.onGet = ref.Repository+":v0", ref.Repository+"@"+rewritten, nil
+	verified := map[string]string{}
+	for k, v := range with {
+		verified[k] = v
+	}
+	verified["image"] = ref.String()
+	res = run(t, vdStep(w, verified))
+	if res.ExitCode != 1 {
+		t.Fatalf("a pod running another digest: exit %d, want 1\n%s\n%s", res.ExitCode, res.Summary, res.Stderr)
+	}
+	for _, want := range []string{"kubectl deploy FAILED", "does not run the verified " + ref.Digest, "pod web-7c9d-x2x4q container app runs " + rewritten} {
+		if !strings.Contains(res.Summary, want) && !strings.Contains(res.Log+res.Stderr, want) {
+			t.Errorf("the failure does not say %q:\n%s\n%s", want, res.Summary, res.Stderr)
+		}
+	}
+	// The workload already names the digest, but its pod runs the tag's: the
+	// read-back still fails it.
+	kube.imageID = "docker-pullable://" + ref.Repository + "@" + rewritten
+	res = run(t, vdStep(w, verified))
+	if res.ExitCode != 1 || len(kube.patches) != 2 || !strings.Contains(res.Log+res.Stderr+res.Summary, "runs "+rewritten) {
+		t.Errorf("already named, running another digest: exit %d, patches %d\n%s\n%s", res.ExitCode, len(kube.patches), res.Summary, res.Stderr)
+	}
+}
+
+// A GitOps deploy takes effect or fails (issue 13): the usual kustomization
+// shape, an entry renaming a short name to the repository, is updated without
+// gitops-image and render-checked; a gitops-image typo and an entry no container
+// uses are input errors (exit 2) with nothing pushed — both used to append an
+// entry nobody used, push it and report "deployed".
+func TestVerifyAndDeployGitOpsTakesEffectOrFails(t *testing.T) {
+	w := vdNewWorld(t, "enforce")
+	ref := w.push("acme/widgets", "v1")
+	w.attestAll(ref, true)
+	usual := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [deployment.yaml]\nimages:\n  - {name: app, newName: " +
+		ref.Repository + ", newTag: v1}\n"
+	for _, tt := range []struct {
+		name, k, image, gitopsImage string
+		exit                        int
+		want                        []string
+	}{
+		{"the usual shape", usual, "app", "", 0, []string{"images entry app", "Rendered with kustomize: 1 image field(s) run the digest: Deployment/web spec.template.spec.containers"}},
+		{"a gitops-image typo", usual, "app", "aap", 2, []string{`no images entry is named "aap" (gitops-image)`, "(e.g. gitops-image: app)"}},
+		{"an entry no container uses", usual, "acme/gadgets:v1", "", 2, []string{"no container in the render of overlays/staging uses " + ref.Repository}},
+		{"a container runs the repository by a tag no entry covers", usual, ref.Repository + ":v1", "", 2,
+			[]string{"does not run " + ref.String() + " everywhere it uses the image: Deployment/web spec.template.spec.containers"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			bare := vdGitOpsRepoWith(t, tt.k, tt.image)
+			before := vdGit(t, bare, "for-each-ref")
+			with := map[string]string{"image": ref.String(), "deploy": "gitops", "gitops-repo": bare, "gitops-path": "overlays/staging"}
+			if tt.gitopsImage != "" {
+				with["gitops-image"] = tt.gitopsImage
+			}
+			res := run(t, vdStep(w, with))
+			if res.ExitCode != tt.exit {
+				t.Fatalf("exit %d, want %d\n%s\n%s", res.ExitCode, tt.exit, res.Summary, res.Stderr)
+			}
+			out := res.Summary + res.Log + res.Stderr
+			for _, want := range tt.want {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+			after := vdGit(t, bare, "for-each-ref")
+			if tt.exit != 0 {
+				if after != before {
+					t.Errorf("a refused deploy pushed:\n%s\n→\n%s", before, after)
+				}
+				return
+			}
+			k := vdShow(t, bare, "overlays/staging/kustomization.yaml")
+			if !strings.Contains(k, "{name: app, newName: '"+ref.Repository+"', digest: '"+ref.Digest+"'}") || strings.Contains(k, "newTag") {
+				t.Errorf("kustomization:\n%s", k)
+			}
+		})
 	}
 }
 
@@ -561,5 +709,79 @@ func TestVerifyAndDeployKeyless(t *testing.T) {
 		} else if !strings.Contains(res.Summary, "| signature | ✗ |") {
 			t.Errorf("summary:\n%s", res.Summary)
 		}
+	}
+}
+
+// The newest trustworthy evidence decides (issue 13, observation 3), through the
+// real binary: an older clean vuln scan does not hide a newer one recording a
+// fixable critical — the gate blocks, nothing is pushed, and the summary and the
+// report name the older scan as superseded; the reverse deploys.
+func TestVerifyAndDeployNewestScanDecides(t *testing.T) {
+	for _, tt := range []struct {
+		name             string
+		older, newer     []map[string]any
+		code             int
+		summaryFragments []string
+	}{
+		{"older clean, newer critical: blocked", nil, []map[string]any{vdCritical("CVE-2021-44228")}, 1,
+			[]string{"| vuln | ✗ |", "CVE-2021-44228 (critical in log4j-core)", "the newest evidence decides", "Superseded"}},
+		{"older critical, newer clean: deployed", []map[string]any{vdCritical("CVE-2021-44228")}, nil, 0,
+			[]string{"| vuln | ✓ |", "2 older superseded", "Superseded"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := vdNewWorld(t, "enforce")
+			ref := w.push("acme/widgets", "v1")
+			w.attestAll(ref, true, tt.older...) // its scan finished a minute ago
+			vulns := tt.newer
+			if vulns == nil {
+				vulns = []map[string]any{}
+			}
+			now := time.Now().UTC()
+			data, _ := json.Marshal(map[string]any{
+				"invocation": map[string]any{"parameters": nil, "uri": "https://github.com/acme/widgets/actions/runs/2", "event_id": "2", "builder.id": "secure-gates"},
+				"scanner": map[string]any{"uri": "pkg:golang/github.com/anchore/grype@v0.120.1", "version": "0.120.1",
+					"db": map[string]any{"uri": "grype-db", "version": "6"}, "result": map[string]any{"matches": vulns}},
+				"metadata": map[string]any{"scanStartedOn": now.Add(-10 * time.Second).Format(time.RFC3339), "scanFinishedOn": now.Format(time.RFC3339)},
+			})
+			if _, err := signing.Attest(context.Background(), ref, []signing.Predicate{{Type: "vuln", Data: data}}, w.opts("release")); err != nil {
+				t.Fatal(err)
+			}
+			bare := vdGitOpsRepo(t, ref.Repository)
+			before := vdGit(t, bare, "rev-parse", "main")
+			res := run(t, vdStep(w, map[string]string{"image": ref.String(), "deploy": "gitops", "gitops-repo": bare, "gitops-path": "overlays/staging"}))
+			if res.ExitCode != tt.code {
+				t.Fatalf("exit %d, want %d\n%s\n%s", res.ExitCode, tt.code, res.Summary, res.Stderr)
+			}
+			for _, want := range tt.summaryFragments {
+				if !strings.Contains(res.Summary, want) {
+					t.Errorf("summary lacks %q:\n%s", want, res.Summary)
+				}
+			}
+			if deployed := vdGit(t, bare, "rev-parse", "main") != before; deployed != (tt.code == 0) {
+				t.Errorf("deployed = %v, want %v", deployed, tt.code == 0)
+			}
+			data, err := os.ReadFile(filepath.Join(w.ws, res.Outputs["report"]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep struct {
+				Superseded []struct{ Requirement, Location string } `json:"superseded"`
+				Inputs     []struct{ Location string }              `json:"inputs"`
+			}
+			if err := json.Unmarshal(data, &rep); err != nil {
+				t.Fatal(err)
+			}
+			// Both formats of the older scan are superseded, and neither is an input.
+			if len(rep.Superseded) != 2 {
+				t.Fatalf("superseded = %+v, want both formats of the older scan", rep.Superseded)
+			}
+			for _, s := range rep.Superseded {
+				for _, in := range rep.Inputs {
+					if s.Requirement != "vuln" || in.Location == s.Location {
+						t.Errorf("superseded %+v (inputs %+v)", s, rep.Inputs)
+					}
+				}
+			}
+		})
 	}
 }

@@ -3,7 +3,9 @@
 package actions
 
 import (
+	assess "github.com/secure-gates/secure-gates/actions/assess"
 	attest "github.com/secure-gates/secure-gates/actions/attest"
+	policycheck "github.com/secure-gates/secure-gates/actions/policy-check"
 	sbom "github.com/secure-gates/secure-gates/actions/sbom"
 	scan "github.com/secure-gates/secure-gates/actions/scan"
 	sign "github.com/secure-gates/secure-gates/actions/sign"
@@ -12,7 +14,8 @@ import (
 	"github.com/secure-gates/secure-gates/internal/gate"
 )
 
-// All returns the gates in pipeline order.
+// All returns the gates in pipeline order, then assess and policy-check (checks of
+// a repository and of its verify-and-deploy policy file, not steps of the chain).
 func All() []gate.Gate {
-	return []gate.Gate{scan.Gate, sbom.Gate, sign.Gate, attest.Gate, verify.Gate, threatmodel.Gate}
+	return []gate.Gate{scan.Gate, sbom.Gate, sign.Gate, attest.Gate, verify.Gate, threatmodel.Gate, assess.Gate, policycheck.Gate}
 }

@@ -33,21 +33,22 @@ var Gate = gate.Gate{Name: "attest", ActionYAML: actionYAML, Positional: "image"
 
 // Inputs are the action's inputs; the tags are the names in action.yml.
 type Inputs struct {
-	Image            string   `input:"image"`
-	RequireDigest    bool     `input:"require-digest"`
-	Predicates       []string `input:"predicates,lines"`
-	Provenance       bool     `input:"provenance"`
-	Key              string   `input:"key"`
-	KeyPassword      string   `input:"key-password"`
-	FulcioURL        string   `input:"fulcio-url"`
-	RekorURL         string   `input:"rekor-url"`
-	TimestampURL     string   `input:"timestamp-url"`
-	TrustedRoot      string   `input:"trusted-root"`
-	SigningConfig    string   `input:"signing-config"`
-	TlogUpload       bool     `input:"tlog-upload"`
-	SignatureFormat  string   `input:"signature-format"`
-	RegistryUsername string   `input:"registry-username"`
-	RegistryPassword string   `input:"registry-password"`
+	Image            string        `input:"image"`
+	RequireDigest    bool          `input:"require-digest"`
+	Predicates       []string      `input:"predicates,lines"`
+	Provenance       bool          `input:"provenance"`
+	Key              string        `input:"key"`
+	KeyPassword      string        `input:"key-password"`
+	FulcioURL        string        `input:"fulcio-url"`
+	RekorURL         string        `input:"rekor-url"`
+	TimestampURL     string        `input:"timestamp-url"`
+	TrustedRoot      string        `input:"trusted-root"`
+	SigningConfig    string        `input:"signing-config"`
+	TlogUpload       bool          `input:"tlog-upload"`
+	SignatureFormat  string        `input:"signature-format"`
+	RegistryUsername string        `input:"registry-username"`
+	RegistryPassword string        `input:"registry-password"`
+	Timeout          time.Duration `input:"timeout"`
 }
 
 // started is when the step began: the provenance's finishedOn bound.
@@ -58,6 +59,11 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err := gha.Decode(raw, &in); err != nil {
 		return errkind.Input(err)
 	}
+	ctx, cancel, err := gate.WithTimeout(ctx, in.Timeout)
+	if err != nil {
+		return err
+	}
+	defer cancel()
 	c := signaction.Common{
 		Image: in.Image, Key: in.Key, KeyPassword: in.KeyPassword, RequireDigest: in.RequireDigest, TlogUpload: in.TlogUpload,
 		FulcioURL: in.FulcioURL, RekorURL: in.RekorURL, TimestampURL: in.TimestampURL, TrustedRoot: in.TrustedRoot,

@@ -115,6 +115,15 @@ func report(rt *gha.Runtime, in Inputs, res *result, cutoff finding.Severity) er
 		if len(res.findings) > TopVulns {
 			s.Para(fmt.Sprintf("… and %d more in the SARIF file.", len(res.findings)-TopVulns))
 		}
+		waived := 0
+		for _, f := range res.findings {
+			if f.Waived != nil {
+				waived++
+			}
+		}
+		if waived > 0 {
+			s.Para(fmt.Sprintf("%d vulnerabilities are waived by this repository's exceptions file for this step only: the vuln predicate records them with what waived them, and verify-and-deploy counts them unless a signed exception waives them.", waived))
+		}
 		for _, e := range res.expired {
 			rt.Annotate(gha.Annotation{Level: gha.LevelWarning, Title: "Expired exception", Message: e.Name() + " expired and waives nothing"})
 		}

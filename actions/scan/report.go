@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/gha"
 	"github.com/secure-gates/secure-gates/pkg/scan"
@@ -30,8 +31,10 @@ func location(f finding.Finding) string {
 
 func status(res *scan.Result, f finding.Finding, failing map[string]bool) string {
 	switch {
+	case f.Waived != nil && f.Waived.Kind == finding.WaiverVEX:
+		return "waived by " + f.Waived.Reason + " (no expiry)"
 	case f.Waived != nil:
-		return "waived until " + f.Waived.Expires.Format("2006-01-02")
+		return "waived " + f.Waived.Until()
 	case failing[key(f)]:
 		return "fails the gate"
 	case res.OnlyFixed && f.Scanner == scan.Deps && !f.Fixable() && f.Severity.AtLeast(res.Cutoff):
@@ -122,6 +125,26 @@ func Summary(res *scan.Result, files *scan.Files) string {
 			s.Para(fmt.Sprintf("…and %d more in the SARIF file.", len(res.Findings)-TopFindings))
 		}
 	}
+	if n := len(res.Findings) - total(c); n > 0 {
+		s.Para(fmt.Sprintf("%d finding(s) are waived by this repository's own exceptions file or VEX documents. "+
+			"These waivers count for this check only: the code-scan and vuln predicates record every waived finding, and "+
+			"verify-and-deploy counts them as present unless a signed exception attestation by an allowed exception signer waives them.", n))
+	}
+	if res.NotScannedCount > 0 {
+		s.Heading(3, fmt.Sprintf("Not scanned (%d)", res.NotScannedCount))
+		s.Para("These files were not read, so they are not \"0 findings\": binaries and paths the rules allowlist are skipped by design; a file over the size cap or a symlink may hide a secret.")
+		var rows [][]string
+		for i, n := range res.NotScanned {
+			if i == TopNotScanned {
+				break
+			}
+			rows = append(rows, []string{n.Path, n.Scanner, n.Reason})
+		}
+		s.Table([]string{"file", "scanner", "reason"}, rows)
+		if res.NotScannedCount > len(rows) {
+			s.Para(fmt.Sprintf("…and %d more; the code-scan predicate lists the first %d.", res.NotScannedCount-len(rows), attestation.MaxNotScannedFiles))
+		}
+	}
 	if len(res.Applied) > 0 {
 		s.Heading(3, "Waived")
 		var w [][]string
@@ -176,28 +199,49 @@ func clip(s string, n int) string {
 	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
-// Table prints the result for a terminal: one line per finding, then the
-// verdict.
-func Table(w io.Writer, res *scan.Result) error {
+// TopNotScanned is how many files not scanned the summary and the table list.
+const TopNotScanned = 20
+
+// Table prints the result for a terminal: one line per finding, the files not
+// scanned, then the verdict. Every value from the tree or a SARIF input is
+// escaped (gha.EscapeText) and every line goes through gha.SafeLine: a file
+// name cannot drive the terminal, add a line or a column, or start a workflow
+// command in a log a runner would parse.
+func Table(out io.Writer, res *scan.Result) error {
+	w := gha.NewSafeWriter(out)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	failing := failingSet(res)
+	e := gha.EscapeText
 	fmt.Fprintln(tw, "SEVERITY\tSCANNER\tRULE\tLOCATION\tSTATUS\tFINDING")
 	for _, f := range res.Findings {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Scanner, f.RuleID, location(f), status(res, f, failing), clip(f.Message, 120))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e(string(f.Severity)), e(f.Scanner), e(f.RuleID), e(location(f)), e(status(res, f, failing)), e(clip(f.Message, 120)))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for _, o := range res.Outages {
-		fmt.Fprintf(w, "\nWARNING: %s did NOT run (%s): no %s results in this scan.\n", o.Scanner, o.Reason, o.Scanner)
+		fmt.Fprintf(w, "\nWARNING: %s did NOT run (%s): no %s results in this scan.\n", e(o.Scanner), e(o.Reason), e(o.Scanner))
 	}
-	for _, e := range res.Expired {
-		fmt.Fprintf(w, "expired exception (waives nothing): %s, expired %s\n", e.ID, e.Expires.Format("2006-01-02"))
+	if res.NotScannedCount > 0 {
+		fmt.Fprintf(w, "\nNOT SCANNED: %d file(s) were not read (not \"0 findings\"):\n", res.NotScannedCount)
+		for i, n := range res.NotScanned {
+			if i == TopNotScanned {
+				fmt.Fprintf(w, "  …and %d more (the code-scan predicate lists the first %d)\n", res.NotScannedCount-TopNotScanned, attestation.MaxNotScannedFiles)
+				break
+			}
+			fmt.Fprintf(w, "  %s (%s): %s\n", e(n.Path), e(n.Scanner), e(n.Reason))
+		}
+	}
+	for _, x := range res.Expired {
+		fmt.Fprintf(w, "expired exception (waives nothing): %s, expired %s\n", e(x.ID), x.Expires.Format("2006-01-02"))
 	}
 	c := res.Counts()
-	_, err := fmt.Fprintf(w, "\n%d findings (%d critical, %d high, %d medium, %d low), %d fail the gate: %s\n",
+	if n := len(res.Findings) - total(c); n > 0 {
+		fmt.Fprintf(w, "%d finding(s) waived by this repository's exceptions file or VEX documents: for this check only; verify-and-deploy counts them unless a signed exception waives them.\n", n)
+	}
+	fmt.Fprintf(w, "\n%d findings (%d critical, %d high, %d medium, %d low), %d fail the gate: %s\n",
 		len(res.Findings), c[finding.Critical], c[finding.High], c[finding.Medium], c[finding.Low], len(res.Failing), res.Decision)
-	return err
+	return w.Flush()
 }
 
 // annotate puts the failing findings on the pull request's changed lines (all
@@ -207,6 +251,18 @@ func annotate(ctx context.Context, rt *gha.Runtime, res *scan.Result, rng *secre
 	for _, o := range res.Outages {
 		rt.Annotate(gha.Annotation{Level: gha.LevelError, Title: o.Scanner + " did not run",
 			Message: fmt.Sprintf("%s; on-scanner-outage: %s. There are no %s results in this scan; the outage is recorded in the code-scan predicate.", o.Reason, o.Policy, o.Scanner)})
+	}
+	if res.NotScannedCount > 0 {
+		var names []string
+		for i, n := range res.NotScanned {
+			if i == 5 {
+				names = append(names, "…")
+				break
+			}
+			names = append(names, n.Path+" ("+n.Reason+")")
+		}
+		rt.Annotate(gha.Annotation{Level: gha.LevelNotice, Title: fmt.Sprintf("%d file(s) not scanned", res.NotScannedCount),
+			Message: "Not read, so not \"0 findings\": " + strings.Join(names, "; ") + ". The step summary and the code-scan predicate list them."})
 	}
 	for _, e := range res.Expired {
 		rt.Annotate(gha.Annotation{Level: gha.LevelWarning, Title: "Expired exception",

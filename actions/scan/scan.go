@@ -66,6 +66,7 @@ type Inputs struct {
 	UploadSARIF     bool          `input:"upload-sarif"`
 	Category        string        `input:"category"`
 	Token           string        `input:"token"`
+	Timeout         time.Duration `input:"timeout"`
 }
 
 // MaxAnnotations bounds the annotations of one run (the runner shows 10 of each
@@ -115,6 +116,9 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err != nil {
 		return err
 	}
+	if err := gate.CheckTimeout(in.Timeout); err != nil {
+		return err
+	}
 	switch in.LicenseUnknown {
 	case "", license.UnknownWarn, "fail", "ignore":
 	default:
@@ -162,12 +166,13 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 		Scanners:       scanners,
 		SeverityCutoff: cutoff,
 		OnlyFixed:      in.OnlyFixed,
+		OnOutage:       string(outage),
 		Secrets:        secOpts,
 		Exceptions:     exSet,
 		License:        license.Options{Allow: in.LicenseAllow, Deny: in.LicenseDeny, Unknown: or(in.LicenseUnknown, license.UnknownWarn)},
 		IaC:            iacOpts,
 		Deps: scan.DepsOptions{DBDir: resolve(in.DBDir), CacheDir: DBCache(rt, resolve(in.DBCache)), MaxAge: in.MaxDBAge,
-			OnOutage: string(outage), VEX: resolveAll(resolve, in.VEX), UpdateURL: in.DBUpdateURL},
+			OnOutage: string(outage), VEX: resolveAll(resolve, in.VEX), UpdateURL: in.DBUpdateURL, Timeout: in.Timeout},
 	}
 	for _, p := range in.SARIFInputs {
 		opts.SARIFInputs = append(opts.SARIFInputs, resolve(p))
@@ -362,6 +367,11 @@ func upload(ctx context.Context, rt *gha.Runtime, res *scan.Result, in Inputs, t
 	if token == "" {
 		return errkind.Input(errors.New("upload-sarif needs the token input (security-events: write)"))
 	}
+	ctx, cancel, err := gate.WithTimeout(ctx, in.Timeout)
+	if err != nil {
+		return err
+	}
+	defer cancel()
 	docs, err := sarif.Pack(res.SARIFRuns(in.Category), sarif.Options{Root: repo})
 	if err != nil {
 		return fmt.Errorf("packing the SARIF for upload: %w", err)

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 
@@ -33,21 +34,22 @@ var Gate = gate.Gate{Name: "sign", ActionYAML: actionYAML, Positional: "image", 
 
 // Inputs are the action's inputs; the tags are the names in action.yml.
 type Inputs struct {
-	Image            string   `input:"image"`
-	RequireDigest    bool     `input:"require-digest"`
-	Key              string   `input:"key"`
-	KeyPassword      string   `input:"key-password"`
-	FulcioURL        string   `input:"fulcio-url"`
-	RekorURL         string   `input:"rekor-url"`
-	TimestampURL     string   `input:"timestamp-url"`
-	TrustedRoot      string   `input:"trusted-root"`
-	SigningConfig    string   `input:"signing-config"`
-	TlogUpload       bool     `input:"tlog-upload"`
-	SignatureFormat  string   `input:"signature-format"`
-	RegistryUsername string   `input:"registry-username"`
-	RegistryPassword string   `input:"registry-password"`
-	Annotations      []string `input:"annotations,lines"`
-	Recursive        bool     `input:"recursive"`
+	Image            string        `input:"image"`
+	RequireDigest    bool          `input:"require-digest"`
+	Key              string        `input:"key"`
+	KeyPassword      string        `input:"key-password"`
+	FulcioURL        string        `input:"fulcio-url"`
+	RekorURL         string        `input:"rekor-url"`
+	TimestampURL     string        `input:"timestamp-url"`
+	TrustedRoot      string        `input:"trusted-root"`
+	SigningConfig    string        `input:"signing-config"`
+	TlogUpload       bool          `input:"tlog-upload"`
+	SignatureFormat  string        `input:"signature-format"`
+	RegistryUsername string        `input:"registry-username"`
+	RegistryPassword string        `input:"registry-password"`
+	Annotations      []string      `input:"annotations,lines"`
+	Recursive        bool          `input:"recursive"`
+	Timeout          time.Duration `input:"timeout"`
 }
 
 // Common are the inputs sign and attest share.
@@ -67,6 +69,11 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err := gha.Decode(raw, &in); err != nil {
 		return errkind.Input(err)
 	}
+	ctx, cancel, err := gate.WithTimeout(ctx, in.Timeout)
+	if err != nil {
+		return err
+	}
+	defer cancel()
 	c := Common{
 		Image: in.Image, Key: in.Key, KeyPassword: in.KeyPassword, RequireDigest: in.RequireDigest, TlogUpload: in.TlogUpload,
 		FulcioURL: in.FulcioURL, RekorURL: in.RekorURL, TimestampURL: in.TimestampURL, TrustedRoot: in.TrustedRoot,

@@ -36,11 +36,12 @@ var Gate = gate.Gate{Name: "threat-model", ActionYAML: actionYAML, Positional: "
 
 // Inputs are the action's inputs; the tags are the names in action.yml.
 type Inputs struct {
-	Body          string   `input:"body"`
-	Questions     []string `input:"questions,lines"`
-	MinWords      int      `input:"min-words"`
-	FailOnMissing bool     `input:"fail-on-missing"`
-	Token         string   `input:"token"`
+	Body          string        `input:"body"`
+	Questions     []string      `input:"questions,lines"`
+	MinWords      int           `input:"min-words"`
+	FailOnMissing bool          `input:"fail-on-missing"`
+	Token         string        `input:"token"`
+	Timeout       time.Duration `input:"timeout"`
 }
 
 func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
@@ -48,6 +49,11 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err := gha.Decode(raw, &in); err != nil {
 		return errkind.Input(err)
 	}
+	ctx, cancel, err := gate.WithTimeout(ctx, in.Timeout)
+	if err != nil {
+		return err
+	}
+	defer cancel()
 	if in.Token != "" && !strings.HasPrefix(in.Token, "${{") {
 		rt.AddMask(in.Token)
 	}

@@ -12,20 +12,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/secure-gates/secure-gates/pkg/atomicfile"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/tuf"
+	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
 
 	signaction "github.com/secure-gates/secure-gates/actions/sign"
 	"github.com/secure-gates/secure-gates/internal/gate"
+	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/deploy"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/gha"
+	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/policy"
 	"github.com/secure-gates/secure-gates/pkg/signing"
@@ -51,6 +55,7 @@ type Inputs struct {
 	Workload         string        `input:"workload"`
 	Container        string        `input:"container"`
 	RolloutTimeout   time.Duration `input:"rollout-timeout"`
+	Timeout          time.Duration `input:"timeout"`
 	GitopsRepo       string        `input:"gitops-repo"`
 	GitopsPath       string        `input:"gitops-path"`
 	GitopsBranch     string        `input:"gitops-branch"`
@@ -82,6 +87,15 @@ type outcome struct {
 	vsaNote    string
 	deployNote []string
 	blocked    bool
+	modeNote   string // why the policy's audit mode does not apply, if it does not
+}
+
+// enforcedNote says why audit mode does not apply to environment.
+func enforcedNote(environment string) string {
+	if strings.TrimSpace(environment) == "" {
+		return "this run ENFORCES: no environment was given, and the policy's enforce-environments allow audit only for a named environment outside the list"
+	}
+	return fmt.Sprintf("this run ENFORCES: environment %q is in the policy's enforce-environments (compared case-insensitively, as GitHub compares environment names)", environment)
 }
 
 func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
@@ -98,13 +112,29 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err := checkDeployInputs(in); err != nil {
 		return err
 	}
-	pol, err := policy.Load(in.Policy, policy.Options{BaseDir: "."})
+	ctx, cancel, err := gate.WithTimeout(ctx, in.Timeout)
 	if err != nil {
 		return err
 	}
-	if pol.Mode == policy.ModeAudit && !pol.AllowsAudit(in.Environment) {
-		return errkind.Input(fmt.Errorf("policy %s is in audit mode, which is refused for environment %q (enforce-environments): switch the policy to mode: enforce",
-			in.Policy, in.Environment))
+	defer cancel()
+	// Key files the policy names are relative to the workspace (the repository
+	// root; on a runner, the working directory) and must stay inside it.
+	base := rt.Context().Workspace
+	if base == "" {
+		base = "."
+	}
+	pol, err := policy.Load(in.Policy, policy.Options{BaseDir: base})
+	if err != nil {
+		return err
+	}
+	// The one place the mode of this run is decided: audit in the file applies
+	// only where the policy allows it for this environment; everywhere else the
+	// run enforces, and the report, VSA and summary say so.
+	var modeNote string
+	if eff := pol.EffectiveMode(in.Environment); eff != pol.Mode {
+		modeNote = enforcedNote(in.Environment)
+		rt.Infof("policy %s is in audit mode; %s", in.Policy, modeNote)
+		pol.Mode = eff
 	}
 	reg := oci.Options{Username: in.RegistryUsername, Password: in.RegistryPassword, UserAgent: "secure-gates"}
 	// The one resolution: from here on only ref (repo@sha256:…) is used.
@@ -115,7 +145,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if ref.Tag != "" {
 		rt.Infof("resolved %s to %s; the tag is not used again", in.Image, ref)
 	}
-	trust, err := trustedMaterial(in.TrustedRoot, pol)
+	trust, err := trustedMaterial(ctx, in.TrustedRoot, pol)
 	if err != nil {
 		return err
 	}
@@ -123,7 +153,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err != nil {
 		return err
 	}
-	o := &outcome{in: in, pol: pol, ref: ref, rep: rep, reportPath: in.Report}
+	o := &outcome{in: in, pol: pol, ref: ref, rep: rep, reportPath: in.Report, modeNote: modeNote}
 	o.vsaPath = filepath.Join(filepath.Dir(in.Report), "vsa.json")
 	if err := writeJSON(o.reportPath, rep); err != nil {
 		return err
@@ -170,6 +200,10 @@ func checkDeployInputs(in Inputs) error {
 		if _, _, err := deploy.ParseWorkload(in.Workload); err != nil {
 			return errkind.Input(fmt.Errorf("deploy: kubectl needs the workload input: %w", err))
 		}
+		if !in.DryRun && in.Timeout > 0 && in.RolloutTimeout >= in.Timeout {
+			return errkind.Input(fmt.Errorf("rollout-timeout (%s) is not shorter than timeout (%s), which bounds the whole gate: raise timeout above rollout-timeout plus the verification's time",
+				in.RolloutTimeout, in.Timeout))
+		}
 	case "gitops":
 		if in.GitopsRepo == "" {
 			return errkind.Input(errors.New("deploy: gitops needs the gitops-repo input (URL or path)"))
@@ -190,7 +224,7 @@ func checkDeployInputs(in Inputs) error {
 
 // trustedMaterial loads the trusted root: the trusted-root input, or, when the
 // policy names keyless identities, the public-good instance through TUF.
-func trustedMaterial(path string, pol *policy.Policy) (root.TrustedMaterial, error) {
+func trustedMaterial(ctx context.Context, path string, pol *policy.Policy) (root.TrustedMaterial, error) {
 	if path != "" {
 		st, err := os.Stat(path)
 		if err != nil {
@@ -208,11 +242,28 @@ func trustedMaterial(path string, pol *policy.Policy) (root.TrustedMaterial, err
 	if !needsKeyless(pol) {
 		return nil, nil
 	}
-	tr, err := root.FetchTrustedRoot()
+	// TUF's fetcher takes no context: its client carries the gate's deadline.
+	f := fetcher.NewDefaultFetcher()
+	f.SetHTTPClient(ctxClient{ctx: ctx, c: netretry.DefaultClient})
+	tr, err := root.FetchTrustedRootWithOptions(tuf.DefaultOptions().WithFetcher(f))
 	if err != nil {
-		return nil, errkind.Infra(fmt.Errorf("fetching the public-good Sigstore trusted root through TUF (or pass trusted-root): %w", err))
+		doing := "fetching the public-good Sigstore trusted root through TUF (or pass trusted-root)"
+		if e := netretry.Explain(doing, err); e != nil {
+			return nil, errkind.Infra(e)
+		}
+		return nil, errkind.Infra(fmt.Errorf("%s: %w", doing, err))
 	}
 	return tr, nil
+}
+
+// ctxClient sends every request under ctx.
+type ctxClient struct {
+	ctx context.Context
+	c   *http.Client
+}
+
+func (c ctxClient) Do(req *http.Request) (*http.Response, error) {
+	return c.c.Do(req.WithContext(c.ctx))
 }
 
 func needsKeyless(p *policy.Policy) bool {
@@ -286,14 +337,32 @@ func doDeploy(ctx context.Context, rt *gha.Runtime, in Inputs, ref oci.Ref, rep 
 		if err != nil {
 			return []string{"kubectl deploy FAILED: " + err.Error()}, err
 		}
+		readBack := ""
+		if !in.DryRun {
+			readBack = "Read back: " + res.ReadBack + "."
+			if len(res.Pods) > 0 {
+				pods := make([]string, 0, len(res.Pods))
+				for i, p := range res.Pods {
+					if i == maxSummaryRows {
+						pods = append(pods, fmt.Sprintf("and %d more", len(res.Pods)-maxSummaryRows))
+						break
+					}
+					pods = append(pods, p.Pod)
+				}
+				readBack = fmt.Sprintf("Read back: the running pods report %s (%s).", ref.Digest, strings.Join(pods, ", "))
+			}
+		}
 		lines := []string{fmt.Sprintf("kubectl: %s/%s in %s, container %s: %s → %s", res.Kind, res.Name, res.Namespace, res.Container, res.Previous, ref)}
 		switch {
+		case in.DryRun && res.Changed:
+			lines = append(lines, "DRY RUN: strategic-merge patch that would be sent:", "```json\n"+res.Patch+"\n```")
 		case !res.Changed:
 			lines = append(lines, "Already running this digest: nothing to change.")
-		case in.DryRun:
-			lines = append(lines, "DRY RUN: strategic-merge patch that would be sent:", "```json\n"+res.Patch+"\n```")
 		default:
 			lines = append(lines, "Patched; rollout complete: "+fmt.Sprint(res.RolledOut))
+		}
+		if readBack != "" {
+			lines = append(lines, readBack)
 		}
 		return lines, nil
 	case "gitops":
@@ -303,7 +372,17 @@ func doDeploy(ctx context.Context, rt *gha.Runtime, in Inputs, ref oci.Ref, rep 
 		if err != nil {
 			return []string{"GitOps deploy FAILED: " + err.Error()}, err
 		}
-		lines := []string{fmt.Sprintf("GitOps: %s in %s (branch %s): %s → %s", res.File, in.GitopsRepo, in.GitopsBranch, nonEmpty(res.Previous, "(unset)"), ref)}
+		lines := []string{fmt.Sprintf("GitOps: %s in %s (branch %s), images entry %s: %s → %s", res.File, in.GitopsRepo, in.GitopsBranch,
+			strings.Join(res.Entries, ", "), nonEmpty(res.Previous, "(unset)"), ref)}
+		uses := make([]string, 0, len(res.Uses))
+		for i, u := range res.Uses {
+			if i == maxSummaryRows {
+				uses = append(uses, fmt.Sprintf("and %d more", len(res.Uses)-maxSummaryRows))
+				break
+			}
+			uses = append(uses, u.Resource+" "+u.Field)
+		}
+		lines = append(lines, fmt.Sprintf("Rendered with kustomize: %d image field(s) run the digest: %s.", len(res.Uses), strings.Join(uses, ", ")))
 		switch {
 		case !res.Changed:
 			lines = append(lines, "The kustomization already names this digest: nothing to commit.")
@@ -352,7 +431,11 @@ func report(rt *gha.Runtime, o *outcome) error {
 	if o.ref.Tag != "" {
 		info = append(info, []string{"Resolved from tag", o.ref.Tag + " (not used again)"})
 	}
-	info = append(info, []string{"Policy", rep.Policy.URI + " (" + rep.Policy.Digest + ")"}, []string{"Mode", rep.Mode})
+	mode := rep.Mode
+	if o.modeNote != "" {
+		mode += " (the policy says audit; " + o.modeNote + ")"
+	}
+	info = append(info, []string{"Policy", rep.Policy.URI + " (" + rep.Policy.Digest + ")"}, []string{"Mode", mode})
 	if o.in.Environment != "" {
 		info = append(info, []string{"Environment", o.in.Environment})
 	}
@@ -380,6 +463,19 @@ func report(rt *gha.Runtime, o *outcome) error {
 	if len(rep.ExceptionsRefused) > 0 {
 		s.Heading(3, "Exceptions refused (waive nothing)")
 		s.Table([]string{"Where", "Reason"}, ignoredRows(rep.ExceptionsRefused, false))
+	}
+	if len(rep.Superseded) > 0 {
+		s.Heading(3, "Superseded (a newer attestation of the type decides)")
+		var sr [][]string
+		for i, o := range rep.Superseded {
+			if i == maxSummaryRows {
+				sr = append(sr, []string{fmt.Sprintf("… %d more in the JSON report", len(rep.Superseded)-maxSummaryRows), "", "", ""})
+				break
+			}
+			sr = append(sr, []string{o.Requirement, o.Location, o.Time.UTC().Format(time.RFC3339) + " (" + o.TimeSource + ")",
+				o.SupersededBy + " at " + o.NewestTime.UTC().Format(time.RFC3339)})
+		}
+		s.Table([]string{"Requirement", "Where", "Evidence time", "Superseded by"}, sr)
 	}
 	if len(rep.Ignored) > 0 {
 		s.Heading(3, "Ignored signatures and attestations")

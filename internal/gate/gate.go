@@ -12,9 +12,11 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/gha"
+	"github.com/secure-gates/secure-gates/pkg/netretry"
 )
 
 // Gate is one subcommand of the secure-gates binary, backed by an action.
@@ -99,7 +101,9 @@ func (app *App) Main(ctx context.Context, rt *gha.Runtime, args []string) int {
 	err = g.Run(ctx, rt, raw)
 	if !rt.InActions() {
 		for _, kv := range rt.LocalOutputs() {
-			fmt.Fprintf(rt.Stdout(), "%s: %s\n", kv.Name, kv.Value)
+			for _, line := range strings.Split(kv.Name+": "+kv.Value, "\n") {
+				fmt.Fprintln(rt.Stdout(), gha.SafeLine(line))
+			}
 		}
 	}
 	return app.finish(rt, stderr, name, err)
@@ -125,7 +129,10 @@ func (app *App) finish(rt *gha.Runtime, stderr io.Writer, name string, err error
 	if rt.InActions() {
 		rt.Annotate(gha.Annotation{Level: gha.LevelError, Title: title, Message: msg})
 	} else {
-		fmt.Fprintf(stderr, "%s: %s\n", title, msg)
+		// The message may quote inputs (file names, SARIF, registry answers).
+		for _, line := range strings.Split(title+": "+msg, "\n") {
+			fmt.Fprintln(stderr, gha.SafeLine(line))
+		}
 	}
 	return code
 }
@@ -207,4 +214,24 @@ func NotImplemented(name string) func(context.Context, *gha.Runtime, gha.RawInpu
 		return errkind.Input(fmt.Errorf("the %s gate is not implemented yet in this version of secure-gates; "+
 			"pin a release that ships it", name))
 	}
+}
+
+// WithTimeout bounds a gate's run by its timeout input: every network call the
+// gate makes ends by then, and one cut by it says "no answer within the <d>
+// timeout" (pkg/netretry). A timeout of zero or less is an input error: a gate
+// that talks to the network never waits without bound.
+func WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc, error) {
+	if err := CheckTimeout(d); err != nil {
+		return ctx, func() {}, err
+	}
+	ctx, cancel := netretry.WithTimeout(ctx, d)
+	return ctx, cancel, nil
+}
+
+// CheckTimeout refuses a timeout input of zero or less (exit 2).
+func CheckTimeout(d time.Duration) error {
+	if d <= 0 {
+		return errkind.Input(fmt.Errorf("timeout is %s: give a positive Go duration such as 10m or 90s", d))
+	}
+	return nil
 }

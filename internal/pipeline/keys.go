@@ -92,8 +92,25 @@ func localPolicy(s *service, dst string, release, security keyPair) (source stri
 	if err := yaml.Unmarshal(data, &doc); err != nil || doc == nil {
 		return "", errkind.Input(fmt.Errorf("pipeline: parsing the policy: %v", err))
 	}
-	doc["identities"] = []any{map[string]any{"key": release.public}}
-	doc["exceptions"] = map[string]any{"signers": []any{map[string]any{"key": security.public}}}
+	// Key paths are relative to the run's work folder (the workspace
+	// verify-and-deploy resolves them in): a policy names no absolute key path.
+	relKey := func(k keyPair) (string, error) {
+		rel, err := filepath.Rel(filepath.Dir(dst), k.public)
+		if err != nil || !filepath.IsLocal(rel) {
+			return "", errkind.Infra(fmt.Errorf("pipeline: the key %s is not inside the run's folder %s", k.public, filepath.Dir(dst)))
+		}
+		return filepath.ToSlash(rel), nil
+	}
+	rk, err := relKey(release)
+	if err != nil {
+		return "", err
+	}
+	sk, err := relKey(security)
+	if err != nil {
+		return "", err
+	}
+	doc["identities"] = []any{map[string]any{"key": rk}}
+	doc["exceptions"] = map[string]any{"signers": []any{map[string]any{"key": sk}}}
 	delete(doc, "break-glass")
 	out, err := yaml.Marshal(doc)
 	if err != nil {

@@ -36,7 +36,15 @@ type runner struct {
 	vsa  string // where the VSA went
 }
 
-func (r *runner) printf(format string, args ...any) { fmt.Fprintf(r.o.Out, format, args...) }
+// printf prints a progress line; its arguments may quote a gate's error or
+// findings from the tree, so every line goes through gha.SafeLine.
+func (r *runner) printf(format string, args ...any) {
+	lines := strings.Split(fmt.Sprintf(format, args...), "\n")
+	for i, l := range lines {
+		lines[i] = gha.SafeLine(l)
+	}
+	_, _ = io.WriteString(r.o.Out, strings.Join(lines, "\n"))
+}
 
 func (r *runner) run(ctx context.Context) error {
 	s := r.svc
@@ -169,7 +177,9 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		with["deploy"], with["gitops-repo"], with["gitops-path"], with["gitops-image"] = "gitops", bare, s.overlay, s.imageName
 	}
-	vd, vdErr := r.gate(ctx, "verify-and-deploy", with)
+	// The run's policy names its keys relative to the work folder: that is the
+	// workspace verify-and-deploy resolves them in.
+	vd, vdErr := r.gateEnv(ctx, "verify-and-deploy", with, map[string]string{"GITHUB_WORKSPACE": r.work})
 	rep := readReport(with["report"])
 	if rep != nil {
 		r.res.Verified = rep.Verified
@@ -207,6 +217,11 @@ func (r *runner) run(ctx context.Context) error {
 // out), the run's GITHUB_* context, a step summary file, outputs captured.
 // A gate that fails stops the chain: its verdict line is printed here.
 func (r *runner) gate(ctx context.Context, name string, with map[string]string) (GateResult, error) {
+	return r.gateEnv(ctx, name, with, nil)
+}
+
+// gateEnv is gate with variables added to the run's environment for this gate.
+func (r *runner) gateEnv(ctx context.Context, name string, with, extraEnv map[string]string) (GateResult, error) {
 	res := GateResult{Name: name, Log: filepath.Join(r.work, "logs", name+".log"), Summary: filepath.Join(r.work, "summaries", name+".md")}
 	for _, d := range []string{filepath.Dir(res.Log), filepath.Dir(res.Summary)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -235,7 +250,7 @@ func (r *runner) gate(ctx context.Context, name string, with map[string]string) 
 	if r.o.Verbose {
 		out = io.MultiWriter(logf, prefixWriter{w: r.o.Out, prefix: "  " + name + " | "})
 	}
-	env := merge(r.env, map[string]string{"GITHUB_STEP_SUMMARY": res.Summary})
+	env := merge(merge(r.env, extraEnv), map[string]string{"GITHUB_STEP_SUMMARY": res.Summary})
 	rt := gha.New(gha.Options{Getenv: func(k string) string { return env[k] }, Stdout: out})
 	var args []string
 	keys := make([]string, 0, len(with))
@@ -303,6 +318,9 @@ func (r *runner) chain(rep *verify.Report, bare string) {
 			what = in.PredicateType
 		}
 		r.printf("    input  %-52s %s %s\n", what, in.Format, short(in.Digest))
+	}
+	for _, o := range rep.Superseded {
+		r.printf("    superseded %-16s %s %s (%s), newer evidence decides\n", o.Requirement, o.Format, short(o.Digest), o.Time.UTC().Format(time.RFC3339))
 	}
 	for _, e := range rep.ExceptionsUsed {
 		r.printf("    exception %s: ticket %s, expires %s, waived %d\n", short(e.ID), e.Ticket, e.Expires.UTC().Format(time.RFC3339), e.FindingsWaived)

@@ -1,7 +1,8 @@
 // Package policycmd is the `secure-gates policy` command: tools around the
-// verify-and-deploy policy file that are not gates. Its one subcommand today,
-// `policy kyverno`, renders the policy as a Kyverno ClusterPolicy (pkg/kyverno)
-// so admission requires what the pipeline requires.
+// verify-and-deploy policy file. `policy check` compiles and lints the policy
+// (the policy-check action's code: errors exit 2, warnings are annotations on
+// the file); `policy kyverno` renders the policy as a Kyverno ClusterPolicy
+// (pkg/kyverno) so admission requires what the pipeline requires.
 package policycmd
 
 import (
@@ -14,6 +15,7 @@ import (
 	"os"
 	"strings"
 
+	policycheck "github.com/secure-gates/secure-gates/actions/policy-check"
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/gha"
@@ -24,11 +26,24 @@ import (
 // Command is the `policy` subcommand of the secure-gates binary.
 var Command = gate.Command{
 	Name:    "policy",
-	Summary: "render the verify-and-deploy policy for admission: policy kyverno --policy FILE --image PATTERN",
+	Summary: "check the verify-and-deploy policy (policy check --policy FILE) or render it for admission (policy kyverno --policy FILE --image PATTERN)",
 	Run:     run,
 }
 
-const usage = `Usage: secure-gates policy kyverno [flags]
+const usage = `Usage: secure-gates policy check [--policy FILE] [--base-dir DIR]
+       secure-gates policy kyverno [flags]
+
+policy check loads the policy exactly as verify-and-deploy does and lints it.
+Every error (the policy does not load: exit code 2) and every warning (legal but
+dangerous: a subject-regexp admitting any owner, repository or workflow file,
+audit mode without enforce-environments, an exception or break-glass signer that
+is also a release signer) is reported on its line of the file: as annotations on
+a runner, as "error: FILE:LINE: ..." lines off one. Warnings alone exit 0.
+
+policy kyverno renders the verify-and-deploy policy file as a Kyverno ClusterPolicy whose
+verifyImages requires the same signer identities and attestations.
+
+Flags of policy kyverno:
 
 Renders the verify-and-deploy policy file as a Kyverno ClusterPolicy whose
 verifyImages requires the same signer identities and attestations.
@@ -45,13 +60,18 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 func run(ctx context.Context, rt *gha.Runtime, args []string) error {
+	if len(args) > 0 && args[0] == "check" {
+		return check(rt, args[1:])
+	}
 	if len(args) == 0 || args[0] != "kyverno" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			fmt.Fprint(rt.Stdout(), usage)
-			newFlags(io.Discard, &kyverno.Options{}, new(string), new(string), new(string), new(string), new(string)).SetOutput(rt.Stdout())
+			fs := newFlags(io.Discard, &kyverno.Options{}, new(string), new(string), new(string), new(string), new(string))
+			fs.SetOutput(rt.Stdout())
+			fs.PrintDefaults()
 			return nil
 		}
-		return errkind.Input(errors.New(`policy: want a subcommand: "policy kyverno --policy FILE --image PATTERN"`))
+		return errkind.Input(errors.New(`policy: want a subcommand: "policy check --policy FILE" or "policy kyverno --policy FILE --image PATTERN"`))
 	}
 	var o kyverno.Options
 	var policyPath, baseDir, output, roots, tsa string
@@ -89,6 +109,26 @@ func run(ctx context.Context, rt *gha.Runtime, args []string) error {
 	}
 	fmt.Fprintf(rt.Stdout(), "wrote %s (ClusterPolicy %q, %s)\n", output, nameOr(o.Name), p.Mode)
 	return nil
+}
+
+// check is `policy check`: the policy-check action's code with flags.
+func check(rt *gha.Runtime, args []string) error {
+	fs := flag.NewFlagSet("policy check", flag.ContinueOnError)
+	fs.SetOutput(rt.Stdout())
+	policyPath := fs.String("policy", ".secure-gates/policy.yaml", "policy file")
+	baseDir := fs.String("base-dir", "", "folder key paths in the policy are relative to (default the workspace, or the working directory)")
+	fs.Usage = func() { fmt.Fprint(rt.Stdout(), usage); fs.PrintDefaults() }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errkind.Input(fmt.Errorf("policy check: %w", err))
+	}
+	if fs.NArg() > 0 {
+		return errkind.Input(fmt.Errorf("policy check: unexpected argument %q (give the file with --policy)", fs.Arg(0)))
+	}
+	_, err := policycheck.Check(rt, *policyPath, *baseDir)
+	return err
 }
 
 func newFlags(w io.Writer, o *kyverno.Options, policyPath, baseDir, output, roots, tsa *string) *flag.FlagSet {

@@ -41,9 +41,10 @@
 // that drives cosign passes the full URI, never a short name.
 //
 // [ValidatePredicate] checks a predicate against its type: the project's own types
-// (code-scan, threat-model, exception) against their embedded JSON schemas
+// (code-scan, threat-model, exception, assessment) against their embedded JSON schemas
 // (draft 2020-12, unknown fields rejected), the standard types against the
-// handful of fields the gates rely on.
+// handful of fields the gates rely on (an OpenVEX document: context, author,
+// timestamp and well-formed statements, by [ParseOpenVEX]).
 //
 // The package reads no environment, prints nothing and needs no network.
 package attestation

@@ -70,8 +70,8 @@ func TestOwnTypesHaveSchemaAndDocs(t *testing.T) {
 			}
 		})
 	}
-	if own != 3 {
-		t.Errorf("%d own types, want 3 (code-scan, threat-model, exception)", own)
+	if own != 4 {
+		t.Errorf("%d own types, want 4 (code-scan, threat-model, exception, assessment)", own)
 	}
 }
 

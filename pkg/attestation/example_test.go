@@ -52,7 +52,7 @@ func ExampleResolveType() {
 	fmt.Println(err)
 	// Output:
 	// https://cosign.sigstore.dev/attestation/vuln/v1
-	// unknown predicate type "sbom": want one of cyclonedx, spdx, vuln, slsaprovenance, vsa, code-scan, threat-model, exception, or its URI
+	// unknown predicate type "sbom": want one of cyclonedx, spdx, vuln, slsaprovenance, vsa, code-scan, threat-model, exception, assessment, vex, or its URI
 }
 
 func ExamplePredicateTypes() {
@@ -65,6 +65,7 @@ func ExamplePredicateTypes() {
 	// code-scan     https://secure-gates.dev/attestation/code-scan/v1 (schema schema/code-scan.json)
 	// threat-model  https://secure-gates.dev/attestation/threat-model/v1 (schema schema/threat-model.json)
 	// exception     https://secure-gates.dev/attestation/exception/v1 (schema schema/exception.json)
+	// assessment    https://secure-gates.dev/attestation/assessment/v1 (schema schema/assessment.json)
 }
 
 func ExampleSign() {

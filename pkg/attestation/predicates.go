@@ -22,7 +22,8 @@ const (
 // omitted when encoded, so NewStatement reports it missing instead of writing
 // year 1 or an empty digest.
 type CodeScan struct {
-	// Tools are the scanners that ran (at least one).
+	// Tools are the scanners that ran: at least one, unless every selected
+	// scanner had an outage, which Outages then records. Never null.
 	Tools []Tool `json:"tools"`
 	// Rules are the rules the scanners had enabled.
 	Rules RuleSet `json:"rules"`
@@ -32,6 +33,11 @@ type CodeScan struct {
 	SARIF SARIFRef `json:"sarif"`
 	// ExceptionsApplied are the exceptions that waived findings in this scan.
 	ExceptionsApplied []AppliedException `json:"exceptionsApplied,omitempty"`
+	// Waived records the findings the repository's own claims (its exceptions
+	// file, VEX documents) waived in this scan, so that a verifier can count
+	// them again: they shaped Decision, but only signed exceptions waive at
+	// deploy. Absent when nothing was waived.
+	Waived *WaivedFindings `json:"waived,omitempty"`
 	// Outages are scanners that could not run, and what policy did about it.
 	Outages []Outage `json:"outages,omitempty"`
 	// Decision is the gate's verdict.
@@ -41,6 +47,30 @@ type CodeScan struct {
 	ScanFinishedOn time.Time `json:"scanFinishedOn,omitzero"`
 	// Source is the source revision scanned, when known.
 	Source *SourceRef `json:"source,omitempty"`
+
+	// NotScanned counts and names the files of the tree that a scanner did
+	// not read (too large, binary, a symlink, a path the rules allowlist): a
+	// file not read is never "no findings". Absent when every file was read.
+	NotScanned *NotScanned `json:"notScanned,omitempty"`
+}
+
+// MaxNotScannedFiles bounds NotScanned.Files; Count is always the total.
+const MaxNotScannedFiles = 100
+
+// NotScanned counts the files not scanned and lists the first
+// MaxNotScannedFiles of them, sorted by path.
+type NotScanned struct {
+	Count int              `json:"count"`
+	Files []NotScannedFile `json:"files"`
+}
+
+// NotScannedFile is one file (or a whole directory, its path ending in "/")
+// a scanner did not read, and why.
+type NotScannedFile struct {
+	// Path is slash-separated and relative to the scan root.
+	Path    string `json:"path"`
+	Scanner string `json:"scanner"`
+	Reason  string `json:"reason"`
 }
 
 // Tool is a scanner and its version.
@@ -84,6 +114,58 @@ type AppliedException struct {
 	Expires        time.Time `json:"expires,omitzero"`
 	FindingsWaived int       `json:"findingsWaived"`
 	BreakGlass     bool      `json:"breakGlass,omitempty"`
+}
+
+// WaivedFindings are the findings a scan's repository-held waivers took out
+// of its counts and decision.
+type WaivedFindings struct {
+	// SeverityCutoff is the scan's severity cutoff (critical, high, medium,
+	// low, or none): a waived finding at or above it would have failed the
+	// decision.
+	SeverityCutoff string `json:"severityCutoff"`
+	// OnlyFixed is the scan's only-fixed setting (dependency findings fail
+	// only when fixable).
+	OnlyFixed bool `json:"onlyFixed,omitempty"`
+	// Counts are all waived findings by severity, listed or not.
+	Counts SeverityCounts `json:"counts"`
+	// Findings lists the waived findings, most severe first, at most
+	// MaxWaivedFindings; Counts says how many there are in all.
+	Findings []WaivedFinding `json:"findings"`
+}
+
+// MaxWaivedFindings bounds WaivedFindings.Findings.
+const MaxWaivedFindings = 1000
+
+// WaivedFinding is one finding a repository-held waiver waived.
+type WaivedFinding struct {
+	Scanner     string `json:"scanner"`
+	RuleID      string `json:"ruleId"`
+	Severity    string `json:"severity"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	Path        string `json:"path,omitempty"`
+	StartLine   int    `json:"startLine,omitempty"`
+	PURL        string `json:"purl,omitempty"`
+	// Aliases are other ids of the same issue (a CVE for a GHSA).
+	Aliases []string `json:"aliases,omitempty"`
+	// Fixable says a fix is known (dependency findings).
+	Fixable bool       `json:"fixable,omitempty"`
+	Waiver  ScanWaiver `json:"waiver"`
+}
+
+// ScanWaiver says what waived a finding at scan time.
+type ScanWaiver struct {
+	// Kind is "exceptions-file" or "vex".
+	Kind string `json:"kind"`
+	// ID is the exceptions-file entry's id, or the vulnerability a VEX
+	// statement names.
+	ID       string `json:"id"`
+	Source   string `json:"source,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Ticket   string `json:"ticket,omitempty"`
+	Approver string `json:"approver,omitempty"`
+	Scope    string `json:"scope,omitempty"`
+	// Expires is the entry's expiry; absent for a VEX statement.
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // Outage policies.
@@ -131,6 +213,45 @@ type PullRequest struct {
 type Question struct {
 	Label    string `json:"label"`
 	Answered bool   `json:"answered"`
+}
+
+// Assessment is the predicate of [PredicateAssessment]: a repository's
+// self-assessment (seed 002's 20 questions) scored from evidence. Its schema
+// is schema/assessment.json; Total is the sum of the scores and Tier the
+// seed's tier of Total.
+type Assessment struct {
+	// Repository is "owner/name".
+	Repository string    `json:"repository"`
+	AssessedAt time.Time `json:"assessedAt,omitzero"`
+	Total      int       `json:"total"`
+	Tier       int       `json:"tier"`
+	// Questions are the 20 answers, in id order.
+	Questions []AssessmentAnswer `json:"questions"`
+}
+
+// AssessmentAnswer is one scored question of an [Assessment].
+type AssessmentAnswer struct {
+	ID       int      `json:"id"`
+	Score    int      `json:"score"`
+	Evidence []string `json:"evidence"`
+	// Source is what decided the score: repository, api or assessment.yaml.
+	Source string `json:"source"`
+}
+
+// AssessmentTier is seed 002's tier of a total out of 40: 0–10 tier 0, 11–20
+// tier 1, 21–30 tier 2, 31–38 tier 3, 39–40 tier 4.
+func AssessmentTier(total int) int {
+	switch {
+	case total <= 10:
+		return 0
+	case total <= 20:
+		return 1
+	case total <= 30:
+		return 2
+	case total <= 38:
+		return 3
+	}
+	return 4
 }
 
 // Exception is the predicate of [PredicateException]: a waiver of findings.

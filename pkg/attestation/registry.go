@@ -26,6 +26,12 @@ const (
 	PredicateThreatModel = "https://secure-gates.dev/attestation/threat-model/v1"
 	// PredicateException is the project's exception (waiver) predicate.
 	PredicateException = "https://secure-gates.dev/attestation/exception/v1"
+	// PredicateAssessment is the project's self-assessment predicate.
+	PredicateAssessment = "https://secure-gates.dev/attestation/assessment/v1"
+	// PredicateOpenVEX is an OpenVEX v0.2.0 document. verify-and-deploy
+	// honours its not_affected and fixed statements only when an allowed
+	// exception signer signed it, within the exceptions' lifetime bound.
+	PredicateOpenVEX = "https://openvex.dev/ns/v0.2.0"
 )
 
 // PredicateType is one entry of the registry.
@@ -59,6 +65,8 @@ var registry = []PredicateType{
 	{Name: "code-scan", URI: PredicateCodeScan, Description: "code scan: tools, rules, counts by severity, SARIF digest, exceptions, outages, decision", Own: true},
 	{Name: "threat-model", URI: PredicateThreatModel, Description: "threat model: the PR's four-question check and its result", Own: true},
 	{Name: "exception", URI: PredicateException, Description: "exception (waiver) of findings, with reason, ticket, approver and expiry", Own: true},
+	{Name: "assessment", URI: PredicateAssessment, Description: "self-assessment: the 20 questions' scores with evidence, total and tier", Own: true},
+	{Name: "vex", URI: PredicateOpenVEX, Description: "OpenVEX v0.2.0 document: waives at deploy only when signed by an exception signer"},
 }
 
 // PredicateTypes returns the registry, in a fixed order (standard types first).

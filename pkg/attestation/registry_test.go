@@ -18,6 +18,8 @@ var contract = []struct{ name, uri string }{
 	{"code-scan", "https://secure-gates.dev/attestation/code-scan/v1"},
 	{"threat-model", "https://secure-gates.dev/attestation/threat-model/v1"},
 	{"exception", "https://secure-gates.dev/attestation/exception/v1"},
+	{"assessment", "https://secure-gates.dev/attestation/assessment/v1"},
+	{"vex", "https://openvex.dev/ns/v0.2.0"},
 }
 
 func TestRegistryContract(t *testing.T) {

@@ -27,10 +27,11 @@ const maxSchemaErrors = 10
 // must be one JSON object, no larger than opts.MaxPayloadBytes, with no
 // duplicate keys. Then:
 //
-//   - code-scan, threat-model, exception: the type's JSON schema (unknown
-//     fields are errors), plus code-scan's scanFinishedOn not before
-//     scanStartedOn and threat-model's result "pass" only with every question
-//     answered;
+//   - code-scan, threat-model, exception, assessment: the type's JSON schema
+//     (unknown fields are errors), plus code-scan's scanFinishedOn not before
+//     scanStartedOn, threat-model's result "pass" only with every question
+//     answered, and assessment's questions 1–20 in order, total the sum of
+//     the scores and tier the total's;
 //   - vuln: scanner.uri, and metadata.scanFinishedOn as RFC 3339 and not the
 //     zero time (what cosign writes when the scanner gave none);
 //   - cyclonedx: bomFormat "CycloneDX" and a specVersion;
@@ -68,6 +69,9 @@ func validatePredicate(uri string, predicate []byte, opts Options) error {
 			if p.ScanFinishedOn.Before(p.ScanStartedOn) {
 				return errors.New("scanFinishedOn is before scanStartedOn")
 			}
+			if p.NotScanned != nil && p.NotScanned.Count < len(p.NotScanned.Files) {
+				return fmt.Errorf("/notScanned/count: %d is less than the %d files listed", p.NotScanned.Count, len(p.NotScanned.Files))
+			}
 		case PredicateThreatModel:
 			var p ThreatModel
 			if err := validateOwn("threat-model", predicate, &p); err != nil {
@@ -83,6 +87,27 @@ func validatePredicate(uri string, predicate []byte, opts Options) error {
 		case PredicateException:
 			var p Exception
 			return validateOwn("exception", predicate, &p)
+		case PredicateAssessment:
+			var p Assessment
+			if err := validateOwn("assessment", predicate, &p); err != nil {
+				return err
+			}
+			sum := 0
+			for i, q := range p.Questions {
+				if q.ID != i+1 {
+					return fmt.Errorf("/questions/%d: id %d, want %d (the 20 questions in order)", i, q.ID, i+1)
+				}
+				sum += q.Score
+			}
+			if p.Total != sum {
+				return fmt.Errorf("/total: %d, but the scores add up to %d", p.Total, sum)
+			}
+			if want := AssessmentTier(p.Total); p.Tier != want {
+				return fmt.Errorf("/tier: %d, but a total of %d is tier %d", p.Tier, p.Total, want)
+			}
+		case PredicateOpenVEX:
+			_, err := ParseOpenVEX(predicate)
+			return err
 		case PredicateVuln:
 			if err := requireString(predicate, "scanner", "uri"); err != nil {
 				return err

@@ -94,7 +94,15 @@ func TestValidatePredicateRejects(t *testing.T) {
 		{"code-scan", "negative count", set("counts/critical", -1), "/counts/critical: minimum"},
 		{"code-scan", "count not an integer", set("counts/high", 1.5), "/counts/high"},
 		{"code-scan", "unknown severity count missing", del("counts/unknown"), "/counts: missing property 'unknown'"},
-		{"code-scan", "no tools", set("tools", []any{}), "/tools: minItems"},
+		{"code-scan", "no tools, with an outage", set("tools", []any{}), ""},
+		{"code-scan", "tools null", set("tools", nil), "/tools"},
+		{"code-scan", "no outages, with tools", set("outages", []any{}), ""},
+		{"code-scan", "notScanned count 0", set("notScanned/count", 0), "/notScanned/count: minimum"},
+		{"code-scan", "notScanned count below the files listed", set("notScanned/count", 1), "/notScanned/count: 1 is less than the 2 files listed"},
+		{"code-scan", "notScanned without files", set("notScanned/files", []any{}), "/notScanned/files: minItems"},
+		{"code-scan", "notScanned file without reason", del("notScanned/files/0/reason"), "/notScanned/files/0: missing property 'reason'"},
+		{"code-scan", "notScanned blank path is a name", set("notScanned/files/0/path", " "), ""},
+		{"code-scan", "notScanned misspelt", set("notScaned", map[string]any{}), "additional properties 'notScaned' not allowed"},
 		{"code-scan", "tool without version", del("tools/0/version"), "/tools/0: missing property 'version'"},
 		{"code-scan", "rules without count", del("rules/count"), "/rules: missing property 'count'"},
 		{"code-scan", "start time not RFC 3339", set("scanStartedOn", "2026-11-20 10:02:55"), "/scanStartedOn"},
@@ -112,6 +120,14 @@ func TestValidatePredicateRejects(t *testing.T) {
 		{"threat-model", "pass with an unanswered question", set("questions/1/answered", false), `result is pass but question "What can go wrong?" is not answered`},
 		{"threat-model", "result missing", del("result"), "missing property 'result'"},
 		{"threat-model", "checkedOn not a time", set("checkedOn", "today"), "/checkedOn"},
+		{"assessment", "total not the sum", set("total", 25), "/total: 25, but the scores add up to 24"},
+		{"assessment", "tier not the total's", set("tier", 3), "/tier: 3, but a total of 24 is tier 2"},
+		{"assessment", "ids out of order", set("questions/0/id", 2), "/questions/0: id 2, want 1"},
+		{"assessment", "score 3", set("questions/0/score", 3), "/questions/0/score"},
+		{"assessment", "no questions", set("questions", []any{}), "/questions: minItems"},
+		{"assessment", "unknown source", set("questions/0/source", "vibes"), "/questions/0/source"},
+		{"assessment", "no evidence", set("questions/0/evidence", []any{}), "/questions/0/evidence"},
+		{"assessment", "repository not owner/name", set("repository", "widgets"), "/repository"},
 		{"exception", "no findings", set("findings", []any{}), "/findings: minItems"},
 		{"exception", "empty finding id", set("findings", []any{""}), "/findings/0"},
 		{"exception", "no expiry", del("expires"), "missing property 'expires'"},
@@ -188,6 +204,7 @@ func TestPredicateTypesRoundTrip(t *testing.T) {
 		{"code-scan", &CodeScan{}},
 		{"threat-model", &ThreatModel{}},
 		{"exception", &Exception{}},
+		{"assessment", &Assessment{}},
 		{"vuln", &VulnScan{}},
 		{"slsaprovenance", &Provenance{}},
 		{"vsa", &VSA{}},
@@ -215,4 +232,34 @@ func TestPredicateTypesRoundTrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestValidateOpenVEX(t *testing.T) {
+	base := examplePredicate(t, "vex")
+	for _, tt := range []struct {
+		name, from, to string
+	}{
+		{"other context", `"https://openvex.dev/ns/v0.2.0"`, `"https://example.com/ns"`},
+		{"no timestamp", `"timestamp": "2026-12-01T09:00:00Z",`, ``},
+		{"unknown status", `"not_affected"`, `"waived"`},
+		{"no vulnerability name", `"name": "CVE-2021-44228"`, `"name": ""`},
+		{"no author", `"author": "security-team@acme.example",`, ``},
+	} {
+		data := strings.Replace(string(base), tt.from, tt.to, 1)
+		if data == string(base) {
+			t.Fatalf("%s: edit did not apply", tt.name)
+		}
+		if err := ValidatePredicate("vex", []byte(data), Options{}); err == nil {
+			t.Errorf("%s: accepted", tt.name)
+		}
+	}
+}
+
+// A code-scan predicate may list no tool only when it records why: every
+// selected scanner had an outage (scanners: deps with the DB unobtainable).
+func TestCodeScanNoToolsNeedsOutage(t *testing.T) {
+	data := applyEdit(t, applyEdit(t, examplePredicate(t, "code-scan"), del("outages")), set("tools", []any{}))
+	checkErr(t, ValidatePredicate("code-scan", data, Options{}), "/: missing property 'outages'")
+	data = applyEdit(t, applyEdit(t, examplePredicate(t, "code-scan"), set("outages", []any{})), set("tools", []any{}))
+	checkErr(t, ValidatePredicate("code-scan", data, Options{}), "/outages: minItems")
 }

@@ -1,13 +1,19 @@
 // Package deploy puts a verified image digest into service, by digest only:
-// GitOps (set the image in a kustomization with kustomize's own types, commit
-// and push with real git, retrying when the push is not a fast-forward) or
+// GitOps (set the digest in the kustomization's images entry for the image with
+// kustomize's own types, render the overlay with kustomize's API and check that
+// every container referring to the image runs the digest, then commit and push
+// with real git, retrying when the push is not a fast-forward) or
 // kubectl (a strategic-merge patch of a Deployment, StatefulSet or DaemonSet's
-// container image through the Kubernetes API, then a bounded wait for the
-// rollout). Both have a dry run that returns the exact change without making it.
+// container image through the Kubernetes API, a bounded wait for the rollout,
+// then a read-back of the image IDs the workload's pods report). Both have a
+// dry run that returns the exact change without making it.
 //
 // git runs as a process with an argument list, never through a shell; a token
 // travels in the process environment as an http.extraheader (GIT_CONFIG_*), never
-// in argv, URLs or logs, and is redacted from every error.
+// in argv, URLs or logs, and is redacted from every error. Every git process runs
+// under the caller's deadline (killed with its children when it passes) and
+// with git's own low-speed limit, so a remote that accepts and never answers
+// ends the deploy with an infrastructure error naming its host.
 package deploy
 
 import (
@@ -16,14 +22,20 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/secure-gates/secure-gates/pkg/atomicfile"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/yaml"
+
+	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
 
@@ -43,7 +55,9 @@ type GitOpsOptions struct {
 	Token string
 	// Image is the verified image, by digest.
 	Image oci.Ref
-	// ImageName is the images[].name in the kustomization (default Image.Repository).
+	// ImageName is the name of the kustomization's images entry to set. Empty
+	// means every entry whose name or newName is Image.Repository. No matching
+	// entry is an input error.
 	ImageName string
 	// SourceCommit is the commit the image was built from (for the message).
 	SourceCommit string
@@ -83,6 +97,11 @@ type GitOpsResult struct {
 	Commit string
 	// Changed is false when the kustomization already named the digest.
 	Changed bool
+	// Entries are the names of the kustomization's images entries set.
+	Entries []string
+	// Uses are the image fields of the rendered overlay that name the digest
+	// (at least one, or the deploy fails).
+	Uses []ImageUse
 	// Attempts is how many pushes it took.
 	Attempts int
 }
@@ -92,7 +111,17 @@ type gitRunner struct {
 	dir   string
 	env   []string
 	token string
+	// host names the remote in errors (host[:port], or "the local repository").
+	host string
 }
+
+// gitWaitDelay is how long a git killed by its deadline may keep its output
+// open (a git-remote-http child still waiting on the server) before it is
+// abandoned.
+const gitWaitDelay = 2 * time.Second
+
+// maxGitOutput bounds what is kept of one git command's output.
+const maxGitOutput = 1 << 20
 
 func (g *gitRunner) run(ctx context.Context, stdin []byte, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, g.bin, args...)
@@ -101,14 +130,53 @@ func (g *gitRunner) run(ctx context.Context, stdin []byte, args ...string) (stri
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
+	killGroup(cmd)
+	cmd.WaitDelay = gitWaitDelay
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	w := &cappedWriter{buf: &out, max: maxGitOutput}
+	cmd.Stdout, cmd.Stderr = w, w
 	err := cmd.Run()
 	text := g.redact(out.String())
+	if err != nil && ctx.Err() != nil {
+		what := "no answer " + netretry.Within(ctx)
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			what = "cancelled"
+		}
+		return text, fmt.Errorf("git %s: %w", args[0], &netretry.Error{Host: g.host, What: what,
+			Err: fmt.Errorf("%w (%v)", ctx.Err(), err)})
+	}
 	if err != nil {
 		return text, fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(lastLines(text, 6)))
 	}
 	return text, nil
+}
+
+// cappedWriter keeps the first max bytes written and drops the rest.
+type cappedWriter struct {
+	buf *bytes.Buffer
+	max int
+}
+
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	if room := c.max - c.buf.Len(); room > 0 {
+		c.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+// remoteHost names the host of a git remote for errors: host[:port] of a URL or
+// of scp-like user@host:path, without credentials; a path is the local
+// repository.
+func remoteHost(repo string) string {
+	if u, err := url.Parse(repo); err == nil && u.Host != "" {
+		return u.Host
+	}
+	if at := strings.Index(repo, "@"); at >= 0 && !strings.Contains(repo[:at], "/") {
+		if rest := repo[at+1:]; strings.Contains(rest, ":") {
+			return rest[:strings.Index(rest, ":")]
+		}
+	}
+	return "the local repository"
 }
 
 func (g *gitRunner) redact(s string) string {
@@ -131,6 +199,18 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, " | ")
 }
 
+// gitLowSpeedTime is how long git tolerates a transfer below 1000 bytes/s.
+const gitLowSpeedTime = 60 * time.Second
+
+func hasEnv(env []string, key string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, key+"=") {
+			return true
+		}
+	}
+	return false
+}
+
 // gitEnv builds git's environment: no prompts, no system config, the token as an
 // extra header through GIT_CONFIG_* (git ≥ 2.31), never in argv.
 func gitEnv(base []string, token string) []string {
@@ -143,11 +223,21 @@ func gitEnv(base []string, token string) []string {
 		env = append(env, kv)
 	}
 	env = append(env, "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "GIT_ASKPASS=/bin/false")
+	// A server that stops sending is dropped by git itself, besides the
+	// deadline of the whole run: below lowSpeedLimit bytes/s for lowSpeedTime
+	// seconds, the transfer ends.
+	var cfg [][2]string
 	if token != "" {
-		env = append(env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraheader",
-			"GIT_CONFIG_VALUE_0=AUTHORIZATION: basic "+basicAuth(token))
-	} else {
-		env = append(env, "GIT_CONFIG_COUNT=0")
+		cfg = append(cfg, [2]string{"http.extraheader", "AUTHORIZATION: basic " + basicAuth(token)})
+	}
+	cfg = append(cfg, [2]string{"http.lowSpeedLimit", "1000"}, [2]string{"http.lowSpeedTime", fmt.Sprint(int(gitLowSpeedTime / time.Second))})
+	env = append(env, fmt.Sprintf("GIT_CONFIG_COUNT=%d", len(cfg)))
+	for i, kv := range cfg {
+		env = append(env, fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", i, kv[0]), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, kv[1]))
+	}
+	if !hasEnv(env, "GIT_SSH_COMMAND") {
+		// The same for ssh remotes: no answer to keepalives for a minute ends it.
+		env = append(env, "GIT_SSH_COMMAND=ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=15 -o ServerAliveCountMax=4")
 	}
 	return env
 }
@@ -169,9 +259,6 @@ func GitOps(ctx context.Context, opts GitOpsOptions) (*GitOpsResult, error) {
 	rel := strings.TrimPrefix(clean, "/")
 	if opts.Branch == "" {
 		opts.Branch = "main"
-	}
-	if opts.ImageName == "" {
-		opts.ImageName = opts.Image.Repository
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = DefaultPushAttempts
@@ -198,7 +285,7 @@ func GitOps(ctx context.Context, opts GitOpsOptions) (*GitOpsResult, error) {
 		opts.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + work}
 	}
 	dir := filepath.Join(work, "repo")
-	g := &gitRunner{bin: opts.Git, dir: work, env: gitEnv(opts.Env, opts.Token), token: opts.Token}
+	g := &gitRunner{bin: opts.Git, dir: work, env: gitEnv(opts.Env, opts.Token), token: opts.Token, host: remoteHost(opts.Repo)}
 	if _, err := g.run(ctx, nil, "clone", "--quiet", "--no-tags", "--single-branch", "--branch", opts.Branch, "--", opts.Repo, dir); err != nil {
 		return nil, errkind.Infra(fmt.Errorf("gitops: cloning the GitOps repository: %w", err))
 	}
@@ -271,20 +358,32 @@ func applyEdit(ctx context.Context, g *gitRunner, opts GitOpsOptions, rel string
 		return false, errkind.Infra(fmt.Errorf("gitops: %w", err))
 	}
 	res.File, _ = filepath.Rel(g.dir, file)
-	res.Previous = ImageOf(data, opts.ImageName)
-	out, err := SetImage(data, opts.ImageName, opts.Image)
+	out, names, err := setImages(data, opts.ImageName, opts.Image)
 	if err != nil {
 		return false, fmt.Errorf("gitops: %s: %w", res.File, err)
 	}
-	if bytes.Equal(out, data) || res.Previous == opts.Image.String() && ImageOf(out, opts.ImageName) == res.Previous {
+	res.Entries = names
+	res.Previous = ImageOf(data, names[0])
+	unchanged := bytes.Equal(out, data) || sameKustomization(data, out)
+	if !unchanged {
+		if err := atomicfile.Write(file, out); err != nil {
+			return false, errkind.Infra(fmt.Errorf("gitops: %w", err))
+		}
+	}
+	// The overlay as the cluster will get it: every container that refers to
+	// the image must name the digest, and at least one must — else the commit
+	// would change nothing that runs.
+	check, err := CheckRender(g.dir, kdir, opts.Image, names)
+	if err != nil {
+		return false, fmt.Errorf("gitops: %w", err)
+	}
+	res.Uses = check.Uses
+	if unchanged {
 		res.Changed = false
 		res.Diff = ""
 		return false, nil
 	}
 	res.Changed = true
-	if err := atomicfile.Write(file, out); err != nil {
-		return false, errkind.Infra(fmt.Errorf("gitops: %w", err))
-	}
 	diff, err := g.run(ctx, nil, "diff", "--no-color", "--", res.File)
 	if err != nil {
 		return false, errkind.Infra(fmt.Errorf("gitops: %w", err))
@@ -297,6 +396,16 @@ func applyEdit(ctx context.Context, g *gitRunner, opts GitOpsOptions, rel string
 		return false, errkind.Infra(fmt.Errorf("gitops: %w", err))
 	}
 	return true, nil
+}
+
+// sameKustomization reports whether a and b decode to the same kustomization
+// (the edit only reformatted a file that already named the digest).
+func sameKustomization(a, b []byte) bool {
+	var ka, kb types.Kustomization
+	if yaml.Unmarshal(a, &ka) != nil || yaml.Unmarshal(b, &kb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(ka, kb)
 }
 
 func mustEval(p string) string {

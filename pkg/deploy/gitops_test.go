@@ -41,22 +41,60 @@ images:
     newTag: "7"
 `
 
-// bareRepo makes a bare GitOps repository with overlays/staging/kustomization.yaml.
+// baseFiles is the base the staging overlay renders: a Deployment running the
+// image by tag, and redis.
+var baseFiles = map[string]string{
+	"base/kustomization.yaml": "resources: [deployment.yaml]\n",
+	"base/deployment.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: widgets}
+spec:
+  selector: {matchLabels: {app: widgets}}
+  template:
+    metadata: {labels: {app: widgets}}
+    spec:
+      containers:
+        - name: widgets
+          image: ghcr.io/acme/widgets:v1.2.3
+        - name: cache
+          image: redis:7
+`,
+}
+
+// bareRepo makes a bare GitOps repository with overlays/staging/kustomization.yaml
+// and the base it renders.
 func bareRepo(t *testing.T) (bare string, seed string) {
+	t.Helper()
+	files := map[string]string{"overlays/staging/kustomization.yaml": kustomization, "README.md": "gitops\n"}
+	for k, v := range baseFiles {
+		files[k] = v
+	}
+	return bareRepoWith(t, files)
+}
+
+// bareRepoWith makes a bare GitOps repository holding files (path → content; a
+// content starting with "symlink:" makes a symbolic link to the rest).
+func bareRepoWith(t *testing.T, files map[string]string) (bare string, seed string) {
 	t.Helper()
 	root := t.TempDir()
 	bare = filepath.Join(root, "gitops.git")
 	seed = filepath.Join(root, "seed")
 	git(t, root, "init", "--quiet", "--bare", "--initial-branch=main", bare)
 	git(t, root, "clone", "--quiet", bare, seed)
-	if err := os.MkdirAll(filepath.Join(seed, "overlays", "staging"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(seed, "overlays", "staging", "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(seed, "README.md"), []byte("gitops\n"), 0o644); err != nil {
-		t.Fatal(err)
+	for p, content := range files {
+		f := filepath.Join(seed, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if target, ok := strings.CutPrefix(content, "symlink:"); ok {
+			if err := os.Symlink(target, f); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.WriteFile(f, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	git(t, seed, "add", ".")
 	git(t, seed, "commit", "--quiet", "-m", "seed")
@@ -230,14 +268,28 @@ func TestSetImage(t *testing.T) {
 		name, in, image, want string
 		wantErr               string
 	}{
-		{"adds an entry", "resources: [a.yaml]\n", "ghcr.io/acme/widgets", "digest: " + testImage.Digest, ""},
+		{"never adds an entry", "resources: [a.yaml]\n", "ghcr.io/acme/widgets", "", "no images entry is named"},
+		{"never adds an entry (by repository)", "images:\n- name: redis\n", "", "", "no images entry has name or newName ghcr.io/acme/widgets; its images entries are redis: set gitops-image: redis"},
 		{"renames a short name", "images:\n- name: widgets\n  newTag: v1\n", "widgets", "newName: ghcr.io/acme/widgets", ""},
+		{"the usual shape, found by newName", "images:\n- name: app\n  newName: ghcr.io/acme/widgets\n  newTag: v1\n", "",
+			"- name: app\n  newName: ghcr.io/acme/widgets\n  digest: " + testImage.Digest + "\n", ""},
+		{"found by name", "images:\n- name: ghcr.io/acme/widgets\n  newTag: v1\n", "", "- name: ghcr.io/acme/widgets\n  digest: " + testImage.Digest + "\n", ""},
+		{"every entry for the repository", "images:\n- name: app\n  newName: ghcr.io/acme/widgets\n  newTag: v1\n- name: migrate\n  newName: ghcr.io/acme/widgets\n  tagSuffix: -m\n",
+			"", "- name: migrate\n  newName: ghcr.io/acme/widgets\n  digest: " + testImage.Digest + "\n", ""},
+		{"a different spelling of the repository is kept", "images:\n- name: app\n  newName: docker.io/acme/widgets\n", "",
+			"newName: docker.io/acme/widgets\n  digest: sha256:cd", ""},
+		{"gitops-image typo", "images:\n- name: app\n  newName: ghcr.io/acme/widgets\n", "aap", "", `no images entry is named "aap" (gitops-image); its images entries are app → ghcr.io/acme/widgets: set gitops-image to the name of the entry the containers use (e.g. gitops-image: app)`},
+		{"deprecated imageTags", "imageTags:\n- name: ghcr.io/acme/widgets\n", "", "", "imageTags list is deprecated"},
 		{"unknown field", "imagez: []\n", "widgets", "", "unknown field"},
 		{"image listed twice", "images:\n- name: widgets\n- name: widgets\n", "widgets", "", "twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := SetImage([]byte(tt.in), tt.image, testImage)
+			ref := testImage
+			if strings.Contains(tt.name, "spelling") {
+				ref = oci.Ref{Repository: "index.docker.io/acme/widgets", Digest: "sha256:" + strings.Repeat("cd", 32)}
+			}
+			out, err := SetImage([]byte(tt.in), tt.image, ref)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -247,7 +299,7 @@ func TestSetImage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(string(out), tt.want) || strings.Contains(string(out), "newTag") {
+			if !strings.Contains(string(out), tt.want) || strings.Contains(string(out), "newTag") || strings.Contains(string(out), "tagSuffix") {
 				t.Errorf("got:\n%s", out)
 			}
 		})

@@ -66,6 +66,10 @@ type KubectlResult struct {
 	Changed bool
 	// RolledOut is true when the rollout completed within the bound.
 	RolledOut bool
+	// Pods are the image IDs the workload's pods reported after the rollout.
+	Pods []PodImage
+	// ReadBack says what the read-back found, or why there was none.
+	ReadBack string
 }
 
 // ParseWorkload splits kind/name and normalises the kind.
@@ -86,7 +90,12 @@ func ParseWorkload(s string) (kind, name string, err error) {
 }
 
 // Kubectl sets the container image of a workload to opts.Image (repo@sha256:…)
-// with a strategic-merge patch, then waits for the rollout.
+// with a strategic-merge patch, waits for the rollout, then reads back the image
+// IDs (status.containerStatuses[].imageID) of the workload's pods — selected by
+// its selector, owned by it, not being deleted — and fails with a policy error
+// (exit code 1) unless every one names the verified digest. The read-back also
+// runs when the workload already named the digest; it is skipped on a dry run
+// and when RolloutTimeout is negative.
 func Kubectl(ctx context.Context, opts KubectlOptions) (*KubectlResult, error) {
 	kind, name, err := ParseWorkload(opts.Workload)
 	if err != nil {
@@ -120,7 +129,7 @@ func Kubectl(ctx context.Context, opts KubectlOptions) (*KubectlResult, error) {
 		return nil, errkind.Input(fmt.Errorf("kubectl: %w", err))
 	}
 	w := workload{cs: cs, kind: kind, name: name, ns: opts.Namespace}
-	spec, err := w.podSpec(ctx)
+	spec, selector, want, err := w.podSpec(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -137,20 +146,184 @@ func Kubectl(ctx context.Context, opts KubectlOptions) (*KubectlResult, error) {
 	}
 	res.Patch = string(patch)
 	res.Changed = c.Image != opts.Image.String()
-	if opts.DryRun || !res.Changed {
+	if opts.DryRun {
 		return res, nil
-	}
-	if err := w.patch(ctx, patch); err != nil {
-		return nil, err
 	}
 	if opts.RolloutTimeout < 0 {
+		if res.Changed {
+			if err := w.patch(ctx, patch); err != nil {
+				return nil, err
+			}
+		}
+		res.ReadBack = "not read back: the rollout wait is off (negative rollout timeout)"
 		return res, nil
 	}
+	if res.Changed {
+		if err := w.patch(ctx, patch); err != nil {
+			return nil, err
+		}
+	}
+	// Unchanged too: a rollout someone else started must end before the pods
+	// say what runs.
 	if err := w.waitRollout(ctx, opts.RolloutTimeout, opts.PollInterval); err != nil {
 		return res, err
 	}
 	res.RolledOut = true
+	// What runs: the image IDs the workload's pods report for the container.
+	pods, note, err := w.readBack(ctx, selector, want, c.Name, opts.Image, opts.RolloutTimeout, opts.PollInterval)
+	res.Pods, res.ReadBack = pods, note
+	if err != nil {
+		return res, err
+	}
 	return res, nil
+}
+
+// PodImage is what one pod of the workload reports running.
+type PodImage struct {
+	// Pod is the pod's name.
+	Pod string
+	// Container is the container's name.
+	Container string
+	// ImageID is status.containerStatuses[].imageID as the kubelet reports it.
+	ImageID string
+	// Digest is the digest in ImageID ("" when it names none).
+	Digest string
+}
+
+// maxReadBackPods bounds the pods a read-back lists.
+const maxReadBackPods = 5000
+
+// ImageIDDigest returns the repository digest in a container status imageID:
+// containerd and CRI-O report repo@sha256:…, Docker docker-pullable://repo@sha256:….
+// A bare sha256:… is the local image (configuration) ID, not the digest pulled,
+// and yields "".
+func ImageIDDigest(imageID string) string {
+	_, d, ok := strings.Cut(imageID, "@")
+	if !ok || !strings.HasPrefix(d, "sha256:") || len(d) != len("sha256:")+64 {
+		return ""
+	}
+	return d
+}
+
+// readBack lists the workload's pods (its selector, owned by it, not being
+// deleted) until every one reports an image ID for container, within timeout,
+// and fails unless each names ref's digest. A pod reporting another digest is a
+// policy failure: the cluster runs something that was not verified (a tag it
+// resolved, or an admission webhook that rewrote the image).
+func (w workload) readBack(ctx context.Context, sel *metav1.LabelSelector, want int32, container string, ref oci.Ref,
+	timeout, every time.Duration) ([]PodImage, string, error) {
+	if sel == nil || len(sel.MatchLabels)+len(sel.MatchExpressions) == 0 {
+		return nil, "", errkind.Input(fmt.Errorf("kubectl: %s/%s has no pod selector: its pods cannot be read back", w.kind, w.name))
+	}
+	selector, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return nil, "", errkind.Input(fmt.Errorf("kubectl: %s/%s selector: %w", w.kind, w.name, err))
+	}
+	if want == 0 {
+		return nil, "not read back: the workload is scaled to zero", nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	doing := fmt.Sprintf("listing the pods of %s/%s (%s)", w.kind, w.name, selector)
+	last := ""
+	for {
+		pods, pending, err := w.podImages(ctx, selector.String(), container)
+		if err != nil {
+			if errkind.Of(err) == errkind.KindInput {
+				return nil, "", err
+			}
+			last = "last poll failed: " + err.Error()
+		} else {
+			var wrong []string
+			for _, p := range pods {
+				if p.Digest != ref.Digest {
+					got := p.Digest
+					if got == "" {
+						got = "no repository digest"
+					}
+					wrong = append(wrong, fmt.Sprintf("pod %s container %s runs %s (imageID %q)", p.Pod, p.Container, got, p.ImageID))
+				}
+			}
+			if len(wrong) > 0 {
+				if len(wrong) > 10 {
+					wrong = append(wrong[:10], fmt.Sprintf("and %d more", len(wrong)-10))
+				}
+				return pods, "", errkind.Policy(fmt.Errorf("kubectl: %s/%s in %s does not run the verified %s: %s "+
+					"(the cluster resolved a tag, or an admission webhook rewrote the image)", w.kind, w.name, w.ns, ref.Digest, strings.Join(wrong, "; ")))
+			}
+			if pending == 0 && len(pods) > 0 && (want < 0 || int32(len(pods)) >= want) {
+				return pods, fmt.Sprintf("%d pod(s) report %s", len(pods), ref.Digest), nil
+			}
+			last = fmt.Sprintf("%d pod(s) report the digest, %d have not reported an image ID yet, %d wanted", len(pods), pending, want)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, "", errkind.Infra(fmt.Errorf("kubectl: %s: the pods did not all report the image they run within %s (%s)", doing, timeout, last))
+		case <-time.After(every):
+		}
+	}
+}
+
+// podImages returns the image each live pod of the workload reports for
+// container, and how many have not reported one yet.
+func (w workload) podImages(ctx context.Context, selector, container string) ([]PodImage, int, error) {
+	doing := fmt.Sprintf("listing the pods of %s/%s (%s)", w.kind, w.name, selector)
+	var out []PodImage
+	pending, seen := 0, 0
+	opts := metav1.ListOptions{LabelSelector: selector, Limit: 500}
+	for {
+		list, err := w.cs.CoreV1().Pods(w.ns).List(ctx, opts)
+		if err != nil {
+			return nil, 0, classify(doing, err)
+		}
+		for i := range list.Items {
+			p := &list.Items[i]
+			if seen++; seen > maxReadBackPods {
+				return nil, 0, errkind.Infra(fmt.Errorf("kubectl: %s: more than %d pods", doing, maxReadBackPods))
+			}
+			if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || !w.owns(p) {
+				continue
+			}
+			found := false
+			for _, cs := range p.Status.ContainerStatuses {
+				if cs.Name != container {
+					continue
+				}
+				found = true
+				if cs.ImageID == "" {
+					pending++
+					continue
+				}
+				out = append(out, PodImage{Pod: p.Name, Container: cs.Name, ImageID: cs.ImageID, Digest: ImageIDDigest(cs.ImageID)})
+			}
+			if !found {
+				pending++
+			}
+		}
+		if list.Continue == "" {
+			return out, pending, nil
+		}
+		opts.Continue = list.Continue
+	}
+}
+
+// owns reports whether the workload controls pod: a StatefulSet or DaemonSet
+// directly, a Deployment through a ReplicaSet named after it.
+func (w workload) owns(p *corev1.Pod) bool {
+	c := metav1.GetControllerOf(p)
+	if c == nil {
+		return false
+	}
+	switch w.kind {
+	case KindDeployment:
+		// A Deployment names its ReplicaSets NAME-<pod-template-hash>.
+		h := p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]
+		return c.Kind == "ReplicaSet" && h != "" && c.Name == w.name+"-"+h
+	case KindStatefulSet:
+		return c.Kind == "StatefulSet" && c.Name == w.name
+	default:
+		return c.Kind == "DaemonSet" && c.Name == w.name
+	}
 }
 
 func pickContainer(spec *corev1.PodSpec, name, workload string) (corev1.Container, error) {
@@ -190,28 +363,37 @@ func classify(doing string, err error) error {
 	return errkind.Infra(fmt.Errorf("kubectl: %s: %w", doing, err))
 }
 
-func (w workload) podSpec(ctx context.Context) (*corev1.PodSpec, error) {
+// podSpec returns the workload's pod template spec, its pod selector and the
+// replicas it wants (-1 for a DaemonSet: one per eligible node).
+func (w workload) podSpec(ctx context.Context) (*corev1.PodSpec, *metav1.LabelSelector, int32, error) {
 	doing := fmt.Sprintf("reading %s/%s in %s", w.kind, w.name, w.ns)
 	switch w.kind {
 	case KindDeployment:
 		d, err := w.cs.AppsV1().Deployments(w.ns).Get(ctx, w.name, metav1.GetOptions{})
 		if err != nil {
-			return nil, classify(doing, err)
+			return nil, nil, 0, classify(doing, err)
 		}
-		return &d.Spec.Template.Spec, nil
+		return &d.Spec.Template.Spec, d.Spec.Selector, replicas(d.Spec.Replicas), nil
 	case KindStatefulSet:
 		s, err := w.cs.AppsV1().StatefulSets(w.ns).Get(ctx, w.name, metav1.GetOptions{})
 		if err != nil {
-			return nil, classify(doing, err)
+			return nil, nil, 0, classify(doing, err)
 		}
-		return &s.Spec.Template.Spec, nil
+		return &s.Spec.Template.Spec, s.Spec.Selector, replicas(s.Spec.Replicas), nil
 	default:
 		d, err := w.cs.AppsV1().DaemonSets(w.ns).Get(ctx, w.name, metav1.GetOptions{})
 		if err != nil {
-			return nil, classify(doing, err)
+			return nil, nil, 0, classify(doing, err)
 		}
-		return &d.Spec.Template.Spec, nil
+		return &d.Spec.Template.Spec, d.Spec.Selector, -1, nil
 	}
+}
+
+func replicas(r *int32) int32 {
+	if r == nil {
+		return 1
+	}
+	return *r
 }
 
 func (w workload) patch(ctx context.Context, patch []byte) error {

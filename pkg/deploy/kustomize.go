@@ -1,12 +1,12 @@
 package deploy
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/types"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
@@ -39,90 +39,195 @@ func FindKustomization(dir string) (string, error) {
 	return "", errkind.Input(fmt.Errorf("%s holds more than one kustomization file: %s", dir, strings.Join(found, ", ")))
 }
 
-// SetImage does to the kustomization in data what `kustomize edit set image
-// NAME=REPO@DIGEST` does: the images entry called name (added if missing) gets
-// newName REPO and digest DIGEST, and loses any newTag. Comments and the other
-// fields are kept. The result is checked by decoding it into kustomize's own
-// types.Kustomization.
+// SetImage sets the verified digest in the kustomization's images entries that
+// name the image, as `kustomize edit set image NAME=REPO@DIGEST` does: with
+// imageName, the entry whose name is imageName; without it, every entry whose
+// name or newName is ref's repository (compared as image references, so
+// docker.io/library/x and x are one). Each entry gets digest DIGEST, newName REPO
+// unless its name or newName already is REPO, and loses newTag and tagSuffix (with
+// both, kustomize would render repo:tag@digest; the digest alone is what runs).
+// Comments and the other fields are kept. The result is checked by decoding it
+// into kustomize's own types.Kustomization.
+//
+// No matching entry is an input error listing the entries there are and the
+// gitops-image that would select one: an entry is never added, since nothing
+// says a container would use it.
 func SetImage(data []byte, imageName string, ref oci.Ref) ([]byte, error) {
-	if imageName == "" {
-		return nil, errkind.Input(errors.New("set image: empty image name"))
+	out, _, err := setImages(data, imageName, ref)
+	return out, err
+}
+
+// sameRepository reports whether the image names a and b are one repository
+// (go-containerregistry's normalisation: index.docker.io/library/x is x).
+func sameRepository(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	if a == b {
+		return true
+	}
+	ra, errA := name.NewRepository(a)
+	rb, errB := name.NewRepository(b)
+	return errA == nil && errB == nil && ra.Name() == rb.Name()
+}
+
+// matchImages returns the names of the images entries to update (see SetImage).
+func matchImages(k *types.Kustomization, imageName string, ref oci.Ref) ([]string, error) {
+	var names []string
+	seen := map[string]bool{}
+	for _, im := range k.Images {
+		match := im.Name == imageName
+		if imageName == "" {
+			match = sameRepository(im.Name, ref.Repository) || sameRepository(im.NewName, ref.Repository)
+		}
+		if !match {
+			continue
+		}
+		if seen[im.Name] {
+			return nil, errkind.Input(fmt.Errorf("kustomization lists image %q twice: keep one entry", im.Name))
+		}
+		seen[im.Name] = true
+		names = append(names, im.Name)
+	}
+	if len(names) > 0 {
+		count := map[string]int{}
+		for _, im := range k.Images {
+			if seen[im.Name] {
+				if count[im.Name]++; count[im.Name] > 1 {
+					return nil, errkind.Input(fmt.Errorf("kustomization lists image %q twice: keep one entry", im.Name))
+				}
+			}
+		}
+		return names, nil
+	}
+	var have []string
+	for _, im := range k.Images {
+		have = append(have, describeEntry(im))
+	}
+	hint := ""
+	if len(k.ImageTags) > 0 {
+		hint = " (its imageTags list is deprecated and not edited: move the entries to images)"
+	}
+	listed := "it has no images entries" + hint
+	if len(have) > 0 {
+		listed = "its images entries are " + strings.Join(have, ", ") + hint
+	}
+	if imageName != "" {
+		fix := "set gitops-image to the name of the entry the containers use"
+		if len(k.Images) > 0 {
+			fix += fmt.Sprintf(" (e.g. gitops-image: %s)", k.Images[0].Name)
+		}
+		return nil, errkind.Input(fmt.Errorf("no images entry is named %q (gitops-image); %s: %s", imageName, listed, fix))
+	}
+	fix := fmt.Sprintf("set gitops-image to the name of the entry the containers use, or add an entry {name: <the image name in the manifests>, newName: %s}", ref.Repository)
+	if len(k.Images) == 1 {
+		fix = fmt.Sprintf("set gitops-image: %s if the containers use that entry, or add an entry {name: <the image name in the manifests>, newName: %s}", k.Images[0].Name, ref.Repository)
+	}
+	return nil, errkind.Input(fmt.Errorf("no images entry has name or newName %s; %s: %s", ref.Repository, listed, fix))
+}
+
+func describeEntry(im types.Image) string {
+	s := im.Name
+	if im.NewName != "" {
+		s += " → " + im.NewName
+	}
+	switch {
+	case im.Digest != "":
+		s += "@" + im.Digest
+	case im.NewTag != "":
+		s += ":" + im.NewTag
+	}
+	return s
+}
+
+func setImages(data []byte, imageName string, ref oci.Ref) ([]byte, []string, error) {
+	if ref.Repository == "" || !strings.HasPrefix(ref.Digest, "sha256:") {
+		return nil, nil, errkind.Input(fmt.Errorf("set image: %q is not a digest reference", ref.String()))
 	}
 	if len(data) > MaxKustomizationBytes {
-		return nil, errkind.Input(fmt.Errorf("kustomization is larger than %d bytes", MaxKustomizationBytes))
+		return nil, nil, errkind.Input(fmt.Errorf("kustomization is larger than %d bytes", MaxKustomizationBytes))
 	}
 	var before types.Kustomization
 	if err := yaml.UnmarshalStrict(data, &before); err != nil {
-		return nil, errkind.Input(fmt.Errorf("parsing the kustomization: %w", err))
+		return nil, nil, errkind.Input(fmt.Errorf("parsing the kustomization: %w", err))
+	}
+	names, err := matchImages(&before, imageName, ref)
+	if err != nil {
+		return nil, nil, err
 	}
 	node, err := kyaml.Parse(string(data))
 	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("parsing the kustomization: %w", err))
+		return nil, nil, errkind.Input(fmt.Errorf("parsing the kustomization: %w", err))
 	}
-	images, err := node.Pipe(kyaml.LookupCreate(kyaml.SequenceNode, "images"))
-	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("kustomization images: %w", err))
+	images, err := node.Pipe(kyaml.Lookup("images"))
+	if err != nil || images == nil {
+		return nil, nil, errkind.Input(fmt.Errorf("kustomization images: %v", err))
 	}
 	elems, err := images.Elements()
 	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("kustomization images: %w", err))
+		return nil, nil, errkind.Input(fmt.Errorf("kustomization images: %w", err))
 	}
-	var entry *kyaml.RNode
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
 	for _, e := range elems {
-		if n := e.Field("name"); n != nil && kyaml.GetValue(n.Value) == imageName {
-			if entry != nil {
-				return nil, errkind.Input(fmt.Errorf("kustomization lists image %q twice", imageName))
+		n := e.Field("name")
+		if n == nil || !want[kyaml.GetValue(n.Value)] {
+			continue
+		}
+		entryName := kyaml.GetValue(n.Value)
+		for _, f := range []string{"newTag", "tagSuffix"} {
+			if _, err := e.Pipe(kyaml.Clear(f)); err != nil {
+				return nil, nil, err
 			}
-			entry = e
 		}
-	}
-	if entry == nil {
-		entry = kyaml.NewMapRNode(nil)
-		if err := entry.PipeE(kyaml.SetField("name", kyaml.NewScalarRNode(imageName))); err != nil {
-			return nil, err
+		newName := ""
+		if f := e.Field("newName"); f != nil {
+			newName = kyaml.GetValue(f.Value)
 		}
-		if err := images.PipeE(kyaml.Append(entry.YNode())); err != nil {
-			return nil, err
+		switch {
+		case newName != "" && sameRepository(newName, ref.Repository):
+			// Already the repository (perhaps spelled differently): keep it.
+		case newName == "" && sameRepository(entryName, ref.Repository):
+		default:
+			if err := e.PipeE(kyaml.SetField("newName", kyaml.NewScalarRNode(ref.Repository))); err != nil {
+				return nil, nil, err
+			}
 		}
-	}
-	if _, err := entry.Pipe(kyaml.Clear("newTag")); err != nil {
-		return nil, err
-	}
-	if _, err := entry.Pipe(kyaml.Clear("tagSuffix")); err != nil {
-		return nil, err
-	}
-	if ref.Repository != imageName {
-		if err := entry.PipeE(kyaml.SetField("newName", kyaml.NewScalarRNode(ref.Repository))); err != nil {
-			return nil, err
+		if err := e.PipeE(kyaml.SetField("digest", kyaml.NewScalarRNode(ref.Digest))); err != nil {
+			return nil, nil, err
 		}
-	} else if _, err := entry.Pipe(kyaml.Clear("newName")); err != nil {
-		return nil, err
-	}
-	if err := entry.PipeE(kyaml.SetField("digest", kyaml.NewScalarRNode(ref.Digest))); err != nil {
-		return nil, err
 	}
 	s, err := node.String()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := []byte(s)
 	var after types.Kustomization
 	if err := yaml.UnmarshalStrict(out, &after); err != nil {
-		return nil, fmt.Errorf("the edited kustomization does not parse: %w", err)
+		return nil, nil, fmt.Errorf("the edited kustomization does not parse: %w", err)
 	}
-	n := 0
-	for _, im := range after.Images {
-		if im.Name == imageName {
-			n++
-			if im.Digest != ref.Digest || im.NewTag != "" || (im.NewName != "" && im.NewName != ref.Repository) {
-				return nil, fmt.Errorf("the edited kustomization sets %+v, not %s", im, ref)
+	for _, n := range names {
+		c := 0
+		for _, im := range after.Images {
+			if im.Name != n {
+				continue
+			}
+			c++
+			target := im.NewName
+			if target == "" {
+				target = im.Name
+			}
+			if im.Digest != ref.Digest || im.NewTag != "" || im.TagSuffix != "" || !sameRepository(target, ref.Repository) {
+				return nil, nil, fmt.Errorf("the edited kustomization sets %+v, not %s", im, ref)
 			}
 		}
+		if c != 1 {
+			return nil, nil, fmt.Errorf("the edited kustomization has %d entries for %s", c, n)
+		}
 	}
-	if n != 1 {
-		return nil, fmt.Errorf("the edited kustomization has %d entries for %s", n, imageName)
-	}
-	return out, nil
+	return out, names, nil
 }
 
 // ImageOf returns the reference the kustomization sets for imageName

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/netretry"
 )
 
 // Defaults of Options' zero fields.
@@ -50,7 +51,8 @@ type Options struct {
 	// APIKey is a Dependency-Track API key with the BOM_UPLOAD permission
 	// (and PROJECT_CREATION_UPLOAD for AutoCreate).
 	APIKey string
-	// HTTPClient is the client (default a client with a 60 s timeout).
+	// HTTPClient is the client (default netretry.Default with a 60 s timeout per
+	// request: 5xx and 429 retried with backoff honouring Retry-After).
 	HTTPClient *http.Client
 	// PollInterval is the delay between processing checks (default 2 s).
 	PollInterval time.Duration
@@ -100,7 +102,7 @@ func (o Options) client() *http.Client {
 	if o.HTTPClient != nil {
 		return o.HTTPClient
 	}
-	return &http.Client{Timeout: 60 * time.Second}
+	return &http.Client{Transport: netretry.Default, Timeout: 60 * time.Second}
 }
 
 // Upload sends the CycloneDX BOM for project and returns the token to Wait on.
@@ -205,6 +207,8 @@ func do(c *http.Client, req *http.Request, doing string, out any) error {
 		return errkind.Input(fmt.Errorf("dependency-track: %s: %s (the API key needs the BOM_UPLOAD permission, and PROJECT_CREATION_UPLOAD to create projects)", doing, resp.Status))
 	case resp.StatusCode == http.StatusNotFound:
 		return errkind.Input(fmt.Errorf("dependency-track: %s: %s (no such project, or not a Dependency-Track API at this URL)", doing, resp.Status))
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout:
+		return errkind.Infra(fmt.Errorf("dependency-track: %s: %s after the retries", doing, resp.Status))
 	case resp.StatusCode >= 400 && resp.StatusCode < 500:
 		return errkind.Input(fmt.Errorf("dependency-track: %s: %s", doing, resp.Status))
 	case resp.StatusCode < 200 || resp.StatusCode > 299:

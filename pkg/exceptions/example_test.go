@@ -14,7 +14,7 @@ func ExampleParse() {
     scope: pkg:npm/lodash
     reason: template() never sees user input
     ticket: SEC-42
-    expires: 2027-03-01
+    expires: 2027-02-01
 `), time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		panic(err)

@@ -12,13 +12,24 @@
 //	    expires: 2027-01-31           # required: a date (UTC midnight) or RFC 3339 time
 //
 // An entry without expires is an input error naming the entry: a waiver that never
-// ends is not a waiver. An unexpired entry waives the findings it matches (their
+// ends is not a waiver. So is an entry that expires more than the lifetime bound
+// (Options.MaxLifetime, default DefaultMaxLifetime: 90 days, at most
+// MaxLifetimeCap) after the time the file is evaluated: 9999-12-31 is refused,
+// and a waiver is renewed, with a fresh review, when it ends. An unexpired entry waives the findings it matches (their
 // Waived field records it); an expired entry waives nothing and is returned by Apply
 // so the gate reports it. A date without a time expires at 00:00 UTC of that day.
 //
 // The scanned repository holds the file, so it is untrusted input: it is bounded,
 // decoded strictly (unknown fields are errors) and never executed. Protect it with
 // CODEOWNERS; signed exception attestations are the deploy gate's stronger form.
+//
+// The file shapes the scan gate's own verdict only. The predicates record every
+// finding it waived, with the entry that waived it, and verify-and-deploy
+// counts such findings as present unless a signed exception attestation waives
+// them.
+//
+// A purl scope covers a finding by finding.PURLMatches, the rule the deploy gate
+// applies too.
 //
 // OpenVEX documents are not read here: the vulnerability matcher applies them.
 package exceptions
@@ -50,6 +61,14 @@ const DefaultMaxBytes = 1 << 20
 // MaxEntries bounds the entries of one file.
 const MaxEntries = 10_000
 
+// DefaultMaxLifetime is how far after the evaluation time an entry may expire
+// when Options.MaxLifetime is zero; MaxLifetimeCap is the most it may be set
+// to. They match the policy's exceptions.max-lifetime default and cap.
+const (
+	DefaultMaxLifetime = 90 * 24 * time.Hour
+	MaxLifetimeCap     = 365 * 24 * time.Hour
+)
+
 // Options configures Load and Parse.
 type Options struct {
 	// MissingOK makes a missing file an empty set. Set it when the path is the
@@ -57,6 +76,9 @@ type Options struct {
 	MissingOK bool
 	// MaxBytes bounds the file size; zero means DefaultMaxBytes.
 	MaxBytes int64
+	// MaxLifetime bounds how far after now an entry may expire; zero means
+	// DefaultMaxLifetime. More than MaxLifetimeCap is an error.
+	MaxLifetime time.Duration
 }
 
 // Entry is one exception of the file.
@@ -123,7 +145,7 @@ func Load(path string, now time.Time, opts Options) (*Set, error) {
 	if int64(len(data)) > max {
 		return nil, errkind.Input(fmt.Errorf("reading exceptions file %s: larger than the %d-byte limit", path, max))
 	}
-	s, err := Parse(data, now)
+	s, err := parse(data, now, opts.MaxLifetime)
 	if err != nil {
 		return nil, errkind.Input(fmt.Errorf("reading exceptions file %s: %w", path, err))
 	}
@@ -145,8 +167,20 @@ type file struct {
 }
 
 // Parse reads the content of an exceptions file (see the package documentation),
-// evaluated at now. An empty document is an empty set.
+// evaluated at now, with the default lifetime bound. An empty document is an
+// empty set.
 func Parse(data []byte, now time.Time) (*Set, error) {
+	return parse(data, now, 0)
+}
+
+func parse(data []byte, now time.Time, maxLifetime time.Duration) (*Set, error) {
+	switch {
+	case maxLifetime == 0:
+		maxLifetime = DefaultMaxLifetime
+	case maxLifetime < 0 || maxLifetime > MaxLifetimeCap:
+		return nil, fmt.Errorf("the exceptions lifetime bound %s is not between 0 and %s", maxLifetime, MaxLifetimeCap)
+	}
+	latest := now.Add(maxLifetime).UTC()
 	s := &Set{now: now}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return s, nil
@@ -186,12 +220,28 @@ func Parse(data []byte, now time.Time) (*Set, error) {
 			return nil, fmt.Errorf("%s: expires %q: expected a date like 2027-01-31 or an RFC 3339 time", e.Name(), fe.Expires.Value)
 		}
 		e.Expires = t
-		if e.Scope != "" && !strings.HasPrefix(e.Scope, "pkg:") && !doublestar.ValidatePattern(e.Scope) {
+		if t.After(latest) {
+			return nil, fmt.Errorf("%s: expires %s is more than %s after %s: a waiver is bounded; set expires on or before %s and renew it with a fresh review when it ends",
+				e.Name(), strings.TrimSpace(fe.Expires.Value), days(maxLifetime), now.UTC().Format("2006-01-02"), latest.Format("2006-01-02"))
+		}
+		if strings.HasPrefix(e.Scope, "pkg:") {
+			if _, err := finding.ParsePURLScope(e.Scope); err != nil {
+				return nil, fmt.Errorf("%s: %w", e.Name(), err)
+			}
+		} else if e.Scope != "" && !doublestar.ValidatePattern(e.Scope) {
 			return nil, fmt.Errorf("%s: scope %q is neither a purl (pkg:...) nor a valid path glob", e.Name(), e.Scope)
 		}
 		s.Entries = append(s.Entries, e)
 	}
 	return s, nil
+}
+
+// days writes a lifetime bound in days when it is whole days.
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
 }
 
 func parseTime(v string) (time.Time, error) {
@@ -227,38 +277,13 @@ func (e Entry) Matches(f finding.Finding) bool {
 		return true
 	}
 	if strings.HasPrefix(e.Scope, "pkg:") {
-		return purlMatches(e.Scope, f.PURL)
+		return finding.PURLMatches(e.Scope, f.PURL)
 	}
 	if f.Path == "" {
 		return false
 	}
 	ok, err := doublestar.Match(e.Scope, path.Clean(f.Path))
 	return err == nil && ok
-}
-
-// purlMatches matches a scope purl against a finding's purl: equal, or equal
-// once the finding's version and qualifiers are dropped when the scope has none.
-func purlMatches(scope, purl string) bool {
-	if purl == "" {
-		return false
-	}
-	if scope == purl {
-		return true
-	}
-	base := purl
-	if i := strings.IndexAny(base, "?#"); i >= 0 {
-		base = base[:i]
-	}
-	if scope == base {
-		return true
-	}
-	if !strings.Contains(scope, "@") {
-		if i := strings.LastIndex(base, "@"); i >= 0 {
-			base = base[:i]
-		}
-		return scope == base
-	}
-	return false
 }
 
 // Apply waives the findings an unexpired entry matches (setting Finding.Waived,
@@ -278,7 +303,8 @@ func (s *Set) Apply(fs []finding.Finding) (applied []Applied, expired []Entry) {
 			if e.Expired(s.now) || !e.Matches(fs[i]) {
 				continue
 			}
-			fs[i].Waived = &finding.Waiver{ID: e.ID, Scope: e.Scope, Reason: e.Reason, Ticket: e.Ticket, Expires: e.Expires, Source: s.Source}
+			fs[i].Waived = &finding.Waiver{Kind: finding.WaiverExceptionsFile, ID: e.ID, Scope: e.Scope, Reason: e.Reason, Ticket: e.Ticket,
+				Approver: e.Approver, Expires: e.Expires, Source: s.Source}
 			counts[j]++
 			break
 		}

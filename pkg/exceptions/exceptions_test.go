@@ -94,7 +94,7 @@ func TestApply(t *testing.T) {
     expires: 2026-11-23
   - id: GHSA-never-matches
     reason: unused
-    expires: 2030-01-01
+    expires: 2027-01-15
 `
 	s, err := Load(write(t, content), now, Options{})
 	if err != nil {
@@ -133,22 +133,67 @@ func TestApply(t *testing.T) {
 	}
 }
 
-func TestPurlMatches(t *testing.T) {
+// TestScopeUsesTheOnePurlRule: an entry's purl scope means what it means at
+// deploy (finding.PURLMatches): extra qualifiers on the finding do not hide it
+// from the scope (issue 13).
+func TestScopeUsesTheOnePurlRule(t *testing.T) {
+	s, err := Parse([]byte("exceptions:\n  - id: CVE-2023-5678\n    scope: pkg:deb/debian/openssl@3.0.11\n    expires: 2027-01-01\n"), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for purl, want := range map[string]bool{
+		"pkg:deb/debian/openssl@3.0.11?arch=amd64&distro=debian-12": true,
+		"pkg:deb/debian/openssl@3.0.11":                             true,
+		"pkg:deb/debian/openssl@3.0.12?arch=amd64":                  false,
+	} {
+		if got := s.Entries[0].Matches(finding.Finding{RuleID: "CVE-2023-5678", PURL: purl}); got != want {
+			t.Errorf("scope covers %s = %v, want %v", purl, got, want)
+		}
+	}
+	if _, err := Parse([]byte("exceptions:\n  - id: CVE-1\n    scope: \"pkg:\"\n    expires: 2027-01-01\n"), now); err == nil ||
+		!strings.Contains(err.Error(), "not a valid package URL") {
+		t.Errorf("invalid purl scope: err = %v", err)
+	}
+}
+
+// TestLifetimeBound: an entry may expire at most the lifetime bound after the
+// evaluation time (issue 13: 9999-12-31 was accepted).
+func TestLifetimeBound(t *testing.T) {
+	entry := func(expires string) []byte {
+		return []byte("exceptions:\n  - id: CVE-1\n    reason: r\n    expires: " + expires + "\n")
+	}
 	tests := []struct {
-		scope, purl string
-		want        bool
+		name    string
+		expires string
+		max     time.Duration
+		want    string // substring of the error; "" accepts
 	}{
-		{"pkg:npm/lodash", "pkg:npm/lodash@4.17.20", true},
-		{"pkg:npm/lodash@4.17.20", "pkg:npm/lodash@4.17.20", true},
-		{"pkg:npm/lodash@4.17.21", "pkg:npm/lodash@4.17.20", false},
-		{"pkg:npm/lodash", "pkg:npm/lodash-es@4.17.20", false},
-		{"pkg:deb/debian/openssl", "pkg:deb/debian/openssl@3.0.11?arch=amd64&distro=debian-12", true},
-		{"pkg:npm/lodash", "", false},
+		{"9999-12-31 is refused", "9999-12-31", 0, `entry 1 (id "CVE-1"): expires 9999-12-31 is more than 90 days after 2026-11-22: a waiver is bounded; set expires on or before 2027-02-20`},
+		{"ten years", "2036-11-22", 0, "more than 90 days"},
+		{"91 days", "2027-02-21T12:00:01Z", 0, "more than 90 days"},
+		{"exactly 90 days", "2027-02-20T12:00:00Z", 0, ""},
+		{"a date within 90 days", "2027-02-20", 0, ""},
+		{"expired long ago is no lifetime problem", "2001-01-01", 0, ""},
+		{"a longer bound allows longer", "2027-11-01", 365 * 24 * time.Hour, ""},
+		{"the longer bound is still a bound", "2027-11-23", 365 * 24 * time.Hour, "more than 365 days"},
+		{"a bound over a year is refused", "2027-01-01", 366 * 24 * time.Hour, "not between 0 and"},
 	}
 	for _, tt := range tests {
-		if got := purlMatches(tt.scope, tt.purl); got != tt.want {
-			t.Errorf("purlMatches(%q, %q) = %v", tt.scope, tt.purl, got)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(write(t, string(entry(tt.expires))), now, Options{MaxLifetime: tt.max})
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to say %q", err, tt.want)
+			}
+			if errkind.Of(err) != errkind.KindInput {
+				t.Errorf("kind %v, want input", errkind.Of(err))
+			}
+		})
 	}
 }
 

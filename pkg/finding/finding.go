@@ -120,16 +120,44 @@ func (s Severity) Score() float64 {
 	return 0
 }
 
-// Waiver records why a finding does not count: the exception that waived it.
+// The Waiver.Kind values: where a waiver came from.
+const (
+	// WaiverExceptionsFile is an entry of the repository's exceptions file
+	// (pkg/exceptions): a claim made in the scanned tree.
+	WaiverExceptionsFile = "exceptions-file"
+	// WaiverVEX is a statement of an OpenVEX document given to the scan (its
+	// vex input): a claim made in the scanned tree.
+	WaiverVEX = "vex"
+)
+
+// Waiver records why a finding does not count in the gate that applied it: the
+// exception or VEX statement that waived it. A waiver recorded at scan time is a
+// claim made by the repository; the deploy gate honours only signed exceptions.
 type Waiver struct {
-	// ID is the exception entry's id (CVE, GHSA, rule id or fingerprint).
-	ID      string    `json:"id"`
-	Scope   string    `json:"scope,omitempty"`
-	Reason  string    `json:"reason"`
-	Ticket  string    `json:"ticket,omitempty"`
-	Expires time.Time `json:"expires"`
+	// Kind is WaiverExceptionsFile or WaiverVEX ("" in results written before
+	// it existed).
+	Kind string `json:"kind,omitempty"`
+	// ID is the exception entry's id (CVE, GHSA, rule id or fingerprint), or
+	// the vulnerability a VEX statement names.
+	ID       string `json:"id"`
+	Scope    string `json:"scope,omitempty"`
+	Reason   string `json:"reason"`
+	Ticket   string `json:"ticket,omitempty"`
+	Approver string `json:"approver,omitempty"`
+	// Expires is when the waiver ends; zero for a VEX statement, which has no
+	// expiry.
+	Expires time.Time `json:"expires,omitzero"`
 	// Source names where the exception came from (a file path, an attestation).
 	Source string `json:"source,omitempty"`
+}
+
+// Until describes the waiver's end for reports: "until 2027-01-31", or "no
+// expiry" when it has none (a VEX statement).
+func (w Waiver) Until() string {
+	if w.Expires.IsZero() {
+		return "no expiry"
+	}
+	return "until " + w.Expires.UTC().Format("2006-01-02")
 }
 
 // Finding is one result of one scanner.

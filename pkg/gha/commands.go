@@ -41,7 +41,11 @@ func command(name string, props map[string]string, msg string) string {
 }
 
 // FormatAnnotation renders a as a workflow command line (without newline).
+// Title, file and message keep their newlines (the command's escaping encodes
+// them); their other control characters are written as Go escapes, since the
+// runner's log is also read raw in terminals (gh run view --log).
 func FormatAnnotation(a Annotation) string {
+	a.Title, a.File, a.Message = escapeKeepLines(a.Title), escapeKeepLines(a.File), escapeKeepLines(a.Message)
 	props := map[string]string{}
 	if a.Title != "" {
 		props["title"] = a.Title
@@ -136,7 +140,7 @@ func (r *Runtime) Group(title string) (end func()) {
 		r.writeTerminal("== " + title)
 		return func() {}
 	}
-	r.writeLine(command("group", nil, title))
+	r.writeLine(command("group", nil, escapeKeepLines(title)))
 	return func() { r.writeLine(command("endgroup", nil, "")) }
 }
 
@@ -150,18 +154,17 @@ func (r *Runtime) Debugf(format string, args ...any) {
 		}
 		return
 	}
-	r.writeLine(command("debug", nil, msg))
+	r.writeLine(command("debug", nil, escapeKeepLines(msg)))
 }
 
-// Infof writes a plain log line. The text is the project's own; untrusted text goes
-// through LogUntrusted.
+// Infof writes plain log lines. The format is the project's own, but its
+// arguments may name files or images from outside: each line goes through
+// SafeLine, on a runner too, so none can start a workflow command. Long
+// untrusted text goes through LogUntrusted.
 func (r *Runtime) Infof(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	for _, line := range strings.Split(msg, "\n") {
-		if strings.HasPrefix(strings.TrimLeft(line, " \t"), "::") {
-			line = " " + strings.ReplaceAll(line, "::", ": :")
-		}
-		r.writeLine(line)
+		r.writeLine(SafeLine(line))
 	}
 }
 
@@ -169,8 +172,9 @@ func (r *Runtime) Infof(format string, args ...any) {
 // message) to the log inside stop-commands with a random token, so no line of it is
 // processed as a workflow command.
 // The stop-commands are written off a runner too (a runner that is not detected
-// must still not act on the text), and there the text's control characters are
-// escaped as well, so it cannot drive the terminal either.
+// must still not act on the text), and the text's control characters (but tabs)
+// are escaped everywhere, so it cannot drive a terminal either — the runner's
+// log is read raw too (gh run view --log).
 func (r *Runtime) LogUntrusted(text string) error {
 	tok, err := r.randomToken()
 	if err != nil {
@@ -178,45 +182,20 @@ func (r *Runtime) LogUntrusted(text string) error {
 	}
 	text = strings.ReplaceAll(text, "::"+tok+"::", "")
 	r.writeLine("::stop-commands::" + tok)
-	local := !r.InActions()
 	for _, line := range strings.Split(strings.ReplaceAll(text, "\r", ""), "\n") {
-		if local {
-			line = escapeControls(line)
-		}
-		r.writeLine(line)
+		r.writeLine(escape(line, true)) // on a runner too: its log is also read raw in terminals
 	}
 	r.writeLine("::" + tok + "::")
 	return nil
 }
 
-// writeTerminal writes text for a person at a terminal, line by line, with the
-// control characters of each line (escape sequences a scanned tree could plant
-// in a message) written as Go escapes.
+// writeTerminal writes text for a person at a terminal, line by line, each
+// through SafeLine (escape sequences a scanned tree could plant in a message
+// are written as Go escapes; no line starts a workflow command).
 func (r *Runtime) writeTerminal(text string) {
 	for _, line := range strings.Split(text, "\n") {
-		r.writeLine(escapeControls(line))
+		r.writeLine(SafeLine(line))
 	}
-}
-
-func escapeControls(s string) string {
-	if !strings.ContainsFunc(s, isControl) {
-		return s
-	}
-	var b strings.Builder
-	for _, c := range s {
-		if isControl(c) {
-			q := strconv.QuoteRune(c)
-			b.WriteString(q[1 : len(q)-1])
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
-// isControl reports the C0 and C1 control characters and DEL, except the tab.
-func isControl(c rune) bool {
-	return (c < 0x20 && c != '\t') || (c >= 0x7f && c <= 0x9f)
 }
 
 func (r *Runtime) writeLine(s string) {

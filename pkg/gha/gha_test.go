@@ -434,7 +434,7 @@ func TestLocalRendering(t *testing.T) {
 			want: "notice: a\nb\n", runner: "::notice::a%0Ab\n"},
 		{name: "terminal escapes in a message", write: func(rt *gha.Runtime) {
 			rt.Annotate(gha.Annotation{Level: gha.LevelWarning, Message: "\x1b]0;pwned\x07\x1b[2Jok\tx\u009b"})
-		}, want: "warning: \\x1b]0;pwned\\a\\x1b[2Jok\tx\\u009b\n", runner: "::warning::\x1b]0;pwned\x07\x1b[2Jok\tx\u009b\n"},
+		}, want: "warning: \\x1b]0;pwned\\a\\x1b[2Jok\tx\\u009b\n", runner: "::warning::\\x1b]0;pwned\\a\\x1b[2Jok\tx\\u009b\n"},
 		{name: "debug hidden", write: func(rt *gha.Runtime) { rt.Debugf("n=%d", 1) }, want: "", runner: "::debug::n=1\n"},
 		{name: "debug with RUNNER_DEBUG", env: map[string]string{"RUNNER_DEBUG": "1"}, write: func(rt *gha.Runtime) { rt.Debugf("n=%d", 1) },
 			want: "debug: n=1\n", runner: "::debug::n=1\n"},

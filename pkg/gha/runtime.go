@@ -6,10 +6,13 @@ import (
 	"net/http"
 	"os"
 	"sync"
+
+	"github.com/secure-gates/secure-gates/pkg/netretry"
 )
 
 // Options configures a Runtime. Zero fields take safe defaults: an empty
-// environment, output discarded, http.DefaultClient and crypto/rand.
+// environment, output discarded, netretry.DefaultClient (connection timeouts,
+// bounded retries of 5xx and 429 honouring Retry-After) and crypto/rand.
 type Options struct {
 	// Getenv reads a variable of the step's environment.
 	Getenv func(string) string
@@ -50,7 +53,7 @@ func New(opts Options) *Runtime {
 		r.out = io.Discard
 	}
 	if r.client == nil {
-		r.client = http.DefaultClient
+		r.client = netretry.DefaultClient
 	}
 	if r.rand == nil {
 		r.rand = rand.Reader
@@ -61,7 +64,7 @@ func New(opts Options) *Runtime {
 // FromOS returns a Runtime over the process environment and standard output: what
 // main uses.
 func FromOS() *Runtime {
-	return New(Options{Getenv: os.Getenv, Stdout: os.Stdout, HTTPClient: http.DefaultClient})
+	return New(Options{Getenv: os.Getenv, Stdout: os.Stdout, HTTPClient: netretry.DefaultClient})
 }
 
 // Getenv reads a variable of the step's environment.

@@ -2,6 +2,7 @@ package gha
 
 import (
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -92,7 +93,8 @@ func EscapeCell(text string) string {
 
 // WriteSummary appends markdown to the step summary (GITHUB_STEP_SUMMARY). Masked
 // values are redacted. Without GITHUB_STEP_SUMMARY (a local run) the markdown goes
-// to the log. A summary over the runner's 1 MiB limit is cut at a line boundary and
+// to the log, each line through SafeLine (markdown escaping does not stop a
+// terminal escape sequence or a "::" line from a file name). A summary over the runner's 1 MiB limit is cut at a line boundary and
 // says so, rather than failing the upload of the whole summary.
 func (r *Runtime) WriteSummary(markdown string) error {
 	markdown = r.Redact(markdown)
@@ -106,9 +108,16 @@ func (r *Runtime) WriteSummary(markdown string) error {
 	}
 	path := r.getenv("GITHUB_STEP_SUMMARY")
 	if path == "" {
+		if markdown == "" {
+			return nil
+		}
+		lines := strings.Split(strings.TrimSuffix(markdown, "\n"), "\n")
+		for i, l := range lines {
+			lines[i] = SafeLine(l)
+		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		_, err := r.out.Write([]byte(markdown))
+		_, err := io.WriteString(r.out, strings.Join(lines, "\n")+"\n")
 		return err
 	}
 	r.mu.Lock()

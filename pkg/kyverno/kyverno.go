@@ -12,7 +12,8 @@
 //     `keys.publicKeys` (PEM) or `keys.kms`, keyless identities as `keyless`
 //     with issuer, subject or subjectRegExp, and the GitHub certificate
 //     extensions (repository, ref, workflow name, trigger) as
-//     `additionalExtensions`;
+//     `additionalExtensions`; an identity with `tlog: required` keeps
+//     `rekor.ignoreTlog` false even under Options.IgnoreTlog;
 //   - one attestations entry per required predicate type, signed by the same
 //     attestors, with conditions: code-scan `decision` is pass and no scanner
 //     outage is recorded; threat-model
@@ -31,6 +32,9 @@
 // signing time; use a Kyverno PolicyException for an emergency), and max-age
 // unless Options.MaxAgeAtAdmission is set (an age condition at admission also
 // refuses a Pod rescheduled after the window, which is rarely what is wanted).
+// Which of several attestations of a type counts follows Kyverno's own
+// semantics, not the pipeline's newest-evidence rule (Kyverno has no notion of
+// an attestation superseding another).
 //
 // Signatures must be in cosign's legacy format (`signature-format: legacy` or
 // `both` in the sign and attest actions): ClusterPolicy verifyImages does not
@@ -345,8 +349,13 @@ func attestors(ids []policy.Identity, field string, o Options) ([]attestorSet, e
 }
 
 func identityEntry(id policy.Identity, o Options) (entry, error) {
+	// tlog: required keeps the transparency log checked whatever the options say.
+	ignoreTlog := o.IgnoreTlog && !id.RequiresTlog()
 	if id.IsKey() {
-		k := &keys{Rekor: rekor{URL: o.RekorURL, IgnoreTlog: o.IgnoreTlog}, CTLog: ctlog{IgnoreSCT: o.IgnoreSCT, TSACertChain: o.TSACertChain}}
+		k := &keys{Rekor: rekor{URL: o.RekorURL, IgnoreTlog: ignoreTlog}, CTLog: ctlog{IgnoreSCT: o.IgnoreSCT, TSACertChain: o.TSACertChain}}
+		if id.RequiresTlog() {
+			k.Rekor.URL = rekorURL(o)
+		}
 		switch {
 		case id.IsKMS():
 			k.KMS = id.Key
@@ -394,7 +403,7 @@ func identityEntry(id policy.Identity, o Options) (entry, error) {
 		SubjectRegExp:        id.SubjectRegexp,
 		Roots:                strings.TrimSpace(o.Roots),
 		AdditionalExtensions: ext,
-		Rekor:                rekor{URL: rekorURL(o), IgnoreTlog: o.IgnoreTlog},
+		Rekor:                rekor{URL: rekorURL(o), IgnoreTlog: ignoreTlog},
 		CTLog:                ctlog{IgnoreSCT: o.IgnoreSCT, TSACertChain: strings.TrimSpace(o.TSACertChain)},
 	}
 	if id.Subject != "" && strings.ContainsAny(id.Subject, "*?") {

@@ -180,7 +180,7 @@ func TestRenderErrors(t *testing.T) {
 		{"every image", "", Options{ImageReferences: []string{"*"}}, "not empty or every image"},
 		{"bad name", "", Options{ImageReferences: img, Name: "Widgets_Policy"}, "not a Kubernetes object name"},
 		{"keyless without trigger", "identities:\n  - issuer: https://token.actions.githubusercontent.com\n    subject: https://github.com/acme/widgets/.github/workflows/release.yml@refs/heads/main\n", Options{ImageReferences: img}, "needs a trigger"},
-		{"wildcard issuer", "identities:\n  - issuer: https://*.example.com\n    subject: x\n    trigger: push\n", Options{ImageReferences: img}, "wildcard"},
+		// A wildcard issuer no longer loads (pkg/policy: issuers are exact DNS names).
 		{"wildcard workflow name", "identities:\n  - issuer: https://token.actions.githubusercontent.com\n    subject: x\n    trigger: push\n    workflow: release*\n", Options{ImageReferences: img}, "wildcard"},
 	}
 	for _, tt := range tests {
@@ -191,6 +191,7 @@ func TestRenderErrors(t *testing.T) {
 			} else {
 				src += tt.policy
 			}
+			src += "require:\n  - type: vuln\n"
 			p, err := policy.Parse([]byte(src), policy.Options{BaseDir: "testdata"})
 			if err != nil {
 				t.Fatalf("test policy does not load: %v", err)
@@ -206,5 +207,30 @@ func TestRenderErrors(t *testing.T) {
 	}
 	if _, err := Render(nil, Options{ImageReferences: img}); err == nil || !errors.Is(err, err) {
 		t.Error("nil policy rendered")
+	}
+}
+
+// An identity with tlog: required keeps Kyverno's transparency-log check on even
+// when the options ignore the log for everyone else.
+func TestRenderTlogRequired(t *testing.T) {
+	o := Options{ImageReferences: []string{"ghcr.io/acme/widgets*"}, IgnoreTlog: true}
+	for _, file := range []string{"key.policy.yaml", "keyless.policy.yaml"} {
+		p := load(t, file)
+		m := decoded(t, p, o)
+		entry := dig(t, m, "spec", "rules", 0, "verifyImages", 0, "attestors", 0, "entries", 0).(map[string]any)
+		kind := "keys"
+		if _, ok := entry["keyless"]; ok {
+			kind = "keyless"
+		}
+		if got := dig(t, entry, kind, "rekor", "ignoreTlog"); got != true {
+			t.Errorf("%s: ignoreTlog %v with the option set and no tlog: required", file, got)
+		}
+		p.Identities[0].Tlog = "required"
+		m = decoded(t, p, o)
+		entry = dig(t, m, "spec", "rules", 0, "verifyImages", 0, "attestors", 0, "entries", 0).(map[string]any)
+		rk := dig(t, entry, kind, "rekor").(map[string]any)
+		if rk["ignoreTlog"] == true || rk["url"] != DefaultRekorURL {
+			t.Errorf("%s: tlog: required rendered rekor %v", file, rk)
+		}
 	}
 }

@@ -1,8 +1,11 @@
 // Package oci is how every gate names and reaches images: a reference is resolved
 // from a tag to its digest once, and from then on only repo@sha256:… is used.
 // Registry access goes through go-containerregistry with credentials from explicit
-// options or the docker config.json keychain, bounded retries on 5xx and timeouts,
-// and plain HTTP only for loopback registries.
+// options or the docker config.json keychain, and plain HTTP only for loopback
+// registries. Every request goes through pkg/netretry: connection-level timeouts,
+// bounded retries of 5xx and 429 answers honouring Retry-After, and errors naming
+// the registry's host; go-containerregistry's own retries are off, so nothing is
+// retried twice. The overall deadline is the caller's context.
 //
 // Errors are classified with pkg/errkind: a malformed reference, a missing image or
 // refused credentials are input errors; an unreachable registry or a 5xx after the
@@ -24,6 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/netretry"
 )
 
 // Options configures registry access. The zero value uses the docker config.json
@@ -33,13 +37,18 @@ type Options struct {
 	Username, Password string
 	// Keychain overrides the default keychain (authn.DefaultKeychain).
 	Keychain authn.Keychain
-	// Transport is the HTTP transport (default remote.DefaultTransport).
+	// Transport is the HTTP transport under the retries (default a
+	// netretry.BaseTransport: dial, TLS handshake and response header timeouts).
 	Transport http.RoundTripper
-	// Retries is the number of retries on 5xx, 408, 429 and network timeouts
+	// Retries is the number of retries on 5xx, 408, 429 and network failures
 	// (default 3; negative disables retries).
 	Retries int
-	// Backoff is the first retry delay, doubled each time (default 1s).
+	// Backoff is the first retry delay, doubled each time (default 1s). A
+	// Retry-After header asking for longer is honoured (netretry).
 	Backoff time.Duration
+	// ResponseHeaderTimeout is the longest wait for a registry to start
+	// answering one request (default netretry.DefaultResponseHeaderTimeout).
+	ResponseHeaderTimeout time.Duration
 	// UserAgent is sent to the registry.
 	UserAgent string
 }
@@ -111,28 +120,41 @@ func (o Options) RemoteOptions(ctx context.Context) []remote.Option {
 	default:
 		opts = append(opts, remote.WithAuthFromKeychain(authn.DefaultKeychain))
 	}
-	if o.Transport != nil {
-		opts = append(opts, remote.WithTransport(o.Transport))
-	}
-	retries := o.Retries
-	if retries == 0 {
-		retries = 3
-	}
-	if retries > 0 {
-		backoff := o.Backoff
-		if backoff <= 0 {
-			backoff = time.Second
-		}
-		opts = append(opts,
-			remote.WithRetryBackoff(remote.Backoff{Duration: backoff, Factor: 2.0, Jitter: 0.1, Steps: retries + 1}),
-			remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
-				http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout))
-	}
+	opts = append(opts, remote.WithTransport(o.transport()),
+		// netretry retries; go-containerregistry's own retry layer (around each
+		// request, and around whole uploads) is a pass-through.
+		remote.WithRetryBackoff(remote.Backoff{Duration: 0, Factor: 1, Steps: 1}),
+		remote.WithRetryPredicate(func(error) bool { return false }),
+		remote.WithRetryStatusCodes())
 	if o.UserAgent != "" {
 		opts = append(opts, remote.WithUserAgent(o.UserAgent))
 	}
 	return opts
 }
+
+// transport is the netretry transport over o.Transport. The base transport is
+// shared between calls (its connection pool), the retry policy is o's.
+func (o Options) transport() http.RoundTripper {
+	attempts := o.Retries + 1
+	switch {
+	case o.Retries == 0:
+		attempts = 4
+	case o.Retries < 0:
+		attempts = 1
+	}
+	base := o.Transport
+	if base == nil {
+		if o.ResponseHeaderTimeout > 0 {
+			base = netretry.BaseTransport(netretry.Options{ResponseHeaderTimeout: o.ResponseHeaderTimeout})
+		} else {
+			base = defaultBase
+		}
+	}
+	return netretry.New(netretry.Options{Attempts: attempts, Backoff: o.Backoff, Base: base})
+}
+
+// defaultBase is the connection pool of every registry call with default options.
+var defaultBase = netretry.BaseTransport(netretry.Options{})
 
 // Resolve turns ref into repo@sha256:…. A digest reference is checked to exist; a
 // tag is resolved to the digest it points at now, once. Callers use the returned Ref
@@ -187,6 +209,7 @@ func Descriptor(ctx context.Context, ref Ref, o Options) (*remote.Descriptor, er
 // Classify wraps a registry error with what was being done and its kind: 401, 403
 // and 404 are input errors (the reference or the credentials are wrong), anything
 // else — network errors, timeouts, 5xx after retries — is an infrastructure error.
+// A request that got no answer reads "<doing> from <host>: no answer within …".
 func Classify(doing string, err error) error {
 	var terr *transport.Error
 	if errors.As(err, &terr) {
@@ -197,6 +220,9 @@ func Classify(doing string, err error) error {
 			return errkind.Input(fmt.Errorf("%s: not found in the registry: %w", doing, err))
 		}
 		return errkind.Infra(fmt.Errorf("%s: registry error (HTTP %d): %w", doing, terr.StatusCode, err))
+	}
+	if e := netretry.Explain(doing, err); e != nil {
+		return errkind.Infra(e)
 	}
 	var nerr net.Error
 	if errors.As(err, &nerr) || errors.Is(err, context.DeadlineExceeded) {

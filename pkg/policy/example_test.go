@@ -30,9 +30,10 @@ kind: Policy
 identities:
   - issuer: https://token.actions.githubusercontent.com
     subject-regexp: https://github\.com/acme/
+require: [{type: vuln}]
 `), policy.Options{})
 	fmt.Println(err)
 	// Output:
 	// enforce https://cosign.sigstore.dev/attestation/vuln/v1 24h0m0s
-	// identities[0].subject-regexp: "https://github\\.com/acme/" is not anchored: it must start with ^ and end with $
+	// identities[0].subject-regexp: `https://github\.com/acme/` is not anchored: it must start with ^ and end with $, e.g. `^https://github\.com/acme/$`
 }

@@ -10,10 +10,15 @@
 // fields Load computes (resolved predicate types, parsed keys, the file's digest)
 // are marked `yaml:"-" json:"-"`.
 //
-// Load is strict: an unknown field, a duplicate key, an unknown predicate type,
-// an identity that pins nothing (an empty or unanchored subject-regexp), a
-// pull_request trigger not listed explicitly or a break-glass ttl over 24 hours
-// are input errors (pkg/errkind, exit code 2) that name the field.
+// Load compiles the policy rather than just parsing it. The file must be a strict
+// YAML subset (no tags, anchors, aliases or merge keys); an unknown field, a
+// duplicate key, an unknown predicate type, a subject-regexp that is not anchored
+// as a whole (checked on its regexp/syntax tree), an issuer that is not an exact
+// https URL, an empty require list in enforce mode, a key path that leaves the
+// base folder, or a break-glass ttl over 24 hours are input errors (pkg/errkind,
+// exit code 2). Each is a FieldError naming the field, its line, the value and
+// the fix; Problems takes a load error apart. Lint reports what is legal but
+// dangerous, and EffectiveMode decides the mode of a deploy to an environment.
 //
 // The package reads no environment, prints nothing and needs no network.
 package policy
@@ -24,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -113,6 +119,9 @@ type Policy struct {
 	Source string `yaml:"-" json:"-"`
 	// Digest is the sha256 of the policy file's bytes (set by Load).
 	Digest attestation.Digest `yaml:"-" json:"-"`
+
+	// lines maps field paths to their lines in the file (set by Parse).
+	lines fieldIndex
 }
 
 // Identity is one signer the policy trusts: either a key, or a keyless
@@ -139,6 +148,11 @@ type Identity struct {
 	// pull_request or pull_request_target trigger is accepted only when named
 	// here; an identity without a trigger refuses certificates issued to them.
 	Trigger string `yaml:"trigger,omitempty" json:"trigger,omitempty"`
+	// Tlog is TlogRequired or empty (TlogOptional). A key identity accepts a
+	// signature without a transparency-log entry unless it is required; a
+	// keyless identity always needs a verified transparency-log entry or a
+	// signed timestamp, and with TlogRequired needs the log entry.
+	Tlog string `yaml:"tlog,omitempty" json:"tlog,omitempty"`
 
 	// KeyPEM is the PEM of the public key named by Key (set by Load for files;
 	// empty for KMS URIs).
@@ -146,6 +160,19 @@ type Identity struct {
 	// PublicKey is the parsed key named by Key (set by Load for files).
 	PublicKey crypto.PublicKey `yaml:"-" json:"-"`
 }
+
+// Values of Identity.Tlog.
+const (
+	// TlogRequired accepts a signature only with a transparency-log entry
+	// verified against the trusted root's Rekor log.
+	TlogRequired = "required"
+	// TlogOptional is the default: a key signature needs no log entry; a
+	// keyless one needs a log entry or a signed timestamp.
+	TlogOptional = "optional"
+)
+
+// RequiresTlog reports whether the identity requires a transparency-log entry.
+func (id Identity) RequiresTlog() bool { return id.Tlog == TlogRequired }
 
 // IsKey reports whether the identity is key-based.
 func (id Identity) IsKey() bool { return id.Key != "" }
@@ -162,8 +189,12 @@ func (id Identity) IsKMS() bool {
 
 // String describes the identity for reports.
 func (id Identity) String() string {
+	tlog := ""
+	if id.RequiresTlog() {
+		tlog = ", tlog required"
+	}
 	if id.IsKey() {
-		return "key " + id.Key
+		return "key " + id.Key + tlog
 	}
 	s := "issuer " + id.Issuer
 	if id.Subject != "" {
@@ -176,7 +207,7 @@ func (id Identity) String() string {
 			s += ", " + kv[0] + " " + kv[1]
 		}
 	}
-	return s
+	return s + tlog
 }
 
 // Requirement is one attestation the digest must carry, with its conditions.
@@ -223,6 +254,15 @@ type Deny struct {
 type Signers struct {
 	// Signers are the allowed identities (same forms as Policy.Identities).
 	Signers []Identity `yaml:"signers" json:"signers"`
+	// MaxLifetime bounds how long after its trusted signing time an exception
+	// (or a signed VEX document) may waive: an exception expiring later is
+	// refused. Default DefaultExceptionLifetime (90 days), at most
+	// MaxExceptionLifetime (365 days); see Lifetime.
+	MaxLifetime Duration `yaml:"max-lifetime,omitempty" json:"max-lifetime,omitzero"`
+	// MaxOutageLifetime is the same bound for scanner-outage exceptions.
+	// Default DefaultOutageLifetime (72 hours), at most MaxOutageLifetime
+	// (7 days); see OutageLifetime.
+	MaxOutageLifetime Duration `yaml:"max-outage-lifetime,omitempty" json:"max-outage-lifetime,omitzero"`
 }
 
 // BreakGlass lets an emergency image signed by one of Signers through the
@@ -246,9 +286,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode(&s); err != nil {
 		return fmt.Errorf("line %d: a duration is text such as 24h or 90m", n.Line)
 	}
-	v, err := time.ParseDuration(s)
+	v, err := parseDuration(s)
 	if err != nil || v <= 0 {
-		return fmt.Errorf("line %d: %q is not a positive duration such as 24h or 90m", n.Line, s)
+		return fmt.Errorf("line %d: %q is not a positive duration such as 24h, 90m or 30d", n.Line, s)
 	}
 	d.Duration = v
 	return nil
@@ -298,12 +338,33 @@ func Parse(data []byte, opts Options) (*Policy, error) {
 	if len(data) > MaxPolicyBytes {
 		return nil, errkind.Input(fmt.Errorf("policy is larger than %d bytes", MaxPolicyBytes))
 	}
+	// First the document as a tree: it must be the strict subset (no tags,
+	// anchors, aliases or merge keys) before anything is decoded from it.
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, errkind.Input(fmt.Errorf("parsing: %s", fieldNames(err.Error())))
+	}
+	if doc.Kind == 0 {
+		return nil, errkind.Input(errors.New("policy is empty"))
+	}
+	idx := indexFields(&doc)
+	if errs := checkStrict(&doc, idx); len(errs) > 0 {
+		return nil, errkind.Input(errors.Join(errs...))
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var p Policy
 	if err := dec.Decode(&p); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errkind.Input(errors.New("policy is empty"))
+		}
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			errs := make([]error, 0, len(te.Errors))
+			for _, e := range te.Errors {
+				errs = append(errs, &FieldError{Line: lineOf(e), Msg: fieldNames(e)})
+			}
+			return nil, errkind.Input(fmt.Errorf("parsing: %w", errors.Join(errs...)))
 		}
 		return nil, errkind.Input(fmt.Errorf("parsing: %s", fieldNames(err.Error())))
 	}
@@ -312,11 +373,17 @@ func Parse(data []byte, opts Options) (*Policy, error) {
 		return nil, errkind.Input(errors.New("policy holds more than one YAML document"))
 	}
 	p.Digest = attestation.DigestOf(data)
+	p.lines = idx
 	if err := p.validate(opts); err != nil {
 		return nil, errkind.Input(err)
 	}
 	return &p, nil
 }
+
+// Line returns the line of the policy file a field is on ("mode",
+// "identities[0].subject-regexp"), or of the nearest enclosing field the file
+// spells out; 0 when unknown (a policy not made by Parse).
+func (p *Policy) Line(field string) int { return p.lines.line(field) }
 
 var yamlTypeName = regexp.MustCompile(`in type policy\.(\w+)`)
 
@@ -335,7 +402,7 @@ func fieldNames(msg string) string {
 		case "Deny":
 			return "in deny (known: severity, fixed-only)"
 		case "Signers":
-			return "in exceptions (known: signers)"
+			return "in exceptions (known: signers, max-lifetime, max-outage-lifetime)"
 		case "BreakGlass":
 			return "in break-glass (known: signers, ttl)"
 		}
@@ -345,33 +412,34 @@ func fieldNames(msg string) string {
 }
 
 func (p *Policy) validate(opts Options) error {
-	var errs []error
-	add := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
-	}
+	v := &validator{idx: p.lines, opts: opts}
 	if p.APIVersion != APIVersion {
-		add("apiVersion", "is %q, want %q", p.APIVersion, APIVersion)
+		v.add("apiVersion", "is %q, want %q", p.APIVersion, APIVersion)
 	}
 	if p.Kind != Kind {
-		add("kind", "is %q, want %q", p.Kind, Kind)
+		v.add("kind", "is %q, want %q", p.Kind, Kind)
 	}
 	switch p.Mode {
 	case "":
 		p.Mode = ModeEnforce
 	case ModeEnforce, ModeAudit:
 	default:
-		add("mode", "is %q, want enforce or audit", p.Mode)
+		v.add("mode", "is %q, want enforce or audit", p.Mode)
 	}
 	for i, e := range p.EnforceEnvironments {
 		if strings.TrimSpace(e) == "" {
-			add(fmt.Sprintf("enforce-environments[%d]", i), "is empty")
+			v.add(fmt.Sprintf("enforce-environments[%d]", i), "is empty: name a GitHub environment (compared case-insensitively) or remove the entry")
 		}
 	}
 	if len(p.Identities) == 0 {
-		add("identities", "at least one identity is required (a key, or an issuer with a subject)")
+		v.add("identities", "at least one identity is required (a key, or an issuer with a subject)")
 	}
 	for i := range p.Identities {
-		errs = append(errs, validateIdentity(fmt.Sprintf("identities[%d]", i), &p.Identities[i], opts)...)
+		v.identity(fmt.Sprintf("identities[%d]", i), &p.Identities[i])
+	}
+	if len(p.Require) == 0 && p.Mode == ModeEnforce {
+		v.add("require", "is empty in enforce mode, so any signed image would pass: list the attestations the digest must carry "+
+			"(e.g. `require: [{type: slsaprovenance, source-repository: owner/name}, {type: vuln, max-age: 24h, deny: {severity: critical}}]`)")
 	}
 	seen := map[string]int{}
 	for i := range p.Require {
@@ -379,52 +447,65 @@ func (p *Policy) validate(opts Options) error {
 		field := fmt.Sprintf("require[%d]", i)
 		uri, err := attestation.ResolveType(r.Type)
 		if err != nil {
-			add(field+".type", "%v", err)
+			v.add(field+".type", "%v", err)
 			continue
 		}
 		r.PredicateType = uri
 		key := uri + "|" + r.Builder
 		if j, dup := seen[key]; dup {
-			add(field+".type", "%q is already required by require[%d]", r.Type, j)
+			v.add(field+".type", "%q is already required by require[%d]: merge the two entries", r.Type, j)
 		}
 		seen[key] = i
-		errs = append(errs, validateRequirement(field, r)...)
+		v.requirement(field, r)
 	}
 	for i, r := range p.Require {
 		if r.AcceptsOutageException() && (p.Exceptions == nil || len(p.Exceptions.Signers) == 0) {
-			add(fmt.Sprintf("require[%d].on-scanner-outage", i), "exception needs exceptions.signers: someone must be allowed to sign the outage exception")
+			v.add(fmt.Sprintf("require[%d].on-scanner-outage", i), "exception needs exceptions.signers: someone must be allowed to sign the outage exception")
 		}
 	}
 	if p.Exceptions != nil {
 		if len(p.Exceptions.Signers) == 0 {
-			add("exceptions.signers", "at least one signer is required (or remove exceptions)")
+			v.add("exceptions.signers", "at least one signer is required (or remove exceptions)")
 		}
 		for i := range p.Exceptions.Signers {
-			errs = append(errs, validateIdentity(fmt.Sprintf("exceptions.signers[%d]", i), &p.Exceptions.Signers[i], opts)...)
+			v.identity(fmt.Sprintf("exceptions.signers[%d]", i), &p.Exceptions.Signers[i])
+		}
+		for _, e := range validateLifetimes(p.Exceptions) {
+			// "field: message" → a FieldError with the field's line.
+			field, msg, _ := strings.Cut(e.Error(), ": ")
+			v.errs = append(v.errs, &FieldError{Field: field, Line: v.idx.line(field), Msg: msg})
 		}
 	}
 	if bg := p.BreakGlass; bg != nil {
 		if len(bg.Signers) == 0 {
-			add("break-glass.signers", "at least one signer is required (or remove break-glass)")
+			v.add("break-glass.signers", "at least one signer is required (or remove break-glass)")
 		}
 		for i := range bg.Signers {
-			errs = append(errs, validateIdentity(fmt.Sprintf("break-glass.signers[%d]", i), &bg.Signers[i], opts)...)
+			v.identity(fmt.Sprintf("break-glass.signers[%d]", i), &bg.Signers[i])
 		}
 		switch {
 		case bg.TTL.Duration <= 0:
-			add("break-glass.ttl", "is required (a duration up to %s)", MaxBreakGlassTTL)
+			v.add("break-glass.ttl", "is required (a duration up to %s)", MaxBreakGlassTTL)
 		case bg.TTL.Duration > MaxBreakGlassTTL:
-			add("break-glass.ttl", "is %s, more than the %s allowed", bg.TTL.Duration, MaxBreakGlassTTL)
+			v.add("break-glass.ttl", "is %s, more than the %s allowed", bg.TTL.Duration, MaxBreakGlassTTL)
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(v.errs...)
 }
 
-func validateRequirement(field string, r *Requirement) []error {
-	var errs []error
-	add := func(sub, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s.%s: %s", field, sub, fmt.Sprintf(format, args...)))
-	}
+// validator collects FieldErrors, each with the line of its field.
+type validator struct {
+	idx  fieldIndex
+	opts Options
+	errs []error
+}
+
+func (v *validator) add(field, format string, args ...any) {
+	v.errs = append(v.errs, &FieldError{Field: field, Line: v.idx.line(field), Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) requirement(field string, r *Requirement) {
+	add := func(sub, format string, args ...any) { v.add(field+"."+sub, format, args...) }
 	if !r.MaxAge.IsZero() && r.PredicateType != attestation.PredicateVuln && r.PredicateType != attestation.PredicateCodeScan {
 		add("max-age", "applies to vuln and code-scan only, not %s", r.Type)
 	}
@@ -457,9 +538,9 @@ func validateRequirement(field string, r *Requirement) []error {
 	}
 	switch r.Builder {
 	case "":
-		for sub, v := range map[string]string{"builder-id": r.BuilderID, "source-branch": r.SourceBranch, "source-tag": r.SourceTag} {
-			if v != "" {
-				add(sub, "needs builder: %s", BuilderSLSAGitHubGenerator)
+		for _, kv := range [][2]string{{"builder-id", r.BuilderID}, {"source-branch", r.SourceBranch}, {"source-tag", r.SourceTag}} {
+			if kv[1] != "" {
+				add(kv[0], "needs builder: %s", BuilderSLSAGitHubGenerator)
 			}
 		}
 	case BuilderSLSAGitHubGenerator:
@@ -475,46 +556,53 @@ func validateRequirement(field string, r *Requirement) []error {
 	default:
 		add("builder", "is %q, want empty (the project's own provenance) or %s", r.Builder, BuilderSLSAGitHubGenerator)
 	}
-	return errs
 }
 
 var repoName = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 
-func validateIdentity(field string, id *Identity, opts Options) []error {
-	var errs []error
+func (v *validator) identity(field string, id *Identity) {
 	add := func(sub, format string, args ...any) {
 		f := field
 		if sub != "" {
 			f += "." + sub
 		}
-		errs = append(errs, fmt.Errorf("%s: %s", f, fmt.Sprintf(format, args...)))
+		v.add(f, format, args...)
 	}
 	keyless := id.Issuer != "" || id.Subject != "" || id.SubjectRegexp != "" ||
 		id.Repository != "" || id.Ref != "" || id.Workflow != "" || id.Trigger != ""
+	switch id.Tlog {
+	case "", TlogRequired:
+	case TlogOptional:
+		if keyless {
+			add("tlog", "optional cannot relax a keyless identity: a certificate is accepted only with a verified transparency-log entry or a signed timestamp; remove tlog (or set tlog: required to demand the log entry)")
+		}
+	default:
+		add("tlog", "is %q, want %q (or leave it out: %s)", id.Tlog, TlogRequired, TlogOptional)
+	}
 	if id.Key != "" {
 		if keyless {
 			add("", "give either key or issuer/subject, not both")
-			return errs
+			return
 		}
 		if id.IsKMS() {
-			return errs
+			return
 		}
 		if strings.Contains(id.Key, "://") {
 			add("key", "%q: a key is a PEM file path or a KMS URI (%s)", id.Key, strings.Join(KMSSchemes, ", "))
-			return errs
+			return
 		}
-		pem, pub, err := readKey(id.Key, opts.BaseDir)
+		pem, pub, err := readKey(id.Key, v.opts.BaseDir)
 		if err != nil {
 			add("key", "%v", err)
-			return errs
+			return
 		}
 		id.KeyPEM, id.PublicKey = pem, pub
-		return errs
+		return
 	}
 	if id.Issuer == "" {
 		add("issuer", "is required for a keyless identity (or give key)")
-	} else if !strings.HasPrefix(id.Issuer, "https://") && !strings.HasPrefix(id.Issuer, "http://") {
-		add("issuer", "is %q, want the issuer URL (matched exactly)", id.Issuer)
+	} else if err := checkIssuer(id.Issuer); err != nil {
+		add("issuer", "%v", err)
 	}
 	switch {
 	case id.Subject != "" && id.SubjectRegexp != "":
@@ -532,23 +620,58 @@ func validateIdentity(field string, id *Identity, opts Options) []error {
 	if id.Ref != "" && !strings.HasPrefix(id.Ref, "refs/") {
 		add("ref", "is %q, want a full ref such as refs/heads/main", id.Ref)
 	}
-	return errs
 }
 
-// checkAnchored accepts a regular expression that compiles and is anchored at
-// both ends, so that a subject cannot match by containing the pattern.
-func checkAnchored(re string) error {
-	if _, err := regexp.Compile(re); err != nil {
-		return fmt.Errorf("does not compile: %v", err)
+// checkIssuer accepts an OIDC issuer only in the exact form certificates carry:
+// an https URL with a host, no user information, query, fragment or trailing
+// slash, and the host in lower case. Anything else would load and never match.
+//
+// The one exception is a loopback issuer (http://127.0.0.1:PORT, http://[::1]:PORT,
+// http://localhost:PORT): local test stacks run their OIDC issuer without TLS,
+// and no certificate authority outside the machine names one.
+func checkIssuer(iss string) error {
+	if rest, ok := strings.CutPrefix(iss, "http://"); ok {
+		host, _, _ := strings.Cut(rest, "/")
+		if h := hostOnly(host); h != "127.0.0.1" && h != "::1" && h != "localhost" {
+			return fmt.Errorf("is %q: issuers are https URLs; write %q", iss, "https://"+rest)
+		}
+		if err := checkIssuer("https://" + rest); err != nil {
+			return fmt.Errorf("%v (checked as the https form of the loopback issuer %q)", err, iss)
+		}
+		return nil
 	}
-	if !strings.HasPrefix(re, "^") || !strings.HasSuffix(re, "$") || strings.HasSuffix(re, `\$`) {
-		return fmt.Errorf("%q is not anchored: it must start with ^ and end with $", re)
+	if !strings.HasPrefix(iss, "https://") {
+		return fmt.Errorf("is %q, want the issuer's https URL as the certificate names it (e.g. https://token.actions.githubusercontent.com), matched exactly", iss)
 	}
-	// A top-level alternation (^a$|b) would leave one branch unanchored.
-	if strings.Contains(re, "$|") || strings.Contains(re, "|^") {
-		return fmt.Errorf("%q: a top-level | leaves a branch unanchored; group it as ^(a|b)$", re)
+	if strings.ContainsAny(iss, " \t\r\n?#\\") {
+		return fmt.Errorf("is %q: an issuer URL has no spaces, query (?), fragment (#) or backslash; write the issuer exactly as the certificate names it", iss)
+	}
+	u, err := url.Parse(iss)
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return fmt.Errorf("is %q, not an https URL with a host (e.g. https://token.actions.githubusercontent.com)", iss)
+	}
+	if u.User != nil {
+		return fmt.Errorf("is %q: remove the user information before @ (write %q)", iss, "https://"+u.Host+u.EscapedPath())
+	}
+	if strings.HasSuffix(iss, "/") {
+		return fmt.Errorf("is %q: remove the trailing slash (write %q); issuers are matched exactly and certificates carry none", iss, strings.TrimRight(iss, "/"))
+	}
+	if h := u.Hostname(); strings.HasSuffix(h, ".") || strings.Trim(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:") != "" {
+		return fmt.Errorf("is %q: the host %q is not a plain DNS name (letters, digits, dots and dashes, no trailing dot); write the issuer exactly as the certificate names it", iss, h)
+	}
+	if h := strings.ToLower(u.Host); h != u.Host {
+		return fmt.Errorf("is %q: write the host in lower case (%q); issuers are matched exactly", iss, "https://"+h+u.EscapedPath())
+	}
+	if u.Port() == "443" {
+		return fmt.Errorf("is %q: remove the default port :443 (write %q); issuers are matched exactly", iss, "https://"+u.Hostname()+u.EscapedPath())
 	}
 	return nil
+}
+
+// hostOnly strips the port of host[:port] (and the brackets of an IPv6 literal).
+func hostOnly(hostport string) string {
+	u := url.URL{Host: hostport}
+	return u.Hostname()
 }
 
 // IsPullRequestTrigger reports whether a GitHub event name is one of the
@@ -557,10 +680,35 @@ func IsPullRequestTrigger(event string) bool {
 	return strings.HasPrefix(event, "pull_request")
 }
 
-// AllowsAudit reports whether audit mode may run for environment.
+// EffectiveMode is the mode that applies when deploying to environment. GitHub
+// compares environment names case-insensitively, and so does this. Enforce mode
+// always enforces. In audit mode without enforce-environments, audit applies to
+// every environment; with enforce-environments, audit applies only to a named
+// environment outside the list: a listed environment, in any letter case, and an
+// empty (unnamed) environment are enforced.
+func (p *Policy) EffectiveMode(environment string) Mode {
+	if p.Mode != ModeAudit {
+		return ModeEnforce
+	}
+	if p.AllowsAudit(environment) {
+		return ModeAudit
+	}
+	return ModeEnforce
+}
+
+// AllowsAudit reports whether audit mode may apply to environment (see
+// EffectiveMode): always without enforce-environments; with them, only for a
+// named environment that is not in the list (compared case-insensitively).
 func (p *Policy) AllowsAudit(environment string) bool {
+	if len(p.EnforceEnvironments) == 0 {
+		return true
+	}
+	env := strings.TrimSpace(environment)
+	if env == "" {
+		return false
+	}
 	for _, e := range p.EnforceEnvironments {
-		if e == environment {
+		if strings.EqualFold(strings.TrimSpace(e), env) {
 			return false
 		}
 	}
@@ -577,19 +725,37 @@ func (p *Policy) Requirement(predicateType string) (Requirement, bool) {
 	return Requirement{}, false
 }
 
+// readKey reads a public key file named by a policy. The path is relative to
+// base and must stay inside it: no absolute path, no .. element, and no symlink
+// that leads out (the file is opened through os.Root, which refuses them).
 func readKey(path, base string) ([]byte, crypto.PublicKey, error) {
-	full := path
-	if !filepath.IsAbs(path) {
-		if base == "" {
-			base = "."
-		}
-		full = filepath.Join(base, path)
-		rel, err := filepath.Rel(base, full)
-		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-			return nil, nil, fmt.Errorf("%q leaves the policy's folder", path)
+	if base == "" {
+		base = "."
+	}
+	if filepath.IsAbs(path) {
+		return nil, nil, fmt.Errorf("%q is an absolute path: key files live in the repository; copy the key there and give its path relative to %s (or use a KMS URI)", path, base)
+	}
+	for _, el := range strings.Split(filepath.ToSlash(path), "/") {
+		if el == ".." {
+			return nil, nil, fmt.Errorf("%q leaves the policy's folder (a .. element): give a path inside %s without .. (or use a KMS URI)", path, base)
 		}
 	}
-	f, err := os.Open(full)
+	root, err := os.OpenRoot(base)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading public key %s: %w", path, err)
+	}
+	defer root.Close()
+	st, err := root.Stat(path)
+	if err != nil {
+		if strings.Contains(err.Error(), "escapes") {
+			return nil, nil, fmt.Errorf("%q leaves the policy's folder through a symbolic link: put the key file itself inside %s (or use a KMS URI)", path, base)
+		}
+		return nil, nil, fmt.Errorf("reading public key: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%q is not a regular file: give a PEM public key file", path)
+	}
+	f, err := root.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading public key: %w", err)
 	}

@@ -111,7 +111,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown type", func(s string) string { return strings.Replace(s, "type: cyclonedx", "type: cyclone", 1) }, `require[0].type`},
 		{"unanchored subject-regexp", func(s string) string {
 			return strings.Replace(s, `^https://github\.com/acme/widgets/\.github/workflows/release\.yml@refs/heads/main$`, `https://github\.com/acme/`, 1)
-		}, `identities[0].subject-regexp: "https://github\\.com/acme/" is not anchored`},
+		}, "identities[0].subject-regexp: `https://github\\.com/acme/` is not anchored"},
 		{"empty subject-regexp", func(s string) string {
 			return strings.Replace(s, `^https://github\.com/acme/widgets/\.github/workflows/release\.yml@refs/heads/main$`, `""`, 1)
 		}, `identities[0].subject-regexp: is empty`},
@@ -178,18 +178,6 @@ func TestIsPullRequestTrigger(t *testing.T) {
 	}
 }
 
-func FuzzParse(f *testing.F) {
-	f.Add([]byte(example(f)))
-	f.Add([]byte("apiVersion: secure-gates/v1\nkind: Policy\nidentities: [{key: x}]\n"))
-	f.Add([]byte("{{{"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := Parse(data, Options{BaseDir: t.TempDir()})
-		if err == nil && (len(p.Identities) == 0 || p.Mode == "") {
-			t.Fatalf("accepted a policy without identities or mode: %+v", p)
-		}
-	})
-}
-
 func TestOnScannerOutage(t *testing.T) {
 	dir := keyDir(t)
 	head := "apiVersion: secure-gates/v1\nkind: Policy\nidentities: [{key: release.pub}]\n"
@@ -214,6 +202,100 @@ func TestOnScannerOutage(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// tlog: required is accepted on key and keyless identities; optional cannot
+// relax a keyless one, and any other value names the field and the fix.
+func TestTlogField(t *testing.T) {
+	dir := keyDir(t)
+	base := example(t)
+	tests := []struct {
+		name    string
+		edit    func(string) string
+		wantErr string
+	}{
+		{"required on a key", func(s string) string {
+			return strings.Replace(s, "  - key: release.pub", "  - key: release.pub\n    tlog: required", 1)
+		}, ""},
+		{"optional on a key", func(s string) string {
+			return strings.Replace(s, "  - key: release.pub", "  - key: release.pub\n    tlog: optional", 1)
+		}, ""},
+		{"required on a keyless identity", func(s string) string {
+			return strings.Replace(s, "    trigger: push", "    trigger: push\n    tlog: required", 1)
+		}, ""},
+		{"optional on a keyless identity", func(s string) string {
+			return strings.Replace(s, "    trigger: push", "    trigger: push\n    tlog: optional", 1)
+		}, `identities[0].tlog: optional cannot relax a keyless identity`},
+		{"unknown value", func(s string) string {
+			return strings.Replace(s, "  - key: release.pub", "  - key: release.pub\n    tlog: yes", 1)
+		}, `identities[1].tlog: is "yes", want "required"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Parse([]byte(tt.edit(base)), Options{BaseDir: dir})
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(tt.name, "required") {
+					n := 0
+					for _, id := range p.Identities {
+						if id.RequiresTlog() {
+							n++
+						}
+					}
+					if n != 1 {
+						t.Errorf("%d identities require the tlog, want 1", n)
+					}
+				}
+				return
+			}
+			if err == nil || errkind.ExitCode(err) != errkind.ExitInput || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want an input error naming %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestExceptionLifetimes: exceptions.max-lifetime defaults to 90 days and is at
+// most a year; max-outage-lifetime defaults to 72 hours and is at most 7 days.
+func TestExceptionLifetimes(t *testing.T) {
+	dir := keyDir(t)
+	head := "apiVersion: secure-gates/v1\nkind: Policy\nidentities: [{key: release.pub}]\nrequire: [{type: vuln}]\n"
+	cases := []struct {
+		name, exceptions, wantErr string
+		lifetime, outage          time.Duration
+	}{
+		{"defaults", "exceptions: {signers: [{key: security.pub}]}\n", "", 90 * 24 * time.Hour, 72 * time.Hour},
+		{"days", "exceptions: {signers: [{key: security.pub}], max-lifetime: 30d, max-outage-lifetime: 24h}\n", "", 30 * 24 * time.Hour, 24 * time.Hour},
+		{"a year", "exceptions: {signers: [{key: security.pub}], max-lifetime: 8760h}\n", "", 365 * 24 * time.Hour, 72 * time.Hour},
+		{"outage bound never exceeds the lifetime", "exceptions: {signers: [{key: security.pub}], max-lifetime: 2d}\n", "", 48 * time.Hour, 48 * time.Hour},
+		{"over a year", "exceptions: {signers: [{key: security.pub}], max-lifetime: 3650d}\n", "exceptions.max-lifetime: is 87600h0m0s, more than the 8760h0m0s (365 days) allowed", 0, 0},
+		{"outage over 7 days", "exceptions: {signers: [{key: security.pub}], max-outage-lifetime: 30d}\n", "exceptions.max-outage-lifetime: is 720h0m0s, more than the 168h0m0s (7 days) allowed", 0, 0},
+		{"outage longer than lifetime", "exceptions: {signers: [{key: security.pub}], max-lifetime: 1d, max-outage-lifetime: 72h}\n", "longer than exceptions.max-lifetime", 0, 0},
+		{"not a duration", "exceptions: {signers: [{key: security.pub}], max-lifetime: forever}\n", `"forever" is not a positive duration`, 0, 0},
+		{"unknown field names the known ones", "exceptions: {signers: [{key: security.pub}], lifetime: 1d}\n", "known: signers, max-lifetime, max-outage-lifetime", 0, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := Parse([]byte(head+c.exceptions), Options{BaseDir: dir})
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Exceptions.Lifetime(); got != c.lifetime {
+				t.Errorf("lifetime %s, want %s", got, c.lifetime)
+			}
+			if got := p.Exceptions.OutageLifetime(); got != c.outage {
+				t.Errorf("outage lifetime %s, want %s", got, c.outage)
 			}
 		})
 	}

@@ -36,6 +36,9 @@ type DepsOptions struct {
 	OnOutage string
 	// VEX are OpenVEX documents applied to the matches.
 	VEX []string
+	// Timeout bounds the DB's download and update check (0: grype's own
+	// timeouts only).
+	Timeout time.Duration
 }
 
 type depsResult struct {
@@ -52,7 +55,7 @@ func startDeps(ctx context.Context, o DepsOptions, now func() time.Time) (*vulnd
 		return nil, err
 	}
 	return vulndb.Start(ctx, vulndb.Options{DBDir: o.DBDir, CacheDir: o.CacheDir, UpdateURL: o.UpdateURL,
-		MaxAge: o.MaxAge, Scanner: Deps, Now: now}, pol), nil
+		MaxAge: o.MaxAge, Scanner: Deps, Now: now, Timeout: o.Timeout}, pol), nil
 }
 
 // runDeps matches the catalog against the DB loaded by startDeps. An outage

@@ -70,8 +70,8 @@ func RunCategory(prefix string, sr ScannerRun) string {
 func (r *Result) SARIFRuns(categoryPrefix string) []sarif.Run {
 	var runs []sarif.Run
 	for _, sr := range r.Scanners {
-		if sr.Skipped != "" {
-			continue
+		if sr.Skipped != "" && sr.Findings == 0 {
+			continue // a failed tool's partial results are still reported
 		}
 		run := sarif.Run{Tool: toolFor(sr), Category: RunCategory(categoryPrefix, sr)}
 		rules := map[string]*sarif.Rule{}
@@ -133,6 +133,9 @@ func Justification(w *finding.Waiver) string {
 	}
 	if w.Reason != "" {
 		s += ": " + w.Reason
+	}
+	if w.Expires.IsZero() {
+		return s + "; no expiry"
 	}
 	return s + "; expires " + w.Expires.Format("2006-01-02")
 }
@@ -277,6 +280,17 @@ func (r *Result) CodeScanPredicate(sarifDigest attestation.Digest, sarifURI stri
 		SARIF:          attestation.SARIFRef{Digest: sarifDigest, URI: sarifURI},
 		Outages:        r.Outages,
 		Source:         source,
+		Tools:          []attestation.Tool{}, // empty, not null, when every scanner had an outage
+	}
+	if r.NotScannedCount > 0 && len(r.NotScanned) > 0 {
+		ns := &attestation.NotScanned{Count: max(r.NotScannedCount, len(r.NotScanned))}
+		for i, f := range r.NotScanned {
+			if i == attestation.MaxNotScannedFiles {
+				break
+			}
+			ns.Files = append(ns.Files, attestation.NotScannedFile{Path: clipPath(f.Path), Scanner: f.Scanner, Reason: f.Reason})
+		}
+		p.NotScanned = ns
 	}
 	var ids []string
 	for _, sr := range r.Scanners {
@@ -298,8 +312,82 @@ func (r *Result) CodeScanPredicate(sarifDigest attestation.Digest, sarifURI stri
 		Low: c[finding.Low], Info: c[finding.Info], Unknown: c[finding.Unknown]}
 	for _, a := range r.Applied {
 		p.ExceptionsApplied = append(p.ExceptionsApplied, attestation.AppliedException{
-			ID: a.Entry.ID, Scope: a.Entry.Scope, Reason: a.Entry.Reason, Ticket: a.Entry.Ticket,
-			Expires: a.Entry.Expires, FindingsWaived: a.Findings})
+			ID: predText(a.Entry.ID), Scope: predText(a.Entry.Scope), Reason: or(predText(a.Entry.Reason), "none given"),
+			Ticket: or(predText(a.Entry.Ticket), "none given"), Expires: a.Entry.Expires, FindingsWaived: a.Findings})
+	}
+	p.Waived = r.waivedRecord()
+	return p
+}
+
+// waivedRecord lists the findings the repository's exceptions file and VEX
+// documents waived, for the code-scan predicate's waived field (nil when none
+// was waived).
+func (r *Result) waivedRecord() *attestation.WaivedFindings {
+	var w *attestation.WaivedFindings
+	for _, f := range r.Findings {
+		if f.Waived == nil {
+			continue
+		}
+		if w == nil {
+			w = &attestation.WaivedFindings{SeverityCutoff: string(r.Cutoff), OnlyFixed: r.OnlyFixed, Findings: []attestation.WaivedFinding{}}
+		}
+		switch f.Severity {
+		case finding.Critical:
+			w.Counts.Critical++
+		case finding.High:
+			w.Counts.High++
+		case finding.Medium:
+			w.Counts.Medium++
+		case finding.Low:
+			w.Counts.Low++
+		case finding.Info:
+			w.Counts.Info++
+		default:
+			w.Counts.Unknown++
+		}
+		if len(w.Findings) == attestation.MaxWaivedFindings {
+			continue // r.Findings is most severe first: the ones left out are the least severe
+		}
+		kind := f.Waived.Kind
+		if kind != finding.WaiverVEX {
+			kind = finding.WaiverExceptionsFile
+		}
+		sev := f.Severity
+		if sev.Rank() == 0 && sev != finding.Info {
+			sev = finding.Unknown
+		}
+		wf := attestation.WaivedFinding{Scanner: or(predText(f.Scanner), "unknown"), RuleID: or(predText(f.RuleID), "unknown"), Severity: string(sev),
+			Fingerprint: predText(f.Fingerprint), Path: predText(f.Path), StartLine: max(f.StartLine, 0), PURL: predText(f.PURL),
+			Fixable: f.Fixable(),
+			Waiver: attestation.ScanWaiver{Kind: kind, ID: or(predText(f.Waived.ID), "unknown"), Source: predText(f.Waived.Source),
+				Reason: predText(f.Waived.Reason), Ticket: predText(f.Waived.Ticket), Approver: predText(f.Waived.Approver),
+				Scope: predText(f.Waived.Scope), Expires: f.Waived.Expires}}
+		for _, a := range f.Aliases {
+			if a = predText(a); a != "" && len(wf.Aliases) < 64 {
+				wf.Aliases = append(wf.Aliases, a)
+			}
+		}
+		w.Findings = append(w.Findings, wf)
+	}
+	return w
+}
+
+// predText makes text from the scanned tree (an exceptions file, a VEX
+// document) fit the predicate schema's text: trimmed, at most 4,096 bytes of
+// valid UTF-8, and "" when blank (so an optional field is left out).
+func predText(s string) string {
+	s = strings.TrimSpace(strings.ToValidUTF8(s, "\uFFFD"))
+	if len(s) > 4096 {
+		s = strings.ToValidUTF8(s[:4093], "") + "..."
+	}
+	return s
+}
+
+// clipPath bounds a file name for the predicate (4,096 characters).
+func clipPath(p string) string {
+	p = strings.ToValidUTF8(p, "\uFFFD")
+	if r := []rune(p); len(r) > 4000 {
+		return string(r[:4000]) + "…"
 	}
 	return p
 }

@@ -85,6 +85,12 @@ type Options struct {
 	// SARIFInputs are globs of external SARIF files (the sarif scanner). With
 	// none, the sarif scanner has nothing to do and is skipped.
 	SARIFInputs []string
+	// OnOutage is what a scanner that could not run does to the scan:
+	// attestation.OutageFail (an error) or attestation.OutageContinue (the
+	// outage is recorded and reported). It covers the vulnerability DB and
+	// ingested SARIF whose tool reports it did not run successfully. Empty
+	// means Deps.OnOutage, and fail when that is empty too.
+	OnOutage string
 	// Deps configures the dependency scanner.
 	Deps DepsOptions
 	// Catalog bounds the syft catalog shared by deps and license.
@@ -136,10 +142,21 @@ type Result struct {
 	Packages int
 	// SecretsConfig says which secrets rules ran.
 	SecretsConfig string
+	// NotScanned are the files a scanner did not read (at most
+	// secrets.MaxNotScanned, by path) and NotScannedCount counts them all: a
+	// file not read is never "no findings".
+	NotScanned      []NotScannedFile
+	NotScannedCount int
 	// StartedOn and FinishedOn bound the scan.
 	StartedOn, FinishedOn time.Time
 
 	deps *depsResult
+}
+
+// NotScannedFile is a file (a path ending in "/": a directory) a scanner did
+// not read, and why.
+type NotScannedFile struct {
+	Path, Scanner, Reason string
 }
 
 // Counts are the unwaived findings by severity.
@@ -190,6 +207,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if cutoff.Rank() == 0 {
 		return nil, errkind.Input(fmt.Errorf("severity cutoff %q: expected critical, high, medium or low", cutoff))
 	}
+	if o.OnOutage == "" {
+		o.OnOutage = o.Deps.OnOutage
+	}
+	outagePolicy, err := vulndb.ParseOutagePolicy(o.OnOutage)
+	if err != nil {
+		return nil, err
+	}
+	o.Deps.OnOutage = string(outagePolicy)
 	res := &Result{Root: root, Cutoff: cutoff, OnlyFixed: o.OnlyFixed, StartedOn: now().UTC()}
 	on := func(n string) bool { return slices.Contains(selected, n) }
 
@@ -240,6 +265,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 			mu.Lock()
 			res.SecretsConfig = sr.ConfigSource
+			for _, n := range sr.NotScanned {
+				res.NotScanned = append(res.NotScanned, NotScannedFile{Path: n.Path, Scanner: Secrets, Reason: n.Reason})
+			}
+			res.NotScannedCount += sr.NotScannedCount
 			mu.Unlock()
 			record(ScannerRun{Name: Secrets, Tool: secrets.ToolName, Version: secrets.ToolVersion, Rules: ids}, sr.Findings, nil)
 		})
@@ -267,6 +296,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				cancel()
 				return
 			}
+			var failed []string
+			for _, t := range in.Tools {
+				if t.Failure != "" {
+					failed = append(failed, fmt.Sprintf("%s (%s)", t.Name, t.Failure))
+				}
+			}
+			if len(failed) > 0 && string(outagePolicy) != attestation.OutageContinue {
+				record(ScannerRun{}, nil, errkind.Infra(fmt.Errorf("sarif inputs: %d tool(s) did not run successfully, which is not \"0 findings\" "+
+					"(on-scanner-outage: fail; fix the tool's step, or set on-scanner-outage: continue to record the outage): %s",
+					len(failed), strings.Join(failed, "; "))))
+				cancel()
+				return
+			}
 			for _, t := range in.Tools {
 				var fs []finding.Finding
 				for _, f := range in.Findings {
@@ -274,7 +316,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 						fs = append(fs, f)
 					}
 				}
-				record(ScannerRun{Name: t.Name, Tool: t.Name, Version: t.Version, Ingested: true}, fs, nil)
+				sr := ScannerRun{Name: t.Name, Tool: t.Name, Version: t.Version, Ingested: true}
+				if t.Failure != "" {
+					// The tool's partial results still count; the run is an outage.
+					sr.Skipped = "tool failure: " + t.Failure
+					mu.Lock()
+					res.Outages = append(res.Outages, attestation.Outage{Scanner: t.Name, Reason: "the tool did not run successfully: " + t.Failure,
+						At: now().UTC(), Policy: attestation.OutageContinue})
+					mu.Unlock()
+				}
+				record(sr, fs, nil)
 			}
 		})
 	}
@@ -339,6 +390,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, errkind.Infra(fmt.Errorf("scanning %s: %w", root, err))
 	}
 
+	slices.SortStableFunc(res.Outages, func(a, b attestation.Outage) int { return strings.Compare(a.Scanner, b.Scanner) })
 	for _, n := range AllScanners {
 		if n == SARIF {
 			continue
@@ -362,6 +414,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	res.Applied, res.Expired = o.Exceptions.Apply(all)
+	if res.deps != nil {
+		// the vuln predicate records what the exceptions file waived
+		res.deps.report.RecordWaivers(all)
+	}
 	if o.Exceptions != nil {
 		res.ExceptionsSource = o.Exceptions.Source
 	}

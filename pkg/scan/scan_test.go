@@ -262,6 +262,17 @@ func TestExceptionsApplied(t *testing.T) {
 	if len(pred.ExceptionsApplied) != 2 || pred.ExceptionsApplied[0].FindingsWaived != 1 || pred.Decision != attestation.DecisionFail {
 		t.Errorf("predicate exceptions %+v decision %s", pred.ExceptionsApplied, pred.Decision)
 	}
+	// Issue 13: the predicate records what the exceptions file waived, so the
+	// deploy gate can count it again.
+	w := pred.Waived
+	if w == nil || w.SeverityCutoff != "critical" || len(w.Findings) != 2 || w.Counts.Critical+w.Counts.High+w.Counts.Medium+w.Counts.Low != 2 {
+		t.Fatalf("waived record = %+v", w)
+	}
+	for _, f := range w.Findings {
+		if f.Waiver.Kind != finding.WaiverExceptionsFile || f.Waiver.Ticket == "" || f.Fingerprint == "" || f.Waiver.Expires.IsZero() {
+			t.Errorf("waived finding %+v does not say what waived it", f)
+		}
+	}
 }
 
 func readJSON(t *testing.T, p string, v any) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
 
@@ -100,11 +102,17 @@ type Options struct {
 	Annotations map[string]string
 	// Recursive makes Sign sign every platform manifest of an index too.
 	Recursive bool
-	// Retries bounds retries of each Sigstore service call on 5xx and timeouts
-	// (default 3; negative disables).
+	// Retries bounds retries of each Sigstore service call on 5xx, 429 and
+	// network failures (default 3; negative disables). Fulcio and timestamp
+	// calls retry through pkg/netretry (backoff honouring Retry-After); Rekor's
+	// client retries on its own.
 	Retries int
-	// Timeout bounds each Sigstore service call (default 30s).
+	// Timeout bounds each Sigstore service call (default 30s); the caller's
+	// context bounds them all.
 	Timeout time.Duration
+	// Transport is the HTTP transport under the retries of Fulcio and timestamp
+	// calls (default netretry's, with its connection-level timeouts).
+	Transport http.RoundTripper
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -126,6 +134,18 @@ func (o Options) retries() uint {
 		return uint(o.Retries)
 	}
 }
+
+// transport is the Fulcio and timestamp transport of one call under ctx.
+func (o Options) transport(ctx context.Context) http.RoundTripper {
+	base := o.Transport
+	if base == nil {
+		base = sigstoreBase
+	}
+	return netretry.Bind(ctx, netretry.New(netretry.Options{Attempts: int(o.retries()) + 1, Base: base}))
+}
+
+// sigstoreBase is the connection pool of Sigstore calls.
+var sigstoreBase = netretry.BaseTransport(netretry.Options{})
 
 func (o Options) timeout() time.Duration {
 	if o.Timeout <= 0 {

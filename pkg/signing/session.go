@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -15,6 +16,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/sign"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/netretry"
 )
 
 // session holds what one Sign or Attest call signs with: the key (or the
@@ -28,6 +30,9 @@ type session struct {
 	tsaURLs  []string
 	tlogs    []sign.Transparency
 	tlogURLs []string
+	// transport carries Fulcio and timestamp requests: netretry's retries and
+	// timeouts, bound to the caller's context.
+	transport http.RoundTripper
 }
 
 // fixedCert hands sign.Bundle the certificate fetched once for the session, so
@@ -42,7 +47,7 @@ func newSession(ctx context.Context, opts Options) (*session, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	s := &session{opts: opts}
+	s := &session{opts: opts, transport: opts.transport(ctx)}
 	fulcioURL, err := s.services()
 	if err != nil {
 		return nil, err
@@ -59,7 +64,7 @@ func newSession(ctx context.Context, opts Options) (*session, error) {
 			return nil, errkind.Infra(fmt.Errorf("generating an ephemeral key: %w", err))
 		}
 		s.kp = kp
-		f := sign.NewFulcio(&sign.FulcioOptions{BaseURL: fulcioURL, Timeout: opts.timeout(), Retries: opts.retries()})
+		f := sign.NewFulcio(&sign.FulcioOptions{BaseURL: fulcioURL, Timeout: opts.timeout(), Transport: s.transport})
 		der, err := f.GetCertificate(ctx, kp, &sign.CertificateProviderOptions{IDToken: opts.IDToken})
 		if err != nil {
 			return nil, classifyService("getting a signing certificate from Fulcio at "+fulcioURL, err)
@@ -140,11 +145,16 @@ func (s *session) services() (string, error) {
 	return sv.FulcioURL, nil
 }
 
-func (s *session) addTSA(url string, retries uint, timeout time.Duration) {
-	s.tsas = append(s.tsas, sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{URL: url, Retries: retries, Timeout: timeout}))
+// addTSA adds a timestamp authority. Its retries are netretry's (s.transport);
+// sigstore-go's own loop sends once.
+func (s *session) addTSA(url string, _ uint, timeout time.Duration) {
+	s.tsas = append(s.tsas, sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{URL: url, Timeout: timeout, Transport: s.transport}))
 	s.tsaURLs = append(s.tsaURLs, url)
 }
 
+// addRekor adds a transparency log. Rekor's client has its own transport and
+// retries (go-retryablehttp, which honours Retry-After); each call is bounded by
+// timeout and by the caller's context.
 func (s *session) addRekor(url string, version uint32, retries uint, timeout time.Duration) {
 	s.tlogs = append(s.tlogs, sign.NewRekor(&sign.RekorOptions{BaseURL: url, Version: version, Retries: retries, Timeout: timeout}))
 	s.tlogURLs = append(s.tlogURLs, url)
@@ -209,6 +219,9 @@ func classifyService(doing string, err error) error {
 	if errors.Is(err, context.Canceled) || errkind.Of(err) != errkind.KindUnknown {
 		// Cancelled by the caller, or already classified (a KMS refusing to sign).
 		return fmt.Errorf("%s: %w", doing, err)
+	}
+	if e := netretry.Explain(doing, err); e != nil {
+		return errkind.Infra(e)
 	}
 	return errkind.Infra(fmt.Errorf("%s: %w", doing, err))
 }

@@ -39,8 +39,9 @@ type verdict struct {
 	digestText string
 }
 
-// evaluate judges one answer. Reasons are fixed texts with numbers only.
-func evaluate(answer []ansLine, cfg config, m *matcher) verdict {
+// evaluate judges the answer to question q. Reasons are fixed texts with
+// numbers only.
+func evaluate(answer []ansLine, cfg config, m *matcher, q int) verdict {
 	var all []string
 	hidden, visible := false, false
 	var kept []string
@@ -75,7 +76,8 @@ func evaluate(answer []ansLine, cfg config, m *matcher) verdict {
 		return v
 	}
 	text := strings.Join(kept, "\n")
-	v.words = countWords(text)
+	var beyond bool
+	v.words, beyond = meaningfulWords(text, cfg.questions[q], cfg.questions)
 	n := normalize(text)
 	switch {
 	case cfg.placeholders[n]:
@@ -84,10 +86,12 @@ func evaluate(answer []ansLine, cfg config, m *matcher) verdict {
 		v.status, v.reason = StatusNonAnswer, "the answer has only punctuation or symbols"
 	case nonAnswers[n]:
 		v.status, v.reason = StatusNonAnswer, "the answer is a non-answer such as N/A, TBD, none or see above"
-	case m.whole(n) >= 0:
+	case m.whole(n) >= 0, !beyond && countWords(text) > 0 && v.words > 0:
 		v.status, v.reason = StatusNonAnswer, "the answer only repeats a question"
+	case v.words == 0:
+		v.status, v.reason = StatusNonAnswer, "the answer has no meaningful word: only placeholders (TBD, TODO, N/A, xxx, lorem ipsum), numbers, symbols or the question's own words"
 	case v.words < cfg.minWords:
-		v.status, v.reason = StatusTooShort, fmt.Sprintf("answer has %d words, need %d", v.words, cfg.minWords)
+		v.status, v.reason = StatusTooShort, fmt.Sprintf("answer has %d distinct meaningful words, need %d", v.words, cfg.minWords)
 	default:
 		v.status = StatusAnswered
 	}

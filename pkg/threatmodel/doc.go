@@ -32,9 +32,17 @@
 // comments, an italic instruction line such as "_e.g. …_" or "_Describe …_", a
 // bracketed "[…]" line, or a line equal to one of [Options.Placeholders]), a
 // non-answer such as "N/A", "TBD" or "see above", a repetition of a question, or
-// shorter than [Options.MinWords] words. Words are whitespace-separated tokens
-// holding a letter or digit; each Han, Hiragana or Katakana character counts as
-// one word, since those scripts do not separate words with spaces.
+// shorter than [Options.MinWords] distinct meaningful words. Words are
+// whitespace-separated tokens; each Han, Hiragana or Katakana character counts
+// as one, since those scripts do not separate words with spaces. A token counts
+// only when it holds a meaningful word — not a placeholder (TBD, TODO, N/A,
+// none, tbc, xxx, lorem ipsum, yes, no, …), not only digits, not a single
+// letter, not a word of the question being answered — and tokens count once
+// each, so "TBD TBD TBD TBD TBD", "1 2 3 4 5" and the question repeated fail.
+// Letters are folded first (case, fullwidth forms, Cyrillic and Greek
+// look-alikes; zero-width characters and combining marks dropped), so a
+// disguised filler is still a filler. An answer whose every meaningful word is
+// a word of some question only repeats the questions.
 //
 // # Untrusted input
 //

@@ -37,6 +37,6 @@ A password reset endpoint that emails a one-time link.
 	// line 1 "What are we working on?": answered
 	// line 4 "What can go wrong?": placeholder (the answer is only the template's hidden placeholder (an HTML comment))
 	// line 7 "What are we going to do about it?": non-answer (the answer is a non-answer such as N/A, TBD, none or see above)
-	// line 9 "Did we do a good job?": too-short (answer has 4 words, need 5)
+	// line 9 "Did we do a good job?": too-short (answer has 3 distinct meaningful words, need 5)
 	// missing: 3
 }

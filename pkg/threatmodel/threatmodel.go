@@ -178,7 +178,7 @@ func Check(body string, opts Options) (Result, error) {
 		if found[l.q] && qr.Status == StatusAnswered {
 			continue // a later repetition of an answered label changes nothing
 		}
-		v := evaluate(l.answer, cfg, m)
+		v := evaluate(l.answer, cfg, m, l.q)
 		if !found[l.q] || v.status == StatusAnswered {
 			found[l.q] = true
 			qr.Status, qr.Reason, qr.Words, qr.Line = v.status, v.reason, v.words, l.line+1

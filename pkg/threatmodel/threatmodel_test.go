@@ -312,14 +312,14 @@ func TestTooShortReasonAndWords(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := res.Questions[1] // "Secrets could be logged."
-	if q.Words != 4 || q.Reason != "answer has 4 words, need 5" {
-		t.Errorf("got words %d, reason %q; want 4 and %q", q.Words, q.Reason, "answer has 4 words, need 5")
+	if q.Words != 4 || q.Reason != "answer has 4 distinct meaningful words, need 5" {
+		t.Errorf("got words %d, reason %q; want 4 and %q", q.Words, q.Reason, "answer has 4 distinct meaningful words, need 5")
 	}
 	res, err = threatmodel.Check(readBody(t, "short.md"), threatmodel.Options{MinWords: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := res.Questions[1].Reason; got != "answer has 4 words, need 10" {
+	if got := res.Questions[1].Reason; got != "answer has 4 distinct meaningful words, need 10" {
 		t.Errorf("reason = %q, want the configured minimum", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -30,13 +31,23 @@ type vulnFinding struct {
 	Fixed    bool
 	PURL     string
 	Package  string
+	// ScanWaiver says what waived it at scan time (the repository's
+	// exceptions file, a VEX document); it still counts here.
+	ScanWaiver string
 }
 
 // ParseVulnResult reads the findings of a vuln predicate's scanner.result. It
-// accepts grype's JSON document ({"matches": [...]}), and the secure-gates
-// finding list ({"findings": [...]} or a bare array of pkg/finding.Finding). Any
-// other shape is an error: a result the verifier cannot read never passes a
-// deny condition.
+// accepts grype's JSON document ({"matches": [...]}), the secure-gates compact
+// result ({"format": vulndb's compact format, "matches": [findings]}), and the
+// secure-gates finding list ({"findings": [...]} or a bare array of
+// pkg/finding.Finding). Any other shape is an error: a result the verifier
+// cannot read never passes a deny condition.
+//
+// Every finding counts, also those waived at scan time: grype's ignoredMatches
+// (a VEX statement, an ignore rule) are findings too, except those grype's own
+// default kernel-header rules alone ignored, and a match or finding the scan
+// marked waived (vulndb.WaiverField, finding.Finding.Waived) is a claim of the
+// repository, not a signed exception. Only signed exceptions waive here.
 func ParseVulnResult(raw json.RawMessage) ([]vulnFinding, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -50,29 +61,46 @@ func ParseVulnResult(raw json.RawMessage) ([]vulnFinding, error) {
 		return fromFindings(fs)
 	}
 	var doc struct {
-		Matches  *[]grypeMatch      `json:"matches"`
-		Findings *[]finding.Finding `json:"findings"`
+		Format         string             `json:"format"`
+		Matches        json.RawMessage    `json:"matches"`
+		IgnoredMatches []grypeMatch       `json:"ignoredMatches"`
+		Findings       *[]finding.Finding `json:"findings"`
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("scanner.result: %w", err)
 	}
 	switch {
-	case doc.Matches != nil:
-		out := make([]vulnFinding, 0, len(*doc.Matches))
-		for i, m := range *doc.Matches {
-			if m.Vulnerability.ID == "" {
-				return nil, fmt.Errorf("scanner.result.matches[%d]: vulnerability.id is missing", i)
-			}
-			sev, err := finding.ParseSeverity(m.Vulnerability.Severity)
+	case doc.Format == compactFormat:
+		var fs []finding.Finding
+		if err := json.Unmarshal(doc.Matches, &fs); err != nil || fs == nil && string(bytes.TrimSpace(doc.Matches)) != "[]" {
+			return nil, errors.New("scanner.result: the compact result's matches are not a finding list")
+		}
+		return fromFindings(fs)
+	case doc.Format != "":
+		return nil, fmt.Errorf("scanner.result: unknown result format %q", truncateText(doc.Format))
+	case len(doc.Matches) > 0 && string(doc.Matches) != "null":
+		var ms []grypeMatch
+		if err := json.Unmarshal(doc.Matches, &ms); err != nil {
+			return nil, fmt.Errorf("scanner.result.matches: %w", err)
+		}
+		out := make([]vulnFinding, 0, len(ms)+len(doc.IgnoredMatches))
+		for i, m := range ms {
+			f, err := m.finding()
 			if err != nil {
-				sev = finding.Unknown
+				return nil, fmt.Errorf("scanner.result.matches[%d]: %w", i, err)
 			}
-			f := vulnFinding{ID: m.Vulnerability.ID, Severity: sev, PURL: m.Artifact.PURL, Package: m.Artifact.Name,
-				Fixed: m.Vulnerability.Fix.State == "fixed" || len(m.Vulnerability.Fix.Versions) > 0}
-			for _, r := range m.RelatedVulnerabilities {
-				if r.ID != "" && r.ID != f.ID {
-					f.Aliases = append(f.Aliases, r.ID)
-				}
+			out = append(out, f)
+		}
+		for i, m := range doc.IgnoredMatches {
+			if m.onlyGrypeDefaults() {
+				continue
+			}
+			f, err := m.finding()
+			if err != nil {
+				return nil, fmt.Errorf("scanner.result.ignoredMatches[%d]: %w", i, err)
+			}
+			if f.ScanWaiver == "" {
+				f.ScanWaiver = "ignored by the scanner (" + m.ignoreRules() + ")"
 			}
 			out = append(out, f)
 		}
@@ -82,6 +110,10 @@ func ParseVulnResult(raw json.RawMessage) ([]vulnFinding, error) {
 	}
 	return nil, errors.New("scanner.result is neither grype JSON (matches) nor a secure-gates finding list (findings)")
 }
+
+// compactFormat is pkg/vulndb's CompactFormat (not imported: vulndb links
+// grype).
+const compactFormat = "https://secure-gates.dev/vulndb/compact/v1"
 
 type grypeMatch struct {
 	Vulnerability struct {
@@ -99,6 +131,108 @@ type grypeMatch struct {
 		Name string `json:"name"`
 		PURL string `json:"purl"`
 	} `json:"artifact"`
+	// Waiver is vulndb.WaiverField: what waived the match at scan time.
+	Waiver *finding.Waiver `json:"secureGatesWaiver"`
+	// AppliedIgnoreRules are grype's reasons for an ignored match.
+	AppliedIgnoreRules []grypeIgnoreRule `json:"appliedIgnoreRules"`
+}
+
+type grypeIgnoreRule struct {
+	Vulnerability string `json:"vulnerability"`
+	FixState      string `json:"fix-state"`
+	VexStatus     string `json:"vex-status"`
+	MatchType     string `json:"match-type"`
+	Package       *struct {
+		Name         string `json:"name"`
+		Version      string `json:"version"`
+		Type         string `json:"type"`
+		Location     string `json:"location"`
+		UpstreamName string `json:"upstream-name"`
+	} `json:"package"`
+}
+
+// grypeKernelHeaderRules are the package names of grype's CLI default ignore
+// rules (kernel headers match the kernel's advisories only indirectly), the
+// only ignore rules that are not a waiver: pkg/vulndb applies them always.
+var grypeKernelHeaderRules = map[string]bool{"kernel-headers": true, "linux(-.*)?-headers-.*": true, "linux-libc-dev": true, "linux-kbuild-.*": true}
+
+// onlyGrypeDefaults reports whether every rule that ignored m is one of
+// grype's default kernel-header rules.
+func (m grypeMatch) onlyGrypeDefaults() bool {
+	if len(m.AppliedIgnoreRules) == 0 || m.Waiver != nil {
+		return false
+	}
+	for _, r := range m.AppliedIgnoreRules {
+		if r.VexStatus != "" || r.Vulnerability != "" || r.FixState != "" || r.MatchType != "exact-indirect-match" ||
+			r.Package == nil || !grypeKernelHeaderRules[r.Package.Name] || r.Package.Version != "" || r.Package.Location != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func (m grypeMatch) ignoreRules() string {
+	var rs []string
+	for _, r := range m.AppliedIgnoreRules {
+		switch {
+		case r.VexStatus != "":
+			rs = append(rs, "VEX "+r.VexStatus)
+		case r.Vulnerability != "":
+			rs = append(rs, "rule for "+r.Vulnerability)
+		default:
+			rs = append(rs, "an ignore rule")
+		}
+	}
+	if len(rs) == 0 {
+		return "no rule given"
+	}
+	return truncateText(strings.Join(rs, ", "))
+}
+
+func (m grypeMatch) finding() (vulnFinding, error) {
+	if m.Vulnerability.ID == "" {
+		return vulnFinding{}, errors.New("vulnerability.id is missing")
+	}
+	sev, err := finding.ParseSeverity(m.Vulnerability.Severity)
+	if err != nil {
+		sev = finding.Unknown
+	}
+	f := vulnFinding{ID: m.Vulnerability.ID, Severity: sev, PURL: m.Artifact.PURL, Package: m.Artifact.Name,
+		Fixed: m.Vulnerability.Fix.State == "fixed" || len(m.Vulnerability.Fix.Versions) > 0}
+	for _, r := range m.RelatedVulnerabilities {
+		if r.ID != "" && r.ID != f.ID {
+			f.Aliases = append(f.Aliases, r.ID)
+		}
+	}
+	if m.Waiver != nil {
+		f.ScanWaiver = describeScanWaiver(m.Waiver.Kind, m.Waiver.ID, m.Waiver.Source)
+	}
+	return f, nil
+}
+
+// describeScanWaiver says what waived a finding at scan time, for reasons.
+func describeScanWaiver(kind, id, source string) string {
+	what := "the repository's exceptions file"
+	if kind == finding.WaiverVEX {
+		what = "a VEX document in the repository"
+	}
+	s := what
+	if source != "" {
+		s += " (" + source + ")"
+	}
+	if id != "" {
+		s += " entry " + id
+	}
+	return truncateText(s)
+}
+
+// truncateText bounds text from a predicate in a reason.
+func truncateText(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 200 {
+		s = strings.ToValidUTF8(s[:197], "") + "..."
+	}
+	return s
 }
 
 func fromFindings(fs []finding.Finding) ([]vulnFinding, error) {
@@ -107,54 +241,51 @@ func fromFindings(fs []finding.Finding) ([]vulnFinding, error) {
 		if f.RuleID == "" {
 			return nil, fmt.Errorf("scanner.result finding %d: ruleId is missing", i)
 		}
+		vf := vulnFinding{ID: f.RuleID, Aliases: f.Aliases, Severity: f.Severity, Fixed: f.Fixable(), PURL: f.PURL, Package: f.Package}
 		if f.Waived != nil {
 			// A waiver recorded at scan time is not an exception verified here.
-			f.Waived = nil
+			vf.ScanWaiver = describeScanWaiver(f.Waived.Kind, f.Waived.ID, f.Waived.Source)
 		}
-		out = append(out, vulnFinding{ID: f.RuleID, Aliases: f.Aliases, Severity: f.Severity, Fixed: f.Fixable(), PURL: f.PURL, Package: f.Package})
+		out = append(out, vf)
 	}
 	return out, nil
 }
 
-// exception is a verified, unexpired, in-scope exception attestation.
+// exception is a verified, unexpired, in-scope exception attestation, or one
+// statement of a verified VEX attestation (vex set).
 type exception struct {
 	id       string // the attestation's digest
 	pred     attestation.Exception
 	signer   string
-	findings map[string]bool
+	findings map[string]bool // the ids it waives, lower-cased (ids compare case-insensitively, as in the exceptions file)
 	used     int
+	// vex marks a waiver from a signed OpenVEX statement; purls are the
+	// packages it covers (none: every package of the image).
+	vex   bool
+	purls []string
 }
 
 // waives reports whether e waives f.
 func (e *exception) waives(f vulnFinding) bool {
-	if strings.HasPrefix(e.pred.Scope, "pkg:") && !purlMatches(e.pred.Scope, f.PURL) {
+	return e.waivesIDs(append([]string{f.ID}, f.Aliases...), f.PURL)
+}
+
+// waivesIDs reports whether e names one of ids (a finding's id, aliases,
+// fingerprint) within its package scope, by finding.PURLMatches.
+func (e *exception) waivesIDs(ids []string, purl string) bool {
+	if e.vex {
+		if len(e.purls) > 0 && !slices.ContainsFunc(e.purls, func(p string) bool { return finding.PURLMatches(p, purl) }) {
+			return false
+		}
+	} else if strings.HasPrefix(e.pred.Scope, "pkg:") && !finding.PURLMatches(e.pred.Scope, purl) {
 		return false
 	}
-	if e.findings[f.ID] {
-		return true
-	}
-	for _, a := range f.Aliases {
-		if e.findings[a] {
+	for _, id := range ids {
+		if id != "" && e.findings[strings.ToLower(id)] {
 			return true
 		}
 	}
 	return false
-}
-
-// purlMatches matches a purl scope against a finding's purl: equal, or equal up
-// to the version when the scope has none.
-func purlMatches(scope, purl string) bool {
-	if purl == "" {
-		return false
-	}
-	if scope == purl {
-		return true
-	}
-	base := purl
-	if i := strings.IndexAny(base, "@?#"); i >= 0 {
-		base = base[:i]
-	}
-	return !strings.ContainsAny(scope, "@?#") && scope == base
 }
 
 // scopeApplies reports whether an exception's scope covers the image: empty (the
@@ -183,7 +314,7 @@ func (v *verifier) checkVuln(req policy.Requirement, pred json.RawMessage, trust
 			return detail, append(reasons, err.Error())
 		}
 		var denied []string
-		waived := 0
+		waived, scanWaived := 0, 0
 		for _, f := range fs {
 			if !f.Severity.AtLeast(req.Deny.Severity) || (req.Deny.FixedOnly && !f.Fixed) {
 				continue
@@ -198,6 +329,10 @@ func (v *verifier) checkVuln(req policy.Requirement, pred json.RawMessage, trust
 				d += " in " + f.Package
 			}
 			d += ")"
+			if f.ScanWaiver != "" {
+				scanWaived++
+				d += " — waived at scan time only by " + f.ScanWaiver + ", which is not a signed exception"
+			}
 			if why := refusedFor(refused, f); why != "" {
 				d += " — not waived: " + why
 			}
@@ -218,6 +353,9 @@ func (v *verifier) checkVuln(req policy.Requirement, pred json.RawMessage, trust
 				len(denied)+countMore(more), req.Deny.Severity, fixed, strings.Join(denied, ", "), more))
 		}
 		detail += fmt.Sprintf("; %d finding(s), %d waived by exceptions", len(fs), waived)
+		if scanWaived > 0 {
+			detail += fmt.Sprintf(", %d waived only by the repository at scan time (counted)", scanWaived)
+		}
 	}
 	return detail, reasons
 }
@@ -290,6 +428,9 @@ func (v *verifier) checkCodeScan(req policy.Requirement, pred json.RawMessage, t
 	}
 	if why := v.freshness(req, p.ScanFinishedOn, trusted); why != "" {
 		reasons = append(reasons, why)
+	}
+	if p.Decision == attestation.DecisionPass {
+		reasons = append(reasons, v.codeScanWaivers(p)...)
 	}
 	for i, o := range p.Outages {
 		if i == maxListed {

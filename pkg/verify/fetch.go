@@ -18,6 +18,7 @@ import (
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/netretry"
 )
 
 // Kinds and formats of what is attached to an image.
@@ -75,6 +76,9 @@ func notFound(err error) bool {
 }
 
 func infra(doing string, err error) error {
+	if e := netretry.Explain(doing, err); e != nil {
+		return errkind.Infra(e)
+	}
 	return errkind.Infra(fmt.Errorf("%s: %w", doing, err))
 }
 
@@ -116,9 +120,11 @@ func (v *verifier) fetchLegacy(ctx context.Context, d name.Digest, kind string, 
 	for i, l := range m.Layers {
 		loc := tag.String() + " layer " + l.Digest.String()
 		switch {
-		case i >= limit:
+		case i < len(m.Layers)-limit:
+			// cosign appends: over the cap, the most recently attached are read,
+			// so that the newest evidence is not the part left unread.
 			out.overCap = append(out.overCap, Ignored{Kind: kind, Format: FormatLegacy, Location: loc,
-				Reason: fmt.Sprintf("not read: more than %d %ss are attached (cap)", limit, kind)})
+				Reason: fmt.Sprintf("not read: more than %d %ss are attached (cap): the %d attached last are read", limit, kind, limit)})
 		case l.Size > v.opts.MaxEnvelopeBytes || l.Size < 0:
 			out.overCap = append(out.overCap, Ignored{Kind: kind, Format: FormatLegacy, Location: loc,
 				Reason: fmt.Sprintf("not read: %d bytes, over the %d-byte cap", l.Size, v.opts.MaxEnvelopeBytes)})

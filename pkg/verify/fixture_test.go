@@ -7,10 +7,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -36,8 +38,10 @@ import (
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
+	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
+	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/dsse"
@@ -99,7 +103,7 @@ func newWorld(t *testing.T) *world {
 	w.caRoot, w.caInter, w.caKey = rootCert, inter, interKey
 	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01,
 		[]root.CertificateAuthority{&root.FulcioCertificateAuthority{Root: rootCert, Intermediates: []*x509.Certificate{inter}, URI: "https://fulcio.test"}},
-		nil, vs.TimestampingAuthorities(), nil)
+		nil, vs.TimestampingAuthorities(), vs.RekorLogs())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +145,58 @@ type fixtureSigner struct {
 	key  *ecdsa.PrivateKey
 	cert *x509.Certificate // keyless when set
 	tsa  bool              // add an RFC 3161 timestamp
+	// tlog, when set, adds a transparency-log entry integrated at that time,
+	// with a SET (and, in bundles, an inclusion proof) by rekor (default: the
+	// world's log, which the trusted root holds).
+	tlog  *time.Time
+	rekor *ca.VirtualSigstore
+	// tsaOver, when set, is what the timestamp covers instead of the signature
+	// (a genuine timestamp of something else).
+	tsaOver []byte
+}
+
+// logged returns s with a transparency-log entry integrated at at.
+func (s fixtureSigner) logged(at time.Time) fixtureSigner {
+	s.tlog = &at
+	return s
+}
+
+// rekorEntry is a hashedrekord entry of sig over logged (sha256), signed into
+// the log at s.tlog: the canonical body and its signed entry timestamp.
+func (w *world) rekorEntry(s fixtureSigner, logged, sig []byte) (body []byte, set []byte, logID string) {
+	w.t.Helper()
+	var keyPEM []byte
+	if s.cert != nil {
+		keyPEM, _ = cryptoutils.MarshalCertificateToPEM(s.cert)
+	} else {
+		keyPEM, _ = cryptoutils.MarshalPublicKeyToPEM(s.key.Public())
+	}
+	if sig == nil {
+		var err error
+		if sig, err = s.sv(w.t).SignMessage(bytes.NewReader(logged)); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	sum := sha256.Sum256(logged)
+	body, err := json.Marshal(map[string]any{"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": map[string]any{
+		"data":      map[string]any{"hash": map[string]any{"algorithm": "sha256", "value": hex.EncodeToString(sum[:])}},
+		"signature": map[string]any{"content": base64.StdEncoding.EncodeToString(sig), "publicKey": map[string]any{"content": base64.StdEncoding.EncodeToString(keyPEM)}},
+	}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	rk := s.rekor
+	if rk == nil {
+		rk = w.vs
+	}
+	if logID, err = rk.RekorLogID(); err != nil {
+		w.t.Fatal(err)
+	}
+	set, err = rk.RekorSignPayload(tlog.RekorPayload{Body: base64.StdEncoding.EncodeToString(body), IntegratedTime: s.tlog.Unix(), LogIndex: 0, LogID: logID})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return body, set, logID
 }
 
 func (w *world) key(n string, tsa bool) fixtureSigner {
@@ -196,13 +252,24 @@ func (s fixtureSigner) sv(t *testing.T) signature.SignerVerifier {
 	return sv
 }
 
-func (w *world) staticOpts(s fixtureSigner, tsaOver []byte) []static.Option {
+// staticOpts are a legacy signature's or attestation's certificate, timestamp
+// and transparency-log bundle; logged and sig are what the log entry records
+// (sig nil: a fresh signature of logged).
+func (w *world) staticOpts(s fixtureSigner, tsaOver, logged, sig []byte) []static.Option {
 	w.t.Helper()
 	var opts []static.Option
+	if s.tlog != nil {
+		body, set, logID := w.rekorEntry(s, logged, sig)
+		opts = append(opts, static.WithBundle(&cbundle.RekorBundle{SignedEntryTimestamp: set, Payload: cbundle.RekorPayload{
+			Body: base64.StdEncoding.EncodeToString(body), IntegratedTime: s.tlog.Unix(), LogIndex: 0, LogID: logID}}))
+	}
 	if s.cert != nil {
 		certPEM, _ := cryptoutils.MarshalCertificatesToPEM([]*x509.Certificate{s.cert})
 		chainPEM, _ := cryptoutils.MarshalCertificatesToPEM([]*x509.Certificate{w.caInter, w.caRoot})
 		opts = append(opts, static.WithCertChain(certPEM, chainPEM))
+	}
+	if s.tsaOver != nil {
+		tsaOver = s.tsaOver
 	}
 	if s.tsa {
 		ts, err := w.vs.TimestampResponse(tsaOver)
@@ -226,7 +293,7 @@ func (w *world) sign(ref oci.Ref, s fixtureSigner) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	osig, err := static.NewSignature(pl, base64.StdEncoding.EncodeToString(sig), w.staticOpts(s, sig)...)
+	osig, err := static.NewSignature(pl, base64.StdEncoding.EncodeToString(sig), w.staticOpts(s, sig, pl, sig)...)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -273,7 +340,7 @@ func (w *world) attest(ref oci.Ref, s fixtureSigner, subject, predicateType stri
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	att, err := static.NewAttestation(env, w.staticOpts(s, env)...)
+	att, err := static.NewAttestation(env, w.staticOpts(s, env, env, nil)...)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -320,6 +387,26 @@ func (w *world) bundle(ref oci.Ref, s fixtureSigner, predicateType string, predi
 		}
 		vm.TimestampVerificationData = &protobundle.TimestampVerificationData{
 			Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: ts}}}
+	}
+	if s.tlog != nil {
+		body, set, logID := w.rekorEntry(s, attestation.PAE(types.IntotoPayloadType, st), sig)
+		rk := s.rekor
+		if rk == nil {
+			rk = w.vs
+		}
+		proof, err := rk.GetInclusionProof(body)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		root, _ := hex.DecodeString(*proof.RootHash)
+		id, _ := hex.DecodeString(logID)
+		vm.TlogEntries = []*protorekor.TransparencyLogEntry{{
+			LogIndex: 0, LogId: &protocommon.LogId{KeyId: id}, IntegratedTime: s.tlog.Unix(),
+			KindVersion:       &protorekor.KindVersion{Kind: "hashedrekord", Version: "0.0.1"},
+			InclusionPromise:  &protorekor.InclusionPromise{SignedEntryTimestamp: set},
+			InclusionProof:    &protorekor.InclusionProof{LogIndex: *proof.LogIndex, RootHash: root, TreeSize: *proof.TreeSize, Checkpoint: &protorekor.Checkpoint{Envelope: *proof.Checkpoint}},
+			CanonicalizedBody: body,
+		}}
 	}
 	b := &protobundle.Bundle{
 		MediaType:            "application/vnd.dev.sigstore.bundle.v0.3+json",

@@ -28,6 +28,9 @@ type signer struct {
 	identity    policy.Identity
 	trustedTime *time.Time
 	timeSource  string
+	// tlog is true when a transparency-log entry of the signature verified
+	// against the trusted root's Rekor log.
+	tlog bool
 	// payload is what was signed: the simple-signing JSON of a legacy signature,
 	// the DSSE envelope JSON of a legacy attestation, the DSSE payload of a bundle.
 	payload []byte
@@ -101,6 +104,45 @@ func (v *verifier) checkOpts(ctx context.Context, id policy.Identity, hasTlog, h
 	return co, nil
 }
 
+// transparencyGap says why a candidate carrying (or not) a transparency-log
+// entry and an RFC 3161 timestamp cannot satisfy id, before any verification:
+// a certificate needs either, verifiable against the trusted root (a
+// short-lived certificate means nothing without a trusted time to check it
+// at), and an identity with tlog: required needs the log entry. "" when it can.
+func (v *verifier) transparencyGap(id policy.Identity, hasTlog, hasTSA bool) string {
+	tm := v.opts.TrustedMaterial
+	rekor := tm != nil && len(tm.RekorLogs()) > 0
+	tsa := tm != nil && len(tm.TimestampingAuthorities()) > 0
+	if id.RequiresTlog() && !(hasTlog && rekor) {
+		if !hasTlog {
+			return "carries no transparency-log entry, and the identity requires one (tlog: required)"
+		}
+		return "carries a transparency-log entry, but the trusted root holds no Rekor log to verify it, and the identity requires one (tlog: required)"
+	}
+	if id.IsKey() || (hasTlog && rekor) || (hasTSA && tsa) {
+		return ""
+	}
+	switch {
+	case !hasTlog && !hasTSA:
+		return "a certificate signature is accepted only with a transparency-log entry or an RFC 3161 timestamp, and this one has neither (sign with tlog upload or a timestamp authority)"
+	default:
+		return "a certificate signature is accepted only with a transparency-log entry or an RFC 3161 timestamp verified against the trusted root, and the trusted root holds no Rekor log or timestamp authority for what this one carries"
+	}
+}
+
+// transparencyHeld checks, after verification, that what transparencyGap
+// demanded was verified: a trusted time for a certificate, a log entry for
+// tlog: required.
+func transparencyHeld(id policy.Identity, s *signer) string {
+	if id.RequiresTlog() && !s.tlog {
+		return "its transparency-log entry did not verify, and the identity requires one (tlog: required)"
+	}
+	if !id.IsKey() && s.trustedTime == nil {
+		return "a certificate signature is accepted only with a verified transparency-log entry or RFC 3161 timestamp, and none verified"
+	}
+	return ""
+}
+
 // checkTrigger refuses a certificate issued to a pull_request* workflow unless
 // the identity names that trigger.
 func checkTrigger(id policy.Identity, ext certificate.Extensions) error {
@@ -135,12 +177,19 @@ func (v *verifier) verifyLegacy(ctx context.Context, c candidate, h v1.Hash, ids
 		if err != nil {
 			return nil, nil, err
 		}
-		if c.kind == KindSignature {
-			co.ClaimVerifier = cosign.SimpleClaimVerifier
-			_, err = cosign.VerifyImageSignature(ctx, c.sig, h, co)
-		} else {
-			_, err = cosign.VerifyBlobAttestation(ctx, c.sig, h, co)
+		if why := v.transparencyGap(id, bndl != nil, rfc != nil); why != "" {
+			reasons = append(reasons, id.String()+": "+why)
+			continue
 		}
+		err = unpanicked(func() error {
+			if c.kind == KindSignature {
+				co.ClaimVerifier = cosign.SimpleClaimVerifier
+				_, err := cosign.VerifyImageSignature(ctx, c.sig, h, co)
+				return err
+			}
+			_, err := cosign.VerifyBlobAttestation(ctx, c.sig, h, co)
+			return err
+		})
 		if err != nil {
 			reasons = append(reasons, id.String()+": "+oneLine(err))
 			continue
@@ -159,16 +208,30 @@ func (v *verifier) verifyLegacy(ctx context.Context, c candidate, h v1.Hash, ids
 		}
 		s := &signer{identity: id, payload: payload}
 		if co.UseSignedTimestamps {
-			if ts, err := cosign.VerifyRFC3161Timestamp(c.sig, co); err == nil && ts != nil {
-				t := ts.Time
-				s.trustedTime, s.timeSource = &t, "RFC 3161 timestamp"
+			var at *time.Time
+			_ = unpanicked(func() error {
+				ts, err := cosign.VerifyRFC3161Timestamp(c.sig, co)
+				if err == nil && ts != nil {
+					t := ts.Time
+					at = &t
+				}
+				return err
+			})
+			if at != nil {
+				s.trustedTime, s.timeSource = at, "RFC 3161 timestamp"
 			}
 		}
 		if !co.IgnoreTlog && bndl != nil {
+			// Offline: cosign verified the entry's SET against the trusted root.
+			s.tlog = true
 			t := time.Unix(bndl.Payload.IntegratedTime, 0).UTC()
 			if s.trustedTime == nil || t.Before(*s.trustedTime) {
 				s.trustedTime, s.timeSource = &t, "transparency log"
 			}
+		}
+		if why := transparencyHeld(id, s); why != "" {
+			reasons = append(reasons, id.String()+": "+why)
+			continue
 		}
 		return s, nil, nil
 	}
@@ -204,10 +267,18 @@ func (v *verifier) verifyBundle(ctx context.Context, c candidate, ids []policy.I
 		if err != nil {
 			return nil, nil, err
 		}
+		if why := v.transparencyGap(id, hasTlog, hasTSA); why != "" {
+			reasons = append(reasons, id.String()+": "+why)
+			continue
+		}
 		if co.TrustedMaterial == nil {
 			co.TrustedMaterial = &root.BaseTrustedMaterial{}
 		}
-		res, err := cosign.VerifyNewBundle(ctx, co, sgverify.WithoutArtifactUnsafe(), c.bundle)
+		var res *sgverify.VerificationResult
+		err = unpanicked(func() (err error) {
+			res, err = cosign.VerifyNewBundle(ctx, co, sgverify.WithoutArtifactUnsafe(), c.bundle)
+			return err
+		})
 		if err != nil {
 			reasons = append(reasons, id.String()+": "+oneLine(err))
 			continue
@@ -218,20 +289,45 @@ func (v *verifier) verifyBundle(ctx context.Context, c candidate, ids []policy.I
 				continue
 			}
 		}
-		s := &signer{identity: id, payload: env.Payload, statementPayload: env.Payload}
+		// With the log not ignored, cosign required a verified entry.
+		s := &signer{identity: id, payload: env.Payload, statementPayload: env.Payload, tlog: !co.IgnoreTlog}
 		for _, vt := range res.VerifiedTimestamps {
+			// Only a log's integrated time and a TSA's timestamp are trusted
+			// times; "CurrentTime" is the verifier's clock, not evidence.
+			var src string
+			switch vt.Type {
+			case "Tlog":
+				src = "transparency log"
+			case "TimestampAuthority":
+				src = "RFC 3161 timestamp"
+			default:
+				continue
+			}
 			t := vt.Timestamp.UTC()
 			if s.trustedTime == nil || t.Before(*s.trustedTime) {
-				src := "RFC 3161 timestamp"
-				if vt.Type == "Tlog" {
-					src = "transparency log"
-				}
 				s.trustedTime, s.timeSource = &t, src
 			}
+		}
+		if why := transparencyHeld(id, s); why != "" {
+			reasons = append(reasons, id.String()+": "+why)
+			continue
 		}
 		return s, nil, nil
 	}
 	return nil, reasons, nil
+}
+
+// unpanicked runs a cosign verification of untrusted input and turns a panic
+// into an error: cosign v2.6.5 indexes an empty list when an RFC 3161 timestamp
+// verifies against none of the trusted root's authorities, so a bogus timestamp
+// annotation would otherwise crash the gate.
+func unpanicked(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cosign failed on it (%v): treated as not verified", r)
+		}
+	}()
+	return f()
 }
 
 // oneLine keeps an error message to one bounded line for tables, with cosign's

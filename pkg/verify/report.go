@@ -35,6 +35,10 @@ type Report struct {
 	Requirements []RequirementResult `json:"requirements"`
 	// Ignored lists signatures and attestations that satisfied nothing, with why.
 	Ignored []Ignored `json:"ignored,omitempty"`
+	// Superseded lists verified attestations about the digest that a newer one
+	// of the same required type replaced: the newest evidence decides, so they
+	// were not evaluated and are not inputs.
+	Superseded []Superseded `json:"superseded,omitempty"`
 	// OutagesWaived names the requirements that passed only through a signed
 	// scanner-outage exception (policy on-scanner-outage: exception).
 	OutagesWaived []string `json:"outagesWaived,omitempty"`
@@ -84,6 +88,31 @@ type Ignored struct {
 	PredicateType string `json:"predicateType,omitempty"`
 	// Reason says why it was ignored.
 	Reason string `json:"reason"`
+}
+
+// Superseded is a verified attestation of a required type that a newer one
+// about the same digest replaced.
+type Superseded struct {
+	// Requirement is the require entry's type as written.
+	Requirement string `json:"requirement"`
+	// Format is legacy or bundle.
+	Format string `json:"format"`
+	// Location is where it was found.
+	Location string `json:"location"`
+	// PredicateType is the attestation's type.
+	PredicateType string `json:"predicateType"`
+	// Digest is the sha256 of the verified payload.
+	Digest string `json:"digest"`
+	// Signer describes the allowed identity that verified it.
+	Signer string `json:"signer"`
+	// Time is its evidence time and TimeSource where that time comes from (a
+	// transparency log, an RFC 3161 timestamp or a field of the predicate).
+	Time       time.Time `json:"time"`
+	TimeSource string    `json:"timeSource"`
+	// SupersededBy is the location of a newest attestation, evaluated instead,
+	// and NewestTime its evidence time.
+	SupersededBy string    `json:"supersededBy"`
+	NewestTime   time.Time `json:"newestTime"`
 }
 
 // Input is a signature or attestation that satisfied a requirement.

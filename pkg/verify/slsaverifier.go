@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/policy"
 )
 
@@ -72,9 +73,12 @@ func (s *SLSAVerifier) VerifyImage(ctx context.Context, image string, req policy
 	if timeout <= 0 {
 		timeout = 3 * time.Minute
 	}
+	outer := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, s.Args(image, req)...)
+	// Killed at the deadline; its output pipes are not waited on for longer.
+	cmd.WaitDelay = 2 * time.Second
 	if s.Env != nil {
 		cmd.Env = s.Env
 	}
@@ -89,8 +93,15 @@ func (s *SLSAVerifier) VerifyImage(ctx context.Context, image string, req policy
 		}
 		return SLSAResult{}, errkind.Infra(fmt.Errorf("slsa-verifier exited 0 without PASSED: %s", oneLineText(text)))
 	}
+	if ctx.Err() != nil {
+		within := fmt.Sprintf("within %s", timeout)
+		if outer.Err() != nil {
+			within = netretry.Within(outer)
+		}
+		return SLSAResult{}, errkind.Infra(fmt.Errorf("running slsa-verifier on %s: no verdict %s: %w", image, within, ctx.Err()))
+	}
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ctx.Err() != nil {
+	if !errors.As(err, &ee) {
 		if errors.Is(err, exec.ErrNotFound) {
 			return SLSAResult{}, errkind.Infra(fmt.Errorf("slsa-verifier %s is not installed (the action image carries it in /usr/local/bin): %w", SLSAVerifierVersion, err))
 		}

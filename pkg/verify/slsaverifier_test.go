@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/policy"
 )
 
@@ -136,5 +137,47 @@ require:
 		if tt.pass && rep.VSA(w.policy(pol), VSAOptions{}).VerifiedLevels[0] != "SLSA_BUILD_LEVEL_3" {
 			t.Error("VSA does not record L3")
 		}
+	}
+}
+
+// An slsa-verifier that never finishes (its child holding the output open) is
+// killed at its timeout and at the caller's: an infrastructure error saying so,
+// not a wait without end.
+func TestSLSAVerifierHangs(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "slsa-verifier")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\nsleep 600 &\nwait\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	img := "ghcr.io/acme/widgets@sha256:" + strings.Repeat("a", 64)
+	req := policy.Requirement{Type: "slsaprovenance", SourceRepository: "acme/widgets"}
+	for _, tc := range []struct {
+		name    string
+		own     time.Duration
+		timeout time.Duration
+		want    string
+	}{
+		{"its own limit", time.Second, 0, "no verdict within 1s"},
+		{"the caller's timeout", time.Minute, time.Second, "no verdict within the 1s timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := netretry.WithTimeout(context.Background(), tc.timeout)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				_, err := (&SLSAVerifier{Path: path, Timeout: tc.own}).VerifyImage(ctx, img, req)
+				done <- err
+			}()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("VerifyImage did not end")
+			}
+			if errkind.Of(err) != errkind.KindInfra || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v (kind %v), want an infrastructure error saying %q", err, errkind.Of(err), tc.want)
+			}
+		})
 	}
 }

@@ -12,13 +12,24 @@
 //   - the signature requirement passes with a signature by an allowed identity,
 //     or by a break-glass signer within the policy's ttl of its trusted signing
 //     time (a transparency-log entry or an RFC 3161 timestamp is required);
-//   - each required predicate type passes with an attestation of exactly that
-//     type whose envelope verifies, whose signer is allowed, whose statement
-//     subject holds the digest and whose conditions hold (vuln freshness and
-//     deny, code-scan decision, provenance source repository, slsa-verifier for
-//     slsa-github-generator provenance);
-//   - exception attestations signed by allowed exception signers, unexpired and in
-//     scope, waive exactly the findings they list.
+//   - a certificate (keyless) signature counts only with a transparency-log
+//     entry or RFC 3161 timestamp verified against the trusted root, checked at
+//     that time; an identity with tlog: required needs the verified log entry;
+//   - each required predicate type passes when the newest of the attestations
+//     of exactly that type whose envelope verifies, whose signer is allowed and
+//     whose statement subject holds the digest meets its conditions (vuln
+//     freshness and deny, code-scan decision, provenance source repository,
+//     slsa-verifier for slsa-github-generator provenance); older ones are
+//     superseded (newest.go: ties and untimed ones are all evaluated);
+//   - exception attestations signed by allowed exception signers, unexpired,
+//     within the policy's exceptions.max-lifetime of their trusted signing time
+//     (max-outage-lifetime for outage exceptions) and in scope, waive exactly
+//     the findings they list; so do the not_affected and fixed statements of
+//     OpenVEX attestations signed by an exception signer, for max-lifetime
+//     from their trusted signing time (else their timestamp). Nothing else
+//     waives: findings the repository waived at scan time (its exceptions
+//     file, VEX documents) are recorded in the predicates and count as present
+//     (waivers.go). Package-URL scopes match by finding.PURLMatches.
 //
 // Whatever satisfies nothing is listed as ignored with its reason. A registry or
 // Sigstore failure (after the bounded retries of pkg/oci) is an infrastructure
@@ -31,6 +42,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -176,7 +188,7 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 				continue
 			}
 			bundleSigs = append(bundleSigs, *va)
-		case attestation.PredicateException:
+		case attestation.PredicateException, attestation.PredicateOpenVEX:
 			va, reasons, err := v.verifyAny(ctx, c, h, exceptionSigners)
 			if err != nil {
 				return nil, err
@@ -208,11 +220,16 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 		}
 	}
 
-	// Exceptions: verified, about this digest, valid, unexpired, in scope.
+	// Exceptions and signed VEX: verified, about this digest, valid,
+	// unexpired, within the lifetime bound, in scope.
 	for _, va := range excCands {
-		if why := v.acceptException(va); why != "" {
+		accept := v.acceptException
+		if va.statement.PredicateType == attestation.PredicateOpenVEX {
+			accept = v.acceptVEX
+		}
+		if why := accept(va); why != "" {
 			rep.ExceptionsRefused = append(rep.ExceptionsRefused, Ignored{Kind: KindException, Format: va.c.format,
-				Location: va.c.location, PredicateType: attestation.PredicateException, Reason: why})
+				Location: va.c.location, PredicateType: va.statement.PredicateType, Reason: why})
 		}
 	}
 
@@ -236,14 +253,13 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 		}
 		byType[va.statement.PredicateType] = append(byType[va.statement.PredicateType], va)
 	}
-	used := map[*verifiedAtt]bool{}
 	for _, req := range p.Require {
-		res, in := v.requirement(ctx, req, byType[req.PredicateType], rep)
+		res, in, older := v.requirement(ctx, req, byType[req.PredicateType], rep)
 		rep.Requirements = append(rep.Requirements, res)
-		if in != nil {
-			used[in] = true
-			rep.Inputs = append(rep.Inputs, input(*in))
+		for _, va := range in {
+			rep.Inputs = append(rep.Inputs, input(*va))
 		}
+		rep.Superseded = append(rep.Superseded, older...)
 	}
 	// Verified attestations of types the policy does not require are not inputs.
 	for t, list := range byType {
@@ -315,6 +331,11 @@ func (v *verifier) acceptException(va verifiedAtt) string {
 		why = "expired at " + e.Expires.UTC().Format(time.RFC3339)
 	case !scopeApplies(e.Scope, v.ref.Repository):
 		why = fmt.Sprintf("scope %q does not cover %s", e.Scope, v.ref.Repository)
+	case strings.HasPrefix(e.Scope, "pkg:") && !validPURLScope(e.Scope):
+		why = fmt.Sprintf("scope %q is not a valid package URL", e.Scope)
+	default:
+		from, fromWhat := v.signedAt(va, time.Time{})
+		why = v.lifetimeRefusal(e.Expires, from, fromWhat, isOutageException(e))
 	}
 	if why != "" {
 		for _, f := range e.Findings {
@@ -324,7 +345,7 @@ func (v *verifier) acceptException(va verifiedAtt) string {
 	}
 	ex := &exception{id: va.digest, pred: e, signer: va.signer.identity.String(), findings: map[string]bool{}}
 	for _, f := range e.Findings {
-		ex.findings[f] = true
+		ex.findings[strings.ToLower(f)] = true
 	}
 	v.exceptions = append(v.exceptions, ex)
 	return ""
@@ -530,14 +551,15 @@ func containsReason(list []string, s string) bool {
 }
 
 // requirement evaluates one require entry over the verified attestations of its
-// type; the first that meets every condition satisfies it. A scanner outage —
-// no attestation of a scanner's type, or a code scan recording scanners that did
+// type: the newest (newest.go) are evaluated, and every one of them must meet
+// every condition; older ones are returned as superseded. A scanner outage — no
+// attestation of a scanner's type, or a code scan recording scanners that did
 // not run — passes only when the requirement accepts outage exceptions and an
 // accepted exception lists the outage (policy.OutageFindingID).
-func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list []verifiedAtt, rep *Report) (RequirementResult, *verifiedAtt) {
+func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list []verifiedAtt, rep *Report) (RequirementResult, []*verifiedAtt, []Superseded) {
 	res := RequirementResult{Name: req.Type, PredicateType: req.PredicateType}
 	if req.Builder == policy.BuilderSLSAGitHubGenerator {
-		return v.slsaGitHubGenerator(ctx, req, res), nil
+		return v.slsaGitHubGenerator(ctx, req, res), nil, nil
 	}
 	if len(list) == 0 {
 		why := "no attestation of type " + req.PredicateType + " verified with an allowed identity"
@@ -552,66 +574,90 @@ func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list
 			// Only a missing attestation can be a scanner that did not run; one
 			// that is attached but does not verify is not an outage.
 			if v.waiveOutage(req, &res, why, rep) {
-				return res, nil
+				return res, nil, nil
 			}
 			res.Reasons = []string{why}
 			if req.AcceptsOutageException() {
 				res.Reasons = append(res.Reasons, outageHint(req))
 			}
-			return res, nil
+			return res, nil, nil
 		}
 		why += "; ignored: " + strings.Join(ign, "; ")
 		res.Reasons = []string{why}
-		return res, nil
+		return res, nil, nil
 	}
-	// Newest first (by trusted time when known), so a fresh scan is tried first.
-	sort.SliceStable(list, func(i, j int) bool {
-		ti, tj := list[i].signer.trustedTime, list[j].signer.trustedTime
-		return ti != nil && (tj == nil || ti.After(*tj))
-	})
+	current, older := newest(list)
+	var superseded []Superseded
+	for _, o := range older {
+		superseded = append(superseded, Superseded{Requirement: req.Type, Format: o.va.c.format, Location: o.va.c.location,
+			PredicateType: req.PredicateType, Digest: o.va.digest, Signer: o.va.signer.identity.String(),
+			Time: o.at, TimeSource: o.source, SupersededBy: current[0].va.c.location, NewestTime: current[0].at})
+	}
 	// The same attestation often exists in both formats: a reason shared by
-	// every candidate is listed once, others name where they come from.
+	// every evaluated candidate is listed once, others name where they come from.
 	var order []string
 	where := map[string][]string{}
-	var outageOnly *verifiedAtt
-	var outageDetail string
-	var outageReasons []string
-	for i := range list {
-		va := &list[i]
-		detail, reasons, outages := v.conditions(req, va)
-		if len(reasons) == 0 && len(outages) == 0 {
-			res.Passed = true
-			res.Detail = strings.TrimPrefix(detail+"; signed by "+va.signer.identity.String(), "; ")
-			res.Reasons = nil
-			return res, va
+	var details, outages []string
+	var inputs []*verifiedAtt
+	distinct := map[[32]byte]bool{}
+	failed := false
+	for _, e := range current {
+		va := e.va
+		detail, reasons, outs := v.conditions(req, va)
+		// Every copy is evaluated; one copy of each statement is the input.
+		if k := statementKey(va.statement); !distinct[k] {
+			distinct[k] = true
+			inputs = append(inputs, va)
 		}
-		if len(reasons) == 0 && outageOnly == nil {
-			outageOnly, outageDetail, outageReasons = va, strings.TrimPrefix(detail+"; signed by "+va.signer.identity.String(), "; "), outages
+		d := strings.TrimPrefix(detail+"; signed by "+va.signer.identity.String(), "; ")
+		if !containsReason(details, d) {
+			details = append(details, d)
 		}
-		for _, r := range append(reasons, outages...) {
+		failed = failed || len(reasons) > 0
+		for _, r := range append(reasons, outs...) {
 			if _, seen := where[r]; !seen {
 				order = append(order, r)
 			}
 			where[r] = append(where[r], shortLoc(va.c.location))
 		}
+		for _, o := range outs {
+			if !slices.Contains(outages, o) {
+				outages = append(outages, o)
+			}
+		}
 	}
-	if outageOnly != nil {
-		res.Detail = outageDetail
-		if v.waiveOutage(req, &res, strings.Join(outageReasons, "; "), rep) {
-			return res, outageOnly
+	detail := strings.Join(details, " | ")
+	if len(distinct) > 1 {
+		detail += fmt.Sprintf("; %d statements share the newest evidence time, all evaluated", len(distinct))
+	}
+	if len(older) > 0 {
+		detail += fmt.Sprintf("; %d older superseded (newest %s, %s)", len(older), current[0].at.Format(time.RFC3339), current[0].source)
+	}
+	switch {
+	case !failed && len(outages) == 0:
+		res.Passed = true
+		res.Detail = detail
+		return res, inputs, superseded
+	case !failed:
+		res.Detail = detail
+		if v.waiveOutage(req, &res, strings.Join(outages, "; "), rep) {
+			return res, inputs, superseded
 		}
 		res.Detail = ""
 	}
 	for _, r := range order {
-		if len(where[r]) < len(list) {
+		if len(where[r]) < len(current) {
 			r = strings.Join(where[r], ", ") + ": " + r
 		}
 		res.Reasons = append(res.Reasons, r)
 	}
-	if outageOnly != nil {
+	if !failed {
 		res.Reasons = append(res.Reasons, outageHint(req))
 	}
-	return res, nil
+	if len(older) > 0 && len(res.Reasons) > 0 {
+		res.Reasons[0] += fmt.Sprintf(" (the newest evidence decides: %d older attestation(s) of this type superseded, not evaluated)", len(older))
+	}
+	return res, nil, superseded
 }
 
 // waiveOutage passes res when req accepts outage exceptions and an accepted
@@ -629,7 +675,7 @@ func (v *verifier) waiveOutage(req policy.Requirement, res *RequirementResult, w
 	}
 	for _, e := range v.exceptions {
 		for _, id := range ids {
-			if !e.findings[id] {
+			if !e.findings[strings.ToLower(id)] {
 				continue
 			}
 			e.used++

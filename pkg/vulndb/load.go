@@ -23,6 +23,7 @@ import (
 	"github.com/anchore/grype/grype/vulnerability"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/netretry"
 )
 
 // DefaultMaxAge is the default bound on the DB's age: grype's own default (5 days).
@@ -69,6 +70,9 @@ type Options struct {
 	Scanner string
 	// Now is the clock for the age check and outage times; nil means time.Now.
 	Now func() time.Time
+	// Timeout bounds the DB's network calls (the listing check and the
+	// download) besides ctx; 0 means only ctx and grype's own timeouts.
+	Timeout time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -352,12 +356,39 @@ func loadCache(ctx context.Context, o Options) (*DB, error) {
 	if err := os.MkdirAll(o.CacheDir, 0o755); err != nil {
 		return nil, errkind.Infra(fmt.Errorf("vulnerability DB cache %q: %w", o.CacheDir, err))
 	}
-	cur, err := curatorWithClient(ctx, o.CacheDir, o)
+	// grype's client takes no context: the check and download run aside, and
+	// the load stops waiting at ctx's deadline or o.Timeout. A check cut by
+	// o.Timeout is a failed update check (the cache may still serve); one cut
+	// by ctx ends the load.
+	uctx, cancel := netretry.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	cur, err := curatorWithClient(uctx, o.CacheDir, o)
 	if err != nil {
 		return nil, err
 	}
-	updated, uerr := cur.Update()
+	type update struct {
+		updated bool
+		err     error
+	}
+	done := make(chan update, 1)
+	go func() {
+		u, err := cur.Update()
+		done <- update{u, err}
+	}()
+	var (
+		updated bool
+		uerr    error
+	)
+	select {
+	case u := <-done:
+		updated, uerr = u.updated, u.err
+	case <-uctx.Done():
+		uerr = &netretry.Error{Host: hostOf(o.UpdateURL), What: "no answer " + netretry.Within(uctx), Err: uctx.Err()}
+	}
 	if err := ctx.Err(); err != nil {
+		if e := netretry.Explain("loading the vulnerability DB: checking "+o.UpdateURL, uerr); e != nil {
+			return nil, errkind.Infra(e)
+		}
 		return nil, errkind.Infra(fmt.Errorf("loading the vulnerability DB: %w", err))
 	}
 	info := Info{Location: o.CacheDir, Source: SourceCache}
@@ -373,6 +404,14 @@ func loadCache(ctx context.Context, o Options) (*DB, error) {
 		return db, nil
 	}
 	return open(o.CacheDir, o, info, false)
+}
+
+// hostOf is the host[:port] of a URL, for messages; the URL itself if unparsable.
+func hostOf(u string) string {
+	if p, err := url.Parse(u); err == nil && p.Host != "" {
+		return p.Host
+	}
+	return u
 }
 
 // grypeID identifies grype to its distribution server (user agent).

@@ -82,6 +82,28 @@ type MatchOptions struct {
 	Scanner string
 }
 
+// RecordWaivers copies the waivers set on copies of the report's findings
+// (by exceptions.Set.Apply on a gate's list of all findings) back onto
+// Report.Findings, matched by scanner, rule and fingerprint, so that the vuln
+// predicate records them. Findings already waived keep their waiver.
+func (r *Report) RecordWaivers(fs []finding.Finding) {
+	if r == nil {
+		return
+	}
+	type key struct{ scanner, rule, fp string }
+	w := map[key]*finding.Waiver{}
+	for _, f := range fs {
+		if f.Waived != nil {
+			w[key{f.Scanner, f.RuleID, f.Fingerprint}] = f.Waived
+		}
+	}
+	for i, f := range r.Findings {
+		if f.Waived == nil {
+			r.Findings[i].Waived = w[key{f.Scanner, f.RuleID, f.Fingerprint}]
+		}
+	}
+}
+
 // Report is the outcome of one Match.
 type Report struct {
 	// Findings are the vulnerabilities found, one per vulnerability and package,
@@ -102,6 +124,10 @@ type Report struct {
 
 	doc    models.Document
 	scores map[string]float64 // vulnerability id → highest CVSS base score
+	// matchFP and ignoredFP are the fingerprints of doc.Matches and
+	// doc.IgnoredMatches, by index: how a waiver set on a finding finds its
+	// match in the predicate.
+	matchFP, ignoredFP []string
 }
 
 // ignoreVEX are the ignore rules grype's CLI adds when VEX documents are given:
@@ -194,15 +220,18 @@ func (db *DB) Match(ctx context.Context, s *sbom.SBOM, o MatchOptions) (*Report,
 	r := &Report{DB: db.info, Packages: len(pkgs), Started: started, doc: doc, Matches: doc, scores: map[string]float64{}}
 	loc := locator(s, o.Root)
 	for _, m := range doc.Matches {
-		r.Findings = append(r.Findings, r.toFinding(m, o.Scanner, loc))
+		f := r.toFinding(m, o.Scanner, loc)
+		r.matchFP = append(r.matchFP, f.Fingerprint)
+		r.Findings = append(r.Findings, f)
 	}
 	for _, m := range doc.IgnoredMatches {
+		f := r.toFinding(m.Match, o.Scanner, loc)
+		r.ignoredFP = append(r.ignoredFP, f.Fingerprint)
 		reason, ok := vexReason(m)
 		if !ok {
 			continue
 		}
-		f := r.toFinding(m.Match, o.Scanner, loc)
-		f.Waived = &finding.Waiver{ID: m.Vulnerability.ID, Reason: reason, Source: "VEX"}
+		f.Waived = &finding.Waiver{Kind: finding.WaiverVEX, ID: m.Vulnerability.ID, Reason: reason, Source: strings.Join(o.VEX, ", ")}
 		r.Suppressed = append(r.Suppressed, f)
 	}
 	finding.Sort(r.Findings)

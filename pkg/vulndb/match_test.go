@@ -16,6 +16,7 @@ import (
 	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/exceptions"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
 )
@@ -413,4 +414,68 @@ func TestApplicableFixes(t *testing.T) {
 			t.Errorf("applicableFixes(%s %s, %v) = %v, want %v", tt.typ, tt.installed, tt.fixes, got, tt.want)
 		}
 	}
+}
+
+// TestVulnPredicateRecordsWaivers: the vuln predicate records every finding,
+// also those the repository waived (issue 13: a VEX document in the tree
+// moved log4shell out of the predicate, and verify-and-deploy admitted the
+// image). A VEX-suppressed match stays in grype's ignoredMatches, an
+// exceptions-file waiver's match stays in matches, and each carries
+// secureGatesWaiver saying what waived it. The golden file is the predicate
+// pkg/verify's regression test attests.
+func TestVulnPredicateRecordsWaivers(t *testing.T) {
+	root, s := catalogFixture(t)
+	db := loadFixed(t)
+	vexDir := t.TempDir()
+	p := writeFile(t, filepath.Join(vexDir, ".vex", "log4j.openvex.json"),
+		vexDoc("GHSA-jfh8-c2jp-5v3q", "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1", "not_affected"))
+	r, err := db.Match(context.Background(), s, MatchOptions{Root: root, VEX: []string{p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := exceptions.Parse([]byte("exceptions:\n  - id: GHSA-35jh-r3h4-6jhm\n    scope: pkg:npm/lodash\n    reason: template() never sees user input\n    ticket: SEC-42\n    approver: alice\n    expires: 2026-12-31\n"), fixedBuilt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As the scan gate does: the file is applied to a copy of every finding,
+	// and the report records what it waived.
+	all := append(append([]finding.Finding(nil), r.Findings...), r.Suppressed...)
+	if applied, _ := set.Apply(all); len(applied) != 1 {
+		t.Fatalf("applied = %+v", applied)
+	}
+	r.RecordWaivers(all)
+	data, err := r.PredicateJSON(attestation.VulnInvocation{URI: "https://github.com/acme/app/actions/runs/1", EventID: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pred struct {
+		Scanner struct {
+			Result struct {
+				Matches, IgnoredMatches []struct {
+					Vulnerability struct{ ID string } `json:"vulnerability"`
+					Waiver        *finding.Waiver     `json:"secureGatesWaiver"`
+				}
+			} `json:"result"`
+		} `json:"scanner"`
+	}
+	if err := json.Unmarshal(data, &pred); err != nil {
+		t.Fatal(err)
+	}
+	res := pred.Scanner.Result
+	waivers := map[string]*finding.Waiver{}
+	for _, m := range res.Matches {
+		waivers[m.Vulnerability.ID] = m.Waiver
+	}
+	if len(res.Matches) != 3 || waivers["GHSA-35jh-r3h4-6jhm"] == nil || waivers["GHSA-35jh-r3h4-6jhm"].Kind != finding.WaiverExceptionsFile ||
+		waivers["GHSA-35jh-r3h4-6jhm"].Ticket != "SEC-42" || waivers["GHSA-69ch-w2m2-3vjp"] != nil {
+		t.Errorf("matches: %d, waivers %+v; want 3 with lodash's waived by the exceptions file (SEC-42) and the others not", len(res.Matches), waivers)
+	}
+	if len(res.IgnoredMatches) != 1 || res.IgnoredMatches[0].Vulnerability.ID != "GHSA-jfh8-c2jp-5v3q" || res.IgnoredMatches[0].Waiver == nil ||
+		res.IgnoredMatches[0].Waiver.Kind != finding.WaiverVEX || !strings.Contains(res.IgnoredMatches[0].Waiver.Source, "log4j.openvex.json") {
+		t.Errorf("ignoredMatches = %+v, want log4j's, waived by the VEX document", res.IgnoredMatches)
+	}
+	if bytes.Contains(data, []byte("0001-01-01")) {
+		t.Error("the predicate holds the zero time")
+	}
+	golden(t, "vuln-predicate-waived.golden.json", normalize(normalize(data, filepath.Join(root, "app")), vexDir))
 }

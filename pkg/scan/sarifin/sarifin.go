@@ -7,6 +7,12 @@
 // interpolated. A result's severity comes from its rule's security-severity
 // property when present (GitHub's buckets), otherwise from its level: error is
 // high, warning medium, note low, none info.
+//
+// A tool that says it did not run is not a tool that found nothing: a run whose
+// invocation reports executionSuccessful false (or omits it, which SARIF 2.1.0
+// requires), or that carries an error-level tool execution notification, marks
+// its tool as failed (Tool.Failure); the scan gate applies its outage policy.
+// A run without invocations says nothing either way and counts as run.
 package sarifin
 
 import (
@@ -33,6 +39,10 @@ const (
 	DefaultMaxFileBytes = 100 << 20
 	DefaultMaxFiles     = 100
 	DefaultMaxResults   = 200_000
+	// MaxTools bounds the distinct tools of the ingested runs: with the four
+	// built-in scanners they fit the code-scan predicate's 64 tools and
+	// outages.
+	MaxTools = 60
 )
 
 // Options configures Ingest.
@@ -53,6 +63,10 @@ type Tool struct {
 	Name, Version, InformationURI string
 	// Rules counts the rules the tool declared.
 	Rules int
+	// Failure says why the tool did not run successfully ("" when every run
+	// of it succeeded, or did not say): the first failure found, naming the
+	// file and run.
+	Failure string
 }
 
 // Result is what Ingest read.
@@ -113,8 +127,11 @@ func Ingest(ctx context.Context, patterns []string, o Options) (*Result, error) 
 		if err != nil {
 			return nil, fmt.Errorf("reading SARIF input %s: %w", file, err)
 		}
-		for _, run := range rep.Runs {
+		for i, run := range rep.Runs {
 			fs, t := convertRun(run, o.Root)
+			if why := runFailure(run); why != "" {
+				t.Failure = clip(fmt.Sprintf("%s run %d: %s", displayPath(o.Root, file), i, why), maxText)
+			}
 			if len(res.Findings)+len(fs) > o.MaxResults {
 				return nil, errkind.Input(fmt.Errorf("SARIF inputs hold more than %d results", o.MaxResults))
 			}
@@ -124,16 +141,73 @@ func Ingest(ctx context.Context, patterns []string, o Options) (*Result, error) 
 				if old.Version == "" {
 					old.Version = t.Version
 				}
+				if old.Failure == "" {
+					old.Failure = t.Failure
+				}
 			} else {
 				tools[t.Name] = &t
 			}
 		}
+	}
+	if len(tools) > MaxTools {
+		return nil, errkind.Input(fmt.Errorf("SARIF inputs name %d tools, more than the %d the code-scan predicate records: merge the runs of one tool, or ingest fewer files", len(tools), MaxTools))
 	}
 	for _, t := range tools {
 		res.Tools = append(res.Tools, *t)
 	}
 	slices.SortFunc(res.Tools, func(a, b Tool) int { return strings.Compare(a.Name, b.Name) })
 	return res, nil
+}
+
+// runFailure says why a run's tool did not run successfully, or "".
+func runFailure(run *gosarif.Run) string {
+	for i, inv := range run.Invocations {
+		if inv == nil {
+			return fmt.Sprintf("invocations[%d] is null: expected an invocation object with executionSuccessful", i)
+		}
+		why := ""
+		switch {
+		case inv.ExecutionSuccessful == nil:
+			why = fmt.Sprintf("invocations[%d] has no executionSuccessful (SARIF 2.1.0 requires it): the tool does not say it ran", i)
+		case !*inv.ExecutionSuccessful:
+			why = fmt.Sprintf("invocations[%d].executionSuccessful is false: the tool did not run successfully", i)
+		}
+		for j, n := range inv.ToolExecutionNotifications { // all of them: the file is size-bounded
+			if n == nil || !strings.EqualFold(strings.TrimSpace(n.Level), "error") {
+				continue
+			}
+			msg := ""
+			if n.Message != nil {
+				msg = str(n.Message.Text)
+				if msg == "" {
+					msg = str(n.Message.Markdown)
+				}
+			}
+			msg = clip(strings.Join(strings.Fields(msg), " "), 500)
+			if why == "" {
+				why = fmt.Sprintf("invocations[%d] reports a tool execution error", i)
+			}
+			if msg != "" {
+				why += fmt.Sprintf(" (toolExecutionNotifications[%d]: %q)", j, msg)
+			}
+			break
+		}
+		if why == "" && inv.ProcessStartFailureMessage != nil && strings.TrimSpace(*inv.ProcessStartFailureMessage) != "" {
+			why = fmt.Sprintf("invocations[%d]: the tool did not start: %q", i, clip(*inv.ProcessStartFailureMessage, 500))
+		}
+		if why != "" {
+			return why
+		}
+	}
+	return ""
+}
+
+// displayPath names a SARIF input relative to root when it lies inside it.
+func displayPath(root, file string) string {
+	if rel, err := filepath.Rel(root, file); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return filepath.ToSlash(rel)
+	}
+	return file
 }
 
 func str(p *string) string {

@@ -50,6 +50,14 @@ func TestIngest(t *testing.T) {
 func TestIngestErrors(t *testing.T) {
 	root, _ := filepath.Abs("testdata")
 	dir := t.TempDir()
+	many := filepath.Join(dir, "many.sarif")
+	var runs []string
+	for i := range MaxTools + 1 {
+		runs = append(runs, fmt.Sprintf(`{"tool":{"driver":{"name":"tool%d"}},"results":[]}`, i))
+	}
+	if err := os.WriteFile(many, []byte(`{"version":"2.1.0","runs":[`+strings.Join(runs, ",")+`]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	bad := filepath.Join(dir, "bad.sarif")
 	if err := os.WriteFile(bad, []byte(`{"version":"2.0.0","runs":[]}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -66,6 +74,7 @@ func TestIngestErrors(t *testing.T) {
 		{"too many files", []string{"*.sarif"}, Options{Root: root, MaxFiles: 1}, "more than the 1"},
 		{"too many results", []string{"*.sarif"}, Options{Root: root, MaxResults: 2}, "more than 2 results"},
 		{"bad pattern", []string{"[.sarif"}, Options{Root: root}, "pattern"},
+		{"too many tools", []string{many}, Options{Root: root}, "more than the 60"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,4 +110,68 @@ func FuzzIngest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Observation 8 of issue 13: a SARIF run whose tool says it did not run was
+// ingested as "ran, 0 findings". A tool that failed carries Failure.
+func TestToolFailure(t *testing.T) {
+	t.Parallel()
+	run := func(name, invocations string) string {
+		s := `{"tool":{"driver":{"name":"` + name + `"}},"results":[]`
+		if invocations != "" {
+			s += `,"invocations":` + invocations
+		}
+		return s + `}`
+	}
+	doc := func(runs ...string) string { return `{"version":"2.1.0","runs":[` + strings.Join(runs, ",") + `]}` }
+	tests := []struct {
+		name  string
+		sarif string
+		want  string // "" means the tool ran
+	}{
+		{"executionSuccessful false", doc(run("semgrep", `[{"executionSuccessful":false}]`)), "invocations[0].executionSuccessful is false"},
+		{"executionSuccessful missing", doc(run("semgrep", `[{}]`)), "has no executionSuccessful"},
+		{"executionSuccessful null", doc(run("semgrep", `[{"executionSuccessful":null}]`)), "has no executionSuccessful"},
+		{"invocation null", doc(run("semgrep", `[null]`)), "invocations[0] is null"},
+		{"error notification", doc(run("semgrep", `[{"executionSuccessful":true,"toolExecutionNotifications":[{"level":"warning","message":{"text":"partial parse"}},{"level":"error","message":{"text":"out of memory\n::error::x"}}]}]`)),
+			`toolExecutionNotifications[1]: "out of memory ::error::x"`},
+		{"error notification in capitals", doc(run("semgrep", `[{"executionSuccessful":true,"toolExecutionNotifications":[{"level":" ERROR ","message":{"text":"boom"}}]}]`)), "boom"},
+		{"process did not start", doc(run("semgrep", `[{"executionSuccessful":true,"processStartFailureMessage":"no such file"}]`)), "did not start"},
+		{"the second invocation failed", doc(run("semgrep", `[{"executionSuccessful":true},{"executionSuccessful":false}]`)), "invocations[1].executionSuccessful is false"},
+		{"the second run of the tool failed", doc(run("semgrep", `[{"executionSuccessful":true}]`), run("semgrep", `[{"executionSuccessful":false}]`)), "x.sarif run 1: invocations[0]"},
+		{"a string is not a boolean", doc(run("semgrep", `[{"executionSuccessful":"true"}]`)), "error"},
+		{"succeeded", doc(run("semgrep", `[{"executionSuccessful":true}]`)), ""},
+		{"warnings only", doc(run("semgrep", `[{"executionSuccessful":true,"toolExecutionNotifications":[{"level":"warning","message":{"text":"x"}}]}]`)), ""},
+		{"no invocations says nothing", doc(run("semgrep", "")), ""},
+		{"empty invocations", doc(run("semgrep", `[]`)), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "x.sarif"), []byte(tt.sarif), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res, err := Ingest(context.Background(), []string{"x.sarif"}, Options{Root: dir})
+			if tt.want == "error" {
+				if errkind.Of(err) != errkind.KindInput {
+					t.Fatalf("error %v, want an input error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Tools) != 1 {
+				t.Fatalf("tools %+v", res.Tools)
+			}
+			got := res.Tools[0].Failure
+			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+				t.Errorf("failure %q, want %q", got, tt.want)
+			}
+			if got != "" && !strings.HasPrefix(got, "x.sarif run ") {
+				t.Errorf("failure %q does not name the file and run", got)
+			}
+		})
+	}
 }

@@ -17,6 +17,15 @@
 //   - Git runs as a bounded subprocess with arguments, never a shell: revisions
 //     are validated, the commit count is capped, and a failing git is an error,
 //     never an empty result.
+//
+// Files of the working tree are streamed in chunks of 1 MiB that overlap by at
+// least 64 KiB (from a line start), so a secret across a chunk boundary is
+// found; files up to 100 MiB are read by default. A file that is not read — over
+// the size cap, binary (gitleaks' own rule: a header its file-type detection
+// calls an application format, such as an archive or an executable), a symlink
+// or special file, or a path the rules' global allowlist excludes — is listed in
+// Result.NotScanned with the reason: never silently "no findings". An
+// unreadable file is an error.
 package secrets
 
 import (
@@ -40,6 +49,7 @@ import (
 	"sync"
 
 	"github.com/gitleaks/go-gitdiff/gitdiff"
+	"github.com/h2non/filetype"
 	"github.com/rs/zerolog"
 	"github.com/spf13/viper"
 	"github.com/zricethezav/gitleaks/v8/config"
@@ -60,8 +70,12 @@ const (
 	ToolVersion = "8.30.1"
 	// ToolURI describes the engine.
 	ToolURI = "https://github.com/gitleaks/gitleaks"
-	// DefaultMaxFileBytes bounds the files of the working tree that are read.
-	DefaultMaxFileBytes = 10 << 20
+	// DefaultMaxFileBytes bounds the files of the working tree that are read;
+	// larger files are listed in Result.NotScanned.
+	DefaultMaxFileBytes = 100 << 20
+	// MaxNotScanned bounds the entries of Result.NotScanned kept;
+	// Result.NotScannedCount counts them all.
+	MaxNotScanned = 1000
 	// DefaultMaxCommits bounds the commits of a range.
 	DefaultMaxCommits = 5000
 	// DefaultConfigFile is the file ConfigAt reads by default.
@@ -84,7 +98,7 @@ type Options struct {
 	// the working tree.
 	Staged bool
 	// MaxFileBytes bounds the working-tree files read; larger files are listed
-	// in Result.Skipped. Zero means DefaultMaxFileBytes.
+	// in Result.NotScanned. Zero means DefaultMaxFileBytes.
 	MaxFileBytes int64
 	// MaxCommits bounds the commits of Range; more is an input error. Zero
 	// means DefaultMaxCommits.
@@ -115,9 +129,28 @@ type Result struct {
 	ConfigSource string
 	// Files and Commits count what was scanned.
 	Files, Commits int
-	// Skipped lists working-tree files not read because of MaxFileBytes.
-	Skipped []string
+	// NotScanned are the files (a path ending in "/" is a directory) that were
+	// not read, and why, sorted by path; at most MaxNotScanned of them.
+	NotScanned []NotScanned
+	// NotScannedCount counts every file not read.
+	NotScannedCount int
 }
+
+// NotScanned is a file the scan did not read.
+type NotScanned struct {
+	// Path is slash-separated, relative to the scan root (for a change in
+	// history, "path (commit abcdef123456)").
+	Path   string
+	Reason string
+}
+
+// Reasons a file is not scanned.
+const (
+	ReasonAllowlisted = "path allowlisted by the secrets rules"
+	ReasonSymlink     = "symlink (not followed)"
+	ReasonSpecial     = "not a regular file"
+	ReasonBinary      = "binary file"
+)
 
 var silence sync.Once
 
@@ -183,9 +216,13 @@ func Scan(ctx context.Context, root string, opts Options) (*Result, error) {
 	det := detect.NewDetectorContext(ctx, cfg)
 	det.IgnoreGitleaksAllow = true // inline allow comments are config from the scanned tree
 	det.MaxDecodeDepth = 5
-	det.Redact = 100
-	s := &scan{root: root, det: det, cfg: &cfg, opts: opts}
+	// No redaction inside gitleaks: with it, every finding's Secret reads
+	// "REDACTED", so the fingerprint (which hashes the secret) was the same for
+	// every secret of a rule in a file, and a waiver of one waived them all.
+	// The value stays in this package: convert hashes it and drops it.
+	det.Redact = 0
 	res := &Result{ConfigSource: source}
+	s := &scan{root: root, det: det, cfg: &cfg, opts: opts, res: res}
 	for id, r := range cfg.Rules {
 		res.Rules = append(res.Rules, Rule{ID: id, Description: r.Description})
 	}
@@ -208,7 +245,18 @@ func Scan(ctx context.Context, root string, opts Options) (*Result, error) {
 		res.Commits = n
 	}
 	res.Findings = s.findings()
+	slices.SortFunc(res.NotScanned, func(a, b NotScanned) int { return strings.Compare(a.Path, b.Path) })
 	return res, nil
+}
+
+// notScanned records a file that was not read.
+func (s *scan) notScanned(path, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.res.NotScannedCount++
+	if len(s.res.NotScanned) < MaxNotScanned {
+		s.res.NotScanned = append(s.res.NotScanned, NotScanned{Path: path, Reason: reason})
+	}
 }
 
 type scan struct {
@@ -216,6 +264,7 @@ type scan struct {
 	det  *detect.Detector
 	cfg  *config.Config
 	opts Options
+	res  *Result
 
 	mu    sync.Mutex
 	tree_ []finding.Finding
@@ -315,7 +364,10 @@ func (s *scan) tree(ctx context.Context, res *Result) error {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxFileBytes
 	}
-	type job struct{ abs, rel string }
+	type job struct {
+		abs, rel string
+		size     int64
+	}
 	jobs := make(chan job)
 	var (
 		wg      sync.WaitGroup
@@ -335,22 +387,7 @@ func (s *scan) tree(ctx context.Context, res *Result) error {
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				f, err := os.Open(j.abs)
-				if err != nil {
-					fail(fmt.Errorf("reading %s: %w", j.rel, err))
-					continue
-				}
-				src := sources.File{Content: f, Path: j.rel, Config: s.cfg}
-				err = src.Fragments(ctx, func(frag sources.Fragment, err error) error {
-					if err != nil {
-						return err
-					}
-					frag.FilePath = j.rel
-					s.add(convert(s.detect(ctx, frag), ""), false)
-					return nil
-				})
-				f.Close()
-				if err != nil {
+				if err := s.file(ctx, j.abs, j.rel, j.size); err != nil {
 					fail(fmt.Errorf("reading %s: %w", j.rel, err))
 				}
 			}
@@ -363,43 +400,56 @@ func (s *scan) tree(ctx context.Context, res *Result) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if d.IsDir() {
-			if p == s.root {
-				return nil
-			}
-			if d.Name() == ".git" || s.skipPath(p) {
-				return filepath.SkipDir
-			}
+		if p == s.root {
 			return nil
-		}
-		if s.skipPath(p) {
-			return nil // the detector would drop it anyway: do not read it
-		}
-		if !d.Type().IsRegular() {
-			return nil // symlinks and devices: the target is scanned where it lives in the tree
-		}
-		if d.Name() == ".git" {
-			return nil // a submodule's gitfile
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
 		}
 		rel, err := filepath.Rel(s.root, p)
 		if err != nil {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if d.Name() == ".git" {
+				if filepath.Dir(p) != s.root {
+					s.notScanned(rel+"/", "git metadata of a nested repository")
+				}
+				return filepath.SkipDir // the history is scanned through git
+			}
+			if s.skipPath(p) {
+				s.notScanned(rel+"/", ReasonAllowlisted)
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Name() == ".git" {
+			return nil // a submodule's gitfile
+		}
+		if s.skipPath(p) {
+			s.notScanned(rel, ReasonAllowlisted) // the detector would drop it anyway: do not read it
+			return nil
+		}
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			s.notScanned(rel, ReasonSymlink) // a target inside the tree is scanned where it lies
+			return nil
+		case !d.Type().IsRegular():
+			s.notScanned(rel, ReasonSpecial)
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
 		if info.Size() == 0 {
 			return nil
 		}
 		if info.Size() > maxBytes {
-			res.Skipped = append(res.Skipped, rel)
+			s.notScanned(rel, fmt.Sprintf("larger than the %d-byte cap (%d bytes)", maxBytes, info.Size()))
 			return nil
 		}
 		res.Files++
 		select {
-		case jobs <- job{abs: p, rel: rel}:
+		case jobs <- job{abs: p, rel: rel, size: info.Size()}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -414,6 +464,96 @@ func (s *scan) tree(ctx context.Context, res *Result) error {
 		return errkind.Infra(fmt.Errorf("scanning %s for secrets: %w", s.root, errors.Join(errs...)))
 	}
 	return nil
+}
+
+// Chunking of working-tree files: each fragment holds up to chunkBytes of new
+// data after the tail of the previous one, which starts at a line start at
+// least overlapBytes before the boundary (or exactly there, in a line longer
+// than overlapBytes), so a secret up to overlapBytes long across a boundary is
+// whole in one fragment.
+const (
+	chunkBytes   = 1 << 20
+	overlapBytes = 64 << 10
+)
+
+// file scans one working-tree file in overlapping chunks, or records why it
+// was not read.
+func (s *scan) file(ctx context.Context, abs, rel string, size int64) error {
+	f, err := os.Open(abs)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return err
+	} else if !st.Mode().IsRegular() {
+		s.notScanned(rel, ReasonSpecial) // replaced while the tree was walked
+		return nil
+	}
+	maxBytes := s.opts.MaxFileBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxFileBytes
+	}
+	r := io.LimitReader(f, maxBytes+1) // the file may grow after the walk
+	const full = chunkBytes + 2*overlapBytes
+	buf := make([]byte, min(size+1, full)) // one byte more, to see the end of a small file
+	var (
+		keep  int   // bytes carried over from the previous fragment
+		line  = 1   // line number of buf[0]
+		read  int64 // bytes read so far
+		seen  = map[string]bool{}
+		first = true
+	)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := io.ReadFull(r, buf[keep:])
+		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		if err != nil && !eof {
+			return err
+		}
+		read += int64(n)
+		if read > maxBytes {
+			s.notScanned(rel, fmt.Sprintf("larger than the %d-byte cap (grew while scanned)", maxBytes))
+			return nil
+		}
+		data := buf[:keep+n]
+		if !eof && len(buf) < full { // the file grew after the walk
+			nb := make([]byte, full)
+			keep = copy(nb, data)
+			buf = nb
+			continue
+		}
+		if first {
+			first = false
+			if kind, err := filetype.Match(data); err == nil && kind.MIME.Type == "application" {
+				s.notScanned(rel, ReasonBinary+" ("+kind.MIME.Value+")")
+				return nil
+			}
+		}
+		if n > 0 {
+			frag := sources.Fragment{Raw: string(data), FilePath: rel, StartLine: line}
+			var fs []reportFinding
+			for _, rf := range s.detect(ctx, frag) {
+				k := fmt.Sprintf("%s\x00%d\x00%s", rf.RuleID, rf.StartLine, rf.Secret)
+				if !seen[k] { // found again in the overlap
+					seen[k] = true
+					fs = append(fs, rf)
+				}
+			}
+			s.add(convert(fs, ""), false)
+		}
+		if eof {
+			return nil
+		}
+		start := len(data) - overlapBytes
+		if i := bytes.LastIndexByte(data[start-overlapBytes:start], '\n'); i >= 0 {
+			start = start - overlapBytes + i + 1
+		}
+		line += bytes.Count(data[:start], []byte{'\n'})
+		keep = copy(buf, data[start:])
+	}
 }
 
 // skipPath applies the config's global path allowlists to a path of the tree, as
@@ -548,7 +688,15 @@ func (s *scan) diff(ctx context.Context, args []string, what string) error {
 		return errkind.Infra(fmt.Errorf("scanning %s: %w", what, err))
 	}
 	for f := range files {
-		if f.IsDelete || f.IsBinary {
+		if f.IsDelete {
+			continue
+		}
+		if f.IsBinary {
+			name := f.NewName
+			if f.PatchHeader != nil && f.PatchHeader.SHA != "" {
+				name += " (commit " + short(f.PatchHeader.SHA) + ")"
+			}
+			s.notScanned(name, "binary change in "+what)
 			continue
 		}
 		commit := ""

@@ -1,0 +1,9 @@
+//go:build !unix
+
+package deploy
+
+import "os/exec"
+
+// killGroup: without process groups, cancellation kills git alone; WaitDelay
+// bounds the wait for its helpers.
+func killGroup(*exec.Cmd) {}

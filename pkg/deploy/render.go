@@ -1,0 +1,659 @@
+package deploy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/oci"
+)
+
+// Bounds of a render: what kustomize may read from the repository.
+const (
+	// MaxRenderFileBytes caps one file read by the render.
+	MaxRenderFileBytes = 8 << 20
+	// MaxRenderBytes caps all the files read by one render.
+	MaxRenderBytes = 64 << 20
+	// maxKustomizations caps the kustomizations the remote-reference scan visits.
+	maxKustomizations = 1000
+	// maxImageRefs caps the image fields reported from one render.
+	maxImageRefs = 100000
+)
+
+// ImageUse is one `image` field of the rendered overlay that refers to the
+// deployed image.
+type ImageUse struct {
+	// Resource is kind/name (namespace/kind/name when namespaced).
+	Resource string
+	// Field is the path of the image field, e.g.
+	// spec.template.spec.containers[web].image.
+	Field string
+	// Image is the field's value.
+	Image string
+}
+
+// RenderCheck is the result of CheckRender.
+type RenderCheck struct {
+	// Uses are the image fields that name the verified digest.
+	Uses []ImageUse
+	// Others are the other images the render uses (for error messages), sorted.
+	Others []string
+}
+
+// CheckRender renders the kustomization in dir (inside the repository root)
+// with kustomize's API — builtin transformers only, no Helm, no plugins, files
+// only from inside root, and never a remote base or resource (they are refused
+// before the render starts, since kustomize would fetch them) — and checks that
+// every `image` field in the rendered manifests that refers to ref's repository,
+// or to one of the kustomization images entries in entries, names ref's digest.
+// Those fields are containers, initContainers and ephemeralContainers at any
+// depth of any kind (Deployments, StatefulSets, DaemonSets, Jobs, CronJobs, Pods,
+// custom resources with pod templates) and any other field called image.
+//
+// A render that fails, a field that names another digest or a tag, and a render
+// in which no field uses the image are input errors (exit code 2).
+func CheckRender(root, dir string, ref oci.Ref, entries []string) (*RenderCheck, error) {
+	rootAbs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, errkind.Infra(err)
+	}
+	if rootAbs, err = filepath.EvalSymlinks(rootAbs); err != nil {
+		return nil, errkind.Infra(err)
+	}
+	dirAbs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, errkind.Infra(err)
+	}
+	if dirAbs, err = filepath.EvalSymlinks(dirAbs); err != nil || !within(rootAbs, dirAbs) {
+		return nil, errkind.Input(fmt.Errorf("render: %s leaves the repository", dir))
+	}
+	rel := func(p string) string {
+		if r, err := filepath.Rel(rootAbs, p); err == nil {
+			return r
+		}
+		return p
+	}
+	if err := scanRemote(rootAbs, dirAbs, rel); err != nil {
+		return nil, err
+	}
+	cfs := &confinedFS{root: rootAbs, disk: filesys.MakeFsOnDisk()}
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	m, err := k.Run(cfs, dirAbs)
+	if err != nil {
+		msg := strings.ReplaceAll(err.Error(), rootAbs+string(filepath.Separator), "")
+		return nil, errkind.Input(fmt.Errorf("kustomize build %s failed: %s", rel(dirAbs), msg))
+	}
+	res := &RenderCheck{}
+	others := map[string]bool{}
+	entrySet := map[string]bool{}
+	for _, e := range entries {
+		entrySet[e] = true
+	}
+	var bad []string
+	n := 0
+	for _, r := range m.Resources() {
+		obj, err := r.Map()
+		if err != nil {
+			return nil, errkind.Input(fmt.Errorf("kustomize build %s: %w", rel(dirAbs), err))
+		}
+		id := r.GetKind() + "/" + r.GetName()
+		if ns := r.GetNamespace(); ns != "" {
+			id = ns + "/" + id
+		}
+		walkImages(obj, "", func(field, image string) {
+			n++
+			if n > maxImageRefs {
+				return
+			}
+			repo, digest, nameOnly := splitImage(image)
+			refers := sameRepository(repo, ref.Repository) || entrySet[nameOnly]
+			if !refers {
+				others[image] = true
+				return
+			}
+			if sameRepository(repo, ref.Repository) && digest == ref.Digest {
+				res.Uses = append(res.Uses, ImageUse{Resource: id, Field: field, Image: image})
+				return
+			}
+			bad = append(bad, fmt.Sprintf("%s %s is %q", id, field, image))
+		})
+	}
+	for o := range others {
+		res.Others = append(res.Others, o)
+	}
+	sort.Strings(res.Others)
+	if n > maxImageRefs {
+		return nil, errkind.Input(fmt.Errorf("kustomize build %s: more than %d image fields", rel(dirAbs), maxImageRefs))
+	}
+	if len(bad) > 0 {
+		if len(bad) > 10 {
+			bad = append(bad[:10], fmt.Sprintf("and %d more", len(bad)-10))
+		}
+		return nil, errkind.Input(fmt.Errorf("the render of %s does not run %s everywhere it uses the image: %s "+
+			"(a patch, replacement or transformer after the images entry, a field the images transformer does not cover, "+
+			"or another images entry changes it: make every such container use the images entry)",
+			rel(dirAbs), ref, strings.Join(bad, "; ")))
+	}
+	if len(res.Uses) == 0 {
+		used := "no container images at all"
+		if len(res.Others) > 0 {
+			o := res.Others
+			if len(o) > 10 {
+				o = append(o[:10:10], fmt.Sprintf("and %d more", len(res.Others)-10))
+			}
+			used = "only " + strings.Join(o, ", ")
+		}
+		return nil, errkind.Input(fmt.Errorf("no container in the render of %s uses %s (the images entries updated: %s; the render uses %s): "+
+			"set gitops-image to the images entry whose name the containers use",
+			rel(dirAbs), ref.Repository, strings.Join(entries, ", "), used))
+	}
+	return res, nil
+}
+
+// walkImages calls fn for every string field called image in obj, with its path.
+// List elements are named by their name field when they have one.
+func walkImages(v any, path string, fn func(field, image string)) {
+	switch t := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			if s, ok := t[k].(string); ok && k == "image" {
+				fn(p, s)
+				continue
+			}
+			walkImages(t[k], p, fn)
+		}
+	case []any:
+		for i, e := range t {
+			idx := fmt.Sprint(i)
+			if m, ok := e.(map[string]any); ok {
+				if n, ok := m["name"].(string); ok && n != "" {
+					idx = n
+				}
+			}
+			walkImages(e, fmt.Sprintf("%s[%s]", path, idx), fn)
+		}
+	}
+}
+
+// splitImage splits an image reference as kustomize does: the repository (no tag
+// or digest), the digest, and the name as written before any tag or digest.
+func splitImage(image string) (repo, digest, nameOnly string) {
+	nameOnly = image
+	if i := strings.Index(nameOnly, "@"); i >= 0 {
+		digest = nameOnly[i+1:]
+		nameOnly = nameOnly[:i]
+	}
+	if i := strings.LastIndex(nameOnly, ":"); i >= 0 && !strings.Contains(nameOnly[i:], "/") {
+		nameOnly = nameOnly[:i]
+	}
+	repo = nameOnly
+	if r, err := name.NewRepository(nameOnly); err == nil {
+		repo = r.Name()
+	}
+	return repo, digest, nameOnly
+}
+
+func within(root, p string) bool {
+	return p == root || strings.HasPrefix(p, root+string(filepath.Separator))
+}
+
+// userAt matches the SCP-style user@ prefix kustomize takes for a git remote.
+var userAt = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]*@`)
+
+// remoteRef reports whether kustomize would fetch s over the network: a URL
+// (any scheme: http(s) files, git over https, ssh or file), git::, an SCP-style
+// user@host:path, or a github.com/ path, as kustomize's loader reads them.
+func remoteRef(s string) bool {
+	l := strings.ToLower(strings.TrimSpace(s))
+	l = strings.TrimPrefix(l, "git::")
+	if strings.Contains(l, "://") || strings.HasPrefix(l, "github.com/") || strings.HasPrefix(l, "github.com:") || userAt.MatchString(l) {
+		return true
+	}
+	if u, err := url.Parse(l); err == nil && u.Scheme != "" && len(u.Scheme) > 1 && u.Host != "" {
+		return true
+	}
+	return false
+}
+
+// scanRemote visits the kustomization in dir and every local kustomization it
+// reaches, and refuses a reference kustomize would fetch over the network, a
+// Helm chart, and a reference that leaves the repository. kustomize's loader
+// fetches remote bases and files itself (git clone, HTTP GET), so they must be
+// refused before the render.
+func scanRemote(root, dir string, rel func(string) string) error {
+	seen := map[string]bool{}
+	var visit func(dir string) error
+	visit = func(dir string) error {
+		if seen[dir] {
+			return nil
+		}
+		if len(seen) >= maxKustomizations {
+			return errkind.Input(fmt.Errorf("render: more than %d kustomizations reached from the overlay", maxKustomizations))
+		}
+		seen[dir] = true
+		file, err := FindKustomization(dir)
+		if err != nil {
+			return err
+		}
+		data, err := readBounded(file, MaxKustomizationBytes)
+		if err != nil {
+			return errkind.Input(fmt.Errorf("render: %s: %w", rel(file), err))
+		}
+		var k types.Kustomization
+		if err := yaml.Unmarshal(data, &k); err != nil {
+			return errkind.Input(fmt.Errorf("render: parsing %s: %w", rel(file), err))
+		}
+		if len(k.HelmCharts) > 0 || len(k.HelmChartInflationGenerator) > 0 || k.HelmGlobals != nil {
+			return errkind.Input(fmt.Errorf("render: %s inflates Helm charts, which the deploy does not render (it would run helm and may fetch the chart): "+
+				"commit the rendered chart as resources", rel(file)))
+		}
+		type refKind int
+		const (
+			fileOnly refKind = iota
+			fileOrDir
+		)
+		var refs []struct {
+			field, value string
+			kind         refKind
+		}
+		add := func(field string, kind refKind, values ...string) {
+			for _, v := range values {
+				if v != "" {
+					refs = append(refs, struct {
+						field, value string
+						kind         refKind
+					}{field, v, kind})
+				}
+			}
+		}
+		add("resources", fileOrDir, k.Resources...)
+		add("bases", fileOrDir, k.Bases...)
+		add("components", fileOrDir, k.Components...)
+		add("generators", fileOrDir, k.Generators...)
+		add("transformers", fileOrDir, k.Transformers...)
+		add("validators", fileOrDir, k.Validators...)
+		add("crds", fileOnly, k.Crds...)
+		add("configurations", fileOnly, k.Configurations...)
+		for _, p := range k.PatchesStrategicMerge {
+			add("patchesStrategicMerge", fileOnly, string(p))
+		}
+		for _, p := range k.Patches {
+			add("patches.path", fileOnly, p.Path)
+		}
+		for _, p := range k.PatchesJson6902 {
+			add("patchesJson6902.path", fileOnly, p.Path)
+		}
+		for _, r := range k.Replacements {
+			add("replacements.path", fileOnly, r.Path)
+		}
+		for _, g := range k.ConfigMapGenerator {
+			add("configMapGenerator", fileOnly, kvSources(g.KvPairSources)...)
+		}
+		for _, g := range k.SecretGenerator {
+			add("secretGenerator", fileOnly, kvSources(g.KvPairSources)...)
+		}
+		add("openapi.path", fileOnly, k.OpenAPI["path"])
+		for _, r := range refs {
+			if remoteRef(r.value) {
+				return errkind.Input(fmt.Errorf("render: %s %s names the remote %q: the deploy renders the overlay offline and never fetches "+
+					"remote bases or files: vendor it into the GitOps repository", rel(file), r.field, r.value))
+			}
+			if strings.Contains(r.value, "\n") {
+				// An inline patch or plugin configuration: check its file references.
+				if err := scanPluginConfig([]byte(r.value), rel(file)+" "+r.field); err != nil {
+					return err
+				}
+				continue
+			}
+			if filepath.IsAbs(r.value) {
+				return errkind.Input(fmt.Errorf("render: %s %s names the absolute path %q: use a path inside the repository", rel(file), r.field, r.value))
+			}
+			target := filepath.Join(dir, r.value)
+			resolved, err := filepath.EvalSymlinks(target)
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue // kustomize reports it
+				}
+				return errkind.Input(fmt.Errorf("render: %s %s %q: %w", rel(file), r.field, r.value, err))
+			}
+			if !within(root, resolved) {
+				return errkind.Input(fmt.Errorf("render: %s %s %q leaves the repository", rel(file), r.field, r.value))
+			}
+			st, err := os.Stat(resolved)
+			if err != nil {
+				return errkind.Input(fmt.Errorf("render: %s %s %q: %w", rel(file), r.field, r.value, err))
+			}
+			if st.IsDir() {
+				if r.kind == fileOrDir {
+					if err := visit(resolved); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if r.field == "generators" || r.field == "transformers" || r.field == "validators" {
+				cfg, err := readBounded(resolved, MaxKustomizationBytes)
+				if err != nil {
+					return errkind.Input(fmt.Errorf("render: %s: %w", rel(resolved), err))
+				}
+				if err := scanPluginConfig(cfg, rel(resolved)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return visit(dir)
+}
+
+func kvSources(s types.KvPairSources) []string {
+	var out []string
+	for _, f := range s.FileSources {
+		if _, p, ok := strings.Cut(f, "="); ok {
+			f = p
+		}
+		out = append(out, f)
+	}
+	out = append(out, s.EnvSources...)
+	if s.EnvSource != "" {
+		out = append(out, s.EnvSource)
+	}
+	return out
+}
+
+// pluginPathKeys are the fields of builtin plugin configurations (PatchTransformer,
+// ConfigMapGenerator, ReplacementTransformer, …) that name files to load.
+var pluginPathKeys = map[string]bool{"path": true, "paths": true, "files": true, "envs": true, "env": true, "resources": true, "repo": true}
+
+// scanPluginConfig refuses remote file references in a plugin configuration
+// or inline patch (every YAML document of data). What does not parse is left to
+// kustomize, which reports it.
+func scanPluginConfig(data []byte, where string) error {
+	dec := kyaml.NewDecoder(bytes.NewReader(data))
+	seen := map[aliasVisit]bool{}
+	for {
+		var doc kyaml.Node
+		if err := dec.Decode(&doc); err != nil {
+			return nil
+		}
+		if err := scanNode(&doc, "", where, 0, seen); err != nil {
+			return err
+		}
+	}
+}
+
+// aliasVisit is an alias target scanned under a key: each is scanned once, so
+// aliases cannot make the scan exponential.
+type aliasVisit struct {
+	node *kyaml.Node
+	key  string
+}
+
+func scanNode(n *kyaml.Node, key, where string, depth int, seen map[aliasVisit]bool) error {
+	if n == nil {
+		return nil
+	}
+	if depth > 200 {
+		return errkind.Input(fmt.Errorf("render: %s nests deeper than 200 levels", where))
+	}
+	switch n.Kind {
+	case kyaml.DocumentNode, kyaml.SequenceNode:
+		for _, c := range n.Content {
+			if err := scanNode(c, key, where, depth+1, seen); err != nil {
+				return err
+			}
+		}
+	case kyaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if err := scanNode(n.Content[i+1], n.Content[i].Value, where, depth+1, seen); err != nil {
+				return err
+			}
+		}
+	case kyaml.ScalarNode:
+		v := n.Value
+		if pluginPathKeys[key] {
+			if _, p, ok := strings.Cut(v, "="); ok && key == "files" {
+				v = p
+			}
+			if remoteRef(v) {
+				return errkind.Input(fmt.Errorf("render: %s %s names the remote %q: the deploy renders the overlay offline and never fetches "+
+					"remote files: vendor it into the GitOps repository", where, key, n.Value))
+			}
+		}
+	case kyaml.AliasNode:
+		v := aliasVisit{n.Alias, key}
+		if seen[v] {
+			return nil
+		}
+		seen[v] = true
+		return scanNode(n.Alias, key, where, depth+1, seen)
+	}
+	return nil
+}
+
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", filepath.Base(path))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", filepath.Base(path), limit)
+	}
+	return data, nil
+}
+
+// maxExpandedNodes bounds the YAML nodes of the files with aliases one render
+// reads, once the aliases are expanded: kustomize expands them (a "billion
+// laughs" file of a few hundred bytes would otherwise take all the memory there
+// is).
+const maxExpandedNodes = 1_000_000
+
+// boundAliases returns how many nodes the YAML documents in data expand to
+// when they use aliases (0 without), and refuses more than limit. Data that is
+// not YAML is left to kustomize.
+func boundAliases(data []byte, limit int64) (int64, error) {
+	if !bytes.Contains(data, []byte("*")) {
+		return 0, nil
+	}
+	dec := kyaml.NewDecoder(bytes.NewReader(data))
+	memo := map[*kyaml.Node]int64{}
+	var size func(n *kyaml.Node, depth int) int64
+	size = func(n *kyaml.Node, depth int) int64 {
+		if n == nil || depth > 10000 {
+			return 1
+		}
+		if v, ok := memo[n]; ok {
+			return v
+		}
+		memo[n] = limit + 1 // a cycle counts as unbounded
+		total := int64(1)
+		if n.Kind == kyaml.AliasNode {
+			total += size(n.Alias, depth+1)
+		}
+		for _, c := range n.Content {
+			if total += size(c, depth+1); total > limit {
+				break
+			}
+		}
+		memo[n] = total
+		return total
+	}
+	var total int64
+	for {
+		var doc kyaml.Node
+		if err := dec.Decode(&doc); err != nil {
+			return total, nil
+		}
+		if total += size(&doc, 0); total > limit {
+			return 0, fmt.Errorf("its YAML aliases expand the files of the render to more than %d nodes", maxExpandedNodes)
+		}
+	}
+}
+
+// confinedFS is kustomize's on-disk filesystem limited to root: read-only, and
+// every path, after its symlinks are resolved, must be inside root. Reads are
+// bounded per file and in total.
+type confinedFS struct {
+	root     string
+	disk     filesys.FileSystem
+	mu       sync.Mutex
+	read     int64
+	expanded int64
+}
+
+var errReadOnly = errors.New("the render is read-only")
+
+func (c *confinedFS) check(p string) error {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return err
+	}
+	// Resolve the longest existing prefix: a missing file inside the root is
+	// fine (kustomize reports it), a symlink leaving the root is not.
+	probe := abs
+	suffix := ""
+	for {
+		r, err := filepath.EvalSymlinks(probe)
+		if err == nil {
+			if !within(c.root, filepath.Join(r, suffix)) {
+				return fmt.Errorf("%s leaves the repository", strings.TrimPrefix(abs, c.root+string(filepath.Separator)))
+			}
+			return nil
+		}
+		parent := filepath.Dir(probe)
+		if parent == probe {
+			return fmt.Errorf("%s leaves the repository", abs)
+		}
+		suffix = filepath.Join(filepath.Base(probe), suffix)
+		probe = parent
+	}
+}
+
+func (c *confinedFS) Create(string) (filesys.File, error) { return nil, errReadOnly }
+func (c *confinedFS) Mkdir(string) error                  { return errReadOnly }
+func (c *confinedFS) MkdirAll(string) error               { return errReadOnly }
+func (c *confinedFS) RemoveAll(string) error              { return errReadOnly }
+func (c *confinedFS) WriteFile(string, []byte) error      { return errReadOnly }
+
+func (c *confinedFS) Open(p string) (filesys.File, error) {
+	if err := c.check(p); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("open %s: the render reads whole files only", p)
+}
+
+func (c *confinedFS) IsDir(p string) bool { return c.check(p) == nil && c.disk.IsDir(p) }
+
+func (c *confinedFS) ReadDir(p string) ([]string, error) {
+	if err := c.check(p); err != nil {
+		return nil, err
+	}
+	return c.disk.ReadDir(p)
+}
+
+func (c *confinedFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {
+	if err := c.check(p); err != nil {
+		return "", "", err
+	}
+	d, f, err := c.disk.CleanedAbs(p)
+	if err != nil {
+		return d, f, err
+	}
+	if !within(c.root, d.String()) {
+		return "", "", fmt.Errorf("%s leaves the repository", p)
+	}
+	return d, f, nil
+}
+
+func (c *confinedFS) Exists(p string) bool { return c.check(p) == nil && c.disk.Exists(p) }
+
+func (c *confinedFS) Glob(pattern string) ([]string, error) {
+	if err := c.check(filepath.Dir(pattern)); err != nil {
+		return nil, err
+	}
+	all, err := c.disk.Glob(pattern)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, p := range all {
+		if c.check(p) == nil {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func (c *confinedFS) ReadFile(p string) ([]byte, error) {
+	if err := c.check(p); err != nil {
+		return nil, err
+	}
+	data, err := readBounded(p, MaxRenderFileBytes)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, err := boundAliases(data, maxExpandedNodes-c.expanded)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(p), err)
+	}
+	c.expanded += n
+	c.read += int64(len(data))
+	if c.read > MaxRenderBytes {
+		return nil, fmt.Errorf("the render read more than %d bytes", MaxRenderBytes)
+	}
+	return data, nil
+}
+
+func (c *confinedFS) Walk(p string, fn filepath.WalkFunc) error {
+	if err := c.check(p); err != nil {
+		return err
+	}
+	return c.disk.Walk(p, func(path string, info fs.FileInfo, err error) error {
+		if err == nil {
+			if cerr := c.check(path); cerr != nil {
+				return fn(path, info, cerr)
+			}
+		}
+		return fn(path, info, err)
+	})
+}

@@ -1,0 +1,282 @@
+package verify
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	packageurl "github.com/package-url/packageurl-go"
+
+	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/finding"
+)
+
+// Waivers at deploy.
+//
+// Only signed claims waive here: exception attestations and OpenVEX
+// attestations signed by an allowed exception signer, about the digest, within
+// the policy's lifetime bound. What the repository waived at scan time (its
+// exceptions file, VEX documents in its tree) is recorded in the predicates —
+// the vuln predicate's secureGatesWaiver members and ignoredMatches, the
+// code-scan predicate's waived record — and counts as present.
+
+// signedAt is the time an exception's lifetime is measured from: its trusted
+// signing time (transparency log or RFC 3161 timestamp), else own, the
+// predicate's own signed time when it has one, else the verification time (so
+// the bound applies to what is left of it).
+func (v *verifier) signedAt(va verifiedAtt, own time.Time) (time.Time, string) {
+	if t := va.signer.trustedTime; t != nil {
+		return *t, "trusted signing time (" + va.signer.timeSource + ")"
+	}
+	if !own.IsZero() {
+		return own, "signed document timestamp"
+	}
+	return v.now, "verification time (it has no trusted signing time)"
+}
+
+// lifetimeRefusal says why an exception expiring at expires, signed at from,
+// is refused under the policy's lifetime bound ("" when it is within it).
+func (v *verifier) lifetimeRefusal(expires, from time.Time, fromWhat string, outage bool) string {
+	ex := v.opts.Policy.Exceptions
+	bound, field := ex.Lifetime(), "exceptions.max-lifetime"
+	if outage {
+		bound, field = ex.OutageLifetime(), "exceptions.max-outage-lifetime"
+	}
+	if from.After(v.now.Add(MaxClockSkew)) {
+		return fmt.Sprintf("its %s %s is in the future", fromWhat, from.UTC().Format(time.RFC3339))
+	}
+	if life := expires.Sub(from); life > bound {
+		return fmt.Sprintf("expires %s, %s after its %s %s: longer than the %s %s allows; re-issue it with an expiry at most %s after signing",
+			expires.UTC().Format(time.RFC3339), roundLifetime(life), fromWhat, from.UTC().Format(time.RFC3339), field, roundLifetime(bound), roundLifetime(bound))
+	}
+	return ""
+}
+
+func roundLifetime(d time.Duration) string {
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
+	}
+	return d.Round(time.Minute).String()
+}
+
+// isOutageException reports whether an exception waives a scanner outage.
+func isOutageException(e attestation.Exception) bool {
+	for _, f := range e.Findings {
+		if strings.HasPrefix(f, "outage:") {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptVEX turns a verified OpenVEX attestation into waivers: one per
+// not_affected or fixed statement about this image or its packages. It
+// returns why the document is refused ("" when accepted). A VEX document has
+// no expiry: it waives for the policy's exceptions.max-lifetime from its
+// trusted signing time, else its own timestamp.
+func (v *verifier) acceptVEX(va verifiedAtt) string {
+	st := va.statement
+	if !st.HasSubjectDigest(v.ref.Digest) {
+		return "statement subject is another digest (" + subjectDigests(st) + ")"
+	}
+	doc, err := attestation.ParseOpenVEX(st.Predicate)
+	if err != nil {
+		return "invalid OpenVEX document: " + oneLine(err)
+	}
+	from, fromWhat := v.signedAt(va, doc.Timestamp)
+	if from.After(v.now.Add(MaxClockSkew)) {
+		return fmt.Sprintf("its %s %s is in the future", fromWhat, from.UTC().Format(time.RFC3339))
+	}
+	until := from.Add(v.opts.Policy.Exceptions.Lifetime())
+	if !until.After(v.now) {
+		return fmt.Sprintf("signed %s (%s): older than exceptions.max-lifetime %s, so it waives nothing; re-issue it",
+			from.UTC().Format(time.RFC3339), fromWhat, roundLifetime(v.opts.Policy.Exceptions.Lifetime()))
+	}
+	added := 0
+	for _, s := range doc.Statements {
+		if s.Status != attestation.VEXNotAffected && s.Status != attestation.VEXFixed {
+			continue
+		}
+		purls, ok := v.vexScope(s.Products)
+		if !ok {
+			continue
+		}
+		reason := "VEX " + s.Status
+		if s.Justification != "" {
+			reason += " (" + s.Justification + ")"
+		}
+		if s.ImpactStatement != "" {
+			reason += ": " + s.ImpactStatement
+		}
+		e := &exception{id: va.digest, signer: va.signer.identity.String(), findings: map[string]bool{strings.ToLower(s.Vulnerability.Name): true},
+			vex: true, purls: purls,
+			pred: attestation.Exception{Findings: []string{s.Vulnerability.Name}, Reason: truncateText(reason),
+				Ticket: truncateText(nonEmpty(doc.ID, "OpenVEX document")), Approver: truncateText(doc.Author), Expires: until}}
+		for _, a := range s.Vulnerability.Aliases {
+			e.findings[strings.ToLower(a)] = true
+		}
+		v.exceptions = append(v.exceptions, e)
+		added++
+	}
+	if added == 0 {
+		return "no not_affected or fixed statement about this image or its packages"
+	}
+	return ""
+}
+
+// vexScope reads a statement's products: the packages it covers (package URLs
+// of products and of the image's subcomponents), nil for every package of the
+// image (the image itself without subcomponents); ok is false when no product
+// is this image or a package.
+func (v *verifier) vexScope(products []attestation.VEXProduct) (purls []string, ok bool) {
+	whole := false
+	for _, p := range products {
+		id := productID(p)
+		switch {
+		case v.isThisImage(id):
+			if len(p.Subcomponents) == 0 {
+				whole = true
+			}
+			for _, sc := range p.Subcomponents {
+				if sid := productID(sc); isPackagePURL(sid) {
+					purls = append(purls, sid)
+				}
+			}
+			ok = ok || len(p.Subcomponents) == 0 || len(purls) > 0
+		case isPackagePURL(id):
+			purls = append(purls, id)
+			ok = true
+		}
+	}
+	if whole {
+		return nil, true
+	}
+	sort.Strings(purls)
+	return purls, ok && len(purls) > 0
+}
+
+func validPURLScope(s string) bool {
+	_, err := finding.ParsePURLScope(s)
+	return err == nil
+}
+
+func productID(p attestation.VEXProduct) string {
+	if p.ID != "" {
+		return p.ID
+	}
+	return p.Identifiers["purl"]
+}
+
+// isPackagePURL reports whether id is a package URL of a package (not of an
+// OCI image, which names an image, not something in it).
+func isPackagePURL(id string) bool {
+	p, err := finding.ParsePURLScope(id)
+	return err == nil && p.Type != packageurl.TypeOCI
+}
+
+// isThisImage reports whether a VEX product names the verified image by its
+// digest: an OCI purl whose version is the digest, or a reference
+// repo@sha256:… of it.
+func (v *verifier) isThisImage(id string) bool {
+	if strings.HasPrefix(strings.ToLower(id), "pkg:") {
+		p, err := packageurl.FromString(id)
+		return err == nil && p.Type == packageurl.TypeOCI && p.Version == v.ref.Digest
+	}
+	if d, err := url.PathUnescape(id); err == nil {
+		id = d
+	}
+	_, digest, found := strings.Cut(id, "@")
+	return found && digest == v.ref.Digest
+}
+
+// codeScanWaivers re-counts the findings a code-scan predicate records as
+// waived by the repository (its exceptions file, VEX documents): each at or
+// above the scan's severity cutoff fails the requirement unless a signed
+// exception waives it. A predicate that applied repository exceptions but
+// does not list what they waived (written by an older scan gate) fails too.
+func (v *verifier) codeScanWaivers(p attestation.CodeScan) []string {
+	w := p.Waived
+	if w == nil {
+		if len(p.ExceptionsApplied) > 0 {
+			ids := make([]string, 0, len(p.ExceptionsApplied))
+			for _, e := range p.ExceptionsApplied {
+				ids = append(ids, truncateText(e.ID))
+			}
+			return []string{fmt.Sprintf("the scan's decision relied on %d exception(s) of the repository's exceptions file (%s) and the predicate does not list the findings they waived; only signed exceptions waive at deploy: rescan with the current scan gate, and sign an exception for what must stay waived",
+				len(p.ExceptionsApplied), strings.Join(limit(ids), ", "))}
+		}
+		return nil
+	}
+	if w.SeverityCutoff == string(finding.NoCutoff) {
+		return nil
+	}
+	cutoff, err := finding.ParseSeverity(w.SeverityCutoff)
+	if err != nil || cutoff.Rank() == 0 {
+		return []string{fmt.Sprintf("waived.severityCutoff %q is not a severity: the repository's waivers cannot be re-counted", truncateText(w.SeverityCutoff))}
+	}
+	var denied []string
+	listed := map[finding.Severity]int{}
+	for _, f := range w.Findings {
+		sev, err := finding.ParseSeverity(f.Severity)
+		if err != nil {
+			sev = finding.Unknown
+		}
+		listed[sev]++
+		if !sev.AtLeast(cutoff) || (w.OnlyFixed && f.Scanner == "deps" && !f.Fixable) {
+			continue
+		}
+		ids := append([]string{f.RuleID, f.Fingerprint}, f.Aliases...)
+		if e := v.waiverIDs(ids, f.PURL); e != nil {
+			e.used++
+			continue
+		}
+		where := f.Path
+		if where == "" {
+			where = f.PURL
+		}
+		d := fmt.Sprintf("%s (%s, %s", truncateText(f.RuleID), sev, truncateText(f.Scanner))
+		if where != "" {
+			d += " at " + truncateText(where)
+		}
+		d += ") waived by " + describeScanWaiver(f.Waiver.Kind, f.Waiver.ID, f.Waiver.Source)
+		denied = append(denied, d)
+	}
+	counts := map[finding.Severity]int{finding.Critical: w.Counts.Critical, finding.High: w.Counts.High, finding.Medium: w.Counts.Medium,
+		finding.Low: w.Counts.Low}
+	unlisted := 0
+	for sev, n := range counts {
+		if sev.AtLeast(cutoff) && n > listed[sev] {
+			unlisted += n - listed[sev]
+		}
+	}
+	var reasons []string
+	if len(denied) > 0 {
+		sort.Strings(denied)
+		reasons = append(reasons, fmt.Sprintf("%d finding(s) at or above the scan's severity-cutoff %s passed the scan only through the repository's own waivers, which do not count at deploy (a signed exception is needed): %s",
+			len(denied), cutoff, strings.Join(limit(denied), "; ")))
+	}
+	if unlisted > 0 {
+		reasons = append(reasons, fmt.Sprintf("%d finding(s) at or above %s waived by the repository are not listed in the predicate: they count as present", unlisted, cutoff))
+	}
+	return reasons
+}
+
+// limit keeps at most maxListed entries, saying how many more there were.
+func limit(list []string) []string {
+	if len(list) <= maxListed {
+		return list
+	}
+	return append(list[:maxListed:maxListed], fmt.Sprintf("and %d more", len(list)-maxListed))
+}
+
+// waiverIDs is the first accepted exception waiving one of ids within purl.
+func (v *verifier) waiverIDs(ids []string, purl string) *exception {
+	for _, e := range v.exceptions {
+		if e.waivesIDs(ids, purl) {
+			return e
+		}
+	}
+	return nil
+}

@@ -1,0 +1,332 @@
+package verify
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/oci"
+)
+
+// noMaxAgePolicy is keyPolicy without the vuln max-age, so that a predicate
+// made at a fixed time by pkg/vulndb's golden test can be verified now.
+var noMaxAgePolicy = strings.Replace(keyPolicy, "    max-age: 24h\n", "", 1)
+
+// waivedVulnPredicate is the vuln predicate pkg/vulndb writes for its fixture
+// when a VEX document in the tree says log4j-core is not affected by log4shell
+// (GHSA-jfh8-c2jp-5v3q, critical, fixed) and the exceptions file waives
+// lodash's GHSA-35jh-r3h4-6jhm (TestVulnPredicateRecordsWaivers).
+func waivedVulnPredicate(t *testing.T) json.RawMessage {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "vulndb", "testdata", "vuln-predicate-waived.golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func openVEX(timestamp time.Time, vuln, product string, subcomponents ...string) any {
+	p := map[string]any{"@id": product}
+	if len(subcomponents) > 0 {
+		var sc []any
+		for _, s := range subcomponents {
+			sc = append(sc, map[string]any{"@id": s})
+		}
+		p["subcomponents"] = sc
+	}
+	return map[string]any{
+		"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://acme.example/vex/widgets-1", "author": "security@acme.example",
+		"timestamp": timestamp.UTC().Format(time.RFC3339), "version": 1,
+		"statements": []any{map[string]any{"vulnerability": map[string]any{"name": vuln}, "products": []any{p},
+			"status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"}},
+	}
+}
+
+// TestScanTimeWaiversDoNotWaiveAtDeploy is issue 13's observation 6: a VEX
+// document in the pull request's tree took log4shell out of the vuln
+// predicate's matches and verify-and-deploy admitted the image. Now the
+// predicate records it and only a signed exception or signed VEX attestation
+// by an exception signer waives it.
+func TestScanTimeWaiversDoNotWaiveAtDeploy(t *testing.T) {
+	now := time.Now()
+	log4j := "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"
+	tests := []struct {
+		name     string
+		waiver   func(w *world, ref oci.Ref)
+		pass     bool
+		fragment string // of the vuln requirement's reasons, or of a refused exception
+	}{
+		{"the repository's VEX and exceptions file alone", func(*world, oci.Ref) {}, false,
+			"GHSA-jfh8-c2jp-5v3q (critical in log4j-core) — waived at scan time only by a VEX document in the repository"},
+		{"signed exception by the security team", func(w *world, ref oci.Ref) {
+			w.attest(ref, w.key("security", true), ref.Digest, attestation.PredicateException, exceptionPred(now.Add(30*24*time.Hour), "", "CVE-2021-44228"))
+		}, true, ""},
+		{"signed VEX attestation by the security team, naming the package", func(w *world, ref oci.Ref) {
+			w.attest(ref, w.key("security", true), ref.Digest, attestation.PredicateOpenVEX, openVEX(now, "GHSA-jfh8-c2jp-5v3q", log4j))
+		}, true, ""},
+		{"signed VEX attestation naming the image by digest", func(w *world, ref oci.Ref) {
+			w.attest(ref, w.key("security", true), ref.Digest, attestation.PredicateOpenVEX,
+				openVEX(now, "CVE-2021-44228", "pkg:oci/widgets@"+strings.Replace(ref.Digest, ":", "%3A", 1), log4j))
+		}, true, ""},
+		{"VEX naming another image", func(w *world, ref oci.Ref) {
+			w.attest(ref, w.key("security", true), ref.Digest, attestation.PredicateOpenVEX,
+				openVEX(now, "CVE-2021-44228", "pkg:oci/widgets@sha256%3A"+strings.Repeat("0", 64)))
+		}, false, "no not_affected or fixed statement about this image"},
+		{"VEX naming another version of the package", func(w *world, ref oci.Ref) {
+			w.attest(ref, w.key("security", true), ref.Digest, attestation.PredicateOpenVEX,
+				openVEX(now, "GHSA-jfh8-c2jp-5v3q", "pkg:maven/org.apache.logging.log4j/log4j-core@2.17.1"))
+		}, false, "GHSA-jfh8-c2jp-5v3q (critical in log4j-core)"},
+		{"VEX signed by the release identity, not an exception signer", func(w *world, ref oci.Ref) {
+			w.attest(ref, w.key("release", true), ref.Digest, attestation.PredicateOpenVEX, openVEX(now, "GHSA-jfh8-c2jp-5v3q", log4j))
+		}, false, "signed by no allowed exception signer"},
+		{"VEX signed by an unknown key", func(w *world, ref oci.Ref) {
+			w.attest(ref, w.key("other", true), ref.Digest, attestation.PredicateOpenVEX, openVEX(now, "GHSA-jfh8-c2jp-5v3q", log4j))
+		}, false, "signed by no allowed exception signer"},
+		{"VEX older than max-lifetime (no trusted time, its own timestamp)", func(w *world, ref oci.Ref) {
+			w.attest(ref, w.key("security", false), ref.Digest, attestation.PredicateOpenVEX, openVEX(now.Add(-91*24*time.Hour), "GHSA-jfh8-c2jp-5v3q", log4j))
+		}, false, "older than exceptions.max-lifetime 90 days"},
+		{"VEX dated in the future", func(w *world, ref oci.Ref) {
+			w.attest(ref, w.key("security", false), ref.Digest, attestation.PredicateOpenVEX, openVEX(now.Add(24*time.Hour), "GHSA-jfh8-c2jp-5v3q", log4j))
+		}, false, "is in the future"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			ref := w.image("acme/widgets")
+			k := w.key("release", false)
+			w.sign(ref, k)
+			w.attest(ref, k, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
+			w.attest(ref, k, ref.Digest, attestation.PredicateVuln, waivedVulnPredicate(t))
+			w.attest(ref, k, ref.Digest, attestation.PredicateCodeScan, codeScan("pass", now))
+			w.attest(ref, k, ref.Digest, attestation.PredicateSLSAProvenance, provenance("acme/widgets"))
+			tt.waiver(w, ref)
+			rep := w.verify(ref, w.policy(noMaxAgePolicy), now)
+			if rep.Verified != tt.pass {
+				t.Fatalf("verified = %v, want %v: %v; refused %+v", rep.Verified, tt.pass, rep.Failures(), rep.ExceptionsRefused)
+			}
+			if tt.pass {
+				if len(rep.ExceptionsUsed) != 1 || rep.ExceptionsUsed[0].FindingsWaived != 1 {
+					t.Errorf("exceptions used = %+v, want one waiving log4shell", rep.ExceptionsUsed)
+				}
+				return
+			}
+			found := strings.Contains(strings.Join(requirement(t, rep, "vuln").Reasons, "\n"), tt.fragment)
+			for _, r := range rep.ExceptionsRefused {
+				found = found || strings.Contains(r.Reason, tt.fragment)
+			}
+			if !found {
+				t.Errorf("neither the vuln reasons %q nor the refused exceptions %+v say %q", requirement(t, rep, "vuln").Reasons, rep.ExceptionsRefused, tt.fragment)
+			}
+		})
+	}
+}
+
+// TestExceptionLifetime is issue 13's observation 7: exceptions expiring in 10
+// or 100 years were honoured. They are measured from the trusted signing time
+// (else the verification time) against exceptions.max-lifetime.
+func TestExceptionLifetime(t *testing.T) {
+	now := time.Now()
+	year := 365 * 24 * time.Hour
+	tests := []struct {
+		name     string
+		policy   string
+		tsa      bool
+		expires  time.Duration
+		ids      []string
+		pass     bool
+		fragment string
+	}{
+		{"30 days with a timestamp", keyPolicy, true, 30 * 24 * time.Hour, []string{"CVE-2021-44228"}, true, ""},
+		{"89 days without a trusted time", keyPolicy, false, 89 * 24 * time.Hour, []string{"CVE-2021-44228"}, true, ""},
+		{"10 years", keyPolicy, true, 10 * year, []string{"CVE-2021-44228"}, false, "longer than the exceptions.max-lifetime 90 days allows"},
+		{"100 years without a trusted time", keyPolicy, false, 100 * year, []string{"CVE-2021-44228"}, false, "after its verification time"},
+		{"91 days", keyPolicy, true, 91 * 24 * time.Hour, []string{"CVE-2021-44228"}, false, "exceptions.max-lifetime"},
+		{"a year under a policy allowing a year", strings.Replace(keyPolicy, "signers: [{key: security.pub}]", "signers: [{key: security.pub}]\n  max-lifetime: 365d", 1),
+			true, 300 * 24 * time.Hour, []string{"CVE-2021-44228"}, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			ref := w.image("acme/widgets")
+			k := w.key("release", false)
+			w.sign(ref, k)
+			w.attest(ref, k, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
+			w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now, match("CVE-2021-44228", "Critical", true)))
+			w.attest(ref, k, ref.Digest, attestation.PredicateCodeScan, codeScan("pass", now))
+			w.attest(ref, k, ref.Digest, attestation.PredicateSLSAProvenance, provenance("acme/widgets"))
+			w.attest(ref, w.key("security", tt.tsa), ref.Digest, attestation.PredicateException, exceptionPred(now.Add(tt.expires), "", tt.ids...))
+			rep := w.verify(ref, w.policy(tt.policy), now)
+			if rep.Verified != tt.pass {
+				t.Fatalf("verified = %v, want %v: %v; refused %+v", rep.Verified, tt.pass, rep.Failures(), rep.ExceptionsRefused)
+			}
+			if tt.pass {
+				return
+			}
+			if len(rep.ExceptionsRefused) != 1 || !strings.Contains(rep.ExceptionsRefused[0].Reason, tt.fragment) {
+				t.Errorf("refused = %+v, want one saying %q", rep.ExceptionsRefused, tt.fragment)
+			}
+			wantFail(t, rep, "vuln", "not waived: exception")
+		})
+	}
+}
+
+// TestOutageExceptionLifetime: a scanner-outage exception is bounded by
+// exceptions.max-outage-lifetime (72 hours by default).
+func TestOutageExceptionLifetime(t *testing.T) {
+	now := time.Now()
+	pol := strings.Replace(keyPolicy, "    deny: {severity: critical, fixed-only: true}\n", "    deny: {severity: critical, fixed-only: true}\n    on-scanner-outage: exception\n", 1)
+	for _, tt := range []struct {
+		expires time.Duration
+		pass    bool
+	}{{48 * time.Hour, true}, {5 * 24 * time.Hour, false}} {
+		w := newWorld(t)
+		ref := w.image("acme/widgets")
+		k := w.key("release", false)
+		w.sign(ref, k)
+		w.attest(ref, k, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
+		w.attest(ref, k, ref.Digest, attestation.PredicateCodeScan, codeScan("pass", now))
+		w.attest(ref, k, ref.Digest, attestation.PredicateSLSAProvenance, provenance("acme/widgets"))
+		w.attest(ref, w.key("security", true), ref.Digest, attestation.PredicateException, exceptionPred(now.Add(tt.expires), "", "outage:vuln"))
+		rep := w.verify(ref, w.policy(pol), now)
+		if rep.Verified != tt.pass {
+			t.Errorf("outage exception for %s: verified = %v, want %v: %v %+v", tt.expires, rep.Verified, tt.pass, rep.Failures(), rep.ExceptionsRefused)
+		}
+		if !tt.pass && (len(rep.ExceptionsRefused) != 1 || !strings.Contains(rep.ExceptionsRefused[0].Reason, "exceptions.max-outage-lifetime 3 days")) {
+			t.Errorf("refused = %+v", rep.ExceptionsRefused)
+		}
+	}
+}
+
+func codeScanWaived(finished time.Time, cutoff string, waived ...map[string]any) map[string]any {
+	p := codeScan("pass", finished).(map[string]any)
+	if waived != nil {
+		p["waived"] = map[string]any{"severityCutoff": cutoff,
+			"counts":   map[string]any{"critical": 0, "high": len(waived), "medium": 0, "low": 0, "info": 0, "unknown": 0},
+			"findings": waived}
+	}
+	return p
+}
+
+// TestCodeScanRepositoryWaivers: a code scan that passed only because the
+// repository's exceptions file waived a finding at or above its cutoff fails
+// the code-scan requirement unless a signed exception waives the finding.
+func TestCodeScanRepositoryWaivers(t *testing.T) {
+	now := time.Now()
+	secret := map[string]any{"scanner": "secrets", "ruleId": "aws-access-token", "severity": "high", "fingerprint": "secrets:aws-access-token:cfg:1",
+		"path": "config/prod.env", "startLine": 3,
+		"waiver": map[string]any{"kind": "exceptions-file", "id": "aws-access-token", "source": ".secure-gates/exceptions.yaml", "expires": now.Add(time.Hour).UTC().Format(time.RFC3339)}}
+	oldStyle := codeScan("pass", now).(map[string]any)
+	oldStyle["exceptionsApplied"] = []any{map[string]any{"id": "aws-access-token", "reason": "test key", "ticket": "SEC-1",
+		"expires": now.Add(time.Hour).UTC().Format(time.RFC3339), "findingsWaived": 1}}
+	tests := []struct {
+		name      string
+		pred      any
+		exception []string // finding ids a signed exception lists
+		pass      bool
+		fragment  string
+	}{
+		{"waived by the repository only", codeScanWaived(now, "high", secret), nil, false,
+			"1 finding(s) at or above the scan's severity-cutoff high passed the scan only through the repository's own waivers"},
+		{"signed exception for the fingerprint", codeScanWaived(now, "high", secret), []string{"secrets:aws-access-token:cfg:1"}, true, ""},
+		{"signed exception for the rule", codeScanWaived(now, "high", secret), []string{"aws-access-token"}, true, ""},
+		{"below the scan's cutoff", codeScanWaived(now, "critical", secret), nil, true, ""},
+		{"cutoff none", codeScanWaived(now, "none", secret), nil, true, ""},
+		{"exceptions applied, findings not recorded", oldStyle, nil, false, "does not list the findings they waived"},
+		{"more waived than listed", func() any {
+			p := codeScanWaived(now, "high", secret)
+			p["waived"].(map[string]any)["counts"].(map[string]any)["critical"] = 2
+			return p
+		}(), []string{"aws-access-token"}, false, "2 finding(s) at or above high waived by the repository are not listed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			ref := w.image("acme/widgets")
+			k := w.key("release", false)
+			w.sign(ref, k)
+			w.attest(ref, k, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
+			w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now))
+			w.attest(ref, k, ref.Digest, attestation.PredicateCodeScan, tt.pred)
+			w.attest(ref, k, ref.Digest, attestation.PredicateSLSAProvenance, provenance("acme/widgets"))
+			if tt.exception != nil {
+				w.attest(ref, w.key("security", true), ref.Digest, attestation.PredicateException, exceptionPred(now.Add(24*time.Hour), "", tt.exception...))
+			}
+			rep := w.verify(ref, w.policy(keyPolicy), now)
+			if rep.Verified != tt.pass {
+				t.Fatalf("verified = %v, want %v: %v", rep.Verified, tt.pass, rep.Failures())
+			}
+			if !tt.pass {
+				wantFail(t, rep, "code-scan", tt.fragment)
+			}
+		})
+	}
+}
+
+// TestVulnResultShapes: the compact result pkg/vulndb writes for a large scan
+// is read (it was refused as "vulnerability.id is missing"), and a finding it
+// marks waived still counts.
+func TestVulnResultShapes(t *testing.T) {
+	compact := `{"format":"https://secure-gates.dev/vulndb/compact/v1","packages":3,"matches":[
+	 {"scanner":"deps","ruleId":"GHSA-jfh8-c2jp-5v3q","aliases":["CVE-2021-44228"],"severity":"critical","purl":"pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1","package":"log4j-core","fixedIn":["2.15.0"],"fingerprint":"f","title":"t","message":"m",
+	  "waived":{"kind":"vex","id":"GHSA-jfh8-c2jp-5v3q","reason":"VEX: not_affected","source":"VEX .vex/x.json"}}]}`
+	fs, err := ParseVulnResult(json.RawMessage(compact))
+	if err != nil || len(fs) != 1 || fs[0].ID != "GHSA-jfh8-c2jp-5v3q" || !strings.Contains(fs[0].ScanWaiver, "VEX") {
+		t.Fatalf("compact result: %+v, %v", fs, err)
+	}
+	for name, raw := range map[string]string{
+		"unknown format":           `{"format":"x","matches":[]}`,
+		"compact with grype shape": `{"format":"https://secure-gates.dev/vulndb/compact/v1","matches":{}}`,
+	} {
+		if _, err := ParseVulnResult(json.RawMessage(raw)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	// grype's own kernel-header rules are not waivers; any other ignore rule is.
+	doc := `{"matches":[],"ignoredMatches":[
+	 {"vulnerability":{"id":"CVE-1","severity":"High"},"artifact":{"name":"linux-libc-dev"},"appliedIgnoreRules":[{"namespace":"","package":{"name":"linux-libc-dev","language":"","type":"deb","upstream-name":"linux"},"match-type":"exact-indirect-match"}]},
+	 {"vulnerability":{"id":"CVE-2","severity":"High"},"artifact":{"name":"x"},"appliedIgnoreRules":[{"namespace":"","vulnerability":"CVE-2","reason":"from .grype.yaml"}]}]}`
+	fs, err = ParseVulnResult(json.RawMessage(doc))
+	if err != nil || len(fs) != 1 || fs[0].ID != "CVE-2" || fs[0].ScanWaiver == "" {
+		t.Fatalf("ignoredMatches: %+v, %v", fs, err)
+	}
+}
+
+// TestPurlScopeWithQualifiers: issue 13's "one purl matcher" — a scope
+// without qualifiers covers a finding whose purl has them, at deploy as at
+// scan time.
+func TestPurlScopeWithQualifiers(t *testing.T) {
+	e := &exception{pred: attestation.Exception{Scope: "pkg:deb/debian/openssl@3.0.11"}, findings: map[string]bool{"cve-2023-5678": true}}
+	if !e.waives(vulnFinding{ID: "CVE-2023-5678", PURL: "pkg:deb/debian/openssl@3.0.11?arch=amd64"}) {
+		t.Error("scope pkg:deb/debian/openssl@3.0.11 does not cover …@3.0.11?arch=amd64")
+	}
+	if e.waives(vulnFinding{ID: "CVE-2023-5678", PURL: "pkg:deb/debian/openssl@3.0.12?arch=amd64"}) {
+		t.Error("scope covers another version")
+	}
+}
+
+// TestExceptionIDsIgnoreCase: an exception attestation names ids the way the
+// exceptions file does, case-insensitively (ghsa-… waives GHSA-…).
+func TestExceptionIDsIgnoreCase(t *testing.T) {
+	now := time.Now()
+	w := newWorld(t)
+	ref := w.image("acme/widgets")
+	k := w.key("release", false)
+	w.sign(ref, k)
+	w.attest(ref, k, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
+	w.attest(ref, k, ref.Digest, attestation.PredicateCodeScan, codeScan("pass", now))
+	w.attest(ref, k, ref.Digest, attestation.PredicateSLSAProvenance, provenance("acme/widgets"))
+	w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now, match("GHSA-jfh8-c2jp-5v3q", "Critical", true)))
+	w.attest(ref, w.key("security", true), ref.Digest, attestation.PredicateException, exceptionPred(now.Add(24*time.Hour), "", "ghsa-JFH8-c2jp-5v3q"))
+	p := strings.Replace(keyPolicy, "    max-age: 24h\n", "", 1)
+	rep := w.verify(ref, w.policy(p), now)
+	if !rep.Verified || len(rep.ExceptionsUsed) != 1 {
+		t.Fatalf("verified %v, used %+v: %v", rep.Verified, rep.ExceptionsUsed, rep.Failures())
+	}
+}

@@ -1,0 +1,119 @@
+package vulndb
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/netretry"
+)
+
+// silentListing accepts connections and never answers.
+func silentListing(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// A DB listing that accepts connections and never answers ends the load by
+// Options.Timeout (an update check that failed: a fresh cache still serves)
+// or by the caller's deadline (the load fails), naming the host. grype's
+// client takes no context; it used to keep the load waiting for minutes.
+func TestLoadHungListing(t *testing.T) {
+	hung := silentListing(t)
+	url := "http://" + hung + "/v6/latest.json"
+
+	// A cache holding a fresh DB, filled from a working listing.
+	srv := testinfra.GrypeDBServer(t)
+	fresh := t.TempDir()
+	db, err := Load(context.Background(), Options{CacheDir: fresh, UpdateURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	for _, tc := range []struct {
+		name     string
+		cache    string
+		timeout  time.Duration // Options.Timeout
+		deadline time.Duration // the caller's
+		wantErr  string        // "" = the cache serves
+	}{
+		{name: "empty cache, Options.Timeout", cache: t.TempDir(), timeout: time.Second,
+			wantErr: hung + ": no answer within the 1s timeout"},
+		{name: "fresh cache, Options.Timeout: the cache serves", cache: fresh, timeout: time.Second},
+		{name: "the caller's deadline ends the load", cache: fresh, deadline: time.Second,
+			wantErr: "checking " + url + " from " + hung + ": no answer within the 1s timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := netretry.WithTimeout(context.Background(), tc.deadline)
+			defer cancel()
+			type result struct {
+				db  *DB
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				db, err := Load(ctx, Options{CacheDir: tc.cache, UpdateURL: url, UpdateCheckInterval: -1, Timeout: tc.timeout})
+				done <- result{db, err}
+			}()
+			var r result
+			select {
+			case r = <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("Load did not end a minute after its 1s timeout")
+			}
+			if tc.wantErr == "" {
+				if r.err != nil {
+					t.Fatalf("Load = %v, want the fresh cache", r.err)
+				}
+				info := r.db.Info()
+				r.db.Close()
+				if info.Source != SourceCache || !strings.Contains(info.UpdateError, hung+": no answer within the 1s timeout") {
+					t.Errorf("source %q, update error %q; want the cache, the hung check said", info.Source, info.UpdateError)
+				}
+				return
+			}
+			if r.err == nil {
+				r.db.Close()
+				t.Fatal("Load passed")
+			}
+			if errkind.Of(r.err) != errkind.KindInfra || !strings.Contains(r.err.Error(), tc.wantErr) {
+				t.Errorf("Load = %v (kind %v), want an infrastructure error saying %q", r.err, errkind.Of(r.err), tc.wantErr)
+			}
+			if tc.deadline > 0 && !errors.Is(r.err, context.DeadlineExceeded) {
+				t.Errorf("Load = %v does not wrap context.DeadlineExceeded", r.err)
+			}
+		})
+	}
+}
