@@ -187,7 +187,19 @@ func builtConfig(t *testing.T) (*struct {
 	return &cf, json.Unmarshal(raw, &cf)
 }
 
-var gates = []string{"attest", "sbom", "scan", "sign", "threat-model", "verify-and-deploy"}
+// gates lists every action of the repository (actions/*/action.yml).
+func gates(t *testing.T) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join("..", "..", "actions", "*", "action.yml"))
+	if err != nil || len(m) < 6 {
+		t.Fatalf("actions/*/action.yml: %v %v", m, err)
+	}
+	var out []string
+	for _, p := range m {
+		out = append(out, filepath.Base(filepath.Dir(p)))
+	}
+	return out
+}
 
 // TestImageRunsAsContainerAction runs the built image's entrypoint under the
 // container-action conventions: every gate's --help, `version`, and the
@@ -211,7 +223,7 @@ func TestImageRunsAsContainerAction(t *testing.T) {
 	if code, out := c.run(t, []string{"version"}, base); code != 0 || !strings.Contains(out, "v0.0.0-test") {
 		t.Errorf("version: exit %d\n%s", code, out)
 	}
-	for _, g := range gates {
+	for _, g := range gates(t) {
 		args, _ := actionArgs(t, g)
 		if len(args) == 0 || args[0] != g {
 			t.Fatalf("%s: runs.args %v do not start with the gate", g, args)

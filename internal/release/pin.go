@@ -170,9 +170,15 @@ func pinImage(data []byte, image string) ([]byte, error) {
 	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, errors.New("not a YAML mapping")
 	}
+	if k := duplicateKey(doc.Content[0]); k != "" {
+		return nil, fmt.Errorf("key %q appears twice; which one the runner reads is not ours to guess", k)
+	}
 	runs := mapValue(doc.Content[0], "runs")
 	if runs == nil || runs.Kind != yaml.MappingNode {
 		return nil, errors.New("no runs: mapping")
+	}
+	if k := duplicateKey(runs); k != "" {
+		return nil, fmt.Errorf("key runs.%s appears twice; which one the runner reads is not ours to guess", k)
 	}
 	if u := mapValue(runs, "using"); u == nil || u.Value != "docker" {
 		return nil, errors.New("runs.using is not docker; only container actions are pinned to an image")
@@ -232,6 +238,18 @@ func pinImage(data []byte, image string) ([]byte, error) {
 		return nil, errors.New("the pinned file does not carry the image")
 	}
 	return out, nil
+}
+
+func duplicateKey(m *yaml.Node) string {
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i].Value
+		if seen[k] {
+			return k
+		}
+		seen[k] = true
+	}
+	return ""
 }
 
 func mapValue(m *yaml.Node, key string) *yaml.Node {

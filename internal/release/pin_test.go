@@ -251,6 +251,19 @@ func TestPinRefusals(t *testing.T) {
 		{name: "flow mapping", image: image, code: 2, msg: "one line", prepare: func(t *testing.T, root string) {
 			write(t, filepath.Join(root, "actions", "zz", "action.yml"), "runs: {using: docker, image: ../../Dockerfile}\n")
 		}},
+		{name: "duplicate runs", image: image, code: 2, msg: "appears twice", prepare: func(t *testing.T, root string) {
+			write(t, filepath.Join(root, "actions", "zz", "action.yml"), "runs:\n  using: docker\n  image: ../../Dockerfile\nruns:\n  using: docker\n  image: evil\n")
+		}},
+		{name: "duplicate runs.image", image: image, code: 2, msg: "appears twice", prepare: func(t *testing.T, root string) {
+			write(t, filepath.Join(root, "actions", "zz", "action.yml"), "runs:\n  using: docker\n  image: ../../Dockerfile\n  image: evil\n")
+		}},
+		{name: "symlinked action folder", image: image, code: 2, msg: "not a plain folder", prepare: func(t *testing.T, root string) {
+			outside := t.TempDir()
+			write(t, filepath.Join(outside, "action.yml"), "runs:\n  using: docker\n  image: x\n")
+			if err := os.Symlink(outside, filepath.Join(root, "actions", "zz")); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{name: "symlinked action.yml", image: image, code: 2, msg: "not a regular file", prepare: func(t *testing.T, root string) {
 			outside := filepath.Join(t.TempDir(), "victim.yml")
 			write(t, outside, "runs:\n  using: docker\n  image: x\n")
