@@ -14,6 +14,7 @@ import (
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/internal/pipeline"
 	"github.com/secure-gates/secure-gates/internal/policycmd"
+	"github.com/secure-gates/secure-gates/internal/release"
 	"github.com/secure-gates/secure-gates/pkg/gha"
 )
 
@@ -25,7 +26,7 @@ func App() *gate.App {
 	gates := actions.All()
 	return &gate.App{
 		Gates:    gates,
-		Commands: []gate.Command{pipeline.Command(gates), policycmd.Command},
+		Commands: []gate.Command{pipeline.Command(gates), policycmd.Command, release.Command},
 		Version:  buildVersion(),
 		Stderr:   os.Stderr,
 	}

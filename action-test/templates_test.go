@@ -971,3 +971,57 @@ func TestExamplePassesScan(t *testing.T) {
 		}
 	}
 }
+
+// projectWorkflows lists the project's own workflows (.github/workflows/*.yml).
+func projectWorkflows(t *testing.T) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(h.Root, ".github", "workflows", "*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, f := range m {
+		rel, _ := filepath.Rel(h.Root, f)
+		files = append(files, filepath.ToSlash(rel))
+	}
+	if len(files) < 2 {
+		t.Fatalf("found %v: the project's ci.yml and release.yml must exist", files)
+	}
+	return files
+}
+
+var localActionRe = regexp.MustCompile(`(?m)uses: \./actions/([a-z-]+)$`)
+
+// TestProjectWorkflows holds the project's own workflows to the templates' bar:
+// actionlint, the action contracts and the security rules. They use the local
+// ./actions/<gate> of the commit under test (dogfood), which the checks read as
+// our published actions; the release's pin job is the one job allowed
+// contents: write (it commits the pinned action.yml files and moves the tag).
+func TestProjectWorkflows(t *testing.T) {
+	zero := strings.Repeat("0", 40)
+	for _, f := range projectWorkflows(t) {
+		t.Run(f, func(t *testing.T) {
+			raw := readTemplate(t, f)
+			for _, e := range lint(t, f, raw) {
+				t.Errorf("actionlint: %s", e.Error())
+			}
+			asPublished := localActionRe.ReplaceAll(raw, []byte("uses: secure-gates/secure-gates/actions/$1@"+zero+" # v1"))
+			asPublished = append([]byte("# PLACEHOLDER SHA: "+zero+"\n"), asPublished...)
+			w, root := parseWorkflow(t, asPublished)
+			for _, p := range checkContracts(f, w) {
+				// The build job's run: step writes digest to GITHUB_OUTPUT itself
+				// (release image prints it); a run: step declares no outputs.
+				if p == f+`: job build output "digest" references steps.image.outputs.digest, which the job's steps do not declare` {
+					continue
+				}
+				t.Error(p)
+			}
+			for _, p := range checkRules(f, asPublished, w, root) {
+				if f == ".github/workflows/release.yml" && p == f+": job pin asks for contents: write" {
+					continue
+				}
+				t.Error(p)
+			}
+		})
+	}
+}

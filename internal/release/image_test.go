@@ -1,0 +1,122 @@
+package release
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/pkg/oci"
+)
+
+// slsaVerifier builds the pinned slsa-verifier once per machine into the tools
+// cache, the way release image does.
+func slsaVerifier(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(testinfra.ToolsDir(t), "slsa-verifier@"+SLSAVerifierVersion+"-release-amd64")
+	bin := filepath.Join(dir, "slsa-verifier")
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	t.Logf("building slsa-verifier %s into %s (once per machine)", SLSAVerifierVersion, dir)
+	if err := BuildSLSAVerifier(context.Background(), "", "amd64", dir, bin+".tmp"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(bin+".tmp", bin); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+var (
+	builtOnce sync.Once
+	built     *ImageResult
+	builtErr  error
+)
+
+// releaseImage builds the action image from this checkout once per test binary.
+func releaseImage(t *testing.T) *ImageResult {
+	t.Helper()
+	sv := slsaVerifier(t)
+	builtOnce.Do(func() {
+		built, builtErr = BuildImage(context.Background(), ImageOptions{Root: "../..", Version: "v0.0.0-test", SLSAVerifier: sv})
+	})
+	if builtErr != nil {
+		t.Fatal(builtErr)
+	}
+	return built
+}
+
+// TestImageReproducible builds the image twice from this checkout — the second
+// time into a fresh work folder — and pushes both to a loopback registry: the
+// same digest, and the size a pull transfers within the 60 MB budget.
+func TestImageReproducible(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the secure-gates binary")
+	}
+	first := releaseImage(t)
+	second, err := BuildImage(context.Background(), ImageOptions{Root: "../..", Version: "v0.0.0-test", SLSAVerifier: slsaVerifier(t), WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Digest != second.Digest {
+		t.Fatalf("two builds of one checkout: %s and %s", first.Digest, second.Digest)
+	}
+	host := startRegistry(t)
+	for _, tag := range []string{"a", "b"} {
+		img := first.Image
+		if tag == "b" {
+			img = second.Image
+		}
+		ref, err := PushImage(context.Background(), img, host+"/owner/secure-gates:"+tag, oci.Options{Retries: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ref.Digest != first.Digest.String() {
+			t.Errorf("pushed %s as %s, built %s", tag, ref.Digest, first.Digest)
+		}
+	}
+	// release pin accepts what release image pushed.
+	root := t.TempDir()
+	copyTree(t, "testdata/pin/repo", root)
+	if _, err := Pin(context.Background(), PinOptions{Root: root, Image: host + "/owner/secure-gates@" + first.Digest.String(), Registry: oci.Options{Retries: -1}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("image %s: %d bytes compressed (%.1f MB)", first.Digest, first.CompressedSize, float64(first.CompressedSize)/1e6)
+	if first.CompressedSize > 60<<20 {
+		t.Errorf("image is %d bytes compressed, over the 60 MiB budget", first.CompressedSize)
+	}
+}
+
+func TestParsePushRef(t *testing.T) {
+	t.Parallel()
+	for ref, ok := range map[string]bool{
+		"127.0.0.1:5000/owner/secure-gates:v1": true,
+		"127.0.0.1:5000/owner/secure-gates":    false,
+		"ghcr.io/owner/secure-gates@sha256:" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef": false,
+		"":          false,
+		"UPPER:tag": false,
+	} {
+		if _, err := ParsePushRef(ref); (err == nil) != ok {
+			t.Errorf("ParsePushRef(%q): %v", ref, err)
+		}
+	}
+}
