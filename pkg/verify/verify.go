@@ -674,6 +674,9 @@ func (v *verifier) waiveOutage(req policy.Requirement, res *RequirementResult, w
 		}
 	}
 	for _, e := range v.exceptions {
+		if e.vex {
+			continue // VEX statements never waive an outage (acceptVEX refuses them too)
+		}
 		for _, id := range ids {
 			if !e.findings[strings.ToLower(id)] {
 				continue

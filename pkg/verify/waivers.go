@@ -3,6 +3,7 @@ package verify
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -62,13 +63,22 @@ func roundLifetime(d time.Duration) string {
 }
 
 // isOutageException reports whether an exception waives a scanner outage.
+// Finding ids compare case-insensitively (waiveOutage matches lower-cased
+// ids), so the prefix does too: OUTAGE:vuln is an outage waiver, bounded by
+// exceptions.max-outage-lifetime.
 func isOutageException(e attestation.Exception) bool {
 	for _, f := range e.Findings {
-		if strings.HasPrefix(f, "outage:") {
+		if isOutageID(f) {
 			return true
 		}
 	}
 	return false
+}
+
+// isOutageID reports whether a finding id names a scanner outage (outage:…,
+// in any case).
+func isOutageID(id string) bool {
+	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(id)), "outage:")
 }
 
 // acceptVEX turns a verified OpenVEX attestation into waivers: one per
@@ -95,12 +105,21 @@ func (v *verifier) acceptVEX(va verifiedAtt) string {
 			from.UTC().Format(time.RFC3339), fromWhat, roundLifetime(v.opts.Policy.Exceptions.Lifetime()))
 	}
 	added := 0
+	var outages []string
 	for _, s := range doc.Statements {
 		if s.Status != attestation.VEXNotAffected && s.Status != attestation.VEXFixed {
 			continue
 		}
 		purls, ok := v.vexScope(s.Products)
 		if !ok {
+			continue
+		}
+		// A VEX statement says a vulnerability does not affect a product; a
+		// scanner that did not run is not a vulnerability. Only a signed
+		// exception attestation, bounded by exceptions.max-outage-lifetime,
+		// waives an outage.
+		if isOutageID(s.Vulnerability.Name) || slices.ContainsFunc(s.Vulnerability.Aliases, isOutageID) {
+			outages = append(outages, truncateText(s.Vulnerability.Name))
 			continue
 		}
 		reason := "VEX " + s.Status
@@ -119,6 +138,14 @@ func (v *verifier) acceptVEX(va verifiedAtt) string {
 		}
 		v.exceptions = append(v.exceptions, e)
 		added++
+	}
+	if len(outages) > 0 {
+		why := fmt.Sprintf("%d statement(s) name a scanner outage (%s): a VEX statement never waives a scanner outage; sign an exception attestation listing it (bounded by exceptions.max-outage-lifetime)",
+			len(outages), strings.Join(limit(outages), ", "))
+		if added > 0 {
+			why += fmt.Sprintf("; its %d other statement(s) are accepted", added)
+		}
+		return why
 	}
 	if added == 0 {
 		return "no not_affected or fixed statement about this image or its packages"

@@ -183,8 +183,11 @@ func TestOutageExceptionLifetime(t *testing.T) {
 	pol := strings.Replace(keyPolicy, "    deny: {severity: critical, fixed-only: true}\n", "    deny: {severity: critical, fixed-only: true}\n    on-scanner-outage: exception\n", 1)
 	for _, tt := range []struct {
 		expires time.Duration
+		id      string
 		pass    bool
-	}{{48 * time.Hour, true}, {5 * 24 * time.Hour, false}} {
+	}{{48 * time.Hour, "outage:vuln", true}, {5 * 24 * time.Hour, "outage:vuln", false},
+		// The id compares case-insensitively when waiving, so the bound must too.
+		{30 * 24 * time.Hour, "OUTAGE:vuln", false}, {30 * 24 * time.Hour, " Outage:Vuln", false}} {
 		w := newWorld(t)
 		ref := w.image("acme/widgets")
 		k := w.key("release", false)
@@ -192,14 +195,55 @@ func TestOutageExceptionLifetime(t *testing.T) {
 		w.attest(ref, k, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
 		w.attest(ref, k, ref.Digest, attestation.PredicateCodeScan, codeScan("pass", now))
 		w.attest(ref, k, ref.Digest, attestation.PredicateSLSAProvenance, provenance("acme/widgets"))
-		w.attest(ref, w.key("security", true), ref.Digest, attestation.PredicateException, exceptionPred(now.Add(tt.expires), "", "outage:vuln"))
+		w.attest(ref, w.key("security", true), ref.Digest, attestation.PredicateException, exceptionPred(now.Add(tt.expires), "", tt.id))
 		rep := w.verify(ref, w.policy(pol), now)
 		if rep.Verified != tt.pass {
-			t.Errorf("outage exception for %s: verified = %v, want %v: %v %+v", tt.expires, rep.Verified, tt.pass, rep.Failures(), rep.ExceptionsRefused)
+			t.Errorf("outage exception %s for %s: verified = %v, want %v: %v %+v", tt.id, tt.expires, rep.Verified, tt.pass, rep.Failures(), rep.ExceptionsRefused)
 		}
 		if !tt.pass && (len(rep.ExceptionsRefused) != 1 || !strings.Contains(rep.ExceptionsRefused[0].Reason, "exceptions.max-outage-lifetime 3 days")) {
 			t.Errorf("refused = %+v", rep.ExceptionsRefused)
 		}
+	}
+}
+
+// TestVEXNeverWaivesAnOutage: a signed VEX statement naming outage:… (as its
+// name or an alias) is refused with a reason and never passes a missing scan;
+// its other statements still waive.
+func TestVEXNeverWaivesAnOutage(t *testing.T) {
+	now := time.Now()
+	pol := strings.Replace(keyPolicy, "    deny: {severity: critical, fixed-only: true}\n", "    deny: {severity: critical, fixed-only: true}\n    on-scanner-outage: exception\n", 1)
+	for _, tt := range []struct {
+		name string
+		vex  func(image string) any
+	}{
+		{"outage as the name", func(image string) any { return openVEX(now, "outage:vuln", image) }},
+		{"upper-case outage", func(image string) any { return openVEX(now, "OUTAGE:vuln", image) }},
+		{"outage as an alias", func(image string) any {
+			d := openVEX(now, "CVE-2099-0001", image).(map[string]any)
+			d["statements"].([]any)[0].(map[string]any)["vulnerability"].(map[string]any)["aliases"] = []any{"outage:" + attestation.PredicateVuln}
+			return d
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			ref := w.image("acme/widgets")
+			k := w.key("release", false)
+			w.sign(ref, k)
+			w.attest(ref, k, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
+			w.attest(ref, k, ref.Digest, attestation.PredicateCodeScan, codeScan("pass", now))
+			w.attest(ref, k, ref.Digest, attestation.PredicateSLSAProvenance, provenance("acme/widgets"))
+			image := "pkg:oci/widgets@" + strings.Replace(ref.Digest, ":", "%3A", 1)
+			w.attest(ref, w.key("security", true), ref.Digest, attestation.PredicateOpenVEX, tt.vex(image))
+			rep := w.verify(ref, w.policy(pol), now)
+			wantFail(t, rep, "vuln", "missing")
+			if len(rep.OutagesWaived) != 0 {
+				t.Errorf("OutagesWaived = %v", rep.OutagesWaived)
+			}
+			if len(rep.ExceptionsRefused) != 1 || !strings.Contains(rep.ExceptionsRefused[0].Reason, "a VEX statement never waives a scanner outage") {
+				t.Errorf("refused = %+v, want the VEX refused for naming an outage", rep.ExceptionsRefused)
+			}
+		})
 	}
 }
 
