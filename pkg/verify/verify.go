@@ -61,7 +61,7 @@ import (
 const (
 	DefaultMaxSignatures    = 32
 	DefaultMaxAttestations  = 128
-	DefaultMaxEnvelopeBytes = 16 << 20
+	DefaultMaxEnvelopeBytes = attestation.DefaultMaxEnvelopeBytes
 )
 
 // Options configures Verify.
@@ -94,6 +94,9 @@ type verifier struct {
 	ref        oci.Ref
 	exceptions []*exception
 	refusedMap map[string][]string
+	// unread says why no requirement can pass: attestations left unread by a
+	// cap ("" when none).
+	unread string
 	// infraErr is an infrastructure failure met while evaluating (slsa-verifier
 	// could not reach a service): Verify returns it instead of a report.
 	infraErr error
@@ -253,8 +256,16 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 		}
 		byType[va.statement.PredicateType] = append(byType[va.statement.PredicateType], va)
 	}
+	// Attestations left unread by a size or count cap may be the newest
+	// evidence of any type (it is unknowable without reading them): no
+	// requirement can pass while they are unread.
+	v.unread = unreadReason(f.unread)
 	for _, req := range p.Require {
 		res, in, older := v.requirement(ctx, req, byType[req.PredicateType], rep)
+		if v.unread != "" {
+			res.Passed, res.Waived = false, ""
+			res.Reasons = append([]string{v.unread}, res.Reasons...)
+		}
 		rep.Requirements = append(rep.Requirements, res)
 		for _, va := range in {
 			rep.Inputs = append(rep.Inputs, input(*va))
@@ -288,6 +299,24 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 	}
 	sort.SliceStable(rep.Ignored, func(i, j int) bool { return rep.Ignored[i].Location < rep.Ignored[j].Location })
 	return rep, nil
+}
+
+// unreadReason says why attestations left unread by a cap (attestations and
+// bundles; signatures only ever add to what passes) fail every requirement:
+// "" when there are none.
+func unreadReason(unread []Ignored) string {
+	var locs []string
+	for _, ig := range unread {
+		if ig.Kind == KindSignature {
+			continue
+		}
+		locs = append(locs, shortLoc(ig.Location)+" ("+ig.Reason+")")
+	}
+	if len(locs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d attestation(s) not read (over the cap): the newest evidence cannot be established, so no requirement passes: %s; remove what should not be attached, and re-attest evidence that is too large in smaller parts",
+		len(locs), strings.Join(limit(locs), "; "))
 }
 
 // refusedExceptions maps a finding id to why exceptions naming it were refused,
@@ -664,7 +693,7 @@ func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list
 // exception lists the outage of its type; otherwise it leaves res alone and,
 // for a requirement that could accept one, adds the hint to why.
 func (v *verifier) waiveOutage(req policy.Requirement, res *RequirementResult, why string, rep *Report) bool {
-	if !req.AcceptsOutageException() {
+	if !req.AcceptsOutageException() || v.unread != "" {
 		return false
 	}
 	ids := []string{policy.OutageFindingID(req.PredicateType)}
