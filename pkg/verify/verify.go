@@ -97,6 +97,10 @@ type verifier struct {
 	// unread says why no requirement can pass: attestations left unread by a
 	// cap ("" when none).
 	unread string
+	// vexWaiving and vexBlocking are the statements of the accepted VEX
+	// attestations that waive (not_affected, fixed) and that take waivers
+	// away (affected, under_investigation): resolveVEX orders them.
+	vexWaiving, vexBlocking []*vexStmt
 	// infraErr is an infrastructure failure met while evaluating (slsa-verifier
 	// could not reach a service): Verify returns it instead of a report.
 	infraErr error
@@ -235,6 +239,7 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 				Location: va.c.location, PredicateType: va.statement.PredicateType, Reason: why})
 		}
 	}
+	v.resolveVEX(rep)
 
 	// The signature requirement.
 	sigReq, sigInputs, bg, err := v.signatureRequirement(ctx, sigs, bundleSigs, h, rep)

@@ -374,3 +374,111 @@ func TestExceptionIDsIgnoreCase(t *testing.T) {
 		t.Fatalf("verified %v, used %+v: %v", rep.Verified, rep.ExceptionsUsed, rep.Failures())
 	}
 }
+
+// vexStatement is one OpenVEX statement about products; at, when set, is the
+// statement's own timestamp.
+func vexStatement(vuln, status string, at *time.Time, products []string, aliases ...string) map[string]any {
+	var ps []any
+	for _, p := range products {
+		ps = append(ps, map[string]any{"@id": p})
+	}
+	vv := map[string]any{"name": vuln}
+	if len(aliases) > 0 {
+		vv["aliases"] = aliases
+	}
+	s := map[string]any{"vulnerability": vv, "products": ps, "status": status}
+	if status == "not_affected" {
+		s["justification"] = "vulnerable_code_not_in_execute_path"
+	}
+	if at != nil {
+		s["timestamp"] = at.UTC().Format(time.RFC3339)
+	}
+	return s
+}
+
+func vexDoc(timestamp time.Time, statements ...map[string]any) any {
+	var sts []any
+	for _, s := range statements {
+		sts = append(sts, s)
+	}
+	return map[string]any{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://acme.example/vex/widgets-" + timestamp.Format("150405"),
+		"author": "security@acme.example", "timestamp": timestamp.UTC().Format(time.RFC3339), "version": 1, "statements": sts}
+}
+
+// TestVEXLatestStatementWins: per OpenVEX, the latest statement for a
+// vulnerability and product wins — by the statement's timestamp, else its
+// document's — in one document or across VEX attestations. A not_affected
+// statement followed by one saying affected or under_investigation waives
+// nothing (it used to waive regardless).
+func TestVEXLatestStatementWins(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	log4j := "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"
+	other := "pkg:maven/com.example/other@1.0.0"
+	earlier, later := now.Add(-2*time.Hour), now.Add(-time.Hour)
+	na := func(at *time.Time, products ...string) map[string]any {
+		return vexStatement("CVE-2021-44228", "not_affected", at, products)
+	}
+	aff := func(status string, at *time.Time, products ...string) map[string]any {
+		return vexStatement("CVE-2021-44228", status, at, products)
+	}
+	tests := []struct {
+		name string
+		docs []any // VEX attestations, attached in order
+		pass bool
+	}{
+		{"not_affected alone", []any{vexDoc(later, na(nil, log4j))}, true},
+		{"one document: not_affected, then affected", []any{vexDoc(later, na(nil, log4j), aff("affected", nil, log4j))}, false},
+		{"one document: affected, then not_affected", []any{vexDoc(later, aff("affected", nil, log4j), na(nil, log4j))}, true},
+		{"newer document says affected", []any{vexDoc(earlier, na(nil, log4j)), vexDoc(later, aff("affected", nil, log4j))}, false},
+		{"newer document says under_investigation, attached first", []any{vexDoc(later, aff("under_investigation", nil, log4j)), vexDoc(earlier, na(nil, log4j))}, false},
+		{"newer document says not_affected", []any{vexDoc(earlier, aff("affected", nil, log4j)), vexDoc(later, na(nil, log4j))}, true},
+		{"statement timestamps decide within a document", []any{vexDoc(later, na(&later, log4j), aff("affected", &earlier, log4j))}, true},
+		{"statement timestamp later than a newer document's", []any{vexDoc(earlier, aff("affected", &later, log4j)), vexDoc(later.Add(-30*time.Minute), na(nil, log4j))}, false},
+		{"later affected under an alias", []any{vexDoc(earlier, na(nil, log4j)),
+			vexDoc(later, vexStatement("GHSA-jfh8-c2jp-5v3q", "affected", nil, []string{log4j}, "CVE-2021-44228"))}, false},
+		{"later affected for the package narrows a whole-image not_affected", []any{vexDoc(earlier, na(nil, "IMAGE")), vexDoc(later, aff("affected", nil, log4j))}, false},
+		{"later affected for the whole image", []any{vexDoc(earlier, na(nil, log4j)), vexDoc(later, aff("affected", nil, "IMAGE"))}, false},
+		{"later affected for another package", []any{vexDoc(earlier, na(nil, log4j)), vexDoc(later, aff("affected", nil, other))}, true},
+		{"later affected for another vulnerability", []any{vexDoc(earlier, na(nil, log4j)),
+			vexDoc(later, vexStatement("CVE-2099-0001", "affected", nil, []string{log4j}))}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			ref := w.image("acme/widgets")
+			k := w.key("release", false)
+			w.sign(ref, k)
+			w.attestOthers(ref, k, now, attestation.PredicateVuln)
+			w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-time.Minute), match("CVE-2021-44228", "Critical", true)))
+			image := "pkg:oci/widgets@" + strings.Replace(ref.Digest, ":", "%3A", 1)
+			for _, d := range tt.docs {
+				b, err := json.Marshal(d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.attest(ref, w.key("security", false), ref.Digest, attestation.PredicateOpenVEX,
+					json.RawMessage(strings.ReplaceAll(string(b), `"IMAGE"`, `"`+image+`"`)))
+			}
+			rep := w.verify(ref, w.policy(keyPolicy), now)
+			if rep.Verified != tt.pass {
+				t.Fatalf("verified = %v, want %v: %v; refused %+v", rep.Verified, tt.pass, rep.Failures(), rep.ExceptionsRefused)
+			}
+			if tt.pass {
+				return
+			}
+			wantFail(t, rep, "vuln", "CVE-2021-44228")
+			// A statement wholly superseded is reported, naming what superseded it.
+			if strings.Contains(tt.name, "narrows") {
+				return
+			}
+			found := false
+			for _, r := range rep.ExceptionsRefused {
+				found = found || strings.Contains(r.Reason, "superseded by a later")
+			}
+			if !found {
+				t.Errorf("refused = %+v, want the superseded statement reported", rep.ExceptionsRefused)
+			}
+		})
+	}
+}
