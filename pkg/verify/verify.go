@@ -637,9 +637,18 @@ func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list
 	failed := false
 	for _, e := range current {
 		va := e.va
+		// Every copy is evaluated; one copy of each statement is the input,
+		// and only its evaluation counts the findings exceptions waived.
+		k := statementKey(va.statement)
+		copyOf := distinct[k]
+		var used []int
+		if copyOf {
+			used = v.usedCounts()
+		}
 		detail, reasons, outs := v.conditions(req, va)
-		// Every copy is evaluated; one copy of each statement is the input.
-		if k := statementKey(va.statement); !distinct[k] {
+		if copyOf {
+			v.restoreUsed(used)
+		} else {
 			distinct[k] = true
 			inputs = append(inputs, va)
 		}
@@ -692,6 +701,23 @@ func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list
 		res.Reasons[0] += fmt.Sprintf(" (the newest evidence decides: %d older attestation(s) of this type superseded, not evaluated)", len(older))
 	}
 	return res, nil, superseded
+}
+
+// usedCounts and restoreUsed save and restore how many findings each
+// accepted exception waived, so that a copy of an evaluated statement does not
+// count them again.
+func (v *verifier) usedCounts() []int {
+	used := make([]int, len(v.exceptions))
+	for i, e := range v.exceptions {
+		used[i] = e.used
+	}
+	return used
+}
+
+func (v *verifier) restoreUsed(used []int) {
+	for i, e := range v.exceptions {
+		e.used = used[i]
+	}
 }
 
 // waiveOutage passes res when req accepts outage exceptions and an accepted

@@ -482,3 +482,33 @@ func TestVEXLatestStatementWins(t *testing.T) {
 		})
 	}
 }
+
+// TestFindingsWaivedCountsStatementsOnce: the same vuln scan and the same
+// exception attached in both formats are one statement each: the exception is
+// reported once, waiving one finding (the copies used to count twice).
+func TestFindingsWaivedCountsStatementsOnce(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	w := newWorld(t)
+	ref := w.image("acme/widgets")
+	k := w.key("release", false)
+	w.sign(ref, k)
+	w.attestOthers(ref, k, now, attestation.PredicateVuln)
+	scan := vulnScan(now.Add(-time.Minute), match("CVE-2021-44228", "Critical", true))
+	w.attest(ref, k, ref.Digest, attestation.PredicateVuln, scan)
+	w.bundle(ref, k, attestation.PredicateVuln, scan)
+	exc := exceptionPred(now.Add(24*time.Hour), "", "CVE-2021-44228")
+	w.attest(ref, w.key("security", false), ref.Digest, attestation.PredicateException, exc)
+	w.bundle(ref, w.key("security", false), attestation.PredicateException, exc)
+	rep := w.verify(ref, w.policy(keyPolicy), now)
+	if !rep.Verified {
+		t.Fatalf("not verified: %v; refused %+v", rep.Failures(), rep.ExceptionsRefused)
+	}
+	total := 0
+	for _, e := range rep.ExceptionsUsed {
+		total += e.FindingsWaived
+	}
+	if len(rep.ExceptionsUsed) != 1 || total != 1 {
+		t.Errorf("exceptions used = %+v, want one waiving one finding", rep.ExceptionsUsed)
+	}
+}
