@@ -28,6 +28,10 @@ type VEXStatement struct {
 	Status          string           `json:"status"`
 	Justification   string           `json:"justification,omitempty"`
 	ImpactStatement string           `json:"impact_statement,omitempty"`
+	// Timestamp and LastUpdated are the statement's own times, when it has
+	// them (else the document's timestamp applies).
+	Timestamp   *time.Time `json:"timestamp,omitempty"`
+	LastUpdated *time.Time `json:"last_updated,omitempty"`
 }
 
 // VEXVulnerability names the vulnerability of a statement.

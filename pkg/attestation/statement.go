@@ -34,6 +34,18 @@ const (
 	DefaultMaxPayloadBytes = 16 << 20
 	// DefaultMaxSignatures is the default cap on signatures in one envelope.
 	DefaultMaxSignatures = 8
+	// DefaultMaxEnvelopeBytes is the default cap verify-and-deploy puts on one
+	// attached envelope or bundle layer; what is larger is not read.
+	DefaultMaxEnvelopeBytes = 16 << 20
+	// EnvelopeOverheadBytes bounds what a DSSE envelope or Sigstore bundle adds
+	// to its base64-encoded statement: signatures, certificate chain,
+	// transparency-log entry and timestamps.
+	EnvelopeOverheadBytes = 256 << 10
+	// MaxSignableStatementBytes is the largest statement whose signed envelope
+	// (the statement in base64, 4/3 larger, plus EnvelopeOverheadBytes) stays
+	// within DefaultMaxEnvelopeBytes: the attest gate signs nothing larger, so
+	// what it writes verify-and-deploy reads.
+	MaxSignableStatementBytes = (DefaultMaxEnvelopeBytes - EnvelopeOverheadBytes) / 4 * 3
 )
 
 // Options bounds what the parsers accept. The zero value means the defaults.

@@ -84,6 +84,13 @@ func Statement(ref oci.Ref, p Predicate) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", errkind.Input(fmt.Errorf("%s: %w", src, err))
 	}
+	if len(b) > attestation.MaxSignableStatementBytes {
+		// Its envelope (base64, 4/3 larger) would be over what
+		// verify-and-deploy reads: the attestation would be signed and pushed,
+		// then left unread at deploy.
+		return nil, "", errkind.Input(fmt.Errorf("%s: the %s statement is %d bytes, over the %d-byte limit: its signed envelope would exceed the %d bytes verify-and-deploy reads; reduce the predicate (fewer or smaller entries) or split it",
+			src, p.Type, len(b), attestation.MaxSignableStatementBytes, attestation.DefaultMaxEnvelopeBytes))
+	}
 	return b, uri, nil
 }
 

@@ -190,6 +190,14 @@ func TestAttestAllOrNothing(t *testing.T) {
 		big[i] = 'a'
 	}
 	copy(big[len(big)-2:], `"}`)
+	// Under the statement cap, but its envelope (base64, 4/3 larger) would be
+	// over what verify-and-deploy reads: signed, it would be left unread.
+	unreadable := make([]byte, attestation.MaxSignableStatementBytes)
+	copy(unreadable, `{"bomFormat":"CycloneDX","specVersion":"1.5","x":"`)
+	for i := 50; i < len(unreadable)-2; i++ {
+		unreadable[i] = 'a'
+	}
+	copy(unreadable[len(unreadable)-2:], `"}`)
 	tests := []struct {
 		name    string
 		bad     signing.Predicate
@@ -199,6 +207,7 @@ func TestAttestAllOrNothing(t *testing.T) {
 		{"vuln without scanFinishedOn", signing.Predicate{Type: "vuln", Data: []byte(`{"scanner":{"uri":"x"},"metadata":{}}`), Source: "vuln.json"}, "vuln.json is not a valid vuln predicate"},
 		{"bad JSON", signing.Predicate{Type: "threat-model", Data: []byte(`{"pullRequest":`), Source: "tm.json"}, "tm.json"},
 		{"oversized", signing.Predicate{Type: "cyclonedx", Data: big, Source: "huge.json"}, "huge.json"},
+		{"envelope over what verify reads", signing.Predicate{Type: "cyclonedx", Data: unreadable, Source: "large.json"}, "its signed envelope would exceed the 16777216 bytes verify-and-deploy reads"},
 		{"unknown type", signing.Predicate{Type: "slsa", Data: []byte(`{}`), Source: "p.json"}, "p.json: predicate type"},
 	}
 	for _, tt := range tests {

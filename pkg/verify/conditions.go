@@ -263,6 +263,9 @@ type exception struct {
 	// packages it covers (none: every package of the image).
 	vex   bool
 	purls []string
+	// notPurls are packages a later VEX statement says are affected (or under
+	// investigation): a whole-image VEX waiver does not cover them.
+	notPurls []string
 }
 
 // waives reports whether e waives f.
@@ -275,6 +278,9 @@ func (e *exception) waives(f vulnFinding) bool {
 func (e *exception) waivesIDs(ids []string, purl string) bool {
 	if e.vex {
 		if len(e.purls) > 0 && !slices.ContainsFunc(e.purls, func(p string) bool { return finding.PURLMatches(p, purl) }) {
+			return false
+		}
+		if slices.ContainsFunc(e.notPurls, func(p string) bool { return purlsOverlap(p, purl) }) {
 			return false
 		}
 	} else if strings.HasPrefix(e.pred.Scope, "pkg:") && !finding.PURLMatches(e.pred.Scope, purl) {

@@ -47,8 +47,17 @@ type candidate struct {
 // fetched is everything attached to a digest, within the caps.
 type fetched struct {
 	candidates []candidate
-	// overCap lists what was left unread because of the caps.
+	// overCap lists what was left unread because of the caps, or malformed.
 	overCap []Ignored
+	// unread lists what was left unread because of a size or count cap: it
+	// may be the newest evidence, so it blocks what it could belong to.
+	unread []Ignored
+}
+
+// capped records ig as left unread because of a cap.
+func (f *fetched) capped(ig Ignored) {
+	f.overCap = append(f.overCap, ig)
+	f.unread = append(f.unread, ig)
 }
 
 func (v *verifier) fetch(ctx context.Context, d name.Digest) (*fetched, error) {
@@ -123,10 +132,10 @@ func (v *verifier) fetchLegacy(ctx context.Context, d name.Digest, kind string, 
 		case i < len(m.Layers)-limit:
 			// cosign appends: over the cap, the most recently attached are read,
 			// so that the newest evidence is not the part left unread.
-			out.overCap = append(out.overCap, Ignored{Kind: kind, Format: FormatLegacy, Location: loc,
+			out.capped(Ignored{Kind: kind, Format: FormatLegacy, Location: loc,
 				Reason: fmt.Sprintf("not read: more than %d %ss are attached (cap): the %d attached last are read", limit, kind, limit)})
 		case l.Size > v.opts.MaxEnvelopeBytes || l.Size < 0:
-			out.overCap = append(out.overCap, Ignored{Kind: kind, Format: FormatLegacy, Location: loc,
+			out.capped(Ignored{Kind: kind, Format: FormatLegacy, Location: loc,
 				Reason: fmt.Sprintf("not read: %d bytes, over the %d-byte cap", l.Size, v.opts.MaxEnvelopeBytes)})
 		default:
 			keep[l.Digest] = true
@@ -167,16 +176,21 @@ func (v *verifier) fetchBundles(ctx context.Context, d name.Digest, out *fetched
 		loc := d.Repository.String() + "@" + desc.Digest.String()
 		n++
 		if n > v.opts.MaxAttestations+v.opts.MaxSignatures {
-			out.overCap = append(out.overCap, Ignored{Kind: "bundle", Format: FormatBundle, Location: loc,
+			out.capped(Ignored{Kind: "bundle", Format: FormatBundle, Location: loc,
 				Reason: fmt.Sprintf("not read: more than %d bundles are attached (cap)", v.opts.MaxAttestations+v.opts.MaxSignatures)})
 			continue
 		}
-		b, why, err := v.readBundle(ctx, d.Repository.Digest(desc.Digest.String()))
+		b, why, overCap, err := v.readBundle(ctx, d.Repository.Digest(desc.Digest.String()))
 		if err != nil {
 			return err
 		}
 		if why != "" {
-			out.overCap = append(out.overCap, Ignored{Kind: "bundle", Format: FormatBundle, Location: loc, Reason: why})
+			ig := Ignored{Kind: "bundle", Format: FormatBundle, Location: loc, Reason: why}
+			if overCap {
+				out.capped(ig)
+			} else {
+				out.overCap = append(out.overCap, ig)
+			}
 			continue
 		}
 		out.candidates = append(out.candidates, candidate{format: FormatBundle, location: loc, bundle: b})
@@ -185,48 +199,49 @@ func (v *verifier) fetchBundles(ctx context.Context, d name.Digest, out *fetched
 }
 
 // readBundle reads one referrer manifest holding a bundle layer, within the caps.
-// A malformed bundle is a reason (it is ignored); a registry failure is an error.
-func (v *verifier) readBundle(ctx context.Context, ref name.Digest) (*sgbundle.Bundle, string, error) {
+// A malformed bundle is a reason (it is ignored), overCap when it is not read
+// because of the size cap; a registry failure is an error.
+func (v *verifier) readBundle(ctx context.Context, ref name.Digest) (_ *sgbundle.Bundle, why string, overCap bool, _ error) {
 	img, err := remote.Image(ref, v.opts.Registry.RemoteOptions(ctx)...)
 	if err != nil {
-		return nil, "", infra("reading bundle manifest "+ref.String(), err)
+		return nil, "", false, infra("reading bundle manifest "+ref.String(), err)
 	}
 	m, err := img.Manifest()
 	if err != nil {
-		return nil, "", infra("reading bundle manifest "+ref.String(), err)
+		return nil, "", false, infra("reading bundle manifest "+ref.String(), err)
 	}
 	if len(m.Layers) != 1 {
-		return nil, fmt.Sprintf("a bundle manifest has exactly one layer, this one %d", len(m.Layers)), nil
+		return nil, fmt.Sprintf("a bundle manifest has exactly one layer, this one %d", len(m.Layers)), false, nil
 	}
 	l := m.Layers[0]
 	if !strings.HasPrefix(string(l.MediaType), bundleMediaTypePrefix) {
-		return nil, fmt.Sprintf("layer media type %q is not a Sigstore bundle", l.MediaType), nil
+		return nil, fmt.Sprintf("layer media type %q is not a Sigstore bundle", l.MediaType), false, nil
 	}
 	if l.Size > v.opts.MaxEnvelopeBytes || l.Size < 0 {
-		return nil, fmt.Sprintf("not read: %d bytes, over the %d-byte cap", l.Size, v.opts.MaxEnvelopeBytes), nil
+		return nil, fmt.Sprintf("not read: %d bytes, over the %d-byte cap", l.Size, v.opts.MaxEnvelopeBytes), true, nil
 	}
 	layer, err := img.LayerByDigest(l.Digest)
 	if err != nil {
-		return nil, "", infra("reading bundle layer "+l.Digest.String(), err)
+		return nil, "", false, infra("reading bundle layer "+l.Digest.String(), err)
 	}
 	rc, err := layer.Compressed()
 	if err != nil {
-		return nil, "", infra("reading bundle layer "+l.Digest.String(), err)
+		return nil, "", false, infra("reading bundle layer "+l.Digest.String(), err)
 	}
 	defer rc.Close()
 	data, err := io.ReadAll(io.LimitReader(rc, v.opts.MaxEnvelopeBytes+1))
 	if err != nil {
-		return nil, "", infra("reading bundle layer "+l.Digest.String(), err)
+		return nil, "", false, infra("reading bundle layer "+l.Digest.String(), err)
 	}
 	if int64(len(data)) > v.opts.MaxEnvelopeBytes {
-		return nil, fmt.Sprintf("not read: over the %d-byte cap", v.opts.MaxEnvelopeBytes), nil
+		return nil, fmt.Sprintf("not read: over the %d-byte cap", v.opts.MaxEnvelopeBytes), true, nil
 	}
 	b := &sgbundle.Bundle{}
 	if err := b.UnmarshalJSON(bytes.TrimSpace(data)); err != nil {
-		return nil, "not a valid Sigstore bundle: " + err.Error(), nil
+		return nil, "not a valid Sigstore bundle: " + err.Error(), false, nil
 	}
 	if !b.MinVersion("v0.3") {
-		return nil, "bundle version older than v0.3", nil
+		return nil, "bundle version older than v0.3", false, nil
 	}
-	return b, "", nil
+	return b, "", false, nil
 }

@@ -499,3 +499,62 @@ func TestTimestampOfSomethingElse(t *testing.T) {
 		t.Fatal("a keyless signature verified with a timestamp of something else")
 	}
 }
+
+// An attestation left unread by a size or count cap may be the newest
+// evidence: the attest gate signed a 12–16 MiB predicate whose envelope was
+// over verify's cap, verify skipped it, and the older clean scan decided. Now
+// every requirement fails while something is unread (its type is unknowable
+// without reading it), and nothing over the cap is signed.
+func TestUnreadAttestationsFailClosed(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	const capBytes = 64 << 10
+	bigFailing := func() any {
+		p := vulnScan(now.Add(-time.Minute), match("CVE-2021-44228", "Critical", true)).(map[string]any)
+		p["padding"] = strings.Repeat("a", 2*capBytes)
+		return p
+	}
+	tests := []struct {
+		name   string
+		attach func(w *world, ref oci.Ref, k fixtureSigner)
+		maxAtt int
+		pass   bool
+	}{
+		{"everything within the caps", func(*world, oci.Ref, fixtureSigner) {}, 0, true},
+		{"newer failing scan over the size cap (legacy)", func(w *world, ref oci.Ref, k fixtureSigner) {
+			w.attest(ref, k, ref.Digest, attestation.PredicateVuln, bigFailing())
+		}, 0, false},
+		{"newer failing scan over the size cap (bundle)", func(w *world, ref oci.Ref, k fixtureSigner) {
+			w.bundle(ref, k, attestation.PredicateVuln, bigFailing())
+		}, 0, false},
+		{"over the count cap", func(w *world, ref oci.Ref, k fixtureSigner) {
+			w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-2*time.Hour)))
+		}, 4, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			ref := w.image("acme/widgets")
+			k := w.key("release", false)
+			w.sign(ref, k)
+			w.attestOthers(ref, k, now)
+			tt.attach(w, ref, k)
+			rep, err := Verify(context.Background(), ref, Options{Policy: w.policy(keyPolicy), TrustedMaterial: w.trust,
+				MaxEnvelopeBytes: capBytes, MaxAttestations: tt.maxAtt, Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Verified != tt.pass {
+				t.Fatalf("verified = %v, want %v: %v", rep.Verified, tt.pass, rep.Failures())
+			}
+			if tt.pass {
+				return
+			}
+			// The type of what was not read is unknowable: every requirement fails.
+			for _, name := range []string{"cyclonedx", "vuln", "code-scan", "slsaprovenance"} {
+				wantFail(t, rep, name, "1 attestation(s) not read (over the cap): the newest evidence cannot be established")
+			}
+			wantPass(t, rep, RequirementSignature)
+		})
+	}
+}

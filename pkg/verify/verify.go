@@ -61,7 +61,7 @@ import (
 const (
 	DefaultMaxSignatures    = 32
 	DefaultMaxAttestations  = 128
-	DefaultMaxEnvelopeBytes = 16 << 20
+	DefaultMaxEnvelopeBytes = attestation.DefaultMaxEnvelopeBytes
 )
 
 // Options configures Verify.
@@ -94,6 +94,13 @@ type verifier struct {
 	ref        oci.Ref
 	exceptions []*exception
 	refusedMap map[string][]string
+	// unread says why no requirement can pass: attestations left unread by a
+	// cap ("" when none).
+	unread string
+	// vexWaiving and vexBlocking are the statements of the accepted VEX
+	// attestations that waive (not_affected, fixed) and that take waivers
+	// away (affected, under_investigation): resolveVEX orders them.
+	vexWaiving, vexBlocking []*vexStmt
 	// infraErr is an infrastructure failure met while evaluating (slsa-verifier
 	// could not reach a service): Verify returns it instead of a report.
 	infraErr error
@@ -232,6 +239,7 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 				Location: va.c.location, PredicateType: va.statement.PredicateType, Reason: why})
 		}
 	}
+	v.resolveVEX(rep)
 
 	// The signature requirement.
 	sigReq, sigInputs, bg, err := v.signatureRequirement(ctx, sigs, bundleSigs, h, rep)
@@ -253,8 +261,16 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 		}
 		byType[va.statement.PredicateType] = append(byType[va.statement.PredicateType], va)
 	}
+	// Attestations left unread by a size or count cap may be the newest
+	// evidence of any type (it is unknowable without reading them): no
+	// requirement can pass while they are unread.
+	v.unread = unreadReason(f.unread)
 	for _, req := range p.Require {
 		res, in, older := v.requirement(ctx, req, byType[req.PredicateType], rep)
+		if v.unread != "" {
+			res.Passed, res.Waived = false, ""
+			res.Reasons = append([]string{v.unread}, res.Reasons...)
+		}
 		rep.Requirements = append(rep.Requirements, res)
 		for _, va := range in {
 			rep.Inputs = append(rep.Inputs, input(*va))
@@ -288,6 +304,24 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 	}
 	sort.SliceStable(rep.Ignored, func(i, j int) bool { return rep.Ignored[i].Location < rep.Ignored[j].Location })
 	return rep, nil
+}
+
+// unreadReason says why attestations left unread by a cap (attestations and
+// bundles; signatures only ever add to what passes) fail every requirement:
+// "" when there are none.
+func unreadReason(unread []Ignored) string {
+	var locs []string
+	for _, ig := range unread {
+		if ig.Kind == KindSignature {
+			continue
+		}
+		locs = append(locs, shortLoc(ig.Location)+" ("+ig.Reason+")")
+	}
+	if len(locs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d attestation(s) not read (over the cap): the newest evidence cannot be established, so no requirement passes: %s; remove what should not be attached, and re-attest evidence that is too large in smaller parts",
+		len(locs), strings.Join(limit(locs), "; "))
 }
 
 // refusedExceptions maps a finding id to why exceptions naming it were refused,
@@ -603,9 +637,18 @@ func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list
 	failed := false
 	for _, e := range current {
 		va := e.va
+		// Every copy is evaluated; one copy of each statement is the input,
+		// and only its evaluation counts the findings exceptions waived.
+		k := statementKey(va.statement)
+		copyOf := distinct[k]
+		var used []int
+		if copyOf {
+			used = v.usedCounts()
+		}
 		detail, reasons, outs := v.conditions(req, va)
-		// Every copy is evaluated; one copy of each statement is the input.
-		if k := statementKey(va.statement); !distinct[k] {
+		if copyOf {
+			v.restoreUsed(used)
+		} else {
 			distinct[k] = true
 			inputs = append(inputs, va)
 		}
@@ -660,11 +703,28 @@ func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list
 	return res, nil, superseded
 }
 
+// usedCounts and restoreUsed save and restore how many findings each
+// accepted exception waived, so that a copy of an evaluated statement does not
+// count them again.
+func (v *verifier) usedCounts() []int {
+	used := make([]int, len(v.exceptions))
+	for i, e := range v.exceptions {
+		used[i] = e.used
+	}
+	return used
+}
+
+func (v *verifier) restoreUsed(used []int) {
+	for i, e := range v.exceptions {
+		e.used = used[i]
+	}
+}
+
 // waiveOutage passes res when req accepts outage exceptions and an accepted
 // exception lists the outage of its type; otherwise it leaves res alone and,
 // for a requirement that could accept one, adds the hint to why.
 func (v *verifier) waiveOutage(req policy.Requirement, res *RequirementResult, why string, rep *Report) bool {
-	if !req.AcceptsOutageException() {
+	if !req.AcceptsOutageException() || v.unread != "" {
 		return false
 	}
 	ids := []string{policy.OutageFindingID(req.PredicateType)}
@@ -674,6 +734,9 @@ func (v *verifier) waiveOutage(req policy.Requirement, res *RequirementResult, w
 		}
 	}
 	for _, e := range v.exceptions {
+		if e.vex {
+			continue // VEX statements never waive an outage (acceptVEX refuses them too)
+		}
 		for _, id := range ids {
 			if !e.findings[strings.ToLower(id)] {
 				continue

@@ -3,6 +3,7 @@ package verify
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -62,20 +63,57 @@ func roundLifetime(d time.Duration) string {
 }
 
 // isOutageException reports whether an exception waives a scanner outage.
+// Finding ids compare case-insensitively (waiveOutage matches lower-cased
+// ids), so the prefix does too: OUTAGE:vuln is an outage waiver, bounded by
+// exceptions.max-outage-lifetime.
 func isOutageException(e attestation.Exception) bool {
 	for _, f := range e.Findings {
-		if strings.HasPrefix(f, "outage:") {
+		if isOutageID(f) {
 			return true
 		}
 	}
 	return false
 }
 
-// acceptVEX turns a verified OpenVEX attestation into waivers: one per
-// not_affected or fixed statement about this image or its packages. It
-// returns why the document is refused ("" when accepted). A VEX document has
-// no expiry: it waives for the policy's exceptions.max-lifetime from its
-// trusted signing time, else its own timestamp.
+// isOutageID reports whether a finding id names a scanner outage (outage:…,
+// in any case).
+func isOutageID(id string) bool {
+	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(id)), "outage:")
+}
+
+// vexStmt is one OpenVEX statement about this image or its packages, from a
+// verified VEX attestation by an exception signer.
+type vexStmt struct {
+	va    *verifiedAtt
+	doc   *attestation.OpenVEX
+	key   [32]byte // the attestation's statement (copies share it)
+	s     attestation.VEXStatement
+	idx   int       // its position in the document
+	at    time.Time // the statement's time: its own, else the document's
+	ids   []string  // vulnerability name and aliases, lower-cased
+	whole bool      // about every package of the image
+	purls []string  // else the packages it is about
+	until time.Time // waiving statements: end of the waiver
+}
+
+// blocks reports whether t, a statement saying affected or under
+// investigation, is later than s and so wins over it (OpenVEX: the latest
+// statement for a vulnerability and product wins). A tie goes to t, except
+// within one document, where the later statement wins.
+func (t *vexStmt) blocks(s *vexStmt) bool {
+	if !t.at.Equal(s.at) {
+		return t.at.After(s.at)
+	}
+	return t.key != s.key || t.idx > s.idx
+}
+
+// acceptVEX reads a verified OpenVEX attestation: its not_affected and fixed
+// statements about this image or its packages become waiver candidates, its
+// affected and under_investigation statements can supersede them
+// (resolveVEX). It returns why the document is refused ("" when accepted). A
+// VEX document has no expiry: it waives for the policy's
+// exceptions.max-lifetime from its trusted signing time, else its own
+// timestamp.
 func (v *verifier) acceptVEX(va verifiedAtt) string {
 	st := va.statement
 	if !st.HasSubjectDigest(v.ref.Digest) {
@@ -84,6 +122,36 @@ func (v *verifier) acceptVEX(va verifiedAtt) string {
 	doc, err := attestation.ParseOpenVEX(st.Predicate)
 	if err != nil {
 		return "invalid OpenVEX document: " + oneLine(err)
+	}
+	key := statementKey(st)
+	var waiving []*vexStmt
+	blocking := 0
+	for i, s := range doc.Statements {
+		purls, ok := v.vexScope(s.Products)
+		if !ok {
+			continue
+		}
+		at := doc.Timestamp
+		if s.Timestamp != nil {
+			at = *s.Timestamp
+		}
+		if s.LastUpdated != nil && s.LastUpdated.After(at) {
+			at = *s.LastUpdated
+		}
+		vs := &vexStmt{va: &va, doc: doc, key: key, s: s, idx: i, at: at, whole: purls == nil, purls: purls,
+			ids: []string{strings.ToLower(s.Vulnerability.Name)}}
+		for _, a := range s.Vulnerability.Aliases {
+			vs.ids = append(vs.ids, strings.ToLower(a))
+		}
+		switch s.Status {
+		case attestation.VEXAffected, attestation.VEXUnderInvestigation:
+			// Counted whatever the document's age: saying a vulnerability
+			// affects the image only ever takes waivers away.
+			v.vexBlocking = append(v.vexBlocking, vs)
+			blocking++
+		case attestation.VEXNotAffected, attestation.VEXFixed:
+			waiving = append(waiving, vs)
+		}
 	}
 	from, fromWhat := v.signedAt(va, doc.Timestamp)
 	if from.After(v.now.Add(MaxClockSkew)) {
@@ -95,35 +163,135 @@ func (v *verifier) acceptVEX(va verifiedAtt) string {
 			from.UTC().Format(time.RFC3339), fromWhat, roundLifetime(v.opts.Policy.Exceptions.Lifetime()))
 	}
 	added := 0
-	for _, s := range doc.Statements {
-		if s.Status != attestation.VEXNotAffected && s.Status != attestation.VEXFixed {
+	var outages, future []string
+	for _, vs := range waiving {
+		// A VEX statement says a vulnerability does not affect a product; a
+		// scanner that did not run is not a vulnerability. Only a signed
+		// exception attestation, bounded by exceptions.max-outage-lifetime,
+		// waives an outage.
+		if isOutageID(vs.s.Vulnerability.Name) || slices.ContainsFunc(vs.s.Vulnerability.Aliases, isOutageID) {
+			outages = append(outages, truncateText(vs.s.Vulnerability.Name))
 			continue
 		}
-		purls, ok := v.vexScope(s.Products)
-		if !ok {
+		// A statement dated in the future would win over every later one.
+		if vs.at.After(v.now.Add(MaxClockSkew)) {
+			future = append(future, truncateText(vs.s.Vulnerability.Name))
 			continue
 		}
-		reason := "VEX " + s.Status
-		if s.Justification != "" {
-			reason += " (" + s.Justification + ")"
-		}
-		if s.ImpactStatement != "" {
-			reason += ": " + s.ImpactStatement
-		}
-		e := &exception{id: va.digest, signer: va.signer.identity.String(), findings: map[string]bool{strings.ToLower(s.Vulnerability.Name): true},
-			vex: true, purls: purls,
-			pred: attestation.Exception{Findings: []string{s.Vulnerability.Name}, Reason: truncateText(reason),
-				Ticket: truncateText(nonEmpty(doc.ID, "OpenVEX document")), Approver: truncateText(doc.Author), Expires: until}}
-		for _, a := range s.Vulnerability.Aliases {
-			e.findings[strings.ToLower(a)] = true
-		}
-		v.exceptions = append(v.exceptions, e)
+		vs.until = until
+		v.vexWaiving = append(v.vexWaiving, vs)
 		added++
 	}
-	if added == 0 {
+	var whys []string
+	if len(outages) > 0 {
+		whys = append(whys, fmt.Sprintf("%d statement(s) name a scanner outage (%s): a VEX statement never waives a scanner outage; sign an exception attestation listing it (bounded by exceptions.max-outage-lifetime)",
+			len(outages), strings.Join(limit(outages), ", ")))
+	}
+	if len(future) > 0 {
+		whys = append(whys, fmt.Sprintf("%d statement(s) are dated more than %s in the future (%s): they waive nothing", len(future), MaxClockSkew, strings.Join(limit(future), ", ")))
+	}
+	if len(whys) > 0 {
+		why := strings.Join(whys, "; ")
+		if added > 0 {
+			why += fmt.Sprintf("; its %d other statement(s) are accepted", added)
+		}
+		return why
+	}
+	if added == 0 && blocking == 0 {
 		return "no not_affected or fixed statement about this image or its packages"
 	}
 	return ""
+}
+
+// resolveVEX turns the accepted not_affected and fixed statements into
+// waivers, except where a statement saying affected or under_investigation
+// for the same vulnerability (name or alias) and product is later, in the same
+// document or another VEX attestation (OpenVEX: the latest statement wins).
+// A later statement about one package narrows a whole-image waiver; about the
+// whole image, it takes the waiver away. What was superseded is reported.
+func (v *verifier) resolveVEX(rep *Report) {
+	byID := map[string][]*vexStmt{}
+	for _, t := range v.vexBlocking {
+		for _, id := range t.ids {
+			byID[id] = append(byID[id], t)
+		}
+	}
+	superseded := map[*verifiedAtt][]string{}
+	var order []*verifiedAtt
+	for _, s := range v.vexWaiving {
+		purls := slices.Clone(s.purls)
+		var notPurls []string
+		var by *vexStmt
+		seen := map[*vexStmt]bool{}
+		for _, id := range s.ids {
+			for _, t := range byID[id] {
+				if seen[t] || !t.blocks(s) {
+					continue
+				}
+				seen[t] = true
+				switch {
+				case t.whole:
+					purls, by = nil, t
+				case s.whole:
+					notPurls = append(notPurls, t.purls...)
+				default:
+					purls = slices.DeleteFunc(purls, func(w string) bool {
+						return slices.ContainsFunc(t.purls, func(b string) bool { return purlsOverlap(w, b) })
+					})
+					if len(purls) == 0 {
+						by = t
+					}
+				}
+				if by != nil {
+					break
+				}
+			}
+			if by != nil {
+				break
+			}
+		}
+		name := truncateText(s.s.Vulnerability.Name)
+		if by != nil {
+			why := fmt.Sprintf("%s %s (%s) superseded by a later %s statement (%s, %s)", name, s.s.Status, s.at.UTC().Format(time.RFC3339),
+				by.s.Status, shortLoc(by.va.c.location), by.at.UTC().Format(time.RFC3339))
+			if _, ok := superseded[s.va]; !ok {
+				order = append(order, s.va)
+			}
+			superseded[s.va] = append(superseded[s.va], why)
+			for _, id := range append([]string{s.s.Vulnerability.Name}, s.s.Vulnerability.Aliases...) {
+				v.refused()[id] = append(v.refused()[id], "VEX "+shortLoc(s.va.c.location)+" "+why)
+			}
+			continue
+		}
+		reason := "VEX " + s.s.Status
+		if s.s.Justification != "" {
+			reason += " (" + s.s.Justification + ")"
+		}
+		if s.s.ImpactStatement != "" {
+			reason += ": " + s.s.ImpactStatement
+		}
+		e := &exception{id: s.va.digest, signer: s.va.signer.identity.String(), findings: map[string]bool{},
+			vex: true, purls: purls, notPurls: notPurls,
+			pred: attestation.Exception{Findings: []string{s.s.Vulnerability.Name}, Reason: truncateText(reason),
+				Ticket: truncateText(nonEmpty(s.doc.ID, "OpenVEX document")), Approver: truncateText(s.doc.Author), Expires: s.until}}
+		for _, id := range s.ids {
+			e.findings[id] = true
+		}
+		v.exceptions = append(v.exceptions, e)
+	}
+	for _, va := range order {
+		list := superseded[va]
+		rep.ExceptionsRefused = append(rep.ExceptionsRefused, Ignored{Kind: KindException, Format: va.c.format,
+			Location: va.c.location, PredicateType: va.statement.PredicateType,
+			Reason: fmt.Sprintf("%d statement(s) superseded by a later affected or under_investigation statement, so they waive nothing: %s",
+				len(list), strings.Join(limit(list), "; "))})
+	}
+}
+
+// purlsOverlap reports whether two package URLs can name the same package:
+// either, as a pattern, matches the other.
+func purlsOverlap(a, b string) bool {
+	return strings.EqualFold(a, b) || finding.PURLMatches(a, b) || finding.PURLMatches(b, a)
 }
 
 // vexScope reads a statement's products: the packages it covers (package URLs

@@ -183,8 +183,11 @@ func TestOutageExceptionLifetime(t *testing.T) {
 	pol := strings.Replace(keyPolicy, "    deny: {severity: critical, fixed-only: true}\n", "    deny: {severity: critical, fixed-only: true}\n    on-scanner-outage: exception\n", 1)
 	for _, tt := range []struct {
 		expires time.Duration
+		id      string
 		pass    bool
-	}{{48 * time.Hour, true}, {5 * 24 * time.Hour, false}} {
+	}{{48 * time.Hour, "outage:vuln", true}, {5 * 24 * time.Hour, "outage:vuln", false},
+		// The id compares case-insensitively when waiving, so the bound must too.
+		{30 * 24 * time.Hour, "OUTAGE:vuln", false}, {30 * 24 * time.Hour, " Outage:Vuln", false}} {
 		w := newWorld(t)
 		ref := w.image("acme/widgets")
 		k := w.key("release", false)
@@ -192,14 +195,55 @@ func TestOutageExceptionLifetime(t *testing.T) {
 		w.attest(ref, k, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
 		w.attest(ref, k, ref.Digest, attestation.PredicateCodeScan, codeScan("pass", now))
 		w.attest(ref, k, ref.Digest, attestation.PredicateSLSAProvenance, provenance("acme/widgets"))
-		w.attest(ref, w.key("security", true), ref.Digest, attestation.PredicateException, exceptionPred(now.Add(tt.expires), "", "outage:vuln"))
+		w.attest(ref, w.key("security", true), ref.Digest, attestation.PredicateException, exceptionPred(now.Add(tt.expires), "", tt.id))
 		rep := w.verify(ref, w.policy(pol), now)
 		if rep.Verified != tt.pass {
-			t.Errorf("outage exception for %s: verified = %v, want %v: %v %+v", tt.expires, rep.Verified, tt.pass, rep.Failures(), rep.ExceptionsRefused)
+			t.Errorf("outage exception %s for %s: verified = %v, want %v: %v %+v", tt.id, tt.expires, rep.Verified, tt.pass, rep.Failures(), rep.ExceptionsRefused)
 		}
 		if !tt.pass && (len(rep.ExceptionsRefused) != 1 || !strings.Contains(rep.ExceptionsRefused[0].Reason, "exceptions.max-outage-lifetime 3 days")) {
 			t.Errorf("refused = %+v", rep.ExceptionsRefused)
 		}
+	}
+}
+
+// TestVEXNeverWaivesAnOutage: a signed VEX statement naming outage:… (as its
+// name or an alias) is refused with a reason and never passes a missing scan;
+// its other statements still waive.
+func TestVEXNeverWaivesAnOutage(t *testing.T) {
+	now := time.Now()
+	pol := strings.Replace(keyPolicy, "    deny: {severity: critical, fixed-only: true}\n", "    deny: {severity: critical, fixed-only: true}\n    on-scanner-outage: exception\n", 1)
+	for _, tt := range []struct {
+		name string
+		vex  func(image string) any
+	}{
+		{"outage as the name", func(image string) any { return openVEX(now, "outage:vuln", image) }},
+		{"upper-case outage", func(image string) any { return openVEX(now, "OUTAGE:vuln", image) }},
+		{"outage as an alias", func(image string) any {
+			d := openVEX(now, "CVE-2099-0001", image).(map[string]any)
+			d["statements"].([]any)[0].(map[string]any)["vulnerability"].(map[string]any)["aliases"] = []any{"outage:" + attestation.PredicateVuln}
+			return d
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			ref := w.image("acme/widgets")
+			k := w.key("release", false)
+			w.sign(ref, k)
+			w.attest(ref, k, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
+			w.attest(ref, k, ref.Digest, attestation.PredicateCodeScan, codeScan("pass", now))
+			w.attest(ref, k, ref.Digest, attestation.PredicateSLSAProvenance, provenance("acme/widgets"))
+			image := "pkg:oci/widgets@" + strings.Replace(ref.Digest, ":", "%3A", 1)
+			w.attest(ref, w.key("security", true), ref.Digest, attestation.PredicateOpenVEX, tt.vex(image))
+			rep := w.verify(ref, w.policy(pol), now)
+			wantFail(t, rep, "vuln", "missing")
+			if len(rep.OutagesWaived) != 0 {
+				t.Errorf("OutagesWaived = %v", rep.OutagesWaived)
+			}
+			if len(rep.ExceptionsRefused) != 1 || !strings.Contains(rep.ExceptionsRefused[0].Reason, "a VEX statement never waives a scanner outage") {
+				t.Errorf("refused = %+v, want the VEX refused for naming an outage", rep.ExceptionsRefused)
+			}
+		})
 	}
 }
 
@@ -328,5 +372,143 @@ func TestExceptionIDsIgnoreCase(t *testing.T) {
 	rep := w.verify(ref, w.policy(p), now)
 	if !rep.Verified || len(rep.ExceptionsUsed) != 1 {
 		t.Fatalf("verified %v, used %+v: %v", rep.Verified, rep.ExceptionsUsed, rep.Failures())
+	}
+}
+
+// vexStatement is one OpenVEX statement about products; at, when set, is the
+// statement's own timestamp.
+func vexStatement(vuln, status string, at *time.Time, products []string, aliases ...string) map[string]any {
+	var ps []any
+	for _, p := range products {
+		ps = append(ps, map[string]any{"@id": p})
+	}
+	vv := map[string]any{"name": vuln}
+	if len(aliases) > 0 {
+		vv["aliases"] = aliases
+	}
+	s := map[string]any{"vulnerability": vv, "products": ps, "status": status}
+	if status == "not_affected" {
+		s["justification"] = "vulnerable_code_not_in_execute_path"
+	}
+	if at != nil {
+		s["timestamp"] = at.UTC().Format(time.RFC3339)
+	}
+	return s
+}
+
+func vexDoc(timestamp time.Time, statements ...map[string]any) any {
+	var sts []any
+	for _, s := range statements {
+		sts = append(sts, s)
+	}
+	return map[string]any{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://acme.example/vex/widgets-" + timestamp.Format("150405"),
+		"author": "security@acme.example", "timestamp": timestamp.UTC().Format(time.RFC3339), "version": 1, "statements": sts}
+}
+
+// TestVEXLatestStatementWins: per OpenVEX, the latest statement for a
+// vulnerability and product wins — by the statement's timestamp, else its
+// document's — in one document or across VEX attestations. A not_affected
+// statement followed by one saying affected or under_investigation waives
+// nothing (it used to waive regardless).
+func TestVEXLatestStatementWins(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	log4j := "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"
+	other := "pkg:maven/com.example/other@1.0.0"
+	earlier, later := now.Add(-2*time.Hour), now.Add(-time.Hour)
+	na := func(at *time.Time, products ...string) map[string]any {
+		return vexStatement("CVE-2021-44228", "not_affected", at, products)
+	}
+	aff := func(status string, at *time.Time, products ...string) map[string]any {
+		return vexStatement("CVE-2021-44228", status, at, products)
+	}
+	tests := []struct {
+		name string
+		docs []any // VEX attestations, attached in order
+		pass bool
+	}{
+		{"not_affected alone", []any{vexDoc(later, na(nil, log4j))}, true},
+		{"one document: not_affected, then affected", []any{vexDoc(later, na(nil, log4j), aff("affected", nil, log4j))}, false},
+		{"one document: affected, then not_affected", []any{vexDoc(later, aff("affected", nil, log4j), na(nil, log4j))}, true},
+		{"newer document says affected", []any{vexDoc(earlier, na(nil, log4j)), vexDoc(later, aff("affected", nil, log4j))}, false},
+		{"newer document says under_investigation, attached first", []any{vexDoc(later, aff("under_investigation", nil, log4j)), vexDoc(earlier, na(nil, log4j))}, false},
+		{"newer document says not_affected", []any{vexDoc(earlier, aff("affected", nil, log4j)), vexDoc(later, na(nil, log4j))}, true},
+		{"statement timestamps decide within a document", []any{vexDoc(later, na(&later, log4j), aff("affected", &earlier, log4j))}, true},
+		{"statement timestamp later than a newer document's", []any{vexDoc(earlier, aff("affected", &later, log4j)), vexDoc(later.Add(-30*time.Minute), na(nil, log4j))}, false},
+		{"later affected under an alias", []any{vexDoc(earlier, na(nil, log4j)),
+			vexDoc(later, vexStatement("GHSA-jfh8-c2jp-5v3q", "affected", nil, []string{log4j}, "CVE-2021-44228"))}, false},
+		{"later affected for the package narrows a whole-image not_affected", []any{vexDoc(earlier, na(nil, "IMAGE")), vexDoc(later, aff("affected", nil, log4j))}, false},
+		{"later affected for the whole image", []any{vexDoc(earlier, na(nil, log4j)), vexDoc(later, aff("affected", nil, "IMAGE"))}, false},
+		{"later affected for another package", []any{vexDoc(earlier, na(nil, log4j)), vexDoc(later, aff("affected", nil, other))}, true},
+		{"later affected for another vulnerability", []any{vexDoc(earlier, na(nil, log4j)),
+			vexDoc(later, vexStatement("CVE-2099-0001", "affected", nil, []string{log4j}))}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			ref := w.image("acme/widgets")
+			k := w.key("release", false)
+			w.sign(ref, k)
+			w.attestOthers(ref, k, now, attestation.PredicateVuln)
+			w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-time.Minute), match("CVE-2021-44228", "Critical", true)))
+			image := "pkg:oci/widgets@" + strings.Replace(ref.Digest, ":", "%3A", 1)
+			for _, d := range tt.docs {
+				b, err := json.Marshal(d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.attest(ref, w.key("security", false), ref.Digest, attestation.PredicateOpenVEX,
+					json.RawMessage(strings.ReplaceAll(string(b), `"IMAGE"`, `"`+image+`"`)))
+			}
+			rep := w.verify(ref, w.policy(keyPolicy), now)
+			if rep.Verified != tt.pass {
+				t.Fatalf("verified = %v, want %v: %v; refused %+v", rep.Verified, tt.pass, rep.Failures(), rep.ExceptionsRefused)
+			}
+			if tt.pass {
+				return
+			}
+			wantFail(t, rep, "vuln", "CVE-2021-44228")
+			// A statement wholly superseded is reported, naming what superseded it.
+			if strings.Contains(tt.name, "narrows") {
+				return
+			}
+			found := false
+			for _, r := range rep.ExceptionsRefused {
+				found = found || strings.Contains(r.Reason, "superseded by a later")
+			}
+			if !found {
+				t.Errorf("refused = %+v, want the superseded statement reported", rep.ExceptionsRefused)
+			}
+		})
+	}
+}
+
+// TestFindingsWaivedCountsStatementsOnce: the same vuln scan and the same
+// exception attached in both formats are one statement each: the exception is
+// reported once, waiving one finding (the copies used to count twice).
+func TestFindingsWaivedCountsStatementsOnce(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	w := newWorld(t)
+	ref := w.image("acme/widgets")
+	k := w.key("release", false)
+	w.sign(ref, k)
+	w.attestOthers(ref, k, now, attestation.PredicateVuln)
+	scan := vulnScan(now.Add(-time.Minute), match("CVE-2021-44228", "Critical", true))
+	w.attest(ref, k, ref.Digest, attestation.PredicateVuln, scan)
+	w.bundle(ref, k, attestation.PredicateVuln, scan)
+	exc := exceptionPred(now.Add(24*time.Hour), "", "CVE-2021-44228")
+	w.attest(ref, w.key("security", false), ref.Digest, attestation.PredicateException, exc)
+	w.bundle(ref, w.key("security", false), attestation.PredicateException, exc)
+	rep := w.verify(ref, w.policy(keyPolicy), now)
+	if !rep.Verified {
+		t.Fatalf("not verified: %v; refused %+v", rep.Failures(), rep.ExceptionsRefused)
+	}
+	total := 0
+	for _, e := range rep.ExceptionsUsed {
+		total += e.FindingsWaived
+	}
+	if len(rep.ExceptionsUsed) != 1 || total != 1 {
+		t.Errorf("exceptions used = %+v, want one waiving one finding", rep.ExceptionsUsed)
 	}
 }
