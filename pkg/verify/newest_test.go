@@ -435,8 +435,10 @@ func TestBreakGlassKeylessNeedsTrustedTime(t *testing.T) {
 	wantFail(t, rep, RequirementSignature, "has neither")
 }
 
-// Over the attestation cap, the most recently attached are read: old scans
-// attached first cannot push the newest one out of what is read.
+// Over the attestation cap, the most recently attached are read, so the newest
+// scan's finding is reported; and since some attestations were left unread, no
+// requirement can pass either (TestUnreadAttestationsFailClosed): old scans
+// attached first cannot push the newest one out of view.
 func TestCapReadsTheNewest(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
