@@ -162,6 +162,9 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if in.MaxBytes < 0 || in.MaxFiles < 0 || in.Timeout < 0 {
 		return errkind.Input(errors.New("max-bytes, max-files and timeout must not be negative"))
 	}
+	if err := gate.CheckDuration("timeout", in.Timeout, true); err != nil {
+		return err
+	}
 	if (in.DTURL == "") != (in.DTAPIKey == "") {
 		return errkind.Input(errors.New("dependency-track-url and dependency-track-api-key go together: set both to upload the SBOM, or neither"))
 	}

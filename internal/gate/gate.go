@@ -218,8 +218,8 @@ func NotImplemented(name string) func(context.Context, *gha.Runtime, gha.RawInpu
 
 // WithTimeout bounds a gate's run by its timeout input: every network call the
 // gate makes ends by then, and one cut by it says "no answer within the <d>
-// timeout" (pkg/netretry). A timeout of zero or less is an input error: a gate
-// that talks to the network never waits without bound.
+// timeout" (pkg/netretry). A timeout of zero or less, or over MaxTimeout, is
+// an input error: a gate that talks to the network never waits without bound.
 func WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc, error) {
 	if err := CheckTimeout(d); err != nil {
 		return ctx, func() {}, err
@@ -228,10 +228,24 @@ func WithTimeout(ctx context.Context, d time.Duration) (context.Context, context
 	return ctx, cancel, nil
 }
 
-// CheckTimeout refuses a timeout input of zero or less (exit 2).
+// MaxTimeout bounds every timeout input: GitHub ends a job after 6 hours, so a
+// longer timeout would never apply and hides a typo (999999h).
+const MaxTimeout = 6 * time.Hour
+
+// CheckTimeout refuses a timeout input of zero or less, or over MaxTimeout
+// (exit 2).
 func CheckTimeout(d time.Duration) error {
-	if d <= 0 {
-		return errkind.Input(fmt.Errorf("timeout is %s: give a positive Go duration such as 10m or 90s", d))
+	return CheckDuration("timeout", d, false)
+}
+
+// CheckDuration refuses a duration input named name over MaxTimeout, or below
+// zero, or zero unless zeroOK (exit 2).
+func CheckDuration(name string, d time.Duration, zeroOK bool) error {
+	switch {
+	case d < 0 || (d == 0 && !zeroOK):
+		return errkind.Input(fmt.Errorf("%s is %s: give a positive Go duration such as 10m or 90s", name, d))
+	case d > MaxTimeout:
+		return errkind.Input(fmt.Errorf("%s is %s, over the %s bound (GitHub's job limit): give at most 6h", name, d, MaxTimeout))
 	}
 	return nil
 }

@@ -35,7 +35,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
+	"golang.org/x/text/unicode/norm"
 	"gopkg.in/yaml.v3"
 
 	"github.com/secure-gates/secure-gates/pkg/attestation"
@@ -698,21 +700,46 @@ func (p *Policy) EffectiveMode(environment string) Mode {
 
 // AllowsAudit reports whether audit mode may apply to environment (see
 // EffectiveMode): always without enforce-environments; with them, only for a
-// named environment that is not in the list (compared case-insensitively).
+// named environment that is not in the list (compared case-insensitively,
+// after canonicalEnvironment; a name outside printable ASCII is enforced).
 func (p *Policy) AllowsAudit(environment string) bool {
 	if len(p.EnforceEnvironments) == 0 {
 		return true
 	}
-	env := strings.TrimSpace(environment)
-	if env == "" {
+	env, ok := canonicalEnvironment(environment)
+	if env == "" || !ok {
 		return false
 	}
 	for _, e := range p.EnforceEnvironments {
-		if strings.EqualFold(strings.TrimSpace(e), env) {
+		if c, _ := canonicalEnvironment(e); strings.EqualFold(c, env) {
 			return false
 		}
 	}
 	return true
+}
+
+// canonicalEnvironment reduces an environment name to the form names are
+// compared in: Unicode format characters (zero-width spaces, BOM, soft
+// hyphen) and whitespace dropped, compatibility forms folded (NFKC: fullwidth
+// letters, ligatures). ok is false when the result holds a character outside
+// printable ASCII (a Cyrillic or Greek look-alike, a dotted capital I, a
+// control character): such a name could impersonate a listed one, so it is
+// enforced, never audited.
+func canonicalEnvironment(name string) (canonical string, ok bool) {
+	drop := func(r rune) rune {
+		if unicode.Is(unicode.Cf, r) || unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}
+	// Drop before and after NFKC: folding can produce a space (U+00A0 → " ").
+	c := strings.Map(drop, norm.NFKC.String(strings.Map(drop, name)))
+	for i := 0; i < len(c); i++ {
+		if c[i] < 0x21 || c[i] > 0x7e {
+			return c, false
+		}
+	}
+	return c, true
 }
 
 // Requirement returns the requirement of a predicate type URI, if any.

@@ -2,6 +2,7 @@ package threatmodel
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -37,6 +38,9 @@ type verdict struct {
 	reason     string
 	words      int
 	digestText string
+	// same is the answer's distinct normalized words, sorted: two answers with
+	// the same words answer one question, not two.
+	same string
 }
 
 // evaluate judges the answer to question q. Reasons are fixed texts with
@@ -79,6 +83,9 @@ func evaluate(answer []ansLine, cfg config, m *matcher, q int) verdict {
 	var beyond bool
 	v.words, beyond = meaningfulWords(text, cfg.questions[q], cfg.questions)
 	n := normalize(text)
+	words := strings.Fields(n)
+	slices.Sort(words)
+	v.same = strings.Join(slices.Compact(words), " ")
 	switch {
 	case cfg.placeholders[n]:
 		v.status, v.reason = StatusPlaceholder, "the answer is only template placeholder text"

@@ -42,7 +42,10 @@
 // Letters are folded first (case, fullwidth forms, Cyrillic and Greek
 // look-alikes; zero-width characters and combining marks dropped), so a
 // disguised filler is still a filler. An answer whose every meaningful word is
-// a word of some question only repeats the questions.
+// a word of some question only repeats the questions. An answer with the same
+// words (normalized, in any order) as the accepted answer to another question
+// answers only that one: "alpha bravo charlie delta echo" under all four
+// questions answers the first and fails the other three.
 //
 // # Untrusted input
 //

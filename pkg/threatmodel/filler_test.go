@@ -91,3 +91,52 @@ func TestFillerAnswers(t *testing.T) {
 		}
 	}
 }
+
+// The same filler words under every question passed: an answer equal (after
+// normalization, in any word order) to an earlier question's answer is not an
+// answer to a second question.
+func TestSameAnswerUnderSeveralQuestions(t *testing.T) {
+	t.Parallel()
+	const filler = "alpha bravo charlie delta echo"
+	tests := []struct {
+		name     string
+		answers  [4]string
+		answered [4]bool
+	}{
+		{"the same words four times", [4]string{filler, filler, filler, filler}, [4]bool{true, false, false, false}},
+		{"case, punctuation, markup and a zero-width space", [4]string{filler, "Alpha, BRAVO! charlie—delta echo.", "**alpha** bravo _charlie_ delta\u200becho", "alpha bravo charlie delta echo"},
+			[4]bool{true, false, false, false}},
+		{"the same words in another order", [4]string{filler, "echo delta charlie bravo alpha", "Real answer: tokens are rotated daily by the job.", "Tests of rotation ran in staging twice."},
+			[4]bool{true, false, true, true}},
+		{"two questions share an answer, two differ", [4]string{"A webhook signer for the payments service.", "Secrets leak through verbose request logs.", "Secrets leak through verbose request logs.", "Unit tests cover log redaction."},
+			[4]bool{true, true, false, true}},
+		{"distinct answers sharing words pass", [4]string{"A webhook signer for the payments service.", "The webhook signer leaks its secret in logs.", "Redact the webhook secret before logging it.", "Unit tests check the webhook secret is redacted."},
+			[4]bool{true, true, true, true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var b strings.Builder
+			for i, q := range threatmodel.DefaultQuestions() {
+				b.WriteString("## " + q + "\n" + tt.answers[i] + "\n\n")
+			}
+			res, err := threatmodel.Check(b.String(), threatmodel.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pass := true
+			for i, q := range res.Questions {
+				if got := q.Status == threatmodel.StatusAnswered; got != tt.answered[i] {
+					t.Errorf("question %d: status %s (%s), want answered %v", i+1, q.Status, q.Reason, tt.answered[i])
+				}
+				if !tt.answered[i] && q.Status == threatmodel.StatusNonAnswer && !strings.Contains(q.Reason, "same as the answer to question") {
+					t.Errorf("question %d: reason %q, want it to name the question answered the same", i+1, q.Reason)
+				}
+				pass = pass && tt.answered[i]
+			}
+			if res.Pass != pass {
+				t.Errorf("Pass = %v, want %v", res.Pass, pass)
+			}
+		})
+	}
+}

@@ -170,6 +170,7 @@ func Check(body string, opts Options) (Result, error) {
 	res := Result{Pass: true, Questions: make([]QuestionResult, len(cfg.questions))}
 	answers := make([]string, len(cfg.questions))
 	found := make([]bool, len(cfg.questions))
+	same := make([]string, len(cfg.questions)) // the words of each accepted answer
 	for i, q := range cfg.questions {
 		res.Questions[i] = QuestionResult{Question: q, Status: StatusMissing, Reason: reasonMissing}
 	}
@@ -179,6 +180,17 @@ func Check(body string, opts Options) (Result, error) {
 			continue // a later repetition of an answered label changes nothing
 		}
 		v := evaluate(l.answer, cfg, m, l.q)
+		if v.status == StatusAnswered {
+			for j, w := range same {
+				if j != l.q && w != "" && w == v.same {
+					v.status, v.reason = StatusNonAnswer, fmt.Sprintf("the answer is the same as the answer to question %d: each question needs its own answer", j+1)
+					break
+				}
+			}
+		}
+		if v.status == StatusAnswered {
+			same[l.q] = v.same
+		}
 		if !found[l.q] || v.status == StatusAnswered {
 			found[l.q] = true
 			qr.Status, qr.Reason, qr.Words, qr.Line = v.status, v.reason, v.words, l.line+1

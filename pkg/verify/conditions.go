@@ -419,6 +419,7 @@ func (v *verifier) freshness(req policy.Requirement, scanFinished time.Time, tru
 }
 
 // checkCodeScan evaluates a code-scan requirement: decision pass, and max-age.
+// The detail counts the files the scan did not read (notScanned).
 // Scanners the predicate records as not run (outages) come back apart from the
 // other reasons: an outage is never a pass, but a policy with on-scanner-outage:
 // exception may accept a signed outage exception for it.
@@ -429,6 +430,16 @@ func (v *verifier) checkCodeScan(req policy.Requirement, pred json.RawMessage, t
 	}
 	c := p.Counts
 	detail = fmt.Sprintf("decision %s (critical %d, high %d, medium %d, low %d)", p.Decision, c.Critical, c.High, c.Medium, c.Low)
+	if ns := p.NotScanned; ns != nil {
+		// Files the scanners did not read are not a failure (the scan gate's
+		// policy decided), but the deploy report must show them.
+		switch n := max(ns.Count, len(ns.Files)); {
+		case n == 1:
+			detail += "; 1 file not scanned (the predicate's notScanned names them)"
+		case n > 1:
+			detail += fmt.Sprintf("; %d files not scanned (the predicate's notScanned names them)", n)
+		}
+	}
 	if p.Decision != attestation.DecisionPass {
 		reasons = append(reasons, fmt.Sprintf("decision is %q, not \"pass\" (critical %d, high %d)", p.Decision, c.Critical, c.High))
 	}

@@ -21,8 +21,8 @@
 // Files of the working tree are streamed in chunks of 1 MiB that overlap by at
 // least 64 KiB (from a line start), so a secret across a chunk boundary is
 // found; files up to 100 MiB are read by default. A file that is not read — over
-// the size cap, binary (gitleaks' own rule: a header its file-type detection
-// calls an application format, such as an archive or an executable), a symlink
+// the size cap, binary by its content (mostly bytes no text holds in its first
+// 8 KiB: not a magic prefix, not an extension), a symlink
 // or special file, or a path the rules' global allowlist excludes — is listed in
 // Result.NotScanned with the reason: never silently "no findings". An
 // unreadable file is an error.
@@ -47,6 +47,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/gitleaks/go-gitdiff/gitdiff"
 	"github.com/h2non/filetype"
@@ -205,6 +206,9 @@ func Scan(ctx context.Context, root string, opts Options) (*Result, error) {
 	cfg, err := LoadConfig(opts.Config, source)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Allowlists, err = withoutExtensionAllowlists(cfg.Allowlists); err != nil {
+		return nil, errkind.Input(fmt.Errorf("gitleaks config %s: %w", source, err))
 	}
 	root, err = filepath.Abs(root)
 	if err != nil {
@@ -527,8 +531,12 @@ func (s *scan) file(ctx context.Context, abs, rel string, size int64) error {
 		}
 		if first {
 			first = false
-			if kind, err := filetype.Match(data); err == nil && kind.MIME.Type == "application" {
-				s.notScanned(rel, ReasonBinary+" ("+kind.MIME.Value+")")
+			if isBinary(data) {
+				reason := ReasonBinary
+				if kind, err := filetype.Match(data); err == nil && kind != filetype.Unknown {
+					reason += " (" + kind.MIME.Value + ")"
+				}
+				s.notScanned(rel, reason)
 				return nil
 			}
 		}
@@ -554,6 +562,83 @@ func (s *scan) file(ctx context.Context, abs, rel string, size int64) error {
 		line += bytes.Count(data[:start], []byte{'\n'})
 		keep = copy(buf, data[start:])
 	}
+}
+
+// binarySample is how much of a file's start decides whether it is binary.
+const binarySample = 8 << 10
+
+// isBinary reports whether data (a file's start) is binary by its content:
+// more than 30% of its first 8 KiB are bytes no text holds (control characters
+// other than whitespace and escape, or bytes of invalid UTF-8). A magic prefix
+// or a few NUL bytes do not make a text file binary, so they cannot hide a
+// secret; compressed data, images and executables stay skipped.
+func isBinary(data []byte) bool {
+	data = data[:min(len(data), binarySample)]
+	if len(data) == 0 {
+		return false
+	}
+	bad := 0
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			if !utf8.FullRune(data[i:]) {
+				n = len(data) - i // a character cut by the sample's end
+				break
+			}
+			bad++
+		case r < 0x20 && r != '\t' && r != '\n' && r != '\r' && r != '\f' && r != '\v' && r != 0x1b, r == 0x7f:
+			bad++
+		}
+		i += max(n, 1)
+	}
+	return bad*10 > len(data)*3
+}
+
+// binaryExtensionPaths are the paths of gitleaks' default global allowlist that
+// skip a file by its extension (images, fonts, documents, executables). A name
+// does not make a file binary: these are dropped from the allowlists, and such
+// a file is read unless its content is binary (isBinary), where it is named as
+// not scanned. The other default paths (go.sum, node_modules, lock files) are
+// gitleaks' semantics and are kept.
+var binaryExtensionPaths = map[string]bool{
+	`(?i)\.(?:bmp|gif|jpe?g|png|svg|tiff?)$`:                                    true,
+	`(?i)\.(?:eot|[ot]tf|woff2?)$`:                                              true,
+	`(?i)\.(?:docx?|xlsx?|pdf|bin|socket|vsidx|v2|suo|wsuo|.dll|pdb|exe|gltf)$`: true,
+}
+
+// withoutExtensionAllowlists returns the allowlists without the paths of
+// binaryExtensionPaths (in allowlists where any one criterion allows: with
+// "AND", a path narrows the allowlist and is kept).
+func withoutExtensionAllowlists(als []*config.Allowlist) ([]*config.Allowlist, error) {
+	var out []*config.Allowlist
+	for _, a := range als {
+		if a.MatchCondition == config.AllowlistMatchAnd || !slices.ContainsFunc(a.Paths, func(re *regexp.Regexp) bool { return binaryExtensionPaths[re.String()] }) {
+			out = append(out, a)
+			continue
+		}
+		na := &config.Allowlist{
+			Description:    a.Description,
+			MatchCondition: a.MatchCondition,
+			Commits:        a.Commits,
+			RegexTarget:    a.RegexTarget,
+			Regexes:        a.Regexes,
+			StopWords:      a.StopWords,
+		}
+		for _, re := range a.Paths {
+			if !binaryExtensionPaths[re.String()] {
+				na.Paths = append(na.Paths, re)
+			}
+		}
+		if len(na.Commits) == 0 && len(na.Paths) == 0 && len(na.Regexes) == 0 && len(na.StopWords) == 0 {
+			continue // it held only extension paths
+		}
+		if err := na.Validate(); err != nil {
+			return nil, fmt.Errorf("rebuilding the allowlist %q: %w", a.Description, err)
+		}
+		out = append(out, na)
+	}
+	return out, nil
 }
 
 // skipPath applies the config's global path allowlists to a path of the tree, as

@@ -90,6 +90,16 @@ func TestLargeFilesAndChunkBoundaries(t *testing.T) {
 
 	withNUL := []byte("\x00\x01\x02 header\x00\naws = " + awsKey("nul") + "\n\x00\x00")
 	zipMagic := append([]byte("PK\x03\x04\x14\x00\x00\x00\x08\x00"), []byte("\naws = "+awsKey("zip")+"\n")...)
+	gzipMagic := append([]byte("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"), []byte("\naws = "+awsKey("gzip")+"\n")...)
+	// A real binary: a zip header then 8 KiB of incompressible bytes, with a
+	// key after them (gitleaks does not read binaries either: it is named).
+	var noise []byte
+	for i := 0; len(noise) < 8<<10; i++ {
+		sum := sha256.Sum256([]byte(fmt.Sprint("noise", i)))
+		noise = append(noise, sum[:]...)
+	}
+	realZip := append(append([]byte("PK\x03\x04\x14\x00\x00\x00\x08\x00"), noise...), []byte("\naws = "+awsKey("realzip")+"\n")...)
+	realBin := append(slices.Clone(noise), []byte("\naws = "+awsKey("realbin")+"\n")...)
 
 	tests := []struct {
 		name  string
@@ -107,8 +117,19 @@ func TestLargeFilesAndChunkBoundaries(t *testing.T) {
 			want{findings: []string{fmt.Sprintf("private-key keys/id_rsa.txt:%d", pemLine)}}},
 		{"NUL bytes do not hide a key", map[string][]byte{"data.dat": withNUL}, Options{},
 			want{findings: []string{"aws-access-token data.dat:2"}}},
-		{"a binary file is not read, and is named", map[string][]byte{"dist/app.zip": zipMagic}, Options{},
-			want{notScanned: []string{"dist/app.zip: binary file (application/zip)"}}},
+		{"a binary file is not read, and is named", map[string][]byte{"dist/app.zip": realZip, "dist/app.png": realBin}, Options{},
+			want{notScanned: []string{"dist/app.png: binary file", "dist/app.zip: binary file (application/zip)"}}},
+		// Binary is decided by content, not by a magic prefix or an extension:
+		// a text file starting with an archive's magic bytes, or named like an
+		// image or an executable, is read.
+		{"a text file starting with zip or gzip magic bytes is read", map[string][]byte{"notes.txt": gzipMagic, "dist/app.zip": zipMagic}, Options{},
+			want{findings: []string{"aws-access-token dist/app.zip:2", "aws-access-token notes.txt:2"}}},
+		{"a text file named like an image, a font or an executable is read", map[string][]byte{
+			"x.png": []byte("aws = " + awsKey("png") + "\n"), "fonts/a.woff2": []byte("aws = " + awsKey("woff") + "\n"),
+			"bin/tool.exe": []byte("aws = " + awsKey("exe") + "\n")}, Options{},
+			want{findings: []string{"aws-access-token bin/tool.exe:1", "aws-access-token fonts/a.woff2:1", "aws-access-token x.png:1"}}},
+		{"gitleaks' dependency allowlists stay named", map[string][]byte{"go.sum": []byte("aws = " + awsKey("sum") + "\n")}, Options{},
+			want{notScanned: []string{"go.sum: path allowlisted"}}},
 		{"a file over the cap is named", map[string][]byte{"big.txt": []byte("aws = " + awsKey("cap") + "\n")}, Options{MaxFileBytes: 10},
 			want{notScanned: []string{"big.txt: larger than the 10-byte cap"}}},
 		{"a nested repository's git metadata is named", map[string][]byte{"sub/.git/config": []byte("[core]\n"), "sub/a.txt": []byte("hello\n")}, Options{},
