@@ -1,47 +1,16 @@
 package actiontest
 
 import (
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
-)
 
-// netSilent accepts connections and never answers on them.
-func netSilent(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
-}
+	"github.com/secure-gates/secure-gates/internal/testinfra"
+)
 
 // netFront is a loopback registry front: it proxies to the real registry at
 // upstream, except that requests for which hang returns true never get an
@@ -79,7 +48,7 @@ func TestVerifyAndDeployNetworkFailures(t *testing.T) {
 	ref := w.push("acme/widgets", "v1")
 	w.attestAll(ref, true)
 	digest := ref.Digest
-	hung := netSilent(t)
+	hung := testinfra.SilentServer(t)
 	// Resolution of the digest passes; the cosign .sig/.att tags hang.
 	attHangs, _ := netFront(t, w.host, func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/manifests/sha256-") }, 0)
 	flaky, flakyRequests := netFront(t, w.host, nil, 2)

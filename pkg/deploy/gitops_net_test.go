@@ -3,7 +3,6 @@ package deploy
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -11,44 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/netretry"
 )
-
-// silentListener accepts connections and never answers on them.
-func silentListener(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
-}
 
 // smartHTTP serves bare over git's smart HTTP protocol (git http-backend), and
 // hangs every receive-pack request (a push) until the test ends.
@@ -84,7 +52,7 @@ func smartHTTP(t *testing.T, bare string) *httptest.Server {
 // the clone and on the push.
 func TestGitOpsHungRemote(t *testing.T) {
 	t.Parallel()
-	hung := silentListener(t)
+	hung := testinfra.SilentServer(t)
 	bare, _ := bareRepo(t)
 	pushHangs := smartHTTP(t, bare)
 	tests := []struct {

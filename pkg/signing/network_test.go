@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,32 +19,7 @@ import (
 // nothing is pushed. sigstore-go's timestamp and Fulcio clients build their
 // requests without the caller's context: the transport binds it.
 func TestSigstoreServiceHangs(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	hung := ln.Addr().String()
+	hung := testinfra.SilentServer(t)
 	reg := testinfra.StartRegistry(t)
 	priv, _ := keyPair(t, "")
 	ref := pushImage(t, reg.Host, "hung/app", "v1")
@@ -66,6 +39,7 @@ func TestSigstoreServiceHangs(t *testing.T) {
 				_, err := signing.Attest(ctx, ref, []signing.Predicate{predicate(t, "vuln")}, tc.opts)
 				done <- err
 			}()
+			var err error
 			select {
 			case err = <-done:
 			case <-time.After(time.Minute):

@@ -3,9 +3,7 @@ package vulndb
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,43 +12,12 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/netretry"
 )
 
-// silentListing accepts connections and never answers.
-func silentListing(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
-}
-
 // A DB listing that accepts connections and never answers ends the load by
 // Options.Timeout (an update check that failed: a fresh cache still serves)
 // or by the caller's deadline (the load fails), naming the host. grype's
 // client takes no context; it used to keep the load waiting for minutes.
 func TestLoadHungListing(t *testing.T) {
-	hung := silentListing(t)
+	hung := testinfra.SilentServer(t)
 	url := "http://" + hung + "/v6/latest.json"
 
 	// A cache holding a fresh DB, filled from a working listing.
