@@ -595,6 +595,26 @@ func isBinary(data []byte) bool {
 	return bad*10 > len(data)*3
 }
 
+// addedBinary reports whether the lines a change adds to a file are binary by
+// their content (isBinary over the first binarySample bytes added).
+func addedBinary(f *gitdiff.File) bool {
+	var sample []byte
+	for _, tf := range f.TextFragments {
+		if tf == nil {
+			continue
+		}
+		for _, l := range tf.Lines {
+			if l.Op == gitdiff.OpAdd {
+				sample = append(sample, l.Line...)
+				if len(sample) >= binarySample {
+					return isBinary(sample)
+				}
+			}
+		}
+	}
+	return isBinary(sample)
+}
+
 // binaryExtensionPaths are the paths of gitleaks' default global allowlist that
 // skip a file by its extension (images, fonts, documents, executables). A name
 // does not make a file binary: these are dropped from the allowlists, and such
@@ -746,14 +766,14 @@ func (s *scan) commits(ctx context.Context, r Range) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	return n, s.diff(ctx, []string{"log", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-decorate", "--pretty=medium",
+	return n, s.diff(ctx, []string{"log", "-p", "--text", "-U0", "--no-color", "--no-ext-diff", "--no-decorate", "--pretty=medium",
 		"--full-history", "--diff-filter=tuxdb", "--relative", rng, "--"}, "the commits "+rng)
 }
 
 // diff runs a git log -p or git diff and scans the added lines.
 func (s *scan) diff(ctx context.Context, args []string, what string) error {
 	if args[0] == "diff" {
-		args = append(args, "-U0", "--no-color", "--no-ext-diff", "--relative", "--")
+		args = append(args, "--text", "-U0", "--no-color", "--no-ext-diff", "--relative", "--")
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -776,7 +796,10 @@ func (s *scan) diff(ctx context.Context, args []string, what string) error {
 		if f.IsDelete {
 			continue
 		}
-		if f.IsBinary {
+		// --text: git's own binary call (a NUL byte, or a binary or -diff
+		// attribute that the change itself can add to .gitattributes) never
+		// hides a change; the added lines are judged by content, as files are.
+		if f.IsBinary || addedBinary(f) {
 			name := f.NewName
 			if f.PatchHeader != nil && f.PatchHeader.SHA != "" {
 				name += " (commit " + short(f.PatchHeader.SHA) + ")"
