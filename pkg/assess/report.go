@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/secure-gates/secure-gates/pkg/markdown"
 )
 
 // MaxReportBytes caps a previous report read for trends.
@@ -116,7 +118,7 @@ func (r *Report) SetTrend(prev *Report) {
 // next step (and the trend when a previous report was given), then the total
 // and tier. Every cell is escaped: evidence quotes the repository.
 func (r *Report) Markdown() string {
-	var s mdWriter
+	var s markdown.Builder
 	title := "Self-assessment"
 	if r.Repository != "" {
 		title += ": " + r.Repository
@@ -152,7 +154,7 @@ func (r *Report) Markdown() string {
 		s.Para("Notes:")
 		var b strings.Builder
 		for _, n := range r.Notes {
-			b.WriteString("- " + escapeMD(n) + "\n")
+			b.WriteString("- " + markdown.Escape(n) + "\n")
 		}
 		s.Raw(b.String() + "\n")
 	}
@@ -162,7 +164,7 @@ func (r *Report) Markdown() string {
 // Markdown renders the organization table, sorted by score, and the
 // distribution by tier.
 func (o *OrgReport) Markdown(prev map[string]*Report) string {
-	var s mdWriter
+	var s markdown.Builder
 	s.Heading(2, "Self-assessment: "+o.Organization)
 	n := 0
 	for _, r := range o.Repositories {
@@ -217,70 +219,9 @@ func (o *OrgReport) Markdown(prev map[string]*Report) string {
 	if len(o.Notes) > 0 {
 		var b strings.Builder
 		for _, n := range o.Notes {
-			b.WriteString("- " + escapeMD(n) + "\n")
+			b.WriteString("- " + markdown.Escape(n) + "\n")
 		}
 		s.Raw(b.String() + "\n")
 	}
 	return s.String()
-}
-
-// mdWriter builds markdown; every text and cell is escaped, so values quoted
-// from the repository cannot inject markup or HTML.
-type mdWriter struct{ b strings.Builder }
-
-func (w *mdWriter) Heading(level int, text string) {
-	fmt.Fprintf(&w.b, "%s %s\n\n", strings.Repeat("#", level), escapeMD(text))
-}
-
-func (w *mdWriter) Para(text string) { fmt.Fprintf(&w.b, "%s\n\n", escapeMD(text)) }
-
-func (w *mdWriter) Raw(markdown string) { w.b.WriteString(markdown) }
-
-func (w *mdWriter) Table(header []string, rows [][]string) {
-	row := func(cells []string) {
-		w.b.WriteString("|")
-		for i := range header {
-			c := ""
-			if i < len(cells) {
-				c = cells[i]
-			}
-			w.b.WriteString(" " + escapeCell(c) + " |")
-		}
-		w.b.WriteString("\n")
-	}
-	row(header)
-	w.b.WriteString("|" + strings.Repeat(" --- |", len(header)) + "\n")
-	for _, r := range rows {
-		row(r)
-	}
-	w.b.WriteString("\n")
-}
-
-func (w *mdWriter) String() string { return w.b.String() }
-
-// escapeMD neutralises HTML and backslash-escapes the characters that start
-// markdown markup (the same rules as the gates' step summaries).
-func escapeMD(text string) string {
-	text = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(text)
-	var b strings.Builder
-	for _, c := range text {
-		switch c {
-		case '\\', '`', '*', '_', '[', ']', '|', '#', '!', '~':
-			b.WriteByte('\\')
-		}
-		if c < 0x20 || c == 0x7f {
-			c = ' '
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
-// escapeCell escapes one table cell: newlines become <br>.
-func escapeCell(text string) string {
-	parts := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
-	for i, p := range parts {
-		parts[i] = escapeMD(p)
-	}
-	return strings.Join(parts, "<br>")
 }

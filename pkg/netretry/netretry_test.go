@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/secure-gates/secure-gates/internal/testinfra"
 )
 
 // sleeps records the waits the transport asks for, without waiting.
@@ -192,41 +194,9 @@ func TestStreamingBodyIsNotRetried(t *testing.T) {
 	}
 }
 
-// silent accepts connections and never says anything (nor closes them until the
-// test ends).
-func silent(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return ln.Addr().String()
-}
-
 func TestNoAnswer(t *testing.T) {
 	t.Parallel()
-	hung := silent(t)
+	hung := testinfra.SilentServer(t)
 	trickle := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		for {
