@@ -150,6 +150,15 @@ func Read(p string) (map[string][]byte, error) {
 
 // ReadArchive reads a .tar.gz bundle from r within the bounds of Read.
 func ReadArchive(r io.Reader) (map[string][]byte, error) {
+	return readArchive(r, limits{files: MaxFiles, file: MaxFileBytes, total: MaxTotalBytes})
+}
+
+type limits struct {
+	files       int
+	file, total int64
+}
+
+func readArchive(r io.Reader, lim limits) (map[string][]byte, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("not a gzip-compressed tar: %w", err)
@@ -182,14 +191,14 @@ func ReadArchive(r io.Reader) (map[string][]byte, error) {
 		if _, dup := files[h.Name]; dup {
 			return nil, fmt.Errorf("entry %q appears twice", h.Name)
 		}
-		if len(files) >= MaxFiles {
-			return nil, fmt.Errorf("more than %d files", MaxFiles)
+		if len(files) >= lim.files {
+			return nil, fmt.Errorf("more than %d files", lim.files)
 		}
-		if h.Size < 0 || h.Size > MaxFileBytes {
-			return nil, fmt.Errorf("entry %q is %d bytes, over the %d-byte cap", h.Name, h.Size, MaxFileBytes)
+		if h.Size < 0 || h.Size > lim.file {
+			return nil, fmt.Errorf("entry %q is %d bytes, over the %d-byte cap", h.Name, h.Size, lim.file)
 		}
-		if total+h.Size > MaxTotalBytes {
-			return nil, fmt.Errorf("more than %d bytes in all", MaxTotalBytes)
+		if total+h.Size > lim.total {
+			return nil, fmt.Errorf("more than %d bytes in all", lim.total)
 		}
 		b, err := io.ReadAll(io.LimitReader(tr, h.Size))
 		if err != nil {
