@@ -23,8 +23,8 @@ import (
 // Bounds of a bundle read by Read.
 const (
 	MaxFiles      = 10000
-	MaxFileBytes  = 64 << 20
-	MaxTotalBytes = 512 << 20
+	MaxFileBytes  = 32 << 20
+	MaxTotalBytes = 256 << 20
 )
 
 // IsArchive reports whether out names a .tar.gz (or .tgz) bundle rather
@@ -200,8 +200,8 @@ func readArchive(r io.Reader, lim limits) (map[string][]byte, error) {
 		if total+h.Size > lim.total {
 			return nil, fmt.Errorf("more than %d bytes in all", lim.total)
 		}
-		b, err := io.ReadAll(io.LimitReader(tr, h.Size))
-		if err != nil {
+		b := make([]byte, h.Size)
+		if _, err := io.ReadFull(tr, b); err != nil {
 			return nil, fmt.Errorf("reading entry %q: %w", h.Name, err)
 		}
 		total += int64(len(b))

@@ -10,9 +10,11 @@
 // CC7.2–CC7.4) are listed as outside the bundle with what would supply them.
 //
 // Collect verifies with pkg/verify through a recording transport: the bundle
-// holds the bytes the verifier read, not a second download. An image that
+// holds the bytes the verifier read, not a second download (a registry that
+// answers one request differently on two reads gets no bundle). An image that
 // does not verify gets no bundle (a policy error): there is no bundle claiming
-// evidence for an unverified image.
+// evidence for an unverified image. A bundle is re-verified offline (Check)
+// before Collect returns it.
 //
 // Check re-verifies a bundle offline: it replays the recorded registry reads
 // to pkg/verify with the bundle's policy and trust root at the recorded
@@ -116,6 +118,11 @@ func Collect(ctx context.Context, ref oci.Ref, o Options) (*Bundle, *verify.Repo
 	files, err := build(material{meta: meta, policyBytes: o.Policy, pol: pol, trustedRoot: o.TrustedRoot, exchanges: exs, rep: rep})
 	if err != nil {
 		return nil, rep, fmt.Errorf("building the evidence bundle of %s: %w", ref, err)
+	}
+	// The bundle must stand on its own: it is re-verified offline, exactly as
+	// `evidence verify` will, before anyone sees it.
+	if _, err := Check(ctx, files, CheckOptions{}); err != nil {
+		return nil, rep, errkind.Infra(fmt.Errorf("the evidence recorded for %s does not re-verify on its own (nothing written): %w", ref, err))
 	}
 	return &Bundle{Files: files, Report: rep}, rep, nil
 }

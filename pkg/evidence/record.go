@@ -17,7 +17,7 @@ import (
 // Caps of what the recorder keeps of one verification's registry reads.
 const (
 	// MaxRecordedBytes bounds the bytes of all recorded responses.
-	MaxRecordedBytes = 256 << 20
+	MaxRecordedBytes = 128 << 20
 	// MaxRecordedResponses bounds their number.
 	MaxRecordedResponses = 4096
 )
@@ -87,6 +87,13 @@ func (r *recorder) add(ex *Exchange) {
 	if len(r.list) >= MaxRecordedResponses {
 		r.err = fmt.Errorf("the verification read more than %d registry objects: too many to record as evidence", MaxRecordedResponses)
 		return
+	}
+	for _, old := range r.list {
+		if old.Method == ex.Method && old.Host == ex.Host && old.Path == ex.Path && old.Digest != ex.Digest {
+			r.err = fmt.Errorf("the registry answered %s %s%s with different content on two reads (sha256 %s, then %s): it cannot be recorded as one piece of evidence",
+				ex.Method, ex.Host, ex.Path, hexOf(old.Digest), hexOf(ex.Digest))
+			return
+		}
 	}
 	r.bytes += int64(len(ex.body))
 	if r.bytes > MaxRecordedBytes {
