@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/secure-gates/secure-gates/pkg/attestation"
 )
 
 // Caps of what the recorder keeps of one verification's registry reads.
@@ -20,6 +22,10 @@ const (
 	MaxRecordedBytes = 128 << 20
 	// MaxRecordedResponses bounds their number.
 	MaxRecordedResponses = 4096
+	// MaxRecordedResponseBytes bounds one response: pkg/verify reads no
+	// envelope or bundle larger than attestation.DefaultMaxEnvelopeBytes, and
+	// manifests are far smaller.
+	MaxRecordedResponseBytes = attestation.DefaultMaxEnvelopeBytes + 1<<20
 )
 
 // Exchange is one registry response the verifier read, as recorded: the
@@ -156,9 +162,10 @@ type teeBody struct {
 func (t *teeBody) Read(p []byte) (int, error) {
 	n, err := t.rc.Read(p)
 	if n > 0 && !t.over {
-		if int64(t.buf.Len()+n) > MaxRecordedBytes {
+		if int64(t.buf.Len()+n) > MaxRecordedResponseBytes {
 			t.over = true
-			t.r.fail(fmt.Errorf("a registry response of %s%s is larger than %d bytes: too large to record as evidence", t.ex.Host, t.ex.Path, MaxRecordedBytes))
+			t.buf = bytes.Buffer{}
+			t.r.fail(fmt.Errorf("a registry response of %s%s is larger than %d bytes: too large to record as evidence", t.ex.Host, t.ex.Path, MaxRecordedResponseBytes))
 		} else {
 			t.buf.Write(p[:n])
 		}
