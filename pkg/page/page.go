@@ -510,7 +510,11 @@ func sendPagerDuty(ctx context.Context, client *http.Client, pd *PagerDuty, a Al
 			Errors  []string `json:"errors"`
 		}
 		_ = json.Unmarshal(answer, &e)
-		return &deliveryError{status: status, msg: fmt.Sprintf("HTTP %d from %s: %s %s", status, redact(u), oneLine(e.Message), oneLine(strings.Join(e.Errors, "; ")))}
+		msg := fmt.Sprintf("HTTP %d from %s", status, redact(u))
+		if why := strings.TrimSpace(oneLine(e.Message + " " + strings.Join(e.Errors, "; "))); why != "" {
+			msg += ": " + why
+		}
+		return &deliveryError{status: status, msg: msg}
 	}
 	return nil
 }
