@@ -174,6 +174,14 @@ type Result struct {
 func Check(ctx context.Context, files map[string][]byte, o CheckOptions) (*Result, error) {
 	var problems []string
 	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+	if len(files) > MaxFiles {
+		return nil, errkind.Input(fmt.Errorf("evidence bundle: more than %d files", MaxFiles))
+	}
+	for p := range files {
+		if err := checkName(p); err != nil {
+			return nil, errkind.Input(fmt.Errorf("evidence bundle: %w", err))
+		}
+	}
 	for _, need := range []string{IndexFile, MetaFile, PolicyFile, ExchangesFile, ReportFile} {
 		if _, ok := files[need]; !ok {
 			return nil, errkind.Policy(fmt.Errorf("evidence bundle: %s is missing", need))
