@@ -87,9 +87,9 @@ func (r *Result) SARIFRuns(categoryPrefix string) []sarif.Run {
 			}
 			if s := f.Severity.Score(); s > rule.SecuritySeverity {
 				rule.SecuritySeverity = s
-				rule.DefaultLevel = levelOf(f.Severity)
+				rule.DefaultLevel = sarif.Level(f.Severity.SARIFLevel())
 			}
-			res := sarif.Result{RuleID: f.RuleID, Level: levelOf(f.Severity), Message: or(f.Message, f.Title),
+			res := sarif.Result{RuleID: f.RuleID, Level: sarif.Level(f.Severity.SARIFLevel()), Message: or(f.Message, f.Title),
 				PartialFingerprints: map[string]string{sarif.FingerprintKey: f.Fingerprint}}
 			if f.Path != "" {
 				res.Locations = []sarif.Location{{Path: filepath.Join(r.Root, filepath.FromSlash(f.Path)), StartLine: f.StartLine, EndLine: endLine(f)}}
@@ -159,17 +159,6 @@ func toolFor(sr ScannerRun) sarif.Tool {
 		return sarif.Tool{Name: LicenseTool, Version: LicenseVersion, InformationURI: "https://github.com/secure-gates/secure-gates"}
 	}
 	return sarif.Tool{Name: sr.Tool, Version: sr.Version}
-}
-
-func levelOf(s finding.Severity) sarif.Level {
-	switch s {
-	case finding.Critical, finding.High:
-		return sarif.LevelError
-	case finding.Medium:
-		return sarif.LevelWarning
-	default:
-		return sarif.LevelNote
-	}
 }
 
 func oneLine(s string) string {

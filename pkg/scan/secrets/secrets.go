@@ -113,18 +113,13 @@ type Range struct {
 	Base, Head string
 }
 
-// Rule is one enabled detection rule.
-type Rule struct {
-	ID          string
-	Description string
-}
-
 // Result is what Scan found.
 type Result struct {
 	// Findings are redacted: no secret value, no matched line.
 	Findings []finding.Finding
-	// Rules are the rules that were enabled, sorted by id.
-	Rules []Rule
+	// Rules are the rules that were enabled, sorted by id; every secret is
+	// critical.
+	Rules []finding.Rule
 	// ConfigSource says which rules ran ("embedded gitleaks default rules" or
 	// Options.ConfigSource).
 	ConfigSource string
@@ -228,9 +223,9 @@ func Scan(ctx context.Context, root string, opts Options) (*Result, error) {
 	res := &Result{ConfigSource: source}
 	s := &scan{root: root, det: det, cfg: &cfg, opts: opts, res: res}
 	for id, r := range cfg.Rules {
-		res.Rules = append(res.Rules, Rule{ID: id, Description: r.Description})
+		res.Rules = append(res.Rules, finding.Rule{ID: id, Severity: finding.Critical, Description: r.Description})
 	}
-	slices.SortFunc(res.Rules, func(a, b Rule) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(res.Rules, func(a, b finding.Rule) int { return strings.Compare(a.ID, b.ID) })
 
 	if opts.Staged {
 		if err := s.diff(ctx, []string{"diff", "--cached"}, "the staged changes"); err != nil {
