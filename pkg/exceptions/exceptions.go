@@ -224,7 +224,7 @@ func parse(data []byte, now time.Time, maxLifetime time.Duration) (*Set, error) 
 			return nil, fmt.Errorf("%s: expires %s is more than %s after %s: a waiver is bounded; set expires on or before %s and renew it with a fresh review when it ends",
 				e.Name(), strings.TrimSpace(fe.Expires.Value), days(maxLifetime), now.UTC().Format("2006-01-02"), latest.Format("2006-01-02"))
 		}
-		if strings.HasPrefix(e.Scope, "pkg:") {
+		if finding.IsPURLScope(e.Scope) {
 			if _, err := finding.ParsePURLScope(e.Scope); err != nil {
 				return nil, fmt.Errorf("%s: %w", e.Name(), err)
 			}
@@ -276,7 +276,7 @@ func (e Entry) Matches(f finding.Finding) bool {
 	if e.Scope == "" {
 		return true
 	}
-	if strings.HasPrefix(e.Scope, "pkg:") {
+	if finding.IsPURLScope(e.Scope) {
 		return finding.PURLMatches(e.Scope, f.PURL)
 	}
 	if f.Path == "" {

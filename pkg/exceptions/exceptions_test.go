@@ -1,6 +1,7 @@
 package exceptions
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,4 +227,40 @@ func FuzzParse(f *testing.F) {
 		}
 		s.Apply([]finding.Finding{{RuleID: "CVE-1", Path: "a/b", PURL: "pkg:npm/x@1"}})
 	})
+}
+
+// TestPURLScopeTable runs pkg/finding's shared table of the package-URL scope
+// rule through the exceptions file: an entry scoped to the table's scope,
+// loaded by Parse, covers a finding with the table's purl exactly when the
+// table says so (a scope Parse refuses covers nothing). An empty scope is
+// no scope (the entry covers by id alone), so those rows are left out.
+func TestPURLScopeTable(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../finding/testdata/purl-scopes.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table struct {
+		Cases []struct {
+			Name, Scope, PURL string
+			Covers            bool
+		}
+	}
+	if err := json.Unmarshal(data, &table); err != nil || len(table.Cases) < 40 {
+		t.Fatalf("reading the table: %v", err)
+	}
+	for _, tt := range table.Cases {
+		if tt.Scope == "" {
+			continue
+		}
+		q, _ := json.Marshal(tt.Scope)
+		s, err := Parse([]byte("exceptions:\n  - id: CVE-2099-0001\n    scope: "+string(q)+"\n    expires: 2027-01-01\n"), now)
+		got := false
+		if err == nil {
+			got = s.Entries[0].Matches(finding.Finding{RuleID: "CVE-2099-0001", PURL: tt.PURL, Fingerprint: "fp"})
+		}
+		if got != tt.Covers {
+			t.Errorf("%s: entry scoped %q covers %q = %v (load error %v), want %v", tt.Name, tt.Scope, tt.PURL, got, err, tt.Covers)
+		}
+	}
 }
