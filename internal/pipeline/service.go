@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -19,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/gitcmd"
 )
 
 // maxGoMod bounds the go.mod read.
@@ -114,9 +114,7 @@ func loadService(dir string) (*service, error) {
 // gitRevision returns HEAD and its branch when dir is in a git work tree.
 func gitRevision(dir string) (sha, ref string) {
 	git := func(args ...string) string {
-		cmd := exec.CommandContext(context.Background(), "git", args...)
-		cmd.Dir = dir
-		out, err := cmd.Output()
+		out, err := gitcmd.Git{Dir: dir}.Output(context.Background(), args...)
 		if err != nil {
 			return ""
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/gitcmd"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
 
@@ -448,10 +449,7 @@ func tail(b []byte) string {
 }
 
 func git(ctx context.Context, dir string, args ...string) (string, error) {
-	full := append([]string{"-c", "safe.directory=" + dir, "-c", "core.fsmonitor=false", "--no-pager", "-C", dir}, args...)
-	cmd := exec.CommandContext(ctx, "git", full...)
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "LC_ALL=C")
-	out, err := cmd.Output()
+	out, err := gitcmd.Git{Dir: dir}.Output(ctx, args...)
 	return strings.TrimSpace(string(out)), err
 }
 
