@@ -58,8 +58,8 @@ import (
 	"github.com/zricethezav/gitleaks/v8/sources"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
-	"github.com/secure-gates/secure-gates/pkg/gitcmd"
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/gitcmd"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
 )
 
