@@ -10,6 +10,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/finding/findingtest"
 )
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -236,20 +237,7 @@ func FuzzParse(f *testing.F) {
 // no scope (the entry covers by id alone), so those rows are left out.
 func TestPURLScopeTable(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile("../finding/testdata/purl-scopes.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var table struct {
-		Cases []struct {
-			Name, Scope, PURL string
-			Covers            bool
-		}
-	}
-	if err := json.Unmarshal(data, &table); err != nil || len(table.Cases) < 40 {
-		t.Fatalf("reading the table: %v", err)
-	}
-	for _, tt := range table.Cases {
+	for _, tt := range findingtest.PURLScopeCases(t) {
 		if tt.Scope == "" {
 			continue
 		}

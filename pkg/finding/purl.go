@@ -50,7 +50,7 @@ func ParsePURLScope(scope string) (packageurl.PackageURL, error) {
 //
 // A scope that is not a valid scope (ParsePURLScope: "PKG:…" included) or a
 // finding purl that does not parse covers nothing: the finding stays
-// present. testdata/purl-scopes.json is the table of this rule that
+// present. findingtest/purl-scopes.json is the table of this rule that
 // pkg/exceptions and pkg/verify run through their own entry points too.
 func PURLMatches(scope, purl string) bool {
 	if scope == "" || purl == "" {

@@ -1,23 +1,14 @@
 package finding_test
 
 import (
-	"encoding/json"
-	"os"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/finding/findingtest"
 )
 
-// PURLScopeCase is one row of testdata/purl-scopes.json.
-type PURLScopeCase struct {
-	Name   string `json:"name"`
-	Scope  string `json:"scope"`
-	PURL   string `json:"purl"`
-	Covers bool   `json:"covers"`
-}
-
 // TestPURLMatches is the one table of the purl scope rule both gates apply
-// (pkg/exceptions and pkg/verify run it through their own entry points).
+// (findingtest holds it; pkg/exceptions and pkg/verify run it through their own entry points).
 // Changed when the table became shared: a scope written "PKG:…" covered here
 // while neither gate read such a scope as a package URL (the exceptions file
 // took it for a path glob, the deploy gate refused it), and a VEX product
@@ -25,15 +16,7 @@ type PURLScopeCase struct {
 // agree and none waives more than before.
 func TestPURLMatches(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile("testdata/purl-scopes.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var table struct{ Cases []PURLScopeCase }
-	if err := json.Unmarshal(data, &table); err != nil || len(table.Cases) < 40 {
-		t.Fatalf("reading the table: %v (%d cases)", err, len(table.Cases))
-	}
-	for _, tt := range table.Cases {
+	for _, tt := range findingtest.PURLScopeCases(t) {
 		if got := finding.PURLMatches(tt.Scope, tt.PURL); got != tt.Covers {
 			t.Errorf("%s: PURLMatches(%q, %q) = %v, want %v", tt.Name, tt.Scope, tt.PURL, got, tt.Covers)
 		}

@@ -3,13 +3,14 @@ package scan
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/secure-gates/secure-gates/pkg/atomicfile"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
@@ -110,7 +111,7 @@ func (r *Result) SARIFRuns(categoryPrefix string) []sarif.Run {
 			}
 			run.Results = append(run.Results, res)
 		}
-		for _, id := range sortedKeys(rules) {
+		for _, id := range slices.Sorted(maps.Keys(rules)) {
 			run.Rules = append(run.Rules, *rules[id])
 		}
 		runs = append(runs, run)
@@ -177,15 +178,6 @@ func or(a, b string) string {
 		return a
 	}
 	return b
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // WriteOptions configures WriteFiles.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/finding/findingtest"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
 
@@ -523,21 +524,8 @@ func TestFindingsWaivedCountsStatementsOnce(t *testing.T) {
 // by id alone), so those rows are left out.
 func TestPURLScopeTable(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile(filepath.Join("..", "finding", "testdata", "purl-scopes.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var table struct {
-		Cases []struct {
-			Name, Scope, PURL string
-			Covers            bool
-		}
-	}
-	if err := json.Unmarshal(data, &table); err != nil || len(table.Cases) < 40 {
-		t.Fatalf("reading the table: %v", err)
-	}
 	v := &verifier{ref: oci.Ref{Repository: "registry.example/acme/widgets", Digest: "sha256:" + strings.Repeat("a", 64)}}
-	for _, tt := range table.Cases {
+	for _, tt := range findingtest.PURLScopeCases(t) {
 		if tt.Scope == "" {
 			continue
 		}
