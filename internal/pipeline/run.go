@@ -21,6 +21,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/gha"
 	"github.com/secure-gates/secure-gates/pkg/gitcmd"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 	"github.com/secure-gates/secure-gates/pkg/verify"
 )
 
@@ -430,7 +431,7 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 
 // codeScanOutage reads the outages the scan recorded in its code-scan predicate.
 func codeScanOutage(path string) string {
-	data, err := readBounded(path, attestation.DefaultMaxPayloadBytes)
+	data, err := readfile.Bounded(path, attestation.DefaultMaxPayloadBytes)
 	if err != nil {
 		return ""
 	}
@@ -446,7 +447,7 @@ func codeScanOutage(path string) string {
 }
 
 func readReport(path string) *verify.Report {
-	data, err := readBounded(path, 64<<20)
+	data, err := readfile.Bounded(path, 64<<20)
 	if err != nil {
 		return nil
 	}

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +27,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/gitcmd"
 	"github.com/secure-gates/secure-gates/pkg/oci"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 )
 
 // SLSAVerifierModule and SLSAVerifierVersion are the slsa-verifier the image
@@ -195,7 +195,7 @@ func BuildImage(ctx context.Context, o ImageOptions) (_ *ImageResult, err error)
 		)
 	}
 	if ca != "" {
-		pem, err := readFileBounded(ca, 4<<20)
+		pem, err := readfile.Bounded(ca, 4<<20)
 		if err != nil {
 			return nil, errkind.Input(fmt.Errorf("release image: the CA bundle: %w", err))
 		}
@@ -472,20 +472,4 @@ func headCommit(ctx context.Context, dir string) (string, error) {
 		return "", errors.New("no commit")
 	}
 	return out, nil
-}
-
-func readFileBounded(p string, max int64) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s is over %d bytes", p, max)
-	}
-	return b, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/kustfs"
 	"github.com/secure-gates/secure-gates/pkg/oci"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 )
 
 // Bounds of a render: what kustomize may read from the repository.
@@ -258,7 +259,7 @@ func scanRemote(root, dir string, rel func(string) string) error {
 		if err != nil {
 			return err
 		}
-		data, err := kustfs.ReadBounded(file, MaxKustomizationBytes)
+		data, err := readfile.Bounded(file, MaxKustomizationBytes)
 		if err != nil {
 			return errkind.Input(fmt.Errorf("render: %s: %w", rel(file), err))
 		}
@@ -355,7 +356,7 @@ func scanRemote(root, dir string, rel func(string) string) error {
 				continue
 			}
 			if r.field == "generators" || r.field == "transformers" || r.field == "validators" {
-				cfg, err := kustfs.ReadBounded(resolved, MaxKustomizationBytes)
+				cfg, err := readfile.Bounded(resolved, MaxKustomizationBytes)
 				if err != nil {
 					return errkind.Input(fmt.Errorf("render: %s: %w", rel(resolved), err))
 				}

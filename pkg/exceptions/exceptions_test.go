@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -250,5 +251,19 @@ func TestPURLScopeTable(t *testing.T) {
 		if got != tt.Covers {
 			t.Errorf("%s: entry scoped %q covers %q = %v (load error %v), want %v", tt.Name, tt.Scope, tt.PURL, got, err, tt.Covers)
 		}
+	}
+}
+
+// TestLoadRefusesFIFO: an exceptions file that is a FIFO is an input error
+// (opening it blocked the scan until something wrote to it).
+func TestLoadRefusesFIFO(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "exceptions.yaml")
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	_, err := Load(p, now, Options{})
+	if err == nil || errkind.Of(err) != errkind.KindInput || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("Load of a FIFO: %v, want an input error saying it is not a regular file", err)
 	}
 }

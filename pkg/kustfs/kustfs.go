@@ -25,9 +25,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -35,6 +33,8 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 )
 
 // DefaultMaxExpandedNodes is Options.MaxExpandedNodes when it is 0.
@@ -253,7 +253,7 @@ func (c *FS) ReadFile(p string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := ReadBounded(real, c.o.MaxFileBytes)
+	data, err := readfile.Bounded(real, c.o.MaxFileBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -271,37 +271,6 @@ func (c *FS) ReadFile(p string) ([]byte, error) {
 	c.expanded += n
 	if c.o.OnRead != nil {
 		return c.o.OnRead(real, data)
-	}
-	return data, nil
-}
-
-// ReadBounded reads the regular file at path, refusing anything else (a
-// FIFO, a device, a directory) and more than limit bytes.
-func ReadBounded(path string, limit int64) ([]byte, error) {
-	// Stat first: opening a FIFO blocks until something writes to it.
-	if st, err := os.Stat(path); err != nil {
-		return nil, err
-	} else if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", filepath.Base(path))
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", filepath.Base(path))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", filepath.Base(path), limit)
 	}
 	return data, nil
 }
