@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -221,24 +219,6 @@ func splitImage(image string) (repo, digest, nameOnly string) {
 	return repo, digest, nameOnly
 }
 
-// userAt matches the SCP-style user@ prefix kustomize takes for a git remote.
-var userAt = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]*@`)
-
-// remoteRef reports whether kustomize would fetch s over the network: a URL
-// (any scheme: http(s) files, git over https, ssh or file), git::, an SCP-style
-// user@host:path, or a github.com/ path, as kustomize's loader reads them.
-func remoteRef(s string) bool {
-	l := strings.ToLower(strings.TrimSpace(s))
-	l = strings.TrimPrefix(l, "git::")
-	if strings.Contains(l, "://") || strings.HasPrefix(l, "github.com/") || strings.HasPrefix(l, "github.com:") || userAt.MatchString(l) {
-		return true
-	}
-	if u, err := url.Parse(l); err == nil && u.Scheme != "" && len(u.Scheme) > 1 && u.Host != "" {
-		return true
-	}
-	return false
-}
-
 // scanRemote visits the kustomization in dir and every local kustomization it
 // reaches, and refuses a reference kustomize would fetch over the network, a
 // Helm chart, and a reference that leaves the repository. kustomize's loader
@@ -318,7 +298,7 @@ func scanRemote(root, dir string, rel func(string) string) error {
 		}
 		add("openapi.path", fileOnly, k.OpenAPI["path"])
 		for _, r := range refs {
-			if remoteRef(r.value) {
+			if kustfs.Fetches(r.value) {
 				return errkind.Input(fmt.Errorf("render: %s %s names the remote %q: the deploy renders the overlay offline and never fetches "+
 					"remote bases or files: vendor it into the GitOps repository", rel(file), r.field, r.value))
 			}
@@ -439,7 +419,7 @@ func scanNode(n *kyaml.Node, key, where string, depth int, seen map[aliasVisit]b
 			if _, p, ok := strings.Cut(v, "="); ok && key == "files" {
 				v = p
 			}
-			if remoteRef(v) {
+			if kustfs.Fetches(v) {
 				return errkind.Input(fmt.Errorf("render: %s %s names the remote %q: the deploy renders the overlay offline and never fetches "+
 					"remote files: vendor it into the GitOps repository", where, key, n.Value))
 			}

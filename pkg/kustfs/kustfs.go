@@ -17,8 +17,9 @@
 //   - every file read passed to the caller's OnRead, which may refuse it or
 //     change what kustomize gets; the files served are recorded (Read).
 //
-// Deciding which references kustomize would fetch over the network stays
-// with each caller for now (see the callers' docs).
+// Fetches says which references of a kustomization kustomize would fetch
+// over the network, as its loader reads them (internal/git/repospec.go of
+// sigs.k8s.io/kustomize/api): callers refuse those before or while rendering.
 package kustfs
 
 import (
@@ -26,7 +27,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -315,4 +318,24 @@ func boundAliases(data []byte, limit int64) (int64, error) {
 			return 0, errors.New("too many nodes")
 		}
 	}
+}
+
+// userAt matches the SCP-style user@ prefix kustomize takes for a git remote.
+var userAt = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]*@`)
+
+// Fetches reports whether kustomize would fetch s over the network, the one
+// rule every caller refuses remote references by (kustomize clones and
+// downloads them itself, outside this file system): a URL
+// (any scheme: http(s) files, git over https, ssh or file), git::, an SCP-style
+// user@host:path, or a github.com/ path, as kustomize's loader reads them.
+func Fetches(s string) bool {
+	l := strings.ToLower(strings.TrimSpace(s))
+	l = strings.TrimPrefix(l, "git::")
+	if strings.Contains(l, "://") || strings.HasPrefix(l, "github.com/") || strings.HasPrefix(l, "github.com:") || userAt.MatchString(l) {
+		return true
+	}
+	if u, err := url.Parse(l); err == nil && u.Scheme != "" && len(u.Scheme) > 1 && u.Host != "" {
+		return true
+	}
+	return false
 }

@@ -225,3 +225,22 @@ func TestOnReadAndKustomize(t *testing.T) {
 		t.Errorf("OnRead's error: %v", err)
 	}
 }
+
+// TestFetches is kustomize's own reading of a reference (it moved here from
+// pkg/deploy with the rule); the IaC scanner used a heuristic that missed
+// SCP-style references with a user other than git, which kustomize then
+// fetched with git during the scan.
+func TestFetches(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{
+		"../base": false, "deployment.yaml": false, "github.com/acme/x//y?ref=v1": true, "GitHub.com:acme/x": true,
+		"git@gitlab.example:acme/x.git": true, "https://example.com/x.yaml": true, "HTTP://example.com/x.yaml": true,
+		"git::https://x/y": true, "ssh://git@x/y": true, "file:///tmp/x": true, "gitlab.com/acme/x": false,
+		"example.com/x": false, " https://x/y": true,
+		"deploy@127.0.0.1:acme/x": true, "ci-bot@git.example:acme/x//base?ref=v1": true, "HTTPS://x/y": true, "git::ssh://x/y": true, "my-dir/@x": false,
+	} {
+		if got := kustfs.Fetches(s); got != want {
+			t.Errorf("Fetches(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

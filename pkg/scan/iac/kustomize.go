@@ -72,11 +72,17 @@ type kustomization struct {
 var hostLike = regexp.MustCompile(`^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:[0-9]+)?$`)
 
 // isRemote reports whether a kustomization path entry names something
-// kustomize would fetch over the network (an URL, a git repository spec).
+// kustomize would fetch over the network (kustfs.Fetches, kustomize's own
+// reading), or looks like a remote base kustomize would fail on (a host's
+// path without scheme, a ?ref= query, a .git repository): both are reported
+// as remote bases, never rendered.
 func isRemote(dir, s string) bool {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return false
+	}
+	if kustfs.Fetches(s) {
+		return true
 	}
 	low := strings.ToLower(s)
 	for _, p := range []string{"git@", "git::", "github.com/", "gitlab.com/", "bitbucket.org/", "dev.azure.com/", "ssh:", "file:"} {
