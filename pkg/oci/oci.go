@@ -230,3 +230,17 @@ func Classify(doing string, err error) error {
 	}
 	return errkind.Infra(fmt.Errorf("%s: %w", doing, err))
 }
+
+// RegistryInputs are the registry-username and registry-password inputs of the
+// gates that push or pull images; a gate embeds them in its Inputs (gha.Decode
+// tags). The password is masked before anything runs.
+type RegistryInputs struct {
+	RegistryUsername string `input:"registry-username"`
+	RegistryPassword string `input:"registry-password,secret"`
+}
+
+// Options are the registry options of these credentials, with the suite's
+// User-Agent.
+func (r RegistryInputs) Options() Options {
+	return Options{Username: r.RegistryUsername, Password: r.RegistryPassword, UserAgent: "secure-gates"}
+}
