@@ -23,7 +23,6 @@ import (
 	"github.com/anchore/syft/syft/source"
 	"github.com/google/go-github/v60/github"
 
-	scanaction "github.com/secure-gates/secure-gates/actions/scan"
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/catalog"
@@ -183,7 +182,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	var db *vulndb.Pending
 	if in.ScanVulns {
 		dctx, cancel := context.WithCancel(ctx)
-		db = vulndb.Start(dctx, vulndb.Options{DBDir: resolve(in.DBDir), CacheDir: scanaction.DBCache(rt, resolve(in.DBCache)),
+		db = vulndb.Start(dctx, vulndb.Options{DBDir: resolve(in.DBDir), CacheDir: vulndb.CacheDir(resolve(in.DBCache), runnerTemp(rt)),
 			MaxAge: in.MaxDBAge, Scanner: "image"}, policy)
 		defer func() { cancel(); db.Discard() }() // stop a load nobody waits for
 	}
@@ -398,4 +397,11 @@ func or(a, b string) string {
 		return a
 	}
 	return b
+}
+
+func runnerTemp(rt *gha.Runtime) string {
+	if !rt.InActions() {
+		return ""
+	}
+	return rt.Getenv("RUNNER_TEMP")
 }

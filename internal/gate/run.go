@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -114,6 +115,19 @@ func (r *Run) TempDir() string {
 	}
 	return os.TempDir()
 }
+
+// RunnerTemp is the runner's temporary directory (RUNNER_TEMP) on a runner, and
+// "" off one.
+func (r *Run) RunnerTemp() string {
+	if !r.rt.InActions() {
+		return ""
+	}
+	return r.rt.Getenv("RUNNER_TEMP")
+}
+
+// Stdout is the log: a gate's terminal report of a local run (a table) is
+// printed here.
+func (r *Run) Stdout() io.Writer { return r.rt.Stdout() }
 
 // GitHub returns a client of the run's GitHub API (GITHUB_API_URL, default
 // https://api.github.com) authenticated with token, over HTTPClient. A bad
