@@ -5,10 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/secure-gates/secure-gates/internal/gate/gatetest"
 	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/exceptions"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/gha"
 	scanner "github.com/secure-gates/secure-gates/pkg/scan"
@@ -106,4 +108,14 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	gatetest.Golden(t, "report.md", Summary(res, files)+"\n<!-- annotations -->\n"+ann.String()+"\n<!-- table -->\n"+table.String())
+
+	// Waivers applied and expired, and no cutoff.
+	exp := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	waived := res.Findings[2]
+	waived.Waived = &finding.Waiver{Reason: "exceptions file entry 1"}
+	res.Findings = append(res.Findings, waived)
+	res.Cutoff, res.Failing, res.Decision = finding.NoCutoff, nil, attestation.DecisionPass
+	res.Applied = []exceptions.Applied{{Entry: exceptions.Entry{ID: "k8s-resource-limits", Scope: "k8s/**", Reason: "limits set by the platform", Ticket: "OPS-1", Expires: exp}, Findings: 1}}
+	res.Expired = []exceptions.Entry{{ID: "docker-user", Scope: "Dockerfile", Ticket: "OPS-2", Expires: exp.AddDate(0, -2, 0)}}
+	gatetest.Golden(t, "summary-waived.md", Summary(res, files))
 }

@@ -59,20 +59,46 @@ func failingSet(res *scanner.Result) map[string]bool {
 func Summary(res *scanner.Result, files *scanner.Files) string {
 	var s gha.Summary
 	s.Heading(2, "Scan: "+string(res.Decision))
-	gateRule := "Findings of severity " + string(res.Cutoff) + " or above fail the gate"
-	if res.Cutoff == finding.NoCutoff {
-		gateRule = "No finding fails the gate (severity-cutoff: none): every finding is recorded in the SARIF and the predicates"
-	} else if res.OnlyFixed && res.Ran(scanner.Deps) {
-		gateRule += "; dependency vulnerabilities only when a fix exists"
-	}
-	s.Para(gateRule + ".")
+	s.Para(gateRule(res) + ".")
 	for _, o := range res.Outages {
 		s.Raw("> [!CAUTION]\n")
 		s.Para(fmt.Sprintf("**%s did NOT run**: %s. on-scanner-outage is %s: there are no %s results in this scan (this is not \"0 findings\"); the outage is recorded in the code-scan predicate.",
 			o.Scanner, o.Reason, o.Policy, o.Scanner))
 	}
-	c := res.Counts()
 	s.Heading(3, "Findings")
+	s.Table([]string{"scanner", "tool", "status", "critical", "high", "medium", "low", "info", "waived"}, scannerRows(res))
+	if len(res.Failing) > 0 {
+		s.Para(fmt.Sprintf("%d finding(s) fail the gate.", len(res.Failing)))
+	} else {
+		s.Para("No finding fails the gate.")
+	}
+	topFindings(&s, res)
+	if n := len(res.Findings) - total(res.Counts()); n > 0 {
+		s.Para(fmt.Sprintf("%d finding(s) are waived by this repository's own exceptions file or VEX documents. "+
+			"These waivers count for this check only: the code-scan and vuln predicates record every waived finding, and "+
+			"verify-and-deploy counts them as present unless a signed exception attestation by an allowed exception signer waives them.", n))
+	}
+	notScanned(&s, res)
+	waivers(&s, res)
+	for _, n := range notes(res, files) {
+		s.Para(n)
+	}
+	return s.String()
+}
+
+func gateRule(res *scanner.Result) string {
+	switch {
+	case res.Cutoff == finding.NoCutoff:
+		return "No finding fails the gate (severity-cutoff: none): every finding is recorded in the SARIF and the predicates"
+	case res.OnlyFixed && res.Ran(scanner.Deps):
+		return "Findings of severity " + string(res.Cutoff) + " or above fail the gate; dependency vulnerabilities only when a fix exists"
+	}
+	return "Findings of severity " + string(res.Cutoff) + " or above fail the gate"
+}
+
+// scannerRows are the counts by scanner and severity, waived apart, and the
+// total.
+func scannerRows(res *scanner.Result) [][]string {
 	rows := [][]string{}
 	for _, sr := range res.Scanners {
 		if sr.Skipped == "not selected" {
@@ -98,53 +124,56 @@ func Summary(res *scanner.Result, files *scanner.Files) string {
 		if sr.Version != "" {
 			tool += " " + sr.Version
 		}
-		rows = append(rows, []string{sr.Name, tool, st, strconv.Itoa(byS[finding.Critical]), strconv.Itoa(byS[finding.High]),
-			strconv.Itoa(byS[finding.Medium]), strconv.Itoa(byS[finding.Low]), strconv.Itoa(byS[finding.Info] + byS[finding.Unknown]), strconv.Itoa(waived)})
+		rows = append(rows, append([]string{sr.Name, tool, st}, countCells(byS, waived)...))
 	}
-	rows = append(rows, []string{"total", "", "", strconv.Itoa(c[finding.Critical]), strconv.Itoa(c[finding.High]), strconv.Itoa(c[finding.Medium]),
-		strconv.Itoa(c[finding.Low]), strconv.Itoa(c[finding.Info] + c[finding.Unknown]), strconv.Itoa(len(res.Findings) - total(c))})
-	s.Table([]string{"scanner", "tool", "status", "critical", "high", "medium", "low", "info", "waived"}, rows)
+	c := res.Counts()
+	return append(rows, append([]string{"total", "", ""}, countCells(c, len(res.Findings)-total(c))...))
+}
 
-	if len(res.Failing) > 0 {
-		s.Para(fmt.Sprintf("%d finding(s) fail the gate.", len(res.Failing)))
-	} else {
-		s.Para("No finding fails the gate.")
+func countCells(c finding.Counts, waived int) []string {
+	return []string{strconv.Itoa(c[finding.Critical]), strconv.Itoa(c[finding.High]), strconv.Itoa(c[finding.Medium]),
+		strconv.Itoa(c[finding.Low]), strconv.Itoa(c[finding.Info] + c[finding.Unknown]), strconv.Itoa(waived)}
+}
+
+func topFindings(s *gha.Summary, res *scanner.Result) {
+	if len(res.Findings) == 0 {
+		return
 	}
-	if len(res.Findings) > 0 {
-		failing := failingSet(res)
-		s.Heading(3, "Top findings")
-		var top [][]string
-		for i, f := range res.Findings {
-			if i == TopFindings {
-				break
-			}
-			top = append(top, []string{string(f.Severity), f.Scanner, f.RuleID, location(f), clip(f.Message, 300), status(res, f, failing)})
+	failing := failingSet(res)
+	s.Heading(3, "Top findings")
+	var top [][]string
+	for i, f := range res.Findings {
+		if i == TopFindings {
+			break
 		}
-		s.Table([]string{"severity", "scanner", "rule", "location", "finding", "status"}, top)
-		if len(res.Findings) > TopFindings {
-			s.Para(fmt.Sprintf("…and %d more in the SARIF file.", len(res.Findings)-TopFindings))
-		}
+		top = append(top, []string{string(f.Severity), f.Scanner, f.RuleID, location(f), clip(f.Message, 300), status(res, f, failing)})
 	}
-	if n := len(res.Findings) - total(c); n > 0 {
-		s.Para(fmt.Sprintf("%d finding(s) are waived by this repository's own exceptions file or VEX documents. "+
-			"These waivers count for this check only: the code-scan and vuln predicates record every waived finding, and "+
-			"verify-and-deploy counts them as present unless a signed exception attestation by an allowed exception signer waives them.", n))
+	s.Table([]string{"severity", "scanner", "rule", "location", "finding", "status"}, top)
+	if len(res.Findings) > TopFindings {
+		s.Para(fmt.Sprintf("…and %d more in the SARIF file.", len(res.Findings)-TopFindings))
 	}
-	if res.NotScannedCount > 0 {
-		s.Heading(3, fmt.Sprintf("Not scanned (%d)", res.NotScannedCount))
-		s.Para("These files were not read, so they are not \"0 findings\": binaries and paths the rules allowlist are skipped by design; a file over the size cap or a symlink may hide a secret.")
-		var rows [][]string
-		for i, n := range res.NotScanned {
-			if i == TopNotScanned {
-				break
-			}
-			rows = append(rows, []string{n.Path, n.Scanner, n.Reason})
-		}
-		s.Table([]string{"file", "scanner", "reason"}, rows)
-		if res.NotScannedCount > len(rows) {
-			s.Para(fmt.Sprintf("…and %d more; the code-scan predicate lists the first %d.", res.NotScannedCount-len(rows), attestation.MaxNotScannedFiles))
-		}
+}
+
+func notScanned(s *gha.Summary, res *scanner.Result) {
+	if res.NotScannedCount == 0 {
+		return
 	}
+	s.Heading(3, fmt.Sprintf("Not scanned (%d)", res.NotScannedCount))
+	s.Para("These files were not read, so they are not \"0 findings\": binaries and paths the rules allowlist are skipped by design; a file over the size cap or a symlink may hide a secret.")
+	var rows [][]string
+	for i, n := range res.NotScanned {
+		if i == TopNotScanned {
+			break
+		}
+		rows = append(rows, []string{n.Path, n.Scanner, n.Reason})
+	}
+	s.Table([]string{"file", "scanner", "reason"}, rows)
+	if res.NotScannedCount > len(rows) {
+		s.Para(fmt.Sprintf("…and %d more; the code-scan predicate lists the first %d.", res.NotScannedCount-len(rows), attestation.MaxNotScannedFiles))
+	}
+}
+
+func waivers(s *gha.Summary, res *scanner.Result) {
 	if len(res.Applied) > 0 {
 		s.Heading(3, "Waived")
 		var w [][]string
@@ -161,6 +190,9 @@ func Summary(res *scanner.Result, files *scanner.Files) string {
 		}
 		s.Table([]string{"exception", "scope", "ticket", "expired"}, w)
 	}
+}
+
+func notes(res *scanner.Result, files *scanner.Files) []string {
 	var notes []string
 	if res.SecretsConfig != "" {
 		notes = append(notes, "Secrets rules: "+res.SecretsConfig+".")
@@ -177,10 +209,7 @@ func Summary(res *scanner.Result, files *scanner.Files) string {
 			notes = append(notes, "vuln predicate: "+files.Vuln+".")
 		}
 	}
-	for _, n := range notes {
-		s.Para(n)
-	}
-	return s.String()
+	return notes
 }
 
 func total(c finding.Counts) int {
