@@ -312,7 +312,7 @@ func scanVulns(run *gate.Run, in Inputs, res *result, rep *vulndb.Report, outage
 	res.sarif = filepath.Join(outDir, SARIFFile)
 	cat := in.Category
 	if cat == "" {
-		cat = Category(res)
+		cat = category(res)
 	}
 	if err := sarif.WriteFile(res.sarif, []sarif.Run{rep.SARIFRun(cat)}, sarif.Options{Root: outDir}); err != nil {
 		return errkind.Infra(fmt.Errorf("writing %s: %w", res.sarif, err))
@@ -321,10 +321,10 @@ func scanVulns(run *gate.Run, in Inputs, res *result, rep *vulndb.Report, outage
 	return nil
 }
 
-// Category is the default code scanning category of an image's findings: one
+// category is the default code scanning category of an image's findings: one
 // per image repository (every digest of an image replaces the previous
 // analysis), "sbom/<repository>" ("sbom/path" for a directory).
-func Category(res *result) string {
+func category(res *result) string {
 	if res.ref.Repository != "" {
 		return "sbom/" + res.ref.Repository
 	}

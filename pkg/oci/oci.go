@@ -10,6 +10,9 @@
 // Errors are classified with pkg/errkind: a malformed reference, a missing image or
 // refused credentials are input errors; an unreachable registry or a 5xx after the
 // retries is an infrastructure error — never "not found" and never "not signed".
+//
+// RegistryInputs are the registry-username and registry-password inputs the
+// gates that reach a registry share (embedded in their inputs).
 package oci
 
 import (
