@@ -124,7 +124,7 @@ func TestDASTAction(t *testing.T) {
 			}
 			for k := range res.Outputs {
 				switch k {
-				case "verdict", "high", "medium", "low", "informational", "sarif", "dast-predicate":
+				case "verdict", "high", "medium", "low", "informational", "sarif", "dast-predicate", "paged", "page-failures":
 				default:
 					t.Errorf("unexpected output %q", k)
 				}

@@ -28,6 +28,8 @@ import (
 	dast "github.com/secure-gates/secure-gates/pkg/dast"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/exceptions"
+	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/page"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
 )
 
@@ -51,6 +53,7 @@ type Inputs struct {
 	Token           string `input:"token,secret"`
 	OutputDir       string `input:"output-dir"`
 	gate.Timeout
+	page.PagingInputs
 
 	// Parsed by Validate.
 	failOn      *dast.Risk
@@ -61,6 +64,9 @@ type Inputs struct {
 // Validate checks every input, and that upload-sarif has a token, before any
 // report is read; it keeps what it parsed.
 func (in *Inputs) Validate() error {
+	if err := in.PagingInputs.Validate(); err != nil {
+		return err
+	}
 	if !strings.EqualFold(strings.TrimSpace(cmp.Or(in.FailOn, "high")), "none") {
 		r, err := dast.ParseRisk(in.FailOn)
 		if err != nil {
@@ -112,8 +118,43 @@ type Outputs struct {
 	Informational int    `output:"informational"`
 	SARIF         string `output:"sarif"`
 	DASTPredicate string `output:"dast-predicate"`
+	page.PagingOutputs
 
 	report report
+}
+
+// PageOutcome is the verdict on the environment for paging (docs/paging.md):
+// a failed promotion (severity high) and the scanners that did not complete.
+func (o Outputs) PageOutcome() (page.Outcome, bool) {
+	d := o.report.d
+	if d == nil {
+		return page.Outcome{}, false
+	}
+	subject := o.report.image
+	if subject == "" {
+		subject = d.Predicate.Target
+	}
+	subject += " (" + d.Predicate.Environment + ")"
+	po := page.Outcome{Gate: "dast", Subject: subject, Failed: !d.Pass, FailedSeverity: finding.High}
+	if !d.Pass {
+		f := d.Failing
+		if len(f) > 5 {
+			f = f[:5]
+		}
+		po.FailedSummary = strings.Join(f, "; ")
+	}
+	var reasons []string
+	for _, out := range d.Predicate.Outages {
+		po.Outages = append(po.Outages, out.Scanner)
+		reasons = append(reasons, out.Reason)
+	}
+	po.OutageDetail = strings.Join(reasons, "; ")
+	if len(po.Outages) == 0 {
+		for _, t := range d.Predicate.Tools {
+			po.Ran = append(po.Ran, t.Name)
+		}
+	}
+	return po, true
 }
 
 const (

@@ -88,11 +88,15 @@ type Outcome struct {
 	Seen []Finding
 	// Outages are the scanners that did not run (an infrastructure failure).
 	Outages []string
+	// OutageDetail, when set, is added to the outage alerts' summary (the
+	// error that stopped the scanner).
+	OutageDetail string
 	// Ran are the scanners that ran: their outage alerts are resolved.
 	Ran []string
-	// Failed is the gate's verdict for a failure that is not a finding (a
-	// requirement of verify-and-deploy): paged as FailedSeverity with
-	// FailedSummary, dedup key per subject and gate.
+	// Failed is the gate's verdict. With FailedSummary, a failure that is not
+	// a finding (a requirement of verify-and-deploy) is paged as FailedSeverity
+	// with that summary, dedup key per subject and gate; when Failed is false
+	// the gate's alert is resolved.
 	Failed         bool
 	FailedSeverity finding.Severity
 	FailedSummary  string
@@ -310,9 +314,9 @@ func Alerts(c Config, o Outcome) []Alert {
 		id := "outage:" + s
 		triggered[strings.ToLower(id)] = true
 		out = append(out, mk("trigger", id, string(finding.High),
-			fmt.Sprintf("%s: SCANNER OUTAGE: %s did not run on %s (an outage is not a pass)", o.Gate, s, o.Subject)))
+			fmt.Sprintf("%s: SCANNER OUTAGE: %s did not run on %s (an outage is not a pass)%s", o.Gate, s, o.Subject, prefixed(o.OutageDetail))))
 	}
-	if o.Failed {
+	if o.Failed && o.FailedSummary != "" {
 		sev := o.FailedSeverity
 		if sev == "" {
 			sev = finding.High
