@@ -99,16 +99,16 @@ func TestDASTPromotion(t *testing.T) {
 				return []att{{pred: dastPred(t, "staging", "fail", fresh, dastAlert("40012", "high", "counted", 1))}}
 			}, exception: []string{"40012"}, fragments: []string{`DAST decision is "fail"`, "signed exceptions at deploy do not turn it into a pass"}},
 		{name: "stale DAST", env: "production",
-			atts: func(t *testing.T) []att { return []att{{pred: dastPred(t, "staging", "pass", now.Add(-80*time.Hour))}} },
+			atts:      func(t *testing.T) []att { return []att{{pred: dastPred(t, "staging", "pass", now.Add(-80*time.Hour))}} },
 			fragments: []string{"DAST scan is 80h0m0s old (from its scanFinishedOn", "older than max-age 72h0m0s"}},
 		{name: "DAST from the future", env: "production",
-			atts: func(t *testing.T) []att { return []att{{pred: dastPred(t, "staging", "pass", now.Add(time.Hour))}} },
+			atts:      func(t *testing.T) []att { return []att{{pred: dastPred(t, "staging", "pass", now.Add(time.Hour))}} },
 			fragments: []string{"scanFinishedOn " + now.Add(time.Hour).Format(time.RFC3339) + " is in the future"}},
 		{name: "DAST of another environment only", env: "production",
-			atts: func(t *testing.T) []att { return []att{{pred: dastPred(t, "dev", "pass", fresh)}} },
+			atts:      func(t *testing.T) []att { return []att{{pred: dastPred(t, "dev", "pass", fresh)}} },
 			fragments: []string{`no DAST of staging: the verified DAST attestation(s) of this digest are of environment "dev"`}},
 		{name: "look-alike environment", env: "production",
-			atts: func(t *testing.T) []att { return []att{{pred: dastPred(t, "st\u0430ging", "pass", fresh)}} },
+			atts:      func(t *testing.T) []att { return []att{{pred: dastPred(t, "st\u0430ging", "pass", fresh)}} },
 			fragments: []string{"no DAST of staging", `environment "st\u0430ging"`}},
 		{name: "a newer DAST of another environment does not hide staging's", env: "production",
 			atts: func(t *testing.T) []att {
@@ -123,13 +123,17 @@ func TestDASTPromotion(t *testing.T) {
 				return []att{{pred: dastPred(t, "staging", "fail", now.Add(-2*time.Hour), dastAlert("40012", "high", "counted", 1))}, {pred: dastPred(t, "staging", "pass", fresh)}}
 			}, pass: true},
 		{name: "unsigned by an allowed identity", env: "production",
-			atts: func(t *testing.T) []att { return []att{{pred: dastPred(t, "staging", "pass", fresh), signer: "other"}} },
+			atts:      func(t *testing.T) []att { return []att{{pred: dastPred(t, "staging", "pass", fresh), signer: "other"}} },
 			fragments: []string{"no attestation of type https://secure-gates.dev/attestation/dast/v1 verified with an allowed identity", "does not verify with an allowed identity"}},
 		{name: "signed by the exception signer", env: "production",
-			atts: func(t *testing.T) []att { return []att{{pred: dastPred(t, "staging", "pass", fresh), signer: "security"}} },
+			atts: func(t *testing.T) []att {
+				return []att{{pred: dastPred(t, "staging", "pass", fresh), signer: "security"}}
+			},
 			fragments: []string{"verified with an allowed identity"}},
 		{name: "DAST of another digest", env: "production",
-			atts: func(t *testing.T) []att { return []att{{pred: dastPred(t, "staging", "pass", fresh), subject: "other"}} },
+			atts: func(t *testing.T) []att {
+				return []att{{pred: dastPred(t, "staging", "pass", fresh), subject: "other"}}
+			},
 			fragments: []string{"statement subject is another digest"}},
 		{name: "high alert IGNOREd by the rules file", env: "production",
 			atts: func(t *testing.T) []att {
