@@ -20,16 +20,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-github/v60/github"
 
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/dast"
+	"github.com/secure-gates/secure-gates/pkg/deploy"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/exceptions"
 	"github.com/secure-gates/secure-gates/pkg/gha"
+	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
 )
 
@@ -49,6 +50,10 @@ type Inputs struct {
 	Image           string        `input:"image"`
 	Environment     string        `input:"environment"`
 	Target          string        `input:"target"`
+	Workload        string        `input:"workload"`
+	Namespace       string        `input:"namespace"`
+	Container       string        `input:"container"`
+	Kubeconfig      string        `input:"kubeconfig"`
 	UploadSARIF     bool          `input:"upload-sarif"`
 	Token           string        `input:"token"`
 	OutputDir       string        `input:"output-dir"`
@@ -117,11 +122,23 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	}
 	image := ""
 	if in.Image != "" {
-		d, err := name.NewDigest(in.Image, name.StrictValidation)
+		d, err := oci.ParseDigestRef(in.Image)
 		if err != nil {
-			return errkind.Input(fmt.Errorf("image %q: expected the digest the environment runs (repo@sha256:...), not a tag: %v", in.Image, err))
+			return errkind.Input(fmt.Errorf("image: expected the digest the environment runs (repo@sha256:...): %w", err))
 		}
 		image = d.String()
+	}
+	if in.Workload != "" {
+		// The digest the environment runs, as its pods report it.
+		r, err := deploy.RunningImage(ctx, deploy.KubectlOptions{Kubeconfig: in.Kubeconfig, Namespace: in.Namespace, Workload: in.Workload, Container: in.Container})
+		if err != nil {
+			return err
+		}
+		if image != "" && !strings.HasSuffix(image, "@"+r.Image.Digest) {
+			return errkind.Policy(fmt.Errorf("image %s is not what %s runs: %s; the DAST scanned what runs, so it cannot be attested on %s", image, in.Environment, r.Detail, image))
+		}
+		rt.Infof("read back: %s", r.Detail)
+		image = r.Image.String()
 	}
 
 	rulesPath := or(in.RulesFile, defaultRules)
@@ -194,6 +211,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 		{Name: "informational", Value: strconv.Itoa(c.Informational)},
 		{Name: "sarif", Value: sarifPath},
 		{Name: "dast-predicate", Value: predPath},
+		{Name: "image", Value: image},
 	} {
 		if err := rt.SetOutput(o.Name, o.Value); err != nil {
 			return errkind.Infra(err)
