@@ -117,6 +117,11 @@ type WorkflowRun struct {
 	// it scans with["target"] and writes the report the dast gate reads into
 	// the workspace (ZAP's report_json.json); action is the action's name.
 	DAST func(action string, with map[string]string, workspace string) error
+	// Previous are the job results of an earlier run; with them, only the jobs
+	// Rerun names run again and the others keep their earlier results, as
+	// GitHub's "Re-run jobs" does.
+	Previous map[string]*JobResult
+	Rerun    []string
 
 	artifacts map[string]string
 	// status is what success() and failure() see: the needs' outcome while a
@@ -150,6 +155,10 @@ func (wr *WorkflowRun) Run(ctx context.Context) (map[string]*JobResult, error) {
 	results := map[string]*JobResult{}
 	for _, name := range order {
 		job := wr.Workflow.Jobs[name]
+		if prev, ok := wr.Previous[name]; ok && !slices.Contains(wr.Rerun, name) {
+			results[name] = prev
+			continue
+		}
 		jr := &JobResult{Outputs: map[string]string{}, Steps: map[string]*Result{}}
 		results[name] = jr
 		needsOK := true

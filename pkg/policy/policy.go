@@ -820,10 +820,16 @@ func SameEnvironment(a, b string) bool {
 // when not, why. Every requirement applies everywhere, except that a dast
 // requirement does not apply to a deploy into its own environment: the DAST
 // of staging runs after the digest is deployed to staging, so it can only be
-// required for the promotion beyond (production). An unnamed environment, or
-// one that does not compare as the same, needs it (fail closed).
+// required for the promotion beyond (production). Since that is a
+// relaxation, the deploy's environment must name it plainly: the same name
+// in any letter case, with no character that comparison drops (whitespace,
+// zero-width or other format characters) and none outside printable ASCII.
+// Anything else, and an unnamed environment, needs it (fail closed).
 func (r Requirement) AppliesTo(environment string) (bool, string) {
-	if r.PredicateType != attestation.PredicateDAST || !SameEnvironment(environment, r.Environment) {
+	if r.PredicateType != attestation.PredicateDAST {
+		return true, ""
+	}
+	if c, ok := canonicalEnvironment(environment); !ok || c != environment || !SameEnvironment(environment, r.Environment) {
 		return true, ""
 	}
 	return false, fmt.Sprintf("not required for a deploy to %s: its DAST runs there after the deploy, and is required for the promotion to other environments", r.Environment)
