@@ -124,7 +124,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if in.Image != "" {
 		d, err := oci.ParseDigestRef(in.Image)
 		if err != nil {
-			return errkind.Input(fmt.Errorf("image: expected the digest the environment runs (repo@sha256:...): %w", err))
+			return errkind.Input(fmt.Errorf("image: expected the digest the environment runs (repo@sha256:...), not a tag: %w", err))
 		}
 		image = d.String()
 	}

@@ -19,8 +19,13 @@
 //     of exactly that type whose envelope verifies, whose signer is allowed and
 //     whose statement subject holds the digest meets its conditions (vuln
 //     freshness and deny, code-scan decision, provenance source repository,
-//     slsa-verifier for slsa-github-generator provenance); older ones are
-//     superseded (newest.go: ties and untimed ones are all evaluated);
+//     slsa-verifier for slsa-github-generator provenance, the dast promotion
+//     rule of dast.go: the newest DAST of the requirement's environment,
+//     passing, fresh, no unwaived alert at or above the deny risk); older
+//     ones are superseded (newest.go: ties and untimed ones are all
+//     evaluated); a requirement that does not apply to Options.Environment
+//     (a dast requirement, for a deploy into its own environment) passes as
+//     not required;
 //   - exception attestations signed by allowed exception signers, unexpired,
 //     within the policy's exceptions.max-lifetime of their trusted signing time
 //     (max-outage-lifetime for outage exceptions) and in scope, waive exactly
