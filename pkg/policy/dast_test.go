@@ -126,7 +126,7 @@ func TestDASTAppliesTo(t *testing.T) {
 		{dast, "STAGING", false},
 		{dast, "sta\u200bging", true}, // the relaxation needs the plain name: no character dropped
 		{dast, " staging", true},
-		{dast, "\u0455taging", true},   // Cyrillic dze: never the same
+		{dast, "\u0455taging", true}, // Cyrillic dze: never the same
 		{dast, "staging-eu", true},
 		{vuln, "staging", true},
 	} {
