@@ -30,7 +30,7 @@ func TestDASTRequirementFields(t *testing.T) {
 		{name: "blank environment", req: "  - {type: dast, environment: ' '}",
 			wantErr: []string{"require[0].environment: is required for dast"}, wantLine: 5},
 		{name: "look-alike environment", req: "  - {type: dast, environment: \"\u0455taging\"}",
-			wantErr: []string{"require[0].environment: is \"\u0455taging\"", "printable ASCII"}, wantLine: 5},
+			wantErr: []string{`require[0].environment: is "\u0455taging"`, "printable ASCII"}, wantLine: 5},
 		{name: "environment on vuln", req: "  - {type: vuln, environment: staging}",
 			wantErr: []string{"require[0].environment: applies to dast only, not vuln"}, wantLine: 5},
 		{name: "unknown risk", req: "  - {type: dast, environment: staging, deny: {risk: severe}}",

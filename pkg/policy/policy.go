@@ -574,7 +574,7 @@ func (v *validator) requirement(field string, r *Requirement) {
 		add("environment", "is required for dast: name the environment whose DAST counts, e.g. environment: staging (the dast gate's environment input)")
 	case isDAST:
 		if c, ok := canonicalEnvironment(r.Environment); !ok || c == "" {
-			add("environment", "is %q: write the environment's name in printable ASCII as GitHub shows it (e.g. staging); a name outside it could be confused with another", r.Environment)
+			add("environment", "is %+q: write the environment's name in printable ASCII as GitHub shows it (e.g. staging); a name outside it could be confused with another", r.Environment)
 		}
 	case r.Environment != "":
 		add("environment", "applies to dast only, not %s", r.Type)
