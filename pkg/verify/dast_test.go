@@ -79,6 +79,7 @@ func TestDASTPromotion(t *testing.T) {
 		env       string // the deploy's environment
 		atts      func(t *testing.T) []att
 		exception []string // ids a signed exception (security key) lists
+		vex       string   // an alert id a signed OpenVEX statement about the image says not_affected
 		pass      bool
 		fragments []string
 	}{
@@ -147,6 +148,10 @@ func TestDASTPromotion(t *testing.T) {
 			atts: func(t *testing.T) []att {
 				return []att{{pred: dastPred(t, "staging", "pass", fresh, dastAlert("40012", "high", "waived", 1))}}
 			}, exception: []string{"40012"}, pass: true},
+		{name: "high alert waived by the repository, and by a signed VEX statement about the image", env: "production",
+			atts: func(t *testing.T) []att {
+				return []att{{pred: dastPred(t, "staging", "pass", fresh, dastAlert("40012", "high", "waived", 1))}}
+			}, vex: "40012", pass: true},
 		{name: "WARN high alert under deny high", env: "production",
 			atts: func(t *testing.T) []att {
 				return []att{{pred: dastPred(t, "staging", "pass", fresh, dastAlert("40012", "high", "warn", 1))}}
@@ -202,6 +207,10 @@ func TestDASTPromotion(t *testing.T) {
 			}
 			if tt.exception != nil {
 				w.attest(ref, w.key("security", true), ref.Digest, attestation.PredicateException, exceptionPred(now.Add(24*time.Hour), "", tt.exception...))
+			}
+			if tt.vex != "" {
+				w.attest(ref, w.key("security", true), ref.Digest, attestation.PredicateOpenVEX,
+					openVEX(now, tt.vex, "pkg:oci/widgets@"+strings.Replace(ref.Digest, ":", "%3A", 1)))
 			}
 			pol := tt.policy
 			if pol == "" {
