@@ -20,15 +20,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	dast "github.com/secure-gates/secure-gates/pkg/dast"
+	"github.com/secure-gates/secure-gates/pkg/deploy"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/exceptions"
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/page"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
 )
@@ -49,6 +49,10 @@ type Inputs struct {
 	Image           string `input:"image"`
 	Environment     string `input:"environment"`
 	Target          string `input:"target"`
+	Workload        string `input:"workload"`
+	Namespace       string `input:"namespace"`
+	Container       string `input:"container"`
+	Kubeconfig      string `input:"kubeconfig"`
 	UploadSARIF     bool   `input:"upload-sarif"`
 	Token           string `input:"token,secret"`
 	OutputDir       string `input:"output-dir"`
@@ -94,9 +98,9 @@ func (in *Inputs) Validate() error {
 		}
 	}
 	if in.Image != "" {
-		d, err := name.NewDigest(in.Image, name.StrictValidation)
+		d, err := oci.ParseDigestRef(in.Image)
 		if err != nil {
-			return fmt.Errorf("image %q: expected the digest the environment runs (repo@sha256:...), not a tag: %v", in.Image, err)
+			return fmt.Errorf("image: expected the digest the environment runs (repo@sha256:...), not a tag: %w", err)
 		}
 		in.image = d.String()
 	}
@@ -119,6 +123,7 @@ type Outputs struct {
 	SARIF         string `output:"sarif"`
 	DASTPredicate string `output:"dast-predicate"`
 	page.PagingOutputs
+	Image string `output:"image"`
 
 	report report
 }
@@ -172,6 +177,10 @@ func runDAST(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 		}
 		return p
 	}
+	image, err := runningImage(ctx, run, in)
+	if err != nil {
+		return Outputs{}, err
+	}
 	p := dast.Policy{Now: now, FailOn: in.failOn, OutageFails: in.outageFails}
 	if err := readRules(&p, resolve, cmp.Or(in.RulesFile, defaultRules)); err != nil {
 		return Outputs{}, err
@@ -195,7 +204,8 @@ func runDAST(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 	if err != nil {
 		return Outputs{}, err
 	}
-	out.report = report{d: d, image: in.image, predicate: out.DASTPredicate}
+	out.Image = image
+	out.report = report{d: d, image: image, predicate: out.DASTPredicate}
 	if in.UploadSARIF {
 		if err := upload(ctx, run, in.Token, sarifDoc, d.Predicate.EvaluatedOn); err != nil {
 			return out, err
@@ -205,6 +215,23 @@ func runDAST(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 		return out, errkind.Policy(fmt.Errorf("DAST of %s (%s) fails: %s", d.Predicate.Target, in.env, strings.Join(first(d.Failing, 5), "; ")))
 	}
 	return out, nil
+}
+
+// runningImage is the digest the DAST is bound to: the image input, or, with
+// workload, the digest the workload's pods report (which must then equal image).
+func runningImage(ctx context.Context, run *gate.Run, in Inputs) (string, error) {
+	if in.Workload == "" {
+		return in.image, nil
+	}
+	r, err := deploy.RunningImage(ctx, deploy.KubectlOptions{Kubeconfig: in.Kubeconfig, Namespace: in.Namespace, Workload: in.Workload, Container: in.Container})
+	if err != nil {
+		return "", err
+	}
+	if in.image != "" && !strings.HasSuffix(in.image, "@"+r.Image.Digest) {
+		return "", errkind.Policy(fmt.Errorf("image %s is not what %s runs: %s; the DAST scanned what runs, so it cannot be attested on %s", in.image, in.Environment, r.Detail, in.image))
+	}
+	run.Infof("read back: %s", r.Detail)
+	return r.Image.String(), nil
 }
 
 // readRules reads ZAP's rules file into p; the default file may be missing.

@@ -90,6 +90,7 @@ func run(ctx context.Context, rt *gha.Runtime, args []string, version string) er
 	trustedRoot := fs.String("trusted-root", "", "Sigstore trusted_root.json (default: none for key-only policies, the public-good instance through TUF for keyless ones)")
 	out := fs.String("out", "", "bundle folder, or FILE.tar.gz (one image); a folder for a sample")
 	from := fs.String("from", "", "start of the audit period (RFC 3339 or YYYY-MM-DD, inclusive)")
+	environment := fs.String("environment", "", "environment the release was deployed to, as verify-and-deploy's environment input (a dast requirement does not apply in the environment its DAST runs in)")
 	to := fs.String("to", "", "end of the audit period (RFC 3339 or YYYY-MM-DD, exclusive; a date includes its whole day)")
 	fs.Usage = func() { fmt.Fprint(rt.Stdout(), usage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
@@ -147,7 +148,7 @@ func run(ctx context.Context, rt *gha.Runtime, args []string, version string) er
 		return err
 	}
 	o := evidence.Options{Policy: polBytes, PolicySource: *policyPath, BaseDir: base, TrustedRoot: trust,
-		Registry: oci.Options{UserAgent: "secure-gates"}, Version: version}
+		Registry: oci.Options{UserAgent: "secure-gates"}, Version: version, Environment: *environment}
 
 	if !sample {
 		b, rep, err := evidence.Collect(ctx, refs[0], o)

@@ -54,6 +54,8 @@ type Meta struct {
 	PolicySource string `json:"policySource"`
 	// Version is the secure-gates version that made the bundle.
 	Version string `json:"version"`
+	// Environment is the environment the verification was for ("" unnamed).
+	Environment string `json:"environment,omitempty"`
 }
 
 // FileEntry is one file of the bundle in the index.

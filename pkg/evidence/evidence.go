@@ -60,6 +60,11 @@ type Options struct {
 	Now func() time.Time
 	// Version names the secure-gates version in meta.json and the VSA.
 	Version string
+	// Environment is the environment the release was deployed to (as
+	// verify-and-deploy's environment input): a requirement that does not
+	// apply to it (a dast requirement, in the environment its DAST runs in)
+	// passes as not required. Recorded in meta.json.
+	Environment string
 }
 
 // Bundle is a made bundle: its files by slash-separated path.
@@ -103,7 +108,8 @@ func Collect(ctx context.Context, ref oci.Ref, o Options) (*Bundle, *verify.Repo
 	rec := &recorder{base: base}
 	reg := o.Registry
 	reg.Transport = rec
-	rep, err := verify.Verify(ctx, ref, verify.Options{Policy: pol, Registry: reg, TrustedMaterial: trust, Now: func() time.Time { return at }})
+	rep, err := verify.Verify(ctx, ref, verify.Options{Policy: pol, Registry: reg, TrustedMaterial: trust, Now: func() time.Time { return at },
+		Environment: o.Environment})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -114,7 +120,7 @@ func Collect(ctx context.Context, ref oci.Ref, o Options) (*Bundle, *verify.Repo
 	if err != nil {
 		return nil, rep, errkind.Infra(fmt.Errorf("recording the evidence of %s: %w", ref, err))
 	}
-	meta := Meta{Schema: Schema, Image: ref.String(), VerifiedAt: at, PolicySource: o.PolicySource, Version: o.Version}
+	meta := Meta{Schema: Schema, Image: ref.String(), VerifiedAt: at, PolicySource: o.PolicySource, Version: o.Version, Environment: o.Environment}
 	files, err := build(material{meta: meta, policyBytes: o.Policy, pol: pol, trustedRoot: o.TrustedRoot, exchanges: exs, rep: rep})
 	if err != nil {
 		return nil, rep, fmt.Errorf("building the evidence bundle of %s: %w", ref, err)
@@ -266,7 +272,7 @@ func Check(ctx context.Context, files map[string][]byte, o CheckOptions) (*Resul
 	// The verification, replayed: no network.
 	reg := oci.Options{Transport: newReplay(exs), Keychain: anonymous{}, Retries: -1}
 	rep, err := verify.Verify(ctx, ref, verify.Options{Policy: pol, Registry: reg, TrustedMaterial: trust,
-		Now: func() time.Time { return meta.VerifiedAt }})
+		Now: func() time.Time { return meta.VerifiedAt }, Environment: meta.Environment})
 	if err != nil {
 		problems = append(problems, "re-verification: "+err.Error())
 		return nil, errkind.Policy(joinProblems(meta.Image, problems))
