@@ -14,6 +14,13 @@
 #            sides; the order of the two sides alternates from round to round
 # WORK       scratch folder (default: a new temp dir)
 # PREPARE_ONLY=1  build the tools and the DB, time nothing
+# TREE_KIND  prometheus | x10: the trees of issue 20 (lib.sh make_tree_kind):
+#            a prometheus-sized Go tree (client-go's source, 24 MB) or a generated
+#            tree ten times larger (240 MB)
+# SECRETS_ONLY=1  time only the secrets pass: `gitleaks dir` against
+#            `secure-gates scan --scanners secrets` (no DB, no syft, no grype), and
+#            print each one's throughput in MB per CPU-second (user + sys, so a
+#            loaded machine does not skew it) and ours / gitleaks'
 #
 # Same work on both sides: the same tree, the same DB (grype with updates and age
 # validation off, both sides checking its hash), gitleaks' default rules on both
@@ -35,11 +42,53 @@ GITLEAKS=$(tool gitleaks github.com/zricethezav/gitleaks/v8 $GITLEAKS_V)
 SYFT=$(tool syft github.com/anchore/syft/cmd/syft $SYFT_V)
 GRYPE=$(tool grype github.com/anchore/grype/cmd/grype $GRYPE_V)
 
-if [[ -z "${TREE:-}" ]]; then
+if [[ -z "${TREE:-}" && -n "${TREE_KIND:-}" ]]; then
+  TREE="$WORK/tree-$TREE_KIND"
+  make_tree_kind "$TREE_KIND" "$TREE"
+elif [[ -z "${TREE:-}" ]]; then
   TREE="$WORK/tree"
   make_tree "$TREE"
 fi
 echo "tree: $TREE ($(find "$TREE" -type f | wc -l) files, $(du -sh "$TREE" | cut -f1))"
+if [[ -n "${SECRETS_ONLY:-}" ]]; then
+  OUT="$WORK/out"
+  mkdir -p "$OUT"
+  gitleaks_dir() { "$GITLEAKS" dir "$TREE" --no-banner --exit-code 0 --redact -f json -r "$OUT/gitleaks.json"; }
+  sg_secrets() { rm -rf "$OUT/sg"; (cd "$WORK" && "$SG" scan --scanners secrets --upload-sarif false --output-dir "$OUT/sg" "$TREE"); }
+  check() {
+    if [[ "$LAST_RC" -ne 0 && ! ("$LAST_RC" -eq 1 && "$1" == sg*) ]]; then
+      echo "$1 failed (exit $LAST_RC):"; tail -20 "$WORK/$1.log"; exit 1
+    fi
+  }
+  echo "warm-up round (untimed; load average $(load)) ..."
+  measure warm-gitleaks gitleaks_dir && check warm-gitleaks
+  measure warm-sg sg_secrets && check warm-sg
+  for i in $(seq "$RUNS"); do
+    if ((i % 2)); then
+      measure gitleaks gitleaks_dir && check gitleaks
+      measure sg sg_secrets && check sg
+    else
+      measure sg sg_secrets && check sg
+      measure gitleaks gitleaks_dir && check gitleaks
+    fi
+    echo "round $i done (load average $(load))"
+  done
+  MB=$(awk -v b="$(tree_bytes "$TREE")" 'BEGIN { printf "%.1f", b / 1e6 }')
+  echo
+  echo "findings: gitleaks $(jq length "$OUT/gitleaks.json"), secure-gates secrets $(jq '[.runs[] | select(.tool.driver.name == "gitleaks") | .results | length] | add // 0' "$OUT/sg/scan.sarif")"
+  header
+  row gitleaks "gitleaks dir"
+  row sg "secure-gates scan --scanners secrets"
+  read -r GLW GLC _ <<<"$(tstat gitleaks)"
+  read -r SGW SGC _ <<<"$(tstat sg)"
+  awk -v mb="$MB" -v glc="$GLC" -v sgc="$SGC" -v glw="$GLW" -v sgw="$SGW" 'BEGIN {
+    printf "\n%s MB; best of each; CPU = user + sys\n", mb
+    printf "gitleaks dir:      %6.2f MB per CPU-second (wall %.2f s)\n", mb / glc, glw
+    printf "secure-gates:      %6.2f MB per CPU-second (wall %.2f s)\n", mb / sgc, sgw
+    printf "ours / gitleaks:   %6.2fx (target >= 3)\n", glc / sgc
+  }'
+  exit 0
+fi
 bench_db
 bench_cleanup # the registry was only needed to build the DB
 [[ -z "${PREPARE_ONLY:-}" ]] || { echo "PREPARE_ONLY: tools, tree/image and DB are ready"; exit 0; }
