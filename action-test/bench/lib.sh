@@ -71,7 +71,8 @@ mod_src() { (cd "$ROOT" && go mod download -json "$1@$2" | awk -F'"' '/"Dir"/ {p
 
 # make_tree_kind KIND DIR: the secrets benchmark trees of issue 20.
 #   prometheus  a prometheus-sized Go tree (prometheus itself is not downloadable
-#               offline): k8s.io/client-go v0.37.2's source, 2,500 files, 24 MB
+#               offline): the sources of k8s.io/client-go and k8s.io/apimachinery
+#               v0.37.2, 3,100 files, 23 MB
 #   x10         ten times that, generated: the sources of client-go, api,
 #               apimachinery, syft, grype and cosign (those go.mod pins), copied
 #               round-robin under numbered folders until the tree reaches 240 MB
@@ -83,6 +84,7 @@ make_tree_kind() {
   case $kind in
     prometheus)
       cp -r "$(mod_src k8s.io/client-go v0.37.2)" "$tree/client-go"
+      cp -r "$(mod_src k8s.io/apimachinery v0.37.2)" "$tree/apimachinery"
       ;;
     x10)
       local mods=("k8s.io/client-go v0.37.2" "k8s.io/api v0.37.2" "k8s.io/apimachinery v0.37.2"

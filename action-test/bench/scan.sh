@@ -15,7 +15,7 @@
 # WORK       scratch folder (default: a new temp dir)
 # PREPARE_ONLY=1  build the tools and the DB, time nothing
 # TREE_KIND  prometheus | x10: the trees of issue 20 (lib.sh make_tree_kind):
-#            a prometheus-sized Go tree (client-go's source, 24 MB) or a generated
+#            a prometheus-sized Go tree (client-go and apimachinery, 23 MB) or a generated
 #            tree ten times larger (240 MB)
 # SECRETS_ONLY=1  time only the secrets pass: `gitleaks dir` against
 #            `secure-gates scan --scanners secrets` (no DB, no syft, no grype), and
@@ -39,8 +39,6 @@ echo "work dir: $WORK"
 
 build_sg
 GITLEAKS=$(tool gitleaks github.com/zricethezav/gitleaks/v8 $GITLEAKS_V)
-SYFT=$(tool syft github.com/anchore/syft/cmd/syft $SYFT_V)
-GRYPE=$(tool grype github.com/anchore/grype/cmd/grype $GRYPE_V)
 
 if [[ -z "${TREE:-}" && -n "${TREE_KIND:-}" ]]; then
   TREE="$WORK/tree-$TREE_KIND"
@@ -89,6 +87,8 @@ if [[ -n "${SECRETS_ONLY:-}" ]]; then
   }'
   exit 0
 fi
+SYFT=$(tool syft github.com/anchore/syft/cmd/syft $SYFT_V)
+GRYPE=$(tool grype github.com/anchore/grype/cmd/grype $GRYPE_V)
 bench_db
 bench_cleanup # the registry was only needed to build the DB
 [[ -z "${PREPARE_ONLY:-}" ]] || { echo "PREPARE_ONLY: tools, tree/image and DB are ready"; exit 0; }

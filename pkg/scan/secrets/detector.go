@@ -62,9 +62,10 @@ func newDetector(cfg config.Config) *detector {
 // share.
 type pass struct {
 	raw     string
-	lower   string           // raw with A-Z lowered, same length; set by windowsOf
+	lower   string           // raw with A-Z lowered, same length; set by windows
 	folds   int              // 0 unknown, 1 raw holds runes that fold to ASCII letters (K, ſ), 2 it does not
 	occurs  map[string][]int // a literal's positions in lower
+	nl      []int            // the positions of raw's newlines
 	newline [][]int          // the fragment's newline positions, found once
 }
 

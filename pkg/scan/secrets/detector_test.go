@@ -376,6 +376,10 @@ path = '''\.cfg$'''
 regex = '''itok_[0-9a-f]{16}'''
 
 [[rules]]
+id = "no-keywords"
+regex = '''plain_[a-z]{8}\b'''
+
+[[rules]]
 id = "unbounded"
 regex = '''(?s)BEGIN SECRET.*?END SECRET'''
 
@@ -394,7 +398,7 @@ stopwords = ["fixture"]
 		"client_id = \"abcdef123456\"\nclient_secret = \"Zq8XyW3vT6uR9sP2nM5kL7jH\"\n",
 		"client_id = \"abcdef123456\"\n\n\n\nclient_secret = \"Zq8XyW3vT6uR9sP2nM5kL7jH\"\n",
 		"x = itok_0123456789abcdef\n", "BEGIN SECRET\nline\nEND SECRET", "token: Zx81kQ\ntoken: dummy1\ntoken: fixture9\n",
-		"preamble\ntoken: \xff\xfe\n",
+		"preamble\ntoken: \xff\xfe\n", "", "plain_abcdefgh plain_abc\n",
 	}
 	var frags []sources.Fragment
 	for _, p := range []string{"a.txt", "a.cfg", ".env.prod", "test/x.yaml", "x/.env.prod"} {

@@ -419,7 +419,10 @@ func (d *detector) findAll(p *pass, r config.Rule) [][]int {
 	if rw == nil || rw.re != r.Regex || rw.lits == nil || p.foldHazard() {
 		return r.Regex.FindAllStringIndex(p.raw, -1)
 	}
-	wins := p.windows(rw)
+	wins, ok := p.windows(rw)
+	if !ok {
+		return r.Regex.FindAllStringIndex(p.raw, -1)
+	}
 	covered := 0
 	for _, w := range wins {
 		covered += w[1] - w[0]
@@ -447,9 +450,11 @@ func (p *pass) foldHazard() bool {
 	return p.folds == 1
 }
 
-// windows returns the merged windows of rw's literals in p.raw.
-func (p *pass) windows(rw *ruleWindows) [][2]int {
-	if p.lower == "" && p.raw != "" {
+// windows returns the merged windows of rw's literals in p.raw; not ok when
+// the literals are so dense that the windows would cover the text anyway
+// (a bound on the work and memory a crafted file can cost).
+func (p *pass) windows(rw *ruleWindows) (_ [][2]int, ok bool) {
+	if p.occurs == nil {
 		b := []byte(p.raw)
 		for i, c := range b {
 			b[i] = lower(c)
@@ -472,13 +477,16 @@ func (p *pass) windows(rw *ruleWindows) [][2]int {
 			}
 			p.occurs[lit] = occ
 		}
+		if len(zones)+len(occ) > len(p.raw)/16+256 {
+			return nil, false
+		}
 		for _, o := range occ {
 			a, b := p.zone(rw, o, len(lit))
 			zones = append(zones, [2]int{max(a-margin, 0), min(b+margin, n)})
 		}
 	}
 	if len(zones) == 0 {
-		return nil
+		return nil, true
 	}
 	slices.SortFunc(zones, func(a, b [2]int) int { return a[0] - b[0] })
 	var out [][2]int
@@ -495,13 +503,23 @@ func (p *pass) windows(rw *ruleWindows) [][2]int {
 		}
 		out = append(out, z)
 	}
-	return out
+	return out, true
 }
 
 // zone returns [A, B], where every match holding the literal at o (l bytes
 // long) lies.
 func (p *pass) zone(rw *ruleWindows, o, l int) (a, b int) {
-	raw := p.raw
+	if p.nl == nil {
+		p.nl = []int{}
+		for i := 0; ; {
+			j := strings.IndexByte(p.raw[i:], '\n')
+			if j < 0 {
+				break
+			}
+			p.nl = append(p.nl, i+j)
+			i += j + 1
+		}
+	}
 	a = o
 	for _, s := range rw.before {
 		if s.bytes >= 0 {
@@ -510,13 +528,11 @@ func (p *pass) zone(rw *ruleWindows, o, l int) (a, b int) {
 		}
 		// The part ends at or after a and holds at most s.lines newlines: it
 		// starts at or after the start of the line s.lines above a's.
-		a = max(a, 0)
-		a = strings.LastIndexByte(raw[:a], '\n') + 1
-		for range s.lines {
-			if a == 0 {
-				break
-			}
-			a = strings.LastIndexByte(raw[:a-1], '\n') + 1
+		i, _ := slices.BinarySearch(p.nl, max(a, 0)) // the newlines before a
+		if i -= 1 + s.lines; i >= 0 {
+			a = p.nl[i] + 1
+		} else {
+			a = 0
 		}
 	}
 	b = o + l
@@ -527,21 +543,12 @@ func (p *pass) zone(rw *ruleWindows, o, l int) (a, b int) {
 		}
 		// The part starts at or before b and holds at most s.lines newlines:
 		// it ends at or before the (s.lines+1)th newline from b.
-		for k := 0; ; k++ {
-			if b >= len(raw) {
-				break
-			}
-			j := strings.IndexByte(raw[b:], '\n')
-			if j < 0 {
-				b = len(raw)
-				break
-			}
-			if k == s.lines {
-				b += j
-				break
-			}
-			b += j + 1
+		i, _ := slices.BinarySearch(p.nl, min(b, len(p.raw))) // the first newline at or after b
+		if i += s.lines; i < len(p.nl) {
+			b = p.nl[i]
+		} else {
+			b = len(p.raw)
 		}
 	}
-	return max(a, 0), min(b, len(raw))
+	return max(a, 0), min(b, len(p.raw))
 }
