@@ -48,6 +48,9 @@ var Gate = gate.Gate{Name: "sbom", ActionYAML: actionYAML, Positional: "image", 
 type Inputs struct {
 	Image            string        `input:"image"`
 	Path             string        `input:"path"`
+	SBOM             string        `input:"sbom"`
+	Policy           string        `input:"policy"`
+	TrustedRoot      string        `input:"trusted-root"`
 	RegistryUsername string        `input:"registry-username"`
 	RegistryPassword string        `input:"registry-password"`
 	Formats          []string      `input:"formats"`
@@ -147,6 +150,9 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 			src.Path = resolve(src.Path)
 		}
 	}
+	if err := checkSBOMInput(in, src); err != nil {
+		return err
+	}
 	formats, err := sbomdoc.ParseFormats(in.Formats)
 	if err != nil {
 		return err
@@ -193,9 +199,13 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 		TempDir:  rt.Getenv("RUNNER_TEMP")}
 	res := &result{formats: formats}
 	end := rt.Group("Cataloguing " + describe(in, src))
-	if in.Image != "" {
+	switch {
+	case in.SBOM != "":
+		res.cat, err = readSBOM(ctx, rt, in, src, copts.Registry, resolve)
+		formats, res.formats = nil, nil // the SBOM exists: only the scan is new
+	case in.Image != "":
 		res.cat, err = catalog.Image(ctx, src, copts)
-	} else {
+	default:
 		res.cat, err = catalog.Directory(ctx, resolve(in.Path), copts)
 	}
 	end()
@@ -380,6 +390,9 @@ func uploadSARIF(ctx context.Context, rt *gha.Runtime, res *result, token string
 }
 
 func describe(in Inputs, src catalog.ImageSource) string {
+	if in.SBOM != "" {
+		return "the SBOM (" + in.SBOM + ") of image " + src.String()
+	}
 	if in.Image != "" {
 		return "image " + src.String()
 	}

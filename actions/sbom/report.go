@@ -47,7 +47,11 @@ func report(rt *gha.Runtime, in Inputs, res *result, cutoff finding.Severity) er
 	}
 	var s gha.Summary
 	s.Heading(2, "SBOM: "+verdict)
-	s.Para(fmt.Sprintf("Catalogued %s: %d packages.", res.subject, res.cat.Packages))
+	if in.SBOM != "" {
+		s.Para(fmt.Sprintf("Scanned the SBOM (%s) of %s: %d packages.", in.SBOM, res.subject, res.cat.Packages))
+	} else {
+		s.Para(fmt.Sprintf("Catalogued %s: %d packages.", res.subject, res.cat.Packages))
+	}
 
 	byType := map[string]int{}
 	for p := range res.cat.SBOM.Artifacts.Packages.Enumerate() {
