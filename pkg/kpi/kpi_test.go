@@ -33,9 +33,9 @@ import (
 
 // The advisories of the test DB (testinfra.GrypeDB) and when they were published.
 const (
-	log4j = "GHSA-jfh8-c2jp-5v3q" // critical, published 2021-12-10
+	log4j  = "GHSA-jfh8-c2jp-5v3q" // critical, published 2021-12-10
 	lodash = "GHSA-35jh-r3h4-6jhm" // high, published 2021-02-15
-	xtext = "GHSA-69ch-w2m2-3vjp"  // high, published 2022-10-11
+	xtext  = "GHSA-69ch-w2m2-3vjp" // high, published 2022-10-11
 )
 
 var published = map[string]time.Time{
