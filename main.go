@@ -12,6 +12,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/actions"
 	"github.com/secure-gates/secure-gates/internal/gate"
+	"github.com/secure-gates/secure-gates/internal/kpicmd"
 	"github.com/secure-gates/secure-gates/internal/pipeline"
 	"github.com/secure-gates/secure-gates/internal/policycmd"
 	"github.com/secure-gates/secure-gates/internal/release"
@@ -26,7 +27,7 @@ func App() *gate.App {
 	gates := actions.All()
 	return &gate.App{
 		Gates:    gates,
-		Commands: []gate.Command{pipeline.Command(gates), policycmd.Command, release.Command},
+		Commands: []gate.Command{pipeline.Command(gates), policycmd.Command, release.Command, kpicmd.Command},
 		Version:  buildVersion(),
 		Stderr:   os.Stderr,
 	}

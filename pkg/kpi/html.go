@@ -92,7 +92,7 @@ td.mono{font-family:ui-monospace,monospace;word-break:break-all}
 `))
 
 const (
-	chartW = 360
+	chartW = 340
 	chartH = 220
 )
 
@@ -106,7 +106,7 @@ func svgOpen(title string) string {
 func CoverageSVG(r *Report) string {
 	var b strings.Builder
 	b.WriteString(svgOpen("Pipeline coverage by environment"))
-	left, right := 110.0, 50.0
+	left, right := 100.0, 92.0
 	width := chartW - left - right
 	n := len(r.CoverageBy)
 	if n == 0 {
@@ -143,7 +143,7 @@ func EscapesSVG(r *Report) string {
 	for _, s := range sevs {
 		maxN = max(maxN, r.PresentBySev[string(s)])
 	}
-	base, top := float64(chartH-30), 40.0
+	base, top := float64(chartH-30), 56.0
 	slot := float64(chartW-40) / float64(len(sevs))
 	for i, s := range sevs {
 		x := 30 + float64(i)*slot
@@ -156,7 +156,7 @@ func EscapesSVG(r *Report) string {
 		fmt.Fprintf(&b, `<text x="%g" y="%g" text-anchor="middle" fill="#1f2328">%s</text>`, x+slot*0.375, base+14, s)
 	}
 	fmt.Fprintf(&b, `<line x1="24" y1="%g" x2="%d" y2="%g" stroke="#59636e"/>`, base, chartW-8, base)
-	fmt.Fprintf(&b, `<rect x="200" y="26" width="10" height="10" fill="#d1d9e0"/><text x="214" y="35">present</text><rect x="270" y="26" width="10" height="10" fill="#cf222e"/><text x="284" y="35">escapes</text>`)
+	fmt.Fprintf(&b, `<rect x="180" y="26" width="10" height="10" fill="#d1d9e0"/><text x="194" y="35">present</text><rect x="250" y="26" width="10" height="10" fill="#cf222e"/><text x="264" y="35">escapes</text>`)
 	b.WriteString(`</svg>`)
 	return b.String()
 }
@@ -192,7 +192,7 @@ func TimelineSVG(r *Report) string {
 		}
 	}
 	// A log scale: detection times range from hours to years.
-	left, right, top, base := 44.0, 12.0, 40.0, float64(chartH-34)
+	left, right, top, base := 44.0, 12.0, 56.0, float64(chartH-34)
 	ly := func(days float64) float64 {
 		v := math.Log10(math.Max(days, 0.01)+1) / math.Log10(maxDays+1)
 		return base - v*(base-top)
@@ -204,7 +204,7 @@ func TimelineSVG(r *Report) string {
 		}
 		return left + (chartW-left-right)*t.Sub(t0).Seconds()/span
 	}
-	for _, tick := range []float64{0, 1, 7, 30, 365} {
+	for _, tick := range []float64{0, 1, 7, 30, 100, 365, 1000} {
 		if tick > maxDays*1.01 && tick != 0 {
 			continue
 		}
@@ -219,10 +219,10 @@ func TimelineSVG(r *Report) string {
 			x(d.Detected), ly(d.TTDSeconds/86400), html.EscapeString(d.ID), html.EscapeString(d.Digest), html.EscapeString(func() string { s := d.TTDSeconds; return Duration(&s) }()))
 		if d.TTRSeconds != nil {
 			fmt.Fprintf(&b, `<rect x="%g" y="%g" width="8" height="8" fill="#8250df"><title>%s: remediated after %s</title></rect>`,
-				x(d.Detected)-4, ly(*d.TTRSeconds/86400)-4, html.EscapeString(d.ID), html.EscapeString(Duration(d.TTRSeconds)))
+				x(d.Detected)+3, ly(*d.TTRSeconds/86400)-4, html.EscapeString(d.ID), html.EscapeString(Duration(d.TTRSeconds)))
 		}
 	}
-	fmt.Fprintf(&b, `<circle cx="206" cy="31" r="4" fill="#0969da"/><text x="214" y="35">detect</text><rect x="262" y="27" width="8" height="8" fill="#8250df"/><text x="274" y="35">remediate</text>`)
+	fmt.Fprintf(&b, `<circle cx="186" cy="31" r="4" fill="#0969da"/><text x="194" y="35">detect</text><rect x="242" y="27" width="8" height="8" fill="#8250df"/><text x="254" y="35">remediate</text>`)
 	b.WriteString(`</svg>`)
 	return b.String()
 }

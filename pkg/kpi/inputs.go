@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/secure-gates/secure-gates/pkg/deploy"
@@ -126,6 +128,60 @@ func ParsePods(data []byte, what string) ([]Running, error) {
 	}
 	if len(out) == 0 {
 		return nil, errkind.Input(fmt.Errorf("%s: no pod with a container", what))
+	}
+	return out, nil
+}
+
+// kustomizationFiles are the names kustomize reads a kustomization from.
+var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+
+func hasKustomization(dir string) bool {
+	for _, f := range kustomizationFiles {
+		if st, err := os.Stat(filepath.Join(dir, f)); err == nil && st.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseGitOps lists the images a GitOps repository deploys: each overlay —
+// every directory directly under DIR/overlays holding a kustomization, named
+// by its directory, or else DIR itself when it holds one — rendered with
+// kustomize's API exactly as verify-and-deploy renders it (pkg/deploy: no
+// remote bases, no plugins, nothing read from outside DIR), and every image
+// field of the render listed with the overlay as its environment.
+func ParseGitOps(dir string) ([]Running, error) {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return nil, errkind.Input(fmt.Errorf("gitops: %s is not a directory", dir))
+	}
+	var overlays []string
+	if entries, err := os.ReadDir(filepath.Join(dir, "overlays")); err == nil {
+		for _, e := range entries {
+			if e.IsDir() && hasKustomization(filepath.Join(dir, "overlays", e.Name())) {
+				overlays = append(overlays, filepath.Join(dir, "overlays", e.Name()))
+			}
+		}
+	}
+	if len(overlays) == 0 {
+		if !hasKustomization(dir) {
+			return nil, errkind.Input(fmt.Errorf("gitops: %s holds no kustomization and no overlays/<environment>/ with one", dir))
+		}
+		overlays = []string{dir}
+	}
+	var out []Running
+	for _, o := range overlays {
+		uses, err := deploy.RenderImages(dir, o)
+		if err != nil {
+			return nil, err
+		}
+		env := filepath.Base(o)
+		for _, u := range uses {
+			out = append(out, Running{Ref: u.Image, Environment: env, Source: fmt.Sprintf("%s: %s %s", o, u.Resource, u.Field)})
+		}
+	}
+	if len(out) == 0 {
+		return nil, errkind.Input(fmt.Errorf("gitops: no image in the render of %s", dir))
 	}
 	return out, nil
 }

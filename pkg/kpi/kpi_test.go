@@ -412,5 +412,8 @@ func TestComputeFromAttestations(t *testing.T) {
 		os.WriteFile(filepath.Join(out, "kpi.json"), data, 0o644)
 		os.WriteFile(filepath.Join(out, "kpi.md"), []byte(md), 0o644)
 		os.WriteFile(filepath.Join(out, "kpi.prom"), []byte(kpi.Prometheus(rep)), 0o644)
+		os.WriteFile(filepath.Join(out, "coverage.svg"), []byte(kpi.CoverageSVG(rep)), 0o644)
+		os.WriteFile(filepath.Join(out, "escapes.svg"), []byte(kpi.EscapesSVG(rep)), 0o644)
+		os.WriteFile(filepath.Join(out, "timeline.svg"), []byte(kpi.TimelineSVG(rep)), 0o644)
 	}
 }

@@ -1,0 +1,77 @@
+package kpi
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseImages(t *testing.T) {
+	for _, tt := range []struct {
+		name, in string
+		want     []Running
+		err      string
+	}{
+		{"refs and environments", "# comment\n\nreg/a@sha256:aa production\n  reg/b:v1\n", []Running{
+			{Ref: "reg/a@sha256:aa", Environment: "production", Source: "f:3"}, {Ref: "reg/b:v1", Source: "f:4"}}, ""},
+		{"three fields", "reg/a prod extra\n", nil, "f:1: want \"REFERENCE [ENVIRONMENT]\""},
+		{"empty", "# nothing\n", nil, "lists no image"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseImages([]byte(tt.in), "f")
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || len(got) != len(tt.want) {
+				t.Fatalf("%+v, %v", got, err)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("%+v, want %+v", got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestParsePods(t *testing.T) {
+	d := "sha256:" + strings.Repeat("a", 64)
+	in := `{"apiVersion":"v1","kind":"List","items":[
+{"kind":"Pod","metadata":{"name":"web-1","namespace":"prod"},"spec":{"containers":[{"name":"web","image":"reg/web@` + d + `"}],"initContainers":[{"name":"init","image":"reg/init:v1"}]},
+ "status":{"containerStatuses":[{"name":"web","imageID":"reg/web@` + d + `"}],"initContainerStatuses":[{"name":"init","imageID":"docker-pullable://reg/init@` + d + `"}]}}]}`
+	got, err := ParsePods([]byte(in), "pods.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Ref != "reg/web@"+d || got[0].Environment != "prod" || got[1].Ref != "reg/init:v1" || !strings.Contains(got[1].Source, "(status: "+d+")") {
+		t.Errorf("%+v", got)
+	}
+	for _, bad := range []string{`{"kind":"Deployment"}`, `[`, `{"kind":"List","items":[]}`} {
+		if _, err := ParsePods([]byte(bad), "pods.json"); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+func TestParseGitOps(t *testing.T) {
+	got, err := ParseGitOps(filepath.Join("..", "..", "examples", "deploy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs := map[string]int{}
+	for _, r := range got {
+		envs[r.Environment]++
+		if r.Ref == "" || !strings.Contains(r.Source, "Deployment/") {
+			t.Errorf("%+v", r)
+		}
+	}
+	if envs["production"] == 0 || envs["staging"] == 0 || len(envs) != 2 {
+		t.Errorf("environments %v, want the example's production and staging overlays", envs)
+	}
+	if _, err := ParseGitOps(t.TempDir()); err == nil || !strings.Contains(err.Error(), "holds no kustomization") {
+		t.Errorf("empty dir: %v", err)
+	}
+}
