@@ -1,7 +1,10 @@
 package kpi
 
 import (
+	"encoding/json"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -73,5 +76,41 @@ func TestParseGitOps(t *testing.T) {
 	}
 	if _, err := ParseGitOps(t.TempDir()); err == nil || !strings.Contains(err.Error(), "holds no kustomization") {
 		t.Errorf("empty dir: %v", err)
+	}
+}
+
+// TestGrafanaDashboard: the example dashboard is JSON whose queries use only
+// metrics Prometheus writes.
+func TestGrafanaDashboard(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "grafana", "secure-gates-kpi.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(data, &d); err != nil {
+		t.Fatal(err)
+	}
+	r := 0.5
+	out := Prometheus(&Report{CoverageBy: []Coverage{{Environment: "prod", Running: 2, Covered: 1, Ratio: &r}}, EscapesBySev: map[string]int{}, PresentBySev: map[string]int{}})
+	n := 0
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			for _, m := range regexp.MustCompile(`secure_gates_[a-z_]+`).FindAllString(tg.Expr, -1) {
+				n++
+				if !strings.Contains(out, "# TYPE "+m+" ") {
+					t.Errorf("panel %q queries %s, which kpi.Prometheus does not write", p.Title, m)
+				}
+			}
+		}
+	}
+	if n < 8 {
+		t.Errorf("only %d metric references in the dashboard", n)
 	}
 }
