@@ -200,11 +200,13 @@ func history(t *testing.T) (w *world, running []kpi.Running, refs map[string]oci
 	w.sbom(a2, "release", at("2021-12-13T00:00:00Z"), lodashOK, log4jOK)
 	w.scan(a2, "release", at("2021-12-13T00:00:00Z"))
 	w.vsa(a2, at("2021-12-14T00:00:00Z"))
-	// acme/gadgets: released 2023-01-01 with x/text (published 2022-10-11), missed.
+	// acme/gadgets: released 2023-01-01 with x/text (high, published
+	// 2022-10-11), which the release scan recorded: below the policy's deny
+	// threshold (critical), it went through.
 	b1 := w.push("acme/gadgets", "1")
 	w.sign(b1)
 	w.sbom(b1, "release", at("2023-01-01T00:00:00Z"), xtextVuln)
-	w.scan(b1, "release", at("2023-01-01T00:00:00Z"))
+	w.scan(b1, "release", at("2023-01-01T00:00:00Z"), xtext)
 	w.vsa(b1, at("2023-01-01T01:00:00Z"))
 	// acme/tools: not signed by the policy's key at all.
 	d1 := w.push("acme/tools", "1")
@@ -304,9 +306,10 @@ func TestComputeFromAttestations(t *testing.T) {
 	}
 
 	// Escapes: present now are lodash and log4j in a1, x/text in b1 (a2 has
-	// none; d1 has no verified SBOM). lodash (published 2021-02-15) and x/text
-	// (2022-10-11) were published before their release scans (2021-06-01,
-	// 2023-01-01) finished and are absent from them; log4j was published after.
+	// none; d1 has no verified SBOM). lodash (published 2021-02-15) was
+	// published before a1's release scan (2021-06-01) and is absent from it;
+	// x/text (2022-10-11) before b1's (2023-01-01), which recorded it below
+	// the deny threshold; log4j was published after a1's release scan.
 	if rep.FindingsPresent != 3 || rep.Escapes != 2 || rep.EscapesBySev["high"] != 2 || rep.EscapesBySev["critical"] != 0 {
 		t.Errorf("present %d, escapes %d %v; want 3, 2 (2 high)", rep.FindingsPresent, rep.Escapes, rep.EscapesBySev)
 	}
@@ -322,9 +325,9 @@ func TestComputeFromAttestations(t *testing.T) {
 			t.Errorf("finding %+v does not name its SBOM and release scan attestations", p)
 		}
 	}
-	for _, k := range []string{refs["a1"].String() + " " + lodash, refs["b1"].String() + " " + xtext} {
-		if escaped[k] != kpi.EscapeMissed {
-			t.Errorf("%s: escape %q, want missed (all: %v)", k, escaped[k], escaped)
+	for k, why := range map[string]string{refs["a1"].String() + " " + lodash: kpi.EscapeMissed, refs["b1"].String() + " " + xtext: kpi.EscapeNotDenied} {
+		if escaped[k] != why {
+			t.Errorf("%s: escape %q, want %q (all: %v)", k, escaped[k], why, escaped)
 		}
 	}
 	if len(rep.NotAssessed) != 1 || rep.NotAssessed[0].Ref != refs["d1"].String() {
@@ -332,24 +335,42 @@ func TestComputeFromAttestations(t *testing.T) {
 	}
 
 	// MTTD: the rescan (2021-12-12) is the first attested scan recording log4j
-	// and lodash: 2 days and 300 days after publication. Nearest rank of 2
-	// samples: the median is the smaller, p90 the larger.
+	// and lodash in a1: 2 days and 300 days after publication; b1's release
+	// scan (2023-01-01) recorded x/text 82 days after it. Nearest rank of 3
+	// samples: the median is the 2nd (82 days), p90 the 3rd (300 days).
 	rescan := at("2021-12-12T00:00:00Z")
 	ttdLog4j, ttdLodash := rescan.Sub(published[log4j]), rescan.Sub(published[lodash])
-	if !eq(rep.MTTD, seconds(ttdLog4j)) || !eq(rep.MTTDP90, seconds(ttdLodash)) {
-		t.Errorf("MTTD %s p90 %s, want %v and %v", show(rep.MTTD), show(rep.MTTDP90), ttdLog4j.Seconds(), ttdLodash.Seconds())
+	ttdXtext := at("2023-01-01T00:00:00Z").Sub(published[xtext])
+	if ttdLog4j != 48*time.Hour || ttdLodash != 300*24*time.Hour || ttdXtext != 82*24*time.Hour {
+		t.Fatalf("fixture arithmetic: %v %v %v", ttdLog4j, ttdLodash, ttdXtext)
 	}
-	// MTTR: a2, without either finding, was deployed (VSA) 2021-12-14.
+	if !eq(rep.MTTD, seconds(ttdXtext)) || !eq(rep.MTTDP90, seconds(ttdLodash)) {
+		t.Errorf("MTTD %s p90 %s, want %v and %v", show(rep.MTTD), show(rep.MTTDP90), ttdXtext.Seconds(), ttdLodash.Seconds())
+	}
+	// MTTR: a2, without either finding of a1, was deployed (VSA) 2021-12-14;
+	// x/text in b1 is not remediated (no other gadgets release).
 	ttr := at("2021-12-14T00:00:00Z").Sub(rescan)
 	if !eq(rep.MTTR, seconds(ttr)) || !eq(rep.MTTRP90, seconds(ttr)) {
 		t.Errorf("MTTR %s p90 %s, want %v", show(rep.MTTR), show(rep.MTTRP90), ttr.Seconds())
 	}
-	if len(rep.Detections) != 2 {
-		t.Fatalf("detections %+v, want log4j and lodash in a1", rep.Detections)
+	if len(rep.Detections) != 3 {
+		t.Fatalf("detections %+v, want log4j and lodash in a1, x/text in b1", rep.Detections)
 	}
 	for _, d := range rep.Detections {
-		if d.Digest != refs["a1"].String() || d.RemediatedDigest != refs["a2"].String() || d.DetectedBy == "" || d.RemediatedBy == "" || !d.InWindow {
+		if d.DetectedBy == "" || !d.InWindow {
 			t.Errorf("detection %+v", d)
+		}
+		switch d.Digest {
+		case refs["a1"].String():
+			if d.RemediatedDigest != refs["a2"].String() || d.RemediatedBy == "" {
+				t.Errorf("a1 detection %+v, want remediated by a2's VSA", d)
+			}
+		case refs["b1"].String():
+			if d.ID != xtext || d.Remediated != nil || d.TTRSeconds != nil {
+				t.Errorf("b1 detection %+v, want x/text, open", d)
+			}
+		default:
+			t.Errorf("detection on %s", d.Digest)
 		}
 	}
 
@@ -388,12 +409,12 @@ func TestComputeFromAttestations(t *testing.T) {
 			t.Errorf("staging coverage metric %v", m.Gauge.GetValue())
 		}
 	}
-	if s := fams["secure_gates_mttd_seconds"].Metric[0].Summary; s.GetSampleCount() != 2 || s.Quantile[0].GetValue() != ttdLog4j.Seconds() {
+	if s := fams["secure_gates_mttd_seconds"].Metric[0].Summary; s.GetSampleCount() != 3 || s.Quantile[0].GetValue() != ttdXtext.Seconds() {
 		t.Errorf("mttd summary %v", s)
 	}
 
 	md := kpi.Markdown(rep)
-	for _, want := range []string{"Pipeline coverage | 40.0%", "2 (2 high)", "66.7%", "2d 0h, 300d 0h", lodash} {
+	for _, want := range []string{"Pipeline coverage | 40.0%", "2 (2 high)", "66.7%", "82d 0h, 300d 0h", lodash} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -415,5 +436,26 @@ func TestComputeFromAttestations(t *testing.T) {
 		os.WriteFile(filepath.Join(out, "coverage.svg"), []byte(kpi.CoverageSVG(rep)), 0o644)
 		os.WriteFile(filepath.Join(out, "escapes.svg"), []byte(kpi.EscapesSVG(rep)), 0o644)
 		os.WriteFile(filepath.Join(out, "timeline.svg"), []byte(kpi.TimelineSVG(rep)), 0o644)
+	}
+
+	// A window after every detection: no MTTD or MTTR (null, NaN), the
+	// detections still listed, outside it.
+	opts.From = at("2023-06-01T00:00:00Z")
+	later, err := kpi.Compute(context.Background(), running, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if later.MTTD != nil || later.MTTR != nil || later.MTTDP90 != nil || len(later.Detections) != 3 || later.Detections[0].InWindow {
+		t.Errorf("window from 2023-06-01: MTTD %s MTTR %s, detections %+v", show(later.MTTD), show(later.MTTR), later.Detections)
+	}
+	data, _ = json.Marshal(later)
+	if !strings.Contains(string(data), `"mttd":null`) || !strings.Contains(string(data), `"mttr":null`) {
+		t.Errorf("no data is not null in the JSON: %s", data)
+	}
+	if _, err := parser.TextToMetricFamilies(strings.NewReader(kpi.Prometheus(later))); err != nil {
+		t.Errorf("Prometheus output without data does not parse: %v", err)
+	}
+	if *later.Coverage != *rep.Coverage || later.Escapes != rep.Escapes {
+		t.Errorf("the window changed coverage or escapes")
 	}
 }
