@@ -32,8 +32,7 @@ func RegistryHistory(ctx context.Context, repository string, max int, reg oci.Op
 	if err != nil {
 		return nil, errkind.Input(fmt.Errorf("repository %q: %w", repository, err))
 	}
-	tags, err := remote.List(repo, reg.RemoteOptions(ctx)...)
-	if err != nil {
+	fail := func(err error) ([]string, error) {
 		var te *transport.Error
 		if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
 			return nil, nil
@@ -43,6 +42,24 @@ func RegistryHistory(ctx context.Context, repository string, max int, reg oci.Op
 			return nil, errkind.Infra(e)
 		}
 		return nil, errkind.Infra(fmt.Errorf("%s: %w", doing, err))
+	}
+	// Page by page, so that a registry listing without end is read only up
+	// to the cap.
+	p, err := remote.NewPuller(reg.RemoteOptions(ctx)...)
+	if err != nil {
+		return fail(err)
+	}
+	l, err := p.Lister(ctx, repo)
+	if err != nil {
+		return fail(err)
+	}
+	var tags []string
+	for l.HasNext() && len(tags) < MaxTags {
+		page, err := l.Next(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		tags = append(tags, page.Tags...)
 	}
 	if len(tags) > MaxTags {
 		tags = tags[:MaxTags]

@@ -162,7 +162,12 @@ func (w *world) scan(ref oci.Ref, key string, finished time.Time, ids ...string)
 
 func (w *world) vsa(ref oci.Ref, verified time.Time) {
 	w.t.Helper()
-	w.attest(ref, "release", "vsa", attestation.VSA{Verifier: attestation.VSAVerifier{ID: verify.DefaultVerifierID}, TimeVerified: verified,
+	w.vsaBy(ref, "release", verified)
+}
+
+func (w *world) vsaBy(ref oci.Ref, key string, verified time.Time) {
+	w.t.Helper()
+	w.attest(ref, key, "vsa", attestation.VSA{Verifier: attestation.VSAVerifier{ID: verify.DefaultVerifierID}, TimeVerified: verified,
 		ResourceURI: ref.String(), Policy: attestation.ResourceDescriptor{URI: "policy.yaml"}, VerificationResult: attestation.VerificationPassed,
 		VerifiedLevels: []string{"SLSA_BUILD_LEVEL_2"}, SLSAVersion: "1.0"})
 }
@@ -208,12 +213,19 @@ func history(t *testing.T) (w *world, running []kpi.Running, refs map[string]oci
 	w.sbom(b1, "release", at("2023-01-01T00:00:00Z"), xtextVuln)
 	w.scan(b1, "release", at("2023-01-01T00:00:00Z"), xtext)
 	w.vsa(b1, at("2023-01-01T01:00:00Z"))
+	// A "fixed" gadgets release that does not run, found through the
+	// registry's cosign tags, whose SBOM and deploy are signed by a key the
+	// policy does not name: it remediates nothing.
+	b2 := w.push("acme/gadgets", "2")
+	w.sbom(b2, "other", at("2023-02-01T00:00:00Z"))
+	w.scan(b2, "other", at("2023-02-01T00:00:00Z"))
+	w.vsaBy(b2, "other", at("2023-02-02T00:00:00Z"))
 	// acme/tools: not signed by the policy's key at all.
 	d1 := w.push("acme/tools", "1")
 	w.sbom(d1, "other", at("2023-02-01T00:00:00Z"), xtextVuln)
 	w.scan(d1, "other", at("2023-02-01T00:00:00Z"))
 	w.push("acme/widgets", "v2")
-	refs = map[string]oci.Ref{"a1": a1, "a2": a2, "b1": b1, "d1": d1}
+	refs = map[string]oci.Ref{"a1": a1, "a2": a2, "b1": b1, "b2": b2, "d1": d1}
 
 	list := fmt.Sprintf("# what runs\n%s production\n%s production\n%s/acme/widgets:v2 production\n%s production\n%s staging\n\n%s staging\n",
 		a2, a2, w.host, d1, b1, a1)
@@ -372,6 +384,20 @@ func TestComputeFromAttestations(t *testing.T) {
 		default:
 			t.Errorf("detection on %s", d.Digest)
 		}
+	}
+
+	// b2 was read (history) and counts for nothing.
+	var sawB2 bool
+	for _, c := range rep.DigestsConsulted {
+		if c.Ref == refs["b2"].String() {
+			sawB2 = true
+			if c.Running || c.Verified || len(c.Evidence) != 0 {
+				t.Errorf("b2 consulted as %+v, want not running, nothing verified", c)
+			}
+		}
+	}
+	if !sawB2 {
+		t.Errorf("the earlier gadgets digest was not read from the registry's tags: %+v", rep.DigestsConsulted)
 	}
 
 	// The JSON contract.
