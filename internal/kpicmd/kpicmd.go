@@ -33,7 +33,8 @@ var Command = gate.Command{
 	Run:     run,
 }
 
-const usage = `Usage: secure-gates kpi --policy FILE (--images FILE | --pods FILE | --gitops DIR) [--db-dir DB | --db-cache DIR]
+const usage = `Usage: secure-gates kpi --policy FILE (--images FILE | --kubeconfig FILE [--context NAME] | --pods FILE | --gitops DIR)
+                      (--db-dir DB | --db-cache DIR)
                       [--from TIME] [--to TIME] --json OUT [--markdown OUT] [--prometheus OUT] [--html OUT]
 
 Verifies every running image against the policy and computes, from the verified
@@ -48,6 +49,8 @@ attestations only (definitions: docs/kpi.md):
 
 The running images come from one of:
   --images FILE   one reference per line, optionally followed by its environment
+  --kubeconfig    a live cluster: the pods of every namespace (environment: namespace),
+                  through client-go with the kubeconfig's context (or --context)
   --pods FILE     the output of kubectl get pods -A -o json (environment: namespace)
   --gitops DIR    a GitOps repository: each overlays/<environment> rendered with kustomize
 
@@ -58,6 +61,7 @@ Flags:
 
 type options struct {
 	policy, baseDir, images, pods, gitops, trustedRoot string
+	kubeconfig, kubeContext                            string
 	dbDir, dbCache                                     string
 	maxDBAge                                           time.Duration
 	from, to                                           string
@@ -70,6 +74,8 @@ func newFlags(w io.Writer, o *options) *flag.FlagSet {
 	fs.StringVar(&o.policy, "policy", ".secure-gates/policy.yaml", "the verify-and-deploy policy every image is verified against")
 	fs.StringVar(&o.baseDir, "base-dir", "", "folder key paths in the policy are relative to (default the working directory)")
 	fs.StringVar(&o.images, "images", "", "file listing the running images, one reference per line (optionally followed by the environment)")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of a live cluster whose pods (every namespace) are what runs")
+	fs.StringVar(&o.kubeContext, "context", "", "the kubeconfig context to use (default its current context)")
 	fs.StringVar(&o.pods, "pods", "", "file holding the output of `kubectl get pods -A -o json`")
 	fs.StringVar(&o.gitops, "gitops", "", "GitOps repository folder whose overlays/<environment> kustomizations say what runs")
 	fs.StringVar(&o.trustedRoot, "trusted-root", "", "Sigstore trusted root JSON for keyless identities (default the public-good instance through TUF)")
@@ -100,13 +106,16 @@ func run(ctx context.Context, rt *gha.Runtime, args []string) error {
 	}
 	now := time.Now().UTC()
 	sources := 0
-	for _, s := range []string{o.images, o.pods, o.gitops} {
+	for _, s := range []string{o.images, o.pods, o.gitops, o.kubeconfig} {
 		if s != "" {
 			sources++
 		}
 	}
 	if sources != 1 {
-		return errkind.Input(errors.New("kpi: give exactly one of --images FILE, --pods FILE (kubectl get pods -A -o json) and --gitops DIR"))
+		return errkind.Input(errors.New("kpi: give exactly one of --images FILE, --kubeconfig FILE, --pods FILE (kubectl get pods -A -o json) and --gitops DIR"))
+	}
+	if o.kubeContext != "" && o.kubeconfig == "" {
+		return errkind.Input(errors.New("kpi: --context selects a context of --kubeconfig; give --kubeconfig too"))
 	}
 	if o.json == "" {
 		return errkind.Input(errors.New("kpi: --json OUT is required (the JSON report is the record every other output is a view of)"))
@@ -141,6 +150,10 @@ func run(ctx context.Context, rt *gha.Runtime, args []string) error {
 		}
 		running, err = kpi.ParsePods(data, o.pods)
 		if err != nil {
+			return err
+		}
+	case o.kubeconfig != "":
+		if running, err = kpi.ParseCluster(ctx, o.kubeconfig, o.kubeContext); err != nil {
 			return err
 		}
 	default:

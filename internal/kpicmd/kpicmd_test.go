@@ -34,6 +34,7 @@ func TestInputErrors(t *testing.T) {
 		{"bad to", append([]string{"--images", images, "--to", "720h"}, base...), `--to "720h"`},
 		{"missing images file", append([]string{"--images", filepath.Join(dir, "nope")}, base...), "nope"},
 		{"stray argument", append([]string{"--images", images, "extra"}, base...), `unexpected argument "extra"`},
+		{"context without kubeconfig", append([]string{"--images", images, "--context", "prod"}, base...), "give --kubeconfig too"},
 		{"missing policy", append([]string{"--images", images}, base...), "policy.yaml"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,7 +1,12 @@
 package kpi
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -112,5 +117,49 @@ func TestGrafanaDashboard(t *testing.T) {
 	}
 	if n < 8 {
 		t.Errorf("only %d metric references in the dashboard", n)
+	}
+}
+
+// TestParseCluster lists the pods of every namespace, page by page, from an
+// API server double that checks the request (GET /api/v1/pods with a limit,
+// the kubeconfig's token).
+func TestParseCluster(t *testing.T) {
+	d := "sha256:" + strings.Repeat("b", 64)
+	pages := 0
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/pods" || r.Method != http.MethodGet || r.Header.Get("Authorization") != "Bearer kube-token" || r.URL.Query().Get("limit") != "500" {
+			t.Errorf("request %s %s (auth %q)", r.Method, r.URL, r.Header.Get("Authorization"))
+			http.Error(w, `{"kind":"Status","code":403}`, http.StatusForbidden)
+			return
+		}
+		pages++
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Query().Get("continue") == "" {
+			fmt.Fprintf(w, `{"kind":"PodList","apiVersion":"v1","metadata":{"continue":"next"},"items":[{"metadata":{"name":"a","namespace":"prod"},"spec":{"containers":[{"name":"c","image":"reg/a@%s"}]}}]}`, d)
+			return
+		}
+		fmt.Fprint(w, `{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":"b","namespace":"staging"},"spec":{"containers":[{"name":"c","image":"reg/b:v1"}]}}]}`)
+	}))
+	defer srv.Close()
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	cfg := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: %q, certificate-authority-data: %s}}]
+users: [{name: u, user: {token: kube-token}}]
+contexts: [{name: other, context: {cluster: c, user: nobody}}, {name: ctx, context: {cluster: c, user: u}}]
+current-context: other
+`, srv.URL, base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})))
+	if err := os.WriteFile(kc, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseCluster(t.Context(), kc, "ctx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pages != 2 || len(got) != 2 || got[0].Ref != "reg/a@"+d || got[0].Environment != "prod" || got[1].Ref != "reg/b:v1" || got[1].Environment != "staging" {
+		t.Errorf("%d pages, %+v", pages, got)
+	}
+	if _, err := ParseCluster(t.Context(), filepath.Join(t.TempDir(), "none"), ""); err == nil {
+		t.Error("a missing kubeconfig loaded")
 	}
 }
