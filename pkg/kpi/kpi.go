@@ -274,6 +274,9 @@ func Compute(ctx context.Context, running []Running, o Options) (*Report, error)
 		EscapeDetail: []Present{},
 		NotAssessed:  []NotAssessed{},
 		Detections:   []Detection{},
+		CoverageBy:   []Coverage{},
+
+		DigestsConsulted: []Consulted{},
 	}
 	if !o.From.IsZero() {
 		f := o.From.UTC()
@@ -589,7 +592,7 @@ func (c *computer) escapes(ref oci.Ref, rep *Report) error {
 		case deny == nil || !rec.severity.AtLeast(deny.Severity) || (deny.FixedOnly && !rec.fixed):
 			p.Escape, p.Why = true, EscapeNotDenied
 		default:
-			p.Why = "not an escape: the release scan recorded it at or above the deny threshold (it passed only through a signed exception)"
+			p.Why = "not an escape: the release scan recorded it at or above the deny threshold (the gate caught it; only a signed exception or audit mode let it through)"
 		}
 		rep.FindingsPresent++
 		rep.PresentBySev[p.Severity]++
