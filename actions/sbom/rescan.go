@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/secure-gates/secure-gates/pkg/catalog"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
@@ -63,6 +64,6 @@ func readSBOM(ctx context.Context, rt *gha.Runtime, in Inputs, src catalog.Image
 		return nil, err
 	}
 	rt.Infof("scanning the SBOM attestation %s of %s (%s, signed by %s, evidence time %s)", e.Digest, ref, e.PredicateType,
-		e.Signer, e.Time.Format("2006-01-02T15:04:05Z07:00"))
+		e.Signer, e.Time.Format(time.RFC3339))
 	return &catalog.Result{SBOM: s, Ref: ref, Packages: s.Artifacts.Packages.PackageCount()}, nil
 }
