@@ -43,6 +43,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 )
 
 // APIVersion and Kind are the only values the policy header accepts.
@@ -315,17 +316,12 @@ type Options struct {
 // Load reads, parses and validates the policy file at path. Every error is an
 // input error naming the file and the field.
 func Load(path string, opts Options) (*Policy, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("reading policy %s: %w", path, err))
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxPolicyBytes+1))
-	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("reading policy %s: %w", path, err))
-	}
-	if len(data) > MaxPolicyBytes {
+	data, err := readfile.Bounded(path, MaxPolicyBytes)
+	if errors.Is(err, readfile.ErrTooLarge) {
 		return nil, errkind.Input(fmt.Errorf("policy %s is larger than %d bytes", path, MaxPolicyBytes))
+	}
+	if err != nil {
+		return nil, errkind.Input(fmt.Errorf("reading policy %s: %w", path, err))
 	}
 	p, err := Parse(data, opts)
 	if err != nil {

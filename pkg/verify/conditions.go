@@ -283,7 +283,7 @@ func (e *exception) waivesIDs(ids []string, purl string) bool {
 		if slices.ContainsFunc(e.notPurls, func(p string) bool { return purlsOverlap(p, purl) }) {
 			return false
 		}
-	} else if strings.HasPrefix(e.pred.Scope, "pkg:") && !finding.PURLMatches(e.pred.Scope, purl) {
+	} else if finding.IsPURLScope(e.pred.Scope) && !finding.PURLMatches(e.pred.Scope, purl) {
 		return false
 	}
 	for _, id := range ids {
@@ -297,7 +297,7 @@ func (e *exception) waivesIDs(ids []string, purl string) bool {
 // scopeApplies reports whether an exception's scope covers the image: empty (the
 // statement's subject), the image repository, or a purl (narrowed per finding).
 func scopeApplies(scope, repository string) bool {
-	if scope == "" || strings.HasPrefix(scope, "pkg:") {
+	if scope == "" || finding.IsPURLScope(scope) {
 		return true
 	}
 	return scope == repository

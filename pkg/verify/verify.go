@@ -53,6 +53,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/policy"
 )
@@ -371,7 +372,7 @@ func (v *verifier) acceptException(va verifiedAtt) string {
 		why = "expired at " + e.Expires.UTC().Format(time.RFC3339)
 	case !scopeApplies(e.Scope, v.ref.Repository):
 		why = fmt.Sprintf("scope %q does not cover %s", e.Scope, v.ref.Repository)
-	case strings.HasPrefix(e.Scope, "pkg:") && !validPURLScope(e.Scope):
+	case finding.IsPURLScope(e.Scope) && !validPURLScope(e.Scope):
 		why = fmt.Sprintf("scope %q is not a valid package URL", e.Scope)
 	default:
 		from, fromWhat := v.signedAt(va, time.Time{})
