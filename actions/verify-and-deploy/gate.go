@@ -140,7 +140,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err != nil {
 		return err
 	}
-	rep, err := verify.Verify(ctx, ref, verify.Options{Policy: pol, Registry: reg, TrustedMaterial: trust})
+	rep, err := verify.Verify(ctx, ref, verify.Options{Policy: pol, Registry: reg, TrustedMaterial: trust, Environment: in.Environment})
 	if err != nil {
 		return err
 	}

@@ -211,7 +211,7 @@ func (r *runner) run(ctx context.Context) error {
 	if vdErr != nil {
 		return vdErr
 	}
-	return nil
+	return r.promote(ctx, img, filepath.Join(r.work, "build", s.name), policyPath, signing, bare)
 }
 
 // gate runs one gate in this process, as a runner would run its action: inputs
