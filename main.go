@@ -13,6 +13,7 @@ import (
 	"github.com/secure-gates/secure-gates/actions"
 	"github.com/secure-gates/secure-gates/internal/evidencecmd"
 	"github.com/secure-gates/secure-gates/internal/gate"
+	"github.com/secure-gates/secure-gates/internal/kpicmd"
 	"github.com/secure-gates/secure-gates/internal/pipeline"
 	"github.com/secure-gates/secure-gates/internal/policycmd"
 	"github.com/secure-gates/secure-gates/internal/release"
@@ -28,7 +29,7 @@ func App() *gate.App {
 	v := buildVersion()
 	return &gate.App{
 		Gates:    gates,
-		Commands: []gate.Command{pipeline.Command(gates), policycmd.Command, release.Command, evidencecmd.Command(v)},
+		Commands: []gate.Command{pipeline.Command(gates), policycmd.Command, release.Command, evidencecmd.Command(v), kpicmd.Command},
 		Version:  v,
 		Stderr:   os.Stderr,
 	}

@@ -480,7 +480,7 @@ func checkRules(name string, raw []byte, w *workflow, root *yaml.Node) []string 
 			// The digest, never a tag, is what later jobs sign, attest and deploy.
 			if m := ourActionRe.FindStringSubmatch(s.Uses); m != nil && m[1] != "scan" && m[1] != "threat-model" && m[1] != "policy-check" {
 				img := s.With["image"]
-				if !digestRefRe.MatchString(img) && !(name == "workflows-templates/scheduled-rescan.yml" && img == "${{ matrix.image }}") {
+				if !digestRefRe.MatchString(img) && !((name == "workflows-templates/scheduled-rescan.yml" || name == "workflows-templates/posture.yml") && img == "${{ matrix.image }}") {
 					bad("job %s: %s image %q is not repo@${{ needs.<build>.outputs.digest }}", jn, m[1], img)
 				}
 				if (m[1] == "sign" || m[1] == "attest") && s.With["require-digest"] != "true" {

@@ -31,6 +31,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/page"
+	"github.com/secure-gates/secure-gates/pkg/policy"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
 	"github.com/secure-gates/secure-gates/pkg/sbomdoc"
 	"github.com/secure-gates/secure-gates/pkg/vulndb"
@@ -46,6 +47,11 @@ var Gate = gate.Define(gate.Spec{Name: "sbom", ActionYAML: actionYAML, Positiona
 type Inputs struct {
 	Image string `input:"image"`
 	Path  string `input:"path"`
+	// SBOM, PolicyFile and TrustedRoot rescan an SBOM instead of cataloguing
+	// the image (rescan.go).
+	SBOM        string `input:"sbom"`
+	PolicyFile  string `input:"policy"`
+	TrustedRoot string `input:"trusted-root"`
 	oci.RegistryInputs
 	Formats        []string `input:"formats"`
 	OutputDir      string   `input:"output-dir"`
@@ -71,6 +77,8 @@ type Inputs struct {
 	src     catalog.ImageSource
 	formats []sbomdoc.Format
 	cutoff  finding.Severity
+	// Loaded by runSBOM: the policy of sbom: attestation (rescan.go).
+	pol *policy.Policy
 }
 
 // Validate checks every input and every combination of inputs that needs no
@@ -89,8 +97,14 @@ func (in *Inputs) Validate() error {
 			return err
 		}
 	}
+	if err := in.validateRescan(); err != nil {
+		return err
+	}
 	if in.formats, err = sbomdoc.ParseFormats(in.Formats); err != nil {
 		return err
+	}
+	if in.SBOM != "" {
+		in.formats = nil // the SBOM exists: only the scan is new
 	}
 	if in.cutoff, err = finding.ParseCutoff(in.SeverityCutoff); err != nil {
 		return errkind.Input(err)
@@ -163,7 +177,8 @@ const (
 
 // result is what one run produced, for the outputs and the report.
 type result struct {
-	subject   string // image repo@digest, or the directory
+	subject   string     // image repo@digest, or the directory
+	rescan    *rescanned // the SBOM scanned instead of a catalog (the sbom input)
 	ref       oci.Ref
 	cat       *catalog.Result
 	docs      map[sbomdoc.Format]string
@@ -194,6 +209,9 @@ func runSBOM(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 	}
 	if in.Image != "" && in.src.Kind != catalog.SourceRegistry {
 		in.src.Path = resolve(in.src.Path)
+	}
+	if err := loadRescanPolicy(run, &in, resolve); err != nil {
+		return Outputs{}, err
 	}
 	var exSet *exceptions.Set
 	if in.ScanVulns {
@@ -239,9 +257,12 @@ func catalogue(ctx context.Context, run *gate.Run, in Inputs, resolve func(strin
 	res := &result{formats: in.formats, cutoff: in.cutoff, onlyFixed: in.OnlyFixed}
 	var err error
 	end := run.Group("Cataloguing " + describe(in))
-	if in.Image != "" {
+	switch {
+	case in.SBOM != "":
+		res.cat, res.rescan, err = readSBOM(ctx, run, in, reg, resolve)
+	case in.Image != "":
 		res.cat, err = catalog.Image(ctx, in.src, copts)
-	} else {
+	default:
 		res.cat, err = catalog.Directory(ctx, resolve(in.Path), copts)
 	}
 	end()
@@ -417,6 +438,9 @@ func uploadSARIF(ctx context.Context, run *gate.Run, res *result, token string) 
 }
 
 func describe(in Inputs) string {
+	if in.SBOM != "" {
+		return "the SBOM (" + in.SBOM + ") of image " + in.src.String()
+	}
 	if in.Image != "" {
 		return "image " + in.src.String()
 	}

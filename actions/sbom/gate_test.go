@@ -5,11 +5,17 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/secure-gates/secure-gates/internal/gate/gatetest"
+	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/catalog"
+	"github.com/secure-gates/secure-gates/pkg/verify"
 )
 
 func TestDeclaration(t *testing.T) {
@@ -59,6 +65,9 @@ func TestSBOMDirectory(t *testing.T) {
 	gatetest.Golden(t, "summary-directory.md", strings.NewReplacer(dir, "$DIR", out, "$OUT").Replace(res.Summary))
 }
 
+// closedRef is an image by digest on a loopback port nothing listens on.
+const closedRef = "127.0.0.1:1/app@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
 // Every input and combination is refused before any work: upload-sarif on a
 // runner without a token used to be found only after the image was catalogued,
 // both SBOMs written and the SBOM handed to Dependency-Track.
@@ -83,6 +92,14 @@ func TestSBOMInputsBeforeWork(t *testing.T) {
 		{[]string{"--path", ".", "--upload-sarif=false", "--formats", "pdf"}, "pdf"},
 		{[]string{"--path", ".", "--upload-sarif=false", "--on-scanner-outage", "shrug"}, "shrug"},
 		{[]string{"--path", ".", "--upload-sarif=false", "--max-files", "-1"}, "must not be negative"},
+		// A rescan (the sbom input) is refused before the registry is contacted:
+		// the image below is on a closed port.
+		{[]string{"--path", ".", "--sbom", "attestation"}, "scans an SBOM of a registry image"},
+		{[]string{"--image", "oci-dir:img", "--sbom", "bom.json"}, "scans an SBOM of a registry image"},
+		{[]string{"--image", closedRef, "--sbom", "attestation", "--upload-sarif=false", "--db-dir", "nodb", "--policy", "missing.yaml"}, "missing.yaml"},
+		{[]string{"--image", closedRef, "--sbom", "attestation", "--scan-vulns=false"}, "scan-vulns is false"},
+		{[]string{"--image", closedRef, "--sbom", "bom.json", "--trusted-root", "root.json"}, "trusted-root is read only with sbom: attestation"},
+		{[]string{"--path", ".", "--trusted-root", "root.json"}, "trusted-root is read only to verify an SBOM attestation"},
 	} {
 		res := gatetest.Run(t, Gate, env, append(tt.args, "--output-dir", out)...)
 		if res.Code != 2 || !strings.Contains(res.Log, tt.want) {
@@ -97,5 +114,57 @@ func TestSBOMInputsBeforeWork(t *testing.T) {
 	}
 	if n := dtCalls.Load(); n != 0 {
 		t.Errorf("Dependency-Track was called %d times before the input error", n)
+	}
+}
+
+// A rescan of an SBOM file: the digest's packages are scanned against the DB
+// without cataloguing the image, no SBOM document is written, and the summary
+// says which SBOM was scanned and that a file is not verified.
+func TestSBOMRescanFile(t *testing.T) {
+	t.Parallel()
+	reg := testinfra.StartRegistry(t)
+	tagRef, digest := testinfra.SBOMImage(t, reg)
+	ref := strings.TrimSuffix(tagRef, ":v1") + "@" + digest
+	ws := t.TempDir()
+	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": ws}
+	res := gatetest.Run(t, Gate, env, "--image", ref, "--scan-vulns=false", "--upload-sarif=false", "--formats", "cyclonedx-json")
+	if res.Code != 0 {
+		t.Fatalf("release sbom: exit %d\n%s", res.Code, res.Log)
+	}
+	out := filepath.Join(ws, "rescan")
+	res = gatetest.Run(t, Gate, env, "--image", ref, "--sbom", filepath.Join("sbom", "sbom.cdx.json"), "--db-dir", testinfra.GrypeDB(t),
+		"--upload-sarif=false", "--severity-cutoff", "none", "--output-dir", "rescan")
+	if res.Code != 0 || res.Outputs["digest"] != digest || res.Outputs["cyclonedx"] != "" || res.Outputs["critical"] != "1" {
+		t.Fatalf("rescan: exit %d, outputs %v\n%s", res.Code, res.Outputs, res.Log)
+	}
+	if _, err := os.Stat(filepath.Join(out, "sbom.cdx.json")); !os.IsNotExist(err) {
+		t.Errorf("the rescan wrote an SBOM document (%v)", err)
+	}
+	summary := strings.NewReplacer(ref, "$REF", out, "$OUT").Replace(res.Summary)
+	summary = regexp.MustCompile(`grype DB [^\n]*? \(`).ReplaceAllString(summary, "grype DB $$DB (")
+	gatetest.Golden(t, "summary-rescan-file.md", summary)
+}
+
+// The rescan line of an attested SBOM names the attestation, its signer and
+// its evidence time.
+func TestSubjectLine(t *testing.T) {
+	t.Parallel()
+	cat := &catalog.Result{Packages: 3}
+	at := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		res  *result
+		want string
+	}{
+		{&result{subject: "/src", cat: cat}, "Catalogued /src: 3 packages."},
+		{&result{subject: "r/app@sha256:ab", cat: cat, rescan: &rescanned{source: "attestation", evidence: &verify.Evidence{
+			Digest: "sha256:cd", PredicateType: attestation.PredicateCycloneDX, Signer: "key cosign.pub", Time: at}}},
+			"Scanned the SBOM (attestation) of r/app@sha256:ab: 3 packages. It is the attestation sha256:cd (" + attestation.PredicateCycloneDX +
+				"), signed by key cosign.pub, evidence time 2026-11-02T10:00:00Z."},
+		{&result{subject: "r/app@sha256:ab", cat: cat, rescan: &rescanned{source: "bom.json"}},
+			"Scanned the SBOM (bom.json) of r/app@sha256:ab: 3 packages. The file is read as given: no signature is checked."},
+	} {
+		if got := subjectLine(tt.res); got != tt.want {
+			t.Errorf("got  %s\nwant %s", got, tt.want)
+		}
 	}
 }

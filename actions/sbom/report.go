@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
@@ -75,7 +76,7 @@ func summary(res *result) string {
 	}
 	var s gha.Summary
 	s.Heading(2, "SBOM: "+v)
-	s.Para(fmt.Sprintf("Catalogued %s: %d packages.", res.subject, res.cat.Packages))
+	s.Para(subjectLine(res))
 	s.Heading(3, "Packages by type")
 	s.Table([]string{"Type", "Packages"}, packageTypes(res))
 	s.Heading(3, "Documents")
@@ -93,6 +94,25 @@ func summary(res *result) string {
 		s.Para(fmt.Sprintf("Dependency-Track processed the CycloneDX SBOM for project %s version %s.", res.dtProject.Name, res.dtProject.Version))
 	}
 	return s.String()
+}
+
+// subjectLine says what was catalogued, or which SBOM a rescan scanned (and,
+// for an attestation, which one, who signed it and its evidence time).
+func subjectLine(res *result) string {
+	if res.rescan == nil {
+		return fmt.Sprintf("Catalogued %s: %d packages.", res.subject, res.cat.Packages)
+	}
+	line := fmt.Sprintf("Scanned the SBOM (%s) of %s: %d packages.", res.rescan.source, res.subject, res.cat.Packages)
+	if e := res.rescan.evidence; e != nil {
+		when := "no evidence time"
+		if !e.Time.IsZero() {
+			when = "evidence time " + e.Time.UTC().Format(time.RFC3339)
+		}
+		line += fmt.Sprintf(" It is the attestation %s (%s), signed by %s, %s.", e.Digest, e.PredicateType, e.Signer, when)
+	} else {
+		line += " The file is read as given: no signature is checked."
+	}
+	return line
 }
 
 func packageTypes(res *result) [][]string {

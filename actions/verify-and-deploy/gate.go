@@ -13,15 +13,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
-	"github.com/sigstore/sigstore-go/pkg/tuf"
-	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
 
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/atomicfile"
@@ -30,7 +27,6 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/gha"
-	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/page"
 	"github.com/secure-gates/secure-gates/pkg/policy"
@@ -266,61 +262,7 @@ func checkDeployInputs(in Inputs) error {
 // trustedMaterial loads the trusted root: the trusted-root input, or, when the
 // policy names keyless identities, the public-good instance through TUF.
 func trustedMaterial(ctx context.Context, path string, pol *policy.Policy) (root.TrustedMaterial, error) {
-	if path != "" {
-		st, err := os.Stat(path)
-		if err != nil {
-			return nil, errkind.Input(fmt.Errorf("trusted-root: %w", err))
-		}
-		if st.Size() > signing.MaxConfigBytes {
-			return nil, errkind.Input(fmt.Errorf("trusted-root %s is larger than %d bytes", path, signing.MaxConfigBytes))
-		}
-		tr, err := root.NewTrustedRootFromPath(path)
-		if err != nil {
-			return nil, errkind.Input(fmt.Errorf("trusted-root %s: %w", path, err))
-		}
-		return tr, nil
-	}
-	if !needsKeyless(pol) {
-		return nil, nil
-	}
-	// TUF's fetcher takes no context: its client carries the gate's deadline.
-	f := fetcher.NewDefaultFetcher()
-	f.SetHTTPClient(ctxClient{ctx: ctx, c: netretry.DefaultClient})
-	tr, err := root.FetchTrustedRootWithOptions(tuf.DefaultOptions().WithFetcher(f))
-	if err != nil {
-		doing := "fetching the public-good Sigstore trusted root through TUF (or pass trusted-root)"
-		if e := netretry.Explain(doing, err); e != nil {
-			return nil, errkind.Infra(e)
-		}
-		return nil, errkind.Infra(fmt.Errorf("%s: %w", doing, err))
-	}
-	return tr, nil
-}
-
-// ctxClient sends every request under ctx.
-type ctxClient struct {
-	ctx context.Context
-	c   *http.Client
-}
-
-func (c ctxClient) Do(req *http.Request) (*http.Response, error) {
-	return c.c.Do(req.WithContext(c.ctx))
-}
-
-func needsKeyless(p *policy.Policy) bool {
-	ids := append([]policy.Identity{}, p.Identities...)
-	if p.Exceptions != nil {
-		ids = append(ids, p.Exceptions.Signers...)
-	}
-	if p.BreakGlass != nil {
-		ids = append(ids, p.BreakGlass.Signers...)
-	}
-	for _, id := range ids {
-		if !id.IsKey() {
-			return true
-		}
-	}
-	return false
+	return verify.TrustedMaterial(ctx, path, pol)
 }
 
 // attestVSA attests the VSA on the digest with pkg/signing when an identity is

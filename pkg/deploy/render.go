@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	"sigs.k8s.io/yaml"
@@ -54,6 +55,76 @@ type RenderCheck struct {
 	Others []string
 }
 
+// renderConfined renders the kustomization in dir, inside root, as CheckRender
+// describes, and returns the resources, a function making paths relative to
+// root for messages, and dir's resolved path.
+func renderConfined(root, dir string) (resmap.ResMap, func(string) string, string, error) {
+	rootAbs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, nil, "", errkind.Infra(err)
+	}
+	if rootAbs, err = filepath.EvalSymlinks(rootAbs); err != nil {
+		return nil, nil, "", errkind.Infra(err)
+	}
+	dirAbs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, nil, "", errkind.Infra(err)
+	}
+	if dirAbs, err = filepath.EvalSymlinks(dirAbs); err != nil || !kustfs.Within(rootAbs, dirAbs) {
+		return nil, nil, "", errkind.Input(fmt.Errorf("render: %s leaves the repository", dir))
+	}
+	rel := func(p string) string {
+		if r, err := filepath.Rel(rootAbs, p); err == nil {
+			return r
+		}
+		return p
+	}
+	if err := scanRemote(rootAbs, dirAbs, rel); err != nil {
+		return nil, nil, "", err
+	}
+	cfs, err := kustfs.New(rootAbs, kustfs.Options{MaxFileBytes: MaxRenderFileBytes, MaxTotalBytes: MaxRenderBytes, Outside: "leaves the repository"})
+	if err != nil {
+		return nil, nil, "", errkind.Infra(fmt.Errorf("render: %w", err))
+	}
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	m, err := k.Run(cfs, dirAbs)
+	if err != nil {
+		msg := strings.ReplaceAll(err.Error(), rootAbs+string(filepath.Separator), "")
+		return nil, nil, "", errkind.Input(fmt.Errorf("kustomize build %s failed: %s", rel(dirAbs), msg))
+	}
+	return m, rel, dirAbs, nil
+}
+
+// RenderImages renders the kustomization in dir (inside the repository root)
+// exactly as CheckRender does and lists every image field of the rendered
+// manifests (at most maxImageRefs).
+func RenderImages(root, dir string) ([]ImageUse, error) {
+	m, rel, dirAbs, err := renderConfined(root, dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []ImageUse
+	for _, r := range m.Resources() {
+		obj, err := r.Map()
+		if err != nil {
+			return nil, errkind.Input(fmt.Errorf("kustomize build %s: %w", rel(dirAbs), err))
+		}
+		id := r.GetKind() + "/" + r.GetName()
+		if ns := r.GetNamespace(); ns != "" {
+			id = ns + "/" + id
+		}
+		walkImages(obj, "", func(field, image string) {
+			if len(out) <= maxImageRefs {
+				out = append(out, ImageUse{Resource: id, Field: field, Image: image})
+			}
+		})
+	}
+	if len(out) > maxImageRefs {
+		return nil, errkind.Input(fmt.Errorf("kustomize build %s: more than %d image fields", rel(dirAbs), maxImageRefs))
+	}
+	return out, nil
+}
+
 // CheckRender renders the kustomization in dir (inside the repository root)
 // with kustomize's API — builtin transformers only, no Helm, no plugins, files
 // only from inside root, and never a remote base or resource (they are refused
@@ -67,38 +138,9 @@ type RenderCheck struct {
 // A render that fails, a field that names another digest or a tag, and a render
 // in which no field uses the image are input errors (exit code 2).
 func CheckRender(root, dir string, ref oci.Ref, entries []string) (*RenderCheck, error) {
-	rootAbs, err := filepath.Abs(root)
+	m, rel, dirAbs, err := renderConfined(root, dir)
 	if err != nil {
-		return nil, errkind.Infra(err)
-	}
-	if rootAbs, err = filepath.EvalSymlinks(rootAbs); err != nil {
-		return nil, errkind.Infra(err)
-	}
-	dirAbs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, errkind.Infra(err)
-	}
-	if dirAbs, err = filepath.EvalSymlinks(dirAbs); err != nil || !kustfs.Within(rootAbs, dirAbs) {
-		return nil, errkind.Input(fmt.Errorf("render: %s leaves the repository", dir))
-	}
-	rel := func(p string) string {
-		if r, err := filepath.Rel(rootAbs, p); err == nil {
-			return r
-		}
-		return p
-	}
-	if err := scanRemote(rootAbs, dirAbs, rel); err != nil {
 		return nil, err
-	}
-	cfs, err := kustfs.New(rootAbs, kustfs.Options{MaxFileBytes: MaxRenderFileBytes, MaxTotalBytes: MaxRenderBytes, Outside: "leaves the repository"})
-	if err != nil {
-		return nil, errkind.Infra(fmt.Errorf("render: %w", err))
-	}
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	m, err := k.Run(cfs, dirAbs)
-	if err != nil {
-		msg := strings.ReplaceAll(err.Error(), rootAbs+string(filepath.Separator), "")
-		return nil, errkind.Input(fmt.Errorf("kustomize build %s failed: %s", rel(dirAbs), msg))
 	}
 	res := &RenderCheck{}
 	others := map[string]bool{}

@@ -51,6 +51,9 @@ type Report struct {
 	Inputs []Input `json:"inputs,omitempty"`
 	// VerifiedAt is when the verification ran.
 	VerifiedAt time.Time `json:"verifiedAt"`
+	// Evidence lists every verified attestation about the digest, whatever
+	// its type, when Options.KeepEvidence is set (not part of the JSON report).
+	Evidence []Evidence `json:"-"`
 }
 
 // PolicyRef names a policy file by path and digest.

@@ -92,6 +92,9 @@ type Options struct {
 	// SLSAVerifier runs slsa-verifier for slsa-github-generator provenance
 	// (default: the slsa-verifier binary found in PATH, run with exec).
 	SLSAVerifier *SLSAVerifier
+	// KeepEvidence fills Report.Evidence with every verified attestation
+	// about the digest (evidence.go).
+	KeepEvidence bool
 	// Environment is the environment the digest is being deployed to
 	// ("" when unnamed). A requirement that does not apply to it
 	// (policy.Requirement.AppliesTo: a dast requirement, for a deploy into
@@ -271,6 +274,9 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 			continue
 		}
 		byType[va.statement.PredicateType] = append(byType[va.statement.PredicateType], va)
+	}
+	if opts.KeepEvidence {
+		rep.Evidence = keepEvidence(byType)
 	}
 	// Attestations left unread by a size or count cap may be the newest
 	// evidence of any type (it is unknowable without reading them): no

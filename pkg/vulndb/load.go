@@ -121,6 +121,7 @@ type Info struct {
 // DB is a loaded, validated grype vulnerability DB. Close it when done.
 type DB struct {
 	vp      vulnerability.Provider
+	rdr     v6.Reader // the records behind vp (Published)
 	info    Info
 	now     func() time.Time
 	cleanup func()
@@ -139,7 +140,7 @@ func (db *DB) Close() error {
 	var err error
 	if db.vp != nil {
 		err = db.vp.Close()
-		db.vp = nil
+		db.vp, db.rdr = nil, nil
 	}
 	if db.cleanup != nil {
 		db.cleanup()
@@ -512,7 +513,7 @@ func open(root string, o Options, info Info, dbDirMissingIsInput bool) (*DB, err
 	if err != nil {
 		return nil, errkind.Infra(fmt.Errorf("vulnerability DB at %s could not be opened: %w", status.Path, err))
 	}
-	db := &DB{vp: v6.NewVulnerabilityProvider(rdr), info: info, now: o.Now, workers: 1}
+	db := &DB{vp: v6.NewVulnerabilityProvider(rdr), rdr: rdr, info: info, now: o.Now, workers: 1}
 	if !plainGrype {
 		if db.cache, err = tune(rdr, status.Path); err != nil {
 			rdr.Close()
