@@ -78,7 +78,9 @@ func ReadWorkflow(path string) (*Workflow, error) {
 
 // WorkflowRun runs a workflow's jobs the way the runner does: in the order
 // needs gives, skipping a job whose needs did not all succeed or whose if is
-// false, each job on a fresh runner (the workspace emptied), expressions
+// false (an if calling a status function — success(), failure(), always(),
+// cancelled() — decides alone, as on GitHub; a step after a failed step runs
+// only when its if calls one and is true), each job on a fresh runner (the workspace emptied), expressions
 // evaluated from the github, inputs, secrets, needs and steps contexts, the
 // secure-gates actions run through their action.yml with the Harness, and the
 // few other actions the templates use emulated: actions/checkout (copies
@@ -111,8 +113,20 @@ type WorkflowRun struct {
 	// Build stands in for docker/build-push-action: it builds and pushes with's
 	// tags and returns the step's outputs (digest).
 	Build func(with map[string]string) (map[string]string, error)
+	// DAST stands in for zaproxy/action-baseline and zaproxy/action-api-scan:
+	// it scans with["target"] and writes the report the dast gate reads into
+	// the workspace (ZAP's report_json.json); action is the action's name.
+	DAST func(action string, with map[string]string, workspace string) error
+	// Previous are the job results of an earlier run; with them, only the jobs
+	// Rerun names run again and the others keep their earlier results, as
+	// GitHub's "Re-run jobs" does.
+	Previous map[string]*JobResult
+	Rerun    []string
 
 	artifacts map[string]string
+	// status is what success() and failure() see: the needs' outcome while a
+	// job's if is evaluated, the job's steps' outcome while it runs.
+	status string
 }
 
 // JobResult is what one job did.
@@ -141,18 +155,27 @@ func (wr *WorkflowRun) Run(ctx context.Context) (map[string]*JobResult, error) {
 	results := map[string]*JobResult{}
 	for _, name := range order {
 		job := wr.Workflow.Jobs[name]
+		if prev, ok := wr.Previous[name]; ok && !slices.Contains(wr.Rerun, name) {
+			results[name] = prev
+			continue
+		}
 		jr := &JobResult{Outputs: map[string]string{}, Steps: map[string]*Result{}}
 		results[name] = jr
-		ok := true
+		needsOK := true
 		for _, n := range job.Needs {
-			ok = ok && results[n].Result == "success"
+			needsOK = needsOK && results[n].Result == "success"
 		}
-		if ok && job.If != "" {
+		ok := needsOK
+		wr.status = jobStatus(job.Needs, results)
+		if (ok || statusFunc.MatchString(job.If)) && job.If != "" {
 			v, err := wr.eval(job.If, results, nil, true)
 			if err != nil {
 				return nil, fmt.Errorf("job %s: if: %w", name, err)
 			}
 			ok = truthy(v)
+			if !statusFunc.MatchString(job.If) {
+				ok = ok && needsOK
+			}
 		}
 		if !ok {
 			jr.Result = "skipped"
@@ -206,9 +229,13 @@ func (wr *WorkflowRun) runJob(ctx context.Context, name string, job *WorkflowJob
 		return err
 	}
 	steps := map[string]map[string]string{}
+	wr.status = "success"
 	for i, st := range job.Steps {
 		if st.Run != "" {
 			return fmt.Errorf("step %d: run: steps are not emulated", i)
+		}
+		if jr.Failed != "" && !statusFunc.MatchString(st.If) {
+			continue // an implicit success() after a failed step
 		}
 		if st.If != "" {
 			v, err := wr.eval(st.If, results, steps, true)
@@ -234,10 +261,13 @@ func (wr *WorkflowRun) runJob(ctx context.Context, name string, job *WorkflowJob
 		if st.ID != "" {
 			steps[st.ID] = outputs
 		}
-		if failed != "" {
-			jr.Result, jr.Failed = "failure", failed
-			return nil
+		if failed != "" && jr.Failed == "" {
+			jr.Failed, wr.status = failed, "failure"
 		}
+	}
+	if jr.Failed != "" {
+		jr.Result = "failure"
+		return nil
 	}
 	for k, expr := range job.Outputs {
 		v, err := wr.interpolate(expr, results, steps)
@@ -307,6 +337,14 @@ func (wr *WorkflowRun) step(ctx context.Context, job string, j *WorkflowJob, st 
 			return nil, "download-artifact: no artifact " + with["name"], nil
 		}
 		return nil, "", os.CopyFS(filepath.Join(wr.Workspace, with["path"]), os.DirFS(src))
+	case "zaproxy/action-baseline", "zaproxy/action-api-scan":
+		if wr.DAST == nil {
+			return nil, "", errors.New("no DAST given for " + action)
+		}
+		if err := wr.DAST(action, with, wr.Workspace); err != nil {
+			return nil, action + ": " + err.Error(), nil
+		}
+		return nil, "", nil
 	case "docker/setup-buildx-action", "docker/login-action":
 		return nil, "", nil
 	case "docker/build-push-action":
@@ -396,6 +434,20 @@ func (wr *WorkflowRun) evalNode(n actionlint.ExprNode, results map[string]*JobRe
 			return l, nil
 		}
 		return wr.evalNode(n.Right, results, steps)
+	case *actionlint.FuncCallNode:
+		if len(n.Args) > 0 {
+			break
+		}
+		switch strings.ToLower(n.Callee) {
+		case "always":
+			return true, nil
+		case "cancelled":
+			return false, nil // runs are never cancelled here
+		case "success":
+			return wr.status == "success", nil
+		case "failure":
+			return wr.status == "failure", nil
+		}
 	case *actionlint.NotOpNode:
 		v, err := wr.evalNode(n.Operand, results, steps)
 		return !truthy(v), err
@@ -417,6 +469,20 @@ func (wr *WorkflowRun) evalNode(n actionlint.ExprNode, results map[string]*JobRe
 		}
 	}
 	return nil, fmt.Errorf("expression %T is not emulated", n)
+}
+
+// statusFunc finds a call of a status function in an if.
+var statusFunc = regexp.MustCompile(`(?i)\b(success|failure|always|cancelled)\(\s*\)`)
+
+// jobStatus is what success() and failure() see in a job's if: failure when
+// a job it needs failed, else success.
+func jobStatus(needs []string, results map[string]*JobResult) string {
+	for _, n := range needs {
+		if results[n].Result == "failure" {
+			return "failure"
+		}
+	}
+	return "success"
 }
 
 // secretsContext is the secrets object: a secret not passed is empty.

@@ -20,14 +20,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	dast "github.com/secure-gates/secure-gates/pkg/dast"
+	"github.com/secure-gates/secure-gates/pkg/deploy"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/exceptions"
+	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
 )
 
@@ -47,6 +47,10 @@ type Inputs struct {
 	Image           string `input:"image"`
 	Environment     string `input:"environment"`
 	Target          string `input:"target"`
+	Workload        string `input:"workload"`
+	Namespace       string `input:"namespace"`
+	Container       string `input:"container"`
+	Kubeconfig      string `input:"kubeconfig"`
 	UploadSARIF     bool   `input:"upload-sarif"`
 	Token           string `input:"token,secret"`
 	OutputDir       string `input:"output-dir"`
@@ -88,9 +92,9 @@ func (in *Inputs) Validate() error {
 		}
 	}
 	if in.Image != "" {
-		d, err := name.NewDigest(in.Image, name.StrictValidation)
+		d, err := oci.ParseDigestRef(in.Image)
 		if err != nil {
-			return fmt.Errorf("image %q: expected the digest the environment runs (repo@sha256:...), not a tag: %v", in.Image, err)
+			return fmt.Errorf("image: expected the digest the environment runs (repo@sha256:...), not a tag: %w", err)
 		}
 		in.image = d.String()
 	}
@@ -112,6 +116,7 @@ type Outputs struct {
 	Informational int    `output:"informational"`
 	SARIF         string `output:"sarif"`
 	DASTPredicate string `output:"dast-predicate"`
+	Image         string `output:"image"`
 
 	report report
 }
@@ -130,6 +135,10 @@ func runDAST(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 			return filepath.Join(ws, p)
 		}
 		return p
+	}
+	image, err := runningImage(ctx, run, in)
+	if err != nil {
+		return Outputs{}, err
 	}
 	p := dast.Policy{Now: now, FailOn: in.failOn, OutageFails: in.outageFails}
 	if err := readRules(&p, resolve, cmp.Or(in.RulesFile, defaultRules)); err != nil {
@@ -154,7 +163,8 @@ func runDAST(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 	if err != nil {
 		return Outputs{}, err
 	}
-	out.report = report{d: d, image: in.image, predicate: out.DASTPredicate}
+	out.Image = image
+	out.report = report{d: d, image: image, predicate: out.DASTPredicate}
 	if in.UploadSARIF {
 		if err := upload(ctx, run, in.Token, sarifDoc, d.Predicate.EvaluatedOn); err != nil {
 			return out, err
@@ -164,6 +174,23 @@ func runDAST(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 		return out, errkind.Policy(fmt.Errorf("DAST of %s (%s) fails: %s", d.Predicate.Target, in.env, strings.Join(first(d.Failing, 5), "; ")))
 	}
 	return out, nil
+}
+
+// runningImage is the digest the DAST is bound to: the image input, or, with
+// workload, the digest the workload's pods report (which must then equal image).
+func runningImage(ctx context.Context, run *gate.Run, in Inputs) (string, error) {
+	if in.Workload == "" {
+		return in.image, nil
+	}
+	r, err := deploy.RunningImage(ctx, deploy.KubectlOptions{Kubeconfig: in.Kubeconfig, Namespace: in.Namespace, Workload: in.Workload, Container: in.Container})
+	if err != nil {
+		return "", err
+	}
+	if in.image != "" && !strings.HasSuffix(in.image, "@"+r.Image.Digest) {
+		return "", errkind.Policy(fmt.Errorf("image %s is not what %s runs: %s; the DAST scanned what runs, so it cannot be attested on %s", in.image, in.Environment, r.Detail, in.image))
+	}
+	run.Infof("read back: %s", r.Detail)
+	return r.Image.String(), nil
 }
 
 // readRules reads ZAP's rules file into p; the default file may be missing.

@@ -90,7 +90,7 @@ func verifyAndDeploy(ctx context.Context, run *gate.Run, in Inputs) (Outputs, er
 	if ref.Tag != "" {
 		run.Infof("resolved %s to %s; the tag is not used again", in.Image, ref)
 	}
-	rep, err := verify.Verify(ctx, ref, verify.Options{Policy: pol, Registry: in.RegistryInputs.Options(), TrustedMaterial: trust})
+	rep, err := verify.Verify(ctx, ref, verify.Options{Policy: pol, Registry: in.RegistryInputs.Options(), TrustedMaterial: trust, Environment: in.Environment})
 	if err != nil {
 		return Outputs{}, err
 	}
