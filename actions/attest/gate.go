@@ -19,7 +19,6 @@ import (
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
-	"github.com/secure-gates/secure-gates/pkg/gha"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/signing"
 	"github.com/secure-gates/secure-gates/pkg/signing/provenance"
@@ -29,7 +28,7 @@ import (
 var actionYAML []byte
 
 // Gate is the attest subcommand.
-var Gate = gate.Gate{Name: "attest", ActionYAML: actionYAML, Positional: "image", Run: run, Inputs: Inputs{}}
+var Gate = gate.Define(gate.Spec{Name: "attest", ActionYAML: actionYAML, Positional: "image"}, attest)
 
 // Inputs are the action's inputs; the tags are the names in action.yml.
 type Inputs struct {
@@ -39,101 +38,81 @@ type Inputs struct {
 	Provenance    bool     `input:"provenance"`
 	signing.Inputs
 	oci.RegistryInputs
-	Timeout time.Duration `input:"timeout"`
+	gate.Timeout
+
+	preds []signing.Predicate // read by Validate, without slsaprovenance=auto
+}
+
+// Validate refuses, before the registry or the token is touched, a tag with
+// require-digest, a bad signature format or transparency setting, a predicate
+// line that is not type=path of a known type or whose file is missing or too
+// large, and a run with nothing to attest. It keeps the predicates it read;
+// slsaprovenance=auto turns provenance on.
+func (in *Inputs) Validate() error {
+	if err := in.target().CheckDigest(); err != nil {
+		return err
+	}
+	if err := in.Inputs.Validate(); err != nil {
+		return err
+	}
+	preds, err := ReadPredicates(in.Predicates)
+	if err != nil {
+		return err
+	}
+	for _, p := range preds {
+		if p.Type == "slsaprovenance" && p.Source == "auto" {
+			in.Provenance = true
+			continue
+		}
+		in.preds = append(in.preds, p)
+	}
+	if len(in.preds) == 0 && !in.Provenance {
+		return errkind.Input(errors.New("nothing to attest: give predicates (type=path, one per line) or provenance: true"))
+	}
+	return nil
+}
+
+func (in Inputs) target() signing.Target {
+	return signing.Target{Image: in.Image, RequireDigest: in.RequireDigest, Registry: in.RegistryInputs.Options()}
+}
+
+// Outputs are the action's outputs; the tags are the names in action.yml.
+type Outputs struct {
+	Digest       string   `output:"digest"`
+	ImageRef     string   `output:"image-ref"`
+	Attestations []Output `output:"attestations,json"`
+
+	report report
 }
 
 // started is when the step began: the provenance's finishedOn bound.
 var started = time.Now()
 
-func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
-	var in Inputs
-	for _, s := range gha.Secrets(raw, &in) {
-		rt.AddMask(s)
-	}
-	if err := gha.Decode(raw, &in); err != nil {
-		return errkind.Input(err)
-	}
-	ctx, cancel, err := gate.WithTimeout(ctx, in.Timeout)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	// Read and check the predicates before touching the registry or the token.
-	preds, err := ReadPredicates(in.Predicates)
-	if err != nil {
-		return err
-	}
-	auto := false
-	for i := 0; i < len(preds); i++ {
-		if preds[i].Type == "slsaprovenance" && preds[i].Source == "auto" {
-			auto = true
-			preds = append(preds[:i], preds[i+1:]...)
-			i--
-		}
-	}
-	if in.Provenance || auto {
-		p, err := jobProvenance(rt)
+func attest(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
+	preds := in.preds
+	if in.Provenance {
+		p, err := jobProvenance(run)
 		if err != nil {
-			return err
+			return Outputs{}, err
 		}
 		preds = append(preds, p)
 	}
-	if len(preds) == 0 {
-		return errkind.Input(errors.New("nothing to attest: give predicates (type=path, one per line) or provenance: true"))
-	}
-	ref, opts, err := signing.Prepare(ctx, signing.Target{Image: in.Image, RequireDigest: in.RequireDigest, Registry: in.RegistryInputs.Options()}, in.Inputs, rt.SigstoreIDToken)
+	ref, opts, err := signing.Prepare(ctx, in.target(), in.Inputs, run.SigstoreIDToken)
 	if err != nil {
-		return err
+		return Outputs{}, err
 	}
 	if ref.Tag != "" {
-		rt.Infof("resolved %s to %s; the tag is not used again", in.Image, ref)
+		run.Infof("resolved %s to %s; the tag is not used again", in.Image, ref)
 	}
-	res, attErr := signing.Attest(ctx, ref, preds, opts)
+	res, err := signing.Attest(ctx, ref, preds, opts)
 	if res == nil {
-		return attErr
+		return Outputs{}, err
 	}
-	out, err := json.Marshal(outputs(res.Attestations))
-	if err != nil {
-		return errkind.Infra(err)
+	if err == nil {
+		run.Infof("attested %s with %d predicates as %s", ref, len(res.Attestations), res.Identity)
 	}
-	for _, o := range []gha.KeyValue{
-		{Name: "digest", Value: ref.Digest}, {Name: "image-ref", Value: ref.String()}, {Name: "attestations", Value: string(out)},
-	} {
-		if err := rt.SetOutput(o.Name, o.Value); err != nil {
-			return errkind.Infra(err)
-		}
-	}
-	var s gha.Summary
-	title := "Attested"
-	if attErr != nil {
-		title = "Attestation INCOMPLETE"
-	}
-	s.Heading(2, title+": "+ref.String())
-	s.Table([]string{"", ""}, signing.IdentityRows(ref, res.Identity))
-	rows := make([][]string, 0, len(res.Attestations))
-	for _, a := range res.Attestations {
-		where := []string{}
-		if a.Legacy != "" {
-			where = append(where, a.Legacy)
-		}
-		if a.Bundle != "" {
-			where = append(where, "referrer bundle "+a.Bundle)
-		}
-		rows = append(rows, []string{shortName(a.Type), a.Type, a.Digest, strings.Join(where, "; "), signing.TlogText(a.Tlog)})
-	}
-	s.Table([]string{"Claim", "Predicate type", "Envelope digest", "Where", "Transparency log"}, rows)
-	var pe *signing.PartialError
-	if errors.As(attErr, &pe) {
-		s.Para("NOT pushed: " + strings.Join(pe.NotPushed, "; "))
-	}
-	if err := rt.WriteSummary(s.String()); err != nil {
-		return errkind.Infra(err)
-	}
-	if attErr != nil {
-		return attErr
-	}
-	rt.Infof("attested %s with %d predicates as %s", ref, len(res.Attestations), res.Identity)
-	return nil
+	return Outputs{Digest: ref.Digest, ImageRef: ref.String(), Attestations: outputs(res.Attestations),
+		report: report{ref: ref, res: res, err: err}}, err
 }
 
 // Output is one entry of the attestations output.
@@ -151,15 +130,6 @@ func outputs(as []signing.Attestation) []Output {
 		out = append(out, Output{Type: a.Type, Digest: a.Digest, Legacy: a.Legacy, Bundle: a.Bundle, Tlog: a.Tlog})
 	}
 	return out
-}
-
-func shortName(uri string) string {
-	for _, p := range attestation.PredicateTypes() {
-		if p.URI == uri {
-			return p.Name
-		}
-	}
-	return uri
 }
 
 // ReadPredicates parses type=path lines and reads each file, bounded. The line
@@ -216,7 +186,7 @@ func readLimited(path string, limit int) ([]byte, error) {
 }
 
 // jobProvenance builds SLSA provenance v1 from the runner's variables.
-func jobProvenance(rt *gha.Runtime) (signing.Predicate, error) {
+func jobProvenance(rt *gate.Run) (signing.Predicate, error) {
 	c := rt.Context()
 	p, err := provenance.Build(provenance.Context{
 		ServerURL: c.ServerURL, Repository: c.Repository, SHA: c.SHA, Ref: c.Ref, EventName: c.EventName,

@@ -10,14 +10,8 @@ package sign
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
-	"errors"
-	"strings"
-	"time"
 
 	"github.com/secure-gates/secure-gates/internal/gate"
-	"github.com/secure-gates/secure-gates/pkg/errkind"
-	"github.com/secure-gates/secure-gates/pkg/gha"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/signing"
 )
@@ -26,7 +20,7 @@ import (
 var actionYAML []byte
 
 // Gate is the sign subcommand.
-var Gate = gate.Gate{Name: "sign", ActionYAML: actionYAML, Positional: "image", Run: run, Inputs: Inputs{}}
+var Gate = gate.Define(gate.Spec{Name: "sign", ActionYAML: actionYAML, Positional: "image"}, sign)
 
 // Inputs are the action's inputs; the tags are the names in action.yml.
 type Inputs struct {
@@ -34,87 +28,61 @@ type Inputs struct {
 	RequireDigest bool   `input:"require-digest"`
 	signing.Inputs
 	oci.RegistryInputs
-	Annotations []string      `input:"annotations,lines"`
-	Recursive   bool          `input:"recursive"`
-	Timeout     time.Duration `input:"timeout"`
+	Annotations []string `input:"annotations,lines"`
+	Recursive   bool     `input:"recursive"`
+	gate.Timeout
+
+	annotations map[string]string // parsed by Validate
 }
 
-func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
-	var in Inputs
-	for _, s := range gha.Secrets(raw, &in) {
-		rt.AddMask(s)
-	}
-	if err := gha.Decode(raw, &in); err != nil {
-		return errkind.Input(err)
-	}
-	ctx, cancel, err := gate.WithTimeout(ctx, in.Timeout)
-	if err != nil {
+// Validate refuses, before the registry or the token is touched, a tag with
+// require-digest, a bad signature format or transparency setting, and bad
+// annotations or annotations the format would drop.
+func (in *Inputs) Validate() error {
+	if err := in.target().CheckDigest(); err != nil {
 		return err
 	}
-	defer cancel()
-	ref, opts, err := signing.Prepare(ctx, signing.Target{Image: in.Image, RequireDigest: in.RequireDigest, Registry: in.RegistryInputs.Options()}, in.Inputs, rt.SigstoreIDToken)
-	if err != nil {
+	if err := in.Inputs.Validate(); err != nil {
 		return err
+	}
+	var err error
+	if in.annotations, err = signing.ParseAnnotations(in.Annotations); err != nil {
+		return err
+	}
+	format, _ := signing.ParseFormat(in.SignatureFormat) // checked by in.Inputs.Validate
+	return signing.CheckAnnotations(format, in.annotations)
+}
+
+func (in Inputs) target() signing.Target {
+	return signing.Target{Image: in.Image, RequireDigest: in.RequireDigest, Registry: in.RegistryInputs.Options()}
+}
+
+// Outputs are the action's outputs; the tags are the names in action.yml.
+type Outputs struct {
+	Digest     string              `output:"digest"`
+	ImageRef   string              `output:"image-ref"`
+	Signer     string              `output:"signer"`
+	Signatures []signing.Signature `output:"signatures,json"`
+
+	report report
+}
+
+func sign(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
+	ref, opts, err := signing.Prepare(ctx, in.target(), in.Inputs, run.SigstoreIDToken)
+	if err != nil {
+		return Outputs{}, err
 	}
 	if ref.Tag != "" {
-		rt.Infof("resolved %s to %s; the tag is not used again", in.Image, ref)
+		run.Infof("resolved %s to %s; the tag is not used again", in.Image, ref)
 	}
-	if opts.Annotations, err = signing.ParseAnnotations(in.Annotations); err != nil {
-		return err
-	}
-	opts.Recursive = in.Recursive
-	res, signErr := signing.Sign(ctx, ref, opts)
+	opts.Annotations, opts.Recursive = in.annotations, in.Recursive
+	res, err := signing.Sign(ctx, ref, opts)
 	if res == nil {
-		return signErr
+		return Outputs{}, err
 	}
-	sigs, err := json.Marshal(nonNil(res.Signatures))
-	if err != nil {
-		return errkind.Infra(err)
+	if err == nil {
+		run.Infof("signed %s as %s (%d signatures)", ref, res.Identity, len(res.Signatures))
 	}
-	for _, o := range []gha.KeyValue{
-		{Name: "digest", Value: ref.Digest}, {Name: "image-ref", Value: ref.String()},
-		{Name: "signer", Value: res.Identity.String()}, {Name: "signatures", Value: string(sigs)},
-	} {
-		if err := rt.SetOutput(o.Name, o.Value); err != nil {
-			return errkind.Infra(err)
-		}
-	}
-	var s gha.Summary
-	title := "Signed"
-	if signErr != nil {
-		title = "Signing INCOMPLETE"
-	}
-	s.Heading(2, title+": "+ref.String())
-	s.Table([]string{"", ""}, signing.IdentityRows(ref, res.Identity))
-	rows := make([][]string, 0, len(res.Signatures))
-	for _, sg := range res.Signatures {
-		rows = append(rows, []string{sg.Image, string(sg.Format), sg.Reference, signing.TlogText(sg.Tlog), yesNo(sg.Timestamped)})
-	}
-	s.Table([]string{"Image", "Format", "Where", "Transparency log", "Timestamp"}, rows)
-	var pe *signing.PartialError
-	if errors.As(signErr, &pe) {
-		s.Para("NOT pushed: " + strings.Join(pe.NotPushed, "; "))
-	}
-	if err := rt.WriteSummary(s.String()); err != nil {
-		return errkind.Infra(err)
-	}
-	if signErr != nil {
-		return signErr
-	}
-	rt.Infof("signed %s as %s (%d signatures)", ref, res.Identity, len(res.Signatures))
-	return nil
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
+	return Outputs{Digest: ref.Digest, ImageRef: ref.String(), Signer: res.Identity.String(), Signatures: res.Signatures,
+		report: report{ref: ref, res: res, err: err}}, err
 }

@@ -28,10 +28,14 @@ type Inputs struct {
 	SignatureFormat string `input:"signature-format"`
 }
 
-// Validate checks what needs no file or network: the signature format.
+// Validate checks what needs no file or network: the signature format, and a
+// transparency-log upload with the legacy format (which would drop the entry).
 func (in Inputs) Validate() error {
-	_, err := ParseFormat(in.SignatureFormat)
-	return err
+	f, err := ParseFormat(in.SignatureFormat)
+	if err != nil {
+		return err
+	}
+	return checkTlog(f, in.TlogUpload)
 }
 
 // MaxConfigBytes bounds trusted_root.json and signing_config.json.
@@ -47,15 +51,25 @@ type Target struct {
 	Registry oci.Options
 }
 
+// CheckDigest refuses an Image without a digest when RequireDigest is set (the
+// require-digest input): Validate of a gate calls it before any work.
+func (t Target) CheckDigest() error {
+	if !t.RequireDigest {
+		return nil
+	}
+	if _, err := oci.ParseDigestRef(t.Image); err != nil {
+		return errkind.Input(fmt.Errorf("image %q: require-digest is true and the reference has no digest (expected repo@sha256:…): %w", t.Image, err))
+	}
+	return nil
+}
+
 // Prepare resolves the target's image once and builds the signing options from
 // in: the key or, without one, the OIDC token idToken returns (called only after
 // the image resolved, so a bad image fails without asking for a token). A bad
 // key is reported before a registry failure: it is the user's to fix.
 func Prepare(ctx context.Context, t Target, in Inputs, idToken func(context.Context) (string, error)) (oci.Ref, Options, error) {
-	if t.RequireDigest {
-		if _, err := oci.ParseDigestRef(t.Image); err != nil {
-			return oci.Ref{}, Options{}, errkind.Input(fmt.Errorf("image %q: require-digest is true and the reference has no digest (expected repo@sha256:…): %w", t.Image, err))
-		}
+	if err := t.CheckDigest(); err != nil {
+		return oci.Ref{}, Options{}, err
 	}
 	format, err := ParseFormat(in.SignatureFormat)
 	if err != nil {

@@ -179,12 +179,30 @@ func (o Options) check() error {
 	if _, err := ParseFormat(string(o.Format)); err != nil {
 		return err
 	}
-	if o.Tlog && o.format() == FormatLegacy {
-		return errkind.Input(errors.New("transparency-log upload with signature format legacy: the legacy format carries no log entry here; " +
-			"use signature format both or bundle, or turn the upload off"))
+	if err := checkTlog(o.format(), o.Tlog); err != nil {
+		return err
 	}
 	if !o.hasKey() && o.IDToken == "" {
 		return errkind.Input(errors.New("no signing key and no OIDC token: pass a key, or sign keyless with an ID token"))
+	}
+	return nil
+}
+
+// checkTlog refuses a transparency-log upload with the legacy format, which
+// would drop the log entry.
+func checkTlog(f Format, tlog bool) error {
+	if tlog && f == FormatLegacy {
+		return errkind.Input(errors.New("transparency-log upload with signature format legacy: the legacy format carries no log entry here; " +
+			"use signature format both or bundle, or turn the upload off"))
+	}
+	return nil
+}
+
+// CheckAnnotations refuses annotations with the bundle format, which would drop
+// them: they are signed into the legacy signature payload.
+func CheckAnnotations(f Format, annotations map[string]string) error {
+	if f == FormatBundle && len(annotations) > 0 {
+		return errkind.Input(errors.New("annotations are signed into the legacy signature payload; with signature format bundle they would be dropped: use legacy or both"))
 	}
 	return nil
 }

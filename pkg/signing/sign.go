@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -137,8 +136,8 @@ func Sign(ctx context.Context, ref oci.Ref, opts Options) (*SignResult, error) {
 	if _, err := ref.Name(); err != nil {
 		return nil, err
 	}
-	if opts.format() == FormatBundle && len(opts.Annotations) > 0 {
-		return nil, errkind.Input(errors.New("annotations are signed into the legacy signature payload; with signature format bundle they would be dropped: use legacy or both"))
+	if err := CheckAnnotations(opts.format(), opts.Annotations); err != nil {
+		return nil, err
 	}
 	targets := []oci.Ref{ref}
 	if opts.Recursive {

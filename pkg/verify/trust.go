@@ -15,15 +15,16 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/policy"
 )
 
-// MaxTrustedRootBytes caps a trusted root file.
+// MaxTrustedRootBytes bounds a trusted_root.json read by TrustedMaterial.
 const MaxTrustedRootBytes = 4 << 20
 
-// TrustedMaterial loads the Sigstore trust root for verifying against p: the
-// trusted root JSON file at path when given, otherwise — when p names a
-// keyless identity — the public-good instance's through TUF, and nil (keys
-// only) when it names none. A bad file is errkind.Input; a TUF failure
-// errkind.Infra.
-func TrustedMaterial(ctx context.Context, path string, p *policy.Policy) (root.TrustedMaterial, error) {
+// TrustedMaterial loads the Sigstore trusted root Verify checks keyless
+// identities against: the file at path (the trusted-root input; a missing,
+// oversized or malformed file is an input error), or, with no path, the
+// public-good instance through TUF when pol names a keyless identity (signers,
+// exception signers or break-glass signers), and nil when it names only keys.
+// The TUF fetch ends with ctx; its failure is an infrastructure error.
+func TrustedMaterial(ctx context.Context, path string, pol *policy.Policy) (root.TrustedMaterial, error) {
 	if path != "" {
 		st, err := os.Stat(path)
 		if err != nil {
@@ -38,21 +39,31 @@ func TrustedMaterial(ctx context.Context, path string, p *policy.Policy) (root.T
 		}
 		return tr, nil
 	}
-	if !needsKeyless(p) {
+	if !needsKeyless(pol) {
 		return nil, nil
 	}
-	// TUF's fetcher takes no context: its client carries the caller's deadline.
+	// TUF's fetcher takes no context: its client carries the deadline.
 	f := fetcher.NewDefaultFetcher()
 	f.SetHTTPClient(ctxClient{ctx: ctx, c: netretry.DefaultClient})
 	tr, err := root.FetchTrustedRootWithOptions(tuf.DefaultOptions().WithFetcher(f))
 	if err != nil {
-		doing := "fetching the public-good Sigstore trusted root through TUF (or pass a trusted root file)"
+		doing := "fetching the public-good Sigstore trusted root through TUF (or pass trusted-root)"
 		if e := netretry.Explain(doing, err); e != nil {
 			return nil, errkind.Infra(e)
 		}
 		return nil, errkind.Infra(fmt.Errorf("%s: %w", doing, err))
 	}
 	return tr, nil
+}
+
+// ctxClient sends every request under ctx.
+type ctxClient struct {
+	ctx context.Context
+	c   *http.Client
+}
+
+func (c ctxClient) Do(req *http.Request) (*http.Response, error) {
+	return c.c.Do(req.WithContext(c.ctx))
 }
 
 func needsKeyless(p *policy.Policy) bool {
@@ -69,14 +80,4 @@ func needsKeyless(p *policy.Policy) bool {
 		}
 	}
 	return false
-}
-
-// ctxClient sends every request under ctx.
-type ctxClient struct {
-	ctx context.Context
-	c   *http.Client
-}
-
-func (c ctxClient) Do(req *http.Request) (*http.Response, error) {
-	return c.c.Do(req.WithContext(c.ctx))
 }
