@@ -120,7 +120,7 @@ exceptions:
 // the build job builds (planted: with the vulnerable layer).
 func (w *e2eWorld) run(planted bool) (map[string]*JobResult, string) {
 	w.t.Helper()
-	wf, err := ReadWorkflow(filepath.Join(h.Root, "workflows-templates", "reusable", "secure-gates.yml"))
+	wf, err := ReadWorkflow(filepath.Join(h.Root, ".github", "workflows", "secure-gates.yml"))
 	if err != nil {
 		w.t.Fatal(err)
 	}
