@@ -21,6 +21,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/exceptions"
+	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/gha"
 	"github.com/secure-gates/secure-gates/pkg/kyverno"
 	"github.com/secure-gates/secure-gates/pkg/policy"
@@ -1028,5 +1029,43 @@ func TestProjectWorkflows(t *testing.T) {
 				t.Error(p)
 			}
 		})
+	}
+}
+
+// The scan gate's own workflow rules (pinned actions, permissions,
+// pull_request_target, script injection) pass on every workflow of
+// .github/workflows/ — ci.yml, release.yml and the reusable workflows — except
+// the one documented exception (slsa-github-generator by tag); an event field
+// put into release.yml's run: script is reported.
+func TestProjectWorkflowsPassIaCRules(t *testing.T) {
+	m, err := filepath.Glob(filepath.Join(h.Root, ".github", "workflows", "*.yml"))
+	if err != nil || len(m) < 4 {
+		t.Fatalf("found %v (%v): want ci.yml, release.yml and the two reusable workflows", m, err)
+	}
+	files := map[string][]byte{}
+	for _, f := range m {
+		files[filepath.Base(f)] = readTemplate(t, filepath.Join(".github", "workflows", filepath.Base(f)))
+	}
+	findings, err := iac.Scan(context.Background(), iacWorkflowRoot(t, files), iac.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range findings {
+		if f.RuleID == "gha-pinned-actions" && strings.Contains(f.Message, "slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@v") {
+			continue
+		}
+		t.Errorf("%s:%d: %s: %s", f.Path, f.StartLine, f.RuleID, f.Message)
+	}
+	const anchor = "          set -euo pipefail\n          sg="
+	if !strings.Contains(string(files["release.yml"]), anchor) {
+		t.Fatalf("release.yml's pin step no longer starts with %q; update the test", anchor)
+	}
+	bad := strings.Replace(string(files["release.yml"]), anchor, "          set -euo pipefail\n          echo \"${{ github.event.head_commit.message }}\"\n          sg=", 1)
+	findings, err = iac.Scan(context.Background(), iacWorkflowRoot(t, map[string][]byte{"release.yml": []byte(bad)}), iac.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(findings, func(f finding.Finding) bool { return f.RuleID == "gha-script-injection" }) {
+		t.Errorf("an event field in release.yml's run: script is not reported: %+v", findings)
 	}
 }
