@@ -15,8 +15,8 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/gha"
 )
 
-// Every implemented gate reads exactly the inputs its action.yml declares: no
-// undeclared input, no dead input. A gate not implemented yet refuses to run.
+// Every gate reads exactly the inputs its action.yml declares: no undeclared
+// input, no dead input.
 func TestInputsMatchActionYAML(t *testing.T) {
 	for _, g := range actions.All() {
 		t.Run(g.Name, func(t *testing.T) {
@@ -28,13 +28,6 @@ func TestInputsMatchActionYAML(t *testing.T) {
 			if err != nil || !bytes.Equal(onDisk, g.ActionYAML) {
 				t.Fatalf("the gate's embedded action.yml is not actions/%s/action.yml (%v)", g.Name, err)
 			}
-			if g.Inputs == nil {
-				res := run(t, Step{Action: g.Name, With: requiredInputs(a)})
-				if res.ExitCode != 2 || !strings.Contains(res.Log, "not implemented yet") {
-					t.Errorf("a gate without an implementation must refuse with exit 2; got %d, log %q", res.ExitCode, res.Log)
-				}
-				return
-			}
 			var declared []string
 			for _, in := range a.Inputs {
 				declared = append(declared, in.Name)
@@ -44,6 +37,22 @@ func TestInputsMatchActionYAML(t *testing.T) {
 			slices.Sort(read)
 			if !slices.Equal(declared, read) {
 				t.Errorf("action.yml declares %v\nthe Go reader reads  %v", declared, read)
+			}
+		})
+	}
+}
+
+// Every gate writes exactly the outputs its action.yml declares: no output
+// written that action.yml does not declare, none declared and never written
+// (gate.Gate.Check, on the gate's Outputs struct).
+func TestOutputsMatchActionYAML(t *testing.T) {
+	for _, g := range actions.All() {
+		t.Run(g.Name, func(t *testing.T) {
+			if g.Outputs == nil {
+				t.Skipf("%s is not made with gate.Define yet (issue 14): its outputs are SetOutput calls", g.Name)
+			}
+			if err := g.Check(); err != nil {
+				t.Error(err)
 			}
 		})
 	}

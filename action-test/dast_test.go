@@ -2,7 +2,9 @@ package actiontest
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"html"
 	"net/http"
@@ -124,7 +126,7 @@ func TestDASTAction(t *testing.T) {
 			}
 			for k := range res.Outputs {
 				switch k {
-				case "verdict", "high", "medium", "low", "informational", "sarif", "dast-predicate":
+				case "verdict", "high", "medium", "low", "informational", "sarif", "dast-predicate", "image":
 				default:
 					t.Errorf("unexpected output %q", k)
 				}
@@ -203,5 +205,50 @@ func TestDASTActionRealWapiti(t *testing.T) {
 				t.Errorf("XSS alert present = %v on the fixed=%v handler: %+v", xss, tt.fixed, p.Alerts)
 			}
 		})
+	}
+}
+
+// For kubectl deploys the gate reads the digest the environment runs back from
+// the workload's pods (the verify-and-deploy read-back, nothing patched): the
+// image output is that digest; an image input that is not what the pods run,
+// and a pod whose runtime reports no repository digest, exit 1.
+func TestDASTActionReadsTheDigestBack(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("7", 64)
+	running := "ghcr.io/acme/widgets@" + digest
+	kube := &vdKube{t: t, image: running}
+	srv := httptest.NewTLSServer(kube)
+	defer srv.Close()
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	ws := dastWorkspace(t, []string{"zap-clean.json"}, nil)
+	conf := "apiVersion: v1\nkind: Config\nclusters: [{name: t, cluster: {server: \"" + srv.URL + "\", certificate-authority-data: " +
+		base64.StdEncoding.EncodeToString(ca) + "}}]\nusers: [{name: t, user: {token: kube-token}}]\ncontexts: [{name: t, context: {cluster: t, user: t}}]\ncurrent-context: t\n"
+	if err := os.WriteFile(filepath.Join(ws, "kubeconfig"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	step := func(extra map[string]string) *Result {
+		with := map[string]string{"report": "zap-clean.json", "environment": "staging", "workload": "deployment/web", "namespace": "shop",
+			"container": "app", "kubeconfig": filepath.Join(ws, "kubeconfig")}
+		for k, v := range extra {
+			with[k] = v
+		}
+		return run(t, Step{Action: "dast", With: with, Workspace: ws, Token: "ghs_faketoken"})
+	}
+	res := step(nil)
+	if res.ExitCode != 0 || res.Outputs["image"] != running || !strings.Contains(res.Summary, running) || kube.lists == 0 || len(kube.patches) != 0 {
+		t.Fatalf("read-back: exit %d, image %q, %d pod lists, patches %v\n%s\n%s", res.ExitCode, res.Outputs["image"], kube.lists, kube.patches, res.Log, res.Stderr)
+	}
+	// The same digest given as image agrees with the read-back.
+	if res := step(map[string]string{"image": running}); res.ExitCode != 0 || res.Outputs["image"] != running {
+		t.Errorf("image equal to the read-back: exit %d, image %q\n%s", res.ExitCode, res.Outputs["image"], res.Stderr)
+	}
+	// Another digest as image: the DAST scanned what runs, not that.
+	other := "ghcr.io/acme/widgets@sha256:" + strings.Repeat("8", 64)
+	if res := step(map[string]string{"image": other}); res.ExitCode != 1 || !strings.Contains(res.Log+res.Stderr, "is not what staging runs") {
+		t.Errorf("image other than the pods': exit %d, want 1\n%s%s", res.ExitCode, res.Log, res.Stderr)
+	}
+	// A runtime that reports only a local image ID names no digest.
+	kube.imageID = "sha256:" + strings.Repeat("9", 64)
+	if res := step(nil); res.ExitCode != 1 || !strings.Contains(res.Log+res.Stderr, "names no repository digest") || res.Outputs["dast-predicate"] != "" {
+		t.Errorf("local image ID: exit %d, want 1 and no predicate\n%s%s", res.ExitCode, res.Log, res.Stderr)
 	}
 }

@@ -120,12 +120,27 @@ exceptions:
 // the build job builds (planted: with the vulnerable layer).
 func (w *e2eWorld) run(planted bool) (map[string]*JobResult, string) {
 	w.t.Helper()
+	layers := []string{w.binLayer}
+	if planted {
+		layers = append(layers, w.planted)
+	}
+	var digest string
+	jobs, err := w.workflowRun(layers, &digest).Run(context.Background())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return jobs, digest
+}
+
+// workflowRun is the reusable workflow's run for a push to main, building an
+// image of layers and setting *digest to its digest.
+func (w *e2eWorld) workflowRun(layers []string, digest *string) *WorkflowRun {
+	w.t.Helper()
 	wf, err := ReadWorkflow(filepath.Join(h.Root, ".github", "workflows", "secure-gates.yml"))
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	var digest string
-	wr := &WorkflowRun{
+	return &WorkflowRun{
 		Harness: h, Workflow: wf, Event: "push", Token: "ghs_scantoken", Source: w.source,
 		SHA: "4b825dc642cb6eb9a060e54bf8d69288fbee4904", Ref: "refs/heads/main", Repository: "acme/widgets",
 		Workspace: w.ws,
@@ -145,22 +160,13 @@ func (w *e2eWorld) run(planted bool) (map[string]*JobResult, string) {
 			}
 		},
 		Build: func(with map[string]string) (map[string]string, error) {
-			layers := []string{w.binLayer}
-			if planted {
-				layers = append(layers, w.planted)
-			}
 			if with["push"] != "true" || with["provenance"] != "false" || !strings.HasPrefix(with["tags"], w.image+":") {
 				w.t.Errorf("build-push-action with %v: want push true, provenance false (ours is attested), a tag of %s", with, w.image)
 			}
-			digest = testinfra.PushImage(w.t, with["tags"], testinfra.ImageFromLayers(w.t, layers...))
-			return map[string]string{"digest": digest}, nil
+			*digest = testinfra.PushImage(w.t, with["tags"], testinfra.ImageFromLayers(w.t, layers...))
+			return map[string]string{"digest": *digest}, nil
 		},
 	}
-	jobs, err := wr.Run(context.Background())
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return jobs, digest
 }
 
 // exception attaches a security-team exception for ids to image@digest, the

@@ -293,3 +293,111 @@ require:
 		t.Errorf("audit policy rendered:\n%s", out)
 	}
 }
+
+// kyDASTPredicate writes a dast predicate for environment with decision and
+// alerts (counts follow them), from the documented example.
+func kyDASTPredicate(t *testing.T, dir, name, env, decision string, alerts ...map[string]any) string {
+	t.Helper()
+	var p map[string]any
+	readJSON(t, filepath.Join(h.Root, "pkg", "attestation", "testdata", "predicates", "dast.json"), &p)
+	now := time.Now().UTC().Truncate(time.Second)
+	p["environment"], p["decision"] = env, decision
+	p["scanStartedOn"], p["scanFinishedOn"], p["evaluatedOn"] = now.Add(-time.Minute).Format(time.RFC3339), now.Format(time.RFC3339), now.Format(time.RFC3339)
+	counts := map[string]any{"critical": 0, "high": 0, "medium": 0, "low": 0, "informational": 0}
+	list := []any{}
+	for _, a := range alerts {
+		list = append(list, a)
+		if d := a["disposition"]; d == "counted" || d == "warn" || d == "fail" {
+			counts[a["risk"].(string)] = counts[a["risk"].(string)].(int) + a["count"].(int)
+		}
+	}
+	p["alerts"], p["counts"] = list, counts
+	delete(p, "exceptionsApplied")
+	path := kyWriteJSON(t, filepath.Join(dir, name+".json"), p)
+	data, _ := os.ReadFile(path)
+	if err := attestation.ValidatePredicate(attestation.PredicateDAST, data, attestation.Options{}); err != nil {
+		t.Fatalf("fixture %s is not a valid dast predicate: %v", name, err)
+	}
+	return path
+}
+
+// Admission requires the DAST promotion rule as the pipeline does: a
+// ClusterPolicy rendered for production by `secure-gates policy kyverno
+// --environment production` admits, in the real Kyverno CLI, an image whose
+// dast attestation passed in staging, and refuses one whose DAST failed, one
+// scanned in another environment, one whose High alert only the repository's
+// rules file ignored, and one without a DAST. The rendering for staging leaves
+// the requirement out.
+func TestKyvernoAdmissionDAST(t *testing.T) {
+	kyvernoBin := testinfra.KyvernoCLI.Path(t)
+	cosign := testinfra.CosignCLI.Path(t)
+	reg := testinfra.StartRegistry(t)
+	dir := t.TempDir()
+	kyMustCLI(t, dir, cosign, "generate-key-pair")
+
+	alert := func(id, risk, disposition string) map[string]any {
+		return map[string]any{"id": id, "name": "alert " + id, "risk": risk, "count": 1, "urls": []any{"https://staging.widgets.example.com/"}, "disposition": disposition}
+	}
+	images := []struct {
+		name, pred, want, why string
+	}{
+		{"dast-pass", kyDASTPredicate(t, dir, "pass", "staging", "pass", alert("10038", "medium", "warn")), "pass", ""},
+		{"dast-fail", kyDASTPredicate(t, dir, "fail", "staging", "fail", alert("40012", "high", "counted")), "fail", "decision is not pass"},
+		{"dast-dev", kyDASTPredicate(t, dir, "dev", "dev", "pass"), "fail", "is not of environment staging"},
+		{"dast-ignored", kyDASTPredicate(t, dir, "ignored", "staging", "pass", alert("40012", "high", "ignored")), "fail", "alert at or above risk high"},
+		{"dast-none", "", "fail", attestation.PredicateDAST},
+	}
+	var pods []string
+	var results []map[string]any
+	for _, im := range images {
+		ref, err := name.ParseReference(fmt.Sprintf("%s/acme/%s:v1", reg.Host, im.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := random.Image(512, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := img.Digest()
+		byDigest := fmt.Sprintf("%s/acme/%s@%s", reg.Host, im.name, d)
+		kyMustCLI(t, dir, cosign, "sign", "--yes", "--key", "cosign.key", "--tlog-upload=false", byDigest)
+		if im.pred != "" {
+			kyMustCLI(t, dir, cosign, "attest", "--yes", "--key", "cosign.key", "--tlog-upload=false", "--type", attestation.PredicateDAST, "--predicate", im.pred, byDigest)
+		}
+		pod := fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: default\nspec:\n  containers:\n  - name: app\n    image: %s\n", im.name, byDigest)
+		file := "pod-" + im.name + ".yaml"
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(pod), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		pods = append(pods, file)
+		results = append(results, map[string]any{"policy": "secure-gates", "rule": "verify-secure-gates-chain", "resources": []string{im.name}, "kind": "Pod", "result": im.want})
+	}
+	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte("apiVersion: secure-gates/v1\nkind: Policy\nidentities:\n  - key: cosign.pub\n"+
+		"require:\n  - type: dast\n    environment: staging\n    max-age: 72h\n    deny: {risk: high}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	staging := kyMustCLI(t, dir, h.Binary, "policy", "kyverno", "--policy", "policy.yaml", "--image", reg.Host+"/acme/*", "--environment", "staging")
+	if strings.Contains(staging, attestation.PredicateDAST) || !strings.Contains(staging, "not required for a deploy to staging") {
+		t.Errorf("the staging rendering requires the DAST it runs after admission:\n%s", staging)
+	}
+	kyMustCLI(t, dir, h.Binary, "policy", "kyverno", "--policy", "policy.yaml", "--image", reg.Host+"/acme/*", "--environment", "production",
+		"--ignore-tlog", "--ignore-sct", "--output", "clusterpolicy.yaml")
+	kyWriteJSON(t, filepath.Join(dir, "kyverno-test.yaml"), map[string]any{
+		"apiVersion": "cli.kyverno.io/v1alpha1", "kind": "Test", "metadata": map[string]any{"name": "secure-gates-dast"},
+		"policies": []string{"clusterpolicy.yaml"}, "resources": pods, "results": results,
+	})
+	out, code := kyRunCLI(t, dir, kyvernoBin, "test", ".", "--detailed-results", "--remove-color")
+	t.Logf("kyverno test:\n%s", out)
+	var passed, failed int
+	if _, err := fmt.Sscanf(out[strings.LastIndex(out, "Test Summary: "):], "Test Summary: %d tests passed and %d tests failed", &passed, &failed); err != nil || code != 0 || failed != 0 || passed < len(pods) {
+		t.Fatalf("kyverno test: exit %d, %d rows as expected and %d not (parse: %v)", code, passed, failed, err)
+	}
+	for _, im := range images {
+		if im.why != "" && !strings.Contains(out, im.why) {
+			t.Errorf("%s: the refusal does not name %q", im.name, im.why)
+		}
+	}
+}

@@ -1,6 +1,11 @@
 package actiontest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,4 +76,38 @@ func TestPolicyCheckAction(t *testing.T) {
 		t.Errorf("outputs %v", res.Outputs)
 	}
 	check(t, run(t, step(map[string]string{"fail-on-warnings": "true"})), 1, nil)
+
+	// The promotion rule's fields (type: dast): a deny by severity, a missing
+	// environment and an unknown risk are errors on their lines; a dast
+	// requirement without max-age is a warning.
+	keyed := head + "identities: [{key: .secure-gates/release.pub}]\nrequire:\n"
+	if err := os.WriteFile(filepath.Join(ws, ".secure-gates", "release.pub"), []byte(testPublicKeyPEM(t)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write(keyed + "  - type: dast\n    deny: {severity: high}\n  - type: dast\n    environment: staging\n    deny: {risk: severe}\n")
+	check(t, run(t, step(nil)), 2, []ann{
+		{"error", "5", "environment: is required for dast"},
+		{"error", "6", "write deny: {risk: high}"},
+		{"error", "9", `deny.risk: is "severe"`},
+	})
+	write(keyed + "  - {type: dast, environment: staging, deny: {risk: high}}\n")
+	check(t, run(t, step(nil)), 0, []ann{{"warning", "5", "dast without max-age"}})
+	write(keyed + "  - {type: dast, environment: staging, max-age: 72h, deny: {risk: high}}\n")
+	if res := run(t, step(nil)); res.ExitCode != 0 || res.Outputs["warnings"] != "0" || res.Outputs["errors"] != "0" {
+		t.Errorf("the promotion rule as documented: exit %d, outputs %v\n%s", res.ExitCode, res.Outputs, res.Summary)
+	}
+}
+
+// testPublicKeyPEM is a fresh P-256 public key in PEM.
+func testPublicKeyPEM(t *testing.T) string {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }

@@ -59,6 +59,9 @@ var thirdParty = map[string]struct{ inputs, outputs []string }{
 	"docker/setup-buildx-action": {},
 	"docker/login-action":        {inputs: []string{"registry", "username", "password"}},
 	"docker/build-push-action":   {inputs: []string{"context", "file", "push", "tags", "provenance", "sbom", "platforms"}, outputs: []string{"digest", "imageid", "metadata"}},
+	// The ZAP actions' inputs at the pinned commits (v0.15.0, v0.10.0): their action.yml.
+	"zaproxy/action-baseline": {inputs: []string{"token", "target", "rules_file_name", "docker_name", "cmd_options", "issue_title", "fail_action", "allow_issue_writing", "artifact_name"}},
+	"zaproxy/action-api-scan": {inputs: []string{"token", "target", "format", "rules_file_name", "docker_name", "cmd_options", "issue_title", "fail_action", "allow_issue_writing", "artifact_name"}},
 	"slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml": {inputs: []string{"image", "digest", "registry-username", "compile-generator"}, outputs: []string{"outcome"}},
 }
 
@@ -685,7 +688,7 @@ func TestExamplePolicyLoads(t *testing.T) {
 	if p.Mode != policy.ModeEnforce || !slices.Contains(p.EnforceEnvironments, "production") {
 		t.Errorf("mode %q, enforce-environments %v", p.Mode, p.EnforceEnvironments)
 	}
-	for _, typ := range []string{attestation.PredicateCycloneDX, attestation.PredicateSPDX, attestation.PredicateVuln, attestation.PredicateCodeScan, attestation.PredicateSLSAProvenance} {
+	for _, typ := range []string{attestation.PredicateCycloneDX, attestation.PredicateSPDX, attestation.PredicateVuln, attestation.PredicateCodeScan, attestation.PredicateSLSAProvenance, attestation.PredicateDAST} {
 		if _, ok := p.Requirement(typ); !ok {
 			t.Errorf("the example policy does not require %s", typ)
 		}
@@ -889,7 +892,7 @@ func TestExampleKyvernoPolicyUpToDate(t *testing.T) {
 }
 
 // exampleKyvernoOptions are the flags examples/README.md gives `policy kyverno`.
-var exampleKyvernoOptions = kyverno.Options{Name: "widgets", ImageReferences: []string{"ghcr.io/acme/widgets*"}}
+var exampleKyvernoOptions = kyverno.Options{Name: "widgets", ImageReferences: []string{"ghcr.io/acme/widgets*"}, Environment: "production"}
 
 var updateExamples = flag.Bool("update-examples", false, "rewrite examples/kyverno/clusterpolicy.yaml")
 

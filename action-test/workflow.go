@@ -91,16 +91,18 @@ func ReadWorkflow(path string) (*Workflow, error) {
 
 // WorkflowRun runs a workflow's jobs the way the runner does: in the order
 // needs gives, skipping a job whose needs did not all succeed or whose if is
-// false, each job on a fresh runner (the workspace emptied), expressions
-// evaluated from the github, env, inputs, secrets, needs and steps contexts,
-// the secure-gates actions (published or ./actions/<gate>) run through their
-// action.yml with the Harness, run: steps run by bash in the workspace with the
-// runner's environment (GITHUB_OUTPUT, GITHUB_ENV, RUNNER_TEMP, GITHUB_REF_NAME,
-// ... and the env of the workflow, job and step), and the few other actions
-// emulated: actions/checkout (copies Source), upload/download-artifact (between
-// jobs), docker/setup-buildx-action and docker/login-action (nothing to do
-// here), docker/build-push-action (Build); a job that calls a reusable
-// workflow runs Call.
+// false (an if calling a status function — success(), failure(), always(),
+// cancelled() — decides alone, as on GitHub; a step after a failed step runs
+// only when its if calls one and is true), each job on a fresh runner (the
+// workspace emptied), expressions evaluated from the github, env, inputs,
+// secrets, needs and steps contexts, the secure-gates actions (published or
+// ./actions/<gate>) run through their action.yml with the Harness, run: steps
+// run by bash in the workspace with the runner's environment (GITHUB_OUTPUT,
+// GITHUB_ENV, RUNNER_TEMP, GITHUB_REF_NAME, ... and the env of the workflow,
+// job and step), and the few other actions emulated: actions/checkout (copies
+// Source), upload/download-artifact (between jobs), docker/setup-buildx-action
+// and docker/login-action (nothing to do here), docker/build-push-action
+// (Build); a job that calls a reusable workflow runs Call.
 type WorkflowRun struct {
 	Harness  *Harness
 	Workflow *Workflow
@@ -127,6 +129,15 @@ type WorkflowRun struct {
 	// Build stands in for docker/build-push-action: it builds and pushes with's
 	// tags and returns the step's outputs (digest).
 	Build func(with map[string]string) (map[string]string, error)
+	// DAST stands in for zaproxy/action-baseline and zaproxy/action-api-scan:
+	// it scans with["target"] and writes the report the dast gate reads into
+	// the workspace (ZAP's report_json.json); action is the action's name.
+	DAST func(action string, with map[string]string, workspace string) error
+	// Previous are the job results of an earlier run; with them, only the jobs
+	// Rerun names run again and the others keep their earlier results, as
+	// GitHub's "Re-run jobs" does.
+	Previous map[string]*JobResult
+	Rerun    []string
 	// Call stands in for a job that calls a reusable workflow (uses: at the job
 	// level): it gets the job's with: and secrets: and, when the job is granted
 	// id-token: write, IDTokenEnv; it returns the job's outputs, or why it
@@ -139,6 +150,9 @@ type WorkflowRun struct {
 	// wfEnv is the workflow's env, evaluated; env the env context of what is
 	// being evaluated.
 	wfEnv, env map[string]string
+	// status is what success() and failure() see: the needs' outcome while a
+	// job's if is evaluated, the job's steps' outcome while it runs.
+	status string
 }
 
 // JobResult is what one job did.
@@ -172,19 +186,28 @@ func (wr *WorkflowRun) Run(ctx context.Context) (map[string]*JobResult, error) {
 	results := map[string]*JobResult{}
 	for _, name := range order {
 		job := wr.Workflow.Jobs[name]
+		if prev, ok := wr.Previous[name]; ok && !slices.Contains(wr.Rerun, name) {
+			results[name] = prev
+			continue
+		}
 		jr := &JobResult{Outputs: map[string]string{}, Steps: map[string]*Result{}}
 		results[name] = jr
-		ok := true
+		needsOK := true
 		for _, n := range job.Needs {
-			ok = ok && results[n].Result == "success"
+			needsOK = needsOK && results[n].Result == "success"
 		}
-		if ok && job.If != "" {
-			wr.env = wr.wfEnv
+		ok := needsOK
+		wr.status = jobStatus(job.Needs, results)
+		wr.env = wr.wfEnv
+		if (ok || statusFunc.MatchString(job.If)) && job.If != "" {
 			v, err := wr.eval(job.If, results, nil, true)
 			if err != nil {
 				return nil, fmt.Errorf("job %s: if: %w", name, err)
 			}
 			ok = truthy(v)
+			if !statusFunc.MatchString(job.If) {
+				ok = ok && needsOK
+			}
 		}
 		if !ok {
 			jr.Result = "skipped"
@@ -276,6 +299,7 @@ func (wr *WorkflowRun) runJob(ctx context.Context, name string, job *WorkflowJob
 	}
 	defer os.RemoveAll(runnerTemp)
 	steps := map[string]map[string]string{}
+	wr.status = "success"
 	for i, st := range job.Steps {
 		what := or(st.Uses, "run")
 		env, err := wr.layerEnv(jobEnv, st.Env, results, steps)
@@ -283,6 +307,9 @@ func (wr *WorkflowRun) runJob(ctx context.Context, name string, job *WorkflowJob
 			return fmt.Errorf("step %d (%s): %w", i, what, err)
 		}
 		wr.env = env
+		if jr.Failed != "" && !statusFunc.MatchString(st.If) {
+			continue // an implicit success() after a failed step
+		}
 		if st.If != "" {
 			v, err := wr.eval(st.If, results, steps, true)
 			if err != nil {
@@ -325,10 +352,13 @@ func (wr *WorkflowRun) runJob(ctx context.Context, name string, job *WorkflowJob
 		if st.ID != "" {
 			steps[st.ID] = outputs
 		}
-		if failed != "" {
-			jr.Result, jr.Failed = "failure", failed
-			return nil
+		if failed != "" && jr.Failed == "" {
+			jr.Failed, wr.status = failed, "failure"
 		}
+	}
+	if jr.Failed != "" {
+		jr.Result = "failure"
+		return nil
 	}
 	wr.env = jobEnv
 	for k, expr := range job.Outputs {
@@ -533,6 +563,14 @@ func (wr *WorkflowRun) step(ctx context.Context, job string, j *WorkflowJob, st 
 			return nil, "download-artifact: no artifact " + with["name"], nil
 		}
 		return nil, "", os.CopyFS(filepath.Join(wr.Workspace, with["path"]), os.DirFS(src))
+	case "zaproxy/action-baseline", "zaproxy/action-api-scan":
+		if wr.DAST == nil {
+			return nil, "", errors.New("no DAST given for " + action)
+		}
+		if err := wr.DAST(action, with, wr.Workspace); err != nil {
+			return nil, action + ": " + err.Error(), nil
+		}
+		return nil, "", nil
 	case "docker/setup-buildx-action", "docker/login-action":
 		return nil, "", nil
 	case "docker/build-push-action":
@@ -627,6 +665,20 @@ func (wr *WorkflowRun) evalNode(n actionlint.ExprNode, results map[string]*JobRe
 			return l, nil
 		}
 		return wr.evalNode(n.Right, results, steps)
+	case *actionlint.FuncCallNode:
+		if len(n.Args) > 0 {
+			break
+		}
+		switch strings.ToLower(n.Callee) {
+		case "always":
+			return true, nil
+		case "cancelled":
+			return false, nil // runs are never cancelled here
+		case "success":
+			return wr.status == "success", nil
+		case "failure":
+			return wr.status == "failure", nil
+		}
 	case *actionlint.NotOpNode:
 		v, err := wr.evalNode(n.Operand, results, steps)
 		return !truthy(v), err
@@ -648,6 +700,20 @@ func (wr *WorkflowRun) evalNode(n actionlint.ExprNode, results map[string]*JobRe
 		}
 	}
 	return nil, fmt.Errorf("expression %T is not emulated", n)
+}
+
+// statusFunc finds a call of a status function in an if.
+var statusFunc = regexp.MustCompile(`(?i)\b(success|failure|always|cancelled)\(\s*\)`)
+
+// jobStatus is what success() and failure() see in a job's if: failure when
+// a job it needs failed, else success.
+func jobStatus(needs []string, results map[string]*JobResult) string {
+	for _, n := range needs {
+		if results[n].Result == "failure" {
+			return "failure"
+		}
+	}
+	return "success"
 }
 
 // secretsContext is the secrets object: a secret not passed is empty.

@@ -1,10 +1,11 @@
-// Package assessaction is the assess action: seed 002's 20-question
+// Package assess is the assess action: seed 002's 20-question
 // self-assessment scored from evidence (pkg/assess) for a repository directory
 // or every repository of an organization, written as a job summary, markdown
 // and JSON.
-package assessaction
+package assess
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -23,14 +24,13 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
-	"github.com/secure-gates/secure-gates/pkg/gha"
 )
 
 //go:embed action.yml
 var actionYAML []byte
 
 // Gate is the assess subcommand.
-var Gate = gate.Gate{Name: "assess", ActionYAML: actionYAML, Positional: "repo", Run: run, Inputs: Inputs{}}
+var Gate = gate.Define(gate.Spec{Name: "assess", ActionYAML: actionYAML, Positional: "repo"}, runAssess)
 
 // Inputs are the action's inputs; the tags are the names in action.yml.
 type Inputs struct {
@@ -44,135 +44,150 @@ type Inputs struct {
 	ReassessmentPeriod time.Duration `input:"reassessment-period"`
 	MinScore           int           `input:"min-score"`
 	Concurrency        int           `input:"concurrency"`
-	Token              string        `input:"token"`
+	Token              string        `input:"token,secret"`
 }
 
-// Now is the clock of the assessment; tests replace it.
-var Now = time.Now
-
-func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
-	var in Inputs
-	if err := gha.Decode(raw, &in); err != nil {
-		return errkind.Input(err)
-	}
-	token := in.Token
-	if strings.HasPrefix(token, "${{") {
-		token = ""
-	}
-	if token != "" {
-		rt.AddMask(token)
-	}
+// Validate checks every input, and that organization mode has a token.
+func (in Inputs) Validate() error {
 	if in.MinScore < 0 || in.MinScore > 40 {
-		return errkind.Input(fmt.Errorf("input \"min-score\": %d: want 0–40", in.MinScore))
+		return fmt.Errorf("input \"min-score\": %d: want 0–40", in.MinScore)
 	}
 	if in.Concurrency < 1 || in.Concurrency > 16 {
-		return errkind.Input(fmt.Errorf("input \"concurrency\": %d: want 1–16", in.Concurrency))
+		return fmt.Errorf("input \"concurrency\": %d: want 1–16", in.Concurrency)
 	}
 	if in.ReassessmentPeriod <= 0 || in.ReassessmentPeriod > 366*24*time.Hour {
-		return errkind.Input(fmt.Errorf("input \"reassessment-period\": %s: want a duration up to 8784h (a year)", in.ReassessmentPeriod))
+		return fmt.Errorf("input \"reassessment-period\": %s: want a duration up to 8784h (a year)", in.ReassessmentPeriod)
 	}
 	for _, p := range in.PavedRoad {
 		o, n, ok := strings.Cut(p, "/")
 		if !ok || !assess.ValidOwner(o) || n == "" || strings.ContainsAny(n, "/@ ") {
-			return errkind.Input(fmt.Errorf("input \"paved-road\": %q is not OWNER/REPO", p))
+			return fmt.Errorf("input \"paved-road\": %q is not OWNER/REPO", p)
 		}
 	}
-	opts := assess.Options{Now: Now(), Reassessment: in.ReassessmentPeriod, PavedRoad: in.PavedRoad}
+	if in.Org != "" && !assess.ValidOwner(in.Org) {
+		return fmt.Errorf("input \"org\": %q is not a GitHub organization name", in.Org)
+	}
+	if in.Org != "" && in.Token == "" {
+		return errNoToken
+	}
+	return nil
+}
+
+var errNoToken = errors.New("the GitHub API needs a token (input token)")
+
+// Outputs are the action's outputs; the tags are the names in action.yml. In
+// organization mode total and tier are the lowest of the repositories assessed.
+type Outputs struct {
+	Total     int    `output:"total"`
+	Tier      int    `output:"tier"`
+	JSON      string `output:"json,omitempty"`
+	Markdown  string `output:"markdown,omitempty"`
+	Predicate string `output:"predicate,omitempty"`
+
+	summary string // the report's markdown
+}
+
+// Summary is the report's markdown.
+func (o Outputs) Summary() string { return o.summary }
+
+// Now is the clock of the assessment; tests replace it.
+var Now = time.Now
+
+func runAssess(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 	prevData, err := readPrevious(in.Previous)
 	if err != nil {
-		return err
+		return Outputs{}, err
 	}
-	c := rt.Context()
-	client := func() (*assess.Client, error) {
-		if token == "" {
-			return nil, errkind.Input(errors.New("the GitHub API needs a token (input token)"))
-		}
-		cl, err := assess.NewClient(assess.ClientOptions{BaseURL: c.APIURL, Token: token, HTTPClient: rt.HTTPClient()})
-		if err != nil {
-			return nil, errkind.Input(fmt.Errorf("GITHUB_API_URL: %w", err))
-		}
-		return cl, nil
-	}
+	opts := assess.Options{Now: Now(), Reassessment: in.ReassessmentPeriod, PavedRoad: in.PavedRoad}
 	if in.Org != "" {
-		if !assess.ValidOwner(in.Org) {
-			return errkind.Input(fmt.Errorf("input \"org\": %q is not a GitHub organization name", in.Org))
-		}
-		cl, err := client()
-		if err != nil {
-			return err
-		}
-		rep, err := assess.AssessOrg(ctx, cl, in.Org, assess.OrgOptions{Evaluate: opts, Concurrency: in.Concurrency})
-		if err != nil {
-			if assess.IsInfra(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return errkind.Infra(err)
-			}
-			return errkind.Input(err)
-		}
-		var prev map[string]*assess.Report
-		if prevData != nil {
-			if _, prev, err = assess.ParsePrevious(prevData); err != nil || prev == nil {
-				return errkind.Input(fmt.Errorf("input \"previous\": %s is not an organization assessment JSON", in.Previous))
-			}
-		}
-		return finishOrg(rt, in, rep, prev)
+		return assessOrg(ctx, run, in, opts, prevData)
 	}
-	if in.Repo == "" {
-		in.Repo = "."
-	}
-	repository := in.Repository
-	if repository == "" && rt.InActions() && in.Repo == "." {
-		repository = c.Repository
+	in.Repo = cmp.Or(in.Repo, ".")
+	opts.Repository = in.Repository
+	if opts.Repository == "" && run.InActions() && in.Repo == "." {
+		opts.Repository = run.Context().Repository
 	}
 	var apiNote string
-	if repository != "" && token != "" {
-		cl, err := client()
-		if err != nil {
-			return err
-		}
-		prot, err := protection(ctx, cl, repository)
-		switch {
-		case assess.IsInfra(err):
-			return errkind.Infra(err) // an outage is not "nothing required"
-		case err != nil:
-			// The token cannot read the repository (permissions): score
-			// without required checks, and say so.
-			apiNote = "required checks not read: " + err.Error()
-		default:
-			opts.Protection = prot
+	if opts.Repository != "" && in.Token != "" {
+		if opts.Protection, apiNote, err = protection(ctx, run, in.Token, opts.Repository); err != nil {
+			return Outputs{}, err
 		}
 	}
-	opts.Repository = repository
 	tree, err := assess.OpenDir(in.Repo)
 	if err != nil {
-		return errkind.Input(fmt.Errorf("input \"repo\": %w", err))
+		return Outputs{}, errkind.Input(fmt.Errorf("input \"repo\": %w", err))
 	}
 	defer tree.Close()
 	rep, err := assess.Evaluate(ctx, tree, opts)
 	if err != nil {
-		return errkind.Infra(fmt.Errorf("assessing %s: %w", in.Repo, err))
+		return Outputs{}, errkind.Infra(fmt.Errorf("assessing %s: %w", in.Repo, err))
 	}
 	if apiNote != "" {
 		rep.Notes = append(rep.Notes, apiNote)
 	}
 	if rep.AnswersError != "" {
-		return errkind.Input(fmt.Errorf("%s; fix the file (see actions/assess/README.md) or remove it", rep.AnswersError))
+		return Outputs{}, errkind.Input(fmt.Errorf("%s; fix the file (see actions/assess/README.md) or remove it", rep.AnswersError))
 	}
 	if prevData != nil {
 		prev, _, err := assess.ParsePrevious(prevData)
 		if err != nil || prev == nil {
-			return errkind.Input(fmt.Errorf("input \"previous\": %s is not a repository assessment JSON", in.Previous))
+			return Outputs{}, errkind.Input(fmt.Errorf("input \"previous\": %s is not a repository assessment JSON", in.Previous))
 		}
 		rep.SetTrend(prev)
 	}
-	return finishRepo(rt, in, rep)
+	return finishRepo(run, in, rep)
 }
 
-func protection(ctx context.Context, cl *assess.Client, repository string) (*assess.Protection, error) {
-	r, err := cl.Repository(ctx, repository)
+// client is the API client of the assessment.
+func client(run *gate.Run, token string) (*assess.Client, error) {
+	cl, err := assess.NewClient(assess.ClientOptions{BaseURL: run.Context().APIURL, Token: token, HTTPClient: run.HTTPClient()})
 	if err != nil {
-		return nil, err
+		return nil, errkind.Input(fmt.Errorf("GITHUB_API_URL: %w", err))
 	}
-	return cl.Protection(ctx, r)
+	return cl, nil
+}
+
+// assessOrg assesses every repository of the organization through the API.
+func assessOrg(ctx context.Context, run *gate.Run, in Inputs, opts assess.Options, prevData []byte) (Outputs, error) {
+	cl, err := client(run, in.Token)
+	if err != nil {
+		return Outputs{}, err
+	}
+	rep, err := assess.AssessOrg(ctx, cl, in.Org, assess.OrgOptions{Evaluate: opts, Concurrency: in.Concurrency})
+	if err != nil {
+		if assess.IsInfra(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return Outputs{}, errkind.Infra(err)
+		}
+		return Outputs{}, errkind.Input(err)
+	}
+	var prev map[string]*assess.Report
+	if prevData != nil {
+		if _, prev, err = assess.ParsePrevious(prevData); err != nil || prev == nil {
+			return Outputs{}, errkind.Input(fmt.Errorf("input \"previous\": %s is not an organization assessment JSON", in.Previous))
+		}
+	}
+	return finishOrg(in, rep, prev)
+}
+
+// protection reads the repository's required checks. A token that cannot read
+// them is a note on the report (scored without required checks), not an
+// error; an outage is an error (it is not "nothing required").
+func protection(ctx context.Context, run *gate.Run, token, repository string) (*assess.Protection, string, error) {
+	cl, err := client(run, token)
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := cl.Repository(ctx, repository)
+	if err == nil {
+		var p *assess.Protection
+		if p, err = cl.Protection(ctx, r); err == nil {
+			return p, "", nil
+		}
+	}
+	if assess.IsInfra(err) {
+		return nil, "", errkind.Infra(err)
+	}
+	return nil, "required checks not read: " + err.Error(), nil
 }
 
 func readPrevious(path string) ([]byte, error) {
@@ -194,60 +209,50 @@ func readPrevious(path string) ([]byte, error) {
 	return data, nil
 }
 
-func write(rt *gha.Runtime, in Inputs, v any, md string) error {
+// write writes the JSON and markdown reports the inputs ask for and returns
+// the outputs naming them, with the markdown as the summary.
+func write(in Inputs, v any, md string) (Outputs, error) {
+	out := Outputs{summary: md}
 	if in.JSON != "" {
 		data, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
-			return errkind.Infra(fmt.Errorf("encoding the report: %w", err))
+			return Outputs{}, errkind.Infra(fmt.Errorf("encoding the report: %w", err))
 		}
 		if err := atomicfile.Write(in.JSON, append(data, '\n')); err != nil {
-			return errkind.Infra(fmt.Errorf("writing %s: %w", in.JSON, err))
+			return Outputs{}, errkind.Infra(fmt.Errorf("writing %s: %w", in.JSON, err))
 		}
-		if err := rt.SetOutput("json", in.JSON); err != nil {
-			return errkind.Infra(err)
-		}
+		out.JSON = in.JSON
 	}
 	if in.Markdown != "" {
 		if err := atomicfile.Write(in.Markdown, []byte(md)); err != nil {
-			return errkind.Infra(fmt.Errorf("writing %s: %w", in.Markdown, err))
+			return Outputs{}, errkind.Infra(fmt.Errorf("writing %s: %w", in.Markdown, err))
 		}
-		if err := rt.SetOutput("markdown", in.Markdown); err != nil {
-			return errkind.Infra(err)
-		}
+		out.Markdown = in.Markdown
 	}
-	if err := rt.WriteSummary(md); err != nil {
-		return errkind.Infra(err)
-	}
-	return nil
+	return out, nil
 }
 
-func finishRepo(rt *gha.Runtime, in Inputs, rep *assess.Report) error {
-	if err := write(rt, in, rep, rep.Markdown()); err != nil {
-		return err
+func finishRepo(run *gate.Run, in Inputs, rep *assess.Report) (Outputs, error) {
+	out, err := write(in, rep, rep.Markdown())
+	if err != nil {
+		return Outputs{}, err
 	}
 	if rep.Repository != "" {
-		path, err := writePredicate(rt, rep)
-		if err != nil {
-			return err
-		}
-		if err := rt.SetOutput("predicate", path); err != nil {
-			return errkind.Infra(err)
+		if out.Predicate, err = writePredicate(run.TempDir(), rep); err != nil {
+			return Outputs{}, err
 		}
 	}
-	for _, o := range []gha.KeyValue{{Name: "total", Value: fmt.Sprint(rep.Total)}, {Name: "tier", Value: fmt.Sprint(rep.Tier)}} {
-		if err := rt.SetOutput(o.Name, o.Value); err != nil {
-			return errkind.Infra(err)
-		}
-	}
+	out.Total, out.Tier = rep.Total, rep.Tier
 	if in.MinScore > 0 && rep.Total < in.MinScore {
-		return errkind.Policy(fmt.Errorf("total %d / 40 is below min-score %d", rep.Total, in.MinScore))
+		return out, errkind.Policy(fmt.Errorf("total %d / 40 is below min-score %d", rep.Total, in.MinScore))
 	}
-	return nil
+	return out, nil
 }
 
-func finishOrg(rt *gha.Runtime, in Inputs, rep *assess.OrgReport, prev map[string]*assess.Report) error {
-	if err := write(rt, in, rep, rep.Markdown(prev)); err != nil {
-		return err
+func finishOrg(in Inputs, rep *assess.OrgReport, prev map[string]*assess.Report) (Outputs, error) {
+	out, err := write(in, rep, rep.Markdown(prev))
+	if err != nil {
+		return Outputs{}, err
 	}
 	lowest, tier, n := 40, 4, 0
 	var below []string
@@ -264,16 +269,12 @@ func finishOrg(rt *gha.Runtime, in Inputs, rep *assess.OrgReport, prev map[strin
 	if n == 0 {
 		lowest, tier = 0, 0
 	}
-	for _, o := range []gha.KeyValue{{Name: "total", Value: fmt.Sprint(lowest)}, {Name: "tier", Value: fmt.Sprint(tier)}} {
-		if err := rt.SetOutput(o.Name, o.Value); err != nil {
-			return errkind.Infra(err)
-		}
-	}
+	out.Total, out.Tier = lowest, tier
 	if len(below) > 0 {
 		slices.Sort(below)
-		return errkind.Policy(fmt.Errorf("%d repositories below min-score %d: %s", len(below), in.MinScore, strings.Join(below, ", ")))
+		return out, errkind.Policy(fmt.Errorf("%d repositories below min-score %d: %s", len(below), in.MinScore, strings.Join(below, ", ")))
 	}
-	return nil
+	return out, nil
 }
 
 // Predicate returns the assessment predicate of a repository report, validated
@@ -312,16 +313,12 @@ func clipRunes(s string, n int) string {
 	return s[:cut] + "…"
 }
 
-// writePredicate writes the assessment predicate into RUNNER_TEMP (the system
-// temp folder off a runner) and returns its path.
-func writePredicate(rt *gha.Runtime, rep *assess.Report) (string, error) {
+// writePredicate writes the assessment predicate into dir/secure-gates and
+// returns its path.
+func writePredicate(dir string, rep *assess.Report) (string, error) {
 	data, err := Predicate(rep)
 	if err != nil {
 		return "", errkind.Infra(err)
-	}
-	dir := rt.Getenv("RUNNER_TEMP")
-	if dir == "" {
-		dir = os.TempDir()
 	}
 	path := filepath.Join(dir, "secure-gates", "assessment.predicate.json")
 	if err := atomicfile.Write(path, append(data, '\n')); err != nil {

@@ -16,11 +16,11 @@ import (
 	"strings"
 	"time"
 
-	signaction "github.com/secure-gates/secure-gates/actions/sign"
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/gha"
+	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/signing"
 	"github.com/secure-gates/secure-gates/pkg/signing/provenance"
 )
@@ -33,22 +33,13 @@ var Gate = gate.Gate{Name: "attest", ActionYAML: actionYAML, Positional: "image"
 
 // Inputs are the action's inputs; the tags are the names in action.yml.
 type Inputs struct {
-	Image            string        `input:"image"`
-	RequireDigest    bool          `input:"require-digest"`
-	Predicates       []string      `input:"predicates,lines"`
-	Provenance       bool          `input:"provenance"`
-	Key              string        `input:"key"`
-	KeyPassword      string        `input:"key-password"`
-	FulcioURL        string        `input:"fulcio-url"`
-	RekorURL         string        `input:"rekor-url"`
-	TimestampURL     string        `input:"timestamp-url"`
-	TrustedRoot      string        `input:"trusted-root"`
-	SigningConfig    string        `input:"signing-config"`
-	TlogUpload       bool          `input:"tlog-upload"`
-	SignatureFormat  string        `input:"signature-format"`
-	RegistryUsername string        `input:"registry-username"`
-	RegistryPassword string        `input:"registry-password"`
-	Timeout          time.Duration `input:"timeout"`
+	Image         string   `input:"image"`
+	RequireDigest bool     `input:"require-digest"`
+	Predicates    []string `input:"predicates,lines"`
+	Provenance    bool     `input:"provenance"`
+	signing.Inputs
+	oci.RegistryInputs
+	Timeout time.Duration `input:"timeout"`
 }
 
 // started is when the step began: the provenance's finishedOn bound.
@@ -56,6 +47,9 @@ var started = time.Now()
 
 func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	var in Inputs
+	for _, s := range gha.Secrets(raw, &in) {
+		rt.AddMask(s)
+	}
 	if err := gha.Decode(raw, &in); err != nil {
 		return errkind.Input(err)
 	}
@@ -64,13 +58,6 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 		return err
 	}
 	defer cancel()
-	c := signaction.Common{
-		Image: in.Image, Key: in.Key, KeyPassword: in.KeyPassword, RequireDigest: in.RequireDigest, TlogUpload: in.TlogUpload,
-		FulcioURL: in.FulcioURL, RekorURL: in.RekorURL, TimestampURL: in.TimestampURL, TrustedRoot: in.TrustedRoot,
-		SigningConfig: in.SigningConfig, SignatureFormat: in.SignatureFormat,
-		RegistryUsername: in.RegistryUsername, RegistryPassword: in.RegistryPassword,
-	}
-	signaction.MaskSecrets(rt, c)
 	// Read and check the predicates before touching the registry or the token.
 	preds, err := ReadPredicates(in.Predicates)
 	if err != nil {
@@ -94,9 +81,12 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if len(preds) == 0 {
 		return errkind.Input(errors.New("nothing to attest: give predicates (type=path, one per line) or provenance: true"))
 	}
-	ref, opts, err := signaction.Prepare(ctx, rt, c)
+	ref, opts, err := signing.Prepare(ctx, signing.Target{Image: in.Image, RequireDigest: in.RequireDigest, Registry: in.RegistryInputs.Options()}, in.Inputs, rt.SigstoreIDToken)
 	if err != nil {
 		return err
+	}
+	if ref.Tag != "" {
+		rt.Infof("resolved %s to %s; the tag is not used again", in.Image, ref)
 	}
 	res, attErr := signing.Attest(ctx, ref, preds, opts)
 	if res == nil {
@@ -119,7 +109,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 		title = "Attestation INCOMPLETE"
 	}
 	s.Heading(2, title+": "+ref.String())
-	signaction.SummaryHeader(&s, ref, res.Identity)
+	s.Table([]string{"", ""}, signing.IdentityRows(ref, res.Identity))
 	rows := make([][]string, 0, len(res.Attestations))
 	for _, a := range res.Attestations {
 		where := []string{}
@@ -129,7 +119,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 		if a.Bundle != "" {
 			where = append(where, "referrer bundle "+a.Bundle)
 		}
-		rows = append(rows, []string{shortName(a.Type), a.Type, a.Digest, strings.Join(where, "; "), signaction.TlogText(a.Tlog)})
+		rows = append(rows, []string{shortName(a.Type), a.Type, a.Digest, strings.Join(where, "; "), signing.TlogText(a.Tlog)})
 	}
 	s.Table([]string{"Claim", "Predicate type", "Envelope digest", "Where", "Transparency log"}, rows)
 	var pe *signing.PartialError

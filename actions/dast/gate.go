@@ -1,11 +1,12 @@
-// Package dastaction is the dast gate: it reads the report(s) of a DAST run
+// Package dast is the dast gate: it reads the report(s) of a DAST run
 // against a deployed environment, applies ZAP's rules file, the exceptions
 // and fail-on, treats an incomplete scan as an outage, and writes the SARIF,
 // the job summary and the dast predicate. The logic lives in pkg/dast.
-package dastaction
+package dast
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -16,20 +17,17 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-github/v60/github"
 
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
-	"github.com/secure-gates/secure-gates/pkg/dast"
+	dast "github.com/secure-gates/secure-gates/pkg/dast"
+	"github.com/secure-gates/secure-gates/pkg/deploy"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/exceptions"
-	"github.com/secure-gates/secure-gates/pkg/gha"
+	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
 )
 
@@ -37,22 +35,90 @@ import (
 var actionYAML []byte
 
 // Gate is the dast gate.
-var Gate = gate.Gate{Name: "dast", ActionYAML: actionYAML, Positional: "report", Run: run, Inputs: Inputs{}}
+var Gate = gate.Define(gate.Spec{Name: "dast", ActionYAML: actionYAML, Positional: "report"}, runDAST)
 
 // Inputs are the gate's inputs (action.yml).
 type Inputs struct {
-	Report          string        `input:"report"`
-	RulesFile       string        `input:"rules-file"`
-	FailOn          string        `input:"fail-on"`
-	Exceptions      string        `input:"exceptions"`
-	OnScannerOutage string        `input:"on-scanner-outage"`
-	Image           string        `input:"image"`
-	Environment     string        `input:"environment"`
-	Target          string        `input:"target"`
-	UploadSARIF     bool          `input:"upload-sarif"`
-	Token           string        `input:"token"`
-	OutputDir       string        `input:"output-dir"`
-	Timeout         time.Duration `input:"timeout"`
+	Report          string `input:"report"`
+	RulesFile       string `input:"rules-file"`
+	FailOn          string `input:"fail-on"`
+	Exceptions      string `input:"exceptions"`
+	OnScannerOutage string `input:"on-scanner-outage"`
+	Image           string `input:"image"`
+	Environment     string `input:"environment"`
+	Target          string `input:"target"`
+	Workload        string `input:"workload"`
+	Namespace       string `input:"namespace"`
+	Container       string `input:"container"`
+	Kubeconfig      string `input:"kubeconfig"`
+	UploadSARIF     bool   `input:"upload-sarif"`
+	Token           string `input:"token,secret"`
+	OutputDir       string `input:"output-dir"`
+	gate.Timeout
+
+	// Parsed by Validate.
+	failOn      *dast.Risk
+	outageFails bool
+	env, image  string
+}
+
+// Validate checks every input, and that upload-sarif has a token, before any
+// report is read; it keeps what it parsed.
+func (in *Inputs) Validate() error {
+	if !strings.EqualFold(strings.TrimSpace(cmp.Or(in.FailOn, "high")), "none") {
+		r, err := dast.ParseRisk(in.FailOn)
+		if err != nil {
+			return fmt.Errorf("fail-on: %w, or none", err)
+		}
+		in.failOn = &r
+	}
+	switch cmp.Or(in.OnScannerOutage, "fail") {
+	case "fail":
+		in.outageFails = true
+	case "continue":
+	default:
+		return fmt.Errorf("on-scanner-outage %q: expected fail or continue", in.OnScannerOutage)
+	}
+	if in.env = strings.TrimSpace(in.Environment); in.env == "" {
+		return errors.New("environment is required: name the environment scanned, e.g. staging")
+	}
+	if !validEnv(in.env) {
+		return fmt.Errorf("environment %q: expected letters, digits, '.', '_', '-' or '/', at most 255", in.env)
+	}
+	if in.Target != "" {
+		u, err := url.Parse(in.Target)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("target %q: expected the http(s) URL scanned", in.Target)
+		}
+	}
+	if in.Image != "" {
+		d, err := oci.ParseDigestRef(in.Image)
+		if err != nil {
+			return fmt.Errorf("image: expected the digest the environment runs (repo@sha256:...), not a tag: %w", err)
+		}
+		in.image = d.String()
+	}
+	if strings.TrimSpace(in.Report) == "" {
+		return errors.New("report is required: the path or glob of the DAST report(s)")
+	}
+	if in.UploadSARIF && in.Token == "" {
+		return errors.New("upload-sarif needs the token input (security-events: write)")
+	}
+	return nil
+}
+
+// Outputs are the gate's outputs (action.yml). high counts critical and high.
+type Outputs struct {
+	Verdict       string `output:"verdict"`
+	High          int    `output:"high"`
+	Medium        int    `output:"medium"`
+	Low           int    `output:"low"`
+	Informational int    `output:"informational"`
+	SARIF         string `output:"sarif"`
+	DASTPredicate string `output:"dast-predicate"`
+	Image         string `output:"image"`
+
+	report report
 }
 
 const (
@@ -60,166 +126,124 @@ const (
 	maxReports   = 64
 )
 
-func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
-	var in Inputs
-	if err := gha.Decode(raw, &in); err != nil {
-		return errkind.Input(err)
-	}
-	ctx, cancel, err := gate.WithTimeout(ctx, in.Timeout)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	token := in.Token
-	if strings.HasPrefix(token, "${{") {
-		token = ""
-	}
-	if token != "" {
-		rt.AddMask(token)
-	}
+func runDAST(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 	now := time.Now().UTC().Truncate(time.Second)
+	// Paths are relative to GITHUB_WORKSPACE when it is set, even off a runner
+	// (the pipeline command sets it), else to the working directory.
 	resolve := func(p string) string {
-		if ws := rt.Context().Workspace; ws != "" && !filepath.IsAbs(p) {
+		if ws := run.Context().Workspace; ws != "" && !filepath.IsAbs(p) {
 			return filepath.Join(ws, p)
 		}
 		return p
 	}
-
-	p := dast.Policy{Now: now}
-	switch strings.ToLower(strings.TrimSpace(or(in.FailOn, "high"))) {
-	case "none":
-	default:
-		r, err := dast.ParseRisk(in.FailOn)
-		if err != nil {
-			return errkind.Input(fmt.Errorf("fail-on: %w, or none", err))
-		}
-		p.FailOn = &r
+	image, err := runningImage(ctx, run, in)
+	if err != nil {
+		return Outputs{}, err
 	}
-	switch or(in.OnScannerOutage, "fail") {
-	case "fail":
-		p.OutageFails = true
-	case "continue":
-	default:
-		return errkind.Input(fmt.Errorf("on-scanner-outage %q: expected fail or continue", in.OnScannerOutage))
+	p := dast.Policy{Now: now, FailOn: in.failOn, OutageFails: in.outageFails}
+	if err := readRules(&p, resolve, cmp.Or(in.RulesFile, defaultRules)); err != nil {
+		return Outputs{}, err
 	}
-	env := strings.TrimSpace(in.Environment)
-	if env == "" {
-		return errkind.Input(errors.New("environment is required: name the environment scanned, e.g. staging"))
-	}
-	if !validEnv(env) {
-		return errkind.Input(fmt.Errorf("environment %q: expected letters, digits, '.', '_', '-' or '/', at most 255", env))
-	}
-	if in.Target != "" {
-		u, err := url.Parse(in.Target)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return errkind.Input(fmt.Errorf("target %q: expected the http(s) URL scanned", in.Target))
-		}
-	}
-	image := ""
-	if in.Image != "" {
-		d, err := name.NewDigest(in.Image, name.StrictValidation)
-		if err != nil {
-			return errkind.Input(fmt.Errorf("image %q: expected the digest the environment runs (repo@sha256:...), not a tag: %v", in.Image, err))
-		}
-		image = d.String()
-	}
-
-	rulesPath := or(in.RulesFile, defaultRules)
-	if data, err := readSmall(resolve(rulesPath), dast.MaxRulesBytes); err == nil {
-		rules, err := dast.ParseRules(rulesPath, data)
-		if err != nil {
-			return err
-		}
-		p.Rules, p.RulesDigest = rules, attestation.DigestOf(data)
-	} else if !(errors.Is(err, fs.ErrNotExist) && rulesPath == defaultRules) {
-		return errkind.Input(fmt.Errorf("reading rules file %s: %w", rulesPath, err))
-	}
-	exPath := or(in.Exceptions, exceptions.DefaultPath)
+	exPath := cmp.Or(in.Exceptions, exceptions.DefaultPath)
 	exSet, err := exceptions.Load(resolve(exPath), now, exceptions.Options{MissingOK: exPath == exceptions.DefaultPath})
 	if err != nil {
-		return err
+		return Outputs{}, err
 	}
 	p.Exceptions = exSet
-
 	inputs, err := readReports(resolve(in.Report), in.Report)
 	if err != nil {
-		return err
+		return Outputs{}, err
 	}
-	d, err := dast.Evaluate(inputs, p, in.Target, env)
+	d, err := dast.Evaluate(inputs, p, in.Target, in.env)
+	if err != nil {
+		return Outputs{}, err
+	}
+	dir := resolve(cmp.Or(in.OutputDir, filepath.Join(run.TempDir(), "secure-gates", "dast")))
+	out, sarifDoc, err := writeFiles(d, dir)
+	if err != nil {
+		return Outputs{}, err
+	}
+	out.Image = image
+	out.report = report{d: d, image: image, predicate: out.DASTPredicate}
+	if in.UploadSARIF {
+		if err := upload(ctx, run, in.Token, sarifDoc, d.Predicate.EvaluatedOn); err != nil {
+			return out, err
+		}
+	}
+	if !d.Pass {
+		return out, errkind.Policy(fmt.Errorf("DAST of %s (%s) fails: %s", d.Predicate.Target, in.env, strings.Join(first(d.Failing, 5), "; ")))
+	}
+	return out, nil
+}
+
+// runningImage is the digest the DAST is bound to: the image input, or, with
+// workload, the digest the workload's pods report (which must then equal image).
+func runningImage(ctx context.Context, run *gate.Run, in Inputs) (string, error) {
+	if in.Workload == "" {
+		return in.image, nil
+	}
+	r, err := deploy.RunningImage(ctx, deploy.KubectlOptions{Kubeconfig: in.Kubeconfig, Namespace: in.Namespace, Workload: in.Workload, Container: in.Container})
+	if err != nil {
+		return "", err
+	}
+	if in.image != "" && !strings.HasSuffix(in.image, "@"+r.Image.Digest) {
+		return "", errkind.Policy(fmt.Errorf("image %s is not what %s runs: %s; the DAST scanned what runs, so it cannot be attested on %s", in.image, in.Environment, r.Detail, in.image))
+	}
+	run.Infof("read back: %s", r.Detail)
+	return r.Image.String(), nil
+}
+
+// readRules reads ZAP's rules file into p; the default file may be missing.
+func readRules(p *dast.Policy, resolve func(string) string, rulesPath string) error {
+	data, err := readSmall(resolve(rulesPath), dast.MaxRulesBytes)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && rulesPath == defaultRules {
+			return nil
+		}
+		return errkind.Input(fmt.Errorf("reading rules file %s: %w", rulesPath, err))
+	}
+	rules, err := dast.ParseRules(rulesPath, data)
 	if err != nil {
 		return err
 	}
+	p.Rules, p.RulesDigest = rules, attestation.DigestOf(data)
+	return nil
+}
 
-	dir := in.OutputDir
-	if dir == "" {
-		dir = filepath.Join(or(rt.Getenv("RUNNER_TEMP"), os.TempDir()), "secure-gates", "dast")
-	}
-	dir = resolve(dir)
+// writeFiles writes the dast predicate and the SARIF into dir and returns the
+// outputs naming them, and the SARIF.
+func writeFiles(d *dast.Decision, dir string) (Outputs, []byte, error) {
 	pred, err := json.MarshalIndent(d.Predicate, "", "  ")
 	if err != nil {
-		return fmt.Errorf("encoding the dast predicate: %w", err)
+		return Outputs{}, nil, fmt.Errorf("encoding the dast predicate: %w", err)
 	}
 	if err := attestation.ValidatePredicate(attestation.PredicateDAST, pred, attestation.Options{}); err != nil {
-		return errkind.Infra(fmt.Errorf("the dast predicate does not match its schema: %w", err))
+		return Outputs{}, nil, errkind.Infra(fmt.Errorf("the dast predicate does not match its schema: %w", err))
 	}
 	sarifDoc, err := d.SARIF()
 	if err != nil {
-		return err
+		return Outputs{}, nil, err
 	}
 	predPath, sarifPath := filepath.Join(dir, "dast.predicate.json"), filepath.Join(dir, "dast.sarif")
 	if err := atomicfile.Write(predPath, append(pred, '\n')); err != nil {
-		return errkind.Infra(fmt.Errorf("writing the dast predicate: %w", err))
+		return Outputs{}, nil, errkind.Infra(fmt.Errorf("writing the dast predicate: %w", err))
 	}
 	if err := atomicfile.Write(sarifPath, sarifDoc); err != nil {
-		return errkind.Infra(fmt.Errorf("writing the SARIF: %w", err))
-	}
-
-	summary := d.Summary()
-	if image != "" {
-		summary += "\nImage scanned: `" + image + "` — attest `dast=" + predPath + "` on this digest.\n"
-	}
-	if err := rt.WriteSummary(summary); err != nil {
-		return errkind.Infra(err)
+		return Outputs{}, nil, errkind.Infra(fmt.Errorf("writing the SARIF: %w", err))
 	}
 	c := d.Predicate.Counts
 	verdict := "fail"
 	if d.Pass {
 		verdict = "pass"
 	}
-	for _, o := range []gha.KeyValue{
-		{Name: "verdict", Value: verdict},
-		{Name: "high", Value: strconv.Itoa(c.Critical + c.High)},
-		{Name: "medium", Value: strconv.Itoa(c.Medium)},
-		{Name: "low", Value: strconv.Itoa(c.Low)},
-		{Name: "informational", Value: strconv.Itoa(c.Informational)},
-		{Name: "sarif", Value: sarifPath},
-		{Name: "dast-predicate", Value: predPath},
-	} {
-		if err := rt.SetOutput(o.Name, o.Value); err != nil {
-			return errkind.Infra(err)
-		}
-	}
-	for _, o := range d.Predicate.Outages {
-		rt.Annotate(gha.Annotation{Level: gha.LevelWarning, Title: "DAST scanner outage", Message: o.Reason})
-	}
-	if in.UploadSARIF {
-		if err := upload(ctx, rt, token, sarifDoc, d.Predicate.EvaluatedOn); err != nil {
-			return err
-		}
-	}
-	if !d.Pass {
-		return errkind.Policy(fmt.Errorf("DAST of %s (%s) fails: %s", d.Predicate.Target, env, strings.Join(first(d.Failing, 5), "; ")))
-	}
-	return nil
+	return Outputs{Verdict: verdict, High: c.Critical + c.High, Medium: c.Medium, Low: c.Low, Informational: c.Informational,
+		SARIF: sarifPath, DASTPredicate: predPath}, sarifDoc, nil
 }
 
 // readReports expands pattern and reads each report. No match is a scanner
 // outage (the report the scan should have written is missing), recorded as
 // an empty report, never a pass.
 func readReports(pattern, shown string) ([]dast.Input, error) {
-	if strings.TrimSpace(shown) == "" {
-		return nil, errkind.Input(errors.New("report is required: the path or glob of the DAST report(s)"))
-	}
 	matches, err := filepath.Glob(pattern)
 	if err != nil {
 		return nil, errkind.Input(fmt.Errorf("report %q: bad glob: %w", shown, err))
@@ -280,22 +304,18 @@ func readSmall(path string, max int64) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-func upload(ctx context.Context, rt *gha.Runtime, token string, doc []byte, started time.Time) error {
-	if token == "" {
-		return errkind.Input(errors.New("upload-sarif needs the token input (security-events: write)"))
-	}
-	c := rt.Context()
-	client := github.NewClient(rt.HTTPClient()).WithAuthToken(token)
-	api, err := url.Parse(strings.TrimSuffix(or(c.APIURL, "https://api.github.com"), "/") + "/")
+// upload sends the SARIF to code scanning.
+func upload(ctx context.Context, run *gate.Run, token string, doc []byte, started time.Time) error {
+	client, err := run.GitHub(token)
 	if err != nil {
-		return errkind.Input(fmt.Errorf("parsing GITHUB_API_URL: %w", err))
+		return err
 	}
-	client.BaseURL = api
+	c := run.Context()
 	id, err := sarif.Upload(ctx, client, sarif.UploadRequest{Owner: c.Owner(), Repo: c.Name(), CommitSHA: c.SHA, Ref: c.Ref, ToolName: "secure-gates-dast", StartedAt: started, SARIF: doc})
 	if err != nil {
 		return fmt.Errorf("uploading the DAST SARIF: %w", err)
 	}
-	rt.Infof("code scanning: DAST SARIF uploaded (%s)", id)
+	run.Infof("code scanning: DAST SARIF uploaded (%s)", id)
 	return nil
 }
 
@@ -317,11 +337,4 @@ func first(s []string, n int) []string {
 		return append(s[:n:n], fmt.Sprintf("and %d more", len(s)-n))
 	}
 	return s
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -7,13 +7,13 @@
 package sbom
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/secure-gates/secure-gates/pkg/atomicfile"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,9 +21,7 @@ import (
 	"time"
 
 	"github.com/anchore/syft/syft/source"
-	"github.com/google/go-github/v60/github"
 
-	scanaction "github.com/secure-gates/secure-gates/actions/scan"
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/catalog"
@@ -31,7 +29,6 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/exceptions"
 	"github.com/secure-gates/secure-gates/pkg/finding"
-	"github.com/secure-gates/secure-gates/pkg/gha"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
 	"github.com/secure-gates/secure-gates/pkg/sbomdoc"
@@ -42,34 +39,93 @@ import (
 var actionYAML []byte
 
 // Gate is the sbom subcommand.
-var Gate = gate.Gate{Name: "sbom", ActionYAML: actionYAML, Positional: "image", Run: run, Inputs: Inputs{}}
+var Gate = gate.Define(gate.Spec{Name: "sbom", ActionYAML: actionYAML, Positional: "image"}, runSBOM)
 
 // Inputs are the action's inputs; the tags are the names in action.yml.
 type Inputs struct {
-	Image            string        `input:"image"`
-	Path             string        `input:"path"`
-	RegistryUsername string        `input:"registry-username"`
-	RegistryPassword string        `input:"registry-password"`
-	Formats          []string      `input:"formats"`
-	OutputDir        string        `input:"output-dir"`
-	ScanVulns        bool          `input:"scan-vulns"`
-	SeverityCutoff   string        `input:"severity-cutoff"`
-	OnlyFixed        bool          `input:"only-fixed"`
-	Exceptions       string        `input:"exceptions"`
-	DBDir            string        `input:"db-dir"`
-	DBCache          string        `input:"db-cache"`
-	MaxDBAge         time.Duration `input:"max-db-age"`
-	OnScannerOutage  string        `input:"on-scanner-outage"`
-	MaxBytes         int           `input:"max-bytes"`
-	MaxFiles         int           `input:"max-files"`
-	Timeout          time.Duration `input:"timeout"`
-	DTURL            string        `input:"dependency-track-url"`
-	DTAPIKey         string        `input:"dependency-track-api-key"`
-	DTProject        string        `input:"dependency-track-project"`
-	DTVersion        string        `input:"dependency-track-version"`
-	UploadSARIF      bool          `input:"upload-sarif"`
-	Category         string        `input:"category"`
-	Token            string        `input:"token"`
+	Image string `input:"image"`
+	Path  string `input:"path"`
+	oci.RegistryInputs
+	Formats        []string `input:"formats"`
+	OutputDir      string   `input:"output-dir"`
+	ScanVulns      bool     `input:"scan-vulns"`
+	SeverityCutoff string   `input:"severity-cutoff"`
+	OnlyFixed      bool     `input:"only-fixed"`
+	Exceptions     string   `input:"exceptions"`
+	vulndb.Inputs
+	MaxBytes int `input:"max-bytes"`
+	MaxFiles int `input:"max-files"`
+	// Timeout bounds cataloguing (0: no bound), not the whole run.
+	Timeout     time.Duration `input:"timeout"`
+	DTURL       string        `input:"dependency-track-url"`
+	DTAPIKey    string        `input:"dependency-track-api-key,secret"`
+	DTProject   string        `input:"dependency-track-project"`
+	DTVersion   string        `input:"dependency-track-version"`
+	UploadSARIF bool          `input:"upload-sarif"`
+	Category    string        `input:"category"`
+	Token       string        `input:"token,secret"`
+
+	// Parsed by Validate.
+	src     catalog.ImageSource
+	formats []sbomdoc.Format
+	cutoff  finding.Severity
+}
+
+// Validate checks every input and every combination of inputs that needs no
+// file or network, and keeps what it parsed: everything a user can get wrong
+// fails before any work.
+func (in *Inputs) Validate() error {
+	if (in.Image == "") == (in.Path == "") {
+		return errkind.Input(errors.New("give exactly one of image (a registry reference, oci-dir:PATH or docker-archive:PATH) and path (a directory)"))
+	}
+	var err error
+	if in.Image != "" {
+		if in.src, err = catalog.ParseImageSource(in.Image); err != nil {
+			return err
+		}
+	}
+	if in.formats, err = sbomdoc.ParseFormats(in.Formats); err != nil {
+		return err
+	}
+	if in.cutoff, err = finding.ParseCutoff(in.SeverityCutoff); err != nil {
+		return errkind.Input(err)
+	}
+	if err := in.Inputs.Validate(); err != nil {
+		return err
+	}
+	if in.MaxBytes < 0 || in.MaxFiles < 0 || in.Timeout < 0 {
+		return errkind.Input(errors.New("max-bytes, max-files and timeout must not be negative"))
+	}
+	if err := gate.CheckDuration("timeout", in.Timeout, true); err != nil {
+		return err
+	}
+	if (in.DTURL == "") != (in.DTAPIKey == "") {
+		return errkind.Input(errors.New("dependency-track-url and dependency-track-api-key go together: set both to upload the SBOM, or neither"))
+	}
+	return nil
+}
+
+// uploads reports whether the image findings go to code scanning: on a runner,
+// when the vulnerability scan is on.
+func (in Inputs) uploads(run *gate.Run) bool {
+	return in.ScanVulns && in.UploadSARIF && run.InActions()
+}
+
+// Outputs are the action's outputs; the tags are the names in action.yml. The
+// vulnerability counts are empty, not "0", when nothing was scanned.
+type Outputs struct {
+	Digest        string `output:"digest"`
+	CycloneDX     string `output:"cyclonedx"`
+	SPDX          string `output:"spdx"`
+	VulnPredicate string `output:"vuln-predicate"`
+	SARIF         string `output:"sarif"`
+	Packages      int    `output:"packages"`
+	Critical      string `output:"critical"`
+	High          string `output:"high"`
+	Medium        string `output:"medium"`
+	Low           string `output:"low"`
+
+	res *result
 }
 
 // File names in output-dir besides the SBOM documents.
@@ -82,13 +138,15 @@ const (
 	TopVulns = 15
 )
 
-// result is what one run produced, for the report.
+// result is what one run produced, for the outputs and the report.
 type result struct {
 	subject   string // image repo@digest, or the directory
 	ref       oci.Ref
 	cat       *catalog.Result
 	docs      map[sbomdoc.Format]string
 	formats   []sbomdoc.Format
+	cutoff    finding.Severity
+	onlyFixed bool
 	findings  []finding.Finding // after exceptions
 	failing   []finding.Finding
 	counts    finding.Counts
@@ -103,112 +161,84 @@ type result struct {
 	scanned   bool
 }
 
-func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
-	var in Inputs
-	if err := gha.Decode(raw, &in); err != nil {
-		return errkind.Input(err)
+func runSBOM(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
+	if in.uploads(run) && in.Token == "" {
+		return Outputs{}, errkind.Input(errors.New("upload-sarif needs the token input (security-events: write); set upload-sarif: false to skip"))
 	}
-	token := in.Token
-	if strings.HasPrefix(token, "${{") {
-		token = ""
-	}
-	for _, secret := range []string{in.RegistryPassword, in.DTAPIKey, token} {
-		if secret != "" {
-			rt.AddMask(secret)
-		}
-	}
-	c := rt.Context()
-	ws := c.Workspace
-	if ws == "" || !rt.InActions() {
-		var err error
-		if ws, err = os.Getwd(); err != nil {
-			return errkind.Infra(err)
-		}
-	}
-	ws, _ = filepath.Abs(ws)
-	resolve := func(p string) string {
-		if p == "" || filepath.IsAbs(p) {
-			return p
-		}
-		return filepath.Join(ws, p)
-	}
-
-	// Inputs first: everything a user can get wrong fails before any work.
-	if (in.Image == "") == (in.Path == "") {
-		return errkind.Input(errors.New("give exactly one of image (a registry reference, oci-dir:PATH or docker-archive:PATH) and path (a directory)"))
-	}
-	var src catalog.ImageSource
-	if in.Image != "" {
-		var err error
-		if src, err = catalog.ParseImageSource(in.Image); err != nil {
-			return err
-		}
-		if src.Kind != catalog.SourceRegistry {
-			src.Path = resolve(src.Path)
-		}
-	}
-	formats, err := sbomdoc.ParseFormats(in.Formats)
+	resolve, err := run.Resolver()
 	if err != nil {
-		return err
+		return Outputs{}, err
 	}
-	cutoff, err := finding.ParseCutoff(in.SeverityCutoff)
-	if err != nil {
-		return errkind.Input(err)
+	if in.Image != "" && in.src.Kind != catalog.SourceRegistry {
+		in.src.Path = resolve(in.src.Path)
 	}
-	policy, err := vulndb.ParseOutagePolicy(in.OnScannerOutage)
-	if err != nil {
-		return err
-	}
-	if in.MaxBytes < 0 || in.MaxFiles < 0 || in.Timeout < 0 {
-		return errkind.Input(errors.New("max-bytes, max-files and timeout must not be negative"))
-	}
-	if err := gate.CheckDuration("timeout", in.Timeout, true); err != nil {
-		return err
-	}
-	if (in.DTURL == "") != (in.DTAPIKey == "") {
-		return errkind.Input(errors.New("dependency-track-url and dependency-track-api-key go together: set both to upload the SBOM, or neither"))
-	}
-	now := time.Now()
 	var exSet *exceptions.Set
 	if in.ScanVulns {
-		exPath := or(in.Exceptions, exceptions.DefaultPath)
-		if exSet, err = exceptions.Load(resolve(exPath), now, exceptions.Options{MissingOK: exPath == exceptions.DefaultPath}); err != nil {
-			return err
+		exPath := cmp.Or(in.Exceptions, exceptions.DefaultPath)
+		if exSet, err = exceptions.Load(resolve(exPath), time.Now(), exceptions.Options{MissingOK: exPath == exceptions.DefaultPath}); err != nil {
+			return Outputs{}, err
 		}
 	}
-	outDir := resolve(or(in.OutputDir, "sbom"))
-
 	// The DB loads while the image is catalogued, and the catalog is matched
 	// against it while the documents are written: one process, one DB load.
 	var db *vulndb.Pending
 	if in.ScanVulns {
 		dctx, cancel := context.WithCancel(ctx)
-		db = vulndb.Start(dctx, vulndb.Options{DBDir: resolve(in.DBDir), CacheDir: scanaction.DBCache(rt, resolve(in.DBCache)),
-			MaxAge: in.MaxDBAge, Scanner: "image"}, policy)
+		db = vulndb.Start(dctx, vulndb.Options{DBDir: resolve(in.DBDir), CacheDir: vulndb.CacheDir(resolve(in.DBCache), run.RunnerTemp()),
+			MaxAge: in.MaxDBAge, Scanner: "image"}, in.Policy())
 		defer func() { cancel(); db.Discard() }() // stop a load nobody waits for
 	}
+	res, err := catalogue(ctx, run, in, resolve)
+	if err != nil {
+		return Outputs{}, err
+	}
+	if err := writeAndMatch(ctx, run, in, res, db, exSet, resolve(cmp.Or(in.OutputDir, "sbom"))); err != nil {
+		return Outputs{}, err
+	}
+	if in.DTURL != "" {
+		if err := handOff(ctx, run, in, res); err != nil {
+			return Outputs{}, err
+		}
+	}
+	if res.scanned && res.sarif != "" && in.uploads(run) {
+		if err := uploadSARIF(ctx, run, res, in.Token); err != nil {
+			return Outputs{}, err
+		}
+	}
+	return outputs(res), verdict(res)
+}
 
-	copts := catalog.Options{MaxBytes: int64(in.MaxBytes), MaxFiles: in.MaxFiles, Timeout: in.Timeout,
-		Registry: oci.Options{Username: in.RegistryUsername, Password: in.RegistryPassword, UserAgent: "secure-gates-sbom"},
-		TempDir:  rt.Getenv("RUNNER_TEMP")}
-	res := &result{formats: formats}
-	end := rt.Group("Cataloguing " + describe(in, src))
+// catalogue runs syft over the image or directory.
+func catalogue(ctx context.Context, run *gate.Run, in Inputs, resolve func(string) string) (*result, error) {
+	reg := in.RegistryInputs.Options()
+	reg.UserAgent = "secure-gates-sbom"
+	copts := catalog.Options{MaxBytes: int64(in.MaxBytes), MaxFiles: in.MaxFiles, Timeout: in.Timeout, Registry: reg, TempDir: run.Getenv("RUNNER_TEMP")}
+	res := &result{formats: in.formats, cutoff: in.cutoff, onlyFixed: in.OnlyFixed}
+	var err error
+	end := run.Group("Cataloguing " + describe(in))
 	if in.Image != "" {
-		res.cat, err = catalog.Image(ctx, src, copts)
+		res.cat, err = catalog.Image(ctx, in.src, copts)
 	} else {
 		res.cat, err = catalog.Directory(ctx, resolve(in.Path), copts)
 	}
 	end()
 	if err != nil {
-		return fmt.Errorf("cataloguing %s: %w", describe(in, src), err)
+		return nil, fmt.Errorf("cataloguing %s: %w", describe(in), err)
 	}
 	res.ref = res.cat.Ref
 	res.subject = resolve(in.Path)
 	if in.Image != "" {
 		res.subject = res.ref.String()
-		rt.Infof("image %s resolved to %s", src, res.ref.String())
+		run.Infof("image %s resolved to %s", in.src, res.ref.String())
 	}
+	return res, nil
+}
 
+// writeAndMatch writes the documents while the catalog is matched against the
+// DB, then records the match: matching and writing only read the catalog,
+// which holds packages and no file data (pkg/catalog catalogs without file
+// metadata or digests), so they run side by side.
+func writeAndMatch(ctx context.Context, run *gate.Run, in Inputs, res *result, db *vulndb.Pending, exSet *exceptions.Set, outDir string) error {
 	var (
 		matching sync.WaitGroup
 		m        struct {
@@ -218,9 +248,6 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 		}
 	)
 	if in.ScanVulns {
-		// Matching and writing the documents only read the catalog, which holds
-		// packages and no file data (pkg/catalog catalogs without file metadata
-		// or digests), so they run side by side.
 		mctx, cancel := context.WithCancel(ctx)
 		matching.Add(1)
 		go func() {
@@ -229,38 +256,28 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 		}()
 		defer func() { cancel(); matching.Wait() }() // a failed write stops the match
 	}
-	opts := sbomdoc.Options{Subject: res.ref, Arch: arch(res.cat)}
-	if res.docs, err = sbomdoc.WriteAll(outDir, res.cat.SBOM, formats, opts); err != nil {
+	var err error
+	if res.docs, err = sbomdoc.WriteAll(outDir, res.cat.SBOM, res.formats, docOptions(res)); err != nil {
 		return err
 	}
-	for _, f := range formats {
-		rt.Infof("wrote %s to %s", f, res.docs[f])
+	for _, f := range res.formats {
+		run.Infof("wrote %s to %s", f, res.docs[f])
 	}
+	if !in.ScanVulns {
+		return nil
+	}
+	matching.Wait()
+	return scanVulns(run, in, res, m.rep, m.outage, m.err, exSet, outDir)
+}
 
-	if in.ScanVulns {
-		matching.Wait()
-		if err := scanVulns(rt, in, res, m.rep, m.outage, m.err, exSet, cutoff, outDir); err != nil {
-			return err
-		}
-	}
-
-	if in.DTURL != "" {
-		if err := handOff(ctx, rt, in, res, c, opts); err != nil {
-			return err
-		}
-	}
-	if res.scanned && res.sarif != "" && in.UploadSARIF && rt.InActions() {
-		if err := uploadSARIF(ctx, rt, res, token, c); err != nil {
-			return err
-		}
-	}
-	return report(rt, in, res, cutoff)
+func docOptions(res *result) sbomdoc.Options {
+	return sbomdoc.Options{Subject: res.ref, Arch: arch(res.cat)}
 }
 
 // scanVulns records the match of the catalog against the DB (or the outage),
 // applies the exceptions and writes the vuln predicate and the SARIF file.
-func scanVulns(rt *gha.Runtime, in Inputs, res *result, rep *vulndb.Report, outage *vulndb.Outage, matchErr error,
-	exSet *exceptions.Set, cutoff finding.Severity, outDir string) error {
+func scanVulns(run *gate.Run, in Inputs, res *result, rep *vulndb.Report, outage *vulndb.Outage, matchErr error,
+	exSet *exceptions.Set, outDir string) error {
 	if matchErr != nil {
 		return fmt.Errorf("image vulnerability scan: %w", matchErr)
 	}
@@ -274,15 +291,15 @@ func scanVulns(rt *gha.Runtime, in Inputs, res *result, rep *vulndb.Report, outa
 	res.applied, res.expired = exSet.Apply(rep.Findings)
 	res.findings = rep.Findings
 	res.counts = finding.Count(rep.Findings)
-	res.failing = finding.Gate(rep.Findings, cutoff, in.OnlyFixed)
+	res.failing = finding.Gate(rep.Findings, res.cutoff, in.OnlyFixed)
 
-	c := rt.Context()
+	c := run.Context()
 	inv := attestation.VulnInvocation{}
 	if c.Repository != "" && c.RunID != "" {
-		inv.URI = strings.TrimSuffix(or(c.ServerURL, "https://github.com"), "/") + "/" + c.Repository + "/actions/runs/" + c.RunID
+		inv.URI = strings.TrimSuffix(cmp.Or(c.ServerURL, "https://github.com"), "/") + "/" + c.Repository + "/actions/runs/" + c.RunID
 		inv.EventID = c.RunID
 	}
-	params, _ := json.Marshal(map[string]any{"image": res.subject, "severity-cutoff": string(cutoff), "only-fixed": in.OnlyFixed})
+	params, _ := json.Marshal(map[string]any{"image": res.subject, "severity-cutoff": string(res.cutoff), "only-fixed": in.OnlyFixed})
 	inv.Parameters = params
 	data, err := rep.PredicateJSON(inv)
 	if err != nil {
@@ -295,19 +312,19 @@ func scanVulns(rt *gha.Runtime, in Inputs, res *result, rep *vulndb.Report, outa
 	res.sarif = filepath.Join(outDir, SARIFFile)
 	cat := in.Category
 	if cat == "" {
-		cat = Category(res)
+		cat = category(res)
 	}
 	if err := sarif.WriteFile(res.sarif, []sarif.Run{rep.SARIFRun(cat)}, sarif.Options{Root: outDir}); err != nil {
 		return errkind.Infra(fmt.Errorf("writing %s: %w", res.sarif, err))
 	}
-	rt.Infof("wrote the vuln predicate to %s and the SARIF to %s", res.predicate, res.sarif)
+	run.Infof("wrote the vuln predicate to %s and the SARIF to %s", res.predicate, res.sarif)
 	return nil
 }
 
-// Category is the default code scanning category of an image's findings: one
+// category is the default code scanning category of an image's findings: one
 // per image repository (every digest of an image replaces the previous
 // analysis), "sbom/<repository>" ("sbom/path" for a directory).
-func Category(res *result) string {
+func category(res *result) string {
 	if res.ref.Repository != "" {
 		return "sbom/" + res.ref.Repository
 	}
@@ -315,7 +332,8 @@ func Category(res *result) string {
 }
 
 // handOff uploads the CycloneDX BOM to Dependency-Track and waits for it.
-func handOff(ctx context.Context, rt *gha.Runtime, in Inputs, res *result, c gha.Context, opts sbomdoc.Options) error {
+func handOff(ctx context.Context, run *gate.Run, in Inputs, res *result) error {
+	c := run.Context()
 	var bom []byte
 	if p, ok := res.docs[sbomdoc.CycloneDXJSON]; ok {
 		data, err := os.ReadFile(p)
@@ -325,21 +343,21 @@ func handOff(ctx context.Context, rt *gha.Runtime, in Inputs, res *result, c gha
 		bom = data
 	} else {
 		var b strings.Builder
-		if err := sbomdoc.Encode(&b, res.cat.SBOM, sbomdoc.CycloneDXJSON, opts); err != nil {
+		if err := sbomdoc.Encode(&b, res.cat.SBOM, sbomdoc.CycloneDXJSON, docOptions(res)); err != nil {
 			return errkind.Infra(err)
 		}
 		bom = []byte(b.String())
 	}
 	version := in.DTVersion
 	if version == "" {
-		version = or(res.ref.Digest, c.SHA)
+		version = cmp.Or(res.ref.Digest, c.SHA)
 	}
-	name := or(in.DTProject, c.Repository)
+	name := cmp.Or(in.DTProject, c.Repository)
 	if name == "" {
 		name = res.ref.Repository
 	}
 	res.dtProject = dtrack.Project{Name: name, Version: version, AutoCreate: true}
-	o := dtrack.Options{URL: in.DTURL, APIKey: in.DTAPIKey, HTTPClient: rt.HTTPClient()}
+	o := dtrack.Options{URL: in.DTURL, APIKey: in.DTAPIKey, HTTPClient: run.HTTPClient()}
 	token, err := dtrack.Upload(ctx, o, res.dtProject, bom)
 	if err != nil {
 		return fmt.Errorf("handing the SBOM to Dependency-Track: %w", err)
@@ -348,25 +366,21 @@ func handOff(ctx context.Context, rt *gha.Runtime, in Inputs, res *result, c gha
 		return fmt.Errorf("handing the SBOM to Dependency-Track: %w", err)
 	}
 	res.dtDone = true
-	rt.Infof("Dependency-Track processed the SBOM for project %s %s", name, version)
+	run.Infof("Dependency-Track processed the SBOM for project %s %s", name, version)
 	return nil
 }
 
 // uploadSARIF sends the image findings to code scanning.
-func uploadSARIF(ctx context.Context, rt *gha.Runtime, res *result, token string, c gha.Context) error {
-	if token == "" {
-		return errkind.Input(errors.New("upload-sarif needs the token input (security-events: write); set upload-sarif: false to skip"))
-	}
+func uploadSARIF(ctx context.Context, run *gate.Run, res *result, token string) error {
 	data, err := os.ReadFile(res.sarif)
 	if err != nil {
 		return errkind.Infra(err)
 	}
-	client := github.NewClient(rt.HTTPClient()).WithAuthToken(token)
-	api, err := url.Parse(strings.TrimSuffix(or(c.APIURL, "https://api.github.com"), "/") + "/")
+	client, err := run.GitHub(token)
 	if err != nil {
-		return errkind.Input(fmt.Errorf("parsing GITHUB_API_URL: %w", err))
+		return err
 	}
-	client.BaseURL = api
+	c := run.Context()
 	id, err := sarif.Upload(ctx, client, sarif.UploadRequest{Owner: c.Owner(), Repo: c.Name(), CommitSHA: c.SHA, Ref: c.Ref, ToolName: "grype", SARIF: data})
 	if err != nil {
 		return fmt.Errorf("uploading the image findings to code scanning: %w", err)
@@ -375,13 +389,13 @@ func uploadSARIF(ctx context.Context, rt *gha.Runtime, res *result, token string
 	if err != nil {
 		return fmt.Errorf("waiting for code scanning to process the image findings: %w", err)
 	}
-	rt.Infof("code scanning: image findings %s (%s)", st.Status, id)
+	run.Infof("code scanning: image findings %s (%s)", st.Status, id)
 	return nil
 }
 
-func describe(in Inputs, src catalog.ImageSource) string {
+func describe(in Inputs) string {
 	if in.Image != "" {
-		return "image " + src.String()
+		return "image " + in.src.String()
 	}
 	return "directory " + in.Path
 }
@@ -391,11 +405,4 @@ func arch(c *catalog.Result) string {
 		return m.Architecture
 	}
 	return ""
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/tuf"
 	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
 
-	signaction "github.com/secure-gates/secure-gates/actions/sign"
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
@@ -44,30 +43,29 @@ var Gate = gate.Gate{Name: "verify-and-deploy", ActionYAML: actionYAML, Position
 
 // Inputs are the action's inputs; the tags are the names in action.yml.
 type Inputs struct {
-	Image            string        `input:"image"`
-	Policy           string        `input:"policy"`
-	Environment      string        `input:"environment"`
-	TrustedRoot      string        `input:"trusted-root"`
-	Deploy           string        `input:"deploy"`
-	DryRun           bool          `input:"dry-run"`
-	Kubeconfig       string        `input:"kubeconfig"`
-	Namespace        string        `input:"namespace"`
-	Workload         string        `input:"workload"`
-	Container        string        `input:"container"`
-	RolloutTimeout   time.Duration `input:"rollout-timeout"`
-	Timeout          time.Duration `input:"timeout"`
-	GitopsRepo       string        `input:"gitops-repo"`
-	GitopsPath       string        `input:"gitops-path"`
-	GitopsBranch     string        `input:"gitops-branch"`
-	GitopsImage      string        `input:"gitops-image"`
-	Token            string        `input:"token"`
-	Report           string        `input:"report"`
-	AttestVSA        string        `input:"attest-vsa"`
-	VSAKey           string        `input:"vsa-key"`
-	VSAKeyPassword   string        `input:"vsa-key-password"`
-	SigningConfig    string        `input:"signing-config"`
-	RegistryUsername string        `input:"registry-username"`
-	RegistryPassword string        `input:"registry-password"`
+	Image          string        `input:"image"`
+	Policy         string        `input:"policy"`
+	Environment    string        `input:"environment"`
+	TrustedRoot    string        `input:"trusted-root"`
+	Deploy         string        `input:"deploy"`
+	DryRun         bool          `input:"dry-run"`
+	Kubeconfig     string        `input:"kubeconfig"`
+	Namespace      string        `input:"namespace"`
+	Workload       string        `input:"workload"`
+	Container      string        `input:"container"`
+	RolloutTimeout time.Duration `input:"rollout-timeout"`
+	Timeout        time.Duration `input:"timeout"`
+	GitopsRepo     string        `input:"gitops-repo"`
+	GitopsPath     string        `input:"gitops-path"`
+	GitopsBranch   string        `input:"gitops-branch"`
+	GitopsImage    string        `input:"gitops-image"`
+	Token          string        `input:"token,secret"`
+	Report         string        `input:"report"`
+	AttestVSA      string        `input:"attest-vsa"`
+	VSAKey         string        `input:"vsa-key,pem"`
+	VSAKeyPassword string        `input:"vsa-key-password,secret"`
+	SigningConfig  string        `input:"signing-config"`
+	oci.RegistryInputs
 }
 
 // Version is recorded in the VSA's verifier.version.
@@ -100,15 +98,12 @@ func enforcedNote(environment string) string {
 
 func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	var in Inputs
+	for _, s := range gha.Secrets(raw, &in) {
+		rt.AddMask(s)
+	}
 	if err := gha.Decode(raw, &in); err != nil {
 		return errkind.Input(err)
 	}
-	for _, s := range []string{in.Token, in.VSAKeyPassword, in.RegistryPassword} {
-		if s != "" && !strings.HasPrefix(s, "${{") {
-			rt.AddMask(s)
-		}
-	}
-	signaction.MaskSecrets(rt, signaction.Common{Key: in.VSAKey})
 	if err := checkDeployInputs(in); err != nil {
 		return err
 	}
@@ -149,7 +144,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err != nil {
 		return err
 	}
-	rep, err := verify.Verify(ctx, ref, verify.Options{Policy: pol, Registry: reg, TrustedMaterial: trust})
+	rep, err := verify.Verify(ctx, ref, verify.Options{Policy: pol, Registry: reg, TrustedMaterial: trust, Environment: in.Environment})
 	if err != nil {
 		return err
 	}
@@ -230,8 +225,8 @@ func trustedMaterial(ctx context.Context, path string, pol *policy.Policy) (root
 		if err != nil {
 			return nil, errkind.Input(fmt.Errorf("trusted-root: %w", err))
 		}
-		if st.Size() > signaction.MaxConfigBytes {
-			return nil, errkind.Input(fmt.Errorf("trusted-root %s is larger than %d bytes", path, signaction.MaxConfigBytes))
+		if st.Size() > signing.MaxConfigBytes {
+			return nil, errkind.Input(fmt.Errorf("trusted-root %s is larger than %d bytes", path, signing.MaxConfigBytes))
 		}
 		tr, err := root.NewTrustedRootFromPath(path)
 		if err != nil {
@@ -295,9 +290,8 @@ func attestVSA(ctx context.Context, rt *gha.Runtime, in Inputs, ref oci.Ref, vsa
 		}
 		return "not attested: no signing identity (set vsa-key, or `permissions: id-token: write` for keyless)", nil
 	}
-	c := signaction.Common{Image: ref.String(), Key: in.VSAKey, KeyPassword: in.VSAKeyPassword, TrustedRoot: in.TrustedRoot,
-		SigningConfig: in.SigningConfig, RegistryUsername: in.RegistryUsername, RegistryPassword: in.RegistryPassword, TlogUpload: keyless}
-	sref, opts, err := signaction.Prepare(ctx, rt, c)
+	id := signing.Inputs{Key: in.VSAKey, KeyPassword: in.VSAKeyPassword, TrustedRoot: in.TrustedRoot, SigningConfig: in.SigningConfig, TlogUpload: keyless}
+	sref, opts, err := signing.Prepare(ctx, signing.Target{Image: ref.String(), Registry: in.RegistryInputs.Options()}, id, rt.SigstoreIDToken)
 	if err != nil {
 		return "", fmt.Errorf("attesting the VSA: %w", err)
 	}

@@ -1,7 +1,11 @@
-// Package gate is the command-line frame every gate runs in: it finds the gate,
-// reads its action.yml (embedded in the gate's package), collects its inputs from
-// INPUT_* variables or --flags through one code path, runs it, and turns the
-// result into the documented exit code and an error annotation.
+// Package gate is the frame every gate runs in. A gate is a declaration plus one
+// function (Define): the frame collects its inputs from INPUT_* variables or
+// --flags through one code path (gha.CollectInputs), decodes them into the gate's
+// typed Inputs (option sets from pkg/ embedded), masks the secret ones, bounds
+// the run by its timeout, validates every input before any work, calls the
+// function with a Run (log, workspace, event, GitHub client), writes the summary,
+// annotations and typed Outputs it returns (checked against action.yml by
+// Gate.Check), and turns its error into the documented exit code (App.Main).
 package gate
 
 import (
@@ -19,7 +23,8 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/netretry"
 )
 
-// Gate is one subcommand of the secure-gates binary, backed by an action.
+// Gate is one subcommand of the secure-gates binary, backed by an action. Make
+// one with Define.
 type Gate struct {
 	// Name is the subcommand and the action's folder under actions/.
 	Name string
@@ -30,9 +35,11 @@ type Gate struct {
 	// Run does the gate's work. raw holds every input declared in action.yml.
 	Run func(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error
 	// Inputs is the zero value of the struct the gate decodes its inputs into
-	// (gha.Decode tags), or nil while the gate is not implemented. Tests compare
-	// its tags with action.yml.
+	// (gha.Decode tags). Check compares its tags with action.yml.
 	Inputs any
+	// Outputs is the zero value of the struct the gate returns its outputs in
+	// (gha.Outputs tags). Check compares its tags with action.yml.
+	Outputs any
 }
 
 // Command is a subcommand that is not an action (e.g. a helper like `policy`).
@@ -205,15 +212,6 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
-}
-
-// NotImplemented is the Run of a gate whose issue has not landed: it declares its
-// inputs in action.yml but refuses to run, with exit code 2, rather than pretend.
-func NotImplemented(name string) func(context.Context, *gha.Runtime, gha.RawInputs) error {
-	return func(context.Context, *gha.Runtime, gha.RawInputs) error {
-		return errkind.Input(fmt.Errorf("the %s gate is not implemented yet in this version of secure-gates; "+
-			"pin a release that ships it", name))
-	}
 }
 
 // WithTimeout bounds a gate's run by its timeout input: every network call the

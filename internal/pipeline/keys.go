@@ -15,6 +15,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/policy"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 )
 
 // keyPair is an ephemeral signing key written to the work folder.
@@ -79,7 +80,7 @@ func localPolicy(s *service, dst string, release, security keyPair) (source stri
 	data := []byte(fmt.Sprintf(defaultPolicy, s.repository))
 	source = "the default paved-road requirements (the repository has no .secure-gates/policy.yaml)"
 	if s.policy != "" {
-		if data, err = readBounded(s.policy, policy.MaxPolicyBytes); err != nil {
+		if data, err = readfile.Bounded(s.policy, policy.MaxPolicyBytes); err != nil {
 			return "", errkind.Input(fmt.Errorf("pipeline: reading %s: %w", s.policy, err))
 		}
 		// Check it as verify-and-deploy will, with the repository's own keys.

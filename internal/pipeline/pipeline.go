@@ -5,7 +5,10 @@
 // scan → sbom → sign → attest → verify-and-deploy (GitOps into a temporary bare
 // repository) — in one process, each through the same input path as on a
 // runner, then prints each gate's verdict and the attestation chain of the
-// digest.
+// digest. When the policy requires dast, the promotion stage follows (dast.go):
+// the image's binary runs on loopback as staging, wapiti attacks it, the dast
+// gate's verdict is attested, and verify-and-deploy promotes the digest to
+// production only when the DAST passed.
 //
 // When the vulnerability DB cannot be obtained, the outage policy applies
 // (default continue): the chain goes on without vulnerability results, says so,
@@ -45,7 +48,10 @@ Runs the whole five-gate chain locally on a Go service repository (default
 examples/): an in-process registry, the image built without Docker, ephemeral
 keys, then scan, sbom, sign, attest and verify-and-deploy (GitOps into a
 temporary bare repository), printing each gate's verdict and the attestation
-chain. Nothing it signs is trusted outside the run.
+chain. When the policy requires dast, the service then runs on loopback as
+staging, wapiti attacks it, the dast gate's verdict is attested, and
+verify-and-deploy promotes the digest to production only if it passed.
+Nothing it signs is trusted outside the run.
 
 Flags:
 `
@@ -69,6 +75,11 @@ type Options struct {
 	Keep bool
 	// Verbose copies every gate's log to Out.
 	Verbose bool
+	// DAST is DASTAuto (the default), DASTOn or DASTOff: whether the
+	// promotion stage runs after the staging deploy when the policy requires
+	// dast (wapiti attacks the service on loopback, the dast gate decides, the
+	// verdict is attested, verify-and-deploy promotes to production).
+	DAST string
 	// Gates are the binary's gates (actions.All()).
 	Gates []gate.Gate
 	// Out receives the progress and the verdicts.
@@ -92,6 +103,7 @@ func Command(gates []gate.Gate) gate.Command {
 			fs.StringVar(&o.WorkDir, "work-dir", "", "folder for everything the run writes (default a temporary folder, removed at the end)")
 			fs.BoolVar(&o.Keep, "keep", false, "keep the temporary work folder")
 			fs.BoolVar(&o.Verbose, "verbose", false, "print every gate's log")
+			fs.StringVar(&o.DAST, "dast", DASTAuto, "auto, on or off: after the staging deploy, when the policy requires dast, attack the service on loopback with wapiti, attest the dast verdict and promote to production")
 			if err := fs.Parse(args); err != nil {
 				if errors.Is(err, flag.ErrHelp) {
 					return nil
@@ -123,6 +135,9 @@ type Result struct {
 	Verified bool
 	// Deployed is the kustomization the GitOps deploy wrote, or "".
 	Deployed string
+	// Promoted is true when verify-and-deploy promoted the digest to
+	// production after its DAST in staging.
+	Promoted bool
 	// WorkDir is where the run's files are (removed already unless kept).
 	WorkDir string
 }
@@ -141,6 +156,13 @@ type GateResult struct {
 func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Out == nil {
 		o.Out = io.Discard
+	}
+	switch o.DAST {
+	case "":
+		o.DAST = DASTAuto
+	case DASTAuto, DASTOn, DASTOff:
+	default:
+		return nil, errkind.Input(fmt.Errorf("pipeline: --dast %q: expected auto, on or off", o.DAST))
 	}
 	switch o.OnScannerOutage {
 	case "":

@@ -20,6 +20,8 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/gha"
+	"github.com/secure-gates/secure-gates/pkg/gitcmd"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 	"github.com/secure-gates/secure-gates/pkg/verify"
 )
 
@@ -209,7 +211,7 @@ func (r *runner) run(ctx context.Context) error {
 	if vdErr != nil {
 		return vdErr
 	}
-	return nil
+	return r.promote(ctx, img, filepath.Join(r.work, "build", s.name), policyPath, signing, bare)
 }
 
 // gate runs one gate in this process, as a runner would run its action: inputs
@@ -414,12 +416,9 @@ func gitopsRepo(ctx context.Context, s *service, work string) (string, error) {
 }
 
 func git(ctx context.Context, dir string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0",
+	out, err := gitcmd.Git{Dir: dir, ExtraEnv: []string{"GIT_CONFIG_GLOBAL=/dev/null",
 		"GIT_AUTHOR_NAME=secure-gates pipeline", "GIT_AUTHOR_EMAIL=pipeline@secure-gates.invalid",
-		"GIT_COMMITTER_NAME=secure-gates pipeline", "GIT_COMMITTER_EMAIL=pipeline@secure-gates.invalid")
-	out, err := cmd.CombinedOutput()
+		"GIT_COMMITTER_NAME=secure-gates pipeline", "GIT_COMMITTER_EMAIL=pipeline@secure-gates.invalid"}}.Combined(ctx, nil, args...)
 	if err != nil {
 		var ee *exec.Error
 		if errors.As(err, &ee) {
@@ -432,7 +431,7 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 
 // codeScanOutage reads the outages the scan recorded in its code-scan predicate.
 func codeScanOutage(path string) string {
-	data, err := readBounded(path, attestation.DefaultMaxPayloadBytes)
+	data, err := readfile.Bounded(path, attestation.DefaultMaxPayloadBytes)
 	if err != nil {
 		return ""
 	}
@@ -448,7 +447,7 @@ func codeScanOutage(path string) string {
 }
 
 func readReport(path string) *verify.Report {
-	data, err := readBounded(path, 64<<20)
+	data, err := readfile.Bounded(path, 64<<20)
 	if err != nil {
 		return nil
 	}

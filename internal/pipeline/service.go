@@ -1,15 +1,11 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -19,6 +15,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/gitcmd"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 )
 
 // maxGoMod bounds the go.mod read.
@@ -58,7 +56,7 @@ func loadService(dir string) (*service, error) {
 		return nil, errkind.Input(fmt.Errorf("pipeline: repository %s is not a folder%s", dir, hint))
 	}
 	s := &service{dir: abs}
-	data, err := readBounded(filepath.Join(abs, "go.mod"), maxGoMod)
+	data, err := readfile.Bounded(filepath.Join(abs, "go.mod"), maxGoMod)
 	if err != nil {
 		return nil, errkind.Input(fmt.Errorf("pipeline: %s has no readable go.mod (the pipeline builds Go services): %w", dir, err))
 	}
@@ -86,7 +84,7 @@ func loadService(dir string) (*service, error) {
 			*f.dst = filepath.Join(abs, f.rel)
 		}
 	}
-	if k, err := readBounded(filepath.Join(abs, "deploy", "overlays", "staging", "kustomization.yaml"), 1<<20); err == nil {
+	if k, err := readfile.Bounded(filepath.Join(abs, "deploy", "overlays", "staging", "kustomization.yaml"), 1<<20); err == nil {
 		var kz struct {
 			Images []struct {
 				Name string `yaml:"name"`
@@ -114,9 +112,7 @@ func loadService(dir string) (*service, error) {
 // gitRevision returns HEAD and its branch when dir is in a git work tree.
 func gitRevision(dir string) (sha, ref string) {
 	git := func(args ...string) string {
-		cmd := exec.CommandContext(context.Background(), "git", args...)
-		cmd.Dir = dir
-		out, err := cmd.Output()
+		out, err := gitcmd.Git{Dir: dir}.Output(context.Background(), args...)
 		if err != nil {
 			return ""
 		}
@@ -160,22 +156,6 @@ func treeDigest(dir string) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%x", h.Sum(nil)), nil
-}
-
-func readBounded(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(io.LimitReader(f, max+1)); err != nil {
-		return nil, err
-	}
-	if int64(b.Len()) > max {
-		return nil, errors.New("larger than " + fmt.Sprint(max) + " bytes")
-	}
-	return b.Bytes(), nil
 }
 
 func pathBase(module string) string {

@@ -146,6 +146,7 @@ func newFlags(w io.Writer, o *kyverno.Options, policyPath, baseDir, output, root
 	fs.StringVar(roots, "roots", "", "PEM file of a private Fulcio's root certificates")
 	fs.StringVar(tsa, "tsa-cert-chain", "", "PEM file of a timestamp authority's certificate chain")
 	fs.BoolVar(&o.MaxAgeAtAdmission, "max-age-at-admission", false, "also check max-age at admission (refuses Pods rescheduled after the window)")
+	fs.StringVar(&o.Environment, "environment", "", "environment of the cluster the policy admits to, e.g. production: a dast requirement is left out in the cluster of its own environment (default: every requirement)")
 	return fs
 }
 

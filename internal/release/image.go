@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,7 +25,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/gitcmd"
 	"github.com/secure-gates/secure-gates/pkg/oci"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 )
 
 // SLSAVerifierModule and SLSAVerifierVersion are the slsa-verifier the image
@@ -194,7 +195,7 @@ func BuildImage(ctx context.Context, o ImageOptions) (_ *ImageResult, err error)
 		)
 	}
 	if ca != "" {
-		pem, err := readFileBounded(ca, 4<<20)
+		pem, err := readfile.Bounded(ca, 4<<20)
 		if err != nil {
 			return nil, errkind.Input(fmt.Errorf("release image: the CA bundle: %w", err))
 		}
@@ -448,10 +449,7 @@ func tail(b []byte) string {
 }
 
 func git(ctx context.Context, dir string, args ...string) (string, error) {
-	full := append([]string{"-c", "safe.directory=" + dir, "-c", "core.fsmonitor=false", "--no-pager", "-C", dir}, args...)
-	cmd := exec.CommandContext(ctx, "git", full...)
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "LC_ALL=C")
-	out, err := cmd.Output()
+	out, err := gitcmd.Git{Dir: dir}.Output(ctx, args...)
 	return strings.TrimSpace(string(out)), err
 }
 
@@ -474,20 +472,4 @@ func headCommit(ctx context.Context, dir string) (string, error) {
 		return "", errors.New("no commit")
 	}
 	return out, nil
-}
-
-func readFileBounded(p string, max int64) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s is over %d bytes", p, max)
-	}
-	return b, nil
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/secure-gates/secure-gates/pkg/attestation"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -157,8 +159,8 @@ func TestBareRepository(t *testing.T) {
 func TestTier(t *testing.T) {
 	t.Parallel()
 	for total, want := range map[int]int{0: 0, 10: 0, 11: 1, 20: 1, 21: 2, 30: 2, 31: 3, 38: 3, 39: 4, 40: 4} {
-		if got := Tier(total); got != want {
-			t.Errorf("Tier(%d) = %d, want %d", total, got, want)
+		if got := attestation.AssessmentTier(total); got != want {
+			t.Errorf("AssessmentTier(%d) = %d, want %d", total, got, want)
 		}
 	}
 	if len(Rules) != 20 {

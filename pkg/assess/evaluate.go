@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/policy"
 )
 
@@ -184,7 +185,7 @@ func Evaluate(ctx context.Context, t Tree, opts Options) (*Report, error) {
 		rep.Questions = append(rep.Questions, q)
 		rep.Total += q.Score
 	}
-	rep.Tier = Tier(rep.Total)
+	rep.Tier = attestation.AssessmentTier(rep.Total)
 	rep.TierName = TierName(rep.Tier)
 	return rep, nil
 }

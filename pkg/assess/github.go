@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+
+	"github.com/secure-gates/secure-gates/pkg/netretry"
 )
 
 // Bounds on what the organization mode reads through the API: responses are
@@ -87,7 +89,7 @@ func NewClient(o ClientOptions) (*Client, error) {
 	}
 	t := &rateTransport{base: rt, sleep: o.Sleep, now: o.Now, maxWait: o.MaxWait}
 	if t.sleep == nil {
-		t.sleep = sleepCtx
+		t.sleep = netretry.Sleep
 	}
 	if t.now == nil {
 		t.now = time.Now
@@ -113,17 +115,6 @@ func sameHostRedirect(req *http.Request, via []*http.Request) error {
 		return fmt.Errorf("redirect to another host (%s) refused", req.URL.Host)
 	}
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // rateTransport waits out GitHub's rate limits below go-github: a 403 or 429

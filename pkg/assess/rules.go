@@ -154,22 +154,6 @@ var Rules = []Rule{
 		StepTo2: "Call the paved-road reusable workflow (workflows-templates/paved-road.yml): one job, no ticket."},
 }
 
-// Tier is the seed's maturity tier for a total out of 40.
-func Tier(total int) int {
-	switch {
-	case total <= 10:
-		return 0
-	case total <= 20:
-		return 1
-	case total <= 30:
-		return 2
-	case total <= 38:
-		return 3
-	default:
-		return 4
-	}
-}
-
 // TierName is the seed's name of a tier.
 func TierName(tier int) string {
 	switch tier {

@@ -24,14 +24,10 @@
 //
 // # DSSE
 //
-// [Sign] wraps a payload in a DSSE envelope, signing the pre-authentication
-// encoding [PAE] of its type and body; [Verify] checks an envelope against trusted
-// keys and reports which keys verified it. [NewSigner] and [NewVerifier] adapt
-// standard library keys: ECDSA (P-256 with SHA-256, as cosign signs; P-384 with
-// SHA-384; P-521 with SHA-512; ASN.1 DER signatures), Ed25519, and RSA (PKCS #1
-// v1.5 with SHA-256, 2048 bits or more: what cosign uses for RSA keys).
-// [ParseEnvelope] reads an untrusted envelope and [OpenEnvelope] returns its
-// Statement. Opening does not verify: call [Verify] (or let cosign verify) first.
+// [ParseEnvelope] reads an untrusted DSSE envelope and [OpenEnvelope] returns
+// its Statement. Opening does not verify: cosign verifies (the product never
+// signs or verifies DSSE itself); tests sign and verify with the local keys of
+// pkg/attestation/attestationtest.
 //
 // # Predicate types
 //

@@ -1,13 +1,11 @@
 package attestation
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
@@ -24,10 +22,6 @@ const (
 	maxKeyIDBytes     = 1 << 10
 )
 
-// ErrNoValidSignature is wrapped by the error [Verify] returns when no signature
-// of the envelope verifies with any of the keys given.
-var ErrNoValidSignature = errors.New("no signature verified")
-
 // Envelope is a DSSE envelope in its JSON form. Payload and every Signature.Sig
 // are base64 (standard encoding when this package writes them; standard or
 // URL-safe when it reads them, as the DSSE spec requires).
@@ -42,115 +36,6 @@ type Envelope struct {
 type Signature struct {
 	KeyID string `json:"keyid"`
 	Sig   string `json:"sig"`
-}
-
-// Signer signs the bytes it is given (the PAE of an envelope). Implementations
-// choose the hash and encoding; see [NewSigner].
-type Signer interface {
-	// KeyID names the key; it is written into the envelope as a hint.
-	KeyID() (string, error)
-	// Sign returns the signature of data.
-	Sign(ctx context.Context, data []byte) ([]byte, error)
-}
-
-// Verifier checks a signature made by the matching [Signer].
-type Verifier interface {
-	// KeyID names the key; Verify reports it for every key that verified.
-	KeyID() (string, error)
-	// Verify returns nil if sig is a valid signature of data.
-	Verify(ctx context.Context, data, sig []byte) error
-}
-
-// PAE returns the DSSE v1 pre-authentication encoding of a payload:
-// "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body, lengths in decimal bytes.
-// It is what is signed, so that neither the type nor the body can be changed
-// without breaking the signature.
-func PAE(payloadType string, payload []byte) []byte {
-	lt, lb := strconv.Itoa(len(payloadType)), strconv.Itoa(len(payload))
-	out := make([]byte, 0, len("DSSEv1")+4+len(lt)+len(payloadType)+len(lb)+len(payload))
-	out = append(out, "DSSEv1 "...)
-	out = append(out, lt...)
-	out = append(out, ' ')
-	out = append(out, payloadType...)
-	out = append(out, ' ')
-	out = append(out, lb...)
-	out = append(out, ' ')
-	return append(out, payload...)
-}
-
-// Sign returns an envelope holding payload, of type payloadType (for a
-// statement, [PayloadTypeInToto]), signed by signer over [PAE]. A signer failure
-// is an infrastructure error (the key may live in a KMS).
-func Sign(ctx context.Context, payload []byte, payloadType string, signer Signer) (*Envelope, error) {
-	if payloadType == "" {
-		return nil, errkind.Input(errors.New("signing DSSE envelope: payload type is empty"))
-	}
-	if signer == nil {
-		return nil, errkind.Input(errors.New("signing DSSE envelope: signer is nil"))
-	}
-	keyID, err := signer.KeyID()
-	if err != nil {
-		return nil, errkind.Infra(fmt.Errorf("signing DSSE envelope: getting key id: %w", err))
-	}
-	sig, err := signer.Sign(ctx, PAE(payloadType, payload))
-	if err != nil {
-		return nil, errkind.Infra(fmt.Errorf("signing DSSE envelope with key %q: %w", keyID, err))
-	}
-	return &Envelope{
-		PayloadType: payloadType,
-		Payload:     base64.StdEncoding.EncodeToString(payload),
-		Signatures:  []Signature{{KeyID: keyID, Sig: base64.StdEncoding.EncodeToString(sig)}},
-	}, nil
-}
-
-// Verify checks every signature of env against every verifier and returns the
-// key ids (from the verifiers, never from the envelope) of the verifiers that
-// verified at least one signature, in the order given. If none did, the error
-// wraps [ErrNoValidSignature] and is a policy failure. Verify does not look at
-// the payload's content; see [OpenEnvelope].
-func Verify(ctx context.Context, env *Envelope, verifiers ...Verifier) ([]string, error) {
-	if env == nil {
-		return nil, errkind.Input(errors.New("verifying DSSE envelope: envelope is nil"))
-	}
-	if len(verifiers) == 0 {
-		return nil, errkind.Input(errors.New("verifying DSSE envelope: no verification keys given"))
-	}
-	payload, err := decodeBase64(env.Payload)
-	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("verifying DSSE envelope: payload: %w", err))
-	}
-	pae := PAE(env.PayloadType, payload)
-	sigs := make([][]byte, 0, len(env.Signatures))
-	for _, s := range env.Signatures {
-		if b, err := decodeBase64(s.Sig); err == nil && len(b) > 0 {
-			sigs = append(sigs, b)
-		}
-	}
-	var verified []string
-	for _, v := range verifiers {
-		if v == nil {
-			continue
-		}
-		keyID, err := v.KeyID()
-		if err != nil {
-			return nil, fmt.Errorf("verifying DSSE envelope: getting key id: %w", err)
-		}
-		for _, sig := range sigs {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("verifying DSSE envelope: %w", err)
-			}
-			if v.Verify(ctx, pae, sig) == nil {
-				if !slices.Contains(verified, keyID) {
-					verified = append(verified, keyID)
-				}
-				break
-			}
-		}
-	}
-	if len(verified) == 0 {
-		return nil, errkind.Policy(fmt.Errorf("verifying DSSE envelope: %w: %d signature(s), %d key(s)", ErrNoValidSignature, len(env.Signatures), len(verifiers)))
-	}
-	return verified, nil
 }
 
 var envelopeFields = []string{"payloadType", "payload", "signatures"}

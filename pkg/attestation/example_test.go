@@ -1,11 +1,8 @@
 package attestation_test
 
 import (
-	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 )
@@ -67,41 +64,6 @@ func ExamplePredicateTypes() {
 	// exception     https://secure-gates.dev/attestation/exception/v1 (schema schema/exception.json)
 	// assessment    https://secure-gates.dev/attestation/assessment/v1 (schema schema/assessment.json)
 	// dast          https://secure-gates.dev/attestation/dast/v1 (schema schema/dast.json)
-}
-
-func ExampleSign() {
-	ctx := context.Background()
-	// A fixed Ed25519 key, so the output is stable; use a real key in practice.
-	key := ed25519.NewKeyFromSeed([]byte(strings.Repeat("k", ed25519.SeedSize)))
-	signer, _ := attestation.NewSigner(key)
-	verifier, _ := attestation.NewVerifier(key.Public())
-
-	st, _ := attestation.NewStatement(
-		[]attestation.Subject{{Name: "ghcr.io/acme/widgets", Digest: map[string]string{"sha256": strings.Repeat("ab", 32)}}},
-		"https://example.com/predicate/v1", map[string]string{"hello": "world"})
-	payload, _ := st.Marshal()
-	env, err := attestation.Sign(ctx, payload, attestation.PayloadTypeInToto, signer)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-
-	// A verifier receives the envelope as JSON.
-	wire, _ := json.Marshal(env)
-	parsed, err := attestation.ParseEnvelope(wire, attestation.Options{})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	keyIDs, err := attestation.Verify(ctx, parsed, verifier)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	opened, _ := attestation.OpenEnvelope(parsed, attestation.Options{})
-	fmt.Println(len(keyIDs), opened.PredicateType, opened.HasSubjectDigest("sha256:"+strings.Repeat("ab", 32)))
-	// Output:
-	// 1 https://example.com/predicate/v1 true
 }
 
 func ExampleParseDigest() {

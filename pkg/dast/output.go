@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	gosarif "github.com/owenrumney/go-sarif/v2/sarif"
+
+	"github.com/secure-gates/secure-gates/pkg/attestation"
 )
 
 // SARIFCategory is the code scanning category of the gate's SARIF.
@@ -119,6 +121,15 @@ func (d *Decision) Summary() string {
 		for _, e := range d.Expired {
 			fmt.Fprintf(&b, "- expired, waives nothing: `%s` (ticket %s)\n", md(e.ID), md(e.Ticket))
 		}
+	}
+	ignored := 0
+	for _, a := range d.Alerts {
+		if a.Disposition == attestation.DispositionIgnored || a.Disposition == attestation.DispositionWaived {
+			ignored++
+		}
+	}
+	if ignored > 0 {
+		fmt.Fprintf(&b, "\n%d alert(s) ignored by the rules file or waived by the exceptions file: for this verdict only. The predicate records them, and verify-and-deploy's promotion rule (`type: dast` with `deny`) counts them unless a signed exception waives them.\n", ignored)
 	}
 	return b.String()
 }

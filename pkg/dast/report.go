@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -635,7 +637,7 @@ func parseWapiti(data []byte) (*Report, error) {
 	base := rep.Target
 	instances := 0
 	for _, section := range []map[string][]wapitiEntry{w.Vulnerabilities, w.Anomalies, w.Additionals} {
-		for _, cat := range sortedKeys(section) {
+		for _, cat := range slices.Sorted(maps.Keys(section)) {
 			entries := section[cat]
 			// One alert per category and level.
 			byLevel := map[Risk][]string{}

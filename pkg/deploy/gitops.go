@@ -8,7 +8,8 @@
 // then a read-back of the image IDs the workload's pods report). Both have a
 // dry run that returns the exact change without making it.
 //
-// git runs as a process with an argument list, never through a shell; a token
+// git runs through pkg/gitcmd (no hooks, no system or injected configuration,
+// the work tree trusted explicitly), with an argument list, never through a shell; a token
 // travels in the process environment as an http.extraheader (GIT_CONFIG_*), never
 // in argv, URLs or logs, and is redacted from every error. Every git process runs
 // under the caller's deadline (killed with its children when it passes) and
@@ -24,7 +25,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -35,6 +35,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/gitcmd"
 	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
@@ -107,36 +108,23 @@ type GitOpsResult struct {
 }
 
 type gitRunner struct {
-	bin   string
-	dir   string
-	env   []string
-	token string
+	bin string
+	dir string
+	// env, config and extraEnv are gitcmd.Git's Env, Config and ExtraEnv.
+	env      []string
+	config   [][2]string
+	extraEnv []string
+	token    string
 	// host names the remote in errors (host[:port], or "the local repository").
 	host string
 }
 
-// gitWaitDelay is how long a git killed by its deadline may keep its output
-// open (a git-remote-http child still waiting on the server) before it is
-// abandoned.
-const gitWaitDelay = 2 * time.Second
-
-// maxGitOutput bounds what is kept of one git command's output.
-const maxGitOutput = 1 << 20
-
+// run runs git in g.dir through pkg/gitcmd (its output, stdout and stderr
+// interleaved, bounded by gitcmd.DefaultMaxOutput), with the token redacted
+// from what it returns.
 func (g *gitRunner) run(ctx context.Context, stdin []byte, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, g.bin, args...)
-	cmd.Dir = g.dir
-	cmd.Env = g.env
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	killGroup(cmd)
-	cmd.WaitDelay = gitWaitDelay
-	var out bytes.Buffer
-	w := &cappedWriter{buf: &out, max: maxGitOutput}
-	cmd.Stdout, cmd.Stderr = w, w
-	err := cmd.Run()
-	text := g.redact(out.String())
+	out, err := gitcmd.Git{Bin: g.bin, Dir: g.dir, Env: g.env, Config: g.config, ExtraEnv: g.extraEnv}.Combined(ctx, stdin, args...)
+	text := g.redact(string(out))
 	if err != nil && ctx.Err() != nil {
 		what := "no answer " + netretry.Within(ctx)
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -149,19 +137,6 @@ func (g *gitRunner) run(ctx context.Context, stdin []byte, args ...string) (stri
 		return text, fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(lastLines(text, 6)))
 	}
 	return text, nil
-}
-
-// cappedWriter keeps the first max bytes written and drops the rest.
-type cappedWriter struct {
-	buf *bytes.Buffer
-	max int
-}
-
-func (c *cappedWriter) Write(p []byte) (int, error) {
-	if room := c.max - c.buf.Len(); room > 0 {
-		c.buf.Write(p[:min(len(p), room)])
-	}
-	return len(p), nil
 }
 
 // remoteHost names the host of a git remote for errors: host[:port] of a URL or
@@ -211,35 +186,23 @@ func hasEnv(env []string, key string) bool {
 	return false
 }
 
-// gitEnv builds git's environment: no prompts, no system config, the token as an
-// extra header through GIT_CONFIG_* (git ≥ 2.31), never in argv.
-func gitEnv(base []string, token string) []string {
-	env := make([]string, 0, len(base)+8)
-	for _, kv := range base {
-		if strings.HasPrefix(kv, "GIT_CONFIG_") || strings.HasPrefix(kv, "GIT_DIR=") || strings.HasPrefix(kv, "GIT_WORK_TREE=") ||
-			strings.HasPrefix(kv, "GIT_ASKPASS=") || strings.HasPrefix(kv, "GIT_TERMINAL_PROMPT=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env, "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "GIT_ASKPASS=/bin/false")
-	// A server that stops sending is dropped by git itself, besides the
-	// deadline of the whole run: below lowSpeedLimit bytes/s for lowSpeedTime
-	// seconds, the transfer ends.
-	var cfg [][2]string
+// gitEnv adds to pkg/gitcmd's safe environment what a deploy's git needs:
+// no askpass helper; the token as an extra header through GIT_CONFIG_* (git ≥
+// 2.31), never in argv; and git's own low-speed limits (a server that stops
+// sending is dropped by git itself, besides the deadline of the whole run:
+// below 1000 bytes/s for gitLowSpeedTime, the transfer ends), for ssh remotes
+// too unless the environment names its own ssh command.
+func gitEnv(base []string, token string) (config [][2]string, extraEnv []string) {
 	if token != "" {
-		cfg = append(cfg, [2]string{"http.extraheader", "AUTHORIZATION: basic " + basicAuth(token)})
+		config = append(config, [2]string{"http.extraheader", "AUTHORIZATION: basic " + basicAuth(token)})
 	}
-	cfg = append(cfg, [2]string{"http.lowSpeedLimit", "1000"}, [2]string{"http.lowSpeedTime", fmt.Sprint(int(gitLowSpeedTime / time.Second))})
-	env = append(env, fmt.Sprintf("GIT_CONFIG_COUNT=%d", len(cfg)))
-	for i, kv := range cfg {
-		env = append(env, fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", i, kv[0]), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, kv[1]))
+	config = append(config, [2]string{"http.lowSpeedLimit", "1000"}, [2]string{"http.lowSpeedTime", fmt.Sprint(int(gitLowSpeedTime / time.Second))})
+	extraEnv = []string{"GIT_ASKPASS=/bin/false"}
+	if !hasEnv(base, "GIT_SSH_COMMAND") {
+		// No answer to keepalives for a minute ends it.
+		extraEnv = append(extraEnv, "GIT_SSH_COMMAND=ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=15 -o ServerAliveCountMax=4")
 	}
-	if !hasEnv(env, "GIT_SSH_COMMAND") {
-		// The same for ssh remotes: no answer to keepalives for a minute ends it.
-		env = append(env, "GIT_SSH_COMMAND=ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=15 -o ServerAliveCountMax=4")
-	}
-	return env
+	return config, extraEnv
 }
 
 // GitOps sets opts.Image in the kustomization at opts.Path of opts.Repo, commits
@@ -285,7 +248,8 @@ func GitOps(ctx context.Context, opts GitOpsOptions) (*GitOpsResult, error) {
 		opts.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + work}
 	}
 	dir := filepath.Join(work, "repo")
-	g := &gitRunner{bin: opts.Git, dir: work, env: gitEnv(opts.Env, opts.Token), token: opts.Token, host: remoteHost(opts.Repo)}
+	g := &gitRunner{bin: opts.Git, dir: work, env: opts.Env, token: opts.Token, host: remoteHost(opts.Repo)}
+	g.config, g.extraEnv = gitEnv(opts.Env, opts.Token)
 	if _, err := g.run(ctx, nil, "clone", "--quiet", "--no-tags", "--single-branch", "--branch", opts.Branch, "--", opts.Repo, dir); err != nil {
 		return nil, errkind.Infra(fmt.Errorf("gitops: cloning the GitOps repository: %w", err))
 	}

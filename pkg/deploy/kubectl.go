@@ -113,20 +113,9 @@ func Kubectl(ctx context.Context, opts KubectlOptions) (*KubectlResult, error) {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 2 * time.Second
 	}
-	cfg := opts.Config
-	if cfg == nil {
-		if opts.Kubeconfig != "" {
-			cfg, err = clientcmd.BuildConfigFromFlags("", opts.Kubeconfig)
-		} else {
-			cfg, err = rest.InClusterConfig()
-		}
-		if err != nil {
-			return nil, errkind.Input(fmt.Errorf("kubectl: loading the Kubernetes configuration (kubeconfig input, or in-cluster): %w", err))
-		}
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := clientset(opts)
 	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("kubectl: %w", err))
+		return nil, err
 	}
 	w := workload{cs: cs, kind: kind, name: name, ns: opts.Namespace}
 	spec, selector, want, err := w.podSpec(ctx)
@@ -176,6 +165,27 @@ func Kubectl(ctx context.Context, opts KubectlOptions) (*KubectlResult, error) {
 		return res, err
 	}
 	return res, nil
+}
+
+// clientset connects as opts says: Config, else Kubeconfig, else in-cluster.
+func clientset(opts KubectlOptions) (kubernetes.Interface, error) {
+	cfg := opts.Config
+	if cfg == nil {
+		var err error
+		if opts.Kubeconfig != "" {
+			cfg, err = clientcmd.BuildConfigFromFlags("", opts.Kubeconfig)
+		} else {
+			cfg, err = rest.InClusterConfig()
+		}
+		if err != nil {
+			return nil, errkind.Input(fmt.Errorf("kubectl: loading the Kubernetes configuration (kubeconfig input, or in-cluster): %w", err))
+		}
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, errkind.Input(fmt.Errorf("kubectl: %w", err))
+	}
+	return cs, nil
 }
 
 // PodImage is what one pod of the workload reports running.

@@ -4,25 +4,22 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	"sigs.k8s.io/yaml"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/kustfs"
 	"github.com/secure-gates/secure-gates/pkg/oci"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 )
 
 // Bounds of a render: what kustomize may read from the repository.
@@ -81,7 +78,7 @@ func CheckRender(root, dir string, ref oci.Ref, entries []string) (*RenderCheck,
 	if err != nil {
 		return nil, errkind.Infra(err)
 	}
-	if dirAbs, err = filepath.EvalSymlinks(dirAbs); err != nil || !within(rootAbs, dirAbs) {
+	if dirAbs, err = filepath.EvalSymlinks(dirAbs); err != nil || !kustfs.Within(rootAbs, dirAbs) {
 		return nil, errkind.Input(fmt.Errorf("render: %s leaves the repository", dir))
 	}
 	rel := func(p string) string {
@@ -93,7 +90,10 @@ func CheckRender(root, dir string, ref oci.Ref, entries []string) (*RenderCheck,
 	if err := scanRemote(rootAbs, dirAbs, rel); err != nil {
 		return nil, err
 	}
-	cfs := &confinedFS{root: rootAbs, disk: filesys.MakeFsOnDisk()}
+	cfs, err := kustfs.New(rootAbs, kustfs.Options{MaxFileBytes: MaxRenderFileBytes, MaxTotalBytes: MaxRenderBytes, Outside: "leaves the repository"})
+	if err != nil {
+		return nil, errkind.Infra(fmt.Errorf("render: %w", err))
+	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	m, err := k.Run(cfs, dirAbs)
 	if err != nil {
@@ -219,28 +219,6 @@ func splitImage(image string) (repo, digest, nameOnly string) {
 	return repo, digest, nameOnly
 }
 
-func within(root, p string) bool {
-	return p == root || strings.HasPrefix(p, root+string(filepath.Separator))
-}
-
-// userAt matches the SCP-style user@ prefix kustomize takes for a git remote.
-var userAt = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]*@`)
-
-// remoteRef reports whether kustomize would fetch s over the network: a URL
-// (any scheme: http(s) files, git over https, ssh or file), git::, an SCP-style
-// user@host:path, or a github.com/ path, as kustomize's loader reads them.
-func remoteRef(s string) bool {
-	l := strings.ToLower(strings.TrimSpace(s))
-	l = strings.TrimPrefix(l, "git::")
-	if strings.Contains(l, "://") || strings.HasPrefix(l, "github.com/") || strings.HasPrefix(l, "github.com:") || userAt.MatchString(l) {
-		return true
-	}
-	if u, err := url.Parse(l); err == nil && u.Scheme != "" && len(u.Scheme) > 1 && u.Host != "" {
-		return true
-	}
-	return false
-}
-
 // scanRemote visits the kustomization in dir and every local kustomization it
 // reaches, and refuses a reference kustomize would fetch over the network, a
 // Helm chart, and a reference that leaves the repository. kustomize's loader
@@ -261,7 +239,7 @@ func scanRemote(root, dir string, rel func(string) string) error {
 		if err != nil {
 			return err
 		}
-		data, err := readBounded(file, MaxKustomizationBytes)
+		data, err := readfile.Bounded(file, MaxKustomizationBytes)
 		if err != nil {
 			return errkind.Input(fmt.Errorf("render: %s: %w", rel(file), err))
 		}
@@ -320,7 +298,7 @@ func scanRemote(root, dir string, rel func(string) string) error {
 		}
 		add("openapi.path", fileOnly, k.OpenAPI["path"])
 		for _, r := range refs {
-			if remoteRef(r.value) {
+			if kustfs.Fetches(r.value) {
 				return errkind.Input(fmt.Errorf("render: %s %s names the remote %q: the deploy renders the overlay offline and never fetches "+
 					"remote bases or files: vendor it into the GitOps repository", rel(file), r.field, r.value))
 			}
@@ -342,7 +320,7 @@ func scanRemote(root, dir string, rel func(string) string) error {
 				}
 				return errkind.Input(fmt.Errorf("render: %s %s %q: %w", rel(file), r.field, r.value, err))
 			}
-			if !within(root, resolved) {
+			if !kustfs.Within(root, resolved) {
 				return errkind.Input(fmt.Errorf("render: %s %s %q leaves the repository", rel(file), r.field, r.value))
 			}
 			st, err := os.Stat(resolved)
@@ -358,7 +336,7 @@ func scanRemote(root, dir string, rel func(string) string) error {
 				continue
 			}
 			if r.field == "generators" || r.field == "transformers" || r.field == "validators" {
-				cfg, err := readBounded(resolved, MaxKustomizationBytes)
+				cfg, err := readfile.Bounded(resolved, MaxKustomizationBytes)
 				if err != nil {
 					return errkind.Input(fmt.Errorf("render: %s: %w", rel(resolved), err))
 				}
@@ -441,7 +419,7 @@ func scanNode(n *kyaml.Node, key, where string, depth int, seen map[aliasVisit]b
 			if _, p, ok := strings.Cut(v, "="); ok && key == "files" {
 				v = p
 			}
-			if remoteRef(v) {
+			if kustfs.Fetches(v) {
 				return errkind.Input(fmt.Errorf("render: %s %s names the remote %q: the deploy renders the overlay offline and never fetches "+
 					"remote files: vendor it into the GitOps repository", where, key, n.Value))
 			}
@@ -455,205 +433,4 @@ func scanNode(n *kyaml.Node, key, where string, depth int, seen map[aliasVisit]b
 		return scanNode(n.Alias, key, where, depth+1, seen)
 	}
 	return nil
-}
-
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", filepath.Base(path))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", filepath.Base(path), limit)
-	}
-	return data, nil
-}
-
-// maxExpandedNodes bounds the YAML nodes of the files with aliases one render
-// reads, once the aliases are expanded: kustomize expands them (a "billion
-// laughs" file of a few hundred bytes would otherwise take all the memory there
-// is).
-const maxExpandedNodes = 1_000_000
-
-// boundAliases returns how many nodes the YAML documents in data expand to
-// when they use aliases (0 without), and refuses more than limit. Data that is
-// not YAML is left to kustomize.
-func boundAliases(data []byte, limit int64) (int64, error) {
-	if !bytes.Contains(data, []byte("*")) {
-		return 0, nil
-	}
-	dec := kyaml.NewDecoder(bytes.NewReader(data))
-	memo := map[*kyaml.Node]int64{}
-	var size func(n *kyaml.Node, depth int) int64
-	size = func(n *kyaml.Node, depth int) int64 {
-		if n == nil || depth > 10000 {
-			return 1
-		}
-		if v, ok := memo[n]; ok {
-			return v
-		}
-		memo[n] = limit + 1 // a cycle counts as unbounded
-		total := int64(1)
-		if n.Kind == kyaml.AliasNode {
-			total += size(n.Alias, depth+1)
-		}
-		for _, c := range n.Content {
-			if total += size(c, depth+1); total > limit {
-				break
-			}
-		}
-		memo[n] = total
-		return total
-	}
-	var total int64
-	for {
-		var doc kyaml.Node
-		if err := dec.Decode(&doc); err != nil {
-			return total, nil
-		}
-		if total += size(&doc, 0); total > limit {
-			return 0, fmt.Errorf("its YAML aliases expand the files of the render to more than %d nodes", maxExpandedNodes)
-		}
-	}
-}
-
-// confinedFS is kustomize's on-disk filesystem limited to root: read-only, and
-// every path, after its symlinks are resolved, must be inside root. Reads are
-// bounded per file and in total.
-type confinedFS struct {
-	root     string
-	disk     filesys.FileSystem
-	mu       sync.Mutex
-	read     int64
-	expanded int64
-}
-
-var errReadOnly = errors.New("the render is read-only")
-
-func (c *confinedFS) check(p string) error {
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return err
-	}
-	// Resolve the longest existing prefix: a missing file inside the root is
-	// fine (kustomize reports it), a symlink leaving the root is not.
-	probe := abs
-	suffix := ""
-	for {
-		r, err := filepath.EvalSymlinks(probe)
-		if err == nil {
-			if !within(c.root, filepath.Join(r, suffix)) {
-				return fmt.Errorf("%s leaves the repository", strings.TrimPrefix(abs, c.root+string(filepath.Separator)))
-			}
-			return nil
-		}
-		parent := filepath.Dir(probe)
-		if parent == probe {
-			return fmt.Errorf("%s leaves the repository", abs)
-		}
-		suffix = filepath.Join(filepath.Base(probe), suffix)
-		probe = parent
-	}
-}
-
-func (c *confinedFS) Create(string) (filesys.File, error) { return nil, errReadOnly }
-func (c *confinedFS) Mkdir(string) error                  { return errReadOnly }
-func (c *confinedFS) MkdirAll(string) error               { return errReadOnly }
-func (c *confinedFS) RemoveAll(string) error              { return errReadOnly }
-func (c *confinedFS) WriteFile(string, []byte) error      { return errReadOnly }
-
-func (c *confinedFS) Open(p string) (filesys.File, error) {
-	if err := c.check(p); err != nil {
-		return nil, err
-	}
-	return nil, fmt.Errorf("open %s: the render reads whole files only", p)
-}
-
-func (c *confinedFS) IsDir(p string) bool { return c.check(p) == nil && c.disk.IsDir(p) }
-
-func (c *confinedFS) ReadDir(p string) ([]string, error) {
-	if err := c.check(p); err != nil {
-		return nil, err
-	}
-	return c.disk.ReadDir(p)
-}
-
-func (c *confinedFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {
-	if err := c.check(p); err != nil {
-		return "", "", err
-	}
-	d, f, err := c.disk.CleanedAbs(p)
-	if err != nil {
-		return d, f, err
-	}
-	if !within(c.root, d.String()) {
-		return "", "", fmt.Errorf("%s leaves the repository", p)
-	}
-	return d, f, nil
-}
-
-func (c *confinedFS) Exists(p string) bool { return c.check(p) == nil && c.disk.Exists(p) }
-
-func (c *confinedFS) Glob(pattern string) ([]string, error) {
-	if err := c.check(filepath.Dir(pattern)); err != nil {
-		return nil, err
-	}
-	all, err := c.disk.Glob(pattern)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, p := range all {
-		if c.check(p) == nil {
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}
-
-func (c *confinedFS) ReadFile(p string) ([]byte, error) {
-	if err := c.check(p); err != nil {
-		return nil, err
-	}
-	data, err := readBounded(p, MaxRenderFileBytes)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n, err := boundAliases(data, maxExpandedNodes-c.expanded)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(p), err)
-	}
-	c.expanded += n
-	c.read += int64(len(data))
-	if c.read > MaxRenderBytes {
-		return nil, fmt.Errorf("the render read more than %d bytes", MaxRenderBytes)
-	}
-	return data, nil
-}
-
-func (c *confinedFS) Walk(p string, fn filepath.WalkFunc) error {
-	if err := c.check(p); err != nil {
-		return err
-	}
-	return c.disk.Walk(p, func(path string, info fs.FileInfo, err error) error {
-		if err == nil {
-			if cerr := c.check(path); cerr != nil {
-				return fn(path, info, cerr)
-			}
-		}
-		return fn(path, info, err)
-	})
 }

@@ -317,17 +317,3 @@ func TestGitOpsAlreadySetStillChecked(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
-
-func TestRemoteRef(t *testing.T) {
-	t.Parallel()
-	for s, want := range map[string]bool{
-		"../base": false, "deployment.yaml": false, "github.com/acme/x//y?ref=v1": true, "GitHub.com:acme/x": true,
-		"git@gitlab.example:acme/x.git": true, "https://example.com/x.yaml": true, "HTTP://example.com/x.yaml": true,
-		"git::https://x/y": true, "ssh://git@x/y": true, "file:///tmp/x": true, "gitlab.com/acme/x": false,
-		"example.com/x": false, " https://x/y": true,
-	} {
-		if got := remoteRef(s); got != want {
-			t.Errorf("remoteRef(%q) = %v, want %v", s, got, want)
-		}
-	}
-}

@@ -40,7 +40,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"strings"
 	"time"
@@ -50,6 +49,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 )
 
 // DefaultPath is the exceptions file a repository keeps when none is named.
@@ -123,27 +123,22 @@ type Applied struct {
 // empty set when opts.MissingOK, otherwise an input error. Every problem with the
 // file's content is an input error naming the file and the entry.
 func Load(path string, now time.Time, opts Options) (*Set, error) {
-	f, err := os.Open(path)
+	max := opts.MaxBytes
+	if max <= 0 {
+		max = DefaultMaxBytes
+	}
+	data, err := readfile.Bounded(path, max)
 	if errors.Is(err, fs.ErrNotExist) {
 		if opts.MissingOK {
 			return &Set{now: now}, nil
 		}
 		return nil, errkind.Input(fmt.Errorf("reading exceptions file %s: it does not exist", path))
 	}
-	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("reading exceptions file %s: %w", path, err))
-	}
-	defer f.Close()
-	max := opts.MaxBytes
-	if max <= 0 {
-		max = DefaultMaxBytes
-	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("reading exceptions file %s: %w", path, err))
-	}
-	if int64(len(data)) > max {
+	if errors.Is(err, readfile.ErrTooLarge) {
 		return nil, errkind.Input(fmt.Errorf("reading exceptions file %s: larger than the %d-byte limit", path, max))
+	}
+	if err != nil {
+		return nil, errkind.Input(fmt.Errorf("reading exceptions file %s: %w", path, err))
 	}
 	s, err := parse(data, now, opts.MaxLifetime)
 	if err != nil {
@@ -224,7 +219,7 @@ func parse(data []byte, now time.Time, maxLifetime time.Duration) (*Set, error) 
 			return nil, fmt.Errorf("%s: expires %s is more than %s after %s: a waiver is bounded; set expires on or before %s and renew it with a fresh review when it ends",
 				e.Name(), strings.TrimSpace(fe.Expires.Value), days(maxLifetime), now.UTC().Format("2006-01-02"), latest.Format("2006-01-02"))
 		}
-		if strings.HasPrefix(e.Scope, "pkg:") {
+		if finding.IsPURLScope(e.Scope) {
 			if _, err := finding.ParsePURLScope(e.Scope); err != nil {
 				return nil, fmt.Errorf("%s: %w", e.Name(), err)
 			}
@@ -276,7 +271,7 @@ func (e Entry) Matches(f finding.Finding) bool {
 	if e.Scope == "" {
 		return true
 	}
-	if strings.HasPrefix(e.Scope, "pkg:") {
+	if finding.IsPURLScope(e.Scope) {
 		return finding.PURLMatches(e.Scope, f.PURL)
 	}
 	if f.Path == "" {

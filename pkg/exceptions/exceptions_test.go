@@ -1,14 +1,17 @@
 package exceptions
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/finding/findingtest"
 )
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -226,4 +229,41 @@ func FuzzParse(f *testing.F) {
 		}
 		s.Apply([]finding.Finding{{RuleID: "CVE-1", Path: "a/b", PURL: "pkg:npm/x@1"}})
 	})
+}
+
+// TestPURLScopeTable runs pkg/finding's shared table of the package-URL scope
+// rule through the exceptions file: an entry scoped to the table's scope,
+// loaded by Parse, covers a finding with the table's purl exactly when the
+// table says so (a scope Parse refuses covers nothing). An empty scope is
+// no scope (the entry covers by id alone), so those rows are left out.
+func TestPURLScopeTable(t *testing.T) {
+	t.Parallel()
+	for _, tt := range findingtest.PURLScopeCases(t) {
+		if tt.Scope == "" {
+			continue
+		}
+		q, _ := json.Marshal(tt.Scope)
+		s, err := Parse([]byte("exceptions:\n  - id: CVE-2099-0001\n    scope: "+string(q)+"\n    expires: 2027-01-01\n"), now)
+		got := false
+		if err == nil {
+			got = s.Entries[0].Matches(finding.Finding{RuleID: "CVE-2099-0001", PURL: tt.PURL, Fingerprint: "fp"})
+		}
+		if got != tt.Covers {
+			t.Errorf("%s: entry scoped %q covers %q = %v (load error %v), want %v", tt.Name, tt.Scope, tt.PURL, got, err, tt.Covers)
+		}
+	}
+}
+
+// TestLoadRefusesFIFO: an exceptions file that is a FIFO is an input error
+// (opening it blocked the scan until something wrote to it).
+func TestLoadRefusesFIFO(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "exceptions.yaml")
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	_, err := Load(p, now, Options{})
+	if err == nil || errkind.Of(err) != errkind.KindInput || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("Load of a FIFO: %v, want an input error saying it is not a regular file", err)
+	}
 }

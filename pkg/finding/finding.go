@@ -5,6 +5,7 @@ package finding
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -89,23 +90,77 @@ func ParseCutoff(s string) (Severity, error) {
 	return "", fmt.Errorf("severity-cutoff %q: expected critical, high, medium, low or none", s)
 }
 
-// FromScore maps a CVSS-style score (0–10) to a severity the way GitHub buckets
-// security-severity: ≥9 critical, ≥7 high, ≥4 medium, >0 low.
+// The security-severity thresholds GitHub code scanning buckets scores with
+// ("SARIF support for code scanning", reportingDescriptor object): 9.0 and
+// over is critical, 7.0 to 8.9 high, 4.0 to 6.9 medium, 0.1 to 3.9 low; 0.0 or
+// a value outside (0, 10] has no security severity.
+const (
+	criticalScore = 9.0
+	highScore     = 7.0
+	mediumScore   = 4.0
+	// MaxScore is the highest security-severity score: scores are in (0, 10].
+	MaxScore = 10.0
+)
+
+// FromScore maps a CVSS-style score to a severity the way GitHub buckets
+// security-severity: ≥9 critical, ≥7 high, ≥4 medium, >0 low. A score with no
+// security severity (0, negative, NaN, over 10) is Info.
 func FromScore(score float64) Severity {
 	switch {
-	case score >= 9:
+	case math.IsNaN(score) || score <= 0 || score > MaxScore:
+		return Info
+	case score >= criticalScore:
 		return Critical
-	case score >= 7:
+	case score >= highScore:
 		return High
-	case score >= 4:
+	case score >= mediumScore:
 		return Medium
-	case score > 0:
-		return Low
 	}
-	return Info
+	return Low
 }
 
-// Score is the representative security-severity of a severity (for SARIF).
+// The SARIF result levels SARIFLevel returns and FromSARIFLevel reads.
+const (
+	SARIFError   = "error"
+	SARIFWarning = "warning"
+	SARIFNote    = "note"
+	SARIFNone    = "none"
+)
+
+// SARIFLevel is the SARIF result level of a finding of severity s, the one
+// mapping every SARIF writer of the suite uses: critical and high are
+// "error", medium "warning", anything else (low, info, unknown) "note".
+func (s Severity) SARIFLevel() string {
+	switch s {
+	case Critical, High:
+		return SARIFError
+	case Medium:
+		return SARIFWarning
+	}
+	return SARIFNote
+}
+
+// FromSARIFLevel is the severity of a SARIF result that carries no
+// security-severity score, from its level: "error" is High, "note" Low,
+// "none" Info, and anything else Medium ("warning" is SARIF's default level,
+// so an absent or unknown level counts as one). Levels are matched exactly,
+// as SARIF spells them.
+func FromSARIFLevel(level string) Severity {
+	switch level {
+	case SARIFError:
+		return High
+	case SARIFNote:
+		return Low
+	case SARIFNone:
+		return Info
+	}
+	return Medium
+}
+
+// Score is the representative security-severity of a severity, for a SARIF
+// rule whose findings have a severity but no score of their own (no CVSS
+// vector): the middle of GitHub's bucket, so FromScore(s.Score()) is s.
+// Info and Unknown score 0 (no security severity).
 func (s Severity) Score() float64 {
 	switch s {
 	case Critical:
@@ -245,4 +300,21 @@ func Sort(fs []Finding) {
 		}
 		return strings.Compare(a.RuleID, b.RuleID)
 	})
+}
+
+// Rule describes one rule a scanner reports findings under, for SARIF rule
+// metadata and the rule tables of the docs: the one rule type of the secrets,
+// IaC and license scanners.
+type Rule struct {
+	// ID is the rule id findings carry as RuleID.
+	ID string
+	// Severity is the rule's default severity ("" when the rule's findings
+	// take their severity from elsewhere).
+	Severity Severity
+	// Title is a short name of the rule.
+	Title string
+	// Description says what the rule checks.
+	Description string
+	// Remediation says how to fix or waive a finding of the rule.
+	Remediation string
 }

@@ -2,6 +2,7 @@ package finding_test
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -9,16 +10,98 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/finding"
 )
 
+// TestParseSeverity is the one severity parser's table. pkg/sarif had a
+// second parser (used by nothing but its tests) that read "none" and
+// "informational" as its own no-severity value and refused "", "negligible"
+// and "unknown"; the suite now has one Severity and this parser: "none" and
+// "informational" are Info, "" and "unknown" are Unknown (which never fails a
+// cutoff), "negligible" (grype's word) is Info.
 func TestParseSeverity(t *testing.T) {
+	t.Parallel()
 	tests := map[string]finding.Severity{"CRITICAL": finding.Critical, "high": finding.High, "Moderate": finding.Medium,
-		"low": finding.Low, "negligible": finding.Info, "": finding.Unknown}
+		"low": finding.Low, "negligible": finding.Info, "": finding.Unknown,
+		// from pkg/sarif's parser's table
+		"critical": finding.Critical, "HIGH": finding.High, " Medium ": finding.Medium, "moderate": finding.Medium,
+		"none": finding.Info, "informational": finding.Info, "info": finding.Info, "unknown": finding.Unknown}
 	for in, want := range tests {
 		if got, err := finding.ParseSeverity(in); err != nil || got != want {
 			t.Errorf("ParseSeverity(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	if _, err := finding.ParseSeverity("severe"); err == nil {
-		t.Error("unknown severity accepted")
+	for _, in := range []string{"severe", "error", "warning", "note", "crit"} {
+		if _, err := finding.ParseSeverity(in); err == nil {
+			t.Errorf("ParseSeverity(%q) accepted", in)
+		}
+	}
+}
+
+// TestFromScore is GitHub's security-severity bucketing, with the SARIF level
+// each bucket gets (pkg/sarif's table, where the buckets used to live).
+// Changed: a score over 10 was Critical here (pkg/sarif said no severity);
+// it is now Info, as GitHub reads it. The only caller, SARIF ingestion, read
+// such scores as absent before and still does.
+func TestFromScore(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		score float64
+		sev   finding.Severity
+		level string
+	}{
+		{10, finding.Critical, "error"},
+		{9.0, finding.Critical, "error"},
+		{8.9, finding.High, "error"},
+		{7.0, finding.High, "error"},
+		{6.99, finding.Medium, "warning"},
+		{4.0, finding.Medium, "warning"},
+		{3.9, finding.Low, "note"},
+		{0.1, finding.Low, "note"},
+		{0, finding.Info, "note"},
+		{-1, finding.Info, "note"},
+		{10.5, finding.Info, "note"},
+		{math.NaN(), finding.Info, "note"},
+		{math.Inf(1), finding.Info, "note"},
+	}
+	for _, tt := range tests {
+		got := finding.FromScore(tt.score)
+		if got != tt.sev {
+			t.Errorf("FromScore(%v) = %q, want %q", tt.score, got, tt.sev)
+		}
+		if l := got.SARIFLevel(); l != tt.level {
+			t.Errorf("FromScore(%v).SARIFLevel() = %q, want %q", tt.score, l, tt.level)
+		}
+	}
+	// A severity's representative score lands in its own bucket.
+	for _, s := range []finding.Severity{finding.Critical, finding.High, finding.Medium, finding.Low, finding.Info} {
+		if got := finding.FromScore(s.Score()); got != s {
+			t.Errorf("FromScore(%q.Score()=%v) = %q", s, s.Score(), got)
+		}
+	}
+}
+
+// TestSARIFLevel is the one severity-to-level mapping, which pkg/scan and
+// pkg/vulndb each had a copy of (they agreed).
+func TestSARIFLevel(t *testing.T) {
+	t.Parallel()
+	want := map[finding.Severity]string{finding.Critical: "error", finding.High: "error", finding.Medium: "warning",
+		finding.Low: "note", finding.Info: "note", finding.Unknown: "note", "": "note", "bogus": "note"}
+	for s, w := range want {
+		if got := s.SARIFLevel(); got != w {
+			t.Errorf("%q.SARIFLevel() = %q, want %q", s, got, w)
+		}
+	}
+}
+
+// TestFromSARIFLevel is how an ingested SARIF result without a score gets a
+// severity: warning is SARIF's default level, so absent or unknown levels are
+// Medium; levels are exact (SARIF's enum is lower case).
+func TestFromSARIFLevel(t *testing.T) {
+	t.Parallel()
+	want := map[string]finding.Severity{"error": finding.High, "warning": finding.Medium, "note": finding.Low,
+		"none": finding.Info, "": finding.Medium, "fatal": finding.Medium, "ERROR": finding.Medium}
+	for l, w := range want {
+		if got := finding.FromSARIFLevel(l); got != w {
+			t.Errorf("FromSARIFLevel(%q) = %q, want %q", l, got, w)
+		}
 	}
 }
 
@@ -58,17 +141,6 @@ func TestGate(t *testing.T) {
 	c := finding.Count(fs)
 	if c[finding.Critical] != 2 || c[finding.High] != 2 || c[finding.Unknown] != 1 {
 		t.Errorf("Count = %v", c)
-	}
-}
-
-func TestFromScore(t *testing.T) {
-	for score, want := range map[float64]finding.Severity{10: finding.Critical, 9: finding.Critical, 8.9: finding.High, 7: finding.High, 4: finding.Medium, 0.1: finding.Low, 0: finding.Info} {
-		if got := finding.FromScore(score); got != want {
-			t.Errorf("FromScore(%v) = %v, want %v", score, got, want)
-		}
-		if want.Rank() > 0 && finding.FromScore(want.Score()) != want {
-			t.Errorf("Score of %v does not map back", want)
-		}
 	}
 }
 

@@ -2,13 +2,24 @@ package finding
 
 import (
 	"fmt"
+	"strings"
 
 	packageurl "github.com/package-url/packageurl-go"
 )
 
+// IsPURLScope reports whether a waiver's scope is meant as a package URL
+// (rather than an image repository or a path glob): it starts with "pkg:",
+// the scheme in lower case as the purl specification writes it. Every gate
+// decides the kind of a scope with it.
+func IsPURLScope(scope string) bool { return strings.HasPrefix(scope, "pkg:") }
+
 // ParsePURLScope checks that scope is a package URL an exception may be
-// scoped to, and returns it parsed and normalized (see PURLMatches).
+// scoped to (IsPURLScope, parses, names a package), and returns it parsed
+// and normalized (see PURLMatches).
 func ParsePURLScope(scope string) (packageurl.PackageURL, error) {
+	if !IsPURLScope(scope) {
+		return packageurl.PackageURL{}, fmt.Errorf("scope %q is not a valid package URL: it must start with pkg: (in lower case)", scope)
+	}
 	p, err := packageurl.FromString(scope)
 	if err != nil {
 		return packageurl.PackageURL{}, fmt.Errorf("scope %q is not a valid package URL: %w", scope, err)
@@ -37,8 +48,10 @@ func ParsePURLScope(scope string) (packageurl.PackageURL, error) {
 //     cover …?arch=amd64);
 //   - the scope has no subpath, or the subpaths are equal.
 //
-// A scope or finding purl that does not parse covers nothing: the finding
-// stays present.
+// A scope that is not a valid scope (ParsePURLScope: "PKG:…" included) or a
+// finding purl that does not parse covers nothing: the finding stays
+// present. findingtest/purl-scopes.json is the table of this rule that
+// pkg/exceptions and pkg/verify run through their own entry points too.
 func PURLMatches(scope, purl string) bool {
 	if scope == "" || purl == "" {
 		return false

@@ -74,31 +74,32 @@ func (r *Runtime) CollectInputs(a *Action, args []string, positional string) (Ra
 }
 
 // Decode fills the exported fields of the struct dst points to from raw, by their
-// `input:"name"` tags. Supported field types: string, bool (true/false in any of
-// the YAML 1.2 core spellings the toolkit accepts), int, time.Duration, and
-// []string (one item per line or comma, blanks dropped; with the tag option
-// `input:"name,lines"` one item per line only, for values that may hold commas). Every tag must name an
-// input in raw, and every input in raw must have a field: a test keeps action.yml
-// and the gate's reader equal, and this keeps them equal at run time too.
+// `input:"name"` tags. Fields of embedded structs (option sets shared by several
+// gates, e.g. signing.Inputs) are read as if they were the outer struct's own.
+// Supported field types: string, bool (true/false in any of the YAML 1.2 core
+// spellings the toolkit accepts), int, time.Duration, and []string (one item per
+// line or comma, blanks dropped; with the tag option `input:"name,lines"` one
+// item per line only, for values that may hold commas). The options secret and
+// pem mark values to mask (see Secrets) and do not change decoding. Every tag
+// must name an input in raw, and every input in raw must have a field: a test
+// keeps action.yml and the gate's reader equal, and this keeps them equal at run
+// time too.
 func Decode(raw RawInputs, dst any) error {
 	v := reflect.ValueOf(dst)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("decoding inputs: destination must be a pointer to a struct, got %T", dst)
 	}
-	v = v.Elem()
 	seen := map[string]bool{}
-	for i := 0; i < v.NumField(); i++ {
-		f := v.Type().Field(i)
-		name, opt, _ := strings.Cut(f.Tag.Get("input"), ",")
-		if name == "" {
-			continue
-		}
-		s, ok := raw[name]
+	for _, f := range inputFields(v.Elem()) {
+		s, ok := raw[f.name]
 		if !ok {
-			return fmt.Errorf("decoding inputs: field %s reads input %q, which action.yml does not declare", f.Name, name)
+			return fmt.Errorf("decoding inputs: field %s reads input %q, which action.yml does not declare", f.field, f.name)
 		}
-		seen[name] = true
-		if err := setField(v.Field(i), name, opt, strings.TrimSpace(s)); err != nil {
+		if seen[f.name] {
+			return fmt.Errorf("decoding inputs: field %s reads input %q, which another field reads too", f.field, f.name)
+		}
+		seen[f.name] = true
+		if err := setField(f.v, f.name, f.opts, strings.TrimSpace(s)); err != nil {
 			return err
 		}
 	}
@@ -115,24 +116,104 @@ func Decode(raw RawInputs, dst any) error {
 	return nil
 }
 
-// InputNames returns the input names a struct type reads through `input` tags.
+// inputField is one tagged field of an inputs struct, embedded ones flattened.
+type inputField struct {
+	name, field string
+	opts        []string
+	v           reflect.Value
+}
+
+func (f inputField) has(opt string) bool { return slices.Contains(f.opts, opt) }
+
+// inputFields lists the tagged fields of the struct v, descending into embedded
+// structs (by value) in declaration order.
+func inputFields(v reflect.Value) []inputField {
+	var out []inputField
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		tag := sf.Tag.Get("input")
+		if sf.Anonymous && tag == "" && sf.Type.Kind() == reflect.Struct {
+			out = append(out, inputFields(v.Field(i))...)
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "" {
+			continue
+		}
+		f := inputField{name: name, field: t.Name() + "." + sf.Name, v: v.Field(i)}
+		if opts != "" {
+			f.opts = strings.Split(opts, ",")
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// InputNames returns the input names a struct type reads through `input` tags,
+// its embedded structs' included.
 func InputNames(dst any) []string {
 	t := reflect.TypeOf(dst)
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	var names []string
-	for i := 0; i < t.NumField(); i++ {
-		if n, _, _ := strings.Cut(t.Field(i).Tag.Get("input"), ","); n != "" {
-			names = append(names, n)
-		}
+	for _, f := range inputFields(reflect.New(t).Elem()) {
+		names = append(names, f.name)
 	}
 	return names
 }
 
+// Secrets returns the raw values that must be masked before anything else runs,
+// by the tag options of dst's fields (a struct or a pointer to one): secret masks
+// the whole value (AddMask masks each of its lines too); pem masks each line of a
+// value holding PEM content (armour lines excepted) and nothing when the value is
+// a path or a KMS URI, which are not secret.
+func Secrets(raw RawInputs, dst any) []string {
+	t := reflect.TypeOf(dst)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var out []string
+	for _, f := range inputFields(reflect.New(t).Elem()) {
+		s := raw[f.name]
+		switch {
+		case strings.TrimSpace(s) == "":
+		case f.has("secret"):
+			out = append(out, s)
+		case f.has("pem") && strings.Contains(s, "-----BEGIN"):
+			for _, l := range strings.Split(s, "\n") {
+				if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "-----") {
+					out = append(out, l)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// IsExpression reports whether s is a workflow expression (${{ … }}): the runner
+// evaluates every expression in with: and in action.yml defaults, so one that
+// reaches a gate was never evaluated (a local run taking the default).
+func IsExpression(s string) bool {
+	return strings.HasPrefix(strings.TrimSpace(s), "${{")
+}
+
+// DropUnevaluated empties every input of raw whose action.yml default is an
+// expression (e.g. token: ${{ github.token }}) and whose value is still an
+// unevaluated expression: off a runner nothing evaluates it, and the literal text
+// is no value (a token "${{ github.token }}" would be sent as a credential).
+func DropUnevaluated(a *Action, raw RawInputs) {
+	for _, in := range a.Inputs {
+		if IsExpression(in.Default) && IsExpression(raw[in.Name]) {
+			raw[in.Name] = ""
+		}
+	}
+}
+
 var durationType = reflect.TypeOf(time.Duration(0))
 
-func setField(f reflect.Value, name, opt, s string) error {
+func setField(f reflect.Value, name string, opts []string, s string) error {
 	switch {
 	case f.Type() == durationType:
 		if s == "" {
@@ -163,7 +244,7 @@ func setField(f reflect.Value, name, opt, s string) error {
 		}
 		f.SetInt(int64(n))
 	case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
-		if opt == "lines" {
+		if slices.Contains(opts, "lines") {
 			f.Set(reflect.ValueOf(SplitLines(s)))
 		} else {
 			f.Set(reflect.ValueOf(SplitList(s)))

@@ -19,6 +19,12 @@ var ErrNoIDToken = errors.New("no OIDC token available: ACTIONS_ID_TOKEN_REQUEST
 // SigstoreAudience is the audience Fulcio expects.
 const SigstoreAudience = "sigstore"
 
+// SigstoreIDToken requests the job's OIDC token for Fulcio (IDToken with
+// SigstoreAudience): what keyless signing passes to signing.Prepare.
+func (r *Runtime) SigstoreIDToken(ctx context.Context) (string, error) {
+	return r.IDToken(ctx, SigstoreAudience)
+}
+
 // IDToken requests an OIDC ID token for audience from the runner, the way
 // actions/toolkit's getIDToken does: GET ACTIONS_ID_TOKEN_REQUEST_URL with
 // &audience=…, authorised by ACTIONS_ID_TOKEN_REQUEST_TOKEN. The token is masked in

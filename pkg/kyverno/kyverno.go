@@ -16,7 +16,10 @@
 //     `rekor.ignoreTlog` false even under Options.IgnoreTlog;
 //   - one attestations entry per required predicate type, signed by the same
 //     attestors, with conditions: code-scan `decision` is pass and no scanner
-//     outage is recorded; threat-model
+//     outage is recorded; dast `decision` is pass, `environment` is the
+//     requirement's, no outage is recorded and, with deny, no alert at or
+//     above the risk is listed (a dast requirement is left out for the
+//     cluster of its own environment, Options.Environment); threat-model
 //     `result` is pass; vuln has no match at or above the deny severity in the
 //     signed grype result (only fixed ones with fixed-only); CycloneDX
 //     `bomFormat`; SPDX `spdxVersion`; SLSA provenance from the pinned source
@@ -105,6 +108,12 @@ type Options struct {
 	// MaxAgeAtAdmission also renders the requirements' max-age as an admission
 	// condition on the predicate's scanFinishedOn (see the package doc).
 	MaxAgeAtAdmission bool
+	// Environment is the environment of the cluster the policy admits to
+	// (e.g. production). A requirement that does not apply to a deploy there
+	// (policy.Requirement.AppliesTo: the dast requirement in the cluster of
+	// the environment its DAST runs in) is left out and named in the
+	// not-enforced annotation. Empty renders every requirement.
+	Environment string
 }
 
 // Kyverno's ClusterPolicy, the parts this package writes. Field order is the
@@ -275,7 +284,12 @@ func build(p *policy.Policy, o Options) (*clusterPolicy, error) {
 	}
 
 	var atts []attestationEntry
+	notEnforced := []string{}
 	for i, r := range p.Require {
+		if ok, why := r.AppliesTo(o.Environment); !ok {
+			notEnforced = append(notEnforced, fmt.Sprintf("require[%d] (%s): %s", i, r.Type, why))
+			continue
+		}
 		a, err := requirement(r, signers, o)
 		if err != nil {
 			return nil, fmt.Errorf("require[%d] (%s): %w", i, r.Type, err)
@@ -283,9 +297,8 @@ func build(p *policy.Policy, o Options) (*clusterPolicy, error) {
 		atts = append(atts, a)
 	}
 
-	notEnforced := []string{}
 	if p.Exceptions != nil && len(p.Exceptions.Signers) > 0 {
-		notEnforced = append(notEnforced, "exceptions (signed waivers do not lower admission's vuln and code-scan conditions)")
+		notEnforced = append(notEnforced, "exceptions (signed waivers do not lower admission's vuln, code-scan and dast conditions)")
 	}
 	if slices.ContainsFunc(p.Require, policy.Requirement.AcceptsOutageException) {
 		notEnforced = append(notEnforced, "scanner-outage exceptions (admission requires the scan itself: an image deployed on an outage exception is admitted once it is scanned)")
@@ -445,6 +458,11 @@ func requirement(r policy.Requirement, signers []attestorSet, o Options) (attest
 		if o.MaxAgeAtAdmission && r.MaxAge.Duration > 0 {
 			conds = append(conds, maxAge("scanFinishedOn", r))
 		}
+	case attestation.PredicateDAST:
+		conds = append(conds, dastConditions(r)...)
+		if o.MaxAgeAtAdmission && r.MaxAge.Duration > 0 {
+			conds = append(conds, maxAge("scanFinishedOn || evaluatedOn", r))
+		}
 	case attestation.PredicateThreatModel:
 		conds = append(conds, condition{Key: "{{ result }}", Operator: "Equals", Value: "pass", Message: "the threat-model attestation's result is not pass"})
 	case attestation.PredicateVuln:
@@ -493,6 +511,36 @@ func requirement(r policy.Requirement, signers []attestorSet, o Options) (attest
 		a.Conditions = []anyAll{{All: conds}}
 	}
 	return a, nil
+}
+
+// dastConditions are the admission conditions of a dast requirement: the
+// gate's decision is pass, the scan is of the requirement's environment
+// (compared in lower case; the dast gate writes environment names in ASCII
+// letters, digits and . _ - /), no outage is recorded, and, with deny, no
+// alert at or above the risk is listed, whatever the gate did with it
+// (admission applies no exceptions; a rules-file IGNORE is the repository's
+// claim).
+func dastConditions(r policy.Requirement) []condition {
+	env := strings.ToLower(strings.TrimSpace(r.Environment))
+	conds := []condition{
+		{Key: "{{ decision }}", Operator: "Equals", Value: "pass", Message: "the dast attestation's decision is not pass"},
+		{Key: "{{ to_lower(environment) }}", Operator: "Equals", Value: env, Message: "the dast attestation is not of environment " + env},
+		{Key: "{{ length(outages || `[]`) }}", Operator: "Equals", Value: 0, Message: "the dast attestation records an incomplete scan (outage)"},
+	}
+	if r.Deny != nil && r.Deny.Risk != "" {
+		var risks []string
+		for _, risk := range policy.DASTRisks {
+			if policy.DASTRiskRank(risk) >= policy.DASTRiskRank(r.Deny.Risk) {
+				risks = append(risks, risk)
+			}
+		}
+		conds = append(conds,
+			condition{Key: fmt.Sprintf("{{ length(alerts[?contains(['%s'], risk)]) }}", strings.Join(risks, "', '")), Operator: "Equals", Value: 0,
+				Message: "the dast attestation lists an alert at or above risk " + r.Deny.Risk},
+			condition{Key: "{{ alertsOmitted || `0` }}", Operator: "Equals", Value: 0,
+				Message: "the dast attestation left alerts out (over its cap)"})
+	}
+	return conds
 }
 
 func maxAge(field string, r policy.Requirement) condition {

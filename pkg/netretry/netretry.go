@@ -92,7 +92,7 @@ func (o Options) withDefaults() Options {
 		o.ResponseHeaderTimeout = DefaultResponseHeaderTimeout
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleep
+		o.Sleep = Sleep
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -444,7 +444,10 @@ func discard(resp *http.Response) {
 	}
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d or until ctx ends, whichever is first, and returns ctx's
+// error when it ended first: the wait between attempts (Options.Sleep's
+// default), for every retry loop of the suite.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -10,6 +10,9 @@
 // Errors are classified with pkg/errkind: a malformed reference, a missing image or
 // refused credentials are input errors; an unreachable registry or a 5xx after the
 // retries is an infrastructure error — never "not found" and never "not signed".
+//
+// RegistryInputs are the registry-username and registry-password inputs the
+// gates that reach a registry share (embedded in their inputs).
 package oci
 
 import (
@@ -229,4 +232,18 @@ func Classify(doing string, err error) error {
 		return errkind.Infra(fmt.Errorf("%s: registry unreachable: %w", doing, err))
 	}
 	return errkind.Infra(fmt.Errorf("%s: %w", doing, err))
+}
+
+// RegistryInputs are the registry-username and registry-password inputs of the
+// gates that push or pull images; a gate embeds them in its Inputs (gha.Decode
+// tags). The password is masked before anything runs.
+type RegistryInputs struct {
+	RegistryUsername string `input:"registry-username"`
+	RegistryPassword string `input:"registry-password,secret"`
+}
+
+// Options are the registry options of these credentials, with the suite's
+// User-Agent.
+func (r RegistryInputs) Options() Options {
+	return Options{Username: r.RegistryUsername, Password: r.RegistryPassword, UserAgent: "secure-gates"}
 }

@@ -63,6 +63,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("apiVersion: secure-gates/v1\nkind: Policy\n<<: {mode: audit}\nidentities: [{key: release.pub}]\n"), "")
 	f.Add([]byte("apiVersion: secure-gates/v1\nkind: Policy\nmode: !!binary YXVkaXQ=\nidentities: [{key: release.pub}]\n"), "")
 	f.Add([]byte("{{{"), "")
+	f.Add([]byte("apiVersion: secure-gates/v1\nkind: Policy\nidentities: [{key: release.pub}]\nrequire: [{type: dast, environment: staging, max-age: 72h, deny: {risk: high}}]\n"), "")
 	dir := keyDir(f)
 	f.Fuzz(func(t *testing.T, data []byte, subject string) {
 		// Parse is Load after the bounded file read.
@@ -91,6 +92,18 @@ func FuzzLoad(f *testing.F) {
 			}
 			if !id.IsKey() && checkIssuer(id.Issuer) != nil {
 				t.Fatalf("accepted issuer %q", id.Issuer)
+			}
+		}
+		for _, r := range p.Require {
+			if r.PredicateType == "https://secure-gates.dev/attestation/dast/v1" {
+				// A dast requirement names a comparable environment and, with
+				// deny, a known risk.
+				if c, ok := canonicalEnvironment(r.Environment); !ok || c == "" {
+					t.Fatalf("accepted dast environment %q", r.Environment)
+				}
+				if r.Deny != nil && DASTRiskRank(r.Deny.Risk) == 0 {
+					t.Fatalf("accepted dast deny %+v", r.Deny)
+				}
 			}
 		}
 		_ = Lint(p)

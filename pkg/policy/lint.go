@@ -8,6 +8,8 @@ import (
 	"regexp/syntax"
 	"strings"
 	"unicode"
+
+	"github.com/secure-gates/secure-gates/pkg/attestation"
 )
 
 // Warning is a finding of Lint: a policy that loads but is dangerous.
@@ -29,7 +31,9 @@ func (w Warning) String() string { return w.Field + ": " + w.Msg }
 //     repository (and no repository extension pins it), or any workflow file;
 //   - mode: audit without enforce-environments (audit then applies everywhere);
 //   - an exception or break-glass signer that is also a release signer (the
-//     pipeline that signs images could then waive its own findings).
+//     pipeline that signs images could then waive its own findings);
+//   - a dast requirement without max-age (a DAST of any age, of an
+//     application that has changed around the image since, would count).
 func Lint(p *Policy) []Warning {
 	var ws []Warning
 	warn := func(field, format string, args ...any) {
@@ -38,6 +42,12 @@ func Lint(p *Policy) []Warning {
 	if p.Mode == ModeAudit && len(p.EnforceEnvironments) == 0 {
 		warn("mode", "audit without enforce-environments: no deploy is ever blocked, production included. "+
 			"List the environments that must enforce (enforce-environments: [production]); audit then applies only to other named environments")
+	}
+	for i, r := range p.Require {
+		if r.PredicateType == attestation.PredicateDAST && r.MaxAge.IsZero() {
+			warn(fmt.Sprintf("require[%d]", i), "dast without max-age: a DAST of this digest from any time counts, however long ago %s was scanned. "+
+				"Bound it (max-age: 72h), so that promotion needs a recent scan", r.Environment)
+		}
 	}
 	each := func(prefix string, ids []Identity) {
 		for i, id := range ids {

@@ -43,6 +43,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 )
 
 // APIVersion and Kind are the only values the policy header accepts.
@@ -216,10 +217,16 @@ func (id Identity) String() string {
 type Requirement struct {
 	// Type is a short name from pkg/attestation ("vuln") or a full predicate URI.
 	Type string `yaml:"type" json:"type"`
-	// MaxAge bounds the age of a vuln or code-scan attestation's scan.
+	// MaxAge bounds the age of a vuln, code-scan or dast attestation's scan.
 	MaxAge Duration `yaml:"max-age,omitempty" json:"max-age,omitzero"`
-	// Deny fails a vuln attestation that has findings at or above a severity.
+	// Deny fails a vuln attestation that has findings at or above a severity,
+	// or a dast attestation that has alerts at or above a risk.
 	Deny *Deny `yaml:"deny,omitempty" json:"deny,omitempty"`
+	// Environment, for dast (required there), is the environment whose DAST
+	// counts, e.g. "staging": only a dast attestation whose environment is the
+	// same name (SameEnvironment) satisfies the requirement, and a deploy to
+	// that environment itself does not need it (AppliesTo).
+	Environment string `yaml:"environment,omitempty" json:"environment,omitempty"`
 	// SourceRepository pins the source repository (owner/name) of slsaprovenance.
 	SourceRepository string `yaml:"source-repository,omitempty" json:"source-repository,omitempty"`
 	// Builder, for slsaprovenance, is empty (the project's own provenance, checked
@@ -232,7 +239,7 @@ type Requirement struct {
 	SourceBranch string `yaml:"source-branch,omitempty" json:"source-branch,omitempty"`
 	// SourceTag pins slsa-verifier's --source-tag.
 	SourceTag string `yaml:"source-tag,omitempty" json:"source-tag,omitempty"`
-	// OnScannerOutage, for vuln and code-scan, says what a scanner outage does to
+	// OnScannerOutage, for vuln, code-scan and dast, says what a scanner outage does to
 	// the requirement: OutageFail (the default) fails it; OutageException lets a
 	// signed outage exception stand in for the missing scan — an exception
 	// attestation by an exceptions signer, unexpired and in scope, whose findings
@@ -244,12 +251,34 @@ type Requirement struct {
 	PredicateType string `yaml:"-" json:"-"`
 }
 
-// Deny is the vulnerability condition of a vuln requirement.
+// Deny is the condition of a vuln requirement (Severity, FixedOnly) or of a
+// dast requirement (Risk).
 type Deny struct {
-	// Severity is the cutoff: findings at or above it fail, after exceptions.
-	Severity finding.Severity `yaml:"severity" json:"severity"`
-	// FixedOnly counts only findings with a known fix.
+	// Severity, for vuln, is the cutoff: findings at or above it fail, after
+	// exceptions.
+	Severity finding.Severity `yaml:"severity,omitempty" json:"severity,omitempty"`
+	// FixedOnly, for vuln, counts only findings with a known fix.
 	FixedOnly bool `yaml:"fixed-only,omitempty" json:"fixed-only,omitempty"`
+	// Risk, for dast, is the cutoff: alerts at or above it (one of DASTRisks)
+	// fail, whatever the dast gate did with them (ZAP rules-file IGNORE or
+	// WARN, the repository's exceptions file), unless a signed exception
+	// waives them.
+	Risk string `yaml:"risk,omitempty" json:"risk,omitempty"`
+}
+
+// DASTRisks are the values of Deny.Risk, highest first (the dast predicate's
+// alert risks).
+var DASTRisks = []string{"critical", "high", "medium", "low", "informational"}
+
+// DASTRiskRank ranks a dast risk: 5 for critical down to 1 for informational,
+// 0 for anything else.
+func DASTRiskRank(risk string) int {
+	for i, r := range DASTRisks {
+		if r == risk {
+			return len(DASTRisks) - i
+		}
+	}
+	return 0
 }
 
 // Signers lists identities allowed to sign a kind of attestation.
@@ -315,17 +344,12 @@ type Options struct {
 // Load reads, parses and validates the policy file at path. Every error is an
 // input error naming the file and the field.
 func Load(path string, opts Options) (*Policy, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("reading policy %s: %w", path, err))
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxPolicyBytes+1))
-	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("reading policy %s: %w", path, err))
-	}
-	if len(data) > MaxPolicyBytes {
+	data, err := readfile.Bounded(path, MaxPolicyBytes)
+	if errors.Is(err, readfile.ErrTooLarge) {
 		return nil, errkind.Input(fmt.Errorf("policy %s is larger than %d bytes", path, MaxPolicyBytes))
+	}
+	if err != nil {
+		return nil, errkind.Input(fmt.Errorf("reading policy %s: %w", path, err))
 	}
 	p, err := Parse(data, opts)
 	if err != nil {
@@ -400,9 +424,9 @@ func fieldNames(msg string) string {
 		case "Identity":
 			return "in an identity (known: key, issuer, subject, subject-regexp, repository, ref, workflow, trigger)"
 		case "Requirement":
-			return "in a require entry (known: type, max-age, deny, source-repository, builder, builder-id, source-branch, source-tag, on-scanner-outage)"
+			return "in a require entry (known: type, max-age, deny, environment, source-repository, builder, builder-id, source-branch, source-tag, on-scanner-outage)"
 		case "Deny":
-			return "in deny (known: severity, fixed-only)"
+			return "in deny (known: severity, fixed-only for vuln; risk for dast)"
 		case "Signers":
 			return "in exceptions (known: signers, max-lifetime, max-outage-lifetime)"
 		case "BreakGlass":
@@ -508,25 +532,54 @@ func (v *validator) add(field, format string, args ...any) {
 
 func (v *validator) requirement(field string, r *Requirement) {
 	add := func(sub, format string, args ...any) { v.add(field+"."+sub, format, args...) }
-	if !r.MaxAge.IsZero() && r.PredicateType != attestation.PredicateVuln && r.PredicateType != attestation.PredicateCodeScan {
-		add("max-age", "applies to vuln and code-scan only, not %s", r.Type)
+	isDAST := r.PredicateType == attestation.PredicateDAST
+	if !r.MaxAge.IsZero() && r.PredicateType != attestation.PredicateVuln && r.PredicateType != attestation.PredicateCodeScan && !isDAST {
+		add("max-age", "applies to vuln, code-scan and dast only, not %s", r.Type)
 	}
 	if r.Deny != nil {
-		if r.PredicateType != attestation.PredicateVuln {
-			add("deny", "applies to vuln only, not %s", r.Type)
+		switch r.PredicateType {
+		case attestation.PredicateVuln:
+			if r.Deny.Risk != "" {
+				add("deny.risk", "is %q, but risk applies to dast only: a vuln requirement denies by severity (deny: {severity: critical})", r.Deny.Risk)
+			}
+			sev, err := finding.ParseSeverity(string(r.Deny.Severity))
+			if err != nil || sev == finding.Unknown || sev == finding.Info {
+				add("deny.severity", "is %q, want one of critical, high, medium, low", r.Deny.Severity)
+			} else {
+				r.Deny.Severity = sev
+			}
+		case attestation.PredicateDAST:
+			wrong := r.Deny.Severity != "" || r.Deny.FixedOnly
+			if wrong {
+				sev := nonEmptyOr(r.Deny.Risk, nonEmptyOr(string(r.Deny.Severity), "high"))
+				add("deny", "is {severity: %q, fixed-only: %v}: a dast requirement denies by risk, not severity or fixed-only; write deny: {risk: %s}",
+					r.Deny.Severity, r.Deny.FixedOnly, strings.ToLower(sev))
+			}
+			risk := strings.ToLower(strings.TrimSpace(r.Deny.Risk))
+			if DASTRiskRank(risk) == 0 && (r.Deny.Risk != "" || !wrong) {
+				add("deny.risk", "is %q, want one of %s (e.g. deny: {risk: high})", r.Deny.Risk, strings.Join(DASTRisks, ", "))
+			} else {
+				r.Deny.Risk = risk
+			}
+		default:
+			add("deny", "applies to vuln (deny: {severity: ...}) and dast (deny: {risk: ...}) only, not %s", r.Type)
 		}
-		sev, err := finding.ParseSeverity(string(r.Deny.Severity))
-		if err != nil || sev == finding.Unknown || sev == finding.Info {
-			add("deny.severity", "is %q, want one of critical, high, medium, low", r.Deny.Severity)
-		} else {
-			r.Deny.Severity = sev
+	}
+	switch {
+	case isDAST && strings.TrimSpace(r.Environment) == "":
+		add("environment", "is required for dast: name the environment whose DAST counts, e.g. environment: staging (the dast gate's environment input)")
+	case isDAST:
+		if c, ok := canonicalEnvironment(r.Environment); !ok || c == "" {
+			add("environment", "is %+q: write the environment's name in printable ASCII as GitHub shows it (e.g. staging); a name outside it could be confused with another", r.Environment)
 		}
+	case r.Environment != "":
+		add("environment", "applies to dast only, not %s", r.Type)
 	}
 	switch r.OnScannerOutage {
 	case "", OutageFail:
 	case OutageException:
-		if r.PredicateType != attestation.PredicateVuln && r.PredicateType != attestation.PredicateCodeScan {
-			add("on-scanner-outage", "applies to vuln and code-scan only, not %s", r.Type)
+		if r.PredicateType != attestation.PredicateVuln && r.PredicateType != attestation.PredicateCodeScan && !isDAST {
+			add("on-scanner-outage", "applies to vuln, code-scan and dast only, not %s", r.Type)
 		}
 	default:
 		add("on-scanner-outage", "is %q, want %s (the default) or %s", r.OnScannerOutage, OutageFail, OutageException)
@@ -558,6 +611,13 @@ func (v *validator) requirement(field string, r *Requirement) {
 	default:
 		add("builder", "is %q, want empty (the project's own provenance) or %s", r.Builder, BuilderSLSAGitHubGenerator)
 	}
+}
+
+func nonEmptyOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 var repoName = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
@@ -740,6 +800,35 @@ func canonicalEnvironment(name string) (canonical string, ok bool) {
 		}
 	}
 	return c, true
+}
+
+// SameEnvironment reports whether two environment names name the same
+// environment, compared as everywhere in the policy: case-insensitively after
+// canonicalEnvironment. An empty name, or one outside printable ASCII, is the
+// same as nothing (fail closed: a look-alike never matches).
+func SameEnvironment(a, b string) bool {
+	ca, okA := canonicalEnvironment(a)
+	cb, okB := canonicalEnvironment(b)
+	return okA && okB && ca != "" && strings.EqualFold(ca, cb)
+}
+
+// AppliesTo reports whether r must be met by a deploy to environment, and
+// when not, why. Every requirement applies everywhere, except that a dast
+// requirement does not apply to a deploy into its own environment: the DAST
+// of staging runs after the digest is deployed to staging, so it can only be
+// required for the promotion beyond (production). Since that is a
+// relaxation, the deploy's environment must name it plainly: the same name
+// in any letter case, with no character that comparison drops (whitespace,
+// zero-width or other format characters) and none outside printable ASCII.
+// Anything else, and an unnamed environment, needs it (fail closed).
+func (r Requirement) AppliesTo(environment string) (bool, string) {
+	if r.PredicateType != attestation.PredicateDAST {
+		return true, ""
+	}
+	if c, ok := canonicalEnvironment(environment); !ok || c != environment || !SameEnvironment(environment, r.Environment) {
+		return true, ""
+	}
+	return false, fmt.Sprintf("not required for a deploy to %s: its DAST runs there after the deploy, and is required for the promotion to other environments", r.Environment)
 }
 
 // Requirement returns the requirement of a predicate type URI, if any.

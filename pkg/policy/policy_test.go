@@ -129,7 +129,7 @@ func TestLoadErrors(t *testing.T) {
 		}, `identities[1]: give either key or issuer/subject`},
 		{"deny on the wrong type", func(s string) string {
 			return strings.Replace(s, "  - type: code-scan ", "  - type: code-scan\n    deny: {severity: high}\n", 1)
-		}, `require[2].deny: applies to vuln only`},
+		}, `require[2].deny: applies to vuln (deny: {severity: ...}) and dast (deny: {risk: ...}) only, not code-scan`},
 		{"bad severity", func(s string) string { return strings.Replace(s, "severity: critical", "severity: urgent", 1) }, `require[1].deny.severity`},
 		{"bad max-age", func(s string) string { return strings.Replace(s, "max-age: 24h", "max-age: soon", 1) }, `"soon" is not a positive duration`},
 		{"duplicate key", func(s string) string { return s + "mode: audit\n" }, `already defined`},
@@ -185,7 +185,7 @@ func TestOnScannerOutage(t *testing.T) {
 		{"accepted on vuln", "require:\n  - {type: vuln, on-scanner-outage: exception}\nexceptions: {signers: [{key: security.pub}]}\n", ""},
 		{"fail is the default spelled out", "require:\n  - {type: code-scan, on-scanner-outage: fail}\n", ""},
 		{"needs exception signers", "require:\n  - {type: vuln, on-scanner-outage: exception}\n", "require[0].on-scanner-outage: exception needs exceptions.signers"},
-		{"scanner types only", "require:\n  - {type: cyclonedx, on-scanner-outage: exception}\nexceptions: {signers: [{key: security.pub}]}\n", "applies to vuln and code-scan only"},
+		{"scanner types only", "require:\n  - {type: cyclonedx, on-scanner-outage: exception}\nexceptions: {signers: [{key: security.pub}]}\n", "applies to vuln, code-scan and dast only"},
 		{"unknown value", "require:\n  - {type: vuln, on-scanner-outage: continue}\n", `is "continue", want fail (the default) or exception`},
 	}
 	for _, tc := range cases {

@@ -5,12 +5,13 @@ import (
 	"log"
 	"os"
 
+	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
 )
 
 // A scanner fills the neutral model; the writer does the SARIF.
 func ExampleWrite() {
-	sev := sarif.SeverityHigh
+	sev := finding.High // the one severity type, and its SARIF level
 	run := sarif.Run{
 		Tool:     sarif.Tool{Name: "grype", Version: "0.120.1"},
 		Category: "deps",
@@ -22,7 +23,7 @@ func ExampleWrite() {
 		}},
 		Results: []sarif.Result{{
 			RuleID:    "CVE-2023-44487-golang.org/x/net",
-			Level:     sev.Level(),
+			Level:     sarif.Level(sev.SARIFLevel()),
 			Message:   "golang.org/x/net 0.14.0 is vulnerable; fixed in 0.17.0",
 			Locations: []sarif.Location{{Path: "/repo/go.mod", StartLine: 7}},
 			PartialFingerprints: map[string]string{

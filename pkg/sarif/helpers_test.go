@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/secure-gates/secure-gates/pkg/finding"
 )
 
 // The official SARIF 2.1.0 schema ships inside the grype module (pinned in
@@ -109,8 +111,8 @@ func sampleRuns() []Run {
 				Name:             "AWS access token",
 				ShortDescription: "AWS access key ID committed to the repository",
 				HelpMarkdown:     "Rotate the key, then remove it from history.",
-				SecuritySeverity: SeverityCritical.Score(),
-				DefaultLevel:     SeverityCritical.Level(),
+				SecuritySeverity: finding.Critical.Score(),
+				DefaultLevel:     Level(finding.Critical.SARIFLevel()),
 				Tags:             []string{"secret"},
 			}},
 			Results: []Result{
@@ -154,14 +156,14 @@ func sampleRuns() []Run {
 			Results: []Result{
 				{
 					RuleID:     "GHSA-xxxx-yyyy-zzzz-golang.org/x/net",
-					Level:      LevelForScore(7.5),
+					Level:      Level(finding.FromScore(7.5).SARIFLevel()),
 					Message:    "golang.org/x/net 0.14.0 (go-module) is vulnerable; fixed in 0.17.0",
 					Locations:  []Location{{Path: "go.mod", StartLine: 12}},
 					Properties: map[string]any{"purl": "pkg:golang/golang.org/x/net@v0.14.0"},
 				},
 				{
 					RuleID:    "CVE-2024-0001-libfoo",
-					Level:     LevelForScore(4.3),
+					Level:     Level(finding.FromScore(4.3).SARIFLevel()),
 					Message:   "libfoo 1.2 is vulnerable",
 					Locations: []Location{{Path: "third party/libfoo/VERSION"}},
 				},

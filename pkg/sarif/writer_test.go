@@ -243,58 +243,6 @@ func TestRelativeURI(t *testing.T) {
 	}
 }
 
-func TestSeverityBuckets(t *testing.T) {
-	tests := []struct {
-		score float64
-		sev   Severity
-		level Level
-	}{
-		{10, SeverityCritical, LevelError},
-		{9.0, SeverityCritical, LevelError},
-		{8.9, SeverityHigh, LevelError},
-		{7.0, SeverityHigh, LevelError},
-		{6.99, SeverityMedium, LevelWarning},
-		{4.0, SeverityMedium, LevelWarning},
-		{3.9, SeverityLow, LevelNote},
-		{0.1, SeverityLow, LevelNote},
-		{0, SeverityNone, LevelNote},
-		{-1, SeverityNone, LevelNote},
-		{10.5, SeverityNone, LevelNote},
-		{math.NaN(), SeverityNone, LevelNote},
-	}
-	for _, tt := range tests {
-		if got := SeverityFromScore(tt.score); got != tt.sev {
-			t.Errorf("SeverityFromScore(%v) = %q, want %q", tt.score, got, tt.sev)
-		}
-		if got := LevelForScore(tt.score); got != tt.level {
-			t.Errorf("LevelForScore(%v) = %q, want %q", tt.score, got, tt.level)
-		}
-	}
-	// A severity's default score lands in its own bucket.
-	for _, s := range []Severity{SeverityCritical, SeverityHigh, SeverityMedium, SeverityLow, SeverityNone} {
-		if got := SeverityFromScore(s.Score()); got != s {
-			t.Errorf("SeverityFromScore(%q.Score()=%v) = %q", s, s.Score(), got)
-		}
-	}
-}
-
-func TestParseSeverity(t *testing.T) {
-	tests := map[string]Severity{
-		"critical": SeverityCritical, "HIGH": SeverityHigh, " Medium ": SeverityMedium,
-		"moderate": SeverityMedium, "low": SeverityLow, "none": SeverityNone, "informational": SeverityNone,
-	}
-	for in, want := range tests {
-		if got, err := ParseSeverity(in); err != nil || got != want {
-			t.Errorf("ParseSeverity(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "severe", "negligible", "unknown"} {
-		if _, err := ParseSeverity(in); err == nil || !strings.Contains(err.Error(), "expected critical") {
-			t.Errorf("ParseSeverity(%q) error = %v, want one listing the accepted names", in, err)
-		}
-	}
-}
-
 // The emitted security-severity string never moves a score into a higher
 // bucket than GitHub would give the exact score, and stays in the same one.
 func TestSecuritySeverityString(t *testing.T) {

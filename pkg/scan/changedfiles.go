@@ -1,14 +1,14 @@
 package scan
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
-	"github.com/secure-gates/secure-gates/pkg/scan/secrets"
+	"github.com/secure-gates/secure-gates/pkg/gitcmd"
 )
 
 // maxChangedFiles bounds the files a pull request may touch for a changed-only
@@ -25,15 +25,15 @@ func ChangedFiles(ctx context.Context, root, base, head string) ([]string, error
 			return nil, errkind.Input(fmt.Errorf("revision %q: expected a commit SHA", r))
 		}
 	}
-	cmd := secrets.GitCommand(ctx, "", root, "diff", "--name-only", "--no-renames", "-z", "--no-ext-diff", "--relative", base+"..."+head, "--")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := gitcmd.Git{Dir: root, MaxOutput: 64 << 20}.Output(ctx, "diff", "--name-only", "--no-renames", "-z", "--no-ext-diff", "--relative", base+"..."+head, "--")
+	if errors.Is(err, gitcmd.ErrOutputTooLarge) {
+		return nil, errkind.Input(fmt.Errorf("the pull request touches more than %d files: set iac-changed-only to false", maxChangedFiles))
+	}
 	if err != nil {
-		if msg := stderr.String(); strings.Contains(msg, "bad revision") || strings.Contains(msg, "unknown revision") || strings.Contains(msg, "no merge base") || strings.Contains(msg, "Invalid symmetric difference") {
+		if msg := err.Error(); strings.Contains(msg, "bad revision") || strings.Contains(msg, "unknown revision") || strings.Contains(msg, "no merge base") || strings.Contains(msg, "Invalid symmetric difference") {
 			return nil, errkind.Input(fmt.Errorf("listing the changed files %s...%s: the commits are not in the clone (%.200s): check out with fetch-depth: 0, or set iac-changed-only to false", base, head, strings.TrimSpace(msg)))
 		}
-		return nil, errkind.Infra(fmt.Errorf("listing the changed files %s...%s: %w: %.500s", base, head, err, stderr.String()))
+		return nil, errkind.Infra(fmt.Errorf("listing the changed files %s...%s: %w", base, head, err))
 	}
 	files := []string{}
 	for _, p := range strings.Split(string(out), "\x00") {

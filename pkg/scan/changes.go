@@ -11,7 +11,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
-	"github.com/secure-gates/secure-gates/pkg/scan/secrets"
+	"github.com/secure-gates/secure-gates/pkg/gitcmd"
 )
 
 // Changes are the lines a pull request added or changed, by path relative to
@@ -26,12 +26,9 @@ func ChangedLines(ctx context.Context, root, base, head string) (Changes, error)
 			return nil, errkind.Input(fmt.Errorf("revision %q: expected a commit SHA", r))
 		}
 	}
-	cmd := secrets.GitCommand(ctx, "", root, "diff", "-U0", "--no-color", "--no-ext-diff", "--relative", base+"..."+head, "--")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := gitcmd.Git{Dir: root, MaxOutput: 256 << 20}.Output(ctx, "diff", "-U0", "--no-color", "--no-ext-diff", "--relative", base+"..."+head, "--")
 	if err != nil {
-		return nil, errkind.Infra(fmt.Errorf("listing the changed lines %s...%s: %w: %.500s", base, head, err, stderr.String()))
+		return nil, errkind.Infra(fmt.Errorf("listing the changed lines %s...%s: %w", base, head, err))
 	}
 	files, err := gitdiff.Parse(bufio.NewReader(bytes.NewReader(out)))
 	if err != nil {

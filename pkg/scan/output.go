@@ -3,13 +3,14 @@ package scan
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/secure-gates/secure-gates/pkg/atomicfile"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
@@ -87,9 +88,9 @@ func (r *Result) SARIFRuns(categoryPrefix string) []sarif.Run {
 			}
 			if s := f.Severity.Score(); s > rule.SecuritySeverity {
 				rule.SecuritySeverity = s
-				rule.DefaultLevel = levelOf(f.Severity)
+				rule.DefaultLevel = sarif.Level(f.Severity.SARIFLevel())
 			}
-			res := sarif.Result{RuleID: f.RuleID, Level: levelOf(f.Severity), Message: or(f.Message, f.Title),
+			res := sarif.Result{RuleID: f.RuleID, Level: sarif.Level(f.Severity.SARIFLevel()), Message: or(f.Message, f.Title),
 				PartialFingerprints: map[string]string{sarif.FingerprintKey: f.Fingerprint}}
 			if f.Path != "" {
 				res.Locations = []sarif.Location{{Path: filepath.Join(r.Root, filepath.FromSlash(f.Path)), StartLine: f.StartLine, EndLine: endLine(f)}}
@@ -110,7 +111,7 @@ func (r *Result) SARIFRuns(categoryPrefix string) []sarif.Run {
 			}
 			run.Results = append(run.Results, res)
 		}
-		for _, id := range sortedKeys(rules) {
+		for _, id := range slices.Sorted(maps.Keys(rules)) {
 			run.Rules = append(run.Rules, *rules[id])
 		}
 		runs = append(runs, run)
@@ -161,17 +162,6 @@ func toolFor(sr ScannerRun) sarif.Tool {
 	return sarif.Tool{Name: sr.Tool, Version: sr.Version}
 }
 
-func levelOf(s finding.Severity) sarif.Level {
-	switch s {
-	case finding.Critical, finding.High:
-		return sarif.LevelError
-	case finding.Medium:
-		return sarif.LevelWarning
-	default:
-		return sarif.LevelNote
-	}
-}
-
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
@@ -188,15 +178,6 @@ func or(a, b string) string {
 		return a
 	}
 	return b
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // WriteOptions configures WriteFiles.

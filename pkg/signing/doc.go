@@ -60,6 +60,16 @@
 // single manifest; bundles are one referrer each. If a push fails half-way, the
 // returned [*PartialError] lists exactly what landed and what did not.
 //
+// # Gate inputs
+//
+// [Inputs] are the signing identity, transparency and format inputs the sign and
+// attest actions share (gha.Decode tags, embedded in each gate's inputs);
+// [Prepare] turns them and a [Target] into the one resolved reference and the
+// Options: the key started loading, configs read within [MaxConfigBytes], the
+// OIDC token asked for (through the caller's function) only once the image
+// resolved. [IdentityRows] and [TlogText] render a signer and log entries for a
+// summary.
+//
 // # Errors
 //
 // Errors are classified with pkg/errkind: bad keys, predicates and options are

@@ -283,7 +283,7 @@ func (e *exception) waivesIDs(ids []string, purl string) bool {
 		if slices.ContainsFunc(e.notPurls, func(p string) bool { return purlsOverlap(p, purl) }) {
 			return false
 		}
-	} else if strings.HasPrefix(e.pred.Scope, "pkg:") && !finding.PURLMatches(e.pred.Scope, purl) {
+	} else if finding.IsPURLScope(e.pred.Scope) && !finding.PURLMatches(e.pred.Scope, purl) {
 		return false
 	}
 	for _, id := range ids {
@@ -297,7 +297,7 @@ func (e *exception) waivesIDs(ids []string, purl string) bool {
 // scopeApplies reports whether an exception's scope covers the image: empty (the
 // statement's subject), the image repository, or a purl (narrowed per finding).
 func scopeApplies(scope, repository string) bool {
-	if scope == "" || strings.HasPrefix(scope, "pkg:") {
+	if scope == "" || finding.IsPURLScope(scope) {
 		return true
 	}
 	return scope == repository
@@ -393,21 +393,26 @@ func (v *verifier) waiver(f vulnFinding) *exception {
 // freshness applies max-age: the age is measured from the older of the signed
 // scan time and the trusted signing time; a scan time in the future fails.
 func (v *verifier) freshness(req policy.Requirement, scanFinished time.Time, trusted *time.Time) string {
+	return v.freshnessOf(req, scanFinished, "scanFinishedOn", trusted)
+}
+
+// freshnessOf is freshness of the scan time read from field.
+func (v *verifier) freshnessOf(req policy.Requirement, scanFinished time.Time, field string, trusted *time.Time) string {
 	now := v.now
 	if scanFinished.IsZero() {
 		if req.MaxAge.IsZero() {
 			return ""
 		}
-		return "scanFinishedOn is missing: the scan's age cannot be established"
+		return field + " is missing: the scan's age cannot be established"
 	}
 	if scanFinished.After(now.Add(MaxClockSkew)) {
-		return fmt.Sprintf("scanFinishedOn %s is in the future (more than %s ahead of %s)",
-			scanFinished.UTC().Format(time.RFC3339), MaxClockSkew, now.UTC().Format(time.RFC3339))
+		return fmt.Sprintf("%s %s is in the future (more than %s ahead of %s)",
+			field, scanFinished.UTC().Format(time.RFC3339), MaxClockSkew, now.UTC().Format(time.RFC3339))
 	}
 	if req.MaxAge.IsZero() {
 		return ""
 	}
-	ref, src := scanFinished, "scanFinishedOn"
+	ref, src := scanFinished, field
 	if trusted != nil && trusted.Before(ref) {
 		ref, src = *trusted, "trusted signing time"
 	}
@@ -522,23 +527,6 @@ func checkThreatModel(pred json.RawMessage) (string, []string) {
 	detail := fmt.Sprintf("pull request #%d: %s", p.PullRequest.Number, p.Result)
 	if p.Result != attestation.DecisionPass {
 		return detail, []string{fmt.Sprintf("threat-model result is %q, not \"pass\"", p.Result)}
-	}
-	return detail, nil
-}
-
-// checkDAST evaluates a dast requirement: the dast gate's own decision must be
-// pass. The environment, max-age and risk conditions of promotion are not part
-// of the policy schema yet; until they are, a DAST attestation that recorded a
-// failure or an outage never satisfies the requirement.
-func checkDAST(pred json.RawMessage) (string, []string) {
-	var p attestation.DAST
-	if err := json.Unmarshal(pred, &p); err != nil {
-		return "", []string{"predicate is not a DAST scan: " + oneLine(err)}
-	}
-	detail := fmt.Sprintf("DAST of %s (%s) finished %s: %s", p.Target, nonEmpty(p.Environment, "no environment"),
-		p.ScanFinishedOn.UTC().Format(time.RFC3339), p.Decision)
-	if p.Decision != attestation.DecisionPass {
-		return detail, []string{fmt.Sprintf("DAST decision is %q, not \"pass\"", p.Decision)}
 	}
 	return detail, nil
 }

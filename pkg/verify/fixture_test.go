@@ -49,6 +49,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/attestation/attestationtest"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/policy"
 )
@@ -370,7 +371,7 @@ func (w *world) bundle(ref oci.Ref, s fixtureSigner, predicateType string, predi
 	} else {
 		st = statement(w.t, ref.Repository, ref.Digest, predicateType, predicate)
 	}
-	sig, err := s.sv(w.t).SignMessage(bytes.NewReader(attestation.PAE(types.IntotoPayloadType, st)))
+	sig, err := s.sv(w.t).SignMessage(bytes.NewReader(attestationtest.PAE(types.IntotoPayloadType, st)))
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -389,7 +390,7 @@ func (w *world) bundle(ref oci.Ref, s fixtureSigner, predicateType string, predi
 			Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: ts}}}
 	}
 	if s.tlog != nil {
-		body, set, logID := w.rekorEntry(s, attestation.PAE(types.IntotoPayloadType, st), sig)
+		body, set, logID := w.rekorEntry(s, attestationtest.PAE(types.IntotoPayloadType, st), sig)
 		rk := s.rekor
 		if rk == nil {
 			rk = w.vs

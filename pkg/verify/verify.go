@@ -19,8 +19,13 @@
 //     of exactly that type whose envelope verifies, whose signer is allowed and
 //     whose statement subject holds the digest meets its conditions (vuln
 //     freshness and deny, code-scan decision, provenance source repository,
-//     slsa-verifier for slsa-github-generator provenance); older ones are
-//     superseded (newest.go: ties and untimed ones are all evaluated);
+//     slsa-verifier for slsa-github-generator provenance, the dast promotion
+//     rule of dast.go: the newest DAST of the requirement's environment,
+//     passing, fresh, no unwaived alert at or above the deny risk); older
+//     ones are superseded (newest.go: ties and untimed ones are all
+//     evaluated); a requirement that does not apply to Options.Environment
+//     (a dast requirement, for a deploy into its own environment) passes as
+//     not required;
 //   - exception attestations signed by allowed exception signers, unexpired,
 //     within the policy's exceptions.max-lifetime of their trusted signing time
 //     (max-outage-lifetime for outage exceptions) and in scope, waive exactly
@@ -53,6 +58,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/policy"
 )
@@ -86,6 +92,11 @@ type Options struct {
 	// SLSAVerifier runs slsa-verifier for slsa-github-generator provenance
 	// (default: the slsa-verifier binary found in PATH, run with exec).
 	SLSAVerifier *SLSAVerifier
+	// Environment is the environment the digest is being deployed to
+	// ("" when unnamed). A requirement that does not apply to it
+	// (policy.Requirement.AppliesTo: a dast requirement, for a deploy into
+	// the environment its DAST runs in) passes as not required.
+	Environment string
 }
 
 type verifier struct {
@@ -266,6 +277,11 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 	// requirement can pass while they are unread.
 	v.unread = unreadReason(f.unread)
 	for _, req := range p.Require {
+		if ok, why := req.AppliesTo(opts.Environment); !ok {
+			rep.Requirements = append(rep.Requirements, RequirementResult{Name: req.Type, PredicateType: req.PredicateType,
+				Passed: true, Detail: why})
+			continue
+		}
 		res, in, older := v.requirement(ctx, req, byType[req.PredicateType], rep)
 		if v.unread != "" {
 			res.Passed, res.Waived = false, ""
@@ -365,7 +381,7 @@ func (v *verifier) acceptException(va verifiedAtt) string {
 		why = "expired at " + e.Expires.UTC().Format(time.RFC3339)
 	case !scopeApplies(e.Scope, v.ref.Repository):
 		why = fmt.Sprintf("scope %q does not cover %s", e.Scope, v.ref.Repository)
-	case strings.HasPrefix(e.Scope, "pkg:") && !validPURLScope(e.Scope):
+	case finding.IsPURLScope(e.Scope) && !validPURLScope(e.Scope):
 		why = fmt.Sprintf("scope %q is not a valid package URL", e.Scope)
 	default:
 		from, fromWhat := v.signedAt(va, time.Time{})
@@ -595,6 +611,15 @@ func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list
 	if req.Builder == policy.BuilderSLSAGitHubGenerator {
 		return v.slsaGitHubGenerator(ctx, req, res), nil, nil
 	}
+	var otherEnvs []string
+	if req.PredicateType == attestation.PredicateDAST {
+		list, otherEnvs = v.dastOfEnvironment(req, list, rep)
+	}
+	if len(list) == 0 && len(otherEnvs) > 0 {
+		res.Reasons = []string{fmt.Sprintf("no DAST of %s: the verified DAST attestation(s) of this digest are of %s; promotion needs a DAST of this digest in %s (deploy it there, scan, attest)",
+			req.Environment, strings.Join(limit(otherEnvs), ", "), req.Environment)}
+		return res, nil, nil
+	}
 	if len(list) == 0 {
 		why := "no attestation of type " + req.PredicateType + " verified with an allowed identity"
 		var ign []string
@@ -783,8 +808,7 @@ func (v *verifier) conditions(req policy.Requirement, va *verifiedAtt) (detail s
 		if err := attestation.ValidatePredicate(req.PredicateType, pred, attestation.Options{MaxPayloadBytes: int(v.opts.MaxEnvelopeBytes)}); err != nil {
 			return "", []string{oneLine(err)}, nil
 		}
-		detail, reasons = checkDAST(pred)
-		return detail, reasons, nil
+		return v.checkDAST(req, pred, va.signer.trustedTime)
 	}
 	if err := attestation.ValidatePredicate(req.PredicateType, pred, attestation.Options{MaxPayloadBytes: int(v.opts.MaxEnvelopeBytes)}); err != nil {
 		return "", []string{oneLine(err)}, nil

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/finding/findingtest"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
 
@@ -510,5 +512,33 @@ func TestFindingsWaivedCountsStatementsOnce(t *testing.T) {
 	}
 	if len(rep.ExceptionsUsed) != 1 || total != 1 {
 		t.Errorf("exceptions used = %+v, want one waiving one finding", rep.ExceptionsUsed)
+	}
+}
+
+// TestPURLScopeTable runs pkg/finding's shared table of the package-URL scope
+// rule through the deploy gate's two waivers: a signed exception whose scope
+// is the table's scope (accepted only when scopeApplies and, for a purl, it
+// is valid, as acceptException decides) and a VEX statement whose product is
+// the table's scope. Each covers a finding with the table's purl exactly
+// when the table says so. An empty scope is no scope (the exception covers
+// by id alone), so those rows are left out.
+func TestPURLScopeTable(t *testing.T) {
+	t.Parallel()
+	v := &verifier{ref: oci.Ref{Repository: "registry.example/acme/widgets", Digest: "sha256:" + strings.Repeat("a", 64)}}
+	for _, tt := range findingtest.PURLScopeCases(t) {
+		if tt.Scope == "" {
+			continue
+		}
+		f := vulnFinding{ID: "CVE-2099-0001", PURL: tt.PURL}
+		accepted := scopeApplies(tt.Scope, v.ref.Repository) && (!finding.IsPURLScope(tt.Scope) || validPURLScope(tt.Scope))
+		e := &exception{pred: attestation.Exception{Scope: tt.Scope}, findings: map[string]bool{"cve-2099-0001": true}}
+		if got := accepted && e.waives(f); got != tt.Covers {
+			t.Errorf("%s: exception scoped %q covers %q = %v, want %v", tt.Name, tt.Scope, tt.PURL, got, tt.Covers)
+		}
+		purls, ok := v.vexScope([]attestation.VEXProduct{{ID: tt.Scope}})
+		vex := &exception{vex: true, purls: purls, findings: map[string]bool{"cve-2099-0001": true}}
+		if got := ok && vex.waives(f); got != tt.Covers {
+			t.Errorf("%s: VEX statement about %q covers %q = %v, want %v", tt.Name, tt.Scope, tt.PURL, got, tt.Covers)
+		}
 	}
 }

@@ -3,7 +3,8 @@
 // grype's matchers in-process on a syft SBOM the caller already cataloged, and
 // turns the matches into findings, the cosign vulnerability-scan predicate and a
 // SARIF run. It also holds the outage policy both gates apply when the DB cannot
-// be had.
+// be had, the DB inputs they share (Inputs, embedded in each gate's inputs) and
+// where the DB is downloaded by default (CacheDir).
 //
 // # The DB
 //

@@ -39,7 +39,7 @@ func (r *Report) SARIFRun(category string) sarif.Run {
 	for _, f := range all {
 		res := sarif.Result{
 			RuleID:              f.RuleID,
-			Level:               levelOf(f.Severity),
+			Level:               sarif.Level(f.Severity.SARIFLevel()),
 			Message:             f.Message,
 			PartialFingerprints: map[string]string{sarif.FingerprintKey: f.Fingerprint},
 			Properties: map[string]any{
@@ -67,16 +67,6 @@ func (r *Report) SARIFRun(category string) sarif.Run {
 	return run
 }
 
-func levelOf(s finding.Severity) sarif.Level {
-	switch s {
-	case finding.Critical, finding.High:
-		return sarif.LevelError
-	case finding.Medium:
-		return sarif.LevelWarning
-	}
-	return sarif.LevelNote
-}
-
 func (r *Report) rule(id string, fs []finding.Finding) sarif.Rule {
 	f := fs[0]
 	worst := f.Severity
@@ -86,7 +76,7 @@ func (r *Report) rule(id string, fs []finding.Finding) sarif.Rule {
 		}
 	}
 	score := r.scores[id]
-	if score <= 0 || score > 10 {
+	if score <= 0 || score > finding.MaxScore {
 		score = worst.Score()
 	}
 	name := id
@@ -116,7 +106,7 @@ func (r *Report) rule(id string, fs []finding.Finding) sarif.Rule {
 		HelpMarkdown:     md.String(),
 		SecuritySeverity: score,
 		Tags:             tags,
-		DefaultLevel:     levelOf(worst),
+		DefaultLevel:     sarif.Level(worst.SARIFLevel()),
 	}
 	if strings.HasPrefix(f.HelpURI, "http://") || strings.HasPrefix(f.HelpURI, "https://") {
 		rule.HelpURI = f.HelpURI

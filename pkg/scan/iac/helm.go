@@ -23,6 +23,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 	"github.com/secure-gates/secure-gates/pkg/scan/iac/internal/helmengine"
 )
 
@@ -205,7 +206,7 @@ func (s *scanner) scanChart(ctx context.Context, dir string) error {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(s.root, filepath.FromSlash(vf))
 		}
-		data, err := readBounded(p, s.opts.MaxFileBytes)
+		data, err := readfile.Bounded(p, s.opts.MaxFileBytes)
 		if err != nil {
 			return errkind.Input(fmt.Errorf("helm-values %s=%s: %w", dir, vf, err))
 		}
@@ -296,17 +297,6 @@ func processDeps(c *chart.Chart, vals map[string]any) (err error) {
 		}
 	}()
 	return v2util.ProcessDependencies(c, vals)
-}
-
-func readBounded(p string, limit int64) ([]byte, error) {
-	st, err := os.Stat(p)
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > limit {
-		return nil, fmt.Errorf("%d bytes, more than %d", st.Size(), limit)
-	}
-	return os.ReadFile(p)
 }
 
 // evalRendered evaluates one rendered template's resources. Findings are on

@@ -96,17 +96,8 @@ type Options struct {
 	Changed []string
 }
 
-// Rule describes one rule of the bundled catalogue.
-type Rule struct {
-	ID          string
-	Severity    finding.Severity
-	Title       string
-	Description string
-	Remediation string
-}
-
 // scannerRules are the rules the Go code reports.
-var scannerRules = []Rule{
+var scannerRules = []finding.Rule{
 	{ID: RuleParseError, Severity: finding.Medium, Title: "IaC file could not be parsed",
 		Description: "The file could not be parsed (YAML or Dockerfile syntax), so no policy was evaluated on it. Severity is high for workflow files, Dockerfiles and kustomizations, medium for other YAML.",
 		Remediation: "Fix the syntax error named in the message, or waive the finding for that path with an exception."},
@@ -135,7 +126,7 @@ var scannerRules = []Rule{
 
 // Rules returns the bundled rule catalogue (policy rules and the scanner's
 // own), sorted by id.
-func Rules() []Rule {
+func Rules() []finding.Rule {
 	rulesOnce.Do(func() {
 		rulesList = slices.Clone(scannerRules)
 		e, err := newEngine(context.Background(), "")
@@ -145,17 +136,17 @@ func Rules() []Rule {
 		for _, p := range e.packages {
 			for id, m := range p.rules {
 				sev, _ := finding.ParseSeverity(m.Severity)
-				rulesList = append(rulesList, Rule{ID: id, Severity: sev, Title: m.Title, Description: m.Description, Remediation: m.Remediation})
+				rulesList = append(rulesList, finding.Rule{ID: id, Severity: sev, Title: m.Title, Description: m.Description, Remediation: m.Remediation})
 			}
 		}
-		slices.SortFunc(rulesList, func(a, b Rule) int { return strings.Compare(a.ID, b.ID) })
+		slices.SortFunc(rulesList, func(a, b finding.Rule) int { return strings.Compare(a.ID, b.ID) })
 	})
 	return slices.Clone(rulesList)
 }
 
 var (
 	rulesOnce sync.Once
-	rulesList []Rule
+	rulesList []finding.Rule
 )
 
 // fileKind classifies a candidate file.

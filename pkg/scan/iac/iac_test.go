@@ -155,6 +155,29 @@ func TestKustomizeRemoteBaseIsNotFetched(t *testing.T) {
 	}
 }
 
+// TestKustomizeSCPRemoteIsNotFetched: an SCP-style remote with a user other
+// than git (deploy@host:repo) is a remote base kustomize fetches with git; the
+// scanner used to miss it and kustomize ran git fetch against the host named
+// by the pull request. It is reported as a remote base and git never runs.
+// (Not parallel: PATH holds a git that records being run.)
+func TestKustomizeSCPRemoteIsNotFetched(t *testing.T) {
+	bin := t.TempDir()
+	marker := filepath.Join(t.TempDir(), "git-ran")
+	if err := os.WriteFile(filepath.Join(bin, "git"), []byte("#!/bin/sh\necho \"$@\" >> "+marker+"\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	dir := t.TempDir()
+	write(t, dir, "overlay/kustomization.yaml", "resources:\n- deploy@127.0.0.1:acme/infra\n")
+	fs := scan(t, dir, iac.Options{})
+	if got := short(fs); !slices.Equal(got, []string{"kustomize-remote-base overlay/kustomization.yaml:2"}) {
+		t.Errorf("findings: %q", got)
+	}
+	if data, err := os.ReadFile(marker); err == nil {
+		t.Errorf("kustomize ran git: %s", data)
+	}
+}
+
 func TestKustomizeConfinedToScanRoot(t *testing.T) {
 	fs := scan(t, "testdata/kustomize-escape/root", iac.Options{})
 	if got := short(fs); !slices.Equal(got, []string{"kustomize-build-error app/kustomization.yaml:0"}) {

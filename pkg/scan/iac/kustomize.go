@@ -1,43 +1,24 @@
 package iac
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 
 	"gopkg.in/yaml.v3"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/secure-gates/secure-gates/pkg/kustfs"
 )
 
 // kustomizationNames are the file names kustomize recognises.
 var kustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
 
 func isKustomization(name string) bool { return slices.Contains(kustomizationNames, name) }
-
-// errReadOnly is returned by every write on the confined file system.
-var errReadOnly = errors.New("the IaC scanner's file system is read-only")
-
-// confinedFS is the file system kustomize builds on: the scanned tree on
-// disk, read-only, refusing any path (symlinks resolved) outside root, any
-// file over the size bound, and any kustomization that names a remote base
-// or file. It records the files it served.
-type confinedFS struct {
-	filesys.FileSystem
-	root     string // absolute, symlinks resolved
-	maxBytes int64
-
-	mu     sync.Mutex
-	read   map[string]bool // absolute paths served
-	remote []remoteRef
-}
 
 // remoteRef is a remote reference found in a kustomization.
 type remoteRef struct {
@@ -46,145 +27,38 @@ type remoteRef struct {
 	field string
 }
 
-func newConfinedFS(root string, maxBytes int64) (*confinedFS, error) {
-	abs, err := filepath.Abs(root)
+// renderFS is the file system a kustomization of the scanned tree is built
+// on: pkg/kustfs (read-only, confined to the scanned tree, bounded reads),
+// refusing any kustomization that names a remote base or file (recorded in
+// remote) and asking kustomize to keep origin annotations on the others.
+type renderFS struct {
+	*kustfs.FS
+	remote []remoteRef // OnRead calls are serialized by kustfs
+}
+
+func newRenderFS(root string, maxBytes int64) (*renderFS, error) {
+	r := &renderFS{}
+	fsys, err := kustfs.New(root, kustfs.Options{MaxFileBytes: maxBytes, Outside: "is outside the scanned directory", OnRead: r.onRead})
 	if err != nil {
 		return nil, err
 	}
-	real, err := filepath.EvalSymlinks(abs)
-	if err != nil {
-		return nil, err
-	}
-	return &confinedFS{FileSystem: filesys.MakeFsOnDisk(), root: real, maxBytes: maxBytes, read: map[string]bool{}}, nil
+	r.FS = fsys
+	return r, nil
 }
 
-// confine resolves path and checks it is inside root.
-func (c *confinedFS) confine(path string) (string, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", err
+func (r *renderFS) onRead(real string, data []byte) ([]byte, error) {
+	if !isKustomization(filepath.Base(real)) {
+		return data, nil
 	}
-	real, err := filepath.EvalSymlinks(abs)
-	if err != nil {
-		return "", err
-	}
-	if real != c.root && !strings.HasPrefix(real, c.root+string(filepath.Separator)) {
-		return "", fmt.Errorf("%s is outside the scanned directory", c.rel(abs))
-	}
-	return real, nil
-}
-
-// rel names an absolute path relative to the scan root, for messages.
-func (c *confinedFS) rel(abs string) string {
-	if r, err := filepath.Rel(c.root, abs); err == nil && !strings.HasPrefix(r, "..") {
-		return filepath.ToSlash(r)
-	}
-	return filepath.Base(abs)
-}
-
-func (c *confinedFS) Create(string) (filesys.File, error) { return nil, errReadOnly }
-func (c *confinedFS) Mkdir(string) error                  { return errReadOnly }
-func (c *confinedFS) MkdirAll(string) error               { return errReadOnly }
-func (c *confinedFS) RemoveAll(string) error              { return errReadOnly }
-func (c *confinedFS) WriteFile(string, []byte) error      { return errReadOnly }
-
-func (c *confinedFS) Open(path string) (filesys.File, error) {
-	real, err := c.confine(path)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.read[real] = true
-	c.mu.Unlock()
-	return c.FileSystem.Open(real)
-}
-
-func (c *confinedFS) IsDir(path string) bool {
-	real, err := c.confine(path)
-	return err == nil && c.FileSystem.IsDir(real)
-}
-
-func (c *confinedFS) Exists(path string) bool {
-	real, err := c.confine(path)
-	return err == nil && c.FileSystem.Exists(real)
-}
-
-func (c *confinedFS) ReadDir(path string) ([]string, error) {
-	real, err := c.confine(path)
-	if err != nil {
-		return nil, err
-	}
-	return c.FileSystem.ReadDir(real)
-}
-
-func (c *confinedFS) CleanedAbs(path string) (filesys.ConfirmedDir, string, error) {
-	d, f, err := c.FileSystem.CleanedAbs(path)
-	if err != nil {
-		return d, f, err
-	}
-	if _, err := c.confine(string(d)); err != nil {
-		return "", "", err
-	}
-	return d, f, nil
-}
-
-func (c *confinedFS) Glob(pattern string) ([]string, error) {
-	all, err := c.FileSystem.Glob(pattern)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, p := range all {
-		if _, err := c.confine(p); err == nil {
-			out = append(out, p)
+	if refs := remoteRefs(filepath.Dir(real), data); len(refs) > 0 {
+		for _, ref := range refs {
+			ref.file = real
+			r.remote = append(r.remote, ref)
 		}
+		return nil, fmt.Errorf("%s names the remote %s %q: remote bases and files are never fetched", r.Rel(real), refs[0].field, refs[0].ref)
 	}
-	return out, nil
-}
-
-func (c *confinedFS) Walk(path string, fn filepath.WalkFunc) error {
-	real, err := c.confine(path)
-	if err != nil {
-		return err
-	}
-	return c.FileSystem.Walk(real, fn)
-}
-
-func (c *confinedFS) ReadFile(path string) ([]byte, error) {
-	real, err := c.confine(path)
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.Open(real)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, c.maxBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > c.maxBytes {
-		return nil, fmt.Errorf("%s is larger than %d bytes", c.rel(real), c.maxBytes)
-	}
-	c.mu.Lock()
-	c.read[real] = true
-	c.mu.Unlock()
-	if isKustomization(filepath.Base(real)) {
-		refs := remoteRefs(filepath.Dir(real), data)
-		if len(refs) > 0 {
-			c.mu.Lock()
-			for _, r := range refs {
-				r.file = real
-				c.remote = append(c.remote, r)
-			}
-			c.mu.Unlock()
-			return nil, fmt.Errorf("%s names the remote %s %q: remote bases and files are never fetched", c.rel(real), refs[0].field, refs[0].ref)
-		}
-		// Ask kustomize to keep origin annotations so findings map back to files.
-		return withOriginAnnotations(data), nil
-	}
-	return data, nil
+	// Ask kustomize to keep origin annotations so findings map back to files.
+	return withOriginAnnotations(data), nil
 }
 
 // kustomization is the part of a kustomization file the scanner reads itself.
@@ -198,11 +72,17 @@ type kustomization struct {
 var hostLike = regexp.MustCompile(`^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:[0-9]+)?$`)
 
 // isRemote reports whether a kustomization path entry names something
-// kustomize would fetch over the network (an URL, a git repository spec).
+// kustomize would fetch over the network (kustfs.Fetches, kustomize's own
+// reading), or looks like a remote base kustomize would fail on (a host's
+// path without scheme, a ?ref= query, a .git repository): both are reported
+// as remote bases, never rendered.
 func isRemote(dir, s string) bool {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return false
+	}
+	if kustfs.Fetches(s) {
+		return true
 	}
 	low := strings.ToLower(s)
 	for _, p := range []string{"git@", "git::", "github.com/", "gitlab.com/", "bitbucket.org/", "dev.azure.com/", "ssh:", "file:"} {
@@ -327,7 +207,7 @@ type renderedResource struct {
 }
 
 // buildKustomization renders the kustomization in dir (absolute) on fsys.
-func buildKustomization(fsys *confinedFS, dir string) ([]renderedResource, error) {
+func buildKustomization(fsys *renderFS, dir string) ([]renderedResource, error) {
 	opts := krusty.MakeDefaultOptions()
 	k := krusty.MakeKustomizer(opts)
 	m, err := k.Run(fsys, dir)
@@ -339,7 +219,7 @@ func buildKustomization(fsys *confinedFS, dir string) ([]renderedResource, error
 		rr := renderedResource{Kind: r.GetKind(), Name: r.GetName()}
 		if o, err := r.GetOrigin(); err == nil && o != nil && o.Path != "" && o.Repo == "" {
 			abs := filepath.Join(dir, filepath.FromSlash(o.Path))
-			if rel, err := filepath.Rel(fsys.root, abs); err == nil && !strings.HasPrefix(rel, "..") {
+			if rel, err := filepath.Rel(fsys.Root(), abs); err == nil && !strings.HasPrefix(rel, "..") {
 				rr.OriginPath = filepath.ToSlash(rel)
 			}
 		}

@@ -86,19 +86,19 @@ func (s *scanner) kustomize(ctx context.Context, files []candidate) (map[string]
 // render builds one root kustomization and evaluates its resources.
 func (s *scanner) render(ctx context.Context, kf candidate, consumed map[string]bool) error {
 	dir := path.Dir(kf.rel)
-	fsys, err := newConfinedFS(s.root, s.opts.MaxFileBytes)
+	fsys, err := newRenderFS(s.root, s.opts.MaxFileBytes)
 	if err != nil {
 		return fmt.Errorf("preparing to render %s: %w", kf.rel, err)
 	}
 	res, err := buildKustomization(fsys, filepath.Join(s.root, filepath.FromSlash(dir)))
-	for abs := range fsys.read {
+	for _, abs := range fsys.Read() {
 		if rel, rerr := filepath.Rel(s.root, abs); rerr == nil {
 			consumed[filepath.ToSlash(rel)] = true
 		}
 	}
 	if s.changed != nil {
 		touched := false
-		for abs := range fsys.read {
+		for _, abs := range fsys.Read() {
 			if rel, rerr := filepath.Rel(s.root, abs); rerr == nil && s.changed[filepath.ToSlash(rel)] {
 				touched = true
 			}
@@ -109,7 +109,7 @@ func (s *scanner) render(ctx context.Context, kf candidate, consumed map[string]
 	}
 	if len(fsys.remote) > 0 {
 		for _, r := range fsys.remote {
-			where := fsys.rel(r.file)
+			where := fsys.Rel(r.file)
 			s.add(finding.Finding{RuleID: RuleKustomizeRemote, Severity: finding.High, Path: where,
 				StartLine: s.lineOfText(where, r.ref),
 				Title:     "Kustomization uses a remote base",

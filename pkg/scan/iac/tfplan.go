@@ -11,6 +11,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 )
 
 // DefaultMaxPlanBytes bounds the iac-plan file.
@@ -64,7 +65,7 @@ func (s *scanner) scanPlan(ctx context.Context, planPath string) error {
 	if r, err := filepath.Rel(s.root, abs); err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) {
 		rel = filepath.ToSlash(r)
 	}
-	data, err := readBounded(abs, DefaultMaxPlanBytes)
+	data, err := readfile.Bounded(abs, DefaultMaxPlanBytes)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return errkind.Input(fmt.Errorf("iac-plan %s: %w (expected the output of terraform show -json plan.out)", planPath, err))

@@ -62,19 +62,10 @@ type Options struct {
 	Unknown string
 }
 
-// Rule describes one rule of this package (for SARIF rule metadata and docs).
-type Rule struct {
-	ID          string
-	Severity    finding.Severity
-	Title       string
-	Description string
-	Remediation string
-}
-
 // Rules returns the rules Check reports under. The severity of RuleUnknown is
 // the default one (Options.Unknown "warn").
-func Rules() []Rule {
-	return []Rule{
+func Rules() []finding.Rule {
+	return []finding.Rule{
 		{ID: RuleDenied, Severity: finding.High, Title: "Denied license",
 			Description: "Every choice of the package's license expression includes a license on the deny list.",
 			Remediation: "Replace the dependency, or add an exception naming the license id and the package's purl with a reason and an expiry."},

@@ -329,22 +329,13 @@ func severity(rule *gosarif.ReportingDescriptor, level string) finding.Severity 
 				case float64:
 					score = x
 				}
-				if score > 0 && score <= 10 {
+				if score > 0 && score <= finding.MaxScore {
 					return finding.FromScore(score)
 				}
 			}
 		}
 	}
-	switch level {
-	case "error":
-		return finding.High
-	case "note":
-		return finding.Low
-	case "none":
-		return finding.Info
-	default: // warning is SARIF's default level
-		return finding.Medium
-	}
+	return finding.FromSARIFLevel(level)
 }
 
 // relPath turns a result's URI into a slash path relative to root, or "" when it

@@ -39,7 +39,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -60,6 +59,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/gitcmd"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
 )
 
@@ -113,18 +113,13 @@ type Range struct {
 	Base, Head string
 }
 
-// Rule is one enabled detection rule.
-type Rule struct {
-	ID          string
-	Description string
-}
-
 // Result is what Scan found.
 type Result struct {
 	// Findings are redacted: no secret value, no matched line.
 	Findings []finding.Finding
-	// Rules are the rules that were enabled, sorted by id.
-	Rules []Rule
+	// Rules are the rules that were enabled, sorted by id; every secret is
+	// critical.
+	Rules []finding.Rule
 	// ConfigSource says which rules ran ("embedded gitleaks default rules" or
 	// Options.ConfigSource).
 	ConfigSource string
@@ -228,9 +223,9 @@ func Scan(ctx context.Context, root string, opts Options) (*Result, error) {
 	res := &Result{ConfigSource: source}
 	s := &scan{root: root, det: det, cfg: &cfg, opts: opts, res: res}
 	for id, r := range cfg.Rules {
-		res.Rules = append(res.Rules, Rule{ID: id, Description: r.Description})
+		res.Rules = append(res.Rules, finding.Rule{ID: id, Severity: finding.Critical, Description: r.Description})
 	}
-	slices.SortFunc(res.Rules, func(a, b Rule) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(res.Rules, func(a, b finding.Rule) int { return strings.Compare(a.ID, b.ID) })
 
 	if opts.Staged {
 		if err := s.diff(ctx, []string{"diff", "--cached"}, "the staged changes"); err != nil {
@@ -688,48 +683,14 @@ func checkRev(name, rev string) error {
 	return nil
 }
 
-// git runs git in the scan root with fixed safety options and returns stdout.
+// git runs git in the scan root (see pkg/gitcmd) and returns its stdout.
 func (s *scan) git(ctx context.Context, args ...string) ([]byte, error) {
-	cmd := s.gitCmd(ctx, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 4096}
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(stderr.String()))
-	}
-	return out, nil
+	return s.gitRepo().Output(ctx, args...)
 }
 
-func (s *scan) gitCmd(ctx context.Context, args ...string) *exec.Cmd {
-	return GitCommand(ctx, s.opts.Git, s.root, args...)
-}
-
-// GitCommand returns a git command run in dir with the options every git call
-// of secure-gates uses: the directory trusted explicitly (the workspace of a
-// container action belongs to another user), no fsmonitor, no pager, no
-// external diff, no colour, and no prompts.
-func GitCommand(ctx context.Context, git, dir string, args ...string) *exec.Cmd {
-	if git == "" {
-		git = "git"
-	}
-	full := append([]string{"-c", "safe.directory=" + dir, "-c", "core.fsmonitor=false", "-c", "core.quotePath=false",
-		"-c", "diff.external=", "-c", "log.showSignature=false", "--no-pager", "-C", dir}, args...)
-	cmd := exec.CommandContext(ctx, git, full...)
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "LC_ALL=C")
-	return cmd
-}
-
-type limitedBuffer struct {
-	buf *bytes.Buffer
-	max int
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := l.max - l.buf.Len(); room > 0 {
-		l.buf.Write(p[:min(room, len(p))])
-	}
-	return len(p), nil
-}
+// gitRepo is how every git process of the scan is built: pkg/gitcmd in the
+// scan root.
+func (s *scan) gitRepo() gitcmd.Git { return gitcmd.Git{Bin: s.opts.Git, Dir: s.root} }
 
 func (s *scan) commits(ctx context.Context, r Range) (int, error) {
 	if err := checkRev("base", r.Base); err != nil {
@@ -777,9 +738,9 @@ func (s *scan) diff(ctx context.Context, args []string, what string) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd := s.gitCmd(ctx, args...)
+	cmd := s.gitRepo().Command(ctx, args...)
 	var stderr bytes.Buffer
-	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 4096}
+	cmd.Stderr = &gitcmd.CappedWriter{Buf: &stderr, Max: 4096}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return errkind.Infra(fmt.Errorf("scanning %s: %w", what, err))
@@ -848,7 +809,7 @@ func ConfigAt(ctx context.Context, git, repo, rev, file string) ([]byte, error) 
 	if _, err := s.git(ctx, "cat-file", "-e", obj); err != nil {
 		return nil, nil
 	}
-	cmd := s.gitCmd(ctx, "cat-file", "blob", obj)
+	cmd := s.gitRepo().Command(ctx, "cat-file", "blob", obj)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, errkind.Infra(err)

@@ -1,6 +1,6 @@
 //go:build unix
 
-package deploy
+package gitcmd
 
 import (
 	"os/exec"

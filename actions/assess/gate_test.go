@@ -1,0 +1,77 @@
+package assess
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/secure-gates/secure-gates/internal/gate/gatetest"
+)
+
+func TestDeclaration(t *testing.T) {
+	t.Parallel()
+	if err := Gate.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A repository directory scored from its files: the reports written where the
+// inputs say, their paths, the total and the tier as outputs, the markdown as
+// the summary; min-score above the total fails by policy with the outputs set.
+func TestAssessRepository(t *testing.T) {
+	t.Parallel()
+	repo := t.TempDir()
+	if err := os.WriteFile(filepath.Join(repo, "README.md"), []byte("# app\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	jsonPath, mdPath := filepath.Join(out, "a.json"), filepath.Join(out, "a.md")
+	env := map[string]string{"GITHUB_ACTIONS": "true", "RUNNER_TEMP": t.TempDir()}
+	res := gatetest.Run(t, Gate, env, "--json", jsonPath, "--markdown", mdPath, "--repository", "acme/app", repo)
+	if res.Code != 0 || res.Outputs["json"] != jsonPath || res.Outputs["markdown"] != mdPath || res.Outputs["tier"] == "" {
+		t.Fatalf("exit %d, outputs %v\n%s", res.Code, res.Outputs, res.Log)
+	}
+	var rep struct{ Total int }
+	data, err := os.ReadFile(jsonPath)
+	if err != nil || json.Unmarshal(data, &rep) != nil || strconv.Itoa(rep.Total) != res.Outputs["total"] {
+		t.Errorf("json report %s (%v), total output %s", data, err, res.Outputs["total"])
+	}
+	md, _ := os.ReadFile(mdPath)
+	if len(md) == 0 || res.Summary != string(md) {
+		t.Errorf("the summary is not the markdown report")
+	}
+	if _, err := os.Stat(res.Outputs["predicate"]); err != nil {
+		t.Errorf("predicate: %v", err)
+	}
+	res = gatetest.Run(t, Gate, env, "--min-score", "40", repo)
+	if res.Code != 1 || !strings.Contains(res.Log, "is below min-score 40") || res.Outputs["total"] == "" {
+		t.Errorf("min-score: exit %d, outputs %v\n%s", res.Code, res.Outputs, res.Log)
+	}
+	if _, ok := res.Outputs["json"]; ok {
+		t.Errorf("json output without the json input: %v", res.Outputs)
+	}
+}
+
+// Inputs, and organization mode without a token, are refused before any work.
+func TestAssessInputs(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--org", "acme"}, "the GitHub API needs a token (input token)"},
+		{[]string{"--org", "-acme", "--token", "x"}, `input "org": "-acme" is not a GitHub organization name`},
+		{[]string{"--min-score", "41"}, `input "min-score": 41: want 0–40`},
+		{[]string{"--concurrency", "0"}, `input "concurrency": 0: want 1–16`},
+		{[]string{"--paved-road", "acme"}, `input "paved-road": "acme" is not OWNER/REPO`},
+		{[]string{"--reassessment-period", "9000h"}, `input "reassessment-period"`},
+	} {
+		res := gatetest.Run(t, Gate, nil, tt.args...)
+		if res.Code != 2 || !strings.Contains(res.Stderr, tt.want) || len(res.Outputs) != 0 {
+			t.Errorf("%v: exit %d, outputs %v, want 2 and %q:\n%s", tt.args, res.Code, res.Outputs, tt.want, res.Stderr)
+		}
+	}
+}

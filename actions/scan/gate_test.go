@@ -1,0 +1,121 @@
+package scan
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/secure-gates/secure-gates/internal/gate/gatetest"
+	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/exceptions"
+	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/gha"
+	scanner "github.com/secure-gates/secure-gates/pkg/scan"
+)
+
+func TestDeclaration(t *testing.T) {
+	t.Parallel()
+	if err := Gate.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Off a runner the report is a table in the log, no summary; the planted
+// secrets fail the gate (exit 1) and the outputs say so.
+func TestScanLocal(t *testing.T) {
+	t.Parallel()
+	fx := testinfra.NewScanFixture(t)
+	out := filepath.Join(t.TempDir(), "out")
+	res := gatetest.Run(t, Gate, nil, "--scanners", "secrets,iac", "--output-dir", out, fx.Dir)
+	if res.Code != 1 || res.Outputs["verdict"] != "fail" || !strings.Contains(res.Log, "SEVERITY") ||
+		!strings.Contains(res.Log, "aws-access-token") || res.Summary != "" {
+		t.Fatalf("exit %d, outputs %v, summary %q\n%s%s", res.Code, res.Outputs, res.Summary, res.Log, res.Stderr)
+	}
+	if res.Outputs["sarif"] != filepath.Join(out, "results.sarif") && !strings.HasPrefix(res.Outputs["sarif"], out) {
+		t.Errorf("sarif output %q", res.Outputs["sarif"])
+	}
+	for _, s := range fx.Secrets() {
+		if strings.Contains(res.Log, s) {
+			t.Error("a planted secret is in the log")
+		}
+	}
+}
+
+// Every input is checked before any work: upload-sarif on a runner without a
+// token used to be refused only after the tree was scanned and the SARIF and
+// predicates written (and a failing scan hid it behind exit 1).
+func TestScanInputsBeforeWork(t *testing.T) {
+	t.Parallel()
+	fx := testinfra.NewScanFixture(t)
+	out := filepath.Join(t.TempDir(), "out")
+	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": fx.Dir}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "upload-sarif needs the token input"},
+		{[]string{"--upload-sarif=false", "--license-unknown", "maybe"}, `license-unknown "maybe": expected warn, fail or ignore`},
+		{[]string{"--upload-sarif=false", "--helm-values", "nodir"}, "helm-values"},
+		{[]string{"--upload-sarif=false", "--timeout", "0s"}, "timeout is 0s"},
+	} {
+		res := gatetest.Run(t, Gate, env, append(tt.args, "--scanners", "secrets", "--output-dir", out)...)
+		if res.Code != 2 || !strings.Contains(res.Log, tt.want) {
+			t.Errorf("%v: exit %d, log:\n%s", tt.args, res.Code, res.Log)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%v: the output folder was written before the input error (%v)", tt.args, err)
+		}
+	}
+}
+
+// A scan result with a failing secret on a changed line, a failing IaC
+// finding on a line the pull request does not touch, one below the cutoff, an
+// outage and a file not scanned.
+func sampleResult() (*scanner.Result, *scanner.Files) {
+	secret := finding.Finding{Scanner: scanner.Secrets, RuleID: "aws-access-token", Message: "a secret matching rule aws-access-token is in config/settings.env line 3.",
+		Severity: finding.Critical, Path: "config/settings.env", StartLine: 3, EndLine: 3, Fingerprint: "f1"}
+	iacF := finding.Finding{Scanner: scanner.IaC, RuleID: "docker-user", Message: "the final stage sets no USER: the image runs as root",
+		Severity: finding.High, Path: "Dockerfile", StartLine: 1, Fingerprint: "f2"}
+	low := finding.Finding{Scanner: scanner.IaC, RuleID: "k8s-resource-limits", Message: "Deployment/widgets: container \"app\" sets no cpu and memory limit",
+		Severity: finding.Medium, Path: "k8s/deployment.yaml", StartLine: 14, Fingerprint: "f3"}
+	res := &scanner.Result{
+		Root: "/repo/app", Findings: []finding.Finding{secret, iacF, low}, Failing: []finding.Finding{secret, iacF},
+		Decision: attestation.DecisionFail, Cutoff: finding.High,
+		Scanners: []scanner.ScannerRun{{Name: scanner.Secrets, Tool: "gitleaks", Version: "8.30.1", Findings: 1},
+			{Name: scanner.IaC, Tool: "secure-gates-iac", Version: "opa-1.22.2", Findings: 2},
+			{Name: scanner.Deps, Tool: "grype", Skipped: "outage"}},
+		Outages:       []attestation.Outage{{Scanner: scanner.Deps, Reason: "no answer from the DB listing within 2s", Policy: "continue"}},
+		SecretsConfig: "embedded gitleaks default rules",
+		NotScanned:    []scanner.NotScannedFile{{Path: "go.mod", Scanner: scanner.Secrets, Reason: "path allowlisted by the secrets rules"}}, NotScannedCount: 1,
+	}
+	return res, &scanner.Files{SARIF: "/out/scan.sarif", CodeScan: "/out/code-scan.json"}
+}
+
+// The summary, the annotations and the table are rendered from the result alone.
+func TestReport(t *testing.T) {
+	t.Parallel()
+	res, files := sampleResult()
+	changes := scanner.Changes{"config/settings.env": {{3, 3}}}
+	var ann strings.Builder
+	for _, a := range annotations(res, changes, "/repo") {
+		ann.WriteString(gha.FormatAnnotation(a) + "\n")
+	}
+	var table strings.Builder
+	if err := Table(&table, res); err != nil {
+		t.Fatal(err)
+	}
+	gatetest.Golden(t, "report.md", Summary(res, files)+"\n<!-- annotations -->\n"+ann.String()+"\n<!-- table -->\n"+table.String())
+
+	// Waivers applied and expired, and no cutoff.
+	exp := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	waived := res.Findings[2]
+	waived.Waived = &finding.Waiver{Reason: "exceptions file entry 1"}
+	res.Findings = append(res.Findings, waived)
+	res.Cutoff, res.Failing, res.Decision = finding.NoCutoff, nil, attestation.DecisionPass
+	res.Applied = []exceptions.Applied{{Entry: exceptions.Entry{ID: "k8s-resource-limits", Scope: "k8s/**", Reason: "limits set by the platform", Ticket: "OPS-1", Expires: exp}, Findings: 1}}
+	res.Expired = []exceptions.Entry{{ID: "docker-user", Scope: "Dockerfile", Ticket: "OPS-2", Expires: exp.AddDate(0, -2, 0)}}
+	gatetest.Golden(t, "summary-waived.md", Summary(res, files))
+}

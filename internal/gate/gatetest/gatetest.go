@@ -1,0 +1,99 @@
+// Package gatetest runs a gate in process, the way the binary runs it, for the
+// gates' unit tests: the step's environment is a map (gha.Options injection),
+// the log, outputs and summary are captured, and the exit code is App.Main's.
+// The subprocess harness in action-test stays the test of the runner contract.
+package gatetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/secure-gates/secure-gates/internal/gate"
+	"github.com/secure-gates/secure-gates/pkg/gha"
+)
+
+// Result is what one run of a gate produced.
+type Result struct {
+	// Code is the exit code.
+	Code int
+	// Log is the step's standard output: log lines and workflow commands.
+	Log string
+	// Stderr holds the error line of a run off a runner.
+	Stderr string
+	// Outputs are the outputs the gate set.
+	Outputs map[string]string
+	// Summary is the step summary the gate wrote.
+	Summary string
+}
+
+// Run runs g with args (--input value flags) and env as the step's whole
+// environment. GITHUB_STEP_SUMMARY is pointed at a fresh file unless env sets
+// it; GITHUB_OUTPUT must stay unset (outputs are captured in memory).
+func Run(t testing.TB, g gate.Gate, env map[string]string, args ...string) Result {
+	t.Helper()
+	e := map[string]string{"GITHUB_STEP_SUMMARY": filepath.Join(t.TempDir(), "summary.md")}
+	for k, v := range env {
+		e[k] = v
+	}
+	if e["GITHUB_OUTPUT"] != "" {
+		t.Fatal("gatetest.Run captures outputs in memory: leave GITHUB_OUTPUT unset")
+	}
+	var stdout, stderr bytes.Buffer
+	rt := gha.New(gha.Options{Getenv: func(k string) string { return e[k] }, Stdout: &stdout})
+	app := &gate.App{Gates: []gate.Gate{g}, Stderr: &stderr}
+	res := Result{Outputs: map[string]string{}}
+	res.Code = app.Main(context.Background(), rt, append([]string{g.Name}, args...))
+	res.Log, res.Stderr = stdout.String(), stderr.String()
+	for _, kv := range rt.LocalOutputs() {
+		res.Outputs[kv.Name] = kv.Value
+	}
+	if b, err := os.ReadFile(e["GITHUB_STEP_SUMMARY"]); err == nil {
+		res.Summary = string(b)
+	}
+	return res
+}
+
+// Event writes payload as an event file in a temporary folder and returns the
+// variables of a run triggered by it (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH).
+func Event(t testing.TB, name string, payload any) map[string]string {
+	t.Helper()
+	data, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"GITHUB_EVENT_NAME": name, "GITHUB_EVENT_PATH": path}
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// Golden compares got with the file testdata/name, or rewrites the file when the
+// test runs with -update.
+func Golden(t testing.TB, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading golden file (run with -update to create it): %v", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs (run go test -update after checking the change):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
