@@ -317,6 +317,13 @@ func TestReleaseWorkflow(t *testing.T) {
 	if refused != digest {
 		t.Errorf("one commit built %s and %s: the image is not reproducible", refused, digest)
 	}
+	if img := jobs["build"].Steps["image"]; img != nil {
+		for _, l := range strings.Split(img.Log, "\n") {
+			if strings.HasPrefix(l, "pushed ") {
+				t.Logf("build: %s", l)
+			}
+		}
+	}
 	if len(w.baseTags) != 2 {
 		t.Errorf("the base was built %d times, want once per run", len(w.baseTags))
 	}
