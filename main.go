@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/secure-gates/secure-gates/actions"
+	"github.com/secure-gates/secure-gates/internal/evidencecmd"
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/internal/pipeline"
 	"github.com/secure-gates/secure-gates/internal/policycmd"
@@ -24,10 +25,11 @@ var version = ""
 // App is the binary's command table; tests use it to find every gate.
 func App() *gate.App {
 	gates := actions.All()
+	v := buildVersion()
 	return &gate.App{
 		Gates:    gates,
-		Commands: []gate.Command{pipeline.Command(gates), policycmd.Command, release.Command},
-		Version:  buildVersion(),
+		Commands: []gate.Command{pipeline.Command(gates), policycmd.Command, release.Command, evidencecmd.Command(v)},
+		Version:  v,
 		Stderr:   os.Stderr,
 	}
 }

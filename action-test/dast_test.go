@@ -126,7 +126,7 @@ func TestDASTAction(t *testing.T) {
 			}
 			for k := range res.Outputs {
 				switch k {
-				case "verdict", "high", "medium", "low", "informational", "sarif", "dast-predicate", "image":
+				case "verdict", "high", "medium", "low", "informational", "sarif", "dast-predicate", "image", "paged", "page-failures":
 				default:
 					t.Errorf("unexpected output %q", k)
 				}

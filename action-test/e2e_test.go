@@ -49,7 +49,9 @@ func newE2EWorld(t *testing.T) *e2eWorld {
 	t.Helper()
 	w := &e2eWorld{t: t, cs: &codeScanning{t: t}}
 	w.st = testinfra.StartSigstore(t, testinfra.SigstoreOptions{Repo: "acme/widgets", Workflow: e2eWorkflow, Ref: "refs/heads/main"})
-	w.reg = testinfra.StartRegistry(t)
+	// The one test on a real registry (distribution, as deployments use): every
+	// other test runs go-containerregistry's in-process one.
+	w.reg = testinfra.StartDistribution(t)
 	srv := httptest.NewServer(w.cs)
 	t.Cleanup(srv.Close)
 	w.csURL = srv.URL

@@ -66,6 +66,54 @@ make_tree() {
     tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -C "$tree/secure-gates" -xf -
 }
 
+# mod_src MODULE VERSION: a module's source directory in the module cache.
+mod_src() { (cd "$ROOT" && go mod download -json "$1@$2" | awk -F'"' '/"Dir"/ {print $4}'); }
+
+# make_tree_kind KIND DIR: the secrets benchmark trees of issue 20.
+#   prometheus  a prometheus-sized Go tree (prometheus itself is not downloadable
+#               offline): the sources of k8s.io/client-go and k8s.io/apimachinery
+#               v0.37.2, 3,100 files, 23 MB
+#   x10         ten times that, generated: the sources of client-go, api,
+#               apimachinery, syft, grype and cosign (those go.mod pins), copied
+#               round-robin under numbered folders until the tree reaches 240 MB
+# Each gets the same planted secrets (planted/), so both sides find something.
+make_tree_kind() {
+  local kind=$1 tree=$2
+  [[ -d "$tree/planted" ]] && return
+  mkdir -p "$tree"
+  case $kind in
+    prometheus)
+      cp -r "$(mod_src k8s.io/client-go v0.37.2)" "$tree/client-go"
+      cp -r "$(mod_src k8s.io/apimachinery v0.37.2)" "$tree/apimachinery"
+      ;;
+    x10)
+      local mods=("k8s.io/client-go v0.37.2" "k8s.io/api v0.37.2" "k8s.io/apimachinery v0.37.2"
+        "github.com/anchore/syft $SYFT_V" "github.com/anchore/grype $GRYPE_V" "github.com/sigstore/cosign/v2 $COSIGN_V")
+      local i=0 size=0 target=$((240 * 1024 * 1024))
+      while ((size < target)); do
+        read -r m v <<<"${mods[$((i % ${#mods[@]}))]}"
+        cp -r "$(mod_src "$m" "$v")" "$tree/$i-${m##*/}"
+        i=$((i + 1))
+        size=$(du -sb "$tree" | cut -f1)
+      done
+      ;;
+    *) echo "unknown tree kind $kind (prometheus, x10)" >&2; exit 2 ;;
+  esac
+  chmod -R u+w "$tree"
+  mkdir -p "$tree/planted"
+  # Assembled at run time so this script holds no secret-shaped literal.
+  local aws="AKIA" gh="ghp_" slack="xoxb-"
+  {
+    echo "aws_access_key_id = ${aws}QYLPMN5HHHFPZAM2"
+    echo "github_token: ${gh}8pTk4mQ2vR7sX9zW1yB3nC5dF6gH0jK2lL4a"
+    echo "SLACK_TOKEN=${slack}263594206564-2343594206574-FGqddMF8t08v8N7Oq4i57vs1"
+    echo "api_key = \"$(head -c 24 /dev/urandom | base64 | tr -d '/+=')\""
+  } >"$tree/planted/settings.env"
+}
+
+# tree_bytes DIR: the bytes of its regular files.
+tree_bytes() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }'; }
+
 # start_registry: Debian's docker-registry on a free loopback port; sets HOST.
 start_registry() {
   [[ -n "$REG_PID" ]] && return

@@ -14,6 +14,15 @@
 #            sides; the order of the two sides alternates from round to round
 # WORK       scratch folder (default: a new temp dir)
 # PREPARE_ONLY=1  build the tools and the DB, time nothing
+# TREE_KIND  prometheus | x10: the trees of issue 20 (lib.sh make_tree_kind):
+#            a prometheus-sized Go tree (client-go and apimachinery, 23 MB) or a generated
+#            tree ten times larger (240 MB)
+# SECRETS_ONLY=1  time only the secrets pass: `gitleaks dir` against
+#            `secure-gates scan --scanners secrets` (no DB, no syft, no grype), and
+#            print each one's throughput in MB per CPU-second (user + sys, so a
+#            loaded machine does not skew it) and ours / gitleaks', and check that
+#            both report the same findings (rule, file, line)
+# WARMUP=0   no warm-up round (SECRETS_ONLY; for the large tree)
 #
 # Same work on both sides: the same tree, the same DB (grype with updates and age
 # validation off, both sides checking its hash), gitleaks' default rules on both
@@ -32,14 +41,72 @@ echo "work dir: $WORK"
 
 build_sg
 GITLEAKS=$(tool gitleaks github.com/zricethezav/gitleaks/v8 $GITLEAKS_V)
-SYFT=$(tool syft github.com/anchore/syft/cmd/syft $SYFT_V)
-GRYPE=$(tool grype github.com/anchore/grype/cmd/grype $GRYPE_V)
 
-if [[ -z "${TREE:-}" ]]; then
+if [[ -z "${TREE:-}" && -n "${TREE_KIND:-}" ]]; then
+  TREE="$WORK/tree-$TREE_KIND"
+  make_tree_kind "$TREE_KIND" "$TREE"
+elif [[ -z "${TREE:-}" ]]; then
   TREE="$WORK/tree"
   make_tree "$TREE"
 fi
 echo "tree: $TREE ($(find "$TREE" -type f | wc -l) files, $(du -sh "$TREE" | cut -f1))"
+if [[ -n "${SECRETS_ONLY:-}" ]]; then
+  OUT="$WORK/out"
+  mkdir -p "$OUT"
+  gitleaks_dir() { "$GITLEAKS" dir "$TREE" --no-banner --exit-code 0 --redact -f json -r "$OUT/gitleaks.json"; }
+  sg_secrets() { rm -rf "$OUT/sg"; (cd "$WORK" && "$SG" scan --scanners secrets --upload-sarif false --output-dir "$OUT/sg" "$TREE"); }
+  check() {
+    if [[ "$LAST_RC" -ne 0 && ! ("$LAST_RC" -eq 1 && "$1" == *sg*) ]]; then
+      echo "$1 failed (exit $LAST_RC):"; tail -20 "$WORK/$1.log"; exit 1
+    fi
+  }
+  if [[ "${WARMUP:-1}" != 0 ]]; then
+    echo "warm-up round (untimed; load average $(load)) ..."
+    measure warm-gitleaks gitleaks_dir && check warm-gitleaks
+    measure warm-sg sg_secrets && check warm-sg
+  fi
+  for i in $(seq "$RUNS"); do
+    if ((i % 2)); then
+      measure gitleaks gitleaks_dir && check gitleaks
+      measure sg sg_secrets && check sg
+    else
+      measure sg sg_secrets && check sg
+      measure gitleaks gitleaks_dir && check gitleaks
+    fi
+    echo "round $i done (load average $(load))"
+  done
+  MB=$(awk -v b="$(tree_bytes "$TREE")" 'BEGIN { printf "%.1f", b / 1e6 }')
+  # The same findings: rule, file and line of each (gitleaks names files by the
+  # path it was given, the SARIF relative to the working directory).
+  REL=$(realpath --relative-to="$WORK" "$TREE")
+  jq -r --arg t "$TREE/" '.[] | "\(.RuleID) \(.File | ltrimstr($t)):\(.StartLine)"' "$OUT/gitleaks.json" | sort >"$OUT/gitleaks.txt"
+  jq -r --arg t "$REL/" '.runs[] | select(.tool.driver.name == "gitleaks") | .results[] |
+    "\(.ruleId) \(.locations[0].physicalLocation.artifactLocation.uri | ltrimstr($t)):\(.locations[0].physicalLocation.region.startLine)"' \
+    "$OUT/sg/scan.sarif" | sort >"$OUT/sg.txt"
+  echo
+  if diff "$OUT/gitleaks.txt" "$OUT/sg.txt" >"$OUT/findings.diff"; then
+    echo "findings: the same $(wc -l <"$OUT/sg.txt") (rule, file, line) from gitleaks and secure-gates"
+  else
+    echo "findings DIFFER (< gitleaks, > secure-gates; $OUT/findings.diff):"
+    head -20 "$OUT/findings.diff"
+  fi
+  header
+  row gitleaks "gitleaks dir"
+  row sg "secure-gates scan --scanners secrets"
+  # Throughput per CPU-second (user + sys): the least and the median over the runs.
+  cpu() { awk '{ print $2 + $3 }' "$WORK/t.$1" | sort -n | awk '{ v[NR] = $1 } END { printf "%s %s", v[1], v[int((NR + 1) / 2)] }'; }
+  read -r GLC GLM <<<"$(cpu gitleaks)"
+  read -r SGC SGM <<<"$(cpu sg)"
+  awk -v mb="$MB" -v glc="$GLC" -v glm="$GLM" -v sgc="$SGC" -v sgm="$SGM" 'BEGIN {
+    printf "\n%s MB; MB per CPU-second (user + sys), least CPU / median CPU of the runs\n", mb
+    printf "gitleaks dir:     %6.2f / %6.2f\n", mb / glc, mb / glm
+    printf "secure-gates:     %6.2f / %6.2f\n", mb / sgc, mb / sgm
+    printf "ours / gitleaks:  %6.2fx / %6.2fx (target >= 3)\n", glc / sgc, glm / sgm
+  }'
+  exit 0
+fi
+SYFT=$(tool syft github.com/anchore/syft/cmd/syft $SYFT_V)
+GRYPE=$(tool grype github.com/anchore/grype/cmd/grype $GRYPE_V)
 bench_db
 bench_cleanup # the registry was only needed to build the DB
 [[ -z "${PREPARE_ONLY:-}" ]] || { echo "PREPARE_ONLY: tools, tree/image and DB are ready"; exit 0; }

@@ -27,7 +27,9 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/deploy"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/exceptions"
+	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/oci"
+	"github.com/secure-gates/secure-gates/pkg/page"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
 )
 
@@ -55,6 +57,7 @@ type Inputs struct {
 	Token           string `input:"token,secret"`
 	OutputDir       string `input:"output-dir"`
 	gate.Timeout
+	page.PagingInputs
 
 	// Parsed by Validate.
 	failOn      *dast.Risk
@@ -65,6 +68,9 @@ type Inputs struct {
 // Validate checks every input, and that upload-sarif has a token, before any
 // report is read; it keeps what it parsed.
 func (in *Inputs) Validate() error {
+	if err := in.PagingInputs.Validate(); err != nil {
+		return err
+	}
 	if !strings.EqualFold(strings.TrimSpace(cmp.Or(in.FailOn, "high")), "none") {
 		r, err := dast.ParseRisk(in.FailOn)
 		if err != nil {
@@ -116,9 +122,44 @@ type Outputs struct {
 	Informational int    `output:"informational"`
 	SARIF         string `output:"sarif"`
 	DASTPredicate string `output:"dast-predicate"`
-	Image         string `output:"image"`
+	page.PagingOutputs
+	Image string `output:"image"`
 
 	report report
+}
+
+// PageOutcome is the verdict on the environment for paging (docs/paging.md):
+// a failed promotion (severity high) and the scanners that did not complete.
+func (o Outputs) PageOutcome() (page.Outcome, bool) {
+	d := o.report.d
+	if d == nil {
+		return page.Outcome{}, false
+	}
+	subject := o.report.image
+	if subject == "" {
+		subject = d.Predicate.Target
+	}
+	subject += " (" + d.Predicate.Environment + ")"
+	po := page.Outcome{Gate: "dast", Subject: subject, Failed: !d.Pass, FailedSeverity: finding.High}
+	if !d.Pass {
+		f := d.Failing
+		if len(f) > 5 {
+			f = f[:5]
+		}
+		po.FailedSummary = strings.Join(f, "; ")
+	}
+	var reasons []string
+	for _, out := range d.Predicate.Outages {
+		po.Outages = append(po.Outages, out.Scanner)
+		reasons = append(reasons, out.Reason)
+	}
+	po.OutageDetail = strings.Join(reasons, "; ")
+	if len(po.Outages) == 0 {
+		for _, t := range d.Predicate.Tools {
+			po.Ran = append(po.Ran, t.Name)
+		}
+	}
+	return po, true
 }
 
 const (

@@ -30,6 +30,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/exceptions"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/oci"
+	"github.com/secure-gates/secure-gates/pkg/page"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
 	"github.com/secure-gates/secure-gates/pkg/sbomdoc"
 	"github.com/secure-gates/secure-gates/pkg/vulndb"
@@ -64,6 +65,7 @@ type Inputs struct {
 	UploadSARIF bool          `input:"upload-sarif"`
 	Category    string        `input:"category"`
 	Token       string        `input:"token,secret"`
+	page.PagingInputs
 
 	// Parsed by Validate.
 	src     catalog.ImageSource
@@ -75,6 +77,9 @@ type Inputs struct {
 // file or network, and keeps what it parsed: everything a user can get wrong
 // fails before any work.
 func (in *Inputs) Validate() error {
+	if err := in.PagingInputs.Validate(); err != nil {
+		return err
+	}
 	if (in.Image == "") == (in.Path == "") {
 		return errkind.Input(errors.New("give exactly one of image (a registry reference, oci-dir:PATH or docker-archive:PATH) and path (a directory)"))
 	}
@@ -124,8 +129,26 @@ type Outputs struct {
 	High          string `output:"high"`
 	Medium        string `output:"medium"`
 	Low           string `output:"low"`
+	page.PagingOutputs
 
 	res *result
+}
+
+// PageOutcome is the image scan's verdict for paging (docs/paging.md): the
+// failing findings, or the matcher's outage. Nothing when no scan ran.
+func (o Outputs) PageOutcome() (page.Outcome, bool) {
+	res := o.res
+	if res == nil || (!res.scanned && res.outage == nil) {
+		return page.Outcome{}, false
+	}
+	po := page.Outcome{Gate: "sbom", Subject: res.subject, Key: res.ref.Digest, Failing: page.FromFindings(res.failing), Failed: len(res.failing) > 0}
+	po.Seen = page.Others(page.FromFindings(res.findings), po.Failing)
+	if res.outage != nil {
+		po.Outages, po.OutageDetail = []string{"grype"}, res.outage.Reason
+	} else {
+		po.Ran = []string{"grype"}
+	}
+	return po, true
 }
 
 // File names in output-dir besides the SBOM documents.

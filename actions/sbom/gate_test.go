@@ -48,7 +48,7 @@ func TestSBOMDirectory(t *testing.T) {
 			t.Errorf("output %s = %q (set %v), want %q", k, got, ok, v)
 		}
 	}
-	if res.Outputs["packages"] == "0" || len(res.Outputs) != 10 {
+	if res.Outputs["packages"] == "0" || len(res.Outputs) != 12 || res.Outputs["paged"] != "0" || res.Outputs["page-failures"] != "0" {
 		t.Errorf("outputs %v", res.Outputs)
 	}
 	for _, f := range []string{res.Outputs["cyclonedx"], res.Outputs["spdx"]} {

@@ -18,6 +18,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/page"
 	scanner "github.com/secure-gates/secure-gates/pkg/scan"
 	"github.com/secure-gates/secure-gates/pkg/scan/iac"
 	"github.com/secure-gates/secure-gates/pkg/scan/license"
@@ -56,6 +57,7 @@ type Inputs struct {
 	Token          string   `input:"token,secret"`
 	// Timeout bounds each network phase (DB download, upload), not the scan.
 	Timeout time.Duration `input:"timeout"`
+	page.PagingInputs
 
 	// Parsed by Validate.
 	cutoff     finding.Severity
@@ -65,6 +67,9 @@ type Inputs struct {
 
 // Validate checks every input that needs no file, and keeps what it parsed.
 func (in *Inputs) Validate() error {
+	if err := in.PagingInputs.Validate(); err != nil {
+		return err
+	}
 	var err error
 	if in.cutoff, err = finding.ParseCutoff(in.SeverityCutoff); err != nil {
 		return errkind.Input(err)
@@ -102,8 +107,33 @@ type Outputs struct {
 	Medium            int    `output:"medium"`
 	Low               int    `output:"low"`
 	Secrets           int    `output:"secrets"`
+	page.PagingOutputs
 
-	report report
+	report  report
+	subject string // repository@commit, for paging
+}
+
+// PageOutcome is the scan's verdict on the commit for paging (docs/paging.md):
+// the failing findings and the scanners that did not run.
+func (o Outputs) PageOutcome() (page.Outcome, bool) {
+	res := o.report.res
+	if res == nil {
+		return page.Outcome{}, false
+	}
+	po := page.Outcome{Gate: "scan", Subject: o.subject, Failing: page.FromFindings(res.Failing), Failed: res.Decision == attestation.DecisionFail}
+	po.Seen = page.Others(page.FromFindings(res.Findings), po.Failing)
+	var reasons []string
+	for _, out := range res.Outages {
+		po.Outages = append(po.Outages, out.Scanner)
+		reasons = append(reasons, out.Scanner+": "+out.Reason)
+	}
+	po.OutageDetail = strings.Join(reasons, "; ")
+	for _, s := range res.Scanners {
+		if s.Skipped == "" {
+			po.Ran = append(po.Ran, s.Name)
+		}
+	}
+	return po, true
 }
 
 // MaxAnnotations bounds the annotations of one run (the runner shows 10 of each
@@ -134,7 +164,10 @@ func runScan(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 	counts := res.Counts()
 	out := Outputs{Verdict: string(res.Decision), SARIF: files.SARIF, CodeScanPredicate: files.CodeScan, VulnPredicate: files.Vuln,
 		Critical: counts[finding.Critical], High: counts[finding.High], Medium: counts[finding.Medium], Low: counts[finding.Low],
-		Secrets: res.Secrets(), report: report{res: res, files: files, repo: s.repo, onRunner: run.InActions()}}
+		Secrets: res.Secrets(), report: report{res: res, files: files, repo: s.repo, onRunner: run.InActions()}, subject: s.repo}
+	if c := run.Context(); c.Repository != "" && c.SHA != "" {
+		out.subject = c.Repository + "@" + c.SHA
+	}
 	var uploadErr error
 	if run.InActions() {
 		out.report.changes = changedLines(ctx, res, s.opts.Secrets.Range)

@@ -7,6 +7,7 @@
 package verifyanddeploy
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -27,9 +28,11 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/deploy"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/gha"
 	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/oci"
+	"github.com/secure-gates/secure-gates/pkg/page"
 	"github.com/secure-gates/secure-gates/pkg/policy"
 	"github.com/secure-gates/secure-gates/pkg/signing"
 	"github.com/secure-gates/secure-gates/pkg/verify"
@@ -66,6 +69,7 @@ type Inputs struct {
 	VSAKeyPassword string        `input:"vsa-key-password,secret"`
 	SigningConfig  string        `input:"signing-config"`
 	oci.RegistryInputs
+	page.PagingInputs
 }
 
 // Version is recorded in the VSA's verifier.version.
@@ -96,7 +100,7 @@ func enforcedNote(environment string) string {
 	return fmt.Sprintf("this run ENFORCES: environment %q is in the policy's enforce-environments (compared case-insensitively, as GitHub compares environment names)", environment)
 }
 
-func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
+func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) (err error) {
 	var in Inputs
 	for _, s := range gha.Secrets(raw, &in) {
 		rt.AddMask(s)
@@ -107,6 +111,15 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err := checkDeployInputs(in); err != nil {
 		return err
 	}
+	pc, err := in.PagingInputs.Config()
+	if err != nil {
+		return errkind.Input(err)
+	}
+	var (
+		rep *verify.Report
+		pol *policy.Policy
+	)
+	defer func() { pageOutcome(ctx, rt, pc, in, rep, pol, err) }()
 	ctx, cancel, err := gate.WithTimeout(ctx, in.Timeout)
 	if err != nil {
 		return err
@@ -118,7 +131,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if base == "" {
 		base = "."
 	}
-	pol, err := policy.Load(in.Policy, policy.Options{BaseDir: base})
+	pol, err = policy.Load(in.Policy, policy.Options{BaseDir: base})
 	if err != nil {
 		return err
 	}
@@ -144,7 +157,7 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 	if err != nil {
 		return err
 	}
-	rep, err := verify.Verify(ctx, ref, verify.Options{Policy: pol, Registry: reg, TrustedMaterial: trust, Environment: in.Environment})
+	rep, err = verify.Verify(ctx, ref, verify.Options{Policy: pol, Registry: reg, TrustedMaterial: trust, Environment: in.Environment})
 	if err != nil {
 		return err
 	}
@@ -186,6 +199,39 @@ func run(ctx context.Context, rt *gha.Runtime, raw gha.RawInputs) error {
 		return rep.Err()
 	}
 	return nil
+}
+
+// pageOutcome pages on-call when the deploy is blocked (the chain does not
+// verify: severity high, one alert per digest) or the verification could not
+// run (an outage); a later verified run resolves it (docs/paging.md). Audit
+// mode blocks nothing and pages nothing. It sets the paged and page-failures
+// outputs.
+func pageOutcome(ctx context.Context, rt *gha.Runtime, pc page.Config, in Inputs, rep *verify.Report, pol *policy.Policy, err error) {
+	var res page.Result
+	switch {
+	case !pc.Enabled():
+	case rep == nil:
+		res = gate.PageInfra(ctx, rt, pc, "verify-and-deploy", in.Image, err)
+	default:
+		blocked := !rep.Verified && pol != nil && pol.Mode != policy.ModeAudit
+		o := page.Outcome{Gate: "verify-and-deploy", Subject: rep.Image, Key: rep.Digest, Failed: blocked, FailedSeverity: finding.High,
+			Ran: []string{"verify-and-deploy"}}
+		if blocked {
+			f := rep.Failures()
+			if len(f) > 5 {
+				f = append(f[:5], fmt.Sprintf("and %d more", len(f)-5))
+			}
+			o.FailedSummary = "deploy to " + cmp.Or(in.Environment, "the environment") + " BLOCKED: " + strings.Join(f, "; ")
+		}
+		res = gate.Page(ctx, rt, pc, o)
+	}
+	var out page.PagingOutputs
+	out.SetPageResult(res)
+	if kvs, err := gha.Outputs(out); err == nil {
+		for _, kv := range kvs {
+			_ = rt.SetOutput(kv.Name, kv.Value)
+		}
+	}
 }
 
 func checkDeployInputs(in Inputs) error {

@@ -110,7 +110,9 @@ func runGate[I, O any](ctx context.Context, rt *gha.Runtime, spec Spec, raw gha.
 		}
 	}
 	out, err := fn(ctx, &Run{rt: rt}, in)
-	if err != nil && reflect.ValueOf(&out).Elem().IsZero() {
+	empty := reflect.ValueOf(&out).Elem().IsZero()
+	pageRun(ctx, rt, spec.Name, any(in), any(&out), empty, err) // page.go: deciding gates page on-call
+	if err != nil && empty {
 		return err
 	}
 	if werr := Report(rt, out); werr != nil {

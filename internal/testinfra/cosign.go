@@ -3,8 +3,19 @@ package testinfra
 // The local keyless Sigstore stack's servers, pinned to the versions
 // shared/recipes/sigstore/stack.sh was tested with.
 var (
-	Fulcio          = Tool{Name: "fulcio", Package: "github.com/sigstore/fulcio", Version: "v1.8.8"}
-	TimestampServer = Tool{Name: "timestamp-server", Package: "github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server", Version: "v2.1.3"}
+	Fulcio = Tool{Name: "fulcio", Package: "github.com/sigstore/fulcio", Version: "v1.8.8"}
 	// RekorTiles is Rekor v2 with the POSIX (filesystem) backend.
 	RekorTiles = Tool{Name: "posix", Package: "github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix", Version: "v2.2.1"}
 )
+
+// TimestampServer is sigstore/timestamp-authority v2.1.3's timestamp server
+// built from the wrapper module internal/testinfra/tsaserver: its REST API
+// and memory signer without the metrics listener timestamp-server binds on
+// the fixed port :2112, so that test stacks run side by side.
+var TimestampServer = ModuleTool{
+	Name:      "tsaserver",
+	CacheName: "tsaserver",
+	Module:    "internal/testinfra/tsaserver",
+	Package:   ".",
+	Version:   "v2.1.3",
+}

@@ -66,7 +66,7 @@ func (tool ModuleTool) Path(t testing.TB) string {
 	if _, err := os.Stat(bin); err == nil {
 		return bin
 	}
-	t.Logf("building %s %s from %s into %s (once per machine; the Kyverno CLI takes ~13 minutes cold)", tool.Name, tool.Version, tool.Module, dir)
+	t.Logf("building %s %s from %s into %s (once per machine; the Kyverno CLI takes ~13 minutes cold, the others a minute or two)", tool.Name, tool.Version, tool.Module, dir)
 	tmp := bin + ".tmp"
 	cmd := exec.Command("go", "build", "-o", tmp, tool.Package)
 	cmd.Dir = filepath.Join(root, tool.Module)

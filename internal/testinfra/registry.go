@@ -3,13 +3,19 @@ package testinfra
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
 )
 
 // RegistryBinary is Debian's docker-registry (distribution 2.8).
@@ -19,15 +25,32 @@ const RegistryBinary = "/usr/bin/docker-registry"
 type Registry struct {
 	// Host is 127.0.0.1:PORT, usable as an image reference prefix.
 	Host string
-	// Dir is the registry's storage root.
+	// Dir is the registry's storage root (blobs).
 	Dir string
 }
 
 var listening = regexp.MustCompile(`listening on (127\.0\.0\.1:[0-9]+)`)
 
-// StartRegistry starts Debian's docker-registry on 127.0.0.1 with a private
-// storage folder and stops it when t ends.
+// StartRegistry starts go-containerregistry's registry (pkg/registry, the
+// one the product's own tests of the OCI protocol trust) in this process, on
+// a free port of 127.0.0.1, with blobs in a private folder; it is closed when
+// t ends. It costs no process and no wait, and parallel tests each get their
+// own. Child processes (the cosign CLI, the actions) reach it like any
+// registry. Tests about how a real registry behaves use StartDistribution.
 func StartRegistry(t testing.TB) *Registry {
+	t.Helper()
+	dir := t.TempDir()
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithBlobHandler(registry.NewDiskBlobHandler(dir)))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &Registry{Host: strings.TrimPrefix(srv.URL, "http://"), Dir: dir}
+}
+
+// StartDistribution starts Debian's docker-registry (distribution 2.8, a
+// separate process) on 127.0.0.1 with a private storage folder and stops it
+// when t ends: for the test that checks the chain against a real registry's
+// behaviour (action-test's end-to-end pipeline).
+func StartDistribution(t testing.TB) *Registry {
 	t.Helper()
 	if _, err := os.Stat(RegistryBinary); err != nil {
 		t.Fatalf("the OCI registry test double is Debian's docker-registry: apt-get install docker-registry (scripts/test does): %v", err)

@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -54,13 +53,9 @@ type SigstoreOptions struct {
 	Ref string
 }
 
-// sigstoreLock serialises stacks machine-wide: the timestamp server always binds
-// its metrics on :2112.
-const sigstoreLock = "/tmp/secure-gates-sigstore.lock"
-
 // StartSigstore builds (once per machine) and starts the stack; it is stopped
-// when t ends. Only one stack runs on the machine at a time: a second caller
-// waits for the first to finish.
+// when t ends. Every service listens on a port of its own on loopback, so
+// stacks of parallel tests and test binaries run side by side.
 func StartSigstore(t testing.TB, o SigstoreOptions) *Sigstore {
 	t.Helper()
 	if o.Repo == "" {
@@ -76,21 +71,12 @@ func StartSigstore(t testing.TB, o SigstoreOptions) *Sigstore {
 		"fulcio": Fulcio.Path(t), "tsa": TimestampServer.Path(t), "rekor": RekorTiles.Path(t), "cosign": CosignCLI.Path(t),
 		"oidc": buildFakeOIDC(t),
 	}
-	lock, err := os.OpenFile(sigstoreLock, os.O_CREATE|os.O_RDWR, 0o666)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
 	s := &Sigstore{Dir: t.TempDir(), RequestToken: "test-request-token"}
 	var procs []*exec.Cmd
 	t.Cleanup(func() {
 		for i := len(procs) - 1; i >= 0; i-- {
 			stop(procs[i])
 		}
-		_ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-		lock.Close()
 	})
 	logs := filepath.Join(s.Dir, "log")
 	if err := os.Mkdir(logs, 0o755); err != nil {
@@ -163,7 +149,7 @@ func StartSigstore(t testing.TB, o SigstoreOptions) *Sigstore {
 	// Timestamp authority.
 	tsaBase := fmt.Sprintf("http://127.0.0.1:%d", ports[3])
 	s.TimestampURL = tsaBase + "/api/v1/timestamp"
-	start("tsa", nil, "serve", "--host", "127.0.0.1", "--port", fmt.Sprint(ports[3]), "--timestamp-signer", "memory", "--disable-ntp-monitoring")
+	start("tsa", nil, "-host", "127.0.0.1", "-port", fmt.Sprint(ports[3]))
 
 	// Rekor v2 with a fresh Ed25519 signer.
 	rekorDir := filepath.Join(s.Dir, "rekor")

@@ -81,6 +81,11 @@ func (tool Tool) Path(t testing.TB) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The build lock is the one machine-wide lock of the tests, and it must
+	// stay: test binaries run in parallel (go test runs packages at once) and
+	// two that find the tool missing would otherwise run `go install` into the
+	// same folder together. It guards only the build: a built tool is used
+	// without taking it.
 	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		t.Fatal(err)

@@ -103,6 +103,7 @@ func goVersion(t *testing.T) string {
 }
 
 func TestImageFromRegistryResolvesTagOnce(t *testing.T) {
+	t.Parallel()
 	_, layer := fixtureLayer(t)
 	reg := testinfra.StartRegistry(t)
 	img := testinfra.ImageFromLayers(t, layer)
@@ -155,6 +156,7 @@ func TestImageFromRegistryResolvesTagOnce(t *testing.T) {
 }
 
 func TestLocalImageSources(t *testing.T) {
+	t.Parallel()
 	_, layer := fixtureLayer(t)
 	img := testinfra.ImageFromLayers(t, layer)
 	digest, err := img.Digest()
@@ -201,6 +203,7 @@ func TestLocalImageSources(t *testing.T) {
 }
 
 func TestDirectory(t *testing.T) {
+	t.Parallel()
 	rootfs, _ := fixtureLayer(t)
 	res, err := catalog.Directory(context.Background(), rootfs, catalog.Options{Name: "widgets"})
 	if err != nil {
@@ -222,6 +225,7 @@ func TestDirectory(t *testing.T) {
 // package it points at (outside) is not catalogued, whether the link is absolute
 // or climbs with "..".
 func TestSymlinksStayInsideRoot(t *testing.T) {
+	t.Parallel()
 	base := t.TempDir()
 	outside := filepath.Join(base, "outside")
 	writeFile(t, filepath.Join(outside, "leaked", "requirements.txt"), "leaked-secret-pkg==6.6.6\n")
@@ -250,6 +254,7 @@ func TestSymlinksStayInsideRoot(t *testing.T) {
 }
 
 func TestParseImageSource(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in      string
 		want    catalog.ImageSource
@@ -285,6 +290,7 @@ func TestParseImageSource(t *testing.T) {
 }
 
 func TestBadSources(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	notImage := filepath.Join(dir, "x.tar")
 	writeFile(t, notImage, "not a tarball")

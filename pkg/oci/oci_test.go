@@ -40,6 +40,7 @@ func push(t *testing.T, ref string) string {
 // Against Debian's docker-registry: a tag resolves once; moving the tag later does
 // not change the resolved reference.
 func TestResolveTagOnce(t *testing.T) {
+	t.Parallel()
 	reg := testinfra.StartRegistry(t)
 	ctx := context.Background()
 	first := push(t, reg.Host+"/acme/app:v1")
@@ -61,6 +62,7 @@ func TestResolveTagOnce(t *testing.T) {
 }
 
 func TestResolveErrors(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(registry.New())
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
@@ -107,6 +109,7 @@ func TestResolveErrors(t *testing.T) {
 }
 
 func TestParseDigestRef(t *testing.T) {
+	t.Parallel()
 	d := "sha256:" + strings.Repeat("a", 64)
 	tests := []struct {
 		in, want string

@@ -13,6 +13,7 @@ import (
 // (cosign.key's format) at each of its KDF levels decrypts to the same bytes,
 // and a wrong password, a changed ciphertext or unknown parameters fail.
 func TestDecryptCosignKeyMatchesSecuresystemslib(t *testing.T) {
+	t.Parallel()
 	plain := []byte("a PKCS #8 key would be here")
 	for _, level := range []encrypted.KDFParameterStrength{encrypted.Legacy, encrypted.Standard, encrypted.OWASP} {
 		body, err := encrypted.EncryptWithCustomKDFParameters(plain, []byte("s3cret"), level)

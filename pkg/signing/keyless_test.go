@@ -15,6 +15,7 @@ import (
 // Keyless signing against the local stack (OIDC issuer, Fulcio, TSA, Rekor v2),
 // verified by the real cosign CLI with the identity policy a deploy gate uses.
 func TestKeylessAgainstLocalStack(t *testing.T) {
+	t.Parallel()
 	st := testinfra.StartSigstore(t, testinfra.SigstoreOptions{})
 	reg := testinfra.StartRegistry(t)
 	sc, err := root.NewSigningConfigFromPath(st.SigningConfig)

@@ -19,6 +19,7 @@ import (
 // nothing is pushed. sigstore-go's timestamp and Fulcio clients build their
 // requests without the caller's context: the transport binds it.
 func TestSigstoreServiceHangs(t *testing.T) {
+	t.Parallel()
 	hung := testinfra.SilentServer(t)
 	reg := testinfra.StartRegistry(t)
 	priv, _ := keyPair(t, "")

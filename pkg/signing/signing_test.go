@@ -62,6 +62,7 @@ func verifyArgs(f signing.Format, pub string) []string {
 }
 
 func TestSignWithKeyVerifiedByCosign(t *testing.T) {
+	t.Parallel()
 	reg := testinfra.StartRegistry(t)
 	priv, pub := keyPair(t, "s3cret")
 	_, otherPub := keyPair(t, "other")
@@ -122,6 +123,7 @@ func TestSignWithKeyVerifiedByCosign(t *testing.T) {
 }
 
 func TestAttestSeveralPredicatesVerifiedByCosign(t *testing.T) {
+	t.Parallel()
 	reg := testinfra.StartRegistry(t)
 	priv, pub := keyPair(t, "")
 	_, otherPub := keyPair(t, "")
@@ -181,6 +183,7 @@ func TestAttestSeveralPredicatesVerifiedByCosign(t *testing.T) {
 }
 
 func TestAttestAllOrNothing(t *testing.T) {
+	t.Parallel()
 	reg := testinfra.StartRegistry(t)
 	priv, _ := keyPair(t, "")
 	ctx := context.Background()
@@ -257,6 +260,7 @@ func assertNothingAttached(t *testing.T, ref oci.Ref) {
 }
 
 func TestTagMovedAfterResolveCannotChangeWhatIsSigned(t *testing.T) {
+	t.Parallel()
 	reg := testinfra.StartRegistry(t)
 	priv, pub := keyPair(t, "")
 	ctx := context.Background()
@@ -281,6 +285,7 @@ func TestTagMovedAfterResolveCannotChangeWhatIsSigned(t *testing.T) {
 }
 
 func TestKeyInputs(t *testing.T) {
+	t.Parallel()
 	priv, _ := keyPair(t, "right")
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "cosign.key")
@@ -323,6 +328,7 @@ func TestKeyInputs(t *testing.T) {
 }
 
 func TestOptionsRefused(t *testing.T) {
+	t.Parallel()
 	ref := oci.Ref{Repository: "127.0.0.1:1/x", Digest: "sha256:" + strings.Repeat("a", 64)}
 	tests := []struct {
 		name string
@@ -345,6 +351,7 @@ func TestOptionsRefused(t *testing.T) {
 }
 
 func TestParseAnnotations(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      []string
 		want    map[string]string
@@ -382,6 +389,7 @@ func equalMaps(a, b map[string]string) bool {
 // then the call fails as an infrastructure error naming the service, and nothing
 // is pushed.
 func TestSigstoreServiceOutage(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	tsa := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
@@ -411,6 +419,7 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 // The statement Attest signs for a predicate: subject = the image digest, never
 // a tag; the predicate as given.
 func TestStatementGolden(t *testing.T) {
+	t.Parallel()
 	ref := oci.Ref{Repository: "registry.example/acme/app", Digest: "sha256:" + strings.Repeat("0123456789abcdef", 4), Tag: "v1"}
 	got, uri, err := signing.Statement(ref, predicate(t, "vuln"))
 	if err != nil {

@@ -8,15 +8,20 @@
 //
 // # Labels
 //
-// A question counts only where it appears as a label: an ATX heading
-// ("## What can go wrong?"), a setext heading (the question on its own line,
-// underlined with === or ---), a line that starts with a bold label
-// ("**What can go wrong?** answer…" or "__…__"), or a list item
+// The body is read as GitHub renders it: parsed with goldmark, a CommonMark
+// parser, with GitHub's tables. A question counts only where it appears as a
+// label: an ATX heading ("## What can go wrong?"), a setext heading (the
+// question, on one line or several, underlined with === or ---), a line that
+// starts with a bold label ("**What can go wrong?** answer…" or "__…__", bold
+// as CommonMark reads it: "**" that never closes is not bold), or a list item
 // ("1. What can go wrong?", "1) …", "- **Q2: What can go wrong?**"). Matching
 // ignores case, punctuation, emoji, markdown emphasis, repeated whitespace and a
 // "Q1:", "1.", "Question 1 -" style prefix. The question inside a sentence, a
-// fenced code block, a block quote or an HTML comment is not a label, and neither
-// is "Q1 Q2 Q3 Q4" or "Q1: done".
+// code block (fenced or indented), a block quote, an HTML block (the lines after
+// "<details>", a "<pre>"), a table or an HTML comment is not a label, and
+// neither is "Q1 Q2 Q3 Q4" or "Q1: done". Bold and list labels are looked for
+// at the start of each line of a paragraph, since GitHub shows a PR body's line
+// breaks.
 //
 // # Answers
 //
@@ -24,9 +29,11 @@
 // ends at a heading of the same or a higher level than the label's own heading
 // (or, for a bold or list label, than the heading it sits under), so that an
 // unrelated "## Checklist" after the last question is not taken as its answer.
-// HTML comments are removed first: PR templates keep their instructions there.
-// Fenced code blocks stay part of the answer (a diagram or a config excerpt is a
-// real answer); only the fence lines themselves are dropped.
+// HTML comments are removed first, where CommonMark sees them (not inside code
+// or after a backslash): PR templates keep their instructions there. Link
+// reference definitions ("[label]: url") are not shown, so they are no answer.
+// Code blocks stay part of the answer (a diagram or a config excerpt is a real
+// answer); only the fence lines themselves are dropped.
 //
 // An answer is rejected when it is empty, only template placeholder text (HTML
 // comments, an italic instruction line such as "_e.g. …_" or "_Describe …_", a
@@ -51,7 +58,10 @@
 //
 // The body is untrusted. It is bounded by [Options.MaxBodyBytes] (an oversized
 // body is an input error, never silently truncated), invalid UTF-8 is replaced
-// rather than rejected, and CRLF or CR line endings are read as LF. Nothing from
+// rather than rejected, and CRLF or CR line endings are read as LF. The parser
+// leaves out links (read as text; goldmark's link parser is quadratic on some
+// inputs) and a line opens at most 32 nested block quotes or list items, so
+// that parsing stays fast on hostile bodies. Nothing from
 // the body is copied into a [Result]: reasons are fixed texts with numbers, the
 // question names come from the options, and the answers are represented only by
 // [Result.AnswersDigest]. A Result can therefore go into logs, annotations and

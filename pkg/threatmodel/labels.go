@@ -151,30 +151,22 @@ func (m *matcher) prefix(s string) (int, string) {
 	return bestQ, s[bestP:]
 }
 
-// classify examines one visible line. It returns the line's ATX heading level
-// (0 if it is not an ATX heading), the question it labels (-1 if none) and, for
-// a bold or list label, the rest of the line after the label.
-func (m *matcher) classify(line string) (level, q int, rest string) {
+// classify examines one prose line (see lineInfo.prose). It returns the
+// question a list or bold label at its start names (-1 if none) and the rest of
+// the line after the label. A bold label counts only where the markdown parser
+// saw a strong emphasis start the line (strong).
+func (m *matcher) classify(line string, strong bool) (q int, rest string) {
 	indent, t := leadingIndent(line)
 	if indent > 3 || t == "" {
-		return 0, -1, ""
-	}
-	if n := atxLevel(t); n > 0 {
-		content := t[n:]
-		if len(content) > maxLabelWindow {
-			return n, -1, ""
-		}
-		return n, m.whole(normalize(content)), ""
+		return -1, ""
 	}
 	if item, ok := listItem(t); ok {
-		q, rest := m.prefix(item)
-		return 0, q, rest
+		return m.prefix(item)
 	}
-	if strings.HasPrefix(t, "**") || strings.HasPrefix(t, "__") {
-		q, rest := m.prefix(t)
-		return 0, q, rest
+	if strong && (strings.HasPrefix(t, "**") || strings.HasPrefix(t, "__")) {
+		return m.prefix(t)
 	}
-	return 0, -1, ""
+	return -1, ""
 }
 
 // atxLevel returns the level of the ATX heading t (indentation removed), or 0.
@@ -210,23 +202,6 @@ func listItem(t string) (string, bool) {
 	return strings.TrimLeft(t[n:], " \t"), true
 }
 
-// setextLevel returns 1 for a "===" underline, 2 for a "---" underline (at least
-// two dashes, so a lone "-" stays a non-answer), else 0.
-func setextLevel(line string) int {
-	indent, t := leadingIndent(line)
-	t = strings.TrimRight(t, " \t")
-	if indent > 3 || t == "" {
-		return 0
-	}
-	if strings.Trim(t, "=") == "" {
-		return 1
-	}
-	if len(t) >= 2 && strings.Trim(t, "-") == "" {
-		return 2
-	}
-	return 0
-}
-
 // label is one question label found in the body.
 type label struct {
 	q      int
@@ -252,30 +227,35 @@ type mark struct {
 }
 
 // findLabels returns the body's question labels with their answers, in body
-// order.
+// order. Headings (ATX and setext) are the markdown parser's; list and bold
+// labels are found on prose lines.
 func findLabels(lines []lineInfo, m *matcher) []label {
 	var marks []mark
 	lastLevel := 0
 	for i := 0; i < len(lines); i++ {
 		li := lines[i]
-		if li.code || li.fence || li.continued {
+		if li.heading > 0 {
+			// The heading's text: its one ATX line, or a setext heading's lines
+			// without the underline (headEnd).
+			var b strings.Builder
+			for _, h := range lines[i:max(i+1, li.headEnd)] {
+				b.WriteString(h.text)
+				b.WriteByte(' ')
+			}
+			q := -1
+			if b.Len() <= maxLabelWindow {
+				q = m.whole(normalize(b.String()))
+			}
+			marks = append(marks, mark{line: i, level: li.heading, q: q, bodyStart: li.headEnd + 1, bound: li.heading})
+			lastLevel = li.heading
+			i = li.headEnd
 			continue
 		}
-		level, q, rest := m.classify(li.text)
-		switch {
-		case level > 0:
-			marks = append(marks, mark{line: i, level: level, q: q, bodyStart: i + 1, bound: level})
-			lastLevel = level
-		case q >= 0:
+		if !li.prose || li.continued {
+			continue
+		}
+		if q, rest := m.classify(li.text, li.strong); q >= 0 {
 			marks = append(marks, mark{line: i, q: q, rest: rest, bodyStart: i + 1, bound: lastLevel})
-		default:
-			if lvl := setextLabel(lines, i); lvl > 0 && len(li.text) <= maxLabelWindow {
-				if q := m.whole(normalize(li.text)); q >= 0 {
-					marks = append(marks, mark{line: i, level: lvl, q: q, bodyStart: i + 2, bound: lvl})
-					lastLevel = lvl
-					i++
-				}
-			}
 		}
 	}
 
@@ -302,32 +282,4 @@ func findLabels(lines []lineInfo, m *matcher) []label {
 		out = append(out, l)
 	}
 	return out
-}
-
-// setextLabel returns the level of the setext heading whose text is the single
-// line i, or 0. The line before must be blank (or absent, or a heading or
-// fence) so that the heading's text is this line alone.
-func setextLabel(lines []lineInfo, i int) int {
-	if i+1 >= len(lines) {
-		return 0
-	}
-	next := lines[i+1]
-	if next.code || next.fence || next.continued || isBlank(lines[i].text) {
-		return 0
-	}
-	if i > 0 {
-		prev := lines[i-1]
-		_, pt := leadingIndent(prev.text)
-		if !prev.fence && !isBlank(prev.text) && (prev.code || atxLevel(pt) == 0) {
-			return 0
-		}
-	}
-	indent, t := leadingIndent(lines[i].text)
-	if indent > 3 || strings.HasPrefix(t, ">") {
-		return 0
-	}
-	if _, ok := listItem(t); ok {
-		return 0
-	}
-	return setextLevel(next.text)
 }

@@ -1,132 +1,318 @@
 package threatmodel
 
 import (
+	"bytes"
 	"sort"
 	"strings"
+
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	east "github.com/yuin/goldmark/extension/ast"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
 )
 
-// lineInfo is one line of the body as markdown renders it, for this package's
-// purposes: HTML comments removed and fenced code blocks marked.
+// lineInfo is one line of the body as GitHub renders it, for this package's
+// purposes: the block it belongs to, as goldmark (a CommonMark parser, with
+// GitHub's table, strikethrough and task-list extensions) reads it, and its
+// visible text.
 type lineInfo struct {
 	text      string // visible text: HTML comments removed (raw inside a code block)
 	hidden    bool   // an HTML comment with text in it starts on this line
-	code      bool   // a content line of a fenced code block
+	code      bool   // a content line of a code block (fenced or indented)
 	fence     bool   // the opening or closing line of a fenced code block
 	continued bool   // the line began inside an HTML comment; never a label
+	// heading is the level of the heading (ATX or setext) that starts on this
+	// line outside block quotes, 0 if none; headEnd is its last line (the
+	// setext underline).
+	heading int
+	headEnd int
+	// prose is a line of a paragraph outside block quotes: only such a line
+	// holds a list or bold label. Lines of HTML blocks, code blocks, block
+	// quotes and tables never do.
+	prose bool
+	// strong is set when a strong emphasis (**…** or __…__) starts the line.
+	strong bool
+	// definition is a link reference definition: not shown, its text is "".
+	definition bool
 }
 
-// scanLines splits body (LF line endings) into lines, removing HTML comments
-// outside fenced code blocks and marking the blocks. Linear in len(body).
-func scanLines(body string) []lineInfo {
-	raw, starts := splitLines(body)
-	closes := commentCloses(body)
-	// nextBlank[i] is the first blank line after line i, or len(raw): an inline
-	// comment must close before it (a blank line ends the paragraph).
-	nextBlank := make([]int, len(raw)+1)
-	nextBlank[len(raw)] = len(raw)
-	for i := len(raw) - 1; i >= 0; i-- {
-		if i+1 < len(raw) && isBlank(raw[i+1]) {
-			nextBlank[i] = i + 1
-		} else {
-			nextBlank[i] = nextBlank[i+1]
-		}
-	}
-	// closeAt returns the offset just after the first "-->" starting at or after
-	// p, or -1.
-	closeAt := func(p int) int {
-		k := sort.SearchInts(closes, p)
-		if k == len(closes) {
-			return -1
-		}
-		return closes[k] + 3
-	}
+// markdown is the parser: CommonMark's blocks, plus GitHub's tables (a table
+// row is not a paragraph line), and the inlines that decide what is text:
+// code spans, autolinks, raw HTML (comments) and emphasis. Links and images are
+// left out on purpose: their text is read as text either way, and goldmark's
+// link parser is quadratic on unclosed "[](" runs (seconds for a 64 KiB body).
+var markdown = parser.NewParser(
+	parser.WithBlockParsers(parser.DefaultBlockParsers()...),
+	parser.WithInlineParsers(
+		util.Prioritized(parser.NewCodeSpanParser(), 100),
+		util.Prioritized(parser.NewAutoLinkParser(), 300),
+		util.Prioritized(parser.NewRawHTMLParser(), 400),
+		util.Prioritized(parser.NewEmphasisParser(), 500),
+	),
+	parser.WithParagraphTransformers(append(parser.DefaultParagraphTransformers(),
+		util.Prioritized(extension.NewTableParagraphTransformer(), 200))...),
+)
 
+// span is a byte range of the body.
+type span struct{ start, stop int }
+
+// scanLines parses body (LF line endings) as markdown and describes each of its
+// lines: which block holds it, and its text with HTML comments removed.
+func scanLines(body string) []lineInfo {
+	src := capNesting([]byte(body))
+	raw, starts := splitLines(body)
+	lineOf := func(off int) int { return sort.SearchInts(starts, off+1) - 1 }
 	out := make([]lineInfo, len(raw))
-	var (
-		inFence    bool
-		fenceCh    byte
-		fenceLen   int
-		inComment  bool
-		commentEnd int // offset just after the open comment's "-->"
-	)
+	covered := make([]bool, len(raw))
+	var comments []span
+	quote := 0
+	doc := markdown.Parse(text.NewReader(src))
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if n.Kind() == ast.KindBlockquote {
+			if entering {
+				quote++
+			} else {
+				quote--
+			}
+			return ast.WalkContinue, nil
+		}
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch v := n.(type) {
+		case *ast.FencedCodeBlock, *ast.CodeBlock:
+			lines := n.Lines()
+			for i := 0; i < lines.Len(); i++ {
+				l := lineOf(lines.At(i).Start)
+				covered[l], out[l].code = true, true
+			}
+			if _, fenced := v.(*ast.FencedCodeBlock); fenced {
+				open := lineOf(n.Pos())
+				covered[open], out[open].fence = true, true
+				last := open
+				if lines.Len() > 0 {
+					last = lineOf(lines.At(lines.Len() - 1).Start)
+				}
+				if c := last + 1; c < len(raw) && !covered[c] && isFenceLine(raw[c]) {
+					covered[c], out[c].fence = true, true
+				}
+			}
+			return ast.WalkSkipChildren, nil
+		case *ast.HTMLBlock:
+			segs := n.Lines()
+			first, stop := -1, 0
+			for i := 0; i < segs.Len(); i++ {
+				s := segs.At(i)
+				covered[lineOf(s.Start)] = true
+				if first < 0 {
+					first = s.Start
+				}
+				stop = s.Stop
+			}
+			if v.HasClosure() {
+				covered[lineOf(v.ClosureLine.Start)] = true
+				if first < 0 {
+					first = v.ClosureLine.Start
+				}
+				stop = v.ClosureLine.Stop
+			}
+			if first >= 0 {
+				comments = append(comments, htmlComments(body, first, stop)...)
+			}
+			return ast.WalkSkipChildren, nil
+		case *ast.Heading:
+			start := lineOf(n.Pos())
+			end := start
+			if lines := n.Lines(); lines.Len() > 0 {
+				end = lineOf(lines.At(lines.Len() - 1).Start)
+			}
+			if n.Pos() < len(body) && body[n.Pos()] != '#' { // setext: the underline follows
+				end = min(end+1, len(raw)-1)
+			}
+			for l := start; l <= end; l++ {
+				covered[l] = true
+			}
+			if quote == 0 {
+				out[start].heading, out[start].headEnd = v.Level, end
+			}
+		case *ast.Paragraph, *ast.TextBlock:
+			lines := n.Lines()
+			for i := 0; i < lines.Len(); i++ {
+				l := lineOf(lines.At(i).Start)
+				covered[l] = true
+				out[l].prose = quote == 0
+			}
+		case *east.TableRow, *east.TableHeader:
+			if p := n.Pos(); p >= 0 && p < len(body) {
+				covered[lineOf(p)] = true
+			}
+		case *ast.Emphasis:
+			if p := n.Pos(); v.Level == 2 && p >= 0 && p < len(body) {
+				l := lineOf(p)
+				out[l].strong = strings.TrimLeft(body[starts[l]:p], " \t") == ""
+			}
+		case *ast.RawHTML:
+			if v.Segments.Len() > 0 {
+				s, e := v.Segments.At(0).Start, v.Segments.At(v.Segments.Len()-1).Stop
+				if strings.HasPrefix(body[s:], "<!--") {
+					comments = append(comments, span{s, e})
+				}
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+	// Lines no block holds: thematic breaks, empty list items and quote
+	// lines, link reference definitions (not shown: no answer) and fences
+	// that close a block no content line precedes.
+	for i := range out {
+		switch {
+		case covered[i] || isBlank(raw[i]):
+		case isFenceLine(raw[i]):
+			out[i].fence = true
+		case isLinkDefinition(raw[i]):
+			out[i].definition = true
+		}
+	}
+	applyComments(out, raw, starts, body, comments)
+	return out
+}
+
+// applyComments sets each line's visible text: the raw line with the HTML
+// comments that overlap it cut out (code lines stay raw).
+func applyComments(out []lineInfo, raw []string, starts []int, body string, comments []span) {
+	sort.Slice(comments, func(i, j int) bool { return comments[i].start < comments[j].start })
+	k := 0
 	for i, r := range raw {
 		li := &out[i]
-		s := starts[i]
-		if inFence {
-			if closesFence(r, fenceCh, fenceLen) {
-				li.fence = true
-				inFence = false
-			} else {
-				li.code = true
-				li.text = r
-			}
+		if li.code {
+			li.text = r
 			continue
 		}
-		li.continued = inComment
+		if li.fence || li.definition {
+			continue
+		}
+		s, e := starts[i], starts[i]+len(r)
+		for k < len(comments) && comments[k].stop <= s {
+			k++
+		}
 		var b strings.Builder
-		var spans *codeSpans
-		col := 0
-		for col < len(r) {
-			if inComment {
-				if commentEnd <= s+len(r) {
-					col = commentEnd - s
-					inComment = false
-					continue
+		pos := s
+		for j := k; j < len(comments) && comments[j].start < e; j++ {
+			c := comments[j]
+			if c.start < s {
+				li.continued = true
+			} else {
+				b.WriteString(body[pos:c.start])
+				if content := strings.TrimSuffix(strings.TrimPrefix(body[c.start:c.stop], "<!--"), "-->"); strings.TrimSpace(content) != "" {
+					li.hidden = true
 				}
-				break
 			}
-			k := strings.IndexAny(r[col:], "<`")
-			if k < 0 {
-				b.WriteString(r[col:])
-				break
-			}
-			k += col
-			b.WriteString(r[col:k])
-			if r[k] == '`' {
-				if spans == nil {
-					spans = newCodeSpans(r)
-				}
-				end := spans.end(k)
-				b.WriteString(r[k:end])
-				col = end
-				continue
-			}
-			if !strings.HasPrefix(r[k:], "<!--") {
-				b.WriteByte('<')
-				col = k + 1
-				continue
-			}
-			abs := s + k
-			block := k <= 3 && isBlank(r[:k]) // an HTML block: runs to "-->" or the end
-			limit := len(body)
-			if !block && nextBlank[i] < len(raw) {
-				limit = starts[nextBlank[i]]
-			}
-			end := closeAt(abs + 2)
-			contentEnd := end - 3
-			if end < 0 || end > limit {
-				if !block { // an unclosed inline "<!--" is literal text
-					b.WriteByte('<')
-					col = k + 1
-					continue
-				}
-				end, contentEnd = len(body), len(body)
-			}
-			if content := body[abs+4 : max(abs+4, contentEnd)]; strings.TrimSpace(content) != "" {
-				li.hidden = true
-			}
-			inComment, commentEnd, col = true, end, k
+			pos = max(pos, min(c.stop, e))
+		}
+		if pos < e {
+			b.WriteString(body[pos:e])
 		}
 		li.text = b.String()
-		if li.continued {
+	}
+}
+
+// htmlComments returns the HTML comments in body[start:stop] (an HTML block),
+// as a browser ends them: at the first "-->" ("<!-->" and "<!--->" are empty
+// comments), or at the end of the block when unclosed.
+func htmlComments(body string, start, stop int) []span {
+	var out []span
+	for p := start; p < stop; {
+		k := strings.Index(body[p:stop], "<!--")
+		if k < 0 {
+			break
+		}
+		o := p + k
+		switch {
+		case strings.HasPrefix(body[o+4:stop], ">"):
+			out, p = append(out, span{o, o + 5}), o+5
+			continue
+		case strings.HasPrefix(body[o+4:stop], "->"):
+			out, p = append(out, span{o, o + 6}), o+6
 			continue
 		}
-		if ch, n, ok := opensFence(li.text); ok {
-			li.fence, li.text = true, ""
-			inFence, fenceCh, fenceLen = true, ch, n
+		e := strings.Index(body[o+4:stop], "-->")
+		if e < 0 {
+			out = append(out, span{o, stop})
+			break
 		}
+		end := o + 4 + e + 3
+		out, p = append(out, span{o, end}), end
 	}
 	return out
+}
+
+// maxNesting is the most block quotes and list items one line may open:
+// goldmark's container matching is quadratic in a line's nesting (a line of
+// 64 KiB of ">" takes seconds), and no threat model nests 32 deep.
+const maxNesting = 32
+
+// capNesting returns src with the container marker that would open a line's
+// 33rd nested block quote or list item replaced by ".", so that the rest of
+// the line is text. Lengths and offsets are unchanged (the visible text is
+// still read from the body itself); only absurd bodies change.
+func capNesting(src []byte) []byte {
+	for start := 0; start < len(src); {
+		depth := 0
+		i := start
+		for i < len(src) && src[i] != '\n' {
+			c := src[i]
+			n := 0 // length of the marker at i, 0 if none
+			switch {
+			case c == ' ' || c == '\t':
+				i++
+				continue
+			case c == '>':
+				n = 1
+			case (c == '-' || c == '*' || c == '+') && i+1 < len(src) && (src[i+1] == ' ' || src[i+1] == '\t'):
+				n = 1
+			case c >= '0' && c <= '9':
+				j := i
+				for j < len(src) && j-i < 9 && src[j] >= '0' && src[j] <= '9' {
+					j++
+				}
+				if j+1 < len(src) && (src[j] == '.' || src[j] == ')') && (src[j+1] == ' ' || src[j+1] == '\t') {
+					n = j + 1 - i
+				}
+			}
+			if n == 0 {
+				break
+			}
+			if depth++; depth > maxNesting {
+				for k := i; k < i+n; k++ {
+					src[k] = '.'
+				}
+				break
+			}
+			i += n
+		}
+		k := bytes.IndexByte(src[start:], '\n')
+		if k < 0 {
+			break
+		}
+		start += k + 1
+	}
+	return src
+}
+
+// isLinkDefinition reports whether line, which no block holds, is a link
+// reference definition ("[label]: destination"), which GitHub does not show.
+func isLinkDefinition(line string) bool {
+	t := strings.TrimLeft(line, " \t>")
+	return strings.HasPrefix(t, "[") && strings.Contains(t, "]:")
+}
+
+// isFenceLine reports whether line, after indentation and container markers
+// (block quote ">", list markers), is a run of three or more ` or ~.
+func isFenceLine(line string) bool {
+	t := strings.TrimLeft(line, " \t>-*+0123456789.)")
+	return strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~")
 }
 
 // splitLines splits s at "\n" and returns the lines and their start offsets.
@@ -141,19 +327,6 @@ func splitLines(s string) (lines []string, starts []int) {
 			return lines, starts
 		}
 		lines, starts = append(lines, s[off:off+k]), append(starts, off)
-		off += k + 1
-	}
-}
-
-// commentCloses returns the offsets of every "-->" in s, ascending.
-func commentCloses(s string) []int {
-	var out []int
-	for off := 0; ; {
-		k := strings.Index(s[off:], "-->")
-		if k < 0 {
-			return out
-		}
-		out = append(out, off+k)
 		off += k + 1
 	}
 }
@@ -175,83 +348,4 @@ func leadingIndent(s string) (int, string) {
 		}
 	}
 	return w, ""
-}
-
-// opensFence reports whether line opens a fenced code block, with its fence
-// character and length. Any indentation is accepted: an indented line is code
-// either way, and treating it as a fence can only hide labels, never add them.
-func opensFence(line string) (byte, int, bool) {
-	_, t := leadingIndent(line)
-	if len(t) < 3 || (t[0] != '`' && t[0] != '~') {
-		return 0, 0, false
-	}
-	ch := t[0]
-	n := 0
-	for n < len(t) && t[n] == ch {
-		n++
-	}
-	if n < 3 || (ch == '`' && strings.IndexByte(t[n:], '`') >= 0) {
-		return 0, 0, false
-	}
-	return ch, n, true
-}
-
-// closesFence reports whether line closes a fence of n characters ch.
-func closesFence(line string, ch byte, n int) bool {
-	_, t := leadingIndent(line)
-	k := 0
-	for k < len(t) && t[k] == ch {
-		k++
-	}
-	return k >= n && isBlank(t[k:])
-}
-
-// codeSpans finds inline code spans on one line: a run of n backticks up to the
-// next run of exactly n backticks.
-type codeSpans struct {
-	runEnd   map[int]int // start of a run -> end of the run
-	nextSame map[int]int // start of a run -> start of the next run of equal length, or -1
-}
-
-func newCodeSpans(line string) *codeSpans {
-	type run struct{ start, n int }
-	var runs []run
-	for i := 0; i < len(line); {
-		if line[i] != '`' {
-			i++
-			continue
-		}
-		j := i
-		for j < len(line) && line[j] == '`' {
-			j++
-		}
-		runs = append(runs, run{i, j - i})
-		i = j
-	}
-	cs := &codeSpans{runEnd: make(map[int]int, len(runs)), nextSame: make(map[int]int, len(runs))}
-	last := map[int]int{}
-	for k := len(runs) - 1; k >= 0; k-- {
-		r := runs[k]
-		cs.runEnd[r.start] = r.start + r.n
-		if next, ok := last[r.n]; ok {
-			cs.nextSame[r.start] = next
-		} else {
-			cs.nextSame[r.start] = -1
-		}
-		last[r.n] = r.start
-	}
-	return cs
-}
-
-// end returns the offset after the code span starting at the run at start, or
-// after the run itself when no run of its length follows.
-func (cs *codeSpans) end(start int) int {
-	runEnd, ok := cs.runEnd[start]
-	if !ok { // inside a run: not a run start
-		return start + 1
-	}
-	if next := cs.nextSame[start]; next >= 0 {
-		return cs.runEnd[next]
-	}
-	return runEnd
 }

@@ -36,6 +36,7 @@ func cosignCLI(t *testing.T, dir string, args ...string) string {
 // TestMadeByTheCosignCLI verifies what the real cosign CLI attaches in the legacy
 // format (the .sig/.att tags Kyverno reads), against Debian's docker-registry.
 func TestMadeByTheCosignCLI(t *testing.T) {
+	t.Parallel()
 	reg := testinfra.StartRegistry(t)
 	dir := t.TempDir()
 	cosignCLI(t, dir, "generate-key-pair")

@@ -1,12 +1,14 @@
 package iac
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
 )
 
 // Dockerfile is the parsed form of a Dockerfile that policies see as
@@ -23,7 +25,8 @@ type Stage struct {
 	Index int `json:"index"`
 	// Name is the stage's AS name, lower-cased; empty when unnamed.
 	Name string `json:"name"`
-	// Image is the FROM image with global ARG defaults substituted.
+	// Image is the FROM image with global ARG defaults substituted as Docker
+	// substitutes them (the text as written when that leaves it empty).
 	Image string `json:"image"`
 	// Platform is the --platform flag, if any.
 	Platform string `json:"platform"`
@@ -31,7 +34,9 @@ type Stage struct {
 	// Image is an external image (or scratch).
 	BaseStage int `json:"base_stage"`
 	// User is the effective USER at the end of the stage (inherited from
-	// BaseStage when the stage sets none); empty when never set.
+	// BaseStage when the stage sets none); empty when never set. Variables
+	// set by the Dockerfile's ARG and ENV defaults are substituted; a USER
+	// that names a variable the Dockerfile does not set is kept as written.
 	User string `json:"user"`
 	// UserLine is the line of the USER instruction that set User (0 if unset).
 	UserLine     int           `json:"user_line"`
@@ -50,8 +55,13 @@ type Instruction struct {
 	// Flags are the --name=value flags before the arguments.
 	Flags map[string]string `json:"flags"`
 	// Args are the arguments after the flags: JSON-array form decoded, shell
-	// form split on whitespace (quotes kept together).
+	// form split on whitespace (quotes kept together). ADD and COPY sources
+	// and destination are the words Docker copies from: quotes removed and
+	// the Dockerfile's ARG/ENV defaults substituted (a word naming a variable
+	// the Dockerfile does not set is kept as written).
 	Args []string `json:"args"`
+	// JSON tells whether the arguments are in JSON-array (exec) form.
+	JSON bool `json:"json"`
 	// Value is the argument text after the flags, continuations joined.
 	Value string `json:"value"`
 	// Vars are the variables an ENV or ARG instruction sets.
@@ -68,193 +78,265 @@ type Var struct {
 	Line     int    `json:"line"`
 }
 
-// Dockerfile parser bounds: untrusted input stays small.
-const (
-	maxDockerLine         = 1 << 20
-	maxDockerInstructions = 10000
-)
+// maxDockerInstructions bounds the instructions of one Dockerfile (untrusted
+// input stays small; BuildKit's parser already refuses lines over 64 KiB).
+const maxDockerInstructions = 10000
 
-var (
-	directiveRe = regexp.MustCompile(`^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.*?)\s*$`)
-	heredocRe   = regexp.MustCompile(`<<(-?)\s*(["']?)([A-Za-z_][A-Za-z0-9_]*)(["']?)`)
-	argRefRe    = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
-)
-
-// ParseDockerfile parses a Dockerfile: parser directives (escape), comments,
-// line continuations, heredocs, and the instructions policies care about
-// (FROM, USER, ADD, ENV, ARG; every other instruction is kept with its args).
-// It fails on input that is not a Dockerfile (an instruction before FROM other
-// than ARG, FROM without an image, too many instructions).
+// ParseDockerfile parses a Dockerfile with BuildKit's own parser (the one
+// docker build uses): parser directives (escape), comments, line
+// continuations, heredocs, JSON (exec) and shell forms. Each instruction is
+// checked as BuildKit checks it (an unknown instruction, FROM with a bad
+// stage name, USER with two arguments fail as docker build fails). Global
+// ARG defaults are substituted into FROM images, and the ARG/ENV defaults of
+// a stage into its USER and its ADD/COPY sources, with BuildKit's shell
+// lexer. It fails on input that is not a Dockerfile (an instruction before
+// FROM other than ARG, no FROM, too many instructions); errors start with
+// "line N:".
 func ParseDockerfile(data []byte) (*Dockerfile, error) {
-	escape := byte('\\')
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), maxDockerLine)
-	var lines []string
-	for sc.Scan() {
-		lines = append(lines, strings.TrimSuffix(sc.Text(), "\r"))
+	res, err := parser.Parse(bytes.NewReader(data))
+	if err != nil {
+		if strings.Contains(err.Error(), "file with no instructions") {
+			return nil, errors.New("no FROM instruction")
+		}
+		what := "parsing"
+		if strings.Contains(err.Error(), "escape token") {
+			what = "escape directive"
+		}
+		return nil, locate(fmt.Errorf("%s: %w", what, err), 1)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading lines: %w", err)
+	nodes := res.AST.Children
+	if len(nodes) > maxDockerInstructions {
+		return nil, fmt.Errorf("more than %d instructions", maxDockerInstructions)
 	}
-	// Parser directives: only at the very top, before any other line.
-	for _, l := range lines {
-		m := directiveRe.FindStringSubmatch(l)
-		if m == nil {
-			break
-		}
-		if strings.EqualFold(m[1], "escape") {
-			switch m[2] {
-			case "`":
-				escape = '`'
-			case `\`:
-				escape = '\\'
-			default:
-				return nil, fmt.Errorf("line 1: escape directive %q: expected \\ or `", m[2])
-			}
-		}
+	b := &dockerBuilder{
+		lex:     shell.NewLex(res.EscapeToken),
+		df:      &Dockerfile{Args: []Var{}, Stages: []Stage{}},
+		globals: newVarSet(nil),
+		names:   map[string]int{},
 	}
-
-	var ins []Instruction
-	for i := 0; i < len(lines); i++ {
-		trimmed := strings.TrimSpace(lines[i])
-		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
-			continue
-		}
-		start := i
-		var b strings.Builder
-		cur := lines[i]
-		for {
-			t := strings.TrimRight(cur, " \t")
-			if len(t) > 0 && t[len(t)-1] == escape && i+1 < len(lines) {
-				b.WriteString(t[:len(t)-1])
-				// skip comment and empty lines inside a continuation
-				i++
-				for i < len(lines) && (strings.HasPrefix(strings.TrimSpace(lines[i]), "#") || strings.TrimSpace(lines[i]) == "") && i+1 < len(lines) {
-					i++
-				}
-				cur = lines[i]
-				continue
-			}
-			if len(t) > 0 && t[len(t)-1] == escape {
-				t = t[:len(t)-1]
-			}
-			b.WriteString(t)
-			break
-		}
-		text := strings.TrimSpace(b.String())
-		var cmd, rest string
-		if j := strings.IndexAny(text, " \t"); j >= 0 {
-			cmd, rest = text[:j], text[j+1:]
-		} else {
-			cmd, rest = text, ""
-		}
-		in := Instruction{Cmd: strings.ToUpper(cmd), Line: start + 1, Flags: map[string]string{}}
-		// Heredocs (RUN/COPY/ADD <<EOF): skip the bodies.
-		if in.Cmd == "RUN" || in.Cmd == "COPY" || in.Cmd == "ADD" {
-			for _, m := range heredocRe.FindAllStringSubmatch(rest, -1) {
-				dash, delim := m[1] == "-", m[3]
-				for i+1 < len(lines) {
-					i++
-					l := lines[i]
-					if dash {
-						l = strings.TrimLeft(l, "\t")
-					}
-					if l == delim {
-						break
-					}
-				}
-			}
-		}
-		in.EndLine = i + 1
-		rest = strings.TrimSpace(rest)
-		// flags
-		for strings.HasPrefix(rest, "--") {
-			f, r := rest, ""
-			if j := strings.IndexAny(rest, " \t"); j >= 0 {
-				f, r = rest[:j], strings.TrimSpace(rest[j+1:])
-			}
-			k, v, _ := strings.Cut(f[2:], "=")
-			in.Flags[strings.ToLower(k)] = v
-			rest = r
-		}
-		in.Value = rest
-		if strings.HasPrefix(rest, "[") {
-			var arr []string
-			if json.Unmarshal([]byte(rest), &arr) == nil {
-				in.Args = arr
-			}
-		}
-		if in.Args == nil {
-			in.Args = splitWords(rest)
-		}
-		switch in.Cmd {
-		case "ENV":
-			in.Vars = parseEnv(rest, in.Line)
-		case "ARG":
-			for _, w := range in.Args {
-				k, v, has := strings.Cut(w, "=")
-				in.Vars = append(in.Vars, Var{Name: k, Value: unquote(v), HasValue: has, Line: in.Line})
-			}
-		}
-		ins = append(ins, in)
-		if len(ins) > maxDockerInstructions {
-			return nil, fmt.Errorf("more than %d instructions", maxDockerInstructions)
+	for _, n := range nodes {
+		if err := b.add(n); err != nil {
+			return nil, locate(err, n.StartLine)
 		}
 	}
-
-	df := &Dockerfile{Args: []Var{}, Stages: []Stage{}}
-	globals := map[string]string{}
-	names := map[string]int{}
-	for _, in := range ins {
-		if in.Cmd == "FROM" {
-			if len(in.Args) == 0 {
-				return nil, fmt.Errorf("line %d: FROM without an image", in.Line)
-			}
-			st := Stage{Index: len(df.Stages), Line: in.Line, Platform: in.Flags["platform"], BaseStage: -1,
-				Instructions: []Instruction{}}
-			st.Image = argRefRe.ReplaceAllStringFunc(in.Args[0], func(ref string) string {
-				name := argRefRe.FindStringSubmatch(ref)[1]
-				if v, ok := globals[name]; ok {
-					return v
-				}
-				return ref
-			})
-			if len(in.Args) >= 3 && strings.EqualFold(in.Args[1], "AS") {
-				st.Name = strings.ToLower(in.Args[2])
-			}
-			if idx, ok := names[strings.ToLower(st.Image)]; ok {
-				st.BaseStage = idx
-				st.User, st.UserLine = df.Stages[idx].User, df.Stages[idx].UserLine
-			}
-			if st.Name != "" {
-				names[st.Name] = st.Index
-			}
-			names[fmt.Sprint(st.Index)] = st.Index
-			st.Instructions = append(st.Instructions, in)
-			df.Stages = append(df.Stages, st)
-			continue
-		}
-		if len(df.Stages) == 0 {
-			if in.Cmd != "ARG" {
-				return nil, fmt.Errorf("line %d: %s before the first FROM: expected FROM (or ARG)", in.Line, in.Cmd)
-			}
-			for _, v := range in.Vars {
-				globals[v.Name] = v.Value
-				df.Args = append(df.Args, v)
-			}
-			continue
-		}
-		st := &df.Stages[len(df.Stages)-1]
-		if in.Cmd == "USER" {
-			st.User, st.UserLine = strings.TrimSpace(in.Value), in.Line
-		}
-		st.Instructions = append(st.Instructions, in)
+	if len(b.df.Stages) == 0 {
+		return nil, errors.New("no FROM instruction")
 	}
-	if len(df.Stages) == 0 {
-		return nil, fmt.Errorf("no FROM instruction")
-	}
-	return df, nil
+	return b.df, nil
 }
+
+// locate renders err as "line N: ..." with the line BuildKit attached to it
+// (or line when it attached none).
+func locate(err error, line int) error {
+	var le *parser.LocationError
+	if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 && le.Locations[0][0].Start.Line > 0 {
+		line = le.Locations[0][0].Start.Line
+	}
+	if line <= 0 {
+		return err
+	}
+	return fmt.Errorf("line %d: %w", line, err)
+}
+
+// dockerBuilder turns BuildKit's AST into a Dockerfile, one node at a time.
+type dockerBuilder struct {
+	lex     *shell.Lex
+	df      *Dockerfile
+	globals *varSet
+	// env is the current stage's variables (its ARGs and ENVs, inherited
+	// from the stage it is built FROM).
+	env   *varSet
+	envs  []*varSet
+	names map[string]int
+	// stage is the last stage of df (nil before the first FROM).
+	stage *Stage
+}
+
+func (b *dockerBuilder) add(n *parser.Node) error {
+	if strings.EqualFold(n.Value, "FROM") && n.Next == nil {
+		return errors.New("FROM without an image")
+	}
+	typed, err := instructions.ParseInstruction(n)
+	if err != nil {
+		var unknown *instructions.UnknownInstructionError
+		if errors.As(err, &unknown) {
+			return fmt.Errorf("unknown instruction %s: expected a Dockerfile instruction (FROM, RUN, COPY, ...)", strings.ToUpper(n.Value))
+		}
+		return err
+	}
+	in := newInstruction(n)
+	switch c := typed.(type) {
+	case *instructions.Stage:
+		return b.from(c, in)
+	case *instructions.ArgCommand:
+		vars := b.globals
+		if b.stage != nil {
+			vars = b.env
+		}
+		for _, kv := range c.Args {
+			v := Var{Name: kv.Key, HasValue: kv.Value != nil, Line: in.Line}
+			if kv.Value != nil {
+				v.Value = b.expand(*kv.Value, vars)
+				vars.set(kv.Key, v.Value)
+			} else if g, ok := b.globals.get(kv.Key); ok && b.stage != nil {
+				// ARG NAME in a stage takes the global default.
+				vars.set(kv.Key, g)
+			}
+			in.Vars = append(in.Vars, v)
+		}
+		if b.stage == nil {
+			b.df.Args = append(b.df.Args, in.Vars...)
+			return nil
+		}
+	case *instructions.EnvCommand:
+		for _, kv := range c.Env {
+			v := b.expand(kv.Value, b.env)
+			in.Vars = append(in.Vars, Var{Name: kv.Key, Value: v, HasValue: true, Line: in.Line})
+			b.env.set(kv.Key, v)
+		}
+	case *instructions.UserCommand:
+		if b.stage != nil {
+			b.stage.User, b.stage.UserLine = b.expandKnown(c.User, b.env), in.Line
+		}
+	case *instructions.AddCommand:
+		in.Args = b.paths(c.SourcesAndDest)
+	case *instructions.CopyCommand:
+		in.Args = b.paths(c.SourcesAndDest)
+	}
+	if b.stage == nil {
+		return fmt.Errorf("%s before the first FROM: expected FROM (or ARG)", in.Cmd)
+	}
+	b.stage.Instructions = append(b.stage.Instructions, in)
+	return nil
+}
+
+// from starts a stage.
+func (b *dockerBuilder) from(c *instructions.Stage, in Instruction) error {
+	st := Stage{Index: len(b.df.Stages), Line: in.Line, Name: c.Name, Platform: c.Platform, BaseStage: -1,
+		Instructions: []Instruction{in}}
+	// Docker substitutes global ARGs into the base name, then looks it up
+	// among the earlier stages' names (exactly; a number is an image name).
+	st.Image = b.expand(c.BaseName, b.globals)
+	env := newVarSet(nil)
+	if idx, ok := b.names[st.Image]; ok {
+		st.BaseStage = idx
+		base := b.df.Stages[idx]
+		st.User, st.UserLine = base.User, base.UserLine
+		env = newVarSet(b.envs[idx])
+	}
+	if st.Name != "" {
+		b.names[st.Name] = st.Index
+	}
+	b.df.Stages = append(b.df.Stages, st)
+	b.envs = append(b.envs, env)
+	b.stage, b.env = &b.df.Stages[len(b.df.Stages)-1], env
+	return nil
+}
+
+// paths returns the sources and destination of ADD/COPY as Docker reads
+// them: each word through the shell lexer (quotes removed, known variables
+// substituted).
+func (b *dockerBuilder) paths(sd instructions.SourcesAndDest) []string {
+	out := make([]string, 0, len(sd.SourcePaths)+1)
+	for _, p := range append(append([]string{}, sd.SourcePaths...), sd.DestPath) {
+		out = append(out, b.expandKnown(p, b.env))
+	}
+	return out
+}
+
+// expand is Docker's substitution of word with vars; the word as written
+// when that fails or leaves nothing.
+func (b *dockerBuilder) expand(word string, vars *varSet) string {
+	r, err := b.lex.ProcessWordWithMatches(word, vars)
+	if err != nil || r.Result == "" {
+		return word
+	}
+	return r.Result
+}
+
+// expandKnown is expand, but keeps word as written when it names a variable
+// the Dockerfile does not set (the base image or the build may set it).
+func (b *dockerBuilder) expandKnown(word string, vars *varSet) string {
+	r, err := b.lex.ProcessWordWithMatches(word, vars)
+	if err != nil || len(r.Unmatched) > 0 || r.Result == "" {
+		return word
+	}
+	return r.Result
+}
+
+// newInstruction is the generic view of an AST node: keyword, lines, flags,
+// the argument text and the arguments.
+func newInstruction(n *parser.Node) Instruction {
+	in := Instruction{Cmd: strings.ToUpper(n.Value), Line: n.StartLine, EndLine: n.EndLine,
+		Flags: map[string]string{}, JSON: n.Attributes["json"]}
+	for _, f := range n.Flags {
+		k, v, _ := strings.Cut(strings.TrimPrefix(f, "--"), "=")
+		in.Flags[strings.ToLower(k)] = v
+	}
+	in.Value = argText(n.Original, len(n.Flags))
+	if in.JSON {
+		in.Args = []string{}
+		for a := n.Next; a != nil; a = a.Next {
+			in.Args = append(in.Args, a.Value)
+		}
+	} else {
+		in.Args = splitWords(in.Value)
+	}
+	return in
+}
+
+// argText is the text of an instruction line after its keyword and its
+// flags.
+func argText(original string, flags int) string {
+	s := strings.TrimSpace(original)
+	i := strings.IndexAny(s, " \t")
+	if i < 0 {
+		return ""
+	}
+	rest := strings.TrimLeft(s[i:], " \t")
+	for ; flags > 0 && strings.HasPrefix(rest, "--"); flags-- {
+		j := strings.IndexAny(rest, " \t")
+		if j < 0 {
+			return ""
+		}
+		rest = strings.TrimLeft(rest[j:], " \t")
+	}
+	return strings.TrimSpace(rest)
+}
+
+// varSet is the variables a word is expanded with (shell.EnvGetter).
+type varSet struct {
+	m    map[string]string
+	keys []string
+}
+
+func newVarSet(from *varSet) *varSet {
+	v := &varSet{m: map[string]string{}}
+	if from != nil {
+		for _, k := range from.keys {
+			v.set(k, from.m[k])
+		}
+	}
+	return v
+}
+
+func (v *varSet) set(k, val string) {
+	if _, ok := v.m[k]; !ok {
+		v.keys = append(v.keys, k)
+	}
+	v.m[k] = val
+}
+
+func (v *varSet) get(k string) (string, bool) {
+	s, ok := v.m[k]
+	return s, ok
+}
+
+// Get implements shell.EnvGetter.
+func (v *varSet) Get(k string) (string, bool) { return v.get(k) }
+
+// Keys implements shell.EnvGetter.
+func (v *varSet) Keys() []string { return v.keys }
 
 // splitWords splits shell-form arguments on whitespace, keeping quoted runs
 // together (quotes are kept, as the shell would see them).
@@ -289,29 +371,4 @@ func splitWords(s string) []string {
 		out = append(out, b.String())
 	}
 	return out
-}
-
-// parseEnv parses ENV's two forms: "K=V K2=V2" and the legacy "K V".
-func parseEnv(s string, line int) []Var {
-	words := splitWords(s)
-	if len(words) == 0 {
-		return nil
-	}
-	if !strings.Contains(words[0], "=") {
-		_, v, _ := strings.Cut(s, words[0])
-		return []Var{{Name: words[0], Value: unquote(strings.TrimSpace(v)), HasValue: true, Line: line}}
-	}
-	var out []Var
-	for _, w := range words {
-		k, v, has := strings.Cut(w, "=")
-		out = append(out, Var{Name: k, Value: unquote(v), HasValue: has, Line: line})
-	}
-	return out
-}
-
-func unquote(s string) string {
-	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0] {
-		return s[1 : len(s)-1]
-	}
-	return s
 }

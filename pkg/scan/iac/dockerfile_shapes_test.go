@@ -1,0 +1,73 @@
+package iac_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/secure-gates/secure-gates/pkg/scan/iac"
+)
+
+// pinned is a base image pinned by digest, so only the shape under test
+// produces findings.
+const pinned = "FROM alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000\n"
+
+// TestDockerfileShapes holds Dockerfiles that the hand-written parser read
+// differently from docker build (BuildKit), each hiding or inventing a
+// finding; the scan must see what Docker builds.
+func TestDockerfileShapes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, src string
+		want      []string
+	}{
+		// An unknown directive ends the directives: the escape line after it
+		// is a comment, the escape stays \ and the backtick does not continue
+		// RUN into the USER root line.
+		{"escape after unknown directive", "# note=1\n# escape=`\n" + pinned + "USER app\nRUN true # `\nUSER root\n",
+			[]string{"docker-user Dockerfile:6"}},
+		// A quoted heredoc-lookalike is not a heredoc: USER root is an instruction.
+		{"quoted heredoc lookalike", pinned + "USER app\nRUN echo 'a <<EOF'\nUSER root\n",
+			[]string{"docker-user Dockerfile:4"}},
+		// BuildKit reads << SHIFT as a heredoc, never terminated: docker build
+		// fails, so the file is reported unparsable (it hid USER root before).
+		{"shift read as heredoc", pinned + "USER app\nRUN echo $((1 << SHIFT))\nUSER root\n",
+			[]string{"iac-parse-error Dockerfile:3"}},
+		// Docker removes the quotes of ADD sources and downloads the URL.
+		{"quoted ADD URL", pinned + "ADD \"https://e.x/a\" /a\nUSER app\n",
+			[]string{"docker-add-url Dockerfile:2"}},
+		{"ADD URL from ARG", pinned + "ARG URL=https://e.x/a\nADD ${URL} /a\nUSER app\n",
+			[]string{"docker-add-url Dockerfile:3"}},
+		{"USER from ENV", pinned + "ENV U=root\nUSER ${U}\n",
+			[]string{"docker-user Dockerfile:3"}},
+		{"USER from global ARG", "ARG U=0\n" + pinned + "ARG U\nUSER $U:0\n",
+			[]string{"docker-user Dockerfile:4"}},
+		// An escaped quote does not open a quoted run: API_TOKEN is its own variable.
+		{"escaped quote in ENV", pinned + "ENV A=\\\" API_TOKEN=x B=\\\"\nUSER app\n",
+			[]string{"docker-secret-env Dockerfile:2"}},
+		// FROM 0 is an image named 0, not stage 0.
+		{"FROM a number", pinned + "USER app\nFROM 0\nUSER app\n",
+			[]string{"docker-base-digest Dockerfile:3"}},
+		// A byte-order mark is not part of the first instruction.
+		{"byte-order mark", "\ufeff" + pinned + "USER app\n", nil},
+		// A ${VAR:-default} is substituted as the shell does.
+		{"ARG default expansion", "ARG TAG\nFROM alpine:${TAG:-3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000}\nUSER app\n", nil},
+		// An unknown instruction fails docker build.
+		{"unknown instruction", pinned + "USER app\nFOO bar\n",
+			[]string{"iac-parse-error Dockerfile:3"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(tc.src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got := short(scan(t, dir, iac.Options{}))
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("findings of\n%s\n got  %q\n want %q", tc.src, got, tc.want)
+			}
+		})
+	}
+}
