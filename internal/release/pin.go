@@ -159,6 +159,9 @@ func Pin(ctx context.Context, o PinOptions) (PinResult, error) {
 			}
 		}
 	}
+	if edits, err = planImageRefs(root, ref.String(), edits); err != nil {
+		return PinResult{}, err
+	}
 	// The registry is asked last among the checks and before any write: a digest
 	// it does not have is refused with every file untouched.
 	if _, err := oci.Resolve(ctx, ref.String(), o.Registry); err != nil {
@@ -381,6 +384,60 @@ func planTemplates(root string, o PinOptions) ([]edit, []string, error) {
 	}
 	sort.Strings(wfs)
 	return edits, wfs, nil
+}
+
+// imageRefLine is a line of a workflow that runs the released image itself
+// (the posture template's `kpi` and `evidence` steps): a digest reference
+// marked # PLACEHOLDER IMAGE DIGEST. The marker stays, so a mirror re-pins.
+var imageRefLine = regexp.MustCompile(`(?m)^(\s*[A-Za-z_][A-Za-z0-9_-]*:\s*)[^\s#]+@sha256:[0-9a-f]{64}([ \t]+# PLACEHOLDER IMAGE DIGEST[ \t]*)$`)
+
+// planImageRefs adds to edits the rewrite of every imageRefLine in the
+// workflows, templates and examples to image (repo@sha256:…), on top of the
+// edit a file already has.
+func planImageRefs(root, image string, edits []edit) ([]edit, error) {
+	byRel := map[string]int{}
+	for i, e := range edits {
+		byRel[e.rel] = i
+	}
+	for _, dir := range templateDirs {
+		base := filepath.Join(root, dir)
+		err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && p == base {
+					return fs.SkipDir
+				}
+				return err
+			}
+			if ext := filepath.Ext(p); d.IsDir() || !d.Type().IsRegular() || (ext != ".yml" && ext != ".yaml") {
+				return nil
+			}
+			rel, _ := filepath.Rel(root, p)
+			rel = filepath.ToSlash(rel)
+			i, ok := byRel[rel]
+			if !ok {
+				old, err := readBounded(p)
+				if err != nil {
+					return err
+				}
+				if !imageRefLine.Match(old) {
+					return nil
+				}
+				edits = append(edits, edit{rel: rel, old: old, new: old})
+				i = len(edits) - 1
+				byRel[rel] = i
+			}
+			edits[i].new = imageRefLine.ReplaceAll(edits[i].new, []byte("${1}"+strings.ReplaceAll(image, "$", "$$")+"${2}"))
+			return nil
+		})
+		if err != nil {
+			if errkind.ExitCode(err) == 2 {
+				return nil, err
+			}
+			return nil, errkind.Infra(fmt.Errorf("release pin: reading %s: %w", dir, err))
+		}
+	}
+	sort.Slice(edits, func(i, j int) bool { return edits[i].rel < edits[j].rel })
+	return edits, nil
 }
 
 // rewriteRefs rewrites the self-references of one file: action references to

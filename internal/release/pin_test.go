@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -230,7 +231,7 @@ func TestPinRepositoryActions(t *testing.T) {
 	actions, workflows := release(t, root, image, "")
 	after := snapshot(t, root)
 	zero := strings.Repeat("0", 40)
-	pinnedActions, refFiles := 0, 0
+	pinnedActions, refFiles, imageRefs := 0, 0, 0
 	for f := range before {
 		if before[f] == after[f] {
 			continue
@@ -248,6 +249,11 @@ func TestPinRepositoryActions(t *testing.T) {
 				if old[i] != "  image: ../../Dockerfile" || nw[i] != "  image: docker://"+image {
 					t.Errorf("%s:%d: %q -> %q", f, i+1, old[i], nw[i])
 				}
+			case strings.HasSuffix(old[i], "# PLACEHOLDER IMAGE DIGEST"):
+				if want := placeholderImage.ReplaceAllString(old[i], image); nw[i] != want {
+					t.Errorf("%s:%d: %q -> %q, want %q", f, i+1, old[i], nw[i], want)
+				}
+				imageRefs++
 			case strings.ReplaceAll(old[i], zero, actions) != nw[i] && strings.ReplaceAll(old[i], zero, workflows) != nw[i]:
 				t.Errorf("%s:%d: %q -> %q", f, i+1, old[i], nw[i])
 			}
@@ -255,6 +261,9 @@ func TestPinRepositoryActions(t *testing.T) {
 		if strings.HasPrefix(f, "actions/") {
 			pinnedActions++
 		}
+	}
+	if imageRefs == 0 {
+		t.Error("no # PLACEHOLDER IMAGE DIGEST line was pinned (workflows-templates/posture.yml has one)")
 	}
 	if want := len(mustGlob(t, filepath.Join(root, "actions", "*", "action.yml"))); pinnedActions != want || want < 6 {
 		t.Errorf("pinned %d actions, want %d (at least 6)", pinnedActions, want)
@@ -469,3 +478,6 @@ func or(a, b string) string {
 	}
 	return b
 }
+
+// placeholderImage is the image reference of a # PLACEHOLDER IMAGE DIGEST line.
+var placeholderImage = regexp.MustCompile(`[^\s#:]+(/[^\s#]+)*@sha256:0{64}`)
