@@ -11,13 +11,14 @@
 package scan
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/secure-gates/secure-gates/pkg/attestation"
@@ -27,7 +28,6 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/scan/iac"
 	"github.com/secure-gates/secure-gates/pkg/scan/license"
-	"github.com/secure-gates/secure-gates/pkg/scan/sarifin"
 	"github.com/secure-gates/secure-gates/pkg/scan/secrets"
 	"github.com/secure-gates/secure-gates/pkg/vulndb"
 )
@@ -188,231 +188,19 @@ func (r *Result) Ran(name string) bool {
 // the verdict. Scanner errors are returned with their kind (input, infra);
 // a failing verdict is not an error: check Result.Decision.
 func Run(ctx context.Context, o Options) (*Result, error) {
-	now := o.Now
-	if now == nil {
-		now = time.Now
-	}
-	root, err := absDir(o.Root)
+	t, selected, err := newTarget(o)
 	if err != nil {
 		return nil, err
 	}
-	selected, err := ParseScanners(o.Scanners)
+	res := &Result{Root: t.root, Cutoff: t.o.SeverityCutoff, OnlyFixed: o.OnlyFixed, StartedOn: t.now().UTC()}
+	parts, err := t.scanAll(ctx, selected)
 	if err != nil {
 		return nil, err
-	}
-	cutoff := o.SeverityCutoff
-	if cutoff == "" {
-		cutoff = finding.High
-	}
-	if cutoff.Rank() == 0 {
-		return nil, errkind.Input(fmt.Errorf("severity cutoff %q: expected critical, high, medium or low", cutoff))
-	}
-	if o.OnOutage == "" {
-		o.OnOutage = o.Deps.OnOutage
-	}
-	outagePolicy, err := vulndb.ParseOutagePolicy(o.OnOutage)
-	if err != nil {
-		return nil, err
-	}
-	o.Deps.OnOutage = string(outagePolicy)
-	res := &Result{Root: root, Cutoff: cutoff, OnlyFixed: o.OnlyFixed, StartedOn: now().UTC()}
-	on := func(n string) bool { return slices.Contains(selected, n) }
-
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		runs = map[string]*ScannerRun{}
-		all  []finding.Finding
-	)
-	record := func(sr ScannerRun, fs []finding.Finding, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			errs = append(errs, err)
-			return
-		}
-		sr.Findings = len(fs)
-		runs[sr.Name] = &sr
-		all = append(all, fs...)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var db *vulndb.Pending
-	if on(Deps) {
-		// the DB loads while the tree is catalogued
-		if db, err = startDeps(ctx, o.Deps, now); err != nil {
-			return nil, err
-		}
-		defer func() { cancel(); db.Discard() }() // stop a load nobody waits for
-	}
-	goRun := func(f func()) {
-		wg.Add(1)
-		go func() { defer wg.Done(); f() }()
-	}
-
-	if on(Secrets) {
-		goRun(func() {
-			sr, err := secrets.Scan(ctx, root, o.Secrets)
-			if err != nil {
-				record(ScannerRun{}, nil, fmt.Errorf("secrets scanner: %w", err))
-				cancel()
-				return
-			}
-			ids := make([]string, len(sr.Rules))
-			for i, r := range sr.Rules {
-				ids[i] = r.ID
-			}
-			mu.Lock()
-			res.SecretsConfig = sr.ConfigSource
-			for _, n := range sr.NotScanned {
-				res.NotScanned = append(res.NotScanned, NotScannedFile{Path: n.Path, Scanner: Secrets, Reason: n.Reason})
-			}
-			res.NotScannedCount += sr.NotScannedCount
-			mu.Unlock()
-			record(ScannerRun{Name: Secrets, Tool: secrets.ToolName, Version: secrets.ToolVersion, Rules: ids}, sr.Findings, nil)
-		})
-	}
-	if on(IaC) {
-		goRun(func() {
-			fs, err := iac.Scan(ctx, root, o.IaC)
-			if err != nil {
-				record(ScannerRun{}, nil, fmt.Errorf("iac scanner: %w", err))
-				cancel()
-				return
-			}
-			var ids []string
-			for _, r := range iac.Rules() {
-				ids = append(ids, r.ID)
-			}
-			record(ScannerRun{Name: IaC, Tool: IaCTool, Version: IaCVersion, Rules: ids}, fs, nil)
-		})
-	}
-	if on(SARIF) && len(o.SARIFInputs) > 0 {
-		goRun(func() {
-			in, err := sarifin.Ingest(ctx, o.SARIFInputs, sarifin.Options{Root: root})
-			if err != nil {
-				record(ScannerRun{}, nil, fmt.Errorf("sarif inputs: %w", err))
-				cancel()
-				return
-			}
-			var failed []string
-			for _, t := range in.Tools {
-				if t.Failure != "" {
-					failed = append(failed, fmt.Sprintf("%s (%s)", t.Name, t.Failure))
-				}
-			}
-			if len(failed) > 0 && string(outagePolicy) != attestation.OutageContinue {
-				record(ScannerRun{}, nil, errkind.Infra(fmt.Errorf("sarif inputs: %d tool(s) did not run successfully, which is not \"0 findings\" "+
-					"(on-scanner-outage: fail; fix the tool's step, or set on-scanner-outage: continue to record the outage): %s",
-					len(failed), strings.Join(failed, "; "))))
-				cancel()
-				return
-			}
-			for _, t := range in.Tools {
-				var fs []finding.Finding
-				for _, f := range in.Findings {
-					if f.Scanner == t.Name {
-						fs = append(fs, f)
-					}
-				}
-				sr := ScannerRun{Name: t.Name, Tool: t.Name, Version: t.Version, Ingested: true}
-				if t.Failure != "" {
-					// The tool's partial results still count; the run is an outage.
-					sr.Skipped = "tool failure: " + t.Failure
-					mu.Lock()
-					res.Outages = append(res.Outages, attestation.Outage{Scanner: t.Name, Reason: "the tool did not run successfully: " + t.Failure,
-						At: now().UTC(), Policy: attestation.OutageContinue})
-					mu.Unlock()
-				}
-				record(sr, fs, nil)
-			}
-		})
-	}
-	if on(Deps) || on(License) {
-		goRun(func() {
-			cat, err := catalog.Directory(ctx, root, o.Catalog)
-			if err != nil {
-				record(ScannerRun{}, nil, fmt.Errorf("cataloguing the dependencies of %s: %w", root, err))
-				cancel()
-				return
-			}
-			mu.Lock()
-			res.Packages = cat.Packages
-			mu.Unlock()
-			var inner sync.WaitGroup
-			if on(License) {
-				inner.Add(1)
-				go func() {
-					defer inner.Done()
-					fs, err := license.Check(cat.SBOM, o.License)
-					if err != nil {
-						record(ScannerRun{}, nil, fmt.Errorf("license check: %w", err))
-						return
-					}
-					var ids []string
-					for _, r := range license.Rules() {
-						ids = append(ids, r.ID)
-					}
-					record(ScannerRun{Name: License, Tool: LicenseTool, Version: LicenseVersion, Rules: ids}, fs, nil)
-				}()
-			}
-			if on(Deps) {
-				inner.Add(1)
-				go func() {
-					defer inner.Done()
-					dr, outage, err := runDeps(ctx, cat, db, o.Deps)
-					if err != nil {
-						record(ScannerRun{}, nil, err)
-						return
-					}
-					if outage != nil {
-						mu.Lock()
-						res.Outages = append(res.Outages, *outage)
-						runs[Deps] = &ScannerRun{Name: Deps, Tool: DepsTool, Skipped: "vulnerability DB outage: " + outage.Reason}
-						mu.Unlock()
-						return
-					}
-					mu.Lock()
-					res.deps = dr
-					mu.Unlock()
-					record(ScannerRun{Name: Deps, Tool: DepsTool, Version: DepsVersion}, dr.findings, nil)
-				}()
-			}
-			inner.Wait()
-		})
-	}
-	wg.Wait()
-	if len(errs) > 0 {
-		return nil, joinErrs(errs)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, errkind.Infra(fmt.Errorf("scanning %s: %w", root, err))
+		return nil, errkind.Infra(fmt.Errorf("scanning %s: %w", t.root, err))
 	}
-
-	slices.SortStableFunc(res.Outages, func(a, b attestation.Outage) int { return strings.Compare(a.Scanner, b.Scanner) })
-	for _, n := range AllScanners {
-		if n == SARIF {
-			continue
-		}
-		if sr, ok := runs[n]; ok {
-			res.Scanners = append(res.Scanners, *sr)
-			delete(runs, n)
-		} else if on(n) {
-			res.Scanners = append(res.Scanners, ScannerRun{Name: n, Skipped: "not run"})
-		} else {
-			res.Scanners = append(res.Scanners, ScannerRun{Name: n, Skipped: "not selected"})
-		}
-	}
-	var ingested []string
-	for n := range runs {
-		ingested = append(ingested, n)
-	}
-	slices.Sort(ingested)
-	for _, n := range ingested {
-		res.Scanners = append(res.Scanners, *runs[n])
-	}
-
+	all := res.merge(parts, selected)
 	res.Applied, res.Expired = o.Exceptions.Apply(all)
 	if res.deps != nil {
 		// the vuln predicate records what the exceptions file waived
@@ -423,16 +211,96 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	finding.Sort(all)
 	res.Findings = all
-	res.Failing = Gate(all, cutoff, o.OnlyFixed)
+	res.Failing = Gate(all, res.Cutoff, o.OnlyFixed)
 	res.Decision = attestation.DecisionPass
 	if len(res.Failing) > 0 {
 		res.Decision = attestation.DecisionFail
 	}
-	res.FinishedOn = now().UTC()
+	res.FinishedOn = t.now().UTC()
 	if res.FinishedOn.Before(res.StartedOn) {
 		res.FinishedOn = res.StartedOn
 	}
 	return res, nil
+}
+
+// newTarget validates o (root, scanners, cutoff, outage policy) and returns
+// what the scanners share and the selected scanners, in scanners order.
+func newTarget(o Options) (*target, []scanner, error) {
+	t := &target{now: o.Now}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	var err error
+	if t.root, err = absDir(o.Root); err != nil {
+		return nil, nil, err
+	}
+	names, err := ParseScanners(o.Scanners)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.SeverityCutoff == "" {
+		o.SeverityCutoff = finding.High
+	}
+	if o.SeverityCutoff.Rank() == 0 {
+		return nil, nil, errkind.Input(fmt.Errorf("severity cutoff %q: expected critical, high, medium or low", o.SeverityCutoff))
+	}
+	if o.OnOutage == "" {
+		o.OnOutage = o.Deps.OnOutage
+	}
+	if t.outage, err = vulndb.ParseOutagePolicy(o.OnOutage); err != nil {
+		return nil, nil, err
+	}
+	o.Deps.OnOutage = string(t.outage)
+	t.o = o
+	var selected []scanner
+	for _, s := range scanners {
+		if slices.Contains(names, s.name) {
+			selected = append(selected, s)
+		}
+	}
+	return t, selected, nil
+}
+
+// merge adds the scanners' parts to r and returns their findings. r.Scanners
+// lists every built-in scanner in AllScanners order (ran, "not run" or "not
+// selected"), then the ingested tools by name.
+func (r *Result) merge(parts []part, selected []scanner) []finding.Finding {
+	var all []finding.Finding
+	runs := map[string]*ScannerRun{}
+	for _, p := range parts {
+		for _, sr := range p.runs {
+			runs[sr.Name] = &sr
+		}
+		all = append(all, p.findings...)
+		r.Outages = append(r.Outages, p.outages...)
+		r.NotScanned = append(r.NotScanned, p.notScanned...)
+		r.NotScannedCount += p.notScannedCount
+		r.SecretsConfig = cmp.Or(p.secretsConfig, r.SecretsConfig)
+		r.Packages = max(p.packages, r.Packages)
+		if p.deps != nil {
+			r.deps = p.deps
+		}
+	}
+	slices.SortStableFunc(r.Outages, func(a, b attestation.Outage) int { return strings.Compare(a.Scanner, b.Scanner) })
+	for _, n := range AllScanners {
+		if n == SARIF {
+			continue
+		}
+		sr, ok := runs[n]
+		switch {
+		case ok:
+			r.Scanners = append(r.Scanners, *sr)
+			delete(runs, n)
+		case slices.ContainsFunc(selected, func(s scanner) bool { return s.name == n }):
+			r.Scanners = append(r.Scanners, ScannerRun{Name: n, Skipped: "not run"})
+		default:
+			r.Scanners = append(r.Scanners, ScannerRun{Name: n, Skipped: "not selected"})
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(runs)) {
+		r.Scanners = append(r.Scanners, *runs[n])
+	}
+	return all
 }
 
 // Gate selects the findings that fail the gate: unwaived, at or above cutoff,

@@ -1,0 +1,251 @@
+package scan
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/catalog"
+	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/scan/iac"
+	"github.com/secure-gates/secure-gates/pkg/scan/license"
+	"github.com/secure-gates/secure-gates/pkg/scan/sarifin"
+	"github.com/secure-gates/secure-gates/pkg/scan/secrets"
+	"github.com/secure-gates/secure-gates/pkg/vulndb"
+)
+
+// scanner is one entry of the scanners input. Adding a scanner is adding a
+// value to scanners (and its name to AllScanners).
+type scanner struct {
+	name string
+	// catalogued scanners read the tree's syft catalog (target.cat), made
+	// once for all of them; they start when it is ready and do not run when
+	// it failed.
+	catalogued bool
+	// stopsOthers: an error of this scanner cancels the scanners still
+	// running (an error of the catalog always does). License and deps
+	// errors do not: the others finish and every error is reported.
+	stopsOthers bool
+	// start, when set, runs before any scanner starts (deps: the DB starts
+	// loading while the tree is catalogued); a start error fails the run.
+	start func(ctx context.Context, t *target) error
+	scan  func(ctx context.Context, t *target) (part, error)
+}
+
+// scanners are every scanner, in AllScanners order.
+var scanners = []scanner{
+	{name: Secrets, stopsOthers: true, scan: scanSecrets},
+	{name: Deps, catalogued: true, start: startDepsDB, scan: scanDeps},
+	{name: License, catalogued: true, scan: scanLicense},
+	{name: IaC, stopsOthers: true, scan: scanIaC},
+	{name: SARIF, stopsOthers: true, scan: scanSARIF},
+}
+
+// target is what the scanners share.
+type target struct {
+	root   string
+	o      Options // OnOutage and Deps.OnOutage resolved
+	outage vulndb.OutagePolicy
+	now    func() time.Time
+	// cat is the tree's catalog, set before the catalogued scanners start.
+	cat *catalog.Result
+	// db is the vulnerability DB loading (deps).
+	db *vulndb.Pending
+}
+
+// part is what one scanner (or the catalog) adds to the Result.
+type part struct {
+	// runs are the scanners and ingested tools that ran, Findings counted.
+	runs            []ScannerRun
+	findings        []finding.Finding
+	outages         []attestation.Outage
+	notScanned      []NotScannedFile
+	notScannedCount int
+	secretsConfig   string
+	packages        int
+	deps            *depsResult
+}
+
+// ran is the part of a scanner that ran with findings fs.
+func ran(sr ScannerRun, fs []finding.Finding) part {
+	sr.Findings = len(fs)
+	return part{runs: []ScannerRun{sr}, findings: fs}
+}
+
+// scanAll runs the selected scanners concurrently and returns their parts, in
+// scanners order, the catalog's last. Every scanner's error is returned
+// (joinErrs); an error of a scanner that stopsOthers, or of the catalog,
+// cancels the scanners still running.
+func (t *target) scanAll(ctx context.Context, selected []scanner) ([]part, error) {
+	g, ctx := errgroup.WithContext(ctx)
+	defer func() {
+		if t.db != nil {
+			t.db.Discard() // stop a load nobody waits for
+		}
+	}()
+	for _, s := range selected {
+		if s.start == nil {
+			continue
+		}
+		if err := s.start(ctx, t); err != nil {
+			_ = g.Wait() // nothing runs yet: this cancels ctx
+			return nil, err
+		}
+	}
+	parts := make([]part, len(selected)+1)
+	errs := make([]error, len(selected)+1)
+	catalogued := make(chan struct{})
+	needCatalog := false
+	for i, s := range selected {
+		needCatalog = needCatalog || s.catalogued
+		g.Go(func() error {
+			if s.catalogued {
+				<-catalogued
+				if t.cat == nil {
+					return nil // the catalog failed and reported it
+				}
+			}
+			parts[i], errs[i] = s.scan(ctx, t)
+			if s.stopsOthers {
+				return errs[i]
+			}
+			return nil
+		})
+	}
+	if needCatalog {
+		g.Go(func() error {
+			defer close(catalogued)
+			parts[len(selected)], errs[len(selected)] = t.catalog(ctx)
+			return errs[len(selected)]
+		})
+	}
+	_ = g.Wait() // the first stopping error; errs holds them all
+	var failed []error
+	for _, err := range errs {
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		return nil, joinErrs(failed)
+	}
+	return parts, nil
+}
+
+// catalog catalogues the tree once for the catalogued scanners.
+func (t *target) catalog(ctx context.Context) (part, error) {
+	cat, err := catalog.Directory(ctx, t.root, t.o.Catalog)
+	if err != nil {
+		return part{}, fmt.Errorf("cataloguing the dependencies of %s: %w", t.root, err)
+	}
+	t.cat = cat
+	return part{packages: cat.Packages}, nil
+}
+
+func scanSecrets(ctx context.Context, t *target) (part, error) {
+	sr, err := secrets.Scan(ctx, t.root, t.o.Secrets)
+	if err != nil {
+		return part{}, fmt.Errorf("secrets scanner: %w", err)
+	}
+	ids := make([]string, len(sr.Rules))
+	for i, r := range sr.Rules {
+		ids[i] = r.ID
+	}
+	p := ran(ScannerRun{Name: Secrets, Tool: secrets.ToolName, Version: secrets.ToolVersion, Rules: ids}, sr.Findings)
+	p.secretsConfig = sr.ConfigSource
+	for _, n := range sr.NotScanned {
+		p.notScanned = append(p.notScanned, NotScannedFile{Path: n.Path, Scanner: Secrets, Reason: n.Reason})
+	}
+	p.notScannedCount = sr.NotScannedCount
+	return p, nil
+}
+
+func scanIaC(ctx context.Context, t *target) (part, error) {
+	fs, err := iac.Scan(ctx, t.root, t.o.IaC)
+	if err != nil {
+		return part{}, fmt.Errorf("iac scanner: %w", err)
+	}
+	var ids []string
+	for _, r := range iac.Rules() {
+		ids = append(ids, r.ID)
+	}
+	return ran(ScannerRun{Name: IaC, Tool: IaCTool, Version: IaCVersion, Rules: ids}, fs), nil
+}
+
+func scanLicense(_ context.Context, t *target) (part, error) {
+	fs, err := license.Check(t.cat.SBOM, t.o.License)
+	if err != nil {
+		return part{}, fmt.Errorf("license check: %w", err)
+	}
+	var ids []string
+	for _, r := range license.Rules() {
+		ids = append(ids, r.ID)
+	}
+	return ran(ScannerRun{Name: License, Tool: LicenseTool, Version: LicenseVersion, Rules: ids}, fs), nil
+}
+
+func startDepsDB(ctx context.Context, t *target) (err error) {
+	t.db, err = startDeps(ctx, t.o.Deps, t.now)
+	return err
+}
+
+func scanDeps(ctx context.Context, t *target) (part, error) {
+	dr, outage, err := runDeps(ctx, t.cat, t.db, t.o.Deps)
+	if err != nil {
+		return part{}, err
+	}
+	if outage != nil {
+		return part{runs: []ScannerRun{{Name: Deps, Tool: DepsTool, Skipped: "vulnerability DB outage: " + outage.Reason}},
+			outages: []attestation.Outage{*outage}}, nil
+	}
+	p := ran(ScannerRun{Name: Deps, Tool: DepsTool, Version: DepsVersion}, dr.findings)
+	p.deps = dr
+	return p, nil
+}
+
+// scanSARIF ingests the sarif-inputs: one run per tool. With no inputs it
+// has nothing to do.
+func scanSARIF(ctx context.Context, t *target) (part, error) {
+	if len(t.o.SARIFInputs) == 0 {
+		return part{}, nil
+	}
+	in, err := sarifin.Ingest(ctx, t.o.SARIFInputs, sarifin.Options{Root: t.root})
+	if err != nil {
+		return part{}, fmt.Errorf("sarif inputs: %w", err)
+	}
+	var failed []string
+	for _, tool := range in.Tools {
+		if tool.Failure != "" {
+			failed = append(failed, fmt.Sprintf("%s (%s)", tool.Name, tool.Failure))
+		}
+	}
+	if len(failed) > 0 && t.outage != attestation.OutageContinue {
+		return part{}, errkind.Infra(fmt.Errorf("sarif inputs: %d tool(s) did not run successfully, which is not \"0 findings\" "+
+			"(on-scanner-outage: fail; fix the tool's step, or set on-scanner-outage: continue to record the outage): %s",
+			len(failed), strings.Join(failed, "; ")))
+	}
+	var p part
+	for _, tool := range in.Tools {
+		var fs []finding.Finding
+		for _, f := range in.Findings {
+			if f.Scanner == tool.Name {
+				fs = append(fs, f)
+			}
+		}
+		sr := ScannerRun{Name: tool.Name, Tool: tool.Name, Version: tool.Version, Ingested: true, Findings: len(fs)}
+		if tool.Failure != "" {
+			// The tool's partial results still count; the run is an outage.
+			sr.Skipped = "tool failure: " + tool.Failure
+			p.outages = append(p.outages, attestation.Outage{Scanner: tool.Name, Reason: "the tool did not run successfully: " + tool.Failure,
+				At: t.now().UTC(), Policy: attestation.OutageContinue})
+		}
+		p.runs = append(p.runs, sr)
+		p.findings = append(p.findings, fs...)
+	}
+	return p, nil
+}
