@@ -382,3 +382,37 @@ func TestUnverifiedImageGetsNoBundle(t *testing.T) {
 		t.Errorf("no digest: %v", err)
 	}
 }
+
+// A bundle verified for the environment a dast requirement runs in did not
+// check that requirement: it says so, and a pinned environment refuses it,
+// so it cannot pass as the evidence of the promotion beyond (nor can a
+// production bundle's unsigned meta.json be rewritten to skip the DAST).
+func TestBundleOfAnotherEnvironmentIsNotThePromotion(t *testing.T) {
+	r := newRelease(t)
+	r.policy = []byte(strings.Replace(testPolicy, "exceptions:", "  - {type: dast, environment: staging}\nexceptions:", 1))
+	ctx := context.Background()
+	o := r.options()
+	o.Environment = "production"
+	if _, _, err := evidence.Collect(ctx, r.ref, o); errkind.Of(err) != errkind.KindPolicy {
+		t.Fatalf("production bundle without a DAST: %v (kind %v), want a policy error", err, errkind.Of(err))
+	}
+	o.Environment = "staging"
+	b, rep, err := evidence.Collect(ctx, r.ref, o)
+	if err != nil {
+		t.Fatalf("%v %v", err, rep)
+	}
+	res, err := evidence.Check(ctx, b.Files, evidence.CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Environment != "staging" || len(res.NotRequired) != 1 || res.NotRequired[0] != "dast" {
+		t.Errorf("result environment %q, not required %q: want staging, [dast]", res.Environment, res.NotRequired)
+	}
+	if _, err := evidence.Check(ctx, b.Files, evidence.CheckOptions{ExpectEnvironment: "staging"}); err != nil {
+		t.Errorf("pinned to its own environment: %v", err)
+	}
+	_, err = evidence.Check(ctx, b.Files, evidence.CheckOptions{ExpectEnvironment: "production"})
+	if errkind.Of(err) != errkind.KindPolicy || !strings.Contains(err.Error(), `verified for a deploy to environment "staging", not "production"`) {
+		t.Errorf("staging bundle pinned to production: %v (kind %v)", err, errkind.Of(err))
+	}
+}
