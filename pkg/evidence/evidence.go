@@ -273,6 +273,12 @@ func Check(ctx context.Context, files map[string][]byte, o CheckOptions) (*Resul
 	if err != nil {
 		return nil, errkind.Policy(fmt.Errorf("evidence bundle: %s: %w", PolicyFile, err))
 	}
+	// Re-verification is offline: a KMS key (whose URI may name any
+	// endpoint) would send requests, with the ambient cloud credentials.
+	// Collect never writes one.
+	if err := offlineCheckable(pol); err != nil {
+		return nil, errkind.Policy(fmt.Errorf("evidence bundle: %s: %v (a bundle re-verifies offline: its KMS is never contacted)", PolicyFile, err))
+	}
 	pol.Source = PolicyFile
 	var trust root.TrustedMaterial
 	if tb, ok := files[TrustedRootFile]; ok {

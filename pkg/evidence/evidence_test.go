@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -414,5 +416,47 @@ func TestBundleOfAnotherEnvironmentIsNotThePromotion(t *testing.T) {
 	_, err = evidence.Check(ctx, b.Files, evidence.CheckOptions{ExpectEnvironment: "production"})
 	if errkind.Of(err) != errkind.KindPolicy || !strings.Contains(err.Error(), `verified for a deploy to environment "staging", not "production"`) {
 		t.Errorf("staging bundle pinned to production: %v (kind %v)", err, errkind.Of(err))
+	}
+}
+
+// evidence verify is offline: a forged bundle whose policy names a KMS key
+// (awskms://HOST/… carries its endpoint) must not make the auditor's machine
+// send a KMS request, signed with its ambient credentials, to that host.
+func TestForgedBundleNeverContactsAKMS(t *testing.T) {
+	// The KMS endpoint counts the connections made to it (the client speaks
+	// TLS: a connection is the request, whatever answers).
+	var hits atomic.Int32
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			hits.Add(1)
+			c.Close()
+		}
+	}()
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+	t.Setenv("AWS_REGION", "us-east-1")
+	r := newRelease(t)
+	b := collect(t, r)
+	m := map[string][]byte{}
+	for k, v := range b.Files {
+		m[k] = v
+	}
+	host := ln.Addr().String()
+	m[evidence.PolicyFile] = []byte(strings.Replace(string(m[evidence.PolicyFile]), "key: keys/release.pub", "key: awskms://"+host+"/alias/release", 1))
+	_, err = evidence.Check(context.Background(), m, evidence.CheckOptions{})
+	if errkind.Of(err) != errkind.KindPolicy || !strings.Contains(err.Error(), "KMS") {
+		t.Errorf("bundle with a KMS key: %v (kind %v), want a policy error naming the KMS key", err, errkind.Of(err))
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("evidence verify sent %d request(s) to the KMS endpoint the bundle names", n)
 	}
 }
