@@ -174,6 +174,7 @@ func (b *dockerBuilder) add(n *parser.Node) error {
 			vars = b.env
 		}
 		for _, kv := range c.Args {
+			kv.Key = b.expand(kv.Key, vars) // Docker expands the name too
 			v := Var{Name: kv.Key, HasValue: kv.Value != nil, Line: in.Line}
 			if kv.Value != nil {
 				v.Value = b.expand(*kv.Value, vars)
@@ -190,6 +191,7 @@ func (b *dockerBuilder) add(n *parser.Node) error {
 		}
 	case *instructions.EnvCommand:
 		for _, kv := range c.Env {
+			kv.Key = b.expand(kv.Key, b.env) // Docker expands the name too
 			v := b.expand(kv.Value, b.env)
 			in.Vars = append(in.Vars, Var{Name: kv.Key, Value: v, HasValue: true, Line: in.Line})
 			b.env.set(kv.Key, v)
@@ -255,11 +257,18 @@ func (b *dockerBuilder) expand(word string, vars *varSet) string {
 }
 
 // expandKnown is expand, but keeps word as written when it names a variable
-// the Dockerfile does not set (the base image or the build may set it).
+// the Dockerfile does not set (the base image or the build may set it),
+// unless the word gives each such variable a default (${V:-x}, ${V-x}): that
+// default is what Docker uses when nothing sets the variable.
 func (b *dockerBuilder) expandKnown(word string, vars *varSet) string {
 	r, err := b.lex.ProcessWordWithMatches(word, vars)
-	if err != nil || len(r.Unmatched) > 0 || r.Result == "" {
+	if err != nil || r.Result == "" {
 		return word
+	}
+	for name := range r.Unmatched {
+		if !strings.Contains(word, "${"+name+":-") && !strings.Contains(word, "${"+name+"-") {
+			return word
+		}
 	}
 	return r.Result
 }

@@ -53,6 +53,24 @@ func TestDockerfileShapes(t *testing.T) {
 		{"byte-order mark", "\ufeff" + pinned + "USER app\n", nil},
 		// A ${VAR:-default} is substituted as the shell does.
 		{"ARG default expansion", "ARG TAG\nFROM alpine:${TAG:-3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000}\nUSER app\n", nil},
+		// A default is what Docker uses when nothing sets the variable.
+		{"USER default root", pinned + "USER ${U:-root}\n",
+			[]string{"docker-user Dockerfile:2"}},
+		{"ADD URL default", pinned + "ADD ${SRC:-https://e.x/a} /a\nUSER app\n",
+			[]string{"docker-add-url Dockerfile:2"}},
+		// A numeric user is a uid: 00, +0 and -0 are 0.
+		{"USER 00", pinned + "USER 00\n", []string{"docker-user Dockerfile:2"}},
+		{"USER +0:1000", pinned + "USER +0:1000\n", []string{"docker-user Dockerfile:2"}},
+		// Git sources BuildKit fetches.
+		{"ADD git://", pinned + "ADD git://e.x/r /a\nUSER app\n", []string{"docker-add-url Dockerfile:2"}},
+		{"ADD ssh://", pinned + "ADD ssh://git@e.x/r /a\nUSER app\n", []string{"docker-add-url Dockerfile:2"}},
+		{"ADD scp-style", pinned + "ADD deploy@e.x:r /a\nUSER app\n", []string{"docker-add-url Dockerfile:2"}},
+		{"ADD github.com/", pinned + "ADD github.com/o/r /a\nUSER app\n", []string{"docker-add-url Dockerfile:2"}},
+		// Docker expands ENV and ARG names.
+		{"ENV name from ARG", pinned + "ARG N=DB_PASSWORD\nENV ${N}=x\nUSER app\n",
+			[]string{"docker-secret-env Dockerfile:3"}},
+		{"global ARG name from ARG", "ARG N=API_TOKEN\nARG ${N}=x\n" + pinned + "USER app\n",
+			[]string{"docker-secret-env Dockerfile:2"}},
 		// An unknown instruction fails docker build.
 		{"unknown instruction", pinned + "USER app\nFOO bar\n",
 			[]string{"iac-parse-error Dockerfile:3"}},
