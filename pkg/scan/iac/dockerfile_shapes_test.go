@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/pkg/scan/iac"
@@ -71,6 +72,16 @@ func TestDockerfileShapes(t *testing.T) {
 			[]string{"docker-secret-env Dockerfile:3"}},
 		{"global ARG name from ARG", "ARG N=API_TOKEN\nARG ${N}=x\n" + pinned + "USER app\n",
 			[]string{"docker-secret-env Dockerfile:2"}},
+		// A stage built FROM another runs that stage's ONBUILD triggers first.
+		{"ONBUILD USER root", strings.Replace(pinned, "\n", " AS base\n", 1) + "USER app\nONBUILD USER root\nFROM base\n",
+			[]string{"docker-user Dockerfile:3"}},
+		{"ONBUILD ADD URL", strings.Replace(pinned, "\n", " AS base\n", 1) + "ONBUILD ADD https://e.x/a /a\nUSER app\nFROM base\n",
+			[]string{"docker-add-url Dockerfile:2"}},
+		{"ONBUILD ENV secret", strings.Replace(pinned, "\n", " AS base\n", 1) + "ONBUILD ENV API_TOKEN=x\nUSER app\nFROM base\n",
+			[]string{"docker-secret-env Dockerfile:2"}},
+		// The stage's own USER after the trigger wins; a trigger in the final
+		// stage only affects images built FROM it elsewhere.
+		{"ONBUILD USER root overridden", strings.Replace(pinned, "\n", " AS base\n", 1) + "ONBUILD USER root\nFROM base\nUSER app\nONBUILD USER root\n", nil},
 		// An unknown instruction fails docker build.
 		{"unknown instruction", pinned + "USER app\nFOO bar\n",
 			[]string{"iac-parse-error Dockerfile:3"}},
