@@ -734,8 +734,10 @@ func (s *scan) commits(ctx context.Context, r Range) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
+	// Deletions are left out; type changes are not (gitleaks' own filter,
+	// tuxdb, drops them): a symlink turned into a file adds all its lines.
 	return n, s.diff(ctx, []string{"log", "-p", "--text", "-U0", "--no-color", "--no-ext-diff", "--no-decorate", "--pretty=medium",
-		"--full-history", "--diff-filter=tuxdb", "--relative", rng, "--"}, "the commits "+rng)
+		"--full-history", "--diff-filter=uxdb", "--relative", rng, "--"}, "the commits "+rng)
 }
 
 // diff runs a git log -p or git diff and scans the added lines.
