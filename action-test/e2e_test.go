@@ -138,7 +138,7 @@ func (w *e2eWorld) run(planted bool) (map[string]*JobResult, string) {
 // image of layers and setting *digest to its digest.
 func (w *e2eWorld) workflowRun(layers []string, digest *string) *WorkflowRun {
 	w.t.Helper()
-	wf, err := ReadWorkflow(filepath.Join(h.Root, "workflows-templates", "reusable", "secure-gates.yml"))
+	wf, err := ReadWorkflow(filepath.Join(h.Root, ".github", "workflows", "secure-gates.yml"))
 	if err != nil {
 		w.t.Fatal(err)
 	}

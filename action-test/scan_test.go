@@ -250,7 +250,9 @@ func TestScanActionOutage(t *testing.T) {
 // codeScanning is a double of GitHub's code scanning SARIF endpoints that checks
 // the documented request contract.
 type codeScanning struct {
-	t       *testing.T
+	t *testing.T
+	// repo is the repository whose endpoints it serves (default acme/widgets).
+	repo    string
 	mu      sync.Mutex
 	uploads []map[string]any
 	sarifs  [][]byte
@@ -263,8 +265,9 @@ func (c *codeScanning) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"message":"Bad credentials"}`, http.StatusUnauthorized)
 		return
 	}
+	repo := or(c.repo, "acme/widgets")
 	switch {
-	case r.Method == http.MethodPost && r.URL.Path == "/repos/acme/widgets/code-scanning/sarifs":
+	case r.Method == http.MethodPost && r.URL.Path == "/repos/"+repo+"/code-scanning/sarifs":
 		var body map[string]any
 		if err := json.NewDecoder(io.LimitReader(r.Body, 20<<20)).Decode(&body); err != nil {
 			http.Error(w, `{"message":"bad json"}`, http.StatusBadRequest)
@@ -296,7 +299,7 @@ func (c *codeScanning) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.sarifs = append(c.sarifs, doc)
 		w.WriteHeader(http.StatusAccepted)
 		_, _ = io.WriteString(w, `{"id":"sarif-`+strconv.Itoa(len(c.uploads))+`","url":"http://x/repos/acme/widgets/code-scanning/sarifs/sarif-1"}`)
-	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/repos/acme/widgets/code-scanning/sarifs/sarif-"):
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/repos/"+repo+"/code-scanning/sarifs/sarif-"):
 		_, _ = io.WriteString(w, `{"processing_status":"complete","analyses_url":"http://x/analyses"}`)
 	default:
 		http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)

@@ -1,10 +1,12 @@
 package actiontest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -13,12 +15,15 @@ import (
 
 	"github.com/rhysd/actionlint"
 	"gopkg.in/yaml.v3"
+
+	"github.com/secure-gates/secure-gates/pkg/gha"
 )
 
 // Workflow is a workflow file read for running: the subset of the syntax the
-// secure-gates templates use — jobs with needs, if, permissions, outputs and
-// steps that use actions (`uses:` with `with:`). A `run:` step is refused: the
-// templates have none, and the runner's shell is not emulated.
+// secure-gates templates and the project's own workflows use — env at every
+// level, jobs with needs, if, permissions, outputs, steps that use actions
+// (`uses:` with `with:`) or run a bash script (`run:`), and jobs that call a
+// reusable workflow (`uses:` with `with:` and `secrets:`).
 type Workflow struct {
 	On struct {
 		WorkflowCall struct {
@@ -27,6 +32,7 @@ type Workflow struct {
 			} `yaml:"inputs"`
 		} `yaml:"workflow_call"`
 	} `yaml:"on"`
+	Env  map[string]string       `yaml:"env"`
 	Jobs map[string]*WorkflowJob `yaml:"jobs"`
 }
 
@@ -36,16 +42,23 @@ type WorkflowJob struct {
 	If          string            `yaml:"if"`
 	Permissions map[string]string `yaml:"permissions"`
 	Outputs     map[string]string `yaml:"outputs"`
+	Env         map[string]string `yaml:"env"`
 	Steps       []WorkflowStep    `yaml:"steps"`
+	// Uses, With and Secrets are a call of a reusable workflow.
+	Uses    string            `yaml:"uses"`
+	With    map[string]any    `yaml:"with"`
+	Secrets map[string]string `yaml:"secrets"`
 }
 
 // WorkflowStep is one step of a job.
 type WorkflowStep struct {
-	ID   string         `yaml:"id"`
-	If   string         `yaml:"if"`
-	Uses string         `yaml:"uses"`
-	Run  string         `yaml:"run"`
-	With map[string]any `yaml:"with"`
+	ID    string            `yaml:"id"`
+	If    string            `yaml:"if"`
+	Uses  string            `yaml:"uses"`
+	Run   string            `yaml:"run"`
+	Shell string            `yaml:"shell"`
+	Env   map[string]string `yaml:"env"`
+	With  map[string]any    `yaml:"with"`
 }
 
 type stringList []string
@@ -80,13 +93,16 @@ func ReadWorkflow(path string) (*Workflow, error) {
 // needs gives, skipping a job whose needs did not all succeed or whose if is
 // false (an if calling a status function — success(), failure(), always(),
 // cancelled() — decides alone, as on GitHub; a step after a failed step runs
-// only when its if calls one and is true), each job on a fresh runner (the workspace emptied), expressions
-// evaluated from the github, inputs, secrets, needs and steps contexts, the
-// secure-gates actions run through their action.yml with the Harness, and the
-// few other actions the templates use emulated: actions/checkout (copies
+// only when its if calls one and is true), each job on a fresh runner (the
+// workspace emptied), expressions evaluated from the github, env, inputs,
+// secrets, needs and steps contexts, the secure-gates actions (published or
+// ./actions/<gate>) run through their action.yml with the Harness, run: steps
+// run by bash in the workspace with the runner's environment (GITHUB_OUTPUT,
+// GITHUB_ENV, RUNNER_TEMP, GITHUB_REF_NAME, ... and the env of the workflow,
+// job and step), and the few other actions emulated: actions/checkout (copies
 // Source), upload/download-artifact (between jobs), docker/setup-buildx-action
 // and docker/login-action (nothing to do here), docker/build-push-action
-// (Build).
+// (Build); a job that calls a reusable workflow runs Call.
 type WorkflowRun struct {
 	Harness  *Harness
 	Workflow *Workflow
@@ -122,8 +138,18 @@ type WorkflowRun struct {
 	// GitHub's "Re-run jobs" does.
 	Previous map[string]*JobResult
 	Rerun    []string
+	// Call stands in for a job that calls a reusable workflow (uses: at the job
+	// level): it gets the job's with: and secrets: and, when the job is granted
+	// id-token: write, IDTokenEnv; it returns the job's outputs, or why it
+	// failed.
+	Call func(ctx context.Context, job, uses string, with, secrets, env map[string]string) (outputs map[string]string, failed string, err error)
+	// Timeout bounds each step (default 5 minutes).
+	Timeout time.Duration
 
 	artifacts map[string]string
+	// wfEnv is the workflow's env, evaluated; env the env context of what is
+	// being evaluated.
+	wfEnv, env map[string]string
 	// status is what success() and failure() see: the needs' outcome while a
 	// job's if is evaluated, the job's steps' outcome while it runs.
 	status string
@@ -140,7 +166,9 @@ type JobResult struct {
 	Failed string
 }
 
-var ourAction = regexp.MustCompile(`^secure-gates/secure-gates/actions/([a-z-]+)@[0-9a-f]{40}$`)
+// ourAction matches our actions as published (by commit) or as the project's
+// own workflows use them (./actions/<gate> of the checkout).
+var ourAction = regexp.MustCompile(`^(?:secure-gates/secure-gates/actions/([a-z-]+)@[0-9a-f]{40}|\./actions/([a-z-]+))$`)
 
 // Run runs every job and returns their results by name. An error is a workflow
 // the emulation cannot run (a syntax it does not know), not a failing job.
@@ -151,6 +179,9 @@ func (wr *WorkflowRun) Run(ctx context.Context) (map[string]*JobResult, error) {
 	order, err := wr.order()
 	if err != nil {
 		return nil, err
+	}
+	if wr.wfEnv, err = wr.layerEnv(nil, wr.Workflow.Env, nil, nil); err != nil {
+		return nil, fmt.Errorf("workflow %w", err)
 	}
 	results := map[string]*JobResult{}
 	for _, name := range order {
@@ -167,6 +198,7 @@ func (wr *WorkflowRun) Run(ctx context.Context) (map[string]*JobResult, error) {
 		}
 		ok := needsOK
 		wr.status = jobStatus(job.Needs, results)
+		wr.env = wr.wfEnv
 		if (ok || statusFunc.MatchString(job.If)) && job.If != "" {
 			v, err := wr.eval(job.If, results, nil, true)
 			if err != nil {
@@ -220,7 +252,40 @@ func (wr *WorkflowRun) order() ([]string, error) {
 	return order, nil
 }
 
+// layerEnv evaluates an env: mapping over base (later levels override).
+func (wr *WorkflowRun) layerEnv(base, env map[string]string, results map[string]*JobResult, steps map[string]map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	for k, v := range base {
+		out[k] = v
+	}
+	wr.env = base
+	for _, k := range sortedKeys(env) {
+		v, err := wr.interpolate(env[k], results, steps)
+		if err != nil {
+			return nil, fmt.Errorf("env.%s: %w", k, err)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
 func (wr *WorkflowRun) runJob(ctx context.Context, name string, job *WorkflowJob, jr *JobResult, results map[string]*JobResult) error {
+	jobEnv, err := wr.layerEnv(wr.wfEnv, job.Env, results, nil)
+	if err != nil {
+		return err
+	}
+	if job.Uses != "" {
+		return wr.callJob(ctx, name, job, jr, results, jobEnv)
+	}
 	// A fresh runner: an empty workspace, its own temp folders.
 	if err := os.RemoveAll(wr.Workspace); err != nil {
 		return err
@@ -228,12 +293,20 @@ func (wr *WorkflowRun) runJob(ctx context.Context, name string, job *WorkflowJob
 	if err := os.MkdirAll(wr.Workspace, 0o755); err != nil {
 		return err
 	}
+	runnerTemp, err := os.MkdirTemp("", "workflow-runner-temp-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(runnerTemp)
 	steps := map[string]map[string]string{}
 	wr.status = "success"
 	for i, st := range job.Steps {
-		if st.Run != "" {
-			return fmt.Errorf("step %d: run: steps are not emulated", i)
+		what := or(st.Uses, "run")
+		env, err := wr.layerEnv(jobEnv, st.Env, results, steps)
+		if err != nil {
+			return fmt.Errorf("step %d (%s): %w", i, what, err)
 		}
+		wr.env = env
 		if jr.Failed != "" && !statusFunc.MatchString(st.If) {
 			continue // an implicit success() after a failed step
 		}
@@ -250,13 +323,31 @@ func (wr *WorkflowRun) runJob(ctx context.Context, name string, job *WorkflowJob
 		for k, raw := range st.With {
 			v, err := wr.interpolate(fmt.Sprint(raw), results, steps)
 			if err != nil {
-				return fmt.Errorf("step %d (%s) with.%s: %w", i, st.Uses, k, err)
+				return fmt.Errorf("step %d (%s) with.%s: %w", i, what, k, err)
 			}
 			with[k] = v
 		}
-		outputs, failed, err := wr.step(ctx, name, job, st, with, jr)
-		if err != nil {
-			return fmt.Errorf("step %d (%s): %w", i, st.Uses, err)
+		var outputs map[string]string
+		var failed string
+		if st.Run != "" {
+			script, err := wr.interpolate(st.Run, results, steps)
+			if err != nil {
+				return fmt.Errorf("step %d (run) run: %w", i, err)
+			}
+			res, err := wr.shell(ctx, job, st.Shell, script, env, runnerTemp)
+			if err != nil {
+				return fmt.Errorf("step %d (run): %w", i, err)
+			}
+			jr.Steps[or(st.ID, fmt.Sprintf("run-%d", i))] = res
+			outputs = res.Outputs
+			if res.ExitCode != 0 {
+				failed = fmt.Sprintf("run step %s exited %d", or(st.ID, fmt.Sprint(i)), res.ExitCode)
+			}
+		} else {
+			outputs, failed, err = wr.step(ctx, name, job, st, with, env, jr)
+			if err != nil {
+				return fmt.Errorf("step %d (%s): %w", i, st.Uses, err)
+			}
 		}
 		if st.ID != "" {
 			steps[st.ID] = outputs
@@ -269,6 +360,7 @@ func (wr *WorkflowRun) runJob(ctx context.Context, name string, job *WorkflowJob
 		jr.Result = "failure"
 		return nil
 	}
+	wr.env = jobEnv
 	for k, expr := range job.Outputs {
 		v, err := wr.interpolate(expr, results, steps)
 		if err != nil {
@@ -280,12 +372,143 @@ func (wr *WorkflowRun) runJob(ctx context.Context, name string, job *WorkflowJob
 	return nil
 }
 
+// callJob runs a job that calls a reusable workflow through Call.
+func (wr *WorkflowRun) callJob(ctx context.Context, name string, job *WorkflowJob, jr *JobResult, results map[string]*JobResult, jobEnv map[string]string) error {
+	if wr.Call == nil {
+		return fmt.Errorf("no Call given for the reusable workflow %s", job.Uses)
+	}
+	wr.env = jobEnv
+	with, secrets := map[string]string{}, map[string]string{}
+	for k, raw := range job.With {
+		v, err := wr.interpolate(fmt.Sprint(raw), results, nil)
+		if err != nil {
+			return fmt.Errorf("with.%s: %w", k, err)
+		}
+		with[k] = v
+	}
+	for k, raw := range job.Secrets {
+		v, err := wr.interpolate(raw, results, nil)
+		if err != nil {
+			return fmt.Errorf("secrets.%s: %w", k, err)
+		}
+		secrets[k] = v
+	}
+	var env map[string]string
+	if job.Permissions["id-token"] == "write" {
+		env = wr.IDTokenEnv
+	}
+	out, failed, err := wr.Call(ctx, name, job.Uses, with, secrets, env)
+	if err != nil {
+		return fmt.Errorf("calling %s: %w", job.Uses, err)
+	}
+	if failed != "" {
+		jr.Result, jr.Failed = "failure", failed
+		return nil
+	}
+	for k, v := range out {
+		jr.Outputs[k] = v
+	}
+	jr.Result = "success"
+	return nil
+}
+
+// shell runs a run: step's script with bash in the workspace, as the runner
+// does on Linux (shell: bash → bash --noprofile --norc -eo pipefail; no shell
+// → bash -e), with the runner's variables and files and env, and returns what
+// it wrote to GITHUB_OUTPUT.
+func (wr *WorkflowRun) shell(ctx context.Context, j *WorkflowJob, shell, script string, env map[string]string, runnerTemp string) (*Result, error) {
+	args := []string{"-e"}
+	switch shell {
+	case "":
+	case "bash":
+		args = []string{"--noprofile", "--norc", "-eo", "pipefail"}
+	default:
+		return nil, fmt.Errorf("shell %q is not emulated", shell)
+	}
+	tmp, err := os.MkdirTemp("", "workflow-run-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	files := map[string]string{}
+	for _, n := range []string{"GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STEP_SUMMARY", "GITHUB_PATH", "GITHUB_STATE"} {
+		files[n] = filepath.Join(tmp, strings.ToLower(n))
+		if err := os.WriteFile(files[n], nil, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	path := filepath.Join(tmp, "script.sh")
+	if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
+		return nil, err
+	}
+	ref := or(wr.Ref, "refs/heads/main")
+	vars := map[string]string{
+		"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME"), "GITHUB_ACTIONS": "true", "CI": "true",
+		"GITHUB_WORKSPACE": wr.Workspace, "RUNNER_TEMP": runnerTemp, "RUNNER_OS": "Linux",
+		"GITHUB_REPOSITORY": or(wr.Repository, "acme/widgets"), "GITHUB_SHA": or(wr.SHA, "0123456789abcdef0123456789abcdef01234567"),
+		"GITHUB_REF": ref, "GITHUB_REF_NAME": refName(ref), "GITHUB_EVENT_NAME": wr.Event, "GITHUB_ACTOR": or(wr.Actor, "octocat"),
+		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": "https://api.github.com", "GITHUB_RUN_ID": "1000", "GITHUB_RUN_ATTEMPT": "1",
+	}
+	for n, p := range files {
+		vars[n] = p
+	}
+	for k, v := range wr.Env {
+		vars[k] = v
+	}
+	if j.Permissions["id-token"] == "write" {
+		for k, v := range wr.IDTokenEnv {
+			vars[k] = v
+		}
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	ctx, cancel := context.WithTimeout(ctx, wr.timeout())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", append(args, path)...)
+	cmd.Dir = wr.Workspace
+	for _, k := range sortedKeys(vars) {
+		cmd.Env = append(cmd.Env, k+"="+vars[k])
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	res := &Result{}
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ctx.Err() != nil {
+			return nil, fmt.Errorf("running bash: %w (stderr: %s)", err, stderr.String())
+		}
+		res.ExitCode = ee.ExitCode()
+	}
+	res.Log, res.Stderr = stdout.String(), stderr.String()
+	res.Commands = ParseCommands(res.Log)
+	out, err := os.ReadFile(files["GITHUB_OUTPUT"])
+	if err != nil {
+		return nil, err
+	}
+	if res.Outputs, err = gha.ParseFileCommands(string(out)); err != nil {
+		return nil, fmt.Errorf("parsing GITHUB_OUTPUT: %w", err)
+	}
+	return res, nil
+}
+
+// refName is github.ref_name: the branch or tag name of a ref.
+func refName(ref string) string {
+	for _, p := range []string{"refs/heads/", "refs/tags/"} {
+		if strings.HasPrefix(ref, p) {
+			return strings.TrimPrefix(ref, p)
+		}
+	}
+	return ref
+}
+
 // step runs one step and returns its outputs, or why it failed.
-func (wr *WorkflowRun) step(ctx context.Context, job string, j *WorkflowJob, st WorkflowStep, with map[string]string, jr *JobResult) (map[string]string, string, error) {
+func (wr *WorkflowRun) step(ctx context.Context, job string, j *WorkflowJob, st WorkflowStep, with, stepEnv map[string]string, jr *JobResult) (map[string]string, string, error) {
 	action, _, _ := strings.Cut(st.Uses, "@")
 	if m := ourAction.FindStringSubmatch(st.Uses); m != nil {
+		gate := or(m[1], m[2])
 		if wr.With != nil {
-			wr.With(job, m[1], with)
+			wr.With(job, gate, with)
 		}
 		env := map[string]string{}
 		for k, v := range wr.Env {
@@ -296,18 +519,21 @@ func (wr *WorkflowRun) step(ctx context.Context, job string, j *WorkflowJob, st 
 				env[k] = v
 			}
 		}
+		for k, v := range stepEnv {
+			env[k] = v
+		}
 		tmp, err := os.MkdirTemp("", "workflow-step-")
 		if err != nil {
 			return nil, "", err
 		}
-		res, err := wr.Harness.Run(ctx, Step{Action: m[1], With: with, EventName: wr.Event, SHA: wr.SHA, Ref: wr.Ref, Repository: wr.Repository,
+		res, err := wr.Harness.Run(ctx, Step{Action: gate, With: with, EventName: wr.Event, SHA: wr.SHA, Ref: wr.Ref, Repository: wr.Repository,
 			Token: wr.Token, Workspace: wr.Workspace, Env: env, TempDir: tmp, Timeout: wr.timeout()})
 		if err != nil {
 			return nil, "", err
 		}
-		jr.Steps[or(st.ID, m[1])] = res
+		jr.Steps[or(st.ID, gate)] = res
 		if res.ExitCode != 0 {
-			return res.Outputs, fmt.Sprintf("%s exited %d", m[1], res.ExitCode), nil
+			return res.Outputs, fmt.Sprintf("%s exited %d", gate, res.ExitCode), nil
 		}
 		return res.Outputs, "", nil
 	}
@@ -360,7 +586,12 @@ func (wr *WorkflowRun) step(ctx context.Context, job string, j *WorkflowJob, st 
 	return nil, "", fmt.Errorf("action %s is not emulated", st.Uses)
 }
 
-func (wr *WorkflowRun) timeout() time.Duration { return 5 * time.Minute }
+func (wr *WorkflowRun) timeout() time.Duration {
+	if wr.Timeout > 0 {
+		return wr.Timeout
+	}
+	return 5 * time.Minute
+}
 
 var exprRe = regexp.MustCompile(`\$\{\{(.*?)\}\}`)
 
@@ -492,9 +723,16 @@ func (wr *WorkflowRun) context(name string, results map[string]*JobResult, steps
 	switch name {
 	case "github":
 		return map[string]any{"event_name": wr.Event, "sha": or(wr.SHA, "0123456789abcdef0123456789abcdef01234567"),
-			"ref": or(wr.Ref, "refs/heads/main"), "repository": or(wr.Repository, "acme/widgets"), "token": wr.Token,
+			"ref": or(wr.Ref, "refs/heads/main"), "ref_name": refName(or(wr.Ref, "refs/heads/main")),
+			"repository": or(wr.Repository, "acme/widgets"), "token": wr.Token,
 			"actor": or(wr.Actor, "octocat"),
 			"event": map[string]any{"repository": map[string]any{"default_branch": or(wr.DefaultBranch, "main")}}}, nil
+	case "env":
+		m := map[string]any{}
+		for k, v := range wr.env {
+			m[k] = v
+		}
+		return m, nil
 	case "inputs":
 		in := map[string]any{}
 		for k, d := range wr.Workflow.On.WorkflowCall.Inputs {

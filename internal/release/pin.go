@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -25,15 +26,27 @@ import (
 
 // PinOptions says what `release pin` pins and where.
 type PinOptions struct {
-	// Root is the repository root (the folder holding actions/).
+	// Root is the repository root (the folder holding actions/), a git checkout
+	// when Commit or WorkflowCommit is set.
 	Root string
 	// Image is the published action image, registry/owner/secure-gates@sha256:….
 	// A leading docker:// is accepted. A tag is refused.
 	Image string
 	// Commit, when set (40 lowercase hex), replaces the commit every
-	// secure-gates/secure-gates/…@<sha> reference in the workflow templates and
-	// examples points at. Empty leaves them alone.
+	// secure-gates/secure-gates/actions/…@<sha> reference in the workflows,
+	// templates, examples and README adoption snippet points at. Every
+	// actions/*/action.yml at that commit must already run docker://Image
+	// (checked with git in Root). Empty leaves those references alone.
 	Commit string
+	// WorkflowCommit, when set, replaces the commit every
+	// secure-gates/secure-gates/.github/workflows/<file>@<sha> reference (the
+	// reusable workflows) points at. Each referenced workflow must exist at that
+	// commit and use our actions only at commits whose action.yml files run
+	// docker://Image. Empty leaves those references alone.
+	WorkflowCommit string
+	// Version, when set (vX.Y.Z), becomes the version comment (# vX.Y.Z) of
+	// every reference rewritten.
+	Version string
 	// Registry is how the digest is checked to exist.
 	Registry oci.Options
 }
@@ -48,30 +61,54 @@ type PinResult struct {
 	Unchanged []string
 }
 
-// templateDirs are the folders whose workflows reference this repository by commit.
-var templateDirs = []string{"workflows-templates", "examples"}
+// templateDirs are the folders whose workflows reference this repository by
+// commit: the reusable workflows (.github/workflows), the starter workflows and
+// the example service.
+var templateDirs = []string{".github/workflows", "workflows-templates", "examples"}
+
+// readmeFile is the README whose adoption snippet (its `uses:` lines) names
+// the release commit.
+const readmeFile = "README.md"
 
 // maxFileBytes bounds every file pin reads: action.yml and workflow files are small.
 const maxFileBytes = 1 << 20
 
-// selfRef matches a reference to this repository's actions or reusable workflows
-// pinned by commit: secure-gates/secure-gates/<path>@<40 hex>.
-var selfRef = regexp.MustCompile(`(secure-gates/secure-gates/[A-Za-z0-9._/-]+@)[0-9a-f]{40}\b`)
+// actionRef and workflowRef match a reference to this repository's actions or
+// reusable workflows pinned by commit, with the version comment that follows
+// it on the line: secure-gates/secure-gates/<path>@<40 hex> # vX.
+var (
+	actionRef   = regexp.MustCompile(`(secure-gates/secure-gates/actions/[A-Za-z0-9._/-]+@)([0-9a-f]{40})\b( # v[0-9A-Za-z.+-]*)?`)
+	workflowRef = regexp.MustCompile(`(secure-gates/secure-gates/\.github/workflows/([A-Za-z0-9._-]+\.ya?ml)@)([0-9a-f]{40})\b( # v[0-9A-Za-z.+-]*)?`)
+	// anyRef matches every self-reference, the header's generic one
+	// (secure-gates/secure-gates/...@<sha>) included.
+	anyRef = regexp.MustCompile(`secure-gates/secure-gates/[A-Za-z0-9._/-]+@([0-9a-f]{40})\b`)
+	// placeholderLine is the header line naming the commit a template's
+	// references carry, which a platform team searches for.
+	placeholderLine = regexp.MustCompile(`(PLACEHOLDER SHA: )([0-9a-f]{40})\b`)
+	genericRef      = regexp.MustCompile(`(secure-gates/secure-gates/\.\.\.@)([0-9a-f]{40})\b`)
+	usesLine        = regexp.MustCompile(`^\s*(-\s+)?uses:\s`)
+)
 
-var commitRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
+var (
+	commitRE  = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	versionRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+$`)
+)
 
 // Pin rewrites runs.image of every actions/*/action.yml under o.Root to
-// docker://<o.Image> and, when o.Commit is set, the commit of every
-// secure-gates/secure-gates/…@<sha> reference in the templates. Everything is
-// validated first — the reference is a digest, the registry has it, every file
-// parses and has exactly one runs.image — and only then written, each file
-// atomically; if a write fails, the files already written are restored. A
-// refusal touches no file.
+// docker://<o.Image> and, when o.Commit or o.WorkflowCommit is set, the commit
+// of every secure-gates/secure-gates/actions/…@<sha> or
+// …/.github/workflows/…@<sha> reference in the workflows, templates, examples
+// and README adoption snippet (and the PLACEHOLDER SHA line of a file whose
+// references then carry one commit). Everything is validated first — the
+// reference is a digest, the registry has it, every file parses and has exactly
+// one runs.image, the commits named carry the pinned actions (git) — and only
+// then written, each file atomically; if a write fails, the files already
+// written are restored. A refusal touches no file.
 //
 // A reference that is not a digest, a malformed one, or a digest the registry
-// answers 404 for (MANIFEST_UNKNOWN: there is no such image to pin) is an input
-// error (exit 2); a registry that cannot be reached or fails is an
-// infrastructure error (exit 3).
+// answers 404 for (MANIFEST_UNKNOWN: there is no such image to pin), and a
+// commit whose actions do not run that image, are input errors (exit 2); a
+// registry that cannot be reached or fails is an infrastructure error (exit 3).
 func Pin(ctx context.Context, o PinOptions) (PinResult, error) {
 	image := strings.TrimPrefix(strings.TrimSpace(o.Image), "docker://")
 	if image == "" {
@@ -81,23 +118,49 @@ func Pin(ctx context.Context, o PinOptions) (PinResult, error) {
 	if err != nil {
 		return PinResult{}, fmt.Errorf("release pin: --image: %w", err)
 	}
-	if o.Commit != "" && !commitRE.MatchString(o.Commit) {
-		return PinResult{}, errkind.Input(fmt.Errorf("release pin: --commit %q is not a full commit SHA (40 lowercase hex digits)", o.Commit))
+	for flag, c := range map[string]string{"--commit": o.Commit, "--workflow-commit": o.WorkflowCommit} {
+		if c != "" && !commitRE.MatchString(c) {
+			return PinResult{}, errkind.Input(fmt.Errorf("release pin: %s %q is not a full commit SHA (40 lowercase hex digits)", flag, c))
+		}
+	}
+	if o.Version != "" && !versionRE.MatchString(o.Version) {
+		return PinResult{}, errkind.Input(fmt.Errorf("release pin: --version %q is not a release version vX.Y.Z", o.Version))
 	}
 	root := o.Root
 	if root == "" {
 		root = "."
 	}
-	edits, err := planActions(root, "docker://"+ref.String())
+	pinned := "docker://" + ref.String()
+	edits, err := planActions(root, pinned)
 	if err != nil {
 		return PinResult{}, err
 	}
-	if o.Commit != "" {
-		te, err := planTemplates(root, o.Commit)
+	if o.Commit != "" || o.WorkflowCommit != "" {
+		te, workflows, err := planTemplates(root, o)
 		if err != nil {
 			return PinResult{}, err
 		}
 		edits = append(edits, te...)
+		var gates []string
+		for _, e := range edits {
+			if strings.HasPrefix(e.rel, "actions/") {
+				gates = append(gates, e.rel)
+			}
+		}
+		c := &commitCheck{root: root, image: pinned, gates: gates, checked: map[string]error{}}
+		if o.Commit != "" {
+			if err := c.actionsPinned(ctx, o.Commit); err != nil {
+				return PinResult{}, fmt.Errorf("release pin: --commit %s: %w", o.Commit, err)
+			}
+		}
+		for _, wf := range workflows {
+			if err := c.workflowPinned(ctx, o.WorkflowCommit, wf); err != nil {
+				return PinResult{}, fmt.Errorf("release pin: --workflow-commit %s: %w", o.WorkflowCommit, err)
+			}
+		}
+	}
+	if edits, err = planImageRefs(root, ref.String(), edits); err != nil {
+		return PinResult{}, err
 	}
 	// The registry is asked last among the checks and before any write: a digest
 	// it does not have is refused with every file untouched.
@@ -266,9 +329,25 @@ func mapValue(m *yaml.Node, key string) *yaml.Node {
 }
 
 // planTemplates computes the new content of every workflow under the template
-// folders that references this repository by commit.
-func planTemplates(root, commit string) ([]edit, error) {
+// folders, and of the README's `uses:` lines, that reference this repository
+// by commit, and returns the reusable workflow files whose references it
+// rewrites to o.WorkflowCommit.
+func planTemplates(root string, o PinOptions) ([]edit, []string, error) {
 	var edits []edit
+	workflows := map[string]bool{}
+	add := func(p string, markdown bool) error {
+		old, err := readBounded(p)
+		if err != nil {
+			return err
+		}
+		if !anyRef.Match(old) {
+			return nil
+		}
+		nb := rewriteRefs(old, o, markdown, workflows)
+		rel, _ := filepath.Rel(root, p)
+		edits = append(edits, edit{rel: filepath.ToSlash(rel), old: old, new: nb})
+		return nil
+	}
 	for _, dir := range templateDirs {
 		base := filepath.Join(root, dir)
 		err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
@@ -278,25 +357,76 @@ func planTemplates(root, commit string) ([]edit, error) {
 				}
 				return err
 			}
-			if d.IsDir() {
-				return nil
-			}
-			if !d.Type().IsRegular() {
+			if d.IsDir() || !d.Type().IsRegular() {
 				return nil
 			}
 			if ext := filepath.Ext(p); ext != ".yml" && ext != ".yaml" {
 				return nil
 			}
-			old, err := readBounded(p)
+			return add(p, false)
+		})
+		if err != nil {
+			if errkind.ExitCode(err) == 2 {
+				return nil, nil, err
+			}
+			return nil, nil, errkind.Infra(fmt.Errorf("release pin: reading %s: %w", dir, err))
+		}
+	}
+	if readme := filepath.Join(root, readmeFile); fileExists(readme) {
+		if err := add(readme, true); err != nil {
+			return nil, nil, err
+		}
+	}
+	sort.Slice(edits, func(i, j int) bool { return edits[i].rel < edits[j].rel })
+	var wfs []string
+	for wf := range workflows {
+		wfs = append(wfs, wf)
+	}
+	sort.Strings(wfs)
+	return edits, wfs, nil
+}
+
+// imageRefLine is a line of a workflow that runs the released image itself
+// (the posture template's `kpi` and `evidence` steps): a digest reference
+// marked # PLACEHOLDER IMAGE DIGEST. The marker stays, so a mirror re-pins.
+var imageRefLine = regexp.MustCompile(`(?m)^(\s*[A-Za-z_][A-Za-z0-9_-]*:\s*)[^\s#]+@sha256:[0-9a-f]{64}([ \t]+# PLACEHOLDER IMAGE DIGEST[ \t]*)$`)
+
+// planImageRefs adds to edits the rewrite of every imageRefLine in the
+// workflows, templates and examples to image (repo@sha256:…), on top of the
+// edit a file already has.
+func planImageRefs(root, image string, edits []edit) ([]edit, error) {
+	byRel := map[string]int{}
+	for i, e := range edits {
+		byRel[e.rel] = i
+	}
+	for _, dir := range templateDirs {
+		base := filepath.Join(root, dir)
+		err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && p == base {
+					return fs.SkipDir
+				}
 				return err
 			}
-			if !selfRef.Match(old) {
+			if ext := filepath.Ext(p); d.IsDir() || !d.Type().IsRegular() || (ext != ".yml" && ext != ".yaml") {
 				return nil
 			}
 			rel, _ := filepath.Rel(root, p)
-			nb := selfRef.ReplaceAll(old, []byte("${1}"+commit))
-			edits = append(edits, edit{rel: filepath.ToSlash(rel), old: old, new: nb})
+			rel = filepath.ToSlash(rel)
+			i, ok := byRel[rel]
+			if !ok {
+				old, err := readBounded(p)
+				if err != nil {
+					return err
+				}
+				if !imageRefLine.Match(old) {
+					return nil
+				}
+				edits = append(edits, edit{rel: rel, old: old, new: old})
+				i = len(edits) - 1
+				byRel[rel] = i
+			}
+			edits[i].new = imageRefLine.ReplaceAll(edits[i].new, []byte("${1}"+strings.ReplaceAll(image, "$", "$$")+"${2}"))
 			return nil
 		})
 		if err != nil {
@@ -308,6 +438,150 @@ func planTemplates(root, commit string) ([]edit, error) {
 	}
 	sort.Slice(edits, func(i, j int) bool { return edits[i].rel < edits[j].rel })
 	return edits, nil
+}
+
+// rewriteRefs rewrites the self-references of one file: action references to
+// o.Commit, reusable-workflow references to o.WorkflowCommit (recording the
+// workflow files in workflows), version comments to o.Version; then, when the
+// file's references carry one commit, its PLACEHOLDER SHA line and generic
+// secure-gates/secure-gates/...@<sha> mentions name it. In markdown only
+// `uses:` lines change (prose that shows the placeholder stays).
+func rewriteRefs(data []byte, o PinOptions, markdown bool, workflows map[string]bool) []byte {
+	version := func(m []byte, comment string) []byte {
+		if comment == "" || o.Version == "" {
+			return m
+		}
+		return append(bytes.TrimSuffix(m, []byte(comment)), " # "+o.Version...)
+	}
+	line := func(l []byte) []byte {
+		if o.Commit != "" {
+			l = actionRef.ReplaceAllFunc(l, func(m []byte) []byte {
+				sm := actionRef.FindSubmatch(m)
+				return version([]byte(string(sm[1])+o.Commit+string(sm[3])), string(sm[3]))
+			})
+		}
+		if o.WorkflowCommit != "" {
+			l = workflowRef.ReplaceAllFunc(l, func(m []byte) []byte {
+				sm := workflowRef.FindSubmatch(m)
+				workflows[string(sm[2])] = true
+				return version([]byte(string(sm[1])+o.WorkflowCommit+string(sm[4])), string(sm[4]))
+			})
+		}
+		return l
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	for i, l := range lines {
+		if markdown && !usesLine.Match(l) {
+			continue
+		}
+		lines[i] = line(l)
+	}
+	out := bytes.Join(lines, nil)
+	if markdown {
+		return out
+	}
+	commits := map[string]bool{}
+	for _, l := range bytes.SplitAfter(out, []byte("\n")) {
+		if placeholderLine.Match(l) || genericRef.Match(l) {
+			continue
+		}
+		for _, m := range anyRef.FindAllSubmatch(l, -1) {
+			commits[string(m[1])] = true
+		}
+	}
+	if len(commits) == 1 {
+		for c := range commits {
+			out = placeholderLine.ReplaceAll(out, []byte("${1}"+c))
+			out = genericRef.ReplaceAll(out, []byte("${1}"+c))
+		}
+	}
+	return out
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// commitCheck checks, with git in root, that a commit carries the pinned
+// actions and that a reusable workflow at a commit uses only such commits.
+type commitCheck struct {
+	root, image string
+	// gates are the actions/<gate>/action.yml files pinned (relative paths).
+	gates   []string
+	checked map[string]error
+}
+
+// actionsPinned: every actions/<gate>/action.yml pinned now exists at commit
+// and runs c.image there.
+func (c *commitCheck) actionsPinned(ctx context.Context, commit string) error {
+	if err, ok := c.checked[commit]; ok {
+		return err
+	}
+	err := func() error {
+		for _, g := range c.gates {
+			data, err := gitShow(ctx, c.root, commit, g)
+			if err != nil {
+				return err
+			}
+			var doc yaml.Node
+			var img *yaml.Node
+			if yaml.Unmarshal(data, &doc) == nil && len(doc.Content) == 1 {
+				img = mapValue(mapValue(doc.Content[0], "runs"), "image")
+			}
+			if img == nil || img.Value != c.image {
+				got := "no runs.image"
+				if img != nil {
+					got = img.Value
+				}
+				return errkind.Input(fmt.Errorf("%s at that commit runs %q, not %s: pin the actions and commit them first, then point the workflows at that commit", g, got, c.image))
+			}
+		}
+		return nil
+	}()
+	c.checked[commit] = err
+	return err
+}
+
+// workflowPinned: .github/workflows/<file> exists at commit and every action
+// reference in it is to a commit whose actions run c.image.
+func (c *commitCheck) workflowPinned(ctx context.Context, commit, file string) error {
+	rel := ".github/workflows/" + file
+	data, err := gitShow(ctx, c.root, commit, rel)
+	if err != nil {
+		return err
+	}
+	refs := actionRef.FindAllSubmatch(data, -1)
+	if len(refs) == 0 {
+		return errkind.Input(fmt.Errorf("%s at that commit uses none of our actions by commit; it is not the reusable workflow to call", rel))
+	}
+	for _, m := range refs {
+		if err := c.actionsPinned(ctx, string(m[2])); err != nil {
+			return fmt.Errorf("%s at that commit uses %s%s, and %w", rel, m[1], m[2], err)
+		}
+	}
+	return nil
+}
+
+// gitShow reads path at commit in the repository at root, bounded.
+func gitShow(ctx context.Context, root, commit, path string) ([]byte, error) {
+	if _, err := git(ctx, root, "rev-parse", "--git-dir"); err != nil {
+		return nil, errkind.Input(fmt.Errorf("%s is not a git checkout: a commit can be checked only in one", root))
+	}
+	// commit:./path is relative to root, wherever the repository's top is.
+	obj := commit + ":./" + path
+	size, err := git(ctx, root, "cat-file", "-s", obj)
+	if err != nil {
+		return nil, errkind.Input(fmt.Errorf("%s does not exist at that commit (or the commit is not in this repository)", path))
+	}
+	if n, err := strconv.ParseInt(size, 10, 64); err != nil || n > maxFileBytes {
+		return nil, errkind.Input(fmt.Errorf("%s at that commit is %s bytes, over the %d-byte limit", path, size, maxFileBytes))
+	}
+	out, err := git(ctx, root, "cat-file", "blob", obj)
+	if err != nil {
+		return nil, errkind.Infra(fmt.Errorf("reading %s at that commit: %w", path, err))
+	}
+	return []byte(out), nil
 }
 
 func readBounded(p string) ([]byte, error) {

@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -76,8 +78,14 @@ func snapshot(t *testing.T, root string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
+		if err != nil {
 			return err
+		}
+		if d.IsDir() && d.Name() == ".git" {
+			return fs.SkipDir
+		}
+		if !d.Type().IsRegular() {
+			return nil
 		}
 		b, err := os.ReadFile(p)
 		rel, _ := filepath.Rel(root, p)
@@ -106,25 +114,67 @@ func sameTree(t *testing.T, want, got map[string]string) {
 	}
 }
 
-const releaseCommit = "0123456789abcdef0123456789abcdef01234567"
+// gitIn runs git in root with a fixed identity and returns its trimmed output.
+func gitIn(t *testing.T, root string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=release", "-c", "user.email=release@example.com", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"}, args...)...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
 
+// commitAll commits root's tree and returns the commit.
+func commitAll(t *testing.T, root, msg string) string {
+	t.Helper()
+	gitIn(t, root, "add", "-A")
+	gitIn(t, root, "commit", "-q", "--allow-empty", "-m", msg)
+	return gitIn(t, root, "rev-parse", "HEAD")
+}
+
+// release runs the pin job of .github/workflows/release.yml on root (a git
+// repository): pin the actions, commit (the actions commit); point the action
+// references at it, commit (the workflows commit); point the reusable-workflow
+// references at that. It returns both commits.
+func release(t *testing.T, root, image, version string) (actions, workflows string) {
+	t.Helper()
+	ctx := context.Background()
+	reg := oci.Options{Retries: -1}
+	if _, err := Pin(ctx, PinOptions{Root: root, Image: image, Registry: reg}); err != nil {
+		t.Fatal(err)
+	}
+	actions = commitAll(t, root, "pin the actions")
+	if _, err := Pin(ctx, PinOptions{Root: root, Image: image, Commit: actions, Version: version, Registry: reg}); err != nil {
+		t.Fatal(err)
+	}
+	workflows = commitAll(t, root, "workflows use the pinned actions")
+	if _, err := Pin(ctx, PinOptions{Root: root, Image: image, WorkflowCommit: workflows, Version: version, Registry: reg}); err != nil {
+		t.Fatal(err)
+	}
+	return actions, workflows
+}
+
+// TestPinGolden runs the release's three pins on the fixture repository and
+// compares the result with testdata/pin/golden (commits and registry named):
+// action.yml files run the image, action references name the actions commit,
+// reusable-workflow references the workflows commit, each with the release's
+// version comment and a PLACEHOLDER SHA line naming the file's commit; prose
+// and the project's local ./actions references stay.
 func TestPinGolden(t *testing.T) {
 	t.Parallel()
 	host := startRegistry(t)
 	image := pushEmpty(t, host)
 	root := t.TempDir()
 	copyTree(t, "testdata/pin/repo", root)
-	res, err := Pin(context.Background(), PinOptions{Root: root, Image: image, Commit: releaseCommit, Registry: oci.Options{Retries: -1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantChanged := []string{"actions/scan/action.yml", "actions/sign/action.yml", "examples/.github/workflows/secure-gates.yml", "workflows-templates/reusable/secure-gates.yml"}
-	if strings.Join(res.Changed, ",") != strings.Join(wantChanged, ",") {
-		t.Errorf("changed %v, want %v", res.Changed, wantChanged)
-	}
+	gitIn(t, root, "init", "-q")
+	commitAll(t, root, "the release tag")
+	actions, workflows := release(t, root, image, "v1.2.3")
 	got := snapshot(t, root)
 	for k, v := range got {
-		got[k] = strings.ReplaceAll(v, host, "REGISTRY")
+		got[k] = strings.NewReplacer(host, "REGISTRY", actions, "ACTIONS_COMMIT_0000000000000000000000000", workflows, "WORKFLOWS_COMMIT_00000000000000000000000").Replace(v)
 	}
 	if *update {
 		os.RemoveAll("testdata/pin/golden")
@@ -138,37 +188,54 @@ func TestPinGolden(t *testing.T) {
 	}
 	sameTree(t, snapshot(t, "testdata/pin/golden"), got)
 
-	// A second pin to the same image and commit changes nothing.
+	// Pinning the same again changes nothing.
 	before := snapshot(t, root)
-	res, err = Pin(context.Background(), PinOptions{Root: root, Image: "docker://" + image, Commit: releaseCommit, Registry: oci.Options{Retries: -1}})
+	res, err := Pin(context.Background(), PinOptions{Root: root, Image: "docker://" + image, Commit: actions, WorkflowCommit: workflows, Version: "v1.2.3", Registry: oci.Options{Retries: -1}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Changed) != 0 || len(res.Unchanged) != len(wantChanged) {
-		t.Errorf("re-pin: changed %v unchanged %v", res.Changed, res.Unchanged)
+	if len(res.Changed) != 0 {
+		t.Errorf("re-pin changed %v", res.Changed)
 	}
 	sameTree(t, before, snapshot(t, root))
 }
 
-// TestPinRepositoryActions pins a copy of this repository's own action.yml files
-// and templates: each action.yml differs from the original in its runs.image
-// line only, each template only in the commits of its self-references.
+// TestPinRepositoryActions runs the release's pins on a copy of this
+// repository's actions, workflows, templates, examples and README: each
+// action.yml differs from the original in its runs.image line only, every other
+// file only in the commits of its self-references and PLACEHOLDER SHA line;
+// every workflow that references us names one commit, its header names that
+// commit, and the commits resolve: action references to the actions commit,
+// reusable-workflow references to the workflows commit, whose reusable
+// workflows use the actions commit.
 func TestPinRepositoryActions(t *testing.T) {
 	t.Parallel()
 	host := startRegistry(t)
 	image := pushEmpty(t, host)
 	root := t.TempDir()
-	for _, dir := range []string{"actions", "workflows-templates", "examples"} {
-		copyTree(t, filepath.Join("..", "..", dir), filepath.Join(root, dir))
+	for _, dir := range []string{"actions", ".github", "workflows-templates", "examples", "README.md"} {
+		src := filepath.Join("..", "..", dir)
+		if dir == "README.md" {
+			b, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			write(t, filepath.Join(root, dir), string(b))
+			continue
+		}
+		copyTree(t, src, filepath.Join(root, dir))
 	}
+	gitIn(t, root, "init", "-q")
+	commitAll(t, root, "the release tag")
 	before := snapshot(t, root)
-	res, err := Pin(context.Background(), PinOptions{Root: root, Image: image, Commit: releaseCommit, Registry: oci.Options{Retries: -1}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	actions, workflows := release(t, root, image, "")
 	after := snapshot(t, root)
-	actions := 0
-	for _, f := range res.Changed {
+	zero := strings.Repeat("0", 40)
+	pinnedActions, refFiles, imageRefs := 0, 0, 0
+	for f := range before {
+		if before[f] == after[f] {
+			continue
+		}
 		old, nw := strings.Split(before[f], "\n"), strings.Split(after[f], "\n")
 		if len(old) != len(nw) {
 			t.Fatalf("%s: line count changed", f)
@@ -177,25 +244,70 @@ func TestPinRepositoryActions(t *testing.T) {
 			if old[i] == nw[i] {
 				continue
 			}
-			if strings.HasPrefix(f, "actions/") {
+			switch {
+			case strings.HasPrefix(f, "actions/"):
 				if old[i] != "  image: ../../Dockerfile" || nw[i] != "  image: docker://"+image {
 					t.Errorf("%s:%d: %q -> %q", f, i+1, old[i], nw[i])
 				}
-			} else if strings.ReplaceAll(old[i], strings.Repeat("0", 40), releaseCommit) != nw[i] {
+			case strings.HasSuffix(old[i], "# PLACEHOLDER IMAGE DIGEST"):
+				if want := placeholderImage.ReplaceAllString(old[i], image); nw[i] != want {
+					t.Errorf("%s:%d: %q -> %q, want %q", f, i+1, old[i], nw[i], want)
+				}
+				imageRefs++
+			case strings.ReplaceAll(old[i], zero, actions) != nw[i] && strings.ReplaceAll(old[i], zero, workflows) != nw[i]:
 				t.Errorf("%s:%d: %q -> %q", f, i+1, old[i], nw[i])
 			}
 		}
 		if strings.HasPrefix(f, "actions/") {
-			actions++
+			pinnedActions++
 		}
 	}
-	if want := len(mustGlob(t, filepath.Join(root, "actions", "*", "action.yml"))); actions != want || want < 6 {
-		t.Errorf("pinned %d actions, want %d (at least 6)", actions, want)
+	if imageRefs == 0 {
+		t.Error("no # PLACEHOLDER IMAGE DIGEST line was pinned (workflows-templates/posture.yml has one)")
 	}
-	for f := range before {
-		if strings.HasSuffix(f, ".md") && before[f] != after[f] {
-			t.Errorf("%s: documentation rewritten", f)
+	if want := len(mustGlob(t, filepath.Join(root, "actions", "*", "action.yml"))); pinnedActions != want || want < 6 {
+		t.Errorf("pinned %d actions, want %d (at least 6)", pinnedActions, want)
+	}
+	for f, text := range after {
+		if strings.HasSuffix(f, ".md") {
+			if f != "README.md" && before[f] != text {
+				t.Errorf("%s: documentation rewritten", f)
+			}
+			continue
 		}
+		commits := map[string]bool{}
+		for _, m := range anyRef.FindAllStringSubmatch(text, -1) {
+			commits[m[1]] = true
+		}
+		if len(commits) == 0 {
+			continue
+		}
+		refFiles++
+		if commits[zero] || len(commits) != 1 {
+			t.Errorf("%s names commits %v, want one release commit", f, commits)
+		}
+		for _, m := range actionRef.FindAllStringSubmatch(text, -1) {
+			if m[2] != actions {
+				t.Errorf("%s: %s%s, want the actions commit %s", f, m[1], m[2], actions)
+			}
+		}
+		for _, m := range workflowRef.FindAllStringSubmatch(text, -1) {
+			if m[3] != workflows {
+				t.Errorf("%s: %s%s, want the workflows commit %s", f, m[1], m[3], workflows)
+			}
+		}
+		for c := range commits {
+			if !strings.Contains(text, "PLACEHOLDER SHA: "+c) {
+				t.Errorf("%s: the header does not name %s", f, c)
+			}
+		}
+	}
+	if refFiles < 6 {
+		t.Errorf("%d workflow files reference us by commit, want the starters, reusable workflows and example (at least 6)", refFiles)
+	}
+	// The README's adoption snippet names the release.
+	if !strings.Contains(after["README.md"], "secure-gates/secure-gates/.github/workflows/secure-gates.yml@"+workflows) {
+		t.Errorf("README.md: the adoption snippet does not call the reusable workflow at %s", workflows)
 	}
 }
 
@@ -309,3 +421,63 @@ func write(t *testing.T, p, s string) {
 		t.Fatal(err)
 	}
 }
+
+// TestPinCommitRefusals: a commit is named only when it carries what the
+// references need — the actions pinned to this image, the reusable workflow
+// using such actions — and a refusal leaves the tree as it was (exit 2).
+func TestPinCommitRefusals(t *testing.T) {
+	t.Parallel()
+	host := startRegistry(t)
+	image := pushEmpty(t, host)
+	other := host + "/owner/secure-gates@sha256:" + strings.Repeat("cd", 32)
+	root := t.TempDir()
+	copyTree(t, "testdata/pin/repo", root)
+	gitIn(t, root, "init", "-q")
+	tagged := commitAll(t, root, "the release tag")
+	reg := oci.Options{Retries: -1}
+	if _, err := Pin(context.Background(), PinOptions{Root: root, Image: image, Registry: reg}); err != nil {
+		t.Fatal(err)
+	}
+	actions := commitAll(t, root, "pin the actions")
+	notGit := t.TempDir()
+	copyTree(t, "testdata/pin/repo", notGit)
+
+	tests := []struct {
+		name, root, image, commit, workflowCommit, version, msg string
+	}{
+		{name: "actions not pinned at the commit", commit: tagged, msg: `actions/scan/action.yml at that commit runs "../../Dockerfile", not docker://`},
+		{name: "actions pinned to another image", image: other, commit: actions, msg: "not docker://" + other},
+		{name: "commit not in the repository", commit: strings.Repeat("ab", 20), msg: "does not exist at that commit"},
+		{name: "reusable workflow not pinned at the commit", workflowCommit: actions, msg: "uses secure-gates/secure-gates/actions/scan@0000000000000000000000000000000000000000"},
+		{name: "not a git checkout", root: notGit, workflowCommit: actions, msg: "not a git checkout"},
+		{name: "short workflow commit", workflowCommit: "abc", msg: "--workflow-commit"},
+		{name: "version not vX.Y.Z", commit: actions, version: "v1", msg: "--version"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := or(tc.root, root)
+			before := snapshot(t, r)
+			_, err := Pin(context.Background(), PinOptions{Root: r, Image: or(tc.image, image), Commit: tc.commit, WorkflowCommit: tc.workflowCommit, Version: tc.version, Registry: reg})
+			if err == nil {
+				t.Fatal("pinned; want a refusal")
+			}
+			if got := errkind.ExitCode(err); got != 2 {
+				t.Errorf("exit %d, want 2: %v", got, err)
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %q does not say %q", err, tc.msg)
+			}
+			sameTree(t, before, snapshot(t, r))
+		})
+	}
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// placeholderImage is the image reference of a # PLACEHOLDER IMAGE DIGEST line.
+var placeholderImage = regexp.MustCompile(`[^\s#:]+(/[^\s#]+)*@sha256:0{64}`)

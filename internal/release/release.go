@@ -21,10 +21,16 @@ var Command = gate.Command{
 }
 
 const usage = `Usage:
-  secure-gates release pin --image REGISTRY/OWNER/secure-gates@sha256:DIGEST [--commit SHA]
-      Rewrites runs.image of every actions/*/action.yml to docker://IMAGE (and, with
-      --commit, the commit every secure-gates/secure-gates/...@SHA reference in
-      workflows-templates/ and examples/ points at). Run in the repository root.
+  secure-gates release pin --image REGISTRY/OWNER/secure-gates@sha256:DIGEST
+      [--commit SHA] [--workflow-commit SHA] [--version vX.Y.Z]
+      Rewrites runs.image of every actions/*/action.yml to docker://IMAGE. With
+      --commit, every secure-gates/secure-gates/actions/...@SHA reference in
+      .github/workflows/, workflows-templates/, examples/ and the README's uses:
+      lines points at that commit, whose actions must already run IMAGE; with
+      --workflow-commit, every .../.github/workflows/...@SHA reference points at
+      that commit, whose reusable workflows must use such actions. --version sets
+      the # vX.Y.Z comment of the references rewritten. Run in the repository root
+      (a git checkout when a commit is given).
   secure-gates release image --push REGISTRY/REPO:TAG
       Builds the action image reproducibly from the current checkout, pushes it and
       prints "digest: sha256:...".
@@ -51,7 +57,9 @@ func runPin(ctx context.Context, rt *gha.Runtime, args []string) error {
 	fs := flag.NewFlagSet("release pin", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.Image, "image", "", "the published action image by digest: REGISTRY/OWNER/secure-gates@sha256:DIGEST (required)")
-	fs.StringVar(&o.Commit, "commit", "", "release commit (40 hex) for the secure-gates/secure-gates/...@SHA references in the templates")
+	fs.StringVar(&o.Commit, "commit", "", "commit (40 hex) whose pinned actions the secure-gates/secure-gates/actions/...@SHA references name")
+	fs.StringVar(&o.WorkflowCommit, "workflow-commit", "", "commit (40 hex) whose reusable workflows the secure-gates/secure-gates/.github/workflows/...@SHA references name")
+	fs.StringVar(&o.Version, "version", "", "release version vX.Y.Z for the version comments of the references rewritten")
 	fs.StringVar(&o.Root, "root", ".", "repository root")
 	if help, err := parse(fs, rt, args); help || err != nil {
 		return err

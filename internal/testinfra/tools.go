@@ -26,6 +26,9 @@ type Tool struct {
 var (
 	CosignCLI = Tool{Name: "cosign", Package: "github.com/sigstore/cosign/v2/cmd/cosign", Version: "v2.6.5"}
 	Crane     = Tool{Name: "crane", Package: "github.com/google/go-containerregistry/cmd/crane", Version: "v0.22.1"}
+	// Actionlint is the actionlint CLI at the version the tests link as a library
+	// (go.mod); unlike the library it runs shellcheck on every run: script.
+	Actionlint = Tool{Name: "actionlint", Package: "github.com/rhysd/actionlint/cmd/actionlint", Version: "v1.7.12"}
 )
 
 // ToolsDir is the cache folder tools are built into: $SECURE_GATES_TOOLS, or

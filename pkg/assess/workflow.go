@@ -232,7 +232,7 @@ func (a *workflowAnalyzer) call(file, id string, job *actionlint.Job, events []s
 		}
 	}
 	if m := pavedRoadWorkflow.FindStringSubmatch(uses); m != nil && slices.Contains(a.pavedRoad, m[1]) {
-		// The paved road's jobs (workflows-templates/reusable/secure-gates.yml):
+		// The paved road's jobs (.github/workflows/secure-gates.yml):
 		// on pull requests threat-model and scan; on push scan, build, sbom (which
 		// scans the image), sign, attest (SBOMs, vuln, code-scan, provenance) and
 		// verify-and-deploy. All on GitHub-hosted runners.

@@ -175,7 +175,7 @@ func classify(p string) fileKind {
 		strings.Contains(dir+"/", "/workflows-templates/") || strings.Contains(dir+"/", "/workflow-templates/")):
 		return kindWorkflow
 	case low == "dockerfile" || low == "containerfile" || strings.HasSuffix(low, ".dockerfile") ||
-		(strings.HasPrefix(low, "dockerfile.") && !strings.HasSuffix(low, ".dockerignore")):
+		(strings.HasPrefix(low, "dockerfile.") && !notDockerfileExt[ext]):
 		return kindDockerfile
 	case ext == ".yml" || ext == ".yaml":
 		return kindYAML
@@ -185,6 +185,15 @@ func classify(p string) fileKind {
 		return kindTFVars
 	}
 	return kindNone
+}
+
+// notDockerfileExt are the extensions that make a dockerfile.<ext> something
+// else: the source, data or docs of a tool about Dockerfiles (dockerfile.go,
+// dockerfile.rego, Dockerfile.md), not a Dockerfile variant like Dockerfile.prod.
+var notDockerfileExt = map[string]bool{
+	".dockerignore": true, ".go": true, ".rego": true, ".md": true, ".txt": true, ".json": true, ".toml": true,
+	".py": true, ".js": true, ".ts": true, ".rb": true, ".rs": true, ".java": true, ".sh": true, ".html": true,
+	".xml": true, ".yaml": true, ".yml": true, ".golden": true, ".snap": true, ".orig": true, ".rej": true, ".patch": true, ".diff": true,
 }
 
 // skipDirs are never descended into.
