@@ -177,7 +177,9 @@ func (b *dockerBuilder) add(n *parser.Node) error {
 			vars = b.env
 		}
 		for _, kv := range c.Args {
-			kv.Key = b.expand(kv.Key, vars) // Docker expands the name too
+			if b.stage != nil {
+				kv.Key = b.expand(kv.Key, vars) // in a stage Docker expands the name too
+			}
 			v := Var{Name: kv.Key, HasValue: kv.Value != nil, Line: in.Line}
 			if kv.Value != nil {
 				v.Value = b.expand(*kv.Value, vars)

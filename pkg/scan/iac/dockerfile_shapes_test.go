@@ -67,11 +67,11 @@ func TestDockerfileShapes(t *testing.T) {
 		{"ADD ssh://", pinned + "ADD ssh://git@e.x/r /a\nUSER app\n", []string{"docker-add-url Dockerfile:2"}},
 		{"ADD scp-style", pinned + "ADD deploy@e.x:r /a\nUSER app\n", []string{"docker-add-url Dockerfile:2"}},
 		{"ADD github.com/", pinned + "ADD github.com/o/r /a\nUSER app\n", []string{"docker-add-url Dockerfile:2"}},
-		// Docker expands ENV and ARG names.
+		// Docker expands ENV and ARG names in a stage (not global ARG names).
 		{"ENV name from ARG", pinned + "ARG N=DB_PASSWORD\nENV ${N}=x\nUSER app\n",
 			[]string{"docker-secret-env Dockerfile:3"}},
-		{"global ARG name from ARG", "ARG N=API_TOKEN\nARG ${N}=x\n" + pinned + "USER app\n",
-			[]string{"docker-secret-env Dockerfile:2"}},
+		{"ARG name from ARG", pinned + "ARG N=API_TOKEN\nARG ${N}=x\nUSER app\n",
+			[]string{"docker-secret-env Dockerfile:3"}},
 		// A stage built FROM another runs that stage's ONBUILD triggers first.
 		{"ONBUILD USER root", strings.Replace(pinned, "\n", " AS base\n", 1) + "USER app\nONBUILD USER root\nFROM base\n",
 			[]string{"docker-user Dockerfile:3"}},
