@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	syftsbom "github.com/anchore/syft/syft/sbom"
 	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"os"
 	"path/filepath"
@@ -77,8 +78,10 @@ type Inputs struct {
 	src     catalog.ImageSource
 	formats []sbomdoc.Format
 	cutoff  finding.Severity
-	// Loaded by runSBOM: the policy of sbom: attestation (rescan.go).
-	pol *policy.Policy
+	// Loaded by runSBOM before any network: the policy of sbom: attestation,
+	// or the SBOM file of sbom: FILE (rescan.go).
+	pol      *policy.Policy
+	sbomFile *syftsbom.SBOM
 }
 
 // Validate checks every input and every combination of inputs that needs no

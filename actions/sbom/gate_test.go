@@ -99,6 +99,9 @@ func TestSBOMInputsBeforeWork(t *testing.T) {
 		{[]string{"--image", closedRef, "--sbom", "attestation", "--upload-sarif=false", "--db-dir", "nodb", "--policy", "missing.yaml"}, "missing.yaml"},
 		{[]string{"--image", closedRef, "--sbom", "attestation", "--scan-vulns=false"}, "scan-vulns is false"},
 		{[]string{"--image", closedRef, "--sbom", "bom.json", "--trusted-root", "root.json"}, "trusted-root is read only with sbom: attestation"},
+		// A missing SBOM file is an input error before the registry (or the
+		// DB) is contacted: the image is on a closed port.
+		{[]string{"--image", closedRef, "--sbom", "missing-bom.json", "--upload-sarif=false", "--db-dir", "nodb"}, "missing-bom.json"},
 		{[]string{"--path", ".", "--trusted-root", "root.json"}, "trusted-root is read only to verify an SBOM attestation"},
 	} {
 		res := gatetest.Run(t, Gate, env, append(tt.args, "--output-dir", out)...)

@@ -48,10 +48,17 @@ func (in *Inputs) validateRescan() error {
 }
 
 // loadRescanPolicy loads the policy whose identities an SBOM attestation must
-// verify with (sbom: attestation), before any registry or DB work.
+// verify with (sbom: attestation), or reads the SBOM file (sbom: FILE),
+// before any registry or DB work: a bad file is an input error, whatever the
+// registry's state.
 func loadRescanPolicy(run *gate.Run, in *Inputs, resolve func(string) string) error {
-	if in.SBOM != SBOMAttestation {
+	if in.SBOM == "" {
 		return nil
+	}
+	if in.SBOM != SBOMAttestation {
+		var err error
+		in.sbomFile, err = rescan.ReadFile(resolve(in.SBOM))
+		return err
 	}
 	base, err := run.Workspace()
 	if err != nil {
@@ -70,10 +77,7 @@ func readSBOM(ctx context.Context, run *gate.Run, in Inputs, reg oci.Options, re
 	}
 	done := &rescanned{source: in.SBOM}
 	if in.SBOM != SBOMAttestation {
-		s, err := rescan.ReadFile(resolve(in.SBOM))
-		if err != nil {
-			return nil, nil, err
-		}
+		s := in.sbomFile // read by loadRescanPolicy
 		return &catalog.Result{SBOM: s, Ref: ref, Packages: s.Artifacts.Packages.PackageCount()}, done, nil
 	}
 	trust, err := verify.TrustedMaterial(ctx, resolve(in.TrustedRoot), in.pol)

@@ -72,7 +72,8 @@ type Outputs struct {
 }
 
 // PageOutcome pages on-call when the deploy is blocked (the chain does not
-// verify in an enforced run: severity high, one alert per digest); a later
+// verify in an enforced run: severity high, one alert per digest) or the
+// deploy step fails after the verification; a later
 // verified run resolves it (docs/paging.md). Audit mode blocks nothing and
 // pages nothing; a verification that could not run pages an outage (the frame).
 func (out Outputs) PageOutcome() (page.Outcome, bool) {
@@ -89,6 +90,13 @@ func (out Outputs) PageOutcome() (page.Outcome, bool) {
 			f = append(f[:5:5], fmt.Sprintf("and %d more", len(f)-5))
 		}
 		po.FailedSummary = "deploy to " + cmp.Or(o.environment, "the environment") + " BLOCKED: " + strings.Join(f, "; ")
+	} else if o.deployErr != nil {
+		// Verified (or audit) but the deploy itself failed: the gate exits
+		// non-zero, so it pages rather than resolving the digest's alert. The
+		// error is not sent (a git or kubectl message may quote a credential):
+		// the run's summary has it.
+		po.Failed = true
+		po.FailedSummary = "deploy to " + cmp.Or(o.environment, "the environment") + " FAILED after the verification (" + o.deploy + "; the run's summary says why)"
 	}
 	return po, true
 }
@@ -143,5 +151,6 @@ func verifyAndDeploy(ctx context.Context, run *gate.Run, in Inputs) (Outputs, er
 		}
 	}
 	o.deployNote, err = deployDigest(ctx, run, in, ref, rep)
+	o.deployErr = err
 	return o.outputs(), err
 }

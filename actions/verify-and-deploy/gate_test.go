@@ -2,6 +2,7 @@ package verifyanddeploy
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/gha"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/policy"
+	"github.com/secure-gates/secure-gates/pkg/verify"
 )
 
 func TestDeclaration(t *testing.T) {
@@ -151,4 +153,21 @@ func TestRefusedBeforeAnyWork(t *testing.T) {
 			t.Errorf("the registry or the cluster was reached %d times", n)
 		}
 	})
+}
+
+// A verified digest whose deploy step fails exits non-zero: it pages (the
+// digest's alert, high) instead of resolving it as a verified run does.
+func TestDeployFailurePages(t *testing.T) {
+	t.Parallel()
+	d := "sha256:" + strings.Repeat("a", 64)
+	rep := &verify.Report{Image: "reg/app@" + d, Digest: d, Verified: true}
+	po, ok := outcome{deploy: "gitops", environment: "production", rep: rep,
+		deployErr: errors.New("git push https://x-access-token:ghs_SECRET@github.com/acme/deploy: rejected")}.outputs().PageOutcome()
+	if !ok || !po.Failed || !strings.Contains(po.FailedSummary, "deploy to production FAILED after the verification (gitops") || strings.Contains(po.FailedSummary, "ghs_SECRET") {
+		t.Errorf("deploy failure: paged %v, outcome %+v", ok, po)
+	}
+	po, ok = outcome{deploy: "kubectl", environment: "production", rep: rep}.outputs().PageOutcome()
+	if !ok || po.Failed {
+		t.Errorf("deployed: paged %v, outcome %+v (want a resolve)", ok, po)
+	}
 }

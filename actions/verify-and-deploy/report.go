@@ -27,6 +27,7 @@ type outcome struct {
 	vsaPath     string
 	vsaNote     string
 	deployNote  []string
+	deployErr   error // the deploy step failed (after the verification)
 }
 
 func (o outcome) outputs() Outputs {

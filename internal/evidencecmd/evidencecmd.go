@@ -45,7 +45,7 @@ func Command(version string) gate.Command {
 
 const usage = `Usage: secure-gates evidence --image REPO@sha256:… [--image …] --policy FILE --out DIR|FILE.tar.gz
        secure-gates evidence --images FILE [--from TIME] [--to TIME] --policy FILE --out DIR
-       secure-gates evidence verify [--policy FILE] [--trusted-root FILE] BUNDLE
+       secure-gates evidence verify [--policy FILE] [--trusted-root FILE] [--environment ENV] BUNDLE
 
 evidence verifies each image's chain exactly as verify-and-deploy does and, when it
 verifies, writes its evidence bundle: every signature and attestation as read from the
@@ -63,7 +63,9 @@ with its status. Any image that does not verify makes the exit code 1.
 
 evidence verify re-verifies a bundle offline against the policy and trust root it holds,
 at its recorded verification time, and fails when any file is altered, removed or added.
-Pin the trust with --policy / --trusted-root (they must equal the bundle's copies).
+Pin the trust with --policy / --trusted-root (they must equal the bundle's copies),
+and the environment with --environment: a bundle of a deploy into the environment a
+dast requirement runs in (staging) does not evidence the promotion beyond it.
 
 Flags:
 `
@@ -390,6 +392,7 @@ func verifyCmd(ctx context.Context, rt *gha.Runtime, args []string) error {
 	fs.SetOutput(rt.Stdout())
 	policyPath := fs.String("policy", "", "the policy the bundle must hold (byte for byte)")
 	trustedRoot := fs.String("trusted-root", "", "the trusted root the bundle must hold (byte for byte)")
+	environment := fs.String("environment", "", "the environment the bundle must have been verified for (a bundle of a deploy to the environment a dast requirement runs in does not evidence the promotion beyond it)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	fs.Usage = func() { fmt.Fprint(rt.Stdout(), usage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
@@ -401,7 +404,7 @@ func verifyCmd(ctx context.Context, rt *gha.Runtime, args []string) error {
 	if fs.NArg() != 1 {
 		return errkind.Input(errors.New("evidence verify: want one bundle (a folder or .tar.gz): evidence verify [flags] BUNDLE"))
 	}
-	var o evidence.CheckOptions
+	o := evidence.CheckOptions{ExpectEnvironment: *environment}
 	var err error
 	if *policyPath != "" {
 		if o.ExpectPolicy, err = readBounded("--policy", *policyPath, policy.MaxPolicyBytes); err != nil {
@@ -432,6 +435,12 @@ func verifyCmd(ctx context.Context, rt *gha.Runtime, args []string) error {
 	}
 	fmt.Fprintf(rt.Stdout(), "%s: evidence of %s verifies (re-verified offline at %s; %d files, %d inputs)\n",
 		bundle, res.Image, res.VerifiedAt.Format(time.RFC3339), res.Files, res.Inputs)
+	if res.Environment != "" {
+		fmt.Fprintf(rt.Stdout(), "  verified for a deploy to environment %+q\n", res.Environment)
+	}
+	if len(res.NotRequired) > 0 {
+		fmt.Fprintf(rt.Stdout(), "  not required there, so not evidenced: %s\n", strings.Join(res.NotRequired, ", "))
+	}
 	fmt.Fprintf(rt.Stdout(), "  policy sha256 %s\n", res.PolicySHA256)
 	for _, t := range res.TrustRoot {
 		fmt.Fprintf(rt.Stdout(), "  trust %s sha256 %s\n", t.Path, t.SHA256)

@@ -157,6 +157,10 @@ type CheckOptions struct {
 	ExpectPolicy []byte
 	// ExpectTrustedRoot, when set, must equal the bundle's trusted root.
 	ExpectTrustedRoot []byte
+	// ExpectEnvironment, when set, must equal the environment the bundle
+	// was verified for (meta.json): a bundle of a deploy to the environment
+	// a dast requirement runs in does not evidence the promotion beyond it.
+	ExpectEnvironment string
 }
 
 // Result is what Check established.
@@ -172,6 +176,12 @@ type Result struct {
 	// records: compare them with the ones the organisation publishes.
 	PolicySHA256 string    `json:"policySha256"`
 	TrustRoot    []FileRef `json:"trustRoot"`
+	// Environment is the environment the release was verified for ("" when
+	// unnamed) and NotRequired the policy's requirements that did not apply
+	// to it (a dast requirement, in the environment its DAST runs in): the
+	// bundle evidences nothing about them.
+	Environment string   `json:"environment,omitempty"`
+	NotRequired []string `json:"notRequired,omitempty"`
 }
 
 // Check re-verifies the bundle's files offline (see the package doc). Every
@@ -209,6 +219,10 @@ func Check(ctx context.Context, files map[string][]byte, o CheckOptions) (*Resul
 	}
 	if o.ExpectTrustedRoot != nil && string(o.ExpectTrustedRoot) != string(files[TrustedRootFile]) {
 		bad("%s is not the expected trusted root", TrustedRootFile)
+	}
+	if o.ExpectEnvironment != "" && o.ExpectEnvironment != meta.Environment {
+		bad("the bundle was verified for a deploy to environment %+q, not %+q (%s environment): requirements that do not apply there (dast, in its own environment) were not checked",
+			meta.Environment, o.ExpectEnvironment, MetaFile)
 	}
 	var exs []*Exchange
 	if err := strictJSON(files[ExchangesFile], &exs); err != nil {
@@ -259,6 +273,12 @@ func Check(ctx context.Context, files map[string][]byte, o CheckOptions) (*Resul
 	if err != nil {
 		return nil, errkind.Policy(fmt.Errorf("evidence bundle: %s: %w", PolicyFile, err))
 	}
+	// Re-verification is offline: a KMS key (whose URI may name any
+	// endpoint) would send requests, with the ambient cloud credentials.
+	// Collect never writes one.
+	if err := offlineCheckable(pol); err != nil {
+		return nil, errkind.Policy(fmt.Errorf("evidence bundle: %s: %v (a bundle re-verifies offline: its KMS is never contacted)", PolicyFile, err))
+	}
 	pol.Source = PolicyFile
 	var trust root.TrustedMaterial
 	if tb, ok := files[TrustedRootFile]; ok {
@@ -298,7 +318,12 @@ func Check(ctx context.Context, files map[string][]byte, o CheckOptions) (*Resul
 		return nil, errkind.Policy(joinProblems(meta.Image, problems))
 	}
 	res := &Result{Image: meta.Image, VerifiedAt: meta.VerifiedAt, Files: len(files), Inputs: len(rep.Inputs),
-		PolicySHA256: hexOf(sha256Hex(files[PolicyFile]))}
+		PolicySHA256: hexOf(sha256Hex(files[PolicyFile])), Environment: meta.Environment}
+	for _, req := range pol.Require {
+		if ok, _ := req.AppliesTo(meta.Environment); !ok {
+			res.NotRequired = append(res.NotRequired, req.Type)
+		}
+	}
 	var idx Index
 	if strictJSON(files[IndexFile], &idx) == nil {
 		res.TrustRoot = idx.TrustRoot

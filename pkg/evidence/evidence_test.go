@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -380,5 +382,81 @@ func TestUnverifiedImageGetsNoBundle(t *testing.T) {
 	// A tag is refused before anything is read.
 	if _, _, err := evidence.Collect(context.Background(), oci.Ref{Repository: r.ref.Repository}, r.options()); errkind.Of(err) != errkind.KindInput {
 		t.Errorf("no digest: %v", err)
+	}
+}
+
+// A bundle verified for the environment a dast requirement runs in did not
+// check that requirement: it says so, and a pinned environment refuses it,
+// so it cannot pass as the evidence of the promotion beyond (nor can a
+// production bundle's unsigned meta.json be rewritten to skip the DAST).
+func TestBundleOfAnotherEnvironmentIsNotThePromotion(t *testing.T) {
+	r := newRelease(t)
+	r.policy = []byte(strings.Replace(testPolicy, "exceptions:", "  - {type: dast, environment: staging}\nexceptions:", 1))
+	ctx := context.Background()
+	o := r.options()
+	o.Environment = "production"
+	if _, _, err := evidence.Collect(ctx, r.ref, o); errkind.Of(err) != errkind.KindPolicy {
+		t.Fatalf("production bundle without a DAST: %v (kind %v), want a policy error", err, errkind.Of(err))
+	}
+	o.Environment = "staging"
+	b, rep, err := evidence.Collect(ctx, r.ref, o)
+	if err != nil {
+		t.Fatalf("%v %v", err, rep)
+	}
+	res, err := evidence.Check(ctx, b.Files, evidence.CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Environment != "staging" || len(res.NotRequired) != 1 || res.NotRequired[0] != "dast" {
+		t.Errorf("result environment %q, not required %q: want staging, [dast]", res.Environment, res.NotRequired)
+	}
+	if _, err := evidence.Check(ctx, b.Files, evidence.CheckOptions{ExpectEnvironment: "staging"}); err != nil {
+		t.Errorf("pinned to its own environment: %v", err)
+	}
+	_, err = evidence.Check(ctx, b.Files, evidence.CheckOptions{ExpectEnvironment: "production"})
+	if errkind.Of(err) != errkind.KindPolicy || !strings.Contains(err.Error(), `verified for a deploy to environment "staging", not "production"`) {
+		t.Errorf("staging bundle pinned to production: %v (kind %v)", err, errkind.Of(err))
+	}
+}
+
+// evidence verify is offline: a forged bundle whose policy names a KMS key
+// (awskms://HOST/… carries its endpoint) must not make the auditor's machine
+// send a KMS request, signed with its ambient credentials, to that host.
+func TestForgedBundleNeverContactsAKMS(t *testing.T) {
+	// The KMS endpoint counts the connections made to it (the client speaks
+	// TLS: a connection is the request, whatever answers).
+	var hits atomic.Int32
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			hits.Add(1)
+			c.Close()
+		}
+	}()
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+	t.Setenv("AWS_REGION", "us-east-1")
+	r := newRelease(t)
+	b := collect(t, r)
+	m := map[string][]byte{}
+	for k, v := range b.Files {
+		m[k] = v
+	}
+	host := ln.Addr().String()
+	m[evidence.PolicyFile] = []byte(strings.Replace(string(m[evidence.PolicyFile]), "key: keys/release.pub", "key: awskms://"+host+"/alias/release", 1))
+	_, err = evidence.Check(context.Background(), m, evidence.CheckOptions{})
+	if errkind.Of(err) != errkind.KindPolicy || !strings.Contains(err.Error(), "KMS") {
+		t.Errorf("bundle with a KMS key: %v (kind %v), want a policy error naming the KMS key", err, errkind.Of(err))
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("evidence verify sent %d request(s) to the KMS endpoint the bundle names", n)
 	}
 }

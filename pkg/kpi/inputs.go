@@ -104,9 +104,11 @@ func ParsePods(data []byte, what string) ([]Running, error) {
 		return nil, errkind.Input(fmt.Errorf("%s: kind %q, want the List of `kubectl get pods -A -o json`", what, list.Kind))
 	}
 	var out []Running
-	for _, p := range list.Items {
+	for i, p := range list.Items {
 		if p.Kind != "" && p.Kind != "Pod" {
-			continue
+			// Not skipped: what it runs would drop out of the coverage.
+			return nil, errkind.Input(fmt.Errorf("%s: items[%d] (%q in %q) is of kind %q, not Pod: give the output of `kubectl get pods -A -o json`",
+				what, i, p.Metadata.Name, p.Metadata.Namespace, p.Kind))
 		}
 		ids := map[string]string{}
 		for _, s := range append(append(p.Status.ContainerStatuses, p.Status.InitContainerStatuses...), p.Status.EphemeralContainerStatuses...) {

@@ -57,7 +57,11 @@ func TestParsePods(t *testing.T) {
 	if len(got) != 2 || got[0].Ref != "reg/web@"+d || got[0].Environment != "prod" || got[1].Ref != "reg/init:v1" || !strings.Contains(got[1].Source, "(status: "+d+")") {
 		t.Errorf("%+v", got)
 	}
-	for _, bad := range []string{`{"kind":"Deployment"}`, `[`, `{"kind":"List","items":[]}`} {
+	// An item that is not a Pod is refused, not skipped: skipped, what it
+	// runs would drop out of the coverage's denominator unnoticed.
+	notPod := `{"kind":"List","items":[{"kind":"Pod","metadata":{"name":"a","namespace":"prod"},"spec":{"containers":[{"name":"c","image":"reg/a@` + d + `"}]}},` +
+		`{"kind":"pod","metadata":{"name":"b","namespace":"prod"},"spec":{"containers":[{"name":"c","image":"reg/unsigned:latest"}]}}]}`
+	for _, bad := range []string{`{"kind":"Deployment"}`, `[`, `{"kind":"List","items":[]}`, notPod} {
 		if _, err := ParsePods([]byte(bad), "pods.json"); err == nil {
 			t.Errorf("%s: no error", bad)
 		}

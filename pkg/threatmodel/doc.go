@@ -30,8 +30,11 @@
 // (or, for a bold or list label, than the heading it sits under), so that an
 // unrelated "## Checklist" after the last question is not taken as its answer.
 // HTML comments are removed first, where CommonMark sees them (not inside code
-// or after a backslash): PR templates keep their instructions there. Link
-// reference definitions ("[label]: url") are not shown, so they are no answer.
+// or after a backslash): PR templates keep their instructions there. So is the
+// other raw HTML GitHub does not show: tags (with their attributes), "<?…?>",
+// "<!…>", CDATA, and the elements its sanitizer drops with their content
+// (script, style, ...). Link reference definitions ("[label]: url", over one
+// or more lines) are not shown, so they are no answer.
 // Code blocks stay part of the answer (a diagram or a config excerpt is a real
 // answer); only the fence lines themselves are dropped.
 //

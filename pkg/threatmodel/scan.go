@@ -55,8 +55,14 @@ var markdown = parser.NewParser(
 		util.Prioritized(extension.NewTableParagraphTransformer(), 200))...),
 )
 
-// span is a byte range of the body.
-type span struct{ start, stop int }
+// span is a byte range of the body that GitHub does not show: an HTML
+// comment, or (tag set) other raw HTML: a tag, a processing instruction, a
+// declaration, CDATA, or an element the sanitizer drops with its content
+// (script, style, ...).
+type span struct {
+	start, stop int
+	tag         bool
+}
 
 // scanLines parses body (LF line endings) as markdown and describes each of its
 // lines: which block holds it, and its text with HTML comments removed.
@@ -67,6 +73,7 @@ func scanLines(body string) []lineInfo {
 	out := make([]lineInfo, len(raw))
 	covered := make([]bool, len(raw))
 	var comments []span
+	dropped, droppedAt := "", 0 // an open inline element GitHub drops with its content
 	quote := 0
 	doc := markdown.Parse(text.NewReader(src))
 	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
@@ -120,6 +127,7 @@ func scanLines(body string) []lineInfo {
 			}
 			if first >= 0 {
 				comments = append(comments, htmlComments(body, first, stop)...)
+				comments = append(comments, htmlHidden(body, first, stop)...)
 			}
 			return ast.WalkSkipChildren, nil
 		case *ast.Heading:
@@ -156,8 +164,21 @@ func scanLines(body string) []lineInfo {
 		case *ast.RawHTML:
 			if v.Segments.Len() > 0 {
 				s, e := v.Segments.At(0).Start, v.Segments.At(v.Segments.Len()-1).Stop
-				if strings.HasPrefix(body[s:], "<!--") {
-					comments = append(comments, span{s, e})
+				raw := body[s:e]
+				switch {
+				case strings.HasPrefix(raw, "<!--"):
+					comments = append(comments, span{start: s, stop: e})
+				case dropped != "":
+					if closes(raw, dropped) {
+						comments = append(comments, span{droppedAt, e, true})
+						dropped = ""
+					}
+				default:
+					if name := droppedElement(raw); name != "" {
+						dropped, droppedAt = name, s
+					} else {
+						comments = append(comments, span{s, e, true})
+					}
 				}
 			}
 		}
@@ -171,7 +192,10 @@ func scanLines(body string) []lineInfo {
 		case covered[i] || isBlank(raw[i]):
 		case isFenceLine(raw[i]):
 			out[i].fence = true
-		case isLinkDefinition(raw[i]):
+		case strings.Trim(raw[i], " \t>-*+_=#.)0123456789") != "":
+			// Text no block holds: a link reference definition (its label,
+			// destination and title may each be on a line of its own), which
+			// is not shown.
 			out[i].definition = true
 		}
 	}
@@ -205,7 +229,9 @@ func applyComments(out []lineInfo, raw []string, starts []int, body string, comm
 				li.continued = true
 			} else {
 				b.WriteString(body[pos:c.start])
-				if content := strings.TrimSuffix(strings.TrimPrefix(body[c.start:c.stop], "<!--"), "-->"); strings.TrimSpace(content) != "" {
+				if c.tag {
+					b.WriteByte(' ')
+				} else if content := strings.TrimSuffix(strings.TrimPrefix(body[c.start:c.stop], "<!--"), "-->"); strings.TrimSpace(content) != "" {
 					li.hidden = true
 				}
 			}
@@ -231,19 +257,100 @@ func htmlComments(body string, start, stop int) []span {
 		o := p + k
 		switch {
 		case strings.HasPrefix(body[o+4:stop], ">"):
-			out, p = append(out, span{o, o + 5}), o+5
+			out, p = append(out, span{start: o, stop: o + 5}), o+5
 			continue
 		case strings.HasPrefix(body[o+4:stop], "->"):
-			out, p = append(out, span{o, o + 6}), o+6
+			out, p = append(out, span{start: o, stop: o + 6}), o+6
 			continue
 		}
 		e := strings.Index(body[o+4:stop], "-->")
 		if e < 0 {
-			out = append(out, span{o, stop})
+			out = append(out, span{start: o, stop: stop})
 			break
 		}
 		end := o + 4 + e + 3
-		out, p = append(out, span{o, end}), end
+		out, p = append(out, span{start: o, stop: end}), end
+	}
+	return out
+}
+
+// droppedElements are the elements GitHub's sanitizer removes with their
+// content (the Sanitize gem's remove_contents).
+var droppedElements = []string{"script", "style", "iframe", "noscript", "noembed", "noframes", "plaintext", "xmp", "svg", "template"}
+
+// droppedElement returns the name of the dropped element raw (an HTML tag)
+// opens, or "".
+func droppedElement(raw string) string {
+	for _, name := range droppedElements {
+		if len(raw) > len(name)+1 && strings.EqualFold(raw[1:1+len(name)], name) {
+			switch raw[1+len(name)] {
+			case '>', ' ', '\t', '\n', '/':
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+// closes reports whether raw (an HTML tag) is the end tag of name.
+func closes(raw, name string) bool {
+	return len(raw) > len(name)+2 && raw[1] == '/' && strings.EqualFold(raw[2:2+len(name)], name)
+}
+
+// htmlHidden returns what of body[start:stop] (an HTML block) GitHub does not
+// show besides comments: tags, processing instructions ("<?…?>"),
+// declarations ("<!X…>"), CDATA ("<![CDATA[…]]>") and the dropped elements
+// with their content. Unclosed, they run to the end of the block.
+func htmlHidden(body string, start, stop int) []span {
+	var out []span
+	for p := start; p < stop; {
+		k := strings.IndexByte(body[p:stop], '<')
+		if k < 0 || p+k+1 >= stop {
+			break
+		}
+		o := p + k
+		rest := body[o:stop]
+		end := ""
+		switch c := rest[1]; {
+		case strings.HasPrefix(rest, "<!--"):
+			p = o + 4 // htmlComments has it
+			if e := strings.Index(body[p:stop], "-->"); e >= 0 {
+				p += e + 3
+			} else {
+				p = stop
+			}
+			continue
+		case strings.HasPrefix(rest, "<![CDATA["):
+			end = "]]>"
+		case c == '?':
+			end = "?>"
+		case c == '!' || c == '/' || c|0x20 >= 'a' && c|0x20 <= 'z':
+			end = ">"
+			if name := droppedElement(rest); name != "" {
+				i := strings.Index(strings.ToLower(rest), "</"+name)
+				if i < 0 {
+					out = append(out, span{o, stop, true})
+					return out
+				}
+				o2 := o + i
+				e := strings.IndexByte(body[o2:stop], '>')
+				if e < 0 {
+					out = append(out, span{o, stop, true})
+					return out
+				}
+				out, p = append(out, span{o, o2 + e + 1, true}), o2+e+1
+				continue
+			}
+		default:
+			p = o + 1
+			continue
+		}
+		e := strings.Index(body[o+2:stop], end)
+		if e < 0 {
+			out = append(out, span{o, stop, true})
+			break
+		}
+		out, p = append(out, span{o, o + 2 + e + len(end), true}), o+2+e+len(end)
 	}
 	return out
 }
@@ -299,13 +406,6 @@ func capNesting(src []byte) []byte {
 		start += k + 1
 	}
 	return src
-}
-
-// isLinkDefinition reports whether line, which no block holds, is a link
-// reference definition ("[label]: destination"), which GitHub does not show.
-func isLinkDefinition(line string) bool {
-	t := strings.TrimLeft(line, " \t>")
-	return strings.HasPrefix(t, "[") && strings.Contains(t, "]:")
 }
 
 // isFenceLine reports whether line, after indentation and container markers

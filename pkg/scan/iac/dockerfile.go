@@ -145,9 +145,12 @@ type dockerBuilder struct {
 	globals *varSet
 	// env is the current stage's variables (its ARGs and ENVs, inherited
 	// from the stage it is built FROM).
-	env   *varSet
-	envs  []*varSet
-	names map[string]int
+	env  *varSet
+	envs []*varSet
+	// onbuild is each stage's ONBUILD triggers: BuildKit runs them at the
+	// start of a stage built FROM that stage.
+	onbuild [][]*parser.Node
+	names   map[string]int
 	// stage is the last stage of df (nil before the first FROM).
 	stage *Stage
 }
@@ -174,6 +177,9 @@ func (b *dockerBuilder) add(n *parser.Node) error {
 			vars = b.env
 		}
 		for _, kv := range c.Args {
+			if b.stage != nil {
+				kv.Key = b.expand(kv.Key, vars) // in a stage Docker expands the name too
+			}
 			v := Var{Name: kv.Key, HasValue: kv.Value != nil, Line: in.Line}
 			if kv.Value != nil {
 				v.Value = b.expand(*kv.Value, vars)
@@ -190,9 +196,20 @@ func (b *dockerBuilder) add(n *parser.Node) error {
 		}
 	case *instructions.EnvCommand:
 		for _, kv := range c.Env {
+			kv.Key = b.expand(kv.Key, b.env) // Docker expands the name too
 			v := b.expand(kv.Value, b.env)
 			in.Vars = append(in.Vars, Var{Name: kv.Key, Value: v, HasValue: true, Line: in.Line})
 			b.env.set(kv.Key, v)
+		}
+	case *instructions.OnbuildCommand:
+		if b.stage != nil {
+			res, err := parser.Parse(strings.NewReader(c.Expression))
+			if err != nil || len(res.AST.Children) != 1 {
+				return fmt.Errorf("ONBUILD %s: expected one instruction", c.Expression)
+			}
+			t := res.AST.Children[0]
+			t.StartLine, t.EndLine = n.StartLine, n.EndLine
+			b.onbuild[b.stage.Index] = append(b.onbuild[b.stage.Index], t)
 		}
 	case *instructions.UserCommand:
 		if b.stage != nil {
@@ -212,8 +229,7 @@ func (b *dockerBuilder) add(n *parser.Node) error {
 
 // from starts a stage.
 func (b *dockerBuilder) from(c *instructions.Stage, in Instruction) error {
-	st := Stage{Index: len(b.df.Stages), Line: in.Line, Name: c.Name, Platform: c.Platform, BaseStage: -1,
-		Instructions: []Instruction{in}}
+	st := Stage{Index: len(b.df.Stages), Line: in.Line, Name: c.Name, Platform: c.Platform, BaseStage: -1}
 	// Docker substitutes global ARGs into the base name, then looks it up
 	// among the earlier stages' names (exactly; a number is an image name).
 	st.Image = b.expand(c.BaseName, b.globals)
@@ -229,7 +245,18 @@ func (b *dockerBuilder) from(c *instructions.Stage, in Instruction) error {
 	}
 	b.df.Stages = append(b.df.Stages, st)
 	b.envs = append(b.envs, env)
+	b.onbuild = append(b.onbuild, nil)
 	b.stage, b.env = &b.df.Stages[len(b.df.Stages)-1], env
+	b.stage.Instructions = append(b.stage.Instructions, in)
+	if st.BaseStage >= 0 {
+		// The base stage's ONBUILD triggers run first, as instructions of
+		// this stage (at the ONBUILD's line).
+		for _, t := range b.onbuild[st.BaseStage] {
+			if err := b.add(t); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -255,11 +282,18 @@ func (b *dockerBuilder) expand(word string, vars *varSet) string {
 }
 
 // expandKnown is expand, but keeps word as written when it names a variable
-// the Dockerfile does not set (the base image or the build may set it).
+// the Dockerfile does not set (the base image or the build may set it),
+// unless the word gives each such variable a default (${V:-x}, ${V-x}): that
+// default is what Docker uses when nothing sets the variable.
 func (b *dockerBuilder) expandKnown(word string, vars *varSet) string {
 	r, err := b.lex.ProcessWordWithMatches(word, vars)
-	if err != nil || len(r.Unmatched) > 0 || r.Result == "" {
+	if err != nil || r.Result == "" {
 		return word
+	}
+	for name := range r.Unmatched {
+		if !strings.Contains(word, "${"+name+":-") && !strings.Contains(word, "${"+name+"-") {
+			return word
+		}
 	}
 	return r.Result
 }

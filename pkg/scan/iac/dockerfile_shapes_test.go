@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/pkg/scan/iac"
@@ -53,6 +54,34 @@ func TestDockerfileShapes(t *testing.T) {
 		{"byte-order mark", "\ufeff" + pinned + "USER app\n", nil},
 		// A ${VAR:-default} is substituted as the shell does.
 		{"ARG default expansion", "ARG TAG\nFROM alpine:${TAG:-3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000}\nUSER app\n", nil},
+		// A default is what Docker uses when nothing sets the variable.
+		{"USER default root", pinned + "USER ${U:-root}\n",
+			[]string{"docker-user Dockerfile:2"}},
+		{"ADD URL default", pinned + "ADD ${SRC:-https://e.x/a} /a\nUSER app\n",
+			[]string{"docker-add-url Dockerfile:2"}},
+		// A numeric user is a uid: 00, +0 and -0 are 0.
+		{"USER 00", pinned + "USER 00\n", []string{"docker-user Dockerfile:2"}},
+		{"USER +0:1000", pinned + "USER +0:1000\n", []string{"docker-user Dockerfile:2"}},
+		// Git sources BuildKit fetches.
+		{"ADD git://", pinned + "ADD git://e.x/r /a\nUSER app\n", []string{"docker-add-url Dockerfile:2"}},
+		{"ADD ssh://", pinned + "ADD ssh://git@e.x/r /a\nUSER app\n", []string{"docker-add-url Dockerfile:2"}},
+		{"ADD scp-style", pinned + "ADD deploy@e.x:r /a\nUSER app\n", []string{"docker-add-url Dockerfile:2"}},
+		{"ADD github.com/", pinned + "ADD github.com/o/r /a\nUSER app\n", []string{"docker-add-url Dockerfile:2"}},
+		// Docker expands ENV and ARG names in a stage (not global ARG names).
+		{"ENV name from ARG", pinned + "ARG N=DB_PASSWORD\nENV ${N}=x\nUSER app\n",
+			[]string{"docker-secret-env Dockerfile:3"}},
+		{"ARG name from ARG", pinned + "ARG N=API_TOKEN\nARG ${N}=x\nUSER app\n",
+			[]string{"docker-secret-env Dockerfile:3"}},
+		// A stage built FROM another runs that stage's ONBUILD triggers first.
+		{"ONBUILD USER root", strings.Replace(pinned, "\n", " AS base\n", 1) + "USER app\nONBUILD USER root\nFROM base\n",
+			[]string{"docker-user Dockerfile:3"}},
+		{"ONBUILD ADD URL", strings.Replace(pinned, "\n", " AS base\n", 1) + "ONBUILD ADD https://e.x/a /a\nUSER app\nFROM base\n",
+			[]string{"docker-add-url Dockerfile:2"}},
+		{"ONBUILD ENV secret", strings.Replace(pinned, "\n", " AS base\n", 1) + "ONBUILD ENV API_TOKEN=x\nUSER app\nFROM base\n",
+			[]string{"docker-secret-env Dockerfile:2"}},
+		// The stage's own USER after the trigger wins; a trigger in the final
+		// stage only affects images built FROM it elsewhere.
+		{"ONBUILD USER root overridden", strings.Replace(pinned, "\n", " AS base\n", 1) + "ONBUILD USER root\nFROM base\nUSER app\nONBUILD USER root\n", nil},
 		// An unknown instruction fails docker build.
 		{"unknown instruction", pinned + "USER app\nFOO bar\n",
 			[]string{"iac-parse-error Dockerfile:3"}},

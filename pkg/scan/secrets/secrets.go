@@ -734,8 +734,13 @@ func (s *scan) commits(ctx context.Context, r Range) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	return n, s.diff(ctx, []string{"log", "-p", "--text", "-U0", "--no-color", "--no-ext-diff", "--no-decorate", "--pretty=medium",
-		"--full-history", "--diff-filter=tuxdb", "--relative", rng, "--"}, "the commits "+rng)
+	// Deletions are left out; type changes are not (gitleaks' own filter,
+	// tuxdb, drops them): a symlink turned into a file adds all its lines.
+	// A merge commit shows the lines it adds beyond git's own merge of its
+	// parents (--diff-merges=remerge, git 2.36 or later): an evil merge or a
+	// conflict resolved with new text, not what it brings in from a parent.
+	return n, s.diff(ctx, []string{"log", "-p", "--diff-merges=remerge", "--text", "-U0", "--no-color", "--no-ext-diff", "--no-decorate", "--pretty=medium",
+		"--full-history", "--diff-filter=uxdb", "--relative", rng, "--"}, "the commits "+rng)
 }
 
 // diff runs a git log -p or git diff and scans the added lines.
@@ -755,7 +760,7 @@ func (s *scan) diff(ctx context.Context, args []string, what string) error {
 	if err := cmd.Start(); err != nil {
 		return errkind.Infra(fmt.Errorf("scanning %s: starting git: %w", what, err))
 	}
-	files, err := gitdiff.Parse(bufio.NewReaderSize(stdout, 1<<16))
+	files, err := gitdiff.Parse(&remergeHeaders{r: bufio.NewReaderSize(stdout, 1<<16), start: true})
 	if err != nil {
 		_ = cmd.Wait()
 		return errkind.Infra(fmt.Errorf("scanning %s: %w", what, err))
@@ -792,6 +797,39 @@ func (s *scan) diff(ctx context.Context, args []string, what string) error {
 		return errkind.Infra(fmt.Errorf("scanning %s: git failed: %w: %s", what, err, strings.TrimSpace(stderr.String())))
 	}
 	return nil
+}
+
+// remergeHeaders drops the "remerge CONFLICT ..." lines --diff-merges=remerge
+// writes into a file's header, which the diff parser does not know (it would
+// read the file's name as "b/<name>"). No other line of git log -p starts so:
+// diff lines start with "+", "-" or " ", message lines are indented.
+type remergeHeaders struct {
+	r       *bufio.Reader
+	pending []byte
+	start   bool // the next byte starts a line
+	drop    bool // dropping the rest of a long remerge line
+}
+
+func (h *remergeHeaders) Read(p []byte) (int, error) {
+	for len(h.pending) == 0 {
+		line, err := h.r.ReadSlice('\n')
+		if len(line) == 0 && err != nil {
+			return 0, err
+		}
+		if h.start {
+			h.drop = bytes.HasPrefix(line, []byte("remerge "))
+		}
+		h.start = len(line) > 0 && line[len(line)-1] == '\n'
+		if !h.drop {
+			h.pending = line
+		}
+		if err != nil && err != bufio.ErrBufferFull && len(h.pending) == 0 {
+			return 0, err
+		}
+	}
+	n := copy(p, h.pending)
+	h.pending = h.pending[n:]
+	return n, nil
 }
 
 // ConfigAt reads a gitleaks configuration file from a git revision of the

@@ -51,7 +51,12 @@ deny contains {
 
 is_root(u) if {
 	name := split(u, ":")[0]
-	name in {"root", "0"}
+	name == "root"
+}
+
+# A numeric user is parsed as a number: 00, +0 and -0 are uid 0.
+is_root(u) if {
+	regex.match(`^[+-]?0+$`, split(u, ":")[0])
 }
 
 deny contains {
@@ -77,7 +82,9 @@ deny contains {
 	ins.cmd == "ADD"
 	some i, src in ins.args
 	i < count(ins.args) - 1
-	regex.match(`(?i)^(https?|ftp)://|^git@|\.git(#.*)?$`, src)
+	# BuildKit's remote sources: http(s) URLs, git URLs (git://, ssh://,
+	# github.com/..., scp-style user@host:path, https://...git).
+	regex.match(`(?i)^(https?|ftp|git|ssh)://|^github\.com/|^[a-z0-9_-]+@[a-z0-9.-]+:|\.git(#.*)?$`, src)
 }
 
 secret_name := `(?i)(passw(or)?d|token|secret|_key($|_)|^key$|api_?key|private_?key|credential)`
