@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -79,8 +80,8 @@ func ran(sr ScannerRun, fs []finding.Finding) part {
 
 // scanAll runs the selected scanners concurrently and returns their parts, in
 // scanners order, the catalog's last. Every scanner's error is returned
-// (joinErrs); an error of a scanner that stopsOthers, or of the catalog,
-// cancels the scanners still running.
+// (joinErrs, in the order they happened within a kind); an error of a scanner
+// that stopsOthers, or of the catalog, cancels the scanners still running.
 func (t *target) scanAll(ctx context.Context, selected []scanner) ([]part, error) {
 	g, ctx := errgroup.WithContext(ctx)
 	defer func() {
@@ -88,17 +89,29 @@ func (t *target) scanAll(ctx context.Context, selected []scanner) ([]part, error
 			t.db.Discard() // stop a load nobody waits for
 		}
 	}()
-	for _, s := range selected {
-		if s.start == nil {
-			continue
-		}
-		if err := s.start(ctx, t); err != nil {
-			_ = g.Wait() // nothing runs yet: this cancels ctx
-			return nil, err
-		}
+	if err := t.start(ctx, selected); err != nil {
+		_ = g.Wait() // nothing runs yet: this cancels ctx
+		return nil, err
 	}
 	parts := make([]part, len(selected)+1)
-	errs := make([]error, len(selected)+1)
+	var (
+		mu   sync.Mutex
+		errs []error // in the order they happened: the cause of a cancellation first
+	)
+	run := func(i int, scan func(context.Context, *target) (part, error), stopsOthers bool) error {
+		p, err := scan(ctx, t)
+		if err == nil {
+			parts[i] = p
+			return nil
+		}
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+		if stopsOthers {
+			return err // cancels ctx
+		}
+		return nil
+	}
 	catalogued := make(chan struct{})
 	needCatalog := false
 	for i, s := range selected {
@@ -110,35 +123,37 @@ func (t *target) scanAll(ctx context.Context, selected []scanner) ([]part, error
 					return nil // the catalog failed and reported it
 				}
 			}
-			parts[i], errs[i] = s.scan(ctx, t)
-			if s.stopsOthers {
-				return errs[i]
-			}
-			return nil
+			return run(i, s.scan, s.stopsOthers)
 		})
 	}
 	if needCatalog {
 		g.Go(func() error {
 			defer close(catalogued)
-			parts[len(selected)], errs[len(selected)] = t.catalog(ctx)
-			return errs[len(selected)]
+			return run(len(selected), catalogTree, true)
 		})
 	}
 	_ = g.Wait() // the first stopping error; errs holds them all
-	var failed []error
-	for _, err := range errs {
-		if err != nil {
-			failed = append(failed, err)
-		}
-	}
-	if len(failed) > 0 {
-		return nil, joinErrs(failed)
+	if len(errs) > 0 {
+		return nil, joinErrs(errs)
 	}
 	return parts, nil
 }
 
-// catalog catalogues the tree once for the catalogued scanners.
-func (t *target) catalog(ctx context.Context) (part, error) {
+// start runs the selected scanners' start hooks, in scanners order.
+func (t *target) start(ctx context.Context, selected []scanner) error {
+	for _, s := range selected {
+		if s.start == nil {
+			continue
+		}
+		if err := s.start(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// catalogTree catalogues the tree once for the catalogued scanners.
+func catalogTree(ctx context.Context, t *target) (part, error) {
 	cat, err := catalog.Directory(ctx, t.root, t.o.Catalog)
 	if err != nil {
 		return part{}, fmt.Errorf("cataloguing the dependencies of %s: %w", t.root, err)
