@@ -12,23 +12,20 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
-	"github.com/sigstore/sigstore-go/pkg/tuf"
-	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
 
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/evidence"
 	"github.com/secure-gates/secure-gates/pkg/gha"
-	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/policy"
+	"github.com/secure-gates/secure-gates/pkg/verify"
 )
 
 // Command is the `evidence` subcommand of the secure-gates binary; version is
@@ -342,49 +339,18 @@ func trustedRootBytes(ctx context.Context, path string, pol *policy.Policy) ([]b
 		}
 		return b, nil
 	}
-	if !needsKeyless(pol) {
+	if !verify.NeedsKeyless(pol) {
 		return nil, nil
 	}
-	f := fetcher.NewDefaultFetcher()
-	f.SetHTTPClient(ctxClient{ctx: ctx, c: netretry.DefaultClient})
-	tr, err := root.FetchTrustedRootWithOptions(tuf.DefaultOptions().WithFetcher(f))
+	tr, err := verify.PublicGoodTrustedRoot(ctx, "--trusted-root")
 	if err != nil {
-		doing := "fetching the public-good Sigstore trusted root through TUF (or pass --trusted-root)"
-		if e := netretry.Explain(doing, err); e != nil {
-			return nil, errkind.Infra(e)
-		}
-		return nil, errkind.Infra(fmt.Errorf("%s: %w", doing, err))
+		return nil, err
 	}
 	b, err := tr.MarshalJSON()
 	if err != nil {
 		return nil, errkind.Infra(fmt.Errorf("recording the public-good trusted root: %w", err))
 	}
 	return b, nil
-}
-
-type ctxClient struct {
-	ctx context.Context
-	c   *http.Client
-}
-
-func (c ctxClient) Do(req *http.Request) (*http.Response, error) {
-	return c.c.Do(req.WithContext(c.ctx))
-}
-
-func needsKeyless(p *policy.Policy) bool {
-	ids := append([]policy.Identity{}, p.Identities...)
-	if p.Exceptions != nil {
-		ids = append(ids, p.Exceptions.Signers...)
-	}
-	if p.BreakGlass != nil {
-		ids = append(ids, p.BreakGlass.Signers...)
-	}
-	for _, id := range ids {
-		if !id.IsKey() {
-			return true
-		}
-	}
-	return false
 }
 
 func verifyCmd(ctx context.Context, rt *gha.Runtime, args []string) error {

@@ -39,15 +39,26 @@ func TrustedMaterial(ctx context.Context, path string, pol *policy.Policy) (root
 		}
 		return tr, nil
 	}
-	if !needsKeyless(pol) {
+	if !NeedsKeyless(pol) {
 		return nil, nil
 	}
+	tr, err := PublicGoodTrustedRoot(ctx, "trusted-root")
+	if err != nil {
+		return nil, err
+	}
+	return tr, nil
+}
+
+// PublicGoodTrustedRoot fetches the public-good Sigstore instance's trusted
+// root through TUF, ending with ctx. Its failure is an infrastructure error
+// whose text names flag as the way to pass a trusted root file instead.
+func PublicGoodTrustedRoot(ctx context.Context, flag string) (*root.TrustedRoot, error) {
 	// TUF's fetcher takes no context: its client carries the deadline.
 	f := fetcher.NewDefaultFetcher()
 	f.SetHTTPClient(ctxClient{ctx: ctx, c: netretry.DefaultClient})
 	tr, err := root.FetchTrustedRootWithOptions(tuf.DefaultOptions().WithFetcher(f))
 	if err != nil {
-		doing := "fetching the public-good Sigstore trusted root through TUF (or pass trusted-root)"
+		doing := "fetching the public-good Sigstore trusted root through TUF (or pass " + flag + ")"
 		if e := netretry.Explain(doing, err); e != nil {
 			return nil, errkind.Infra(e)
 		}
@@ -66,7 +77,9 @@ func (c ctxClient) Do(req *http.Request) (*http.Response, error) {
 	return c.c.Do(req.WithContext(c.ctx))
 }
 
-func needsKeyless(p *policy.Policy) bool {
+// NeedsKeyless reports whether p names a keyless identity anywhere: a signer,
+// an exception signer or a break-glass signer (so a trusted root is needed).
+func NeedsKeyless(p *policy.Policy) bool {
 	ids := append([]policy.Identity{}, p.Identities...)
 	if p.Exceptions != nil {
 		ids = append(ids, p.Exceptions.Signers...)

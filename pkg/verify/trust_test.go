@@ -44,7 +44,7 @@ func TestTrustedMaterial(t *testing.T) {
 		{Identities: []policy.Identity{{Issuer: "https://token.actions.githubusercontent.com", SubjectRegexp: "^x$"}}},
 		{Identities: keys.Identities, BreakGlass: &policy.BreakGlass{Signers: []policy.Identity{{Issuer: "https://accounts.google.com", Subject: "a@b"}}}},
 	} {
-		if !needsKeyless(p) {
+		if !NeedsKeyless(p) {
 			t.Errorf("%+v: a keyless identity needs the trusted root", p)
 		}
 	}
