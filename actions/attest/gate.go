@@ -11,8 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/oci"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 	"github.com/secure-gates/secure-gates/pkg/signing"
 	"github.com/secure-gates/secure-gates/pkg/signing/provenance"
 )
@@ -156,7 +155,10 @@ func ReadPredicates(lines []string) ([]signing.Predicate, error) {
 			out = append(out, signing.Predicate{Type: typ, Source: "auto"})
 			continue
 		}
-		data, err := readLimited(path, attestation.DefaultMaxPayloadBytes)
+		data, err := readfile.Bounded(path, attestation.DefaultMaxPayloadBytes)
+		if errors.Is(err, readfile.ErrTooLarge) {
+			err = fmt.Errorf("larger than the %d bytes a predicate may be", attestation.DefaultMaxPayloadBytes)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("predicates: %s: %w", path, err))
 			continue
@@ -167,22 +169,6 @@ func ReadPredicates(lines []string) ([]signing.Predicate, error) {
 		return nil, errkind.Input(errors.Join(errs...))
 	}
 	return out, nil
-}
-
-func readLimited(path string, limit int) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > limit {
-		return nil, fmt.Errorf("larger than the %d bytes a predicate may be", limit)
-	}
-	return b, nil
 }
 
 // jobProvenance builds SLSA provenance v1 from the runner's variables.

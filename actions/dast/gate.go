@@ -12,10 +12,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -30,6 +28,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/page"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
 )
 
@@ -236,7 +235,7 @@ func runningImage(ctx context.Context, run *gate.Run, in Inputs) (string, error)
 
 // readRules reads ZAP's rules file into p; the default file may be missing.
 func readRules(p *dast.Policy, resolve func(string) string, rulesPath string) error {
-	data, err := readSmall(resolve(rulesPath), dast.MaxRulesBytes)
+	data, err := readfile.Bounded(resolve(rulesPath), dast.MaxRulesBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && rulesPath == defaultRules {
 			return nil
@@ -297,14 +296,7 @@ func readReports(pattern, shown string) ([]dast.Input, error) {
 	}
 	var out []dast.Input
 	for _, m := range matches {
-		st, err := os.Stat(m)
-		if err != nil {
-			return nil, errkind.Input(fmt.Errorf("report %s: %w", m, err))
-		}
-		if !st.Mode().IsRegular() {
-			return nil, errkind.Input(fmt.Errorf("report %s is not a regular file", m))
-		}
-		data, err := readSmall(m, dast.MaxReportBytes)
+		data, err := readfile.Bounded(m, dast.MaxReportBytes)
 		if err != nil {
 			return nil, errkind.Input(fmt.Errorf("report %s: %w", m, err))
 		}
@@ -315,34 +307,6 @@ func readReports(pattern, shown string) ([]dast.Input, error) {
 		out = append(out, dast.Input{Name: m, Digest: attestation.DigestOf(data), Report: rep})
 	}
 	return out, nil
-}
-
-// readSmall reads a regular file of at most max bytes.
-func readSmall(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
-	}
-	if st.Size() > max {
-		return nil, fmt.Errorf("larger than the %d-byte limit", max)
-	}
-	buf := make([]byte, 0, st.Size())
-	b := bytes.NewBuffer(buf)
-	if _, err := b.ReadFrom(io.LimitReader(f, max+1)); err != nil {
-		return nil, err
-	}
-	if int64(b.Len()) > max {
-		return nil, fmt.Errorf("larger than the %d-byte limit", max)
-	}
-	return b.Bytes(), nil
 }
 
 // upload sends the SARIF to code scanning.

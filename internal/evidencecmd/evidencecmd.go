@@ -11,8 +11,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -25,6 +23,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/gha"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/policy"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 	"github.com/secure-gates/secure-gates/pkg/verify"
 )
 
@@ -310,18 +309,12 @@ func readList(path string) ([]string, error) {
 	return out, nil
 }
 
+// readBounded reads a file a flag names, through readfile.Bounded (a regular
+// file of at most max bytes); every failure is an input error naming the flag.
 func readBounded(flagName, path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("%s: %w", flagName, err))
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	data, err := readfile.Bounded(path, max)
 	if err != nil {
 		return nil, errkind.Input(fmt.Errorf("%s %s: %w", flagName, path, err))
-	}
-	if int64(len(data)) > max {
-		return nil, errkind.Input(fmt.Errorf("%s %s is larger than %d bytes", flagName, path, max))
 	}
 	return data, nil
 }

@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/kpi"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/policy"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 	"github.com/secure-gates/secure-gates/pkg/verify"
 	"github.com/secure-gates/secure-gates/pkg/vulndb"
 )
@@ -260,17 +260,9 @@ func parseTime(flagName, s string, now time.Time, back bool) (time.Time, error) 
 }
 
 func readBounded(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("kpi: %w", err))
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, kpi.MaxInputBytes+1))
+	data, err := readfile.Bounded(path, kpi.MaxInputBytes)
 	if err != nil {
 		return nil, errkind.Input(fmt.Errorf("kpi: reading %s: %w", path, err))
-	}
-	if len(data) > kpi.MaxInputBytes {
-		return nil, errkind.Input(fmt.Errorf("kpi: %s is larger than %d bytes", path, kpi.MaxInputBytes))
 	}
 	return data, nil
 }

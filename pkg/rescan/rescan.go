@@ -12,8 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/anchore/syft/syft/format"
 	"github.com/anchore/syft/syft/sbom"
@@ -21,6 +19,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/oci"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 	"github.com/secure-gates/secure-gates/pkg/verify"
 )
 
@@ -48,17 +47,9 @@ func Decode(data []byte, what string) (*sbom.SBOM, error) {
 
 // ReadFile reads and decodes the SBOM file at path (at most MaxSBOMBytes).
 func ReadFile(path string) (*sbom.SBOM, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("sbom: %w", err))
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxSBOMBytes+1))
+	data, err := readfile.Bounded(path, MaxSBOMBytes)
 	if err != nil {
 		return nil, errkind.Input(fmt.Errorf("sbom: reading %s: %w", path, err))
-	}
-	if len(data) > MaxSBOMBytes {
-		return nil, errkind.Input(fmt.Errorf("sbom: %s is larger than %d bytes", path, MaxSBOMBytes))
 	}
 	return Decode(data, "sbom "+path)
 }
