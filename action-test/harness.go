@@ -10,6 +10,7 @@ package actiontest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -134,10 +135,10 @@ func (h *Harness) Run(ctx context.Context, step Step) (*Result, error) {
 		"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME"),
 		"GITHUB_ACTIONS": "true", "CI": "true",
 		"GITHUB_WORKSPACE": ws, "RUNNER_TEMP": runnerTemp, "RUNNER_OS": "Linux",
-		"GITHUB_REPOSITORY": or(step.Repository, "acme/widgets"),
-		"GITHUB_SHA":        or(step.SHA, "0123456789abcdef0123456789abcdef01234567"),
-		"GITHUB_REF":        or(step.Ref, "refs/heads/main"),
-		"GITHUB_EVENT_NAME": or(step.EventName, "push"),
+		"GITHUB_REPOSITORY": cmp.Or(step.Repository, "acme/widgets"),
+		"GITHUB_SHA":        cmp.Or(step.SHA, "0123456789abcdef0123456789abcdef01234567"),
+		"GITHUB_REF":        cmp.Or(step.Ref, "refs/heads/main"),
+		"GITHUB_EVENT_NAME": cmp.Or(step.EventName, "push"),
 		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": "https://api.github.com",
 		"GITHUB_RUN_ID": "1000", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_WORKFLOW": "ci",
 		"GITHUB_ACTOR": "octocat", "GITHUB_JOB": "test",
@@ -221,20 +222,13 @@ func evalDefault(def string, step Step) (string, error) {
 		case "github.token":
 			return step.Token
 		case "github.repository":
-			return or(step.Repository, "acme/widgets")
+			return cmp.Or(step.Repository, "acme/widgets")
 		default:
 			bad = fmt.Errorf("default expression %q is not supported by the harness", expr)
 			return ""
 		}
 	})
 	return out, bad
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 var commandLine = regexp.MustCompile(`^::([A-Za-z-]+)(?: ([^:]*))?::(.*)$`)

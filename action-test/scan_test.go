@@ -2,6 +2,7 @@ package actiontest
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
@@ -265,7 +266,7 @@ func (c *codeScanning) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"message":"Bad credentials"}`, http.StatusUnauthorized)
 		return
 	}
-	repo := or(c.repo, "acme/widgets")
+	repo := cmp.Or(c.repo, "acme/widgets")
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/repos/"+repo+"/code-scanning/sarifs":
 		var body map[string]any

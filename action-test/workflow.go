@@ -2,6 +2,7 @@ package actiontest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -301,7 +302,7 @@ func (wr *WorkflowRun) runJob(ctx context.Context, name string, job *WorkflowJob
 	steps := map[string]map[string]string{}
 	wr.status = "success"
 	for i, st := range job.Steps {
-		what := or(st.Uses, "run")
+		what := cmp.Or(st.Uses, "run")
 		env, err := wr.layerEnv(jobEnv, st.Env, results, steps)
 		if err != nil {
 			return fmt.Errorf("step %d (%s): %w", i, what, err)
@@ -338,10 +339,10 @@ func (wr *WorkflowRun) runJob(ctx context.Context, name string, job *WorkflowJob
 			if err != nil {
 				return fmt.Errorf("step %d (run): %w", i, err)
 			}
-			jr.Steps[or(st.ID, fmt.Sprintf("run-%d", i))] = res
+			jr.Steps[cmp.Or(st.ID, fmt.Sprintf("run-%d", i))] = res
 			outputs = res.Outputs
 			if res.ExitCode != 0 {
-				failed = fmt.Sprintf("run step %s exited %d", or(st.ID, fmt.Sprint(i)), res.ExitCode)
+				failed = fmt.Sprintf("run step %s exited %d", cmp.Or(st.ID, fmt.Sprint(i)), res.ExitCode)
 			}
 		} else {
 			outputs, failed, err = wr.step(ctx, name, job, st, with, env, jr)
@@ -441,12 +442,12 @@ func (wr *WorkflowRun) shell(ctx context.Context, j *WorkflowJob, shell, script 
 	if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
 		return nil, err
 	}
-	ref := or(wr.Ref, "refs/heads/main")
+	ref := cmp.Or(wr.Ref, "refs/heads/main")
 	vars := map[string]string{
 		"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME"), "GITHUB_ACTIONS": "true", "CI": "true",
 		"GITHUB_WORKSPACE": wr.Workspace, "RUNNER_TEMP": runnerTemp, "RUNNER_OS": "Linux",
-		"GITHUB_REPOSITORY": or(wr.Repository, "acme/widgets"), "GITHUB_SHA": or(wr.SHA, "0123456789abcdef0123456789abcdef01234567"),
-		"GITHUB_REF": ref, "GITHUB_REF_NAME": refName(ref), "GITHUB_EVENT_NAME": wr.Event, "GITHUB_ACTOR": or(wr.Actor, "octocat"),
+		"GITHUB_REPOSITORY": cmp.Or(wr.Repository, "acme/widgets"), "GITHUB_SHA": cmp.Or(wr.SHA, "0123456789abcdef0123456789abcdef01234567"),
+		"GITHUB_REF": ref, "GITHUB_REF_NAME": refName(ref), "GITHUB_EVENT_NAME": wr.Event, "GITHUB_ACTOR": cmp.Or(wr.Actor, "octocat"),
 		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": "https://api.github.com", "GITHUB_RUN_ID": "1000", "GITHUB_RUN_ATTEMPT": "1",
 	}
 	for n, p := range files {
@@ -506,7 +507,7 @@ func refName(ref string) string {
 func (wr *WorkflowRun) step(ctx context.Context, job string, j *WorkflowJob, st WorkflowStep, with, stepEnv map[string]string, jr *JobResult) (map[string]string, string, error) {
 	action, _, _ := strings.Cut(st.Uses, "@")
 	if m := ourAction.FindStringSubmatch(st.Uses); m != nil {
-		gate := or(m[1], m[2])
+		gate := cmp.Or(m[1], m[2])
 		if wr.With != nil {
 			wr.With(job, gate, with)
 		}
@@ -531,7 +532,7 @@ func (wr *WorkflowRun) step(ctx context.Context, job string, j *WorkflowJob, st 
 		if err != nil {
 			return nil, "", err
 		}
-		jr.Steps[or(st.ID, gate)] = res
+		jr.Steps[cmp.Or(st.ID, gate)] = res
 		if res.ExitCode != 0 {
 			return res.Outputs, fmt.Sprintf("%s exited %d", gate, res.ExitCode), nil
 		}
@@ -722,11 +723,11 @@ type secretsContext map[string]any
 func (wr *WorkflowRun) context(name string, results map[string]*JobResult, steps map[string]map[string]string) (any, error) {
 	switch name {
 	case "github":
-		return map[string]any{"event_name": wr.Event, "sha": or(wr.SHA, "0123456789abcdef0123456789abcdef01234567"),
-			"ref": or(wr.Ref, "refs/heads/main"), "ref_name": refName(or(wr.Ref, "refs/heads/main")),
-			"repository": or(wr.Repository, "acme/widgets"), "token": wr.Token,
-			"actor": or(wr.Actor, "octocat"),
-			"event": map[string]any{"repository": map[string]any{"default_branch": or(wr.DefaultBranch, "main")}}}, nil
+		return map[string]any{"event_name": wr.Event, "sha": cmp.Or(wr.SHA, "0123456789abcdef0123456789abcdef01234567"),
+			"ref": cmp.Or(wr.Ref, "refs/heads/main"), "ref_name": refName(cmp.Or(wr.Ref, "refs/heads/main")),
+			"repository": cmp.Or(wr.Repository, "acme/widgets"), "token": wr.Token,
+			"actor": cmp.Or(wr.Actor, "octocat"),
+			"event": map[string]any{"repository": map[string]any{"default_branch": cmp.Or(wr.DefaultBranch, "main")}}}, nil
 	case "env":
 		m := map[string]any{}
 		for k, v := range wr.env {

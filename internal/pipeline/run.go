@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -128,7 +129,7 @@ func (r *runner) run(ctx context.Context) error {
 		sbomOutage = "the image vulnerability scan did not run (the same DB; " + sbom.Log + ")"
 	}
 	r.verdict("sbom", sbom, fmt.Sprintf("%s packages; CycloneDX %s, SPDX %s; vulnerabilities: critical %s, high %s",
-		sbom.Outputs["packages"], rel(r.work, sbom.Outputs["cyclonedx"]), rel(r.work, sbom.Outputs["spdx"]), or(sbom.Outputs["critical"], "-"), or(sbom.Outputs["high"], "-")), sbomOutage)
+		sbom.Outputs["packages"], rel(r.work, sbom.Outputs["cyclonedx"]), rel(r.work, sbom.Outputs["spdx"]), cmp.Or(sbom.Outputs["critical"], "-"), cmp.Or(sbom.Outputs["high"], "-")), sbomOutage)
 
 	// Gate 3: sign, attest.
 	signing := map[string]string{"key": release.private, "tlog-upload": "false", "signature-format": "both", "require-digest": "true"}
@@ -378,7 +379,7 @@ func (r *runner) runnerEnv() map[string]string {
 		"GITHUB_RUN_ID":       strconv.FormatInt(time.Now().Unix(), 10),
 		"GITHUB_RUN_ATTEMPT":  "1",
 		"GITHUB_WORKFLOW":     "secure-gates pipeline (local)",
-		"GITHUB_WORKFLOW_REF": s.repository + "/" + s.workflow + "@" + or(s.ref, "refs/heads/main"),
+		"GITHUB_WORKFLOW_REF": s.repository + "/" + s.workflow + "@" + cmp.Or(s.ref, "refs/heads/main"),
 		"GITHUB_ACTOR":        "local",
 		"GITHUB_JOB":          "pipeline",
 		"RUNNER_ENVIRONMENT":  "local",
@@ -520,13 +521,6 @@ func nonEmpty(ss ...string) []string {
 		}
 	}
 	return out
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func rel(base, p string) string {

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -82,15 +83,15 @@ func (r *Result) SARIFRuns(categoryPrefix string) []sarif.Run {
 			}
 			rule, ok := rules[f.RuleID]
 			if !ok {
-				rule = &sarif.Rule{ID: f.RuleID, Name: f.RuleID, ShortDescription: oneLine(or(f.Title, f.RuleID)),
-					HelpText: or(f.Help, or(f.Title, f.RuleID)), HelpURI: f.HelpURI, Tags: []string{"security", scannerTag(sr)}}
+				rule = &sarif.Rule{ID: f.RuleID, Name: f.RuleID, ShortDescription: oneLine(cmp.Or(f.Title, f.RuleID)),
+					HelpText: cmp.Or(f.Help, cmp.Or(f.Title, f.RuleID)), HelpURI: f.HelpURI, Tags: []string{"security", scannerTag(sr)}}
 				rules[f.RuleID] = rule
 			}
 			if s := f.Severity.Score(); s > rule.SecuritySeverity {
 				rule.SecuritySeverity = s
 				rule.DefaultLevel = sarif.Level(f.Severity.SARIFLevel())
 			}
-			res := sarif.Result{RuleID: f.RuleID, Level: sarif.Level(f.Severity.SARIFLevel()), Message: or(f.Message, f.Title),
+			res := sarif.Result{RuleID: f.RuleID, Level: sarif.Level(f.Severity.SARIFLevel()), Message: cmp.Or(f.Message, f.Title),
 				PartialFingerprints: map[string]string{sarif.FingerprintKey: f.Fingerprint}}
 			if f.Path != "" {
 				res.Locations = []sarif.Location{{Path: filepath.Join(r.Root, filepath.FromSlash(f.Path)), StartLine: f.StartLine, EndLine: endLine(f)}}
@@ -173,13 +174,6 @@ func oneLine(s string) string {
 	return s
 }
 
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // WriteOptions configures WriteFiles.
 type WriteOptions struct {
 	// Category is the code scanning category prefix of the runs.
@@ -213,7 +207,7 @@ func (r *Result) WriteFiles(dir string, o WriteOptions) (*Files, error) {
 	}
 	files := &Files{SARIF: filepath.Join(dir, SARIFFile), CodeScan: filepath.Join(dir, CodeScanFile)}
 	runs := r.SARIFRuns(o.Category)
-	rep, err := sarif.Build(runs, sarif.Options{Root: or(o.RepoRoot, r.Root)})
+	rep, err := sarif.Build(runs, sarif.Options{Root: cmp.Or(o.RepoRoot, r.Root)})
 	if err != nil {
 		return nil, fmt.Errorf("building the SARIF file: %w", err)
 	}
@@ -279,7 +273,7 @@ func (r *Result) CodeScanPredicate(sarifDigest attestation.Digest, sarifURI stri
 			continue
 		}
 		t := toolFor(sr)
-		p.Tools = append(p.Tools, attestation.Tool{Name: t.Name, Version: or(t.Version, "unknown")})
+		p.Tools = append(p.Tools, attestation.Tool{Name: t.Name, Version: cmp.Or(t.Version, "unknown")})
 		ids = append(ids, sr.Rules...)
 	}
 	slices.Sort(ids)
@@ -293,8 +287,8 @@ func (r *Result) CodeScanPredicate(sarifDigest attestation.Digest, sarifURI stri
 		Low: c[finding.Low], Info: c[finding.Info], Unknown: c[finding.Unknown]}
 	for _, a := range r.Applied {
 		p.ExceptionsApplied = append(p.ExceptionsApplied, attestation.AppliedException{
-			ID: predText(a.Entry.ID), Scope: predText(a.Entry.Scope), Reason: or(predText(a.Entry.Reason), "none given"),
-			Ticket: or(predText(a.Entry.Ticket), "none given"), Expires: a.Entry.Expires, FindingsWaived: a.Findings})
+			ID: predText(a.Entry.ID), Scope: predText(a.Entry.Scope), Reason: cmp.Or(predText(a.Entry.Reason), "none given"),
+			Ticket: cmp.Or(predText(a.Entry.Ticket), "none given"), Expires: a.Entry.Expires, FindingsWaived: a.Findings})
 	}
 	p.Waived = r.waivedRecord()
 	return p
@@ -337,10 +331,10 @@ func (r *Result) waivedRecord() *attestation.WaivedFindings {
 		if sev.Rank() == 0 && sev != finding.Info {
 			sev = finding.Unknown
 		}
-		wf := attestation.WaivedFinding{Scanner: or(predText(f.Scanner), "unknown"), RuleID: or(predText(f.RuleID), "unknown"), Severity: string(sev),
+		wf := attestation.WaivedFinding{Scanner: cmp.Or(predText(f.Scanner), "unknown"), RuleID: cmp.Or(predText(f.RuleID), "unknown"), Severity: string(sev),
 			Fingerprint: predText(f.Fingerprint), Path: predText(f.Path), StartLine: max(f.StartLine, 0), PURL: predText(f.PURL),
 			Fixable: f.Fixable(),
-			Waiver: attestation.ScanWaiver{Kind: kind, ID: or(predText(f.Waived.ID), "unknown"), Source: predText(f.Waived.Source),
+			Waiver: attestation.ScanWaiver{Kind: kind, ID: cmp.Or(predText(f.Waived.ID), "unknown"), Source: predText(f.Waived.Source),
 				Reason: predText(f.Waived.Reason), Ticket: predText(f.Waived.Ticket), Approver: predText(f.Waived.Approver),
 				Scope: predText(f.Waived.Scope), Expires: f.Waived.Expires}}
 		for _, a := range f.Aliases {
