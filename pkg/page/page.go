@@ -342,7 +342,8 @@ func Alerts(c Config, o Outcome) []Alert {
 	if !o.Failed {
 		resolve("gate", string(finding.High), "passed on "+o.Subject)
 	}
-	if len(rest) == 0 {
+	// A run with an outage did not see every finding: it clears no roll-up.
+	if len(rest) == 0 && len(o.Outages) == 0 {
 		resolve("others", string(finding.High), "no further findings on "+o.Subject)
 	}
 	for _, f := range append(append([]Finding(nil), o.Failing...), o.Seen...) {

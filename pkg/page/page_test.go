@@ -217,3 +217,21 @@ func TestConfigCheck(t *testing.T) {
 		t.Error("page-on urgent accepted")
 	}
 }
+
+// TestOutageResolvesNothingItDidNotCheck: a run with a scanner outage did not
+// see every finding, so it pages the outage and never resolves the roll-up
+// alert of the findings beyond the per-run limit ("others"), which only a run
+// that checked everything may clear.
+func TestOutageResolvesNothingItDidNotCheck(t *testing.T) {
+	t.Parallel()
+	for _, o := range []page.Outcome{
+		{Gate: "verify-and-deploy", Subject: digest, Outages: []string{"verify-and-deploy"}, Failed: true},
+		{Gate: "scan", Subject: digest, Outages: []string{"deps"}, Ran: []string{"secrets"}, Failed: false},
+	} {
+		for _, a := range page.Alerts(page.Config{}, o) {
+			if a.Action == "resolve" && a.Finding == "others" {
+				t.Errorf("%s with outage %v resolved %q: %s", o.Gate, o.Outages, a.Finding, a.Summary)
+			}
+		}
+	}
+}
