@@ -29,6 +29,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/scan/iac"
 	"github.com/secure-gates/secure-gates/pkg/scan/license"
 	"github.com/secure-gates/secure-gates/pkg/scan/secrets"
+	"github.com/secure-gates/secure-gates/pkg/scancache"
 	"github.com/secure-gates/secure-gates/pkg/vulndb"
 )
 
@@ -97,6 +98,9 @@ type Options struct {
 	Catalog catalog.Options
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Cache holds answers of earlier scans by content (pkg/scancache); nil
+	// caches nothing. A warm scan reports exactly what a cold scan reports.
+	Cache scancache.Store
 }
 
 // ScannerRun reports what one scanner did.
