@@ -209,6 +209,7 @@ func TestImageRunsAsContainerAction(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the secure-gates binary")
 	}
+	t.Parallel()
 	c := newContainer(t, releaseImage(t))
 	if !c.chroot {
 		t.Log("not root: running the extracted binary without chroot")

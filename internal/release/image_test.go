@@ -2,10 +2,8 @@ package release
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
@@ -17,33 +15,10 @@ import (
 func slsaVerifier(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(testinfra.ToolsDir(t), "slsa-verifier@"+SLSAVerifierVersion+"-release-amd64")
-	bin := filepath.Join(dir, "slsa-verifier")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	t.Logf("building slsa-verifier %s into %s (once per machine)", SLSAVerifierVersion, dir)
-	if err := BuildSLSAVerifier(context.Background(), "", "amd64", dir, bin+".tmp"); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(bin+".tmp", bin); err != nil {
-		t.Fatal(err)
-	}
-	return bin
+	return testinfra.BuildOnce(t, filepath.Join(dir, "slsa-verifier"), func(tmp string) error {
+		t.Logf("building slsa-verifier %s into %s (once per machine)", SLSAVerifierVersion, dir)
+		return BuildSLSAVerifier(context.Background(), "", "amd64", dir, tmp)
+	})
 }
 
 var (
@@ -66,14 +41,27 @@ func releaseImage(t *testing.T) *ImageResult {
 }
 
 // TestImageReproducible builds the image twice from this checkout — the second
-// time into a fresh work folder — and pushes both to a loopback registry: the
-// same digest, and the size a pull transfers within the 60 MB budget.
+// time into a fresh work folder, at the same time as the first — and pushes
+// both to a loopback registry: the same digest, and the size a pull transfers
+// within the 60 MB budget.
 func TestImageReproducible(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the secure-gates binary")
 	}
+	t.Parallel()
+	sv, work := slsaVerifier(t), t.TempDir()
+	type build struct {
+		res *ImageResult
+		err error
+	}
+	done := make(chan build, 1)
+	go func() {
+		res, err := BuildImage(context.Background(), ImageOptions{Root: "../..", Version: "v0.0.0-test", SLSAVerifier: sv, WorkDir: work})
+		done <- build{res, err}
+	}()
 	first := releaseImage(t)
-	second, err := BuildImage(context.Background(), ImageOptions{Root: "../..", Version: "v0.0.0-test", SLSAVerifier: slsaVerifier(t), WorkDir: t.TempDir()})
+	b := <-done
+	second, err := b.res, b.err
 	if err != nil {
 		t.Fatal(err)
 	}
