@@ -13,6 +13,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/signing"
 )
@@ -66,7 +67,7 @@ func TestSignAndAttestWithAWSKMS(t *testing.T) {
 	}
 	_, otherPub := keyPair(t, "other")
 
-	ref := pushImage(t, reg.Host, "kms/app", "v1")
+	ref := cosigntest.PushRandomImage(t, reg.Host, "kms/app", "v1")
 	res, err := signing.Sign(ctx, ref, signing.Options{Key: kms.KeyURI(), Format: signing.FormatBoth, Annotations: map[string]string{"gate": "sign"}})
 	if err != nil {
 		t.Fatal(err)
@@ -84,9 +85,9 @@ func TestSignAndAttestWithAWSKMS(t *testing.T) {
 	if len(res.Signatures) != 2 {
 		t.Fatalf("signatures = %+v", res.Signatures)
 	}
-	mustCosign(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, pub)...), ref.String())...)
-	mustFailCosign(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, otherPub)...), ref.String())...)
-	if err := legacyVerify(t, ref, pub, "", map[string]any{"gate": "sign"}); err != nil {
+	cosigntest.MustPass(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, pub)...), ref.String())...)
+	cosigntest.MustFail(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, otherPub)...), ref.String())...)
+	if err := cosigntest.LegacyVerify(t, ref, pub, "", map[string]any{"gate": "sign"}); err != nil {
 		t.Errorf("legacy signature: %v", err)
 	}
 	// cosign fetches the public key from the KMS itself.
@@ -102,9 +103,9 @@ func TestSignAndAttestWithAWSKMS(t *testing.T) {
 		t.Fatalf("attest result = %+v", att)
 	}
 	for _, typ := range []string{"cyclonedx", "vuln"} {
-		mustCosign(t, append(append([]string{"verify-attestation", "--type", typ}, verifyArgs(signing.FormatBoth, pub)...), ref.String())...)
+		cosigntest.MustPass(t, append(append([]string{"verify-attestation", "--type", typ}, verifyArgs(signing.FormatBoth, pub)...), ref.String())...)
 	}
-	if err := legacyVerify(t, ref, pub, "https://cyclonedx.org/bom", nil); err != nil {
+	if err := cosigntest.LegacyVerify(t, ref, pub, "https://cyclonedx.org/bom", nil); err != nil {
 		t.Errorf("legacy attestation: %v", err)
 	}
 }
@@ -115,7 +116,7 @@ func TestSignAndAttestWithAWSKMS(t *testing.T) {
 func TestKMSKeyErrors(t *testing.T) {
 	kms := testinfra.StartLocalKMS(t)
 	reg := testinfra.StartRegistry(t)
-	ref := pushImage(t, reg.Host, "kms/errors", "v1")
+	ref := cosigntest.PushRandomImage(t, reg.Host, "kms/errors", "v1")
 	down := closedPort(t)
 	tests := []struct {
 		name string

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/signing"
@@ -23,7 +24,7 @@ func TestSigstoreServiceHangs(t *testing.T) {
 	hung := testinfra.SilentServer(t)
 	reg := testinfra.StartRegistry(t)
 	priv, _ := keyPair(t, "")
-	ref := pushImage(t, reg.Host, "hung/app", "v1")
+	ref := cosigntest.PushRandomImage(t, reg.Host, "hung/app", "v1")
 	for _, tc := range []struct {
 		name string
 		opts signing.Options

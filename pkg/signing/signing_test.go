@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/oci"
@@ -69,8 +70,8 @@ func TestSignWithKeyVerifiedByCosign(t *testing.T) {
 	ctx := context.Background()
 	for _, f := range []signing.Format{signing.FormatLegacy, signing.FormatBundle, signing.FormatBoth} {
 		t.Run(string(f), func(t *testing.T) {
-			ref := pushImage(t, reg.Host, "app/"+string(f), "v1")
-			unsigned := pushImage(t, reg.Host, "app/"+string(f), "unsigned")
+			ref := cosigntest.PushRandomImage(t, reg.Host, "app/"+string(f), "v1")
+			unsigned := cosigntest.PushRandomImage(t, reg.Host, "app/"+string(f), "unsigned")
 			opts := signing.Options{Key: priv, KeyPassword: []byte("s3cret"), Format: f}
 			if f != signing.FormatBundle {
 				opts.Annotations = map[string]string{"gate": "sign"}
@@ -93,28 +94,28 @@ func TestSignWithKeyVerifiedByCosign(t *testing.T) {
 			if f == signing.FormatLegacy {
 				args = append(args, "-a", "gate=sign")
 			}
-			out := mustCosign(t, append(args, ref.String())...)
+			out := cosigntest.MustPass(t, append(args, ref.String())...)
 			if !strings.Contains(out, ref.Digest) {
 				t.Errorf("cosign verify output does not name the digest:\n%s", out)
 			}
-			mustFailCosign(t, append(append([]string{"verify"}, verifyArgs(f, otherPub)...), ref.String())...)
-			mustFailCosign(t, append(append([]string{"verify"}, verifyArgs(f, pub)...), unsigned.String())...)
+			cosigntest.MustFail(t, append(append([]string{"verify"}, verifyArgs(f, otherPub)...), ref.String())...)
+			cosigntest.MustFail(t, append(append([]string{"verify"}, verifyArgs(f, pub)...), unsigned.String())...)
 			if f.Includes(signing.FormatLegacy) {
 				// The .sig signature (what Kyverno ClusterPolicy reads), with cosign's
 				// verification code in legacy mode.
-				if err := legacyVerify(t, ref, pub, "", map[string]any{"gate": "sign"}); err != nil {
+				if err := cosigntest.LegacyVerify(t, ref, pub, "", map[string]any{"gate": "sign"}); err != nil {
 					t.Errorf("legacy signature: %v", err)
 				}
-				if err := legacyVerify(t, ref, pub, "", map[string]any{"gate": "other"}); err == nil {
+				if err := cosigntest.LegacyVerify(t, ref, pub, "", map[string]any{"gate": "other"}); err == nil {
 					t.Error("legacy signature verified with annotations it does not carry")
 				}
-				if err := legacyVerify(t, ref, otherPub, "", nil); err == nil {
+				if err := cosigntest.LegacyVerify(t, ref, otherPub, "", nil); err == nil {
 					t.Error("legacy signature verified with the wrong key")
 				}
 			}
 			if f == signing.FormatBundle {
 				// Bundle only: no legacy .sig tag was written.
-				if err := legacyVerify(t, ref, pub, "", nil); err == nil {
+				if err := cosigntest.LegacyVerify(t, ref, pub, "", nil); err == nil {
 					t.Error("a legacy signature exists for format bundle")
 				}
 			}
@@ -137,7 +138,7 @@ func TestAttestSeveralPredicatesVerifiedByCosign(t *testing.T) {
 	}
 	for _, f := range []signing.Format{signing.FormatLegacy, signing.FormatBundle, signing.FormatBoth} {
 		t.Run(string(f), func(t *testing.T) {
-			ref := pushImage(t, reg.Host, "att/"+string(f), "v1")
+			ref := cosigntest.PushRandomImage(t, reg.Host, "att/"+string(f), "v1")
 			res, err := signing.Attest(ctx, ref, preds, signing.Options{Key: priv, Format: f})
 			if err != nil {
 				t.Fatal(err)
@@ -161,23 +162,23 @@ func TestAttestSeveralPredicatesVerifiedByCosign(t *testing.T) {
 					typ = preds[i].Type
 				}
 				args := append([]string{"verify-attestation", "--type", typ}, verifyArgs(f, pub)...)
-				mustCosign(t, append(args, ref.String())...)
+				cosigntest.MustPass(t, append(args, ref.String())...)
 				if i == 0 {
-					mustFailCosign(t, append(append([]string{"verify-attestation", "--type", typ}, verifyArgs(f, otherPub)...), ref.String())...)
+					cosigntest.MustFail(t, append(append([]string{"verify-attestation", "--type", typ}, verifyArgs(f, otherPub)...), ref.String())...)
 				}
 				if f.Includes(signing.FormatLegacy) {
-					if err := legacyVerify(t, ref, pub, uri, nil); err != nil {
+					if err := cosigntest.LegacyVerify(t, ref, pub, uri, nil); err != nil {
 						t.Errorf("legacy %s attestation: %v", uri, err)
 					}
 				}
 			}
 			if f.Includes(signing.FormatLegacy) {
-				if err := legacyVerify(t, ref, otherPub, attestation.PredicateCycloneDX, nil); err == nil {
+				if err := cosigntest.LegacyVerify(t, ref, otherPub, attestation.PredicateCycloneDX, nil); err == nil {
 					t.Error("legacy attestation verified with the wrong key")
 				}
 			}
 			// A type that was not attested is not found.
-			mustFailCosign(t, append(append([]string{"verify-attestation", "--type", "https://example.com/never/v1"}, verifyArgs(f, pub)...), ref.String())...)
+			cosigntest.MustFail(t, append(append([]string{"verify-attestation", "--type", "https://example.com/never/v1"}, verifyArgs(f, pub)...), ref.String())...)
 		})
 	}
 }
@@ -215,7 +216,7 @@ func TestAttestAllOrNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ref := pushImage(t, reg.Host, "aon/img", strings.ReplaceAll(tt.name, " ", "-"))
+			ref := cosigntest.PushRandomImage(t, reg.Host, "aon/img", strings.ReplaceAll(tt.name, " ", "-"))
 			preds := []signing.Predicate{predicate(t, "cyclonedx"), tt.bad, predicate(t, "vuln")}
 			res, err := signing.Attest(ctx, ref, preds, signing.Options{Key: priv, Format: signing.FormatBoth})
 			if err == nil {
@@ -264,9 +265,9 @@ func TestTagMovedAfterResolveCannotChangeWhatIsSigned(t *testing.T) {
 	reg := testinfra.StartRegistry(t)
 	priv, pub := keyPair(t, "")
 	ctx := context.Background()
-	first := pushImage(t, reg.Host, "moved/app", "v1")
+	first := cosigntest.PushRandomImage(t, reg.Host, "moved/app", "v1")
 	// The gate resolved :v1 to first; now the tag moves to another image.
-	second := pushImage(t, reg.Host, "moved/app", "v1")
+	second := cosigntest.PushRandomImage(t, reg.Host, "moved/app", "v1")
 	if first.Digest == second.Digest {
 		t.Fatal("random images share a digest")
 	}
@@ -276,12 +277,12 @@ func TestTagMovedAfterResolveCannotChangeWhatIsSigned(t *testing.T) {
 	if _, err := signing.Attest(ctx, first, []signing.Predicate{predicate(t, "vuln")}, signing.Options{Key: priv, Format: signing.FormatBoth}); err != nil {
 		t.Fatal(err)
 	}
-	mustCosign(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, pub)...), first.String())...)
-	mustCosign(t, append(append([]string{"verify-attestation", "--type", "vuln"}, verifyArgs(signing.FormatBoth, pub)...), first.String())...)
+	cosigntest.MustPass(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, pub)...), first.String())...)
+	cosigntest.MustPass(t, append(append([]string{"verify-attestation", "--type", "vuln"}, verifyArgs(signing.FormatBoth, pub)...), first.String())...)
 	// What the tag points at now was never signed nor attested.
-	mustFailCosign(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, pub)...), reg.Host+"/moved/app:v1")...)
-	mustFailCosign(t, append(append([]string{"verify"}, verifyArgs(signing.FormatLegacy, pub)...), second.String())...)
-	mustFailCosign(t, append(append([]string{"verify-attestation", "--type", "vuln"}, verifyArgs(signing.FormatLegacy, pub)...), second.String())...)
+	cosigntest.MustFail(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, pub)...), reg.Host+"/moved/app:v1")...)
+	cosigntest.MustFail(t, append(append([]string{"verify"}, verifyArgs(signing.FormatLegacy, pub)...), second.String())...)
+	cosigntest.MustFail(t, append(append([]string{"verify-attestation", "--type", "vuln"}, verifyArgs(signing.FormatLegacy, pub)...), second.String())...)
 }
 
 func TestKeyInputs(t *testing.T) {
@@ -293,7 +294,7 @@ func TestKeyInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := testinfra.StartRegistry(t)
-	ref := pushImage(t, reg.Host, "keys/app", "v1")
+	ref := cosigntest.PushRandomImage(t, reg.Host, "keys/app", "v1")
 	tests := []struct {
 		name     string
 		key      string
@@ -398,7 +399,7 @@ func TestSigstoreServiceOutage(t *testing.T) {
 	defer tsa.Close()
 	reg := testinfra.StartRegistry(t)
 	priv, _ := keyPair(t, "")
-	ref := pushImage(t, reg.Host, "outage/app", "v1")
+	ref := cosigntest.PushRandomImage(t, reg.Host, "outage/app", "v1")
 	url := tsa.URL + "/api/v1/timestamp"
 	opts := signing.Options{Key: priv, Format: signing.FormatBoth, Services: signing.Services{TimestampURL: url}, Retries: 1}
 	_, err := signing.Attest(context.Background(), ref, []signing.Predicate{predicate(t, "vuln")}, opts)
