@@ -31,6 +31,7 @@ func actionlintCLI(t *testing.T, dir string) (string, error) {
 // does not run. The check is live: an unquoted variable in a run: script of a
 // copy is reported.
 func TestProjectWorkflowsActionlintCLI(t *testing.T) {
+	t.Parallel()
 	if out, err := actionlintCLI(t, h.Root); err != nil {
 		t.Errorf("actionlint on .github/workflows: %v\n%s", err, out)
 	}

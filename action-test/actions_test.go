@@ -12,45 +12,56 @@ import (
 	"github.com/rhysd/actionlint"
 
 	"github.com/secure-gates/secure-gates/actions"
+	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/gha"
 )
 
 // Every gate reads exactly the inputs its action.yml declares: no undeclared
 // input, no dead input.
 func TestInputsMatchActionYAML(t *testing.T) {
-	for _, g := range actions.All() {
-		t.Run(g.Name, func(t *testing.T) {
-			a, err := gha.ParseAction(g.ActionYAML)
-			if err != nil {
-				t.Fatal(err)
-			}
-			onDisk, err := os.ReadFile(filepath.Join(h.Root, "actions", g.Name, "action.yml"))
-			if err != nil || !bytes.Equal(onDisk, g.ActionYAML) {
-				t.Fatalf("the gate's embedded action.yml is not actions/%s/action.yml (%v)", g.Name, err)
-			}
-			var declared []string
-			for _, in := range a.Inputs {
-				declared = append(declared, in.Name)
-			}
-			read := gha.InputNames(g.Inputs)
-			slices.Sort(declared)
-			slices.Sort(read)
-			if !slices.Equal(declared, read) {
-				t.Errorf("action.yml declares %v\nthe Go reader reads  %v", declared, read)
-			}
-		})
-	}
+	t.Parallel()
+	eachGate(t, func(t *testing.T, g gate.Gate, a *gha.Action) {
+		onDisk, err := os.ReadFile(filepath.Join(h.Root, "actions", g.Name, "action.yml"))
+		if err != nil || !bytes.Equal(onDisk, g.ActionYAML) {
+			t.Fatalf("the gate's embedded action.yml is not actions/%s/action.yml (%v)", g.Name, err)
+		}
+		var declared []string
+		for _, in := range a.Inputs {
+			declared = append(declared, in.Name)
+		}
+		read := gha.InputNames(g.Inputs)
+		slices.Sort(declared)
+		slices.Sort(read)
+		if !slices.Equal(declared, read) {
+			t.Errorf("action.yml declares %v\nthe Go reader reads  %v", declared, read)
+		}
+	})
 }
 
 // Every gate writes exactly the outputs its action.yml declares: no output
 // written that action.yml does not declare, none declared and never written
 // (gate.Gate.Check, on the gate's Outputs struct).
 func TestOutputsMatchActionYAML(t *testing.T) {
+	t.Parallel()
 	for _, g := range actions.All() {
 		t.Run(g.Name, func(t *testing.T) {
 			if err := g.Check(); err != nil {
 				t.Error(err)
 			}
+		})
+	}
+}
+
+// eachGate runs check as a subtest for every gate, with its action.yml parsed.
+func eachGate(t *testing.T, check func(t *testing.T, g gate.Gate, a *gha.Action)) {
+	t.Helper()
+	for _, g := range actions.All() {
+		t.Run(g.Name, func(t *testing.T) {
+			a, err := gha.ParseAction(g.ActionYAML)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, g, a)
 		})
 	}
 }
@@ -68,33 +79,28 @@ func requiredInputs(a *gha.Action) map[string]string {
 // Every action.yml is a valid container action the way the docs describe it, and
 // passes actionlint when a workflow uses it.
 func TestActionMetadata(t *testing.T) {
-	for _, g := range actions.All() {
-		t.Run(g.Name, func(t *testing.T) {
-			a, err := gha.ParseAction(g.ActionYAML)
-			if err != nil {
-				t.Fatal(err)
+	t.Parallel()
+	eachGate(t, func(t *testing.T, g gate.Gate, a *gha.Action) {
+		if a.Runs.Using != "docker" || a.Runs.Image != "../../Dockerfile" || !slices.Equal(a.Runs.Args, []string{g.Name}) {
+			t.Errorf("runs = %+v, want docker, ../../Dockerfile, args [%s]", a.Runs, g.Name)
+		}
+		if strings.TrimSpace(a.Description) == "" {
+			t.Error("no description")
+		}
+		for _, in := range a.Inputs {
+			if strings.TrimSpace(in.Description) == "" {
+				t.Errorf("input %s has no description", in.Name)
 			}
-			if a.Runs.Using != "docker" || a.Runs.Image != "../../Dockerfile" || !slices.Equal(a.Runs.Args, []string{g.Name}) {
-				t.Errorf("runs = %+v, want docker, ../../Dockerfile, args [%s]", a.Runs, g.Name)
+		}
+		for _, o := range a.Outputs {
+			if strings.TrimSpace(o.Description) == "" {
+				t.Errorf("output %s has no description", o.Name)
 			}
-			if strings.TrimSpace(a.Description) == "" {
-				t.Error("no description")
-			}
-			for _, in := range a.Inputs {
-				if strings.TrimSpace(in.Description) == "" {
-					t.Errorf("input %s has no description", in.Name)
-				}
-			}
-			for _, o := range a.Outputs {
-				if strings.TrimSpace(o.Description) == "" {
-					t.Errorf("output %s has no description", o.Name)
-				}
-			}
-			if !strings.Contains(string(g.ActionYAML), "branding:") {
-				t.Error("no branding")
-			}
-		})
-	}
+		}
+		if !strings.Contains(string(g.ActionYAML), "branding:") {
+			t.Error("no branding")
+		}
+	})
 }
 
 // lint runs actionlint (as a library) on a workflow inside the repository, so local
@@ -117,6 +123,7 @@ func lint(t *testing.T, name string, content []byte) []*actionlint.Error {
 }
 
 func TestActionlintActions(t *testing.T) {
+	t.Parallel()
 	var steps strings.Builder
 	for _, g := range actions.All() {
 		a, _ := gha.ParseAction(g.ActionYAML)
@@ -142,6 +149,7 @@ func TestActionlintActions(t *testing.T) {
 
 // Every starter workflow passes actionlint.
 func TestActionlintTemplates(t *testing.T) {
+	t.Parallel()
 	files, _ := filepath.Glob(filepath.Join(h.Root, "workflows-templates", "*.yml"))
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -155,6 +163,7 @@ func TestActionlintTemplates(t *testing.T) {
 }
 
 func TestCLI(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		code int

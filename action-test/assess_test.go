@@ -75,6 +75,7 @@ type assessJSON struct {
 // JSON and markdown files, total 24 and tier 2; the repository's required checks
 // are read through the API with the masked token.
 func TestAssessAction(t *testing.T) {
+	t.Parallel()
 	srv, seen := assessAPI(t)
 	out := t.TempDir()
 	res := run(t, Step{Action: "assess", Workspace: filepath.Join(h.Root, "examples"), Token: "ghs_faketoken",
@@ -135,6 +136,7 @@ func TestAssessAction(t *testing.T) {
 
 // The organization mode through the API double, and the input errors.
 func TestAssessActionOrgAndInputs(t *testing.T) {
+	t.Parallel()
 	srv, _ := assessAPI(t)
 	res := run(t, Step{Action: "assess", Token: "ghs_faketoken", Env: map[string]string{"GITHUB_API_URL": srv.URL},
 		With: map[string]string{"org": "acme"}})

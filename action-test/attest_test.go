@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
@@ -44,10 +44,9 @@ type sgAttOutput struct {
 }
 
 func TestAttestActionKey(t *testing.T) {
-	reg := testinfra.StartRegistry(t)
-	ws := sgWorkspace(t)
-	_, pub := sgKeyPair(t, ws, "")
-	ref := sgPushImage(t, reg.Host, "acme/app", "v1")
+	t.Parallel()
+	reg, ws, pub := sgSetup(t, "")
+	ref := cosigntest.PushRandomImage(t, reg.Host, "acme/app", "v1")
 	names := []string{"cyclonedx", "spdx", "vuln", "code-scan", "threat-model", "exception"}
 	res := run(t, Step{Action: "attest", Workspace: ws, With: map[string]string{
 		"image": reg.Host + "/acme/app:v1", "key": "cosign.key", "tlog-upload": "false",
@@ -84,13 +83,13 @@ func TestAttestActionKey(t *testing.T) {
 		if i < 3 && names[i] != "spdx" {
 			typ = names[i]
 		}
-		sgMustVerify(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, "--type", typ, ref.String())
-		if err := sgLegacyVerify(t, ref, pub, a.Type, nil); err != nil {
+		cosigntest.MustPass(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, "--type", typ, ref.String())
+		if err := cosigntest.LegacyVerify(t, ref, pub, a.Type, nil); err != nil {
 			t.Errorf("legacy %s attestation: %v", a.Type, err)
 		}
 	}
 	// The provenance is the job's.
-	out, err := sgCosign(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, "--type", attestation.PredicateSLSAProvenance, ref.String())
+	out, err := cosigntest.Run(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, "--type", attestation.PredicateSLSAProvenance, ref.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,9 +98,9 @@ func TestAttestActionKey(t *testing.T) {
 			t.Errorf("provenance lacks %q", want)
 		}
 	}
-	_, otherPub := sgKeyPair(t, t.TempDir(), "")
-	sgMustNotVerify(t, "verify-attestation", "--key", otherPub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, "--type", "cyclonedx", ref.String())
-	if err := sgLegacyVerify(t, ref, otherPub, attestation.PredicateCycloneDX, nil); err == nil {
+	_, otherPub := cosigntest.KeyPair(t, t.TempDir(), "")
+	cosigntest.MustFail(t, "verify-attestation", "--key", otherPub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, "--type", "cyclonedx", ref.String())
+	if err := cosigntest.LegacyVerify(t, ref, otherPub, attestation.PredicateCycloneDX, nil); err == nil {
 		t.Error("legacy attestation verified with the wrong key")
 	}
 }
@@ -126,9 +125,8 @@ func decodePayloads(t *testing.T, out string) string {
 }
 
 func TestAttestActionAllOrNothing(t *testing.T) {
-	reg := testinfra.StartRegistry(t)
-	ws := sgWorkspace(t)
-	sgKeyPair(t, ws, "")
+	t.Parallel()
+	reg, ws, _ := sgSetup(t, "")
 	good := sgPredicates(t, ws, "cyclonedx", "vuln")
 	if err := os.WriteFile(filepath.Join(ws, "bad.json"), []byte(`{"bomFormat": "SPDX"}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -152,7 +150,7 @@ func TestAttestActionAllOrNothing(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ref := sgPushImage(t, reg.Host, "acme/aon", "v"+string(rune('a'+i)))
+			ref := cosigntest.PushRandomImage(t, reg.Host, "acme/aon", "v"+string(rune('a'+i)))
 			res := run(t, Step{Action: "attest", Workspace: ws, With: map[string]string{
 				"image": ref.String(), "key": "cosign.key", "tlog-upload": "false", "predicates": good + "\n" + tt.extra}})
 			if res.ExitCode != 2 {
@@ -186,10 +184,9 @@ func sgAssertNothingAttached(t *testing.T, ref oci.Ref) {
 }
 
 func TestAttestActionPartialPush(t *testing.T) {
-	reg := testinfra.StartRegistry(t)
-	ws := sgWorkspace(t)
-	_, pub := sgKeyPair(t, ws, "")
-	ref := sgPushImage(t, reg.Host, "acme/partial", "v1")
+	t.Parallel()
+	reg, ws, pub := sgSetup(t, "")
+	ref := cosigntest.PushRandomImage(t, reg.Host, "acme/partial", "v1")
 	host, _ := sgFlakyRegistry(t, reg.Host, func(r *http.Request) bool {
 		// The .att manifest and the cyclonedx referrer land; the vuln referrer fails.
 		if r.Method != http.MethodPut || !strings.Contains(r.URL.Path, "/manifests/") {
@@ -218,9 +215,9 @@ func TestAttestActionPartialPush(t *testing.T) {
 	if !strings.Contains(all, "NOT pushed: bundle of the "+attestation.PredicateVuln) {
 		t.Errorf("output does not say the vuln bundle is missing:\n%s", all)
 	}
-	sgMustVerify(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", sgEmptyRoot(t), "--type", "cyclonedx", ref.String())
-	sgMustNotVerify(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", sgEmptyRoot(t), "--type", "vuln", ref.String())
-	if err := sgLegacyVerify(t, ref, pub, attestation.PredicateVuln, nil); err != nil {
+	cosigntest.MustPass(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", sgEmptyRoot(t), "--type", "cyclonedx", ref.String())
+	cosigntest.MustFail(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", sgEmptyRoot(t), "--type", "vuln", ref.String())
+	if err := cosigntest.LegacyVerify(t, ref, pub, attestation.PredicateVuln, nil); err != nil {
 		t.Errorf("the vuln attestation reported landed in the legacy form does not verify: %v", err)
 	}
 }
@@ -228,10 +225,9 @@ func TestAttestActionPartialPush(t *testing.T) {
 // The predicate the threat-model gate writes is attested as it is, the way a
 // workflow chains the two steps.
 func TestAttestActionTakesThreatModelGateOutput(t *testing.T) {
-	reg := testinfra.StartRegistry(t)
-	ws := sgWorkspace(t)
-	_, pub := sgKeyPair(t, ws, "")
-	ref := sgPushImage(t, reg.Host, "acme/tm", "v1")
+	t.Parallel()
+	reg, ws, pub := sgSetup(t, "")
+	ref := cosigntest.PushRandomImage(t, reg.Host, "acme/tm", "v1")
 	runnerTemp := t.TempDir()
 	tm := run(t, Step{Action: "threat-model", EventName: "pull_request", Event: prEvent(t, "good.md"), Token: "ghs_faketoken",
 		Env: map[string]string{"RUNNER_TEMP": runnerTemp}})
@@ -244,7 +240,7 @@ func TestAttestActionTakesThreatModelGateOutput(t *testing.T) {
 	if res.ExitCode != 0 {
 		t.Fatalf("attest: exit %d\n%s\n%s", res.ExitCode, res.Log, res.Stderr)
 	}
-	out, err := sgCosign(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--type", attestation.PredicateThreatModel, ref.String())
+	out, err := cosigntest.Run(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--type", attestation.PredicateThreatModel, ref.String())
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}

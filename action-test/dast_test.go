@@ -67,6 +67,7 @@ func checkDASTPredicate(t *testing.T, res *Result, verdict string) attestation.D
 }
 
 func TestDASTAction(t *testing.T) {
+	t.Parallel()
 	const exception = `exceptions:
   - id: "40012"
     scope: https://staging.widgets.example.com/search*
@@ -159,6 +160,7 @@ func xssHandler(fixed bool) http.Handler {
 // parameter and its fixed twin; the real reports go through the gate. wapiti
 // rates reflected XSS medium (level 2), so the gate runs with fail-on medium.
 func TestDASTActionRealWapiti(t *testing.T) {
+	t.Parallel()
 	wapiti, err := exec.LookPath("wapiti")
 	if err != nil {
 		t.Skip("wapiti is not installed (apt-get install wapiti; scripts/test installs it): the real-scanner DAST test is skipped")
@@ -213,6 +215,7 @@ func TestDASTActionRealWapiti(t *testing.T) {
 // image output is that digest; an image input that is not what the pods run,
 // and a pod whose runtime reports no repository digest, exit 1.
 func TestDASTActionReadsTheDigestBack(t *testing.T) {
+	t.Parallel()
 	digest := "sha256:" + strings.Repeat("7", 64)
 	running := "ghcr.io/acme/widgets@" + digest
 	kube := &vdKube{t: t, image: running}

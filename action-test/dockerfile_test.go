@@ -38,6 +38,7 @@ func instructions(t *testing.T, path string) [][2]string {
 // The action image keeps the invariants GitHub and our security defaults need,
 // since it cannot be built here (no Docker engine).
 func TestDockerfileInvariants(t *testing.T) {
+	t.Parallel()
 	ins := instructions(t, filepath.Join(h.Root, "Dockerfile"))
 	pinned := regexp.MustCompile(`^\S+@sha256:[0-9a-f]{64}(\s+AS\s+\S+)?$`)
 	var froms, entrypoints []string

@@ -132,35 +132,6 @@ func xssVariant(t *testing.T, src string) string {
 	return dir
 }
 
-// gitopsStagingProduction is a bare GitOps repository with a staging and a
-// production overlay naming image.
-func gitopsStagingProduction(t *testing.T, image string) string {
-	t.Helper()
-	root := t.TempDir()
-	bare := filepath.Join(root, "gitops.git")
-	seed := filepath.Join(root, "seed")
-	vdGit(t, root, "init", "--quiet", "--bare", "--initial-branch=main", bare)
-	vdGit(t, root, "clone", "--quiet", bare, seed)
-	deployment := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n" +
-		"    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: app, image: \"" + image + ":v0\"}]\n"
-	for _, env := range []string{"staging", "production"} {
-		dir := filepath.Join(seed, "overlays", env)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [deployment.yaml]\nimages:\n- name: " + image + "\n  newTag: v1\n"
-		for name, content := range map[string]string{"kustomization.yaml": k, "deployment.yaml": deployment} {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	vdGit(t, seed, "add", ".")
-	vdGit(t, seed, "commit", "--quiet", "-m", "seed")
-	vdGit(t, seed, "push", "--quiet", "origin", "HEAD:main")
-	return bare
-}
-
 func (w *e2eWorld) deployedIn(overlay string) string {
 	w.t.Helper()
 	m := stagingDigest.FindStringSubmatch(vdShow(w.t, w.bare, "overlays/"+overlay+"/kustomization.yaml"))
@@ -186,12 +157,13 @@ func (w *e2eWorld) deployedIn(overlay string) string {
 //  3. re-running the production job once the passing DAST of the first digest
 //     is older than max-age stops at verify-and-deploy with the reason.
 func TestPromotionWorkflow(t *testing.T) {
+	t.Parallel()
 	wapiti, err := exec.LookPath("wapiti")
 	if err != nil {
 		t.Skip("wapiti is not installed (apt-get install wapiti; scripts/test installs it): the promotion workflow test is skipped")
 	}
 	w := newE2EWorld(t)
-	w.bare = gitopsStagingProduction(t, w.image)
+	w.bare = vdGitOpsRepo(t, w.image, "staging", "production")
 	policy := func(maxAge string) {
 		data, err := os.ReadFile(filepath.Join(w.source, ".secure-gates", "policy.yaml"))
 		if err != nil {

@@ -2,12 +2,7 @@ package actiontest
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -19,6 +14,7 @@ import (
 	"time"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/verify"
 )
@@ -65,19 +61,14 @@ func newE2EWorld(t *testing.T) *e2eWorld {
 	if err := os.CopyFS(w.source, os.DirFS(examplePath())); err != nil {
 		t.Fatal(err)
 	}
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKCS8PrivateKey(k)
-	w.security = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-	pub, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	var pub string
+	w.security, pub = testinfra.ECDSAKey(t)
 	write := func(rel, data string) {
 		if err := os.WriteFile(filepath.Join(w.source, rel), []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write(".secure-gates/security.pub", string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})))
+	write(".secure-gates/security.pub", pub)
 	write(".secure-gates/policy.yaml", `apiVersion: secure-gates/v1
 kind: Policy
 mode: enforce
@@ -153,14 +144,7 @@ func (w *e2eWorld) workflowRun(layers []string, digest *string) *WorkflowRun {
 		IDTokenEnv: map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": w.st.TokenURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": w.st.RequestToken},
 		// The one change to the template: Sigstore is the local stack, not the
 		// public-good instance, and the grype DB is the test's.
-		With: func(job, action string, with map[string]string) {
-			switch action {
-			case "sign", "attest", "verify-and-deploy":
-				with["trusted-root"], with["signing-config"] = w.st.TrustedRoot, w.st.SigningConfig
-			case "scan", "sbom":
-				with["db-dir"] = testinfra.GrypeDB(w.t)
-			}
-		},
+		With: func(job, action string, with map[string]string) { localInputs(w.t, w.st, action, with) },
 		Build: func(with map[string]string) (map[string]string, error) {
 			if with["push"] != "true" || with["provenance"] != "false" || !strings.HasPrefix(with["tags"], w.image+":") {
 				w.t.Errorf("build-push-action with %v: want push true, provenance false (ours is attested), a tag of %s", with, w.image)
@@ -168,6 +152,18 @@ func (w *e2eWorld) workflowRun(layers []string, digest *string) *WorkflowRun {
 			*digest = testinfra.PushImage(w.t, with["tags"], testinfra.ImageFromLayers(w.t, layers...))
 			return map[string]string{"digest": *digest}, nil
 		},
+	}
+}
+
+// localInputs points a secure-gates step of a workflow run at what the test
+// runs on loopback: Sigstore is the local stack (its trusted root and signing
+// config), not the public-good instance, and the grype DB is the test's.
+func localInputs(t *testing.T, st *testinfra.Sigstore, action string, with map[string]string) {
+	switch action {
+	case "sign", "attest", "verify-and-deploy":
+		with["trusted-root"], with["signing-config"] = st.TrustedRoot, st.SigningConfig
+	case "scan", "sbom":
+		with["db-dir"] = testinfra.GrypeDB(t)
 	}
 }
 
@@ -224,6 +220,7 @@ func (w *e2eWorld) deployed() string {
 //  3. with a signed, unexpired exception for that CVE from the security team,
 //     the same digest passes, and the summary and VSA show the exception.
 func TestFiveGateWorkflow(t *testing.T) {
+	t.Parallel()
 	w := newE2EWorld(t)
 
 	// 1. Clean.
@@ -245,7 +242,7 @@ func TestFiveGateWorkflow(t *testing.T) {
 	}
 	keyless := []string{"--new-bundle-format", "--trusted-root", w.st.TrustedRoot, "--use-signed-timestamps", "--insecure-ignore-sct",
 		"--certificate-oidc-issuer", w.st.Issuer, "--certificate-identity-regexp", `^https://github\.com/acme/widgets/\.github/workflows/secure-gates\.yml@`}
-	out, err := sgCosign(t, append(append([]string{"verify-attestation", "--type", attestation.PredicateVSA}, keyless...), w.image+"@"+clean)...)
+	out, err := cosigntest.Run(t, append(append([]string{"verify-attestation", "--type", attestation.PredicateVSA}, keyless...), w.image+"@"+clean)...)
 	if err != nil {
 		t.Fatalf("cosign verify-attestation of the VSA: %v\n%s", err, out)
 	}

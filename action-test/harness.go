@@ -92,6 +92,18 @@ func (r *Result) Annotations() []Command {
 	return out
 }
 
+// Count returns how many of the processed commands are named name (e.g.
+// "error").
+func (r *Result) Count(name string) int {
+	n := 0
+	for _, c := range r.Commands {
+		if c.Name == name {
+			n++
+		}
+	}
+	return n
+}
+
 // Run runs step and returns its result. An error means the harness could not run
 // the step at all; a failing step is a Result with a non-zero ExitCode.
 func (h *Harness) Run(ctx context.Context, step Step) (*Result, error) {

@@ -11,11 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 )
 
@@ -52,6 +49,16 @@ func kyMustCLI(t *testing.T, dir string, bin string, args ...string) string {
 		t.Fatalf("%s %s: exit %d\n%s", filepath.Base(bin), strings.Join(args, " "), code, out)
 	}
 	return out
+}
+
+// kySetup returns the Kyverno and cosign CLIs, a loopback registry and a
+// folder holding a key pair the cosign CLI generated (cosign.key, cosign.pub).
+func kySetup(t *testing.T) (kyvernoBin, cosign string, reg *testinfra.Registry, dir string) {
+	t.Helper()
+	kyvernoBin, cosign = testinfra.KyvernoCLI.Path(t), testinfra.CosignCLI.Path(t)
+	reg, dir = testinfra.StartRegistry(t), t.TempDir()
+	kyMustCLI(t, dir, cosign, "generate-key-pair")
+	return kyvernoBin, cosign, reg, dir
 }
 
 func kyWriteJSON(t *testing.T, path string, v any) string {
@@ -119,12 +126,8 @@ func kyvernoPredicates(t *testing.T, dir string, critical bool) map[string]strin
 // referenced by tag. Images live in the loopback
 // registry and are signed and attested in cosign's legacy format by the cosign CLI.
 func TestKyvernoAdmission(t *testing.T) {
-	kyvernoBin := testinfra.KyvernoCLI.Path(t)
-	cosign := testinfra.CosignCLI.Path(t)
-	reg := testinfra.StartRegistry(t)
-	dir := t.TempDir()
-
-	kyMustCLI(t, dir, cosign, "generate-key-pair")
+	t.Parallel()
+	kyvernoBin, cosign, reg, dir := kySetup(t)
 	foreign := filepath.Join(dir, "foreign")
 	if err := os.Mkdir(foreign, 0o755); err != nil {
 		t.Fatal(err)
@@ -167,22 +170,7 @@ func TestKyvernoAdmission(t *testing.T) {
 	var byTagPod string
 	results := []map[string]any{}
 	for _, im := range images {
-		ref, err := name.ParseReference(fmt.Sprintf("%s/acme/%s:v1", reg.Host, im.name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := random.Image(512, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img); err != nil {
-			t.Fatalf("pushing %s: %v", ref, err)
-		}
-		d, err := img.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		byDigest := fmt.Sprintf("%s/acme/%s@%s", reg.Host, im.name, d)
+		byDigest := cosigntest.PushRandomImage(t, reg.Host, "acme/"+im.name, "v1").String()
 		if im.key != "" {
 			kyMustCLI(t, dir, cosign, "sign", "--yes", "--key", im.key, "--tlog-upload=false", byDigest)
 			for _, typ := range im.types {
@@ -191,7 +179,7 @@ func TestKyvernoAdmission(t *testing.T) {
 		}
 		podImage := byDigest
 		if im.byTag {
-			podImage = ref.String()
+			podImage = fmt.Sprintf("%s/acme/%s:v1", reg.Host, im.name)
 		}
 		pod := fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: default\nspec:\n  containers:\n  - name: app\n    image: %s\n", im.name, podImage)
 		file := "pod-" + im.name + ".yaml"
@@ -329,11 +317,8 @@ func kyDASTPredicate(t *testing.T, dir, name, env, decision string, alerts ...ma
 // rules file ignored, and one without a DAST. The rendering for staging leaves
 // the requirement out.
 func TestKyvernoAdmissionDAST(t *testing.T) {
-	kyvernoBin := testinfra.KyvernoCLI.Path(t)
-	cosign := testinfra.CosignCLI.Path(t)
-	reg := testinfra.StartRegistry(t)
-	dir := t.TempDir()
-	kyMustCLI(t, dir, cosign, "generate-key-pair")
+	t.Parallel()
+	kyvernoBin, cosign, reg, dir := kySetup(t)
 
 	alert := func(id, risk, disposition string) map[string]any {
 		return map[string]any{"id": id, "name": "alert " + id, "risk": risk, "count": 1, "urls": []any{"https://staging.widgets.example.com/"}, "disposition": disposition}
@@ -350,19 +335,7 @@ func TestKyvernoAdmissionDAST(t *testing.T) {
 	var pods []string
 	var results []map[string]any
 	for _, im := range images {
-		ref, err := name.ParseReference(fmt.Sprintf("%s/acme/%s:v1", reg.Host, im.name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := random.Image(512, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img); err != nil {
-			t.Fatal(err)
-		}
-		d, _ := img.Digest()
-		byDigest := fmt.Sprintf("%s/acme/%s@%s", reg.Host, im.name, d)
+		byDigest := cosigntest.PushRandomImage(t, reg.Host, "acme/"+im.name, "v1").String()
 		kyMustCLI(t, dir, cosign, "sign", "--yes", "--key", "cosign.key", "--tlog-upload=false", byDigest)
 		if im.pred != "" {
 			kyMustCLI(t, dir, cosign, "attest", "--yes", "--key", "cosign.key", "--tlog-upload=false", "--type", attestation.PredicateDAST, "--predicate", im.pred, byDigest)

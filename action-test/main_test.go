@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -48,4 +49,14 @@ func run(t *testing.T, step Step) *Result {
 		t.Fatal(err)
 	}
 	return res
+}
+
+// wantSummary fails t for each of wants the step summary of res lacks.
+func wantSummary(t *testing.T, res *Result, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(res.Summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, res.Summary)
+		}
+	}
 }

@@ -44,6 +44,7 @@ func netFront(t *testing.T, upstream string, hang func(*http.Request) bool, fail
 // (it used to wait for the job's own timeout); a registry that answers 503 for a
 // while is retried through; one that keeps failing ends in exit 3.
 func TestVerifyAndDeployNetworkFailures(t *testing.T) {
+	t.Parallel()
 	w := vdNewWorld(t, "enforce")
 	ref := w.push("acme/widgets", "v1")
 	w.attestAll(ref, true)
@@ -61,6 +62,8 @@ func TestVerifyAndDeployNetworkFailures(t *testing.T) {
 		want    []string
 		minReqs int32
 		reqs    *atomic.Int32
+		// exactReqs, when set, is the number of requests reqs must have seen.
+		exactReqs int32
 	}{
 		{name: "hung registry", exit: 3,
 			with: map[string]string{"image": hung + "/acme/widgets@" + digest, "timeout": "2s"},
@@ -70,7 +73,9 @@ func TestVerifyAndDeployNetworkFailures(t *testing.T) {
 			want: []string{"reading signatures from " + attHangs + "/acme/widgets:sha256-", "from " + attHangs + ": no answer within the 3s timeout"}},
 		{name: "503 twice, then the registry answers", exit: 0, reqs: flakyRequests, minReqs: 3,
 			with: map[string]string{"image": flaky + "/acme/widgets@" + digest, "timeout": "2m"}},
-		{name: "permanent 503: bounded retries, then exit 3", exit: 3, reqs: downRequests, minReqs: 4,
+		// The permanent 503 is retried a bounded number of times: 4 attempts of
+		// the first request (resolution, 1 + 3 retries), then the gate ends.
+		{name: "permanent 503: bounded retries, then exit 3", exit: 3, reqs: downRequests, minReqs: 4, exactReqs: 4,
 			with: map[string]string{"image": down + "/acme/widgets@" + digest, "timeout": "2m"},
 			want: []string{"resolving image " + down + "/acme/widgets@" + digest, "registry error (HTTP 503)"}},
 		{name: "a timeout of zero is refused", exit: 2,
@@ -80,7 +85,10 @@ func TestVerifyAndDeployNetworkFailures(t *testing.T) {
 			want: []string{"rollout-timeout (20m0s) is not shorter than timeout (15m0s)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := run(t, vdStep(w, tc.with))
+			t.Parallel()
+			step := vdStep(w, tc.with)
+			step.Workspace = vdCopyWorkspace(t, w)
+			res := run(t, step)
 			out := res.Log + res.Stderr
 			if res.ExitCode != tc.exit {
 				t.Fatalf("exit %d, want %d\n%s", res.ExitCode, tc.exit, out)
@@ -94,15 +102,13 @@ func TestVerifyAndDeployNetworkFailures(t *testing.T) {
 				if got := tc.reqs.Load(); got < tc.minReqs {
 					t.Errorf("the registry got %d requests, want at least %d", got, tc.minReqs)
 				}
+				if got := tc.reqs.Load(); tc.exactReqs != 0 && got != tc.exactReqs {
+					t.Errorf("the failing registry got %d requests, want %d", got, tc.exactReqs)
+				}
 			}
 			if tc.exit == 0 && res.Outputs["verified"] != "true" {
 				t.Errorf("verified = %q after the retries\n%s", res.Outputs["verified"], out)
 			}
 		})
-	}
-	// The permanent 503 is retried a bounded number of times: 4 attempts of the
-	// first request (resolution), then the gate ends.
-	if got := downRequests.Load(); got != 4 {
-		t.Errorf("the failing registry got %d requests, want 4 (1 + 3 retries)", got)
 	}
 }

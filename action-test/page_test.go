@@ -20,6 +20,7 @@ const pageKey = "R0123456789abcdefABCDEF012345678"
 // that is down changes nothing about the verdict: a warning, the
 // page-failures output, the key never in the log.
 func TestGatePagesOnCall(t *testing.T) {
+	t.Parallel()
 	pd := testinfra.StartPagerDuty(t)
 	const secret = "0123456789abcdef-secret"
 	var mu sync.Mutex

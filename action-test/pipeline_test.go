@@ -80,6 +80,7 @@ func deployedTo(t *testing.T, r pipelineRun) {
 // a vulnerability DB from real advisories passes every requirement with real
 // scans and deploys the digest it verified.
 func TestPipelineExample(t *testing.T) {
+	t.Parallel()
 	r := runPipeline(t, "--db-dir", testinfra.GrypeDB(t))
 	if r.code != 0 {
 		t.Fatalf("exit %d:\n%s", r.code, r.out)
@@ -137,6 +138,7 @@ func TestPipelineExample(t *testing.T) {
 // because the example policy says on-scanner-outage: exception — and says so;
 // fail stops at scan with exit code 3.
 func TestPipelineScannerOutage(t *testing.T) {
+	t.Parallel()
 	stale := testinfra.GrypeDBBuiltAt(t, time.Now().Add(-300*time.Hour)) // older than max-db-age 120h
 
 	r := runPipeline(t, "--db-dir", stale)
@@ -168,6 +170,7 @@ func TestPipelineScannerOutage(t *testing.T) {
 // A policy that does not accept outage exceptions blocks the outage run at
 // verify-and-deploy: every gate before it ran, nothing is deployed.
 func TestPipelineOutageRefusedByPolicy(t *testing.T) {
+	t.Parallel()
 	repo := filepath.Join(t.TempDir(), "widgets")
 	if err := os.CopyFS(repo, os.DirFS(examplePath())); err != nil {
 		t.Fatal(err)
@@ -210,6 +213,7 @@ func TestPipelineOutageRefusedByPolicy(t *testing.T) {
 // verify-and-deploy to production refuses it with the reason. Staging runs
 // the digest; production does not.
 func TestPipelineDASTStopsPromotion(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("wapiti"); err != nil {
 		t.Skip("wapiti is not installed (apt-get install wapiti; scripts/test installs it)")
 	}
@@ -245,6 +249,7 @@ func TestPipelineDASTStopsPromotion(t *testing.T) {
 }
 
 func TestPipelineInputErrors(t *testing.T) {
+	t.Parallel()
 	empty := t.TempDir()
 	for _, tc := range []struct {
 		name string

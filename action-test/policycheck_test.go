@@ -1,22 +1,20 @@
 package actiontest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/secure-gates/secure-gates/internal/testinfra"
 )
 
 // The policy-check action as the runner runs it on a pull request that changes
 // .secure-gates/: each error and warning is an annotation on the policy file's
 // line; errors exit 2, warnings alone 0 (1 with fail-on-warnings).
 func TestPolicyCheckAction(t *testing.T) {
+	t.Parallel()
 	ws := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(ws, ".secure-gates"), 0o755); err != nil {
 		t.Fatal(err)
@@ -101,13 +99,6 @@ func TestPolicyCheckAction(t *testing.T) {
 // testPublicKeyPEM is a fresh P-256 public key in PEM.
 func testPublicKeyPEM(t *testing.T) string {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	_, pub := testinfra.ECDSAKey(t)
+	return pub
 }

@@ -48,35 +48,30 @@ func Reference(a *gha.Action) string {
 // Every implemented action's README carries its inputs and outputs generated from
 // action.yml, so the reference cannot drift from the metadata.
 func TestActionReadmes(t *testing.T) {
-	for _, g := range actions.All() {
-		t.Run(g.Name, func(t *testing.T) {
-			a, err := gha.ParseAction(g.ActionYAML)
-			if err != nil {
+	t.Parallel()
+	eachGate(t, func(t *testing.T, g gate.Gate, a *gha.Action) {
+		path := filepath.Join(h.Root, "actions", g.Name, "README.md")
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("every implemented action needs a README: %v", err)
+		}
+		doc := string(data)
+		i, j := strings.Index(doc, refStart), strings.Index(doc, refEnd)
+		if i < 0 || j < i {
+			t.Fatalf("%s lacks the generated reference markers", path)
+		}
+		want := doc[:i+len(refStart)] + "\n" + Reference(a) + doc[j:]
+		if want == doc {
+			return
+		}
+		if *update {
+			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join(h.Root, "actions", g.Name, "README.md")
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("every implemented action needs a README: %v", err)
-			}
-			doc := string(data)
-			i, j := strings.Index(doc, refStart), strings.Index(doc, refEnd)
-			if i < 0 || j < i {
-				t.Fatalf("%s lacks the generated reference markers", path)
-			}
-			want := doc[:i+len(refStart)] + "\n" + Reference(a) + doc[j:]
-			if want == doc {
-				return
-			}
-			if *update {
-				if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			t.Errorf("%s is out of date with action.yml; run go test ./action-test -run TestActionReadmes -update", path)
-		})
-	}
+			return
+		}
+		t.Errorf("%s is out of date with action.yml; run go test ./action-test -run TestActionReadmes -update", path)
+	})
 }
 
 const (
@@ -122,6 +117,7 @@ func RootReference(gates []gate.Gate) (string, error) {
 // action.yml (so they cannot drift), and its policy reference names every field
 // of the policy schema.
 func TestRootReadme(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(h.Root, "README.md")
 	data, err := os.ReadFile(path)
 	if err != nil {

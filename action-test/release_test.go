@@ -2,11 +2,6 @@ package actiontest
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -203,12 +198,7 @@ func (w *releaseWorld) run(attestKey string) map[string]*JobResult {
 		},
 		IDTokenEnv: map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": w.st.TokenURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": w.st.RequestToken},
 		With: func(job, action string, with map[string]string) {
-			switch action {
-			case "sign", "attest", "verify-and-deploy":
-				with["trusted-root"], with["signing-config"] = w.st.TrustedRoot, w.st.SigningConfig
-			case "scan", "sbom":
-				with["db-dir"] = testinfra.GrypeDB(w.t)
-			}
+			localInputs(w.t, w.st, action, with)
 			if action == "attest" && attestKey != "" {
 				with["key"], with["tlog-upload"] = attestKey, "false"
 			}
@@ -276,18 +266,15 @@ func releaseJobs(t *testing.T, jobs map[string]*JobResult, want map[string]strin
 //     verified, whose reusable workflows use those actions, and whose templates
 //     and README call those reusable workflows, with the release's version.
 func TestReleaseWorkflow(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the action image and runs every gate on it")
 	}
 	w := newReleaseWorld(t)
 
 	// 1. Attested by another identity: nothing is pinned.
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKCS8PrivateKey(k)
-	jobs := w.run(string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
+	other, _ := testinfra.ECDSAKey(t)
+	jobs := w.run(other)
 	releaseJobs(t, jobs, map[string]string{"build": "success", "scan": "success", "sbom": "success", "provenance": "success",
 		"sign-attest": "success", "verify": "failure", "pin": "skipped"})
 	if t.Failed() {

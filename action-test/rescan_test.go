@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
 )
 
 const rescanPolicy = `apiVersion: secure-gates/v1
@@ -22,20 +23,28 @@ require:
     deny: {severity: critical}
 `
 
+// rescanWorld pushes the SBOM fixture image to a fresh loopback registry and
+// returns it by digest (and the digest), with a workspace holding rescanPolicy and the cosign
+// key pair it names (cosign.key, cosign.pub).
+func rescanWorld(t *testing.T) (ref, digest, ws string) {
+	t.Helper()
+	tagRef, digest := testinfra.SBOMImage(t, testinfra.StartRegistry(t))
+	ws = t.TempDir()
+	cosigntest.KeyPair(t, ws, "")
+	if err := os.WriteFile(filepath.Join(ws, "policy.yaml"), []byte(rescanPolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(tagRef, ":v1") + "@" + digest, digest, ws
+}
+
 // TestSBOMRescanLeavesEvidence is the scheduled rescan as the template runs
 // it: a digest released clean (its SBOM and a clean scan attested) is
 // rescanned from its SBOM attestation against today's DB — nothing is pulled
 // or catalogued — and the rescan's vuln predicate, attested on the digest,
 // is the newest evidence: verify-and-deploy now refuses the digest.
 func TestSBOMRescanLeavesEvidence(t *testing.T) {
-	reg := testinfra.StartRegistry(t)
-	tagRef, digest := testinfra.SBOMImage(t, reg)
-	ref := strings.TrimSuffix(tagRef, ":v1") + "@" + digest
-	ws := sgWorkspace(t)
-	sgKeyPair(t, ws, "")
-	if err := os.WriteFile(filepath.Join(ws, "policy.yaml"), []byte(rescanPolicy), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	t.Parallel()
+	ref, digest, ws := rescanWorld(t)
 	db := testinfra.GrypeDB(t)
 
 	// Release day: the SBOM, and a scan that found nothing (the advisories did
@@ -108,16 +117,10 @@ func TestSBOMRescanLeavesEvidence(t *testing.T) {
 // TestSBOMRescanRefuses: a rescan reads only an SBOM the policy's identities
 // signed, and needs a registry image to be about.
 func TestSBOMRescanRefuses(t *testing.T) {
-	reg := testinfra.StartRegistry(t)
-	tagRef, digest := testinfra.SBOMImage(t, reg)
-	ref := strings.TrimSuffix(tagRef, ":v1") + "@" + digest
-	ws := sgWorkspace(t)
+	t.Parallel()
+	ref, digest, ws := rescanWorld(t) // the policy's key signs nothing here
 	other := t.TempDir()
-	sgKeyPair(t, other, "")
-	sgKeyPair(t, ws, "") // the policy's key: it signs nothing here
-	if err := os.WriteFile(filepath.Join(ws, "policy.yaml"), []byte(rescanPolicy), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cosigntest.KeyPair(t, other, "")
 	if res := run(t, Step{Action: "sbom", Workspace: ws, With: map[string]string{"image": ref, "scan-vulns": "false", "upload-sarif": "false"}}); res.ExitCode != 0 {
 		t.Fatalf("sbom: exit %d\n%s", res.ExitCode, res.Stderr)
 	}

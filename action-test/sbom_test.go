@@ -62,6 +62,7 @@ func readJSON(t *testing.T, path string, v any) []byte {
 }
 
 func TestSBOMImageFromRegistry(t *testing.T) {
+	t.Parallel()
 	reg := testinfra.StartRegistry(t)
 	ref, digest := testinfra.SBOMImage(t, reg)
 	db := testinfra.GrypeDB(t)
@@ -227,23 +228,14 @@ func TestSBOMImageFromRegistry(t *testing.T) {
 		t.Errorf("SARIF runs %+v", sarif.Runs)
 	}
 
-	for _, want := range []string{"| deb | 1 |", "| go-module | 3 |", "| java-archive | 1 |", "| npm | 1 |", "GHSA-jfh8-c2jp-5v3q", "fails the gate", "sbom.spdx.json"} {
-		if !strings.Contains(res.Summary, want) {
-			t.Errorf("summary lacks %q:\n%s", want, res.Summary)
-		}
-	}
-	errs := 0
-	for _, a := range res.Annotations() {
-		if a.Name == "error" {
-			errs++
-		}
-	}
-	if errs != 4 { // three failing vulnerabilities and the frame's error
+	wantSummary(t, res, "| deb | 1 |", "| go-module | 3 |", "| java-archive | 1 |", "| npm | 1 |", "GHSA-jfh8-c2jp-5v3q", "fails the gate", "sbom.spdx.json")
+	if errs := res.Count("error"); errs != 4 { // three failing vulnerabilities and the frame's error
 		t.Errorf("%d error annotations, want 4: %+v", errs, res.Annotations())
 	}
 }
 
 func TestSBOMExceptionsWaive(t *testing.T) {
+	t.Parallel()
 	img := sbomImageLayout(t)
 	ws := t.TempDir()
 	soon := time.Now().AddDate(0, 0, 30).Format("2006-01-02")
@@ -302,6 +294,7 @@ func TestSBOMExceptionsWaive(t *testing.T) {
 }
 
 func TestSBOMOutagePolicy(t *testing.T) {
+	t.Parallel()
 	img := sbomImageLayout(t)
 	stale := testinfra.GrypeDBBuiltAt(t, time.Now().Add(-30*24*time.Hour))
 	for _, tc := range []struct {
@@ -312,6 +305,7 @@ func TestSBOMOutagePolicy(t *testing.T) {
 		{"continue", 0},
 	} {
 		t.Run(tc.policy, func(t *testing.T) {
+			t.Parallel()
 			ws := t.TempDir()
 			res := run(t, Step{Action: "sbom", Workspace: ws, With: map[string]string{
 				"image": "oci-dir:" + img, "db-dir": stale, "max-db-age": "120h", "on-scanner-outage": tc.policy, "upload-sarif": "false",
@@ -341,6 +335,7 @@ func TestSBOMOutagePolicy(t *testing.T) {
 }
 
 func TestSBOMLimits(t *testing.T) {
+	t.Parallel()
 	many := filepath.Join(t.TempDir(), "many.tar")
 	f, err := os.Create(many)
 	if err != nil {
@@ -410,6 +405,7 @@ func (s *dtServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestSBOMDependencyTrack(t *testing.T) {
+	t.Parallel()
 	img := sbomImageLayout(t)
 	key := "odt_Zk3yS3cr3tV4lu3forTh3T3st"
 	dt := &dtServer{key: key}
@@ -461,6 +457,7 @@ func TestSBOMDependencyTrack(t *testing.T) {
 }
 
 func TestSBOMPathAndInputErrors(t *testing.T) {
+	t.Parallel()
 	ws := t.TempDir()
 	if err := os.WriteFile(filepath.Join(ws, "requirements.txt"), []byte("flask==2.0.0\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -495,6 +492,7 @@ func TestSBOMPathAndInputErrors(t *testing.T) {
 // The image findings go to code scanning as one run categorised per image (the
 // code scanning double of scan_test.go checks the documented upload contract).
 func TestSBOMUploadSARIF(t *testing.T) {
+	t.Parallel()
 	img := sbomImageLayout(t)
 	cs := &codeScanning{t: t}
 	srv := httptest.NewServer(cs)
@@ -530,6 +528,7 @@ func TestSBOMUploadSARIF(t *testing.T) {
 // severity-cutoff: none records every finding and fails on none: the paved road
 // leaves the decision to verify-and-deploy, where signed exceptions apply.
 func TestSBOMCutoffNone(t *testing.T) {
+	t.Parallel()
 	img := sbomImageLayout(t)
 	res := run(t, Step{Action: "sbom", With: map[string]string{"image": "oci-dir:" + img, "db-dir": testinfra.GrypeDB(t),
 		"severity-cutoff": "none", "upload-sarif": "false"}})

@@ -82,6 +82,7 @@ func atoi(t *testing.T, s string) int {
 }
 
 func TestScanActionPullRequest(t *testing.T) {
+	t.Parallel()
 	fx := testinfra.NewScanFixture(t)
 	res := run(t, Step{Action: "scan", Workspace: fx.Dir, EventName: "pull_request", Event: scanPREvent(fx), SHA: fx.Head,
 		Ref: "refs/pull/7/merge", Timeout: 5 * time.Minute,
@@ -113,12 +114,8 @@ func TestScanActionPullRequest(t *testing.T) {
 	if cs.Source == nil || cs.Source.Commit != fx.Head || len(cs.Tools) != 4 {
 		t.Errorf("predicate source %+v tools %+v", cs.Source, cs.Tools)
 	}
-	for _, want := range []string{"Scan: fail", "secrets", "gitleaks 8.30.1", "grype 0.120.1", "GHSA-69ch-w2m2-3vjp", "fails the gate",
-		"Secrets rules: embedded gitleaks default rules", "Vulnerability DB: grype DB v6"} {
-		if !strings.Contains(res.Summary, want) {
-			t.Errorf("summary lacks %q:\n%s", want, res.Summary)
-		}
-	}
+	wantSummary(t, res, "Scan: fail", "secrets", "gitleaks 8.30.1", "grype 0.120.1", "GHSA-69ch-w2m2-3vjp", "fails the gate",
+		"Secrets rules: embedded gitleaks default rules", "Vulnerability DB: grype DB v6")
 	// Annotations only on the lines the pull request changed: the settings file.
 	var files []string
 	for _, a := range res.Annotations() {
@@ -133,6 +130,7 @@ func TestScanActionPullRequest(t *testing.T) {
 }
 
 func TestScanActionCutoffs(t *testing.T) {
+	t.Parallel()
 	fx := testinfra.NewScanFixture(t)
 	tests := []struct {
 		scanners, cutoff string
@@ -154,6 +152,7 @@ func TestScanActionCutoffs(t *testing.T) {
 }
 
 func TestScanActionExceptions(t *testing.T) {
+	t.Parallel()
 	fx := testinfra.NewScanFixture(t)
 	dir := t.TempDir()
 	write := func(name, content string) string {
@@ -218,6 +217,7 @@ func TestScanActionExceptions(t *testing.T) {
 }
 
 func TestScanActionOutage(t *testing.T) {
+	t.Parallel()
 	fx := testinfra.NewScanFixture(t)
 	stale := testinfra.GrypeDBBuiltAt(t, time.Now().Add(-300*time.Hour))
 	with := func(policy string) map[string]string {
@@ -308,6 +308,7 @@ func (c *codeScanning) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestScanActionUploadSARIF(t *testing.T) {
+	t.Parallel()
 	fx := testinfra.NewScanFixture(t)
 	cs := &codeScanning{t: t}
 	srv := httptest.NewServer(cs)
@@ -358,6 +359,7 @@ func TestScanActionUploadSARIF(t *testing.T) {
 }
 
 func TestScanActionLocalAndStaged(t *testing.T) {
+	t.Parallel()
 	fx := testinfra.NewScanFixture(t)
 	local := map[string]string{"GITHUB_ACTIONS": ""}
 	res := run(t, Step{Action: "scan", Workspace: fx.Dir, Env: local, With: map[string]string{"scanners": "secrets,iac"}})
@@ -386,6 +388,7 @@ func TestScanActionLocalAndStaged(t *testing.T) {
 }
 
 func TestScanActionSARIFInputs(t *testing.T) {
+	t.Parallel()
 	fx := testinfra.NewScanFixture(t)
 	inputs := filepath.Join(h.Root, "pkg", "scan", "sarifin", "testdata", "*.sarif")
 	for _, tt := range []struct {
@@ -431,6 +434,7 @@ func TestScanActionSARIFInputs(t *testing.T) {
 // The secrets rules come from the default branch (read from git) or the
 // secrets-config input, never from the scanned tree.
 func TestScanActionSecretsConfigSource(t *testing.T) {
+	t.Parallel()
 	fx := testinfra.NewScanFixture(t)
 	// A pull request whose base — the default branch — already carries the
 	// allow-everything .gitleaks.toml: that config is the maintainers' choice and is used.

@@ -1,10 +1,7 @@
 package actiontest
 
 import (
-	"bytes"
 	"context"
-	"crypto"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -13,7 +10,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -25,90 +21,26 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/sigstore/cosign/v2/pkg/cosign"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
 
-// sgPushImage pushes a random image to host/repo:tag and returns its digest ref.
-func sgPushImage(t *testing.T, host, repo, tag string) oci.Ref {
+// sgSetup starts a loopback registry and writes a cosign key pair, encrypted
+// with password, into a fresh workspace (cosign.key, cosign.pub).
+func sgSetup(t *testing.T, password string) (reg *testinfra.Registry, ws, pub string) {
 	t.Helper()
-	img, err := random.Image(512, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := name.ParseReference(fmt.Sprintf("%s/%s:%s", host, repo, tag))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img); err != nil {
-		t.Fatal(err)
-	}
-	ref, err := oci.Resolve(context.Background(), r.String(), oci.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ref
-}
-
-// sgKeyPair writes cosign.key (encrypted with password) and cosign.pub into dir.
-func sgKeyPair(t *testing.T, dir, password string) (keyPath, pubPath string) {
-	t.Helper()
-	kb, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return []byte(password), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPath, pubPath = filepath.Join(dir, "cosign.key"), filepath.Join(dir, "cosign.pub")
-	if err := os.WriteFile(keyPath, kb.PrivateBytes, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(pubPath, kb.PublicBytes, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return keyPath, pubPath
-}
-
-// sgCosign runs the real cosign CLI offline.
-func sgCosign(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	cmd := exec.Command(testinfra.CosignCLI.Path(t), args...)
-	home := t.TempDir()
-	cmd.Env = []string{"HOME=" + home, "TUF_ROOT=" + filepath.Join(home, "tuf"), "COSIGN_PASSWORD=", "PATH=" + os.Getenv("PATH")}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
-}
-
-func sgMustVerify(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := sgCosign(t, args...); err != nil {
-		t.Fatalf("cosign %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
-func sgMustNotVerify(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := sgCosign(t, args...); err == nil {
-		t.Fatalf("cosign %s passed, want a failure\n%s", strings.Join(args, " "), out)
-	}
-}
-
-func sgWorkspace(t *testing.T) string {
-	t.Helper()
-	ws := t.TempDir()
-	return ws
+	reg, ws = testinfra.StartRegistry(t), t.TempDir()
+	_, pub = cosigntest.KeyPair(t, ws, password)
+	return reg, ws, pub
 }
 
 func TestSignActionKey(t *testing.T) {
-	reg := testinfra.StartRegistry(t)
-	ws := sgWorkspace(t)
-	_, pub := sgKeyPair(t, ws, "pa55-w0rd")
-	ref := sgPushImage(t, reg.Host, "acme/app", "v1")
+	t.Parallel()
+	reg, ws, pub := sgSetup(t, "pa55-w0rd")
+	ref := cosigntest.PushRandomImage(t, reg.Host, "acme/app", "v1")
 	res := run(t, Step{Action: "sign", Workspace: ws, With: map[string]string{
 		"image": reg.Host + "/acme/app:v1", "key": "cosign.key", "key-password": "pa55-w0rd",
 		"tlog-upload": "false", "annotations": "gate=sign\nrepo=acme/app",
@@ -139,30 +71,25 @@ func TestSignActionKey(t *testing.T) {
 	if !masked || strings.Contains(strings.ReplaceAll(res.Log, "::add-mask::pa55-w0rd", ""), "pa55-w0rd") || strings.Contains(res.Summary, "pa55-w0rd") {
 		t.Errorf("password not masked or printed:\n%s", res.Log)
 	}
-	for _, want := range []string{ref.Digest, "Signer (key fingerprint)", "legacy", "bundle", "Resolved from tag"} {
-		if !strings.Contains(res.Summary, want) {
-			t.Errorf("summary lacks %q:\n%s", want, res.Summary)
-		}
-	}
+	wantSummary(t, res, ref.Digest, "Signer (key fingerprint)", "legacy", "bundle", "Resolved from tag")
 	root := sgEmptyRoot(t)
-	sgMustVerify(t, "verify", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, ref.String())
-	if err := sgLegacyVerify(t, ref, pub, "", map[string]any{"gate": "sign", "repo": "acme/app"}); err != nil {
+	cosigntest.MustPass(t, "verify", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, ref.String())
+	if err := cosigntest.LegacyVerify(t, ref, pub, "", map[string]any{"gate": "sign", "repo": "acme/app"}); err != nil {
 		t.Errorf("legacy signature: %v", err)
 	}
-	_, otherPub := sgKeyPair(t, t.TempDir(), "x")
-	sgMustNotVerify(t, "verify", "--key", otherPub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, ref.String())
-	if err := sgLegacyVerify(t, ref, otherPub, "", nil); err == nil {
+	_, otherPub := cosigntest.KeyPair(t, t.TempDir(), "x")
+	cosigntest.MustFail(t, "verify", "--key", otherPub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, ref.String())
+	if err := cosigntest.LegacyVerify(t, ref, otherPub, "", nil); err == nil {
 		t.Error("legacy signature verified with the wrong key")
 	}
-	unsigned := sgPushImage(t, reg.Host, "acme/app", "unsigned")
-	sgMustNotVerify(t, "verify", "--key", pub, "--insecure-ignore-tlog", unsigned.String())
+	unsigned := cosigntest.PushRandomImage(t, reg.Host, "acme/app", "unsigned")
+	cosigntest.MustFail(t, "verify", "--key", pub, "--insecure-ignore-tlog", unsigned.String())
 }
 
 func TestSignActionRefusals(t *testing.T) {
-	reg := testinfra.StartRegistry(t)
-	ws := sgWorkspace(t)
-	sgKeyPair(t, ws, "")
-	ref := sgPushImage(t, reg.Host, "acme/app", "v1")
+	t.Parallel()
+	reg, ws, _ := sgSetup(t, "")
+	ref := cosigntest.PushRandomImage(t, reg.Host, "acme/app", "v1")
 	tests := []struct {
 		name string
 		with map[string]string
@@ -216,12 +143,12 @@ func sgFlakyRegistry(t *testing.T, host string, fail func(*http.Request) bool) (
 }
 
 func TestSignActionOutage(t *testing.T) {
-	reg := testinfra.StartRegistry(t)
-	ws := sgWorkspace(t)
-	_, pub := sgKeyPair(t, ws, "")
-	sgPushImage(t, reg.Host, "acme/app", "v1")
+	t.Parallel()
+	reg, ws, pub := sgSetup(t, "")
+	cosigntest.PushRandomImage(t, reg.Host, "acme/app", "v1")
 
 	t.Run("every push fails: exit 3, nothing reported pushed", func(t *testing.T) {
+		t.Parallel()
 		host, n := sgFlakyRegistry(t, reg.Host, func(r *http.Request) bool {
 			return r.Method == http.MethodPut || r.Method == http.MethodPost || r.Method == http.MethodPatch
 		})
@@ -242,7 +169,8 @@ func TestSignActionOutage(t *testing.T) {
 	})
 
 	t.Run("bundle push fails after the legacy signature landed: partial, exact", func(t *testing.T) {
-		ref := sgPushImage(t, reg.Host, "acme/partial", "v1")
+		t.Parallel()
+		ref := cosigntest.PushRandomImage(t, reg.Host, "acme/partial", "v1")
 		host, _ := sgFlakyRegistry(t, reg.Host, func(r *http.Request) bool {
 			// Everything but the .sig tag's manifest and blobs: the referrer fails.
 			return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") && !strings.HasSuffix(r.URL.Path, ".sig")
@@ -263,7 +191,7 @@ func TestSignActionOutage(t *testing.T) {
 			}
 		}
 		// What the step says landed did land.
-		sgMustVerify(t, "verify", "--key", pub, "--insecure-ignore-tlog", reg.Host+"/acme/partial@"+ref.Digest)
+		cosigntest.MustPass(t, "verify", "--key", pub, "--insecure-ignore-tlog", reg.Host+"/acme/partial@"+ref.Digest)
 	})
 }
 
@@ -293,11 +221,11 @@ func sgPushIndex(t *testing.T, host, repo string) (oci.Ref, []string) {
 }
 
 func TestSignActionRecursive(t *testing.T) {
-	reg := testinfra.StartRegistry(t)
-	ws := sgWorkspace(t)
-	_, pub := sgKeyPair(t, ws, "")
+	t.Parallel()
+	reg, ws, pub := sgSetup(t, "")
 	for _, recursive := range []bool{true, false} {
 		t.Run(fmt.Sprint("recursive=", recursive), func(t *testing.T) {
+			t.Parallel()
 			repo := fmt.Sprint("acme/multi-", recursive)
 			ref, children := sgPushIndex(t, reg.Host, repo)
 			res := run(t, Step{Action: "sign", Workspace: ws, With: map[string]string{
@@ -305,13 +233,13 @@ func TestSignActionRecursive(t *testing.T) {
 			if res.ExitCode != 0 {
 				t.Fatalf("exit %d\n%s\n%s", res.ExitCode, res.Log, res.Stderr)
 			}
-			sgMustVerify(t, "verify", "--key", pub, "--insecure-ignore-tlog", ref.String())
+			cosigntest.MustPass(t, "verify", "--key", pub, "--insecure-ignore-tlog", ref.String())
 			for _, d := range children {
 				args := []string{"verify", "--key", pub, "--insecure-ignore-tlog", reg.Host + "/" + repo + "@" + d}
 				if recursive {
-					sgMustVerify(t, args...)
+					cosigntest.MustPass(t, args...)
 				} else {
-					sgMustNotVerify(t, args...)
+					cosigntest.MustFail(t, args...)
 				}
 			}
 		})
@@ -323,10 +251,11 @@ func TestSignActionRecursive(t *testing.T) {
 // timestamp authority and Rekor v2 record it; the real cosign CLI verifies with
 // the identity policy a deploy gate uses.
 func TestSignAttestActionKeyless(t *testing.T) {
+	t.Parallel()
 	st := testinfra.StartSigstore(t, testinfra.SigstoreOptions{})
 	reg := testinfra.StartRegistry(t)
-	ws := sgWorkspace(t)
-	ref := sgPushImage(t, reg.Host, "acme/keyless", "v1")
+	ws := t.TempDir()
+	ref := cosigntest.PushRandomImage(t, reg.Host, "acme/keyless", "v1")
 	env := map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": st.TokenURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": st.RequestToken,
 		"GITHUB_WORKFLOW_REF": "acme/widgets/.github/workflows/release.yml@refs/heads/main"}
 	with := map[string]string{"image": reg.Host + "/acme/keyless:v1", "signing-config": st.SigningConfig, "trusted-root": st.TrustedRoot}
@@ -352,16 +281,16 @@ func TestSignAttestActionKeyless(t *testing.T) {
 		"--certificate-oidc-issuer", st.Issuer}
 	good := append(append([]string{}, common...), "--certificate-identity-regexp", "^https://github.com/acme/widgets/")
 	bad := append(append([]string{}, common...), "--certificate-identity-regexp", "^https://github.com/evil/")
-	sgMustVerify(t, append(append([]string{"verify"}, good...), ref.String())...)
-	sgMustNotVerify(t, append(append([]string{"verify"}, bad...), ref.String())...)
+	cosigntest.MustPass(t, append(append([]string{"verify"}, good...), ref.String())...)
+	cosigntest.MustFail(t, append(append([]string{"verify"}, bad...), ref.String())...)
 	for _, typ := range []string{"vuln", "https://slsa.dev/provenance/v1"} {
-		sgMustVerify(t, append(append([]string{"verify-attestation", "--type", typ}, good...), ref.String())...)
-		sgMustNotVerify(t, append(append([]string{"verify-attestation", "--type", typ}, bad...), ref.String())...)
+		cosigntest.MustPass(t, append(append([]string{"verify-attestation", "--type", typ}, good...), ref.String())...)
+		cosigntest.MustFail(t, append(append([]string{"verify-attestation", "--type", typ}, bad...), ref.String())...)
 	}
 
 	// The legacy format, as Kyverno ClusterPolicy reads it: certificate and
 	// timestamp, verified against the stack's Fulcio and TSA chains.
-	legacy := sgPushImage(t, reg.Host, "acme/keyless-legacy", "v1")
+	legacy := cosigntest.PushRandomImage(t, reg.Host, "acme/keyless-legacy", "v1")
 	res = run(t, Step{Action: "sign", Workspace: ws, Env: env, With: map[string]string{
 		"image": legacy.String(), "signing-config": st.SigningConfig, "signature-format": "legacy", "tlog-upload": "false"}})
 	if res.ExitCode != 0 {
@@ -369,8 +298,8 @@ func TestSignAttestActionKeyless(t *testing.T) {
 	}
 	lc := []string{"--certificate-chain", st.FulcioChain, "--use-signed-timestamps", "--timestamp-certificate-chain", st.TSAChain,
 		"--insecure-ignore-tlog", "--insecure-ignore-sct", "--certificate-oidc-issuer", st.Issuer}
-	sgMustVerify(t, append(append([]string{"verify"}, lc...), "--certificate-identity-regexp", "^https://github.com/acme/widgets/", legacy.String())...)
-	sgMustNotVerify(t, append(append([]string{"verify"}, lc...), "--certificate-identity-regexp", "^https://github.com/evil/", legacy.String())...)
+	cosigntest.MustPass(t, append(append([]string{"verify"}, lc...), "--certificate-identity-regexp", "^https://github.com/acme/widgets/", legacy.String())...)
+	cosigntest.MustFail(t, append(append([]string{"verify"}, lc...), "--certificate-identity-regexp", "^https://github.com/evil/", legacy.String())...)
 }
 
 // sgEmptyRoot writes a trusted root with no authorities: cosign v2.6.5 wants a
@@ -383,67 +312,6 @@ func sgEmptyRoot(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// sgLegacyVerify checks the legacy (.sig / .att) signatures of ref with cosign's
-// verification code in legacy mode — what Kyverno ClusterPolicy reads. The CLI
-// cannot be told to look at them once a bundle exists. predicateType "" checks
-// signatures, otherwise attestations of that type.
-func sgLegacyVerify(t *testing.T, ref oci.Ref, pubPath, predicateType string, annotations map[string]any) error {
-	t.Helper()
-	ctx := context.Background()
-	pemBytes, err := os.ReadFile(pubPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemBytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := signature.LoadVerifier(pub, crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := ref.Name()
-	if err != nil {
-		t.Fatal(err)
-	}
-	co := &cosign.CheckOpts{SigVerifier: v, IgnoreTlog: true, ClaimVerifier: cosign.SimpleClaimVerifier, Annotations: annotations}
-	if predicateType == "" {
-		_, _, err = cosign.VerifyImageSignatures(ctx, d, co)
-		return err
-	}
-	co.ClaimVerifier = cosign.IntotoSubjectClaimVerifier
-	atts, _, err := cosign.VerifyImageAttestations(ctx, d, co)
-	if err != nil {
-		return err
-	}
-	for _, a := range atts {
-		p, err := a.Payload()
-		if err != nil {
-			return err
-		}
-		var env struct {
-			Payload string `json:"payload"`
-		}
-		if err := json.Unmarshal(p, &env); err != nil {
-			return err
-		}
-		st, err := base64.StdEncoding.DecodeString(env.Payload)
-		if err != nil {
-			return err
-		}
-		var s struct {
-			PredicateType string `json:"predicateType"`
-		}
-		if err := json.Unmarshal(st, &s); err != nil {
-			return err
-		}
-		if s.PredicateType == predicateType {
-			return nil
-		}
-	}
-	return fmt.Errorf("no verified legacy attestation of type %s", predicateType)
 }
 
 // sgEnvMap turns KEY=VALUE pairs into a step's Env.
@@ -462,10 +330,11 @@ func sgEnvMap(kvs []string) map[string]string {
 // verifies the signature and the attestation. A malformed KMS URI exits 2 and
 // an unreachable KMS exits 3, each naming the key.
 func TestSignAttestActionKMS(t *testing.T) {
+	t.Parallel()
 	kms := testinfra.StartLocalKMS(t)
 	reg := testinfra.StartRegistry(t)
-	ws := sgWorkspace(t)
-	ref := sgPushImage(t, reg.Host, "acme/kms", "v1")
+	ws := t.TempDir()
+	ref := cosigntest.PushRandomImage(t, reg.Host, "acme/kms", "v1")
 	pub := filepath.Join(ws, "kms.pub")
 	if err := os.WriteFile(pub, kms.PublicKeyPEM, 0o600); err != nil {
 		t.Fatal(err)
@@ -480,8 +349,8 @@ func TestSignAttestActionKMS(t *testing.T) {
 		t.Errorf("signer %q / summary do not name the KMS key:\n%s", res.Outputs["signer"], res.Summary)
 	}
 	root := sgEmptyRoot(t)
-	sgMustVerify(t, "verify", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, ref.String())
-	if err := sgLegacyVerify(t, ref, pub, "", nil); err != nil {
+	cosigntest.MustPass(t, "verify", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, ref.String())
+	if err := cosigntest.LegacyVerify(t, ref, pub, "", nil); err != nil {
 		t.Errorf("legacy signature: %v", err)
 	}
 	res = run(t, Step{Action: "attest", Workspace: ws, Env: env, With: map[string]string{
@@ -489,8 +358,8 @@ func TestSignAttestActionKMS(t *testing.T) {
 	if res.ExitCode != 0 {
 		t.Fatalf("attest: exit %d\n%s\n%s", res.ExitCode, res.Log, res.Stderr)
 	}
-	sgMustVerify(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, "--type", "vuln", ref.String())
-	if err := sgLegacyVerify(t, ref, pub, attestation.PredicateCycloneDX, nil); err != nil {
+	cosigntest.MustPass(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, "--type", "vuln", ref.String())
+	if err := cosigntest.LegacyVerify(t, ref, pub, attestation.PredicateCycloneDX, nil); err != nil {
 		t.Errorf("legacy attestation: %v", err)
 	}
 

@@ -535,6 +535,7 @@ func readTemplate(t *testing.T, rel string) []byte {
 
 // Every template, reusable workflow and example workflow passes actionlint.
 func TestTemplatesActionlint(t *testing.T) {
+	t.Parallel()
 	for _, f := range templateFiles(t) {
 		t.Run(f, func(t *testing.T) {
 			for _, e := range lint(t, ".github/workflows/"+filepath.Base(f), readTemplate(t, f)) {
@@ -548,6 +549,7 @@ func TestTemplatesActionlint(t *testing.T) {
 // required input is passed, and every steps/needs/jobs output reference resolves to
 // a declared output.
 func TestTemplatesMatchActionContracts(t *testing.T) {
+	t.Parallel()
 	for _, f := range templateFiles(t) {
 		t.Run(f, func(t *testing.T) {
 			w, _ := parseWorkflow(t, readTemplate(t, f))
@@ -562,6 +564,7 @@ func TestTemplatesMatchActionContracts(t *testing.T) {
 // id-token only where something is signed, the digest between jobs, no caches where
 // it signs or deploys, no pull_request_target, persist-credentials: false.
 func TestTemplatesSecurityRules(t *testing.T) {
+	t.Parallel()
 	for _, f := range templateFiles(t) {
 		t.Run(f, func(t *testing.T) {
 			raw := readTemplate(t, f)
@@ -575,6 +578,7 @@ func TestTemplatesSecurityRules(t *testing.T) {
 
 // The checks above are live: each break of a rule or a contract is reported.
 func TestTemplatesChecksCatchBreakage(t *testing.T) {
+	t.Parallel()
 	base := "workflows-templates/secure-pipeline.yml"
 	orig := string(readTemplate(t, base))
 	tests := []struct {
@@ -612,6 +616,7 @@ func TestTemplatesChecksCatchBreakage(t *testing.T) {
 // Each starter workflow comes with the properties file GitHub's template chooser
 // reads, and the paved road is one job of at most 20 lines.
 func TestTemplatesProperties(t *testing.T) {
+	t.Parallel()
 	ymls, _ := filepath.Glob(filepath.Join(h.Root, "workflows-templates", "*.yml"))
 	props, _ := filepath.Glob(filepath.Join(h.Root, "workflows-templates", "*.properties.json"))
 	if len(ymls) < 3 || len(ymls) != len(props) {
@@ -681,6 +686,7 @@ func examplePath(parts ...string) string {
 // The example's policy loads with the verify-and-deploy gate's own loader and asks
 // for the whole chain.
 func TestExamplePolicyLoads(t *testing.T) {
+	t.Parallel()
 	p, err := policy.Load(examplePath(".secure-gates", "policy.yaml"), policy.Options{BaseDir: examplePath()})
 	if err != nil {
 		t.Fatal(err)
@@ -708,6 +714,7 @@ func TestExamplePolicyLoads(t *testing.T) {
 
 // The example's exceptions file loads, and every entry carries what a reviewer needs.
 func TestExampleExceptionsLoad(t *testing.T) {
+	t.Parallel()
 	set, err := exceptions.Load(examplePath(".secure-gates", "exceptions.yaml"), time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), exceptions.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -725,6 +732,7 @@ func TestExampleExceptionsLoad(t *testing.T) {
 // The PR template asks the four questions: left as is it fails the threat-model
 // gate, answered it passes.
 func TestExamplePRTemplate(t *testing.T) {
+	t.Parallel()
 	tmpl := string(readTemplate(t, "examples/.github/pull_request_template.md"))
 	res, err := threatmodel.Check(tmpl, threatmodel.Options{})
 	if err != nil {
@@ -760,6 +768,7 @@ func TestExamplePRTemplate(t *testing.T) {
 // Both overlays build with kustomize into a Deployment that runs the image by
 // digest, as non-root, on a read-only root filesystem.
 func TestExampleKustomizeOverlays(t *testing.T) {
+	t.Parallel()
 	for _, env := range []string{"staging", "production"} {
 		t.Run(env, func(t *testing.T) {
 			k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
@@ -828,6 +837,7 @@ func TestExampleKustomizeOverlays(t *testing.T) {
 
 // The example image is multi-stage, pinned by digest, distroless and non-root.
 func TestExampleDockerfile(t *testing.T) {
+	t.Parallel()
 	ins := instructions(t, examplePath("Dockerfile"))
 	pinned := regexp.MustCompile(`^\S+@sha256:[0-9a-f]{64}(\s+AS\s+\S+)?$`)
 	var froms []string
@@ -857,6 +867,7 @@ func TestExampleDockerfile(t *testing.T) {
 // The sample service is a module of its own (the main module's ./... skips it);
 // its tests pass.
 func TestExampleServiceTests(t *testing.T) {
+	t.Parallel()
 	cmd := exec.Command("go", "test", "-count=1", "./...")
 	cmd.Dir = examplePath()
 	cmd.Env = append(os.Environ(), "GOFLAGS=", "GOWORK=off")
@@ -868,6 +879,7 @@ func TestExampleServiceTests(t *testing.T) {
 // The example's Kyverno ClusterPolicy is the one rendered from its policy file
 // (regenerate with the command in examples/README.md, or -update).
 func TestExampleKyvernoPolicyUpToDate(t *testing.T) {
+	t.Parallel()
 	p, err := policy.Load(examplePath(".secure-gates", "policy.yaml"), policy.Options{BaseDir: examplePath()})
 	if err != nil {
 		t.Fatal(err)
@@ -918,6 +930,7 @@ func iacWorkflowRoot(t *testing.T, files map[string][]byte) string {
 // applies to users' workflows, and the example service passes the IaC scan as a
 // whole (Dockerfile, kustomize overlays, workflow).
 func TestTemplatesPassIaCRules(t *testing.T) {
+	t.Parallel()
 	files := map[string][]byte{}
 	for _, f := range templateFiles(t) {
 		files[strings.ReplaceAll(f, "/", "__")] = readTemplate(t, f)
@@ -962,6 +975,7 @@ func TestTemplatesPassIaCRules(t *testing.T) {
 // its workflow runs it. Dependencies are not scanned here: the service uses only
 // the standard library and the vulnerability DB needs a download.
 func TestExamplePassesScan(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	res := run(t, Step{Action: "scan", Workspace: examplePath(), With: map[string]string{
 		"scanners": "secrets,license,iac", "upload-sarif": "false", "output-dir": out,
@@ -1007,6 +1021,7 @@ var localActionRe = regexp.MustCompile(`(?m)uses: \./actions/([a-z-]+)$`)
 // our published actions; the release's pin job is the one job allowed
 // contents: write (it commits the pinned action.yml files and moves the tag).
 func TestProjectWorkflows(t *testing.T) {
+	t.Parallel()
 	zero := strings.Repeat("0", 40)
 	for _, f := range projectWorkflows(t) {
 		t.Run(f, func(t *testing.T) {
@@ -1041,6 +1056,7 @@ func TestProjectWorkflows(t *testing.T) {
 // the one documented exception (slsa-github-generator by tag); an event field
 // put into release.yml's run: script is reported.
 func TestProjectWorkflowsPassIaCRules(t *testing.T) {
+	t.Parallel()
 	m, err := filepath.Glob(filepath.Join(h.Root, ".github", "workflows", "*.yml"))
 	if err != nil || len(m) < 4 {
 		t.Fatalf("found %v (%v): want ci.yml, release.yml and the two reusable workflows", m, err)

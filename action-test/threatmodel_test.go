@@ -31,6 +31,7 @@ func prEvent(t *testing.T, file string) map[string]any {
 }
 
 func TestThreatModelAction(t *testing.T) {
+	t.Parallel()
 	all := "What are we working on?,What can go wrong?,What are we going to do about it?,Did we do a good job?"
 	tests := []struct {
 		name        string
@@ -112,6 +113,7 @@ func TestThreatModelAction(t *testing.T) {
 }
 
 func TestThreatModelEvents(t *testing.T) {
+	t.Parallel()
 	res := run(t, Step{Action: "threat-model", EventName: "push", Event: map[string]any{"ref": "refs/heads/main"}})
 	if res.ExitCode != 2 || !strings.Contains(res.Log, "runs on pull_request and merge_group events") {
 		t.Errorf("push event: exit %d, log %q", res.ExitCode, res.Log)
@@ -127,6 +129,7 @@ func TestThreatModelEvents(t *testing.T) {
 // double checks the documented request: GET /repos/{owner}/{repo}/pulls/{number},
 // a bearer token, the GitHub JSON media type.
 func TestThreatModelMergeGroup(t *testing.T) {
+	t.Parallel()
 	body, _ := os.ReadFile(filepath.Join("testdata", "threat-model", "good.md"))
 	var calls int
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

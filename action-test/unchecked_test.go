@@ -89,6 +89,7 @@ func assertNoInjection(t *testing.T, res *Result) {
 // runner an ingested tool that did not run fails the scan or is recorded as an
 // outage, and nothing printed starts a command.
 func TestScanActionUncheckedAndHostileNames(t *testing.T) {
+	t.Parallel()
 	ws, sarifRan, sarifFailed := hostileTree(t)
 	with := func(sarifInput, policy string) map[string]string {
 		// The outputs go outside the workspace, so a run does not scan the last one's.

@@ -2,10 +2,6 @@ package actiontest
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -64,14 +60,9 @@ func vdNewWorld(t *testing.T, mode string) *vdWorld {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"release", "security", "other"} {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		der, _ := x509.MarshalPKCS8PrivateKey(k)
-		w.keys[n] = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-		pub, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
-		if err := os.WriteFile(filepath.Join(w.ws, ".secure-gates", n+".pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644); err != nil {
+		var pub string
+		w.keys[n], pub = testinfra.ECDSAKey(t)
+		if err := os.WriteFile(filepath.Join(w.ws, ".secure-gates", n+".pub"), []byte(pub), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -166,32 +157,39 @@ func vdGit(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// vdGitOpsRepo makes a bare repository with overlays/staging/kustomization.yaml
-// naming image (a repository) and the Deployment it renders, which runs the image
-// by tag.
-func vdGitOpsRepo(t *testing.T, image string) string {
+// vdGitOpsRepo makes a bare repository with overlays/staging (or each of
+// overlays) holding a kustomization naming image (a repository) and the
+// Deployment it renders, which runs the image by tag.
+func vdGitOpsRepo(t *testing.T, image string, overlays ...string) string {
 	t.Helper()
 	k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [deployment.yaml]\nimages:\n- name: " + image + "\n  newTag: v1\n"
-	return vdGitOpsRepoWith(t, k, image+":v0")
+	return vdGitOpsRepoWith(t, k, image+":v0", overlays...)
 }
 
-// vdGitOpsRepoWith makes a bare repository whose overlays/staging holds the
-// kustomization k and a Deployment whose container runs image.
-func vdGitOpsRepoWith(t *testing.T, k, image string) string {
+// vdGitOpsRepoWith makes a bare repository whose overlays/staging (or each of
+// overlays) holds the kustomization k and a Deployment whose container runs
+// image.
+func vdGitOpsRepoWith(t *testing.T, k, image string, overlays ...string) string {
 	t.Helper()
+	if len(overlays) == 0 {
+		overlays = []string{"staging"}
+	}
 	root := t.TempDir()
 	bare := filepath.Join(root, "gitops.git")
 	seed := filepath.Join(root, "seed")
 	vdGit(t, root, "init", "--quiet", "--bare", "--initial-branch=main", bare)
 	vdGit(t, root, "clone", "--quiet", bare, seed)
-	if err := os.MkdirAll(filepath.Join(seed, "overlays", "staging"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	deployment := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n" +
 		"    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: app, image: \"" + image + "\"}]\n"
-	for name, content := range map[string]string{"kustomization.yaml": k, "deployment.yaml": deployment} {
-		if err := os.WriteFile(filepath.Join(seed, "overlays", "staging", name), []byte(content), 0o644); err != nil {
+	for _, env := range overlays {
+		dir := filepath.Join(seed, "overlays", env)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
+		}
+		for name, content := range map[string]string{"kustomization.yaml": k, "deployment.yaml": deployment} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	vdGit(t, seed, "add", ".")
@@ -209,7 +207,20 @@ func vdStep(w *vdWorld, with map[string]string) Step {
 	return Step{Action: "verify-and-deploy", Workspace: w.ws, With: with, Timeout: 3 * time.Minute}
 }
 
+// vdCopyWorkspace copies the world's workspace (policy and keys) into a fresh
+// folder, for a step that runs in parallel with others: verify-and-deploy
+// writes its report and VSA into the workspace.
+func vdCopyWorkspace(t *testing.T, w *vdWorld) string {
+	t.Helper()
+	ws := t.TempDir()
+	if err := os.CopyFS(ws, os.DirFS(w.ws)); err != nil {
+		t.Fatal(err)
+	}
+	return ws
+}
+
 func TestVerifyAndDeployGitOps(t *testing.T) {
+	t.Parallel()
 	w := vdNewWorld(t, "enforce")
 	ref := w.push("acme/widgets", "v1")
 	w.attestAll(ref, true)
@@ -223,11 +234,7 @@ func TestVerifyAndDeployGitOps(t *testing.T) {
 	if res.Outputs["verified"] != "true" || res.Outputs["digest"] != ref.Digest || res.Outputs["break-glass"] != "false" || res.Outputs["exceptions-used"] != "[]" {
 		t.Errorf("outputs %v", res.Outputs)
 	}
-	for _, want := range []string{"✓ verified", "| signature | ✓ |", "| cyclonedx | ✓ |", "| vuln | ✓ |", "| code-scan | ✓ |", "| slsaprovenance | ✓ |", "Committed "} {
-		if !strings.Contains(res.Summary, want) {
-			t.Errorf("summary lacks %q:\n%s", want, res.Summary)
-		}
-	}
+	wantSummary(t, res, "✓ verified", "| signature | ✓ |", "| cyclonedx | ✓ |", "| vuln | ✓ |", "| code-scan | ✓ |", "| slsaprovenance | ✓ |", "Committed ")
 	masked := false
 	for _, c := range res.Commands {
 		masked = masked || c.Name == "add-mask" && c.Message == "ghs_gitopstoken123"
@@ -300,6 +307,7 @@ func TestVerifyAndDeployGitOps(t *testing.T) {
 }
 
 func TestVerifyAndDeployRefusesAndListsEveryCause(t *testing.T) {
+	t.Parallel()
 	w := vdNewWorld(t, "enforce")
 	ref := w.push("acme/widgets", "v1")
 	// Not signed; attested, but with an unwaived critical; plus an expired
@@ -324,19 +332,9 @@ func TestVerifyAndDeployRefusesAndListsEveryCause(t *testing.T) {
 	if res.Outputs["verified"] != "false" {
 		t.Errorf("verified = %q", res.Outputs["verified"])
 	}
-	for _, want := range []string{"✗ NOT verified", "| signature | ✗ | image is not signed", "| vuln | ✗ |", "CVE-2021-44228 (critical in log4j-core)",
-		"expired at", "signed by no allowed exception signer", "BLOCKED"} {
-		if !strings.Contains(res.Summary, want) {
-			t.Errorf("summary lacks %q:\n%s", want, res.Summary)
-		}
-	}
-	errs := 0
-	for _, a := range res.Annotations() {
-		if a.Name == "error" {
-			errs++
-		}
-	}
-	if errs < 2 {
+	wantSummary(t, res, "✗ NOT verified", "| signature | ✗ | image is not signed", "| vuln | ✗ |", "CVE-2021-44228 (critical in log4j-core)",
+		"expired at", "signed by no allowed exception signer", "BLOCKED")
+	if errs := res.Count("error"); errs < 2 {
 		t.Errorf("%d error annotations, want one per failure (signature, vuln)", errs)
 	}
 	if vdGit(t, bare, "rev-parse", "main") != before {
@@ -345,6 +343,7 @@ func TestVerifyAndDeployRefusesAndListsEveryCause(t *testing.T) {
 }
 
 func TestVerifyAndDeployAuditNeverBlocks(t *testing.T) {
+	t.Parallel()
 	w := vdNewWorld(t, "audit")
 	ref := w.push("acme/widgets", "v1")
 	bare := vdGitOpsRepo(t, ref.Repository)
@@ -353,11 +352,7 @@ func TestVerifyAndDeployAuditNeverBlocks(t *testing.T) {
 	if res.ExitCode != 0 {
 		t.Fatalf("audit mode blocked: exit %d\n%s\n%s", res.ExitCode, res.Summary, res.Stderr)
 	}
-	for _, want := range []string{"AUDIT MODE", "never blocks", "In enforce mode it would have been BLOCKED", "| signature | ✗ |", "| cyclonedx | ✗ | missing"} {
-		if !strings.Contains(res.Summary, want) {
-			t.Errorf("summary lacks %q:\n%s", want, res.Summary)
-		}
-	}
+	wantSummary(t, res, "AUDIT MODE", "never blocks", "In enforce mode it would have been BLOCKED", "| signature | ✗ |", "| cyclonedx | ✗ | missing")
 	if res.Outputs["verified"] != "false" {
 		t.Errorf("verified = %q", res.Outputs["verified"])
 	}
@@ -381,6 +376,7 @@ func TestVerifyAndDeployAuditNeverBlocks(t *testing.T) {
 // unsigned image is refused (exit 1) and nothing is deployed, while staging
 // still audits.
 func TestVerifyAndDeployEnforceEnvironments(t *testing.T) {
+	t.Parallel()
 	w := vdNewWorld(t, "audit")
 	ref := w.push("acme/widgets", "v1")
 	bare := vdGitOpsRepo(t, ref.Repository)
@@ -407,6 +403,7 @@ func TestVerifyAndDeployEnforceEnvironments(t *testing.T) {
 }
 
 func TestVerifyAndDeployInputErrors(t *testing.T) {
+	t.Parallel()
 	w := vdNewWorld(t, "enforce")
 	ref := w.push("acme/widgets", "v1")
 	bad := filepath.Join(w.ws, ".secure-gates", "bad.yaml")
@@ -507,6 +504,7 @@ func (k *vdKube) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestVerifyAndDeployKubectlUsesTheVerifiedDigest(t *testing.T) {
+	t.Parallel()
 	w := vdNewWorld(t, "enforce")
 	ref := w.push("acme/widgets", "v1")
 	w.attestAll(ref, true)
@@ -592,6 +590,7 @@ func TestVerifyAndDeployKubectlUsesTheVerifiedDigest(t *testing.T) {
 // uses are input errors (exit 2) with nothing pushed — both used to append an
 // entry nobody used, push it and report "deployed".
 func TestVerifyAndDeployGitOpsTakesEffectOrFails(t *testing.T) {
+	t.Parallel()
 	w := vdNewWorld(t, "enforce")
 	ref := w.push("acme/widgets", "v1")
 	w.attestAll(ref, true)
@@ -645,6 +644,7 @@ func TestVerifyAndDeployGitOpsTakesEffectOrFails(t *testing.T) {
 // the stack's trusted root; the right identity passes, another repository's
 // identity is refused, and the VSA is attested keylessly.
 func TestVerifyAndDeployKeyless(t *testing.T) {
+	t.Parallel()
 	st := testinfra.StartSigstore(t, testinfra.SigstoreOptions{})
 	w := vdNewWorld(t, "enforce")
 	ref := w.push("acme/widgets", "v1")
@@ -695,11 +695,7 @@ func TestVerifyAndDeployKeyless(t *testing.T) {
 			t.Fatalf("%s: exit %d, want %d\n%s\n%s", tt.repo, res.ExitCode, tt.code, res.Summary, res.Stderr)
 		}
 		if tt.code == 0 {
-			for _, want := range []string{"| signature | ✓ |", "| cyclonedx | ✓ |", "| vuln | ✓ |", "| slsaprovenance | ✓ |", "attested on the digest by"} {
-				if !strings.Contains(res.Summary, want) {
-					t.Errorf("summary lacks %q:\n%s", want, res.Summary)
-				}
-			}
+			wantSummary(t, res, "| signature | ✓ |", "| cyclonedx | ✓ |", "| vuln | ✓ |", "| slsaprovenance | ✓ |", "attested on the digest by")
 			// Both formats were written by sign/attest and every one of them
 			// verified: nothing is ignored as unverifiable.
 			data, _ := os.ReadFile(filepath.Join(w.ws, res.Outputs["report"]))
@@ -717,6 +713,7 @@ func TestVerifyAndDeployKeyless(t *testing.T) {
 // fixable critical — the gate blocks, nothing is pushed, and the summary and the
 // report name the older scan as superseded; the reverse deploys.
 func TestVerifyAndDeployNewestScanDecides(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name             string
 		older, newer     []map[string]any
@@ -729,6 +726,7 @@ func TestVerifyAndDeployNewestScanDecides(t *testing.T) {
 			[]string{"| vuln | ✓ |", "2 older superseded", "Superseded"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			w := vdNewWorld(t, "enforce")
 			ref := w.push("acme/widgets", "v1")
 			w.attestAll(ref, true, tt.older...) // its scan finished a minute ago
@@ -752,11 +750,7 @@ func TestVerifyAndDeployNewestScanDecides(t *testing.T) {
 			if res.ExitCode != tt.code {
 				t.Fatalf("exit %d, want %d\n%s\n%s", res.ExitCode, tt.code, res.Summary, res.Stderr)
 			}
-			for _, want := range tt.summaryFragments {
-				if !strings.Contains(res.Summary, want) {
-					t.Errorf("summary lacks %q:\n%s", want, res.Summary)
-				}
-			}
+			wantSummary(t, res, tt.summaryFragments...)
 			if deployed := vdGit(t, bare, "rev-parse", "main") != before; deployed != (tt.code == 0) {
 				t.Errorf("deployed = %v, want %v", deployed, tt.code == 0)
 			}

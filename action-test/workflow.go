@@ -453,15 +453,7 @@ func (wr *WorkflowRun) shell(ctx context.Context, j *WorkflowJob, shell, script 
 	for n, p := range files {
 		vars[n] = p
 	}
-	for k, v := range wr.Env {
-		vars[k] = v
-	}
-	if j.Permissions["id-token"] == "write" {
-		for k, v := range wr.IDTokenEnv {
-			vars[k] = v
-		}
-	}
-	for k, v := range env {
+	for k, v := range wr.stepEnv(j, env) {
 		vars[k] = v
 	}
 	ctx, cancel := context.WithTimeout(ctx, wr.timeout())
@@ -493,6 +485,25 @@ func (wr *WorkflowRun) shell(ctx context.Context, j *WorkflowJob, shell, script 
 	return res, nil
 }
 
+// stepEnv is what a step of job j gets on top of the runner's variables: the
+// run's Env, the ID-token request variables when j is granted id-token: write
+// (as the runner does), then env, the step's own (later wins).
+func (wr *WorkflowRun) stepEnv(j *WorkflowJob, env map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range wr.Env {
+		out[k] = v
+	}
+	if j.Permissions["id-token"] == "write" {
+		for k, v := range wr.IDTokenEnv {
+			out[k] = v
+		}
+	}
+	for k, v := range env {
+		out[k] = v
+	}
+	return out
+}
+
 // refName is github.ref_name: the branch or tag name of a ref.
 func refName(ref string) string {
 	for _, p := range []string{"refs/heads/", "refs/tags/"} {
@@ -511,24 +522,12 @@ func (wr *WorkflowRun) step(ctx context.Context, job string, j *WorkflowJob, st 
 		if wr.With != nil {
 			wr.With(job, gate, with)
 		}
-		env := map[string]string{}
-		for k, v := range wr.Env {
-			env[k] = v
-		}
-		if j.Permissions["id-token"] == "write" {
-			for k, v := range wr.IDTokenEnv {
-				env[k] = v
-			}
-		}
-		for k, v := range stepEnv {
-			env[k] = v
-		}
 		tmp, err := os.MkdirTemp("", "workflow-step-")
 		if err != nil {
 			return nil, "", err
 		}
 		res, err := wr.Harness.Run(ctx, Step{Action: gate, With: with, EventName: wr.Event, SHA: wr.SHA, Ref: wr.Ref, Repository: wr.Repository,
-			Token: wr.Token, Workspace: wr.Workspace, Env: env, TempDir: tmp, Timeout: wr.timeout()})
+			Token: wr.Token, Workspace: wr.Workspace, Env: wr.stepEnv(j, stepEnv), TempDir: tmp, Timeout: wr.timeout()})
 		if err != nil {
 			return nil, "", err
 		}
