@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -75,37 +74,23 @@ func (tool Tool) Path(t testing.TB) string {
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
 	}
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	// The build lock is the one machine-wide lock of the tests, and it must
 	// stay: test binaries run in parallel (go test runs packages at once) and
 	// two that find the tool missing would otherwise run `go install` into the
 	// same folder together. It guards only the build: a built tool is used
 	// without taking it.
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	t.Logf("building %s %s into %s (once per machine)", tool.Name, tool.Version, dir)
-	cmd := exec.Command("go", "install", tool.Package+"@"+tool.Version)
-	cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=", "CGO_ENABLED=0")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building %s@%s: %v\n%s", tool.Package, tool.Version, err, lastLines(string(out), 30))
-	}
-	return bin
+	return BuildOnce(t, bin, func(tmp string) error {
+		t.Logf("building %s %s into %s (once per machine)", tool.Name, tool.Version, dir)
+		gobin := tmp + ".d" // go install names the binary; it is moved to tmp
+		defer os.RemoveAll(gobin)
+		cmd := exec.Command("go", "install", tool.Package+"@"+tool.Version)
+		cmd.Env = append(os.Environ(), "GOBIN="+gobin, "GOFLAGS=", "CGO_ENABLED=0")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s@%s: %v\n%s", tool.Package, tool.Version, err, lastLines(string(out), 30))
+		}
+		return os.Rename(filepath.Join(gobin, filepath.Base(bin)), tmp)
+	})
 }
 
 func lastLines(s string, n int) string {
