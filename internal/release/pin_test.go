@@ -3,11 +3,8 @@ package release
 import (
 	"context"
 	"flag"
-	"io"
 	"io/fs"
-	"log"
 	"net"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,22 +13,21 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-// startRegistry serves go-containerregistry's in-process registry on loopback.
+// startRegistry serves go-containerregistry's in-process registry on loopback
+// (testinfra's: uploads do not wait on one another).
 func startRegistry(t *testing.T) string {
 	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
+	return testinfra.StartRegistry(t).Host
 }
 
 // pushEmpty pushes the (deterministic) empty image to host/owner/secure-gates:v1

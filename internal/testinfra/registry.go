@@ -1,6 +1,7 @@
 package testinfra
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -41,9 +42,28 @@ func StartRegistry(t testing.TB) *Registry {
 	t.Helper()
 	dir := t.TempDir()
 	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithBlobHandler(registry.NewDiskBlobHandler(dir)))
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(BufferUploads(h))
 	t.Cleanup(srv.Close)
 	return &Registry{Host: strings.TrimPrefix(srv.URL, "http://"), Dir: dir}
+}
+
+// BufferUploads reads the body of each PATCH and PUT in full before h sees it.
+// go-containerregistry's registry holds one lock over every upload while it
+// copies a body in, so a layer that a client compresses as it sends (cosign,
+// release image --push) would stall every other upload to the registry for as
+// long — past the clients' response-header timeout on a loaded machine.
+func BufferUploads(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPatch || r.Method == http.MethodPut {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, "reading the upload: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // StartDistribution starts Debian's docker-registry (distribution 2.8, a
