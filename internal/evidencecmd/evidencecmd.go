@@ -74,65 +74,65 @@ const maxListBytes = 4 << 20
 // bundleFlags are the flags of `evidence` (writing bundles).
 type bundleFlags struct {
 	images                                  gate.ListFlag
-	imagesFile, policyPath, baseDir         string
-	trustedRoot, out, from, to, environment string
+	imagesFile, policyPath, baseDir         *string
+	trustedRoot, out, from, to, environment *string
 }
 
-func newBundleFlags(w io.Writer, f *bundleFlags) *flag.FlagSet {
+func newBundleFlags(w io.Writer) (*flag.FlagSet, *bundleFlags) {
 	fs := flag.NewFlagSet("evidence", flag.ContinueOnError)
 	fs.SetOutput(w)
+	f := &bundleFlags{}
 	fs.Var(&f.images, "image", "image to bundle, REPO@sha256:… (repeatable)")
-	fs.StringVar(&f.imagesFile, "images", "", "file listing images, one REPO@sha256:… per line")
-	fs.StringVar(&f.policyPath, "policy", ".secure-gates/policy.yaml", "verify-and-deploy policy file")
-	fs.StringVar(&f.baseDir, "base-dir", "", "folder key paths in the policy are relative to (default the working directory)")
-	fs.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json (default: none for key-only policies, the public-good instance through TUF for keyless ones)")
-	fs.StringVar(&f.out, "out", "", "bundle folder, or FILE.tar.gz (one image); a folder for a sample")
-	fs.StringVar(&f.from, "from", "", "start of the audit period (RFC 3339 or YYYY-MM-DD, inclusive)")
-	fs.StringVar(&f.environment, "environment", "", "environment the release was deployed to, as verify-and-deploy's environment input (a dast requirement does not apply in the environment its DAST runs in)")
-	fs.StringVar(&f.to, "to", "", "end of the audit period (RFC 3339 or YYYY-MM-DD, exclusive; a date includes its whole day)")
+	f.imagesFile = fs.String("images", "", "file listing images, one REPO@sha256:… per line")
+	f.policyPath = fs.String("policy", ".secure-gates/policy.yaml", "verify-and-deploy policy file")
+	f.baseDir = fs.String("base-dir", "", "folder key paths in the policy are relative to (default the working directory)")
+	f.trustedRoot = fs.String("trusted-root", "", "Sigstore trusted_root.json (default: none for key-only policies, the public-good instance through TUF for keyless ones)")
+	f.out = fs.String("out", "", "bundle folder, or FILE.tar.gz (one image); a folder for a sample")
+	f.from = fs.String("from", "", "start of the audit period (RFC 3339 or YYYY-MM-DD, inclusive)")
+	f.environment = fs.String("environment", "", "environment the release was deployed to, as verify-and-deploy's environment input (a dast requirement does not apply in the environment its DAST runs in)")
+	f.to = fs.String("to", "", "end of the audit period (RFC 3339 or YYYY-MM-DD, exclusive; a date includes its whole day)")
 	fs.Usage = func() { fmt.Fprint(w, usage); fs.PrintDefaults() }
-	return fs
+	return fs, f
 }
 
 func run(ctx context.Context, rt *gha.Runtime, args []string, version string) error {
 	if len(args) > 0 && args[0] == "verify" {
 		return verifyCmd(ctx, rt, args[1:])
 	}
-	var f bundleFlags
-	fs := newBundleFlags(rt.Stdout(), &f)
+	fs, f := newBundleFlags(rt.Stdout())
 	if help, err := gate.ParseFlags(fs, args, " (images are given with --image or --images)"); help || err != nil {
 		return err
 	}
-	if f.out == "" {
+	if *f.out == "" {
 		return errkind.Input(errors.New("evidence: --out is required (a folder, or FILE.tar.gz)"))
 	}
 	refs, err := f.refs()
 	if err != nil {
 		return err
 	}
-	period, err := parsePeriod(f.from, f.to)
+	period, err := parsePeriod(*f.from, *f.to)
 	if err != nil {
 		return err
 	}
-	sample := len(refs) > 1 || period.set() || f.imagesFile != ""
-	if sample && evidence.IsArchive(f.out) {
-		return errkind.Input(fmt.Errorf("evidence: --out %s: a sample (several images or --from/--to) is written to a folder", f.out))
+	sample := len(refs) > 1 || period.set() || *f.imagesFile != ""
+	if sample && evidence.IsArchive(*f.out) {
+		return errkind.Input(fmt.Errorf("evidence: --out %s: a sample (several images or --from/--to) is written to a folder", *f.out))
 	}
 	o, err := f.options(ctx, version)
 	if err != nil {
 		return err
 	}
 	if !sample {
-		return writeBundle(ctx, rt, refs[0], o, f.out)
+		return writeBundle(ctx, rt, refs[0], o, *f.out)
 	}
-	return writeSample(ctx, rt, refs, period, o, f.out)
+	return writeSample(ctx, rt, refs, period, o, *f.out)
 }
 
 // refs are the images of --image and --images, by digest.
 func (f *bundleFlags) refs() ([]oci.Ref, error) {
 	images := f.images
-	if f.imagesFile != "" {
-		list, err := readList(f.imagesFile)
+	if *f.imagesFile != "" {
+		list, err := readList(*f.imagesFile)
 		if err != nil {
 			return nil, err
 		}
@@ -154,21 +154,21 @@ func (f *bundleFlags) refs() ([]oci.Ref, error) {
 
 // options reads the policy and the trusted root the bundles record.
 func (f *bundleFlags) options(ctx context.Context, version string) (evidence.Options, error) {
-	polBytes, err := readBounded("--policy", f.policyPath, policy.MaxPolicyBytes)
+	polBytes, err := readBounded("--policy", *f.policyPath, policy.MaxPolicyBytes)
 	if err != nil {
 		return evidence.Options{}, err
 	}
-	base := cmp.Or(f.baseDir, ".")
+	base := cmp.Or(*f.baseDir, ".")
 	pol, err := policy.Parse(polBytes, policy.Options{BaseDir: base})
 	if err != nil {
-		return evidence.Options{}, errkind.Input(fmt.Errorf("policy %s: %w", f.policyPath, err))
+		return evidence.Options{}, errkind.Input(fmt.Errorf("policy %s: %w", *f.policyPath, err))
 	}
-	trust, err := trustedRootBytes(ctx, f.trustedRoot, pol)
+	trust, err := trustedRootBytes(ctx, *f.trustedRoot, pol)
 	if err != nil {
 		return evidence.Options{}, err
 	}
-	return evidence.Options{Policy: polBytes, PolicySource: f.policyPath, BaseDir: base, TrustedRoot: trust,
-		Registry: oci.Options{UserAgent: "secure-gates"}, Version: version, Environment: f.environment}, nil
+	return evidence.Options{Policy: polBytes, PolicySource: *f.policyPath, BaseDir: base, TrustedRoot: trust,
+		Registry: oci.Options{UserAgent: "secure-gates"}, Version: version, Environment: *f.environment}, nil
 }
 
 // writeBundle writes the evidence bundle of one image to out.

@@ -385,6 +385,19 @@ func (r workflowRuleSet) or(why string) string {
 // verifies lists the steps that verify the image before deploy.
 func (r workflowRuleSet) verifies() []use { return r.wf.find(capVerify, buildEvents...) }
 
+// found adds the fact k from the steps doing c (on one of the events, if
+// any), or records why (or that there is no workflow) it is missing. It
+// returns the steps.
+func (r workflowRuleSet) found(k Fact, why string, c capability, events ...string) []use {
+	s := r.wf.find(c, events...)
+	if len(s) == 0 {
+		r.f.miss(k, r.or(why))
+		return nil
+	}
+	r.f.add(k, "repository", evs(s)...)
+	return s
+}
+
 // sast is question 1: SAST on pull requests, required by branch protection.
 func (r workflowRuleSet) sast() {
 	f, wf, prot := r.f, r.wf, r.prot
@@ -415,22 +428,15 @@ func (r workflowRuleSet) sast() {
 
 // secrets is question 2: secrets scanning in CI (pre-commit is a repository fact).
 func (r workflowRuleSet) secrets() {
-	if s := r.wf.find(capSecrets); len(s) > 0 {
-		r.f.add(FactSecretsInCI, "repository", evs(s)...)
-	} else {
-		r.f.miss(FactSecretsInCI, r.or("no workflow runs a secrets scanner"))
-	}
+	r.found(FactSecretsInCI, "no workflow runs a secrets scanner", capSecrets)
 }
 
 // sca is question 3: dependency scanning, gating with an SLA.
 func (r workflowRuleSet) sca() {
 	f, wf := r.f, r.wf
-	s := wf.find(capSCA)
-	if len(s) == 0 {
-		f.miss(FactSCA, r.or("no workflow runs SCA (scan gate deps, Trivy fs, OSV-Scanner, dependency-review)"))
+	if r.found(FactSCA, "no workflow runs SCA (scan gate deps, Trivy fs, OSV-Scanner, dependency-review)", capSCA) == nil {
 		return
 	}
-	f.add(FactSCA, "repository", evs(s)...)
 	gate := wf.find(capSCAGate, prEvents...)
 	req, ok := requires(r.pol, "https://cosign.sigstore.dev/attestation/vuln/v1")
 	switch {
@@ -446,12 +452,10 @@ func (r workflowRuleSet) sca() {
 // sbom is question 4: an SBOM at build, attested.
 func (r workflowRuleSet) sbom() {
 	f, wf := r.f, r.wf
-	s := wf.find(capSBOM, buildEvents...)
-	if len(s) == 0 {
-		f.miss(FactSBOM, r.or("no workflow generates an SBOM on push or release"))
+	s := r.found(FactSBOM, "no workflow generates an SBOM on push or release", capSBOM, buildEvents...)
+	if s == nil {
 		return
 	}
-	f.add(FactSBOM, "repository", evs(s)...)
 	if a := wf.find(capSBOMAttest, buildEvents...); len(a) > 0 {
 		f.add(FactSBOMSigned, "repository", append(evs(s), evs(a)...)...)
 	} else {
@@ -463,12 +467,10 @@ func (r workflowRuleSet) sbom() {
 // workflow, or by the policy verify-and-deploy enforces).
 func (r workflowRuleSet) imageScan() {
 	f, wf, pol := r.f, r.wf, r.pol
-	s := wf.find(capImageScan, buildEvents...)
-	if len(s) == 0 {
-		f.miss(FactImageScan, r.or("no workflow scans the image at build (sbom gate, Trivy image, Grype)"))
+	s := r.found(FactImageScan, "no workflow scans the image at build (sbom gate, Trivy image, Grype)", capImageScan, buildEvents...)
+	if s == nil {
 		return
 	}
-	f.add(FactImageScan, "repository", evs(s)...)
 	gate := wf.find(capImageScanGate, buildEvents...)
 	req, ok := requires(pol, "https://cosign.sigstore.dev/attestation/vuln/v1")
 	switch {
@@ -545,12 +547,10 @@ func (r workflowRuleSet) staticCredentials() {
 // signed is question 10: the image signed at build, verified before deploy.
 func (r workflowRuleSet) signed() {
 	f := r.f
-	s := r.wf.find(capSign, buildEvents...)
-	if len(s) == 0 {
-		f.miss(FactSigned, r.or("no workflow signs the image on push or release"))
+	s := r.found(FactSigned, "no workflow signs the image on push or release", capSign, buildEvents...)
+	if s == nil {
 		return
 	}
-	f.add(FactSigned, "repository", evs(s)...)
 	if verifies := r.verifies(); len(verifies) > 0 {
 		f.add(FactSignedVerified, "repository", append(evs(s), evs(verifies)...)...)
 	} else {
@@ -561,12 +561,10 @@ func (r workflowRuleSet) signed() {
 // provenance is question 11: SLSA provenance at build, verified.
 func (r workflowRuleSet) provenance() {
 	f, wf := r.f, r.wf
-	s := wf.find(capProvenance, buildEvents...)
-	if len(s) == 0 {
-		f.miss(FactProvenance, r.or("no workflow generates SLSA provenance on push or release"))
+	s := r.found(FactProvenance, "no workflow generates SLSA provenance on push or release", capProvenance, buildEvents...)
+	if s == nil {
 		return
 	}
-	f.add(FactProvenance, "repository", evs(s)...)
 	_, required := requires(r.pol, "https://slsa.dev/provenance/v1")
 	var ver []Evidence
 	if required {
