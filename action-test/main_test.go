@@ -11,6 +11,11 @@ import (
 )
 
 // h is the harness every test uses; TestMain builds the binary once.
+//
+// Every test is parallel. Go starts the paused parallel tests last-declared
+// first, so the tests that run whole workflows — by far the longest — are
+// declared last (workflow_*_test.go sorts after every other file): they start
+// at once and the short tests fill the time around them.
 var h *Harness
 
 func TestMain(m *testing.M) {
