@@ -3,6 +3,7 @@ package release
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -167,18 +168,10 @@ func BuildImage(ctx context.Context, o ImageOptions) (_ *ImageResult, err error)
 
 // withImageDefaults fills o's unset root, arch, version and go command.
 func withImageDefaults(o ImageOptions) ImageOptions {
-	if o.Root == "" {
-		o.Root = "."
-	}
-	if o.Arch == "" {
-		o.Arch = "amd64"
-	}
-	if o.Version == "" {
-		o.Version = "dev"
-	}
-	if o.Go == "" {
-		o.Go = "go"
-	}
+	o.Root = cmp.Or(o.Root, ".")
+	o.Arch = cmp.Or(o.Arch, "amd64")
+	o.Version = cmp.Or(o.Version, "dev")
+	o.Go = cmp.Or(o.Go, "go")
 	return o
 }
 

@@ -2,6 +2,7 @@ package testinfra
 
 import (
 	"bufio"
+	"cmp"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -58,15 +59,9 @@ type SigstoreOptions struct {
 // stacks of parallel tests and test binaries run side by side.
 func StartSigstore(t testing.TB, o SigstoreOptions) *Sigstore {
 	t.Helper()
-	if o.Repo == "" {
-		o.Repo = "acme/widgets"
-	}
-	if o.Workflow == "" {
-		o.Workflow = ".github/workflows/release.yml"
-	}
-	if o.Ref == "" {
-		o.Ref = "refs/heads/main"
-	}
+	o.Repo = cmp.Or(o.Repo, "acme/widgets")
+	o.Workflow = cmp.Or(o.Workflow, ".github/workflows/release.yml")
+	o.Ref = cmp.Or(o.Ref, "refs/heads/main")
 	bins := map[string]string{
 		"fulcio": Fulcio.Path(t), "tsa": TimestampServer.Path(t), "rekor": RekorTiles.Path(t), "cosign": CosignCLI.Path(t),
 		"oidc": buildFakeOIDC(t),

@@ -205,16 +205,18 @@ func withDefaults(opts Options) Options {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.MaxSignatures <= 0 {
-		opts.MaxSignatures = DefaultMaxSignatures
-	}
-	if opts.MaxAttestations <= 0 {
-		opts.MaxAttestations = DefaultMaxAttestations
-	}
-	if opts.MaxEnvelopeBytes <= 0 {
-		opts.MaxEnvelopeBytes = DefaultMaxEnvelopeBytes
-	}
+	opts.MaxSignatures = positiveOr(opts.MaxSignatures, DefaultMaxSignatures)
+	opts.MaxAttestations = positiveOr(opts.MaxAttestations, DefaultMaxAttestations)
+	opts.MaxEnvelopeBytes = positiveOr(opts.MaxEnvelopeBytes, DefaultMaxEnvelopeBytes)
 	return opts
+}
+
+// positiveOr is n, or def when n is not positive (an unset cap).
+func positiveOr[T int | int64](n, def T) T {
+	if n <= 0 {
+		return def
+	}
+	return n
 }
 
 // splitCandidates separates legacy signatures from everything else
