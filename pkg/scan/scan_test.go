@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -21,6 +20,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/exceptions"
@@ -30,11 +30,15 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/scan/secrets"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
 var fixedNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
 func clock() time.Time { return fixedNow }
+
+// goldenLines compares got, one line each, with testdata/<name>.
+func goldenLines(t *testing.T, name string, got []string) {
+	t.Helper()
+	golden.Check(t, filepath.Join("testdata", name), []byte(strings.Join(got, "\n")+"\n"))
+}
 
 func lines(fs []finding.Finding) []string {
 	var out []string
@@ -46,28 +50,6 @@ func lines(fs []finding.Finding) []string {
 		out = append(out, s)
 	}
 	return out
-}
-
-// golden compares got with testdata/<name>, rewriting it with -update.
-func golden(t *testing.T, name string, got []string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	data := strings.Join(got, "\n") + "\n"
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if string(want) != data {
-		t.Errorf("%s differs:\n got:\n%s\nwant:\n%s", p, data, want)
-	}
 }
 
 func TestRunFixtureFindings(t *testing.T) {
@@ -82,7 +64,7 @@ func TestRunFixtureFindings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "fixture-findings.golden", lines(res.Findings))
+	goldenLines(t, "fixture-findings.golden", lines(res.Findings))
 	if res.Decision != attestation.DecisionFail || res.Secrets() != 3 {
 		t.Errorf("decision %s, secrets %d", res.Decision, res.Secrets())
 	}
@@ -216,7 +198,7 @@ func TestExceptionsApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "exceptions-findings.golden", lines(res.Findings))
+	goldenLines(t, "exceptions-findings.golden", lines(res.Findings))
 	if len(res.Applied) != 2 || len(res.Expired) != 1 || res.Expired[0].ID != "github-pat" {
 		t.Errorf("applied %+v expired %+v", res.Applied, res.Expired)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/oci"
@@ -414,8 +414,6 @@ func TestSigstoreServiceOutage(t *testing.T) {
 	assertNothingAttached(t, ref)
 }
 
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
-
 // The statement Attest signs for a predicate: subject = the image digest, never
 // a tag; the predicate as given.
 func TestStatementGolden(t *testing.T) {
@@ -433,19 +431,7 @@ func TestStatementGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	pretty.WriteByte('\n')
-	golden := filepath.Join("testdata", "statement-vuln.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(pretty.Bytes(), want) {
-		t.Errorf("statement differs from %s (run with -update):\n%s", golden, pretty.Bytes())
-	}
+	golden.Check(t, filepath.Join("testdata", "statement-vuln.golden.json"), pretty.Bytes())
 	if strings.Contains(string(got), ":v1") {
 		t.Error("the statement names the tag")
 	}

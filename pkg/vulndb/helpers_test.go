@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,8 +18,6 @@ import (
 	"github.com/anchore/syft/syft/sbom"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // fixtureFiles is a small source tree holding one known-vulnerable package per
 // ecosystem the test DB has an advisory for. The jar is added by writeFixture.
@@ -139,25 +136,6 @@ func catalogFixture(t testing.TB) (string, *sbom.SBOM) {
 		t.Fatalf("cataloging the fixture: %v", fixtureErr)
 	}
 	return fixtureDir, fixtureSBOM
-}
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("reading golden file (run go test -update): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./pkg/vulndb -update to accept):\n--- got\n%s", p, got)
-	}
 }
 
 // normalize replaces the machine-specific fixture path in output.

@@ -14,6 +14,7 @@ import (
 	"github.com/anchore/syft/syft/source"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/exceptions"
@@ -309,7 +310,7 @@ func TestVulnPredicate(t *testing.T) {
 		t.Fatal(err)
 	}
 	pretty.WriteByte('\n')
-	golden(t, "vuln-predicate.golden.json", normalize(pretty.Bytes(), filepath.Join(root, "app")))
+	golden.Check(t, filepath.Join("testdata", "vuln-predicate.golden.json"), normalize(pretty.Bytes(), filepath.Join(root, "app")))
 }
 
 func TestVulnPredicateCompact(t *testing.T) {
@@ -375,7 +376,7 @@ func TestSARIFRun(t *testing.T) {
 	if !bytes.Contains(buf.Bytes(), []byte(`"justification": "not reachable (SEC-1), until 2027-01-01"`)) {
 		t.Errorf("the waived finding is not a suppressed result with its justification")
 	}
-	golden(t, "deps.sarif.golden.json", buf.Bytes())
+	golden.Check(t, filepath.Join("testdata", "deps.sarif.golden.json"), buf.Bytes())
 }
 
 func TestSARIFMarkdownCell(t *testing.T) {
@@ -477,5 +478,5 @@ func TestVulnPredicateRecordsWaivers(t *testing.T) {
 	if bytes.Contains(data, []byte("0001-01-01")) {
 		t.Error("the predicate holds the zero time")
 	}
-	golden(t, "vuln-predicate-waived.golden.json", normalize(normalize(data, filepath.Join(root, "app")), vexDir))
+	golden.Check(t, filepath.Join("testdata", "vuln-predicate-waived.golden.json"), normalize(normalize(data, filepath.Join(root, "app")), vexDir))
 }
