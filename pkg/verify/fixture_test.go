@@ -426,7 +426,13 @@ func (w *world) bundle(ref oci.Ref, s fixtureSigner, predicateType string, predi
 
 func (w *world) verify(ref oci.Ref, p *policy.Policy, now time.Time) *Report {
 	w.t.Helper()
-	rep, err := Verify(context.Background(), ref, Options{Policy: p, TrustedMaterial: w.trust, Now: func() time.Time { return now }})
+	return w.verifyWith(ref, Options{Policy: p, TrustedMaterial: w.trust, Now: func() time.Time { return now }})
+}
+
+// verifyWith runs Verify on ref with o and fails the test on an error.
+func (w *world) verifyWith(ref oci.Ref, o Options) *Report {
+	w.t.Helper()
+	rep, err := Verify(context.Background(), ref, o)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -496,12 +502,45 @@ func exceptionPred(expires time.Time, scope string, ids ...string) any {
 	return p
 }
 
-// attestAll attaches the four required attestations, signed by s.
+// attestAll attaches the four attestations keyPolicy requires, signed by s,
+// all passing, the scans finished an hour before now.
 func (w *world) attestAll(ref oci.Ref, s fixtureSigner, now time.Time) {
-	w.attest(ref, s, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
-	w.attest(ref, s, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-time.Hour)))
-	w.attest(ref, s, ref.Digest, attestation.PredicateCodeScan, codeScan("pass", now.Add(-time.Hour)))
-	w.attest(ref, s, ref.Digest, attestation.PredicateSLSAProvenance, provenance("acme/widgets"))
+	w.t.Helper()
+	w.attestRequired(ref, s, now.Add(-time.Hour), nil)
+}
+
+// attestRequired attaches the attestations keyPolicy requires, signed by s, in
+// the order cyclonedx, vuln, code-scan, slsaprovenance: each passing, its scan
+// finished at finished, unless preds has its predicate type — then preds'
+// predicate, or none where that is nil.
+func (w *world) attestRequired(ref oci.Ref, s fixtureSigner, finished time.Time, preds map[string]any) {
+	w.t.Helper()
+	for _, a := range []struct {
+		typ  string
+		pred any
+	}{
+		{attestation.PredicateCycloneDX, cyclonedx()},
+		{attestation.PredicateVuln, vulnScan(finished)},
+		{attestation.PredicateCodeScan, codeScan("pass", finished)},
+		{attestation.PredicateSLSAProvenance, provenance("acme/widgets")},
+	} {
+		if p, ok := preds[a.typ]; ok {
+			a.pred = p
+		}
+		if a.pred != nil {
+			w.attest(ref, s, ref.Digest, a.typ, a.pred)
+		}
+	}
+}
+
+// signedImage pushes acme/widgets and signs it (legacy .sig) with the release
+// key, which it returns.
+func (w *world) signedImage() (oci.Ref, fixtureSigner) {
+	w.t.Helper()
+	ref := w.image("acme/widgets")
+	k := w.key("release", false)
+	w.sign(ref, k)
+	return ref, k
 }
 
 const keyPolicy = `apiVersion: secure-gates/v1

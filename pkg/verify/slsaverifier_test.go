@@ -119,11 +119,8 @@ require:
 		pass bool
 	}{{"PASSED: SLSA verification passed", 0, true}, {"FAILED: SLSA verification failed: tag mismatch", 1, false}} {
 		path, argv := fakeSLSAVerifier(t, tt.out, tt.code)
-		rep, err := Verify(context.Background(), ref, Options{Policy: w.policy(pol), Now: func() time.Time { return now },
+		rep := w.verifyWith(ref, Options{Policy: w.policy(pol), Now: func() time.Time { return now },
 			SLSAVerifier: &SLSAVerifier{Path: path}})
-		if err != nil {
-			t.Fatal(err)
-		}
 		if rep.Verified != tt.pass {
 			t.Errorf("%q: verified = %v: %v", tt.out, rep.Verified, rep.Failures())
 		}
