@@ -3,7 +3,6 @@ package secrets
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -34,14 +33,7 @@ func TestHistoryBinaryTricks(t *testing.T) {
 			fx := testinfra.NewScanFixture(t)
 			git := func(args ...string) string {
 				t.Helper()
-				cmd := exec.Command("git", append([]string{"-C", fx.Dir}, args...)...)
-				cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=A", "GIT_AUTHOR_EMAIL=a@example.com",
-					"GIT_COMMITTER_NAME=A", "GIT_COMMITTER_EMAIL=a@example.com", "GIT_CONFIG_NOSYSTEM=1", "HOME="+fx.Dir)
-				out, err := cmd.CombinedOutput()
-				if err != nil {
-					t.Fatalf("git %v: %v\n%s", args, err, out)
-				}
-				return strings.TrimSpace(string(out))
+				return fx.Git(t, args...)
 			}
 			if tt.attributes != "" {
 				if err := os.WriteFile(filepath.Join(fx.Dir, ".gitattributes"), []byte(tt.attributes), 0o644); err != nil {

@@ -3,7 +3,6 @@ package secrets
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,11 +22,7 @@ func TestHistoryEvilMerge(t *testing.T) {
 	for _, conflict := range []bool{false, true} {
 		fx := testinfra.NewScanFixture(t)
 		git := func(args ...string) string {
-			t.Helper()
-			cmd := exec.Command("git", append([]string{"-C", fx.Dir}, args...)...)
-			cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=A", "GIT_AUTHOR_EMAIL=a@example.com",
-				"GIT_COMMITTER_NAME=A", "GIT_COMMITTER_EMAIL=a@example.com", "GIT_CONFIG_NOSYSTEM=1", "HOME="+fx.Dir)
-			out, _ := cmd.CombinedOutput() // a conflicting merge exits 1
+			out, _ := fx.GitCommand(args...).CombinedOutput() // a conflicting merge exits 1
 			return strings.TrimSpace(string(out))
 		}
 		write := func(name, content string) {
