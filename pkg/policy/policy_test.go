@@ -286,3 +286,29 @@ func TestExceptionLifetimes(t *testing.T) {
 		})
 	}
 }
+
+// AllIdentities lists the release signers, then the exception signers, then
+// the break-glass signers, and does not share the policy's slices.
+func TestAllIdentities(t *testing.T) {
+	t.Parallel()
+	p := &Policy{
+		Identities: []Identity{{Key: "release.pub"}, {Issuer: "https://token.actions.githubusercontent.com"}},
+		Exceptions: &Signers{Signers: []Identity{{Key: "security.pub"}}},
+		BreakGlass: &BreakGlass{Signers: []Identity{{Key: "breakglass.pub"}}},
+	}
+	ids := p.AllIdentities()
+	var got []string
+	for _, id := range ids {
+		got = append(got, id.Key+id.Issuer)
+	}
+	if want := "release.pub https://token.actions.githubusercontent.com security.pub breakglass.pub"; strings.Join(got, " ") != want {
+		t.Errorf("AllIdentities = %q, want %q", got, want)
+	}
+	ids[0].Key = "changed"
+	if p.Identities[0].Key != "release.pub" {
+		t.Error("AllIdentities shares the policy's identities")
+	}
+	if n := len((&Policy{Identities: p.Identities}).AllIdentities()); n != 2 {
+		t.Errorf("without exceptions and break-glass: %d identities, want 2", n)
+	}
+}
