@@ -14,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
@@ -69,16 +66,10 @@ func key(t *testing.T) (priv, pub []byte) {
 func newRelease(t *testing.T) *release {
 	t.Helper()
 	reg := testinfra.StartRegistry(t)
-	img, err := random.Image(512, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag, _ := name.ParseReference(reg.Host + "/acme/widgets:v1")
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
-	}
+	tag := reg.Host + "/acme/widgets:v1"
+	testinfra.PushRandomImage(t, tag)
 	ctx := context.Background()
-	ref, err := oci.Resolve(ctx, tag.String(), oci.Options{})
+	ref, err := oci.Resolve(ctx, tag, oci.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,13 +352,9 @@ func sha(b []byte) string {
 func TestUnverifiedImageGetsNoBundle(t *testing.T) {
 	r := newRelease(t)
 	// Another image of the same repository, never signed.
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag, _ := name.ParseReference(strings.Split(r.ref.Repository, "@")[0] + ":unsigned")
-	must(t, remote.Write(tag, img))
-	ref, err := oci.Resolve(context.Background(), tag.String(), oci.Options{})
+	tag := strings.Split(r.ref.Repository, "@")[0] + ":unsigned"
+	testinfra.PushRandomImage(t, tag)
+	ref, err := oci.Resolve(context.Background(), tag, oci.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

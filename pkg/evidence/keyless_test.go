@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
@@ -25,14 +22,10 @@ import (
 func TestKeylessBundle(t *testing.T) {
 	st := testinfra.StartSigstore(t, testinfra.SigstoreOptions{})
 	reg := testinfra.StartRegistry(t)
-	img, err := random.Image(512, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag, _ := name.ParseReference(reg.Host + "/acme/widgets:v1")
-	must(t, remote.Write(tag, img))
+	tag := reg.Host + "/acme/widgets:v1"
+	testinfra.PushRandomImage(t, tag)
 	ctx := context.Background()
-	ref, err := oci.Resolve(ctx, tag.String(), oci.Options{})
+	ref, err := oci.Resolve(ctx, tag, oci.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,10 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
@@ -48,6 +45,7 @@ import (
 	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/attestation/attestationtest"
 	"github.com/secure-gates/secure-gates/pkg/oci"
@@ -115,19 +113,8 @@ func newWorld(t *testing.T) *world {
 // image pushes a random image and returns its digest reference.
 func (w *world) image(repo string) oci.Ref {
 	w.t.Helper()
-	img, err := random.Image(256, 1)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	ref, err := name.ParseReference(w.host + "/" + repo + ":v1")
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		w.t.Fatal(err)
-	}
-	h, _ := img.Digest()
-	return oci.Ref{Repository: ref.Context().Name(), Digest: h.String()}
+	d := testinfra.PushRandomImage(w.t, w.host+"/"+repo+":v1")
+	return oci.Ref{Repository: w.host + "/" + repo, Digest: d}
 }
 
 // policy loads a policy from YAML text, with key paths relative to w.dir.
