@@ -8,16 +8,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
@@ -283,7 +278,7 @@ func TestOutputsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := validateSARIF(t, data); err != nil {
+	if err := testinfra.ValidateSARIF21(t, data); err != nil {
 		t.Fatalf("SARIF does not validate against the 2.1.0 schema: %v", err)
 	}
 	rep, err := sarif.Read(bytes.NewReader(data), 1<<30)
@@ -386,55 +381,4 @@ func TestChangedLines(t *testing.T) {
 	if _, err := ChangedLines(context.Background(), fx.Dir, "--output=x", fx.Head); errkind.Of(err) != errkind.KindInput {
 		t.Errorf("option as revision: %v", err)
 	}
-}
-
-var (
-	schemaOnce sync.Once
-	schemaVal  *jsonschema.Schema
-	schemaErr  error
-)
-
-// validateSARIF checks data against the official SARIF 2.1.0 schema, which
-// ships in the pinned grype module.
-func validateSARIF(t *testing.T, data []byte) error {
-	t.Helper()
-	schemaOnce.Do(func() {
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		cmd := exec.Command(goBin, "mod", "download", "-json", "github.com/anchore/grype@v0.120.1")
-		cmd.Dir = os.TempDir()
-		out, err := cmd.Output()
-		var mod struct{ Dir string }
-		if err != nil || json.Unmarshal(out, &mod) != nil || mod.Dir == "" {
-			schemaErr = fmt.Errorf("go mod download grype: %v %s", err, out)
-			return
-		}
-		p := filepath.Join(mod.Dir, "grype/presenter/sarif/testdata/sarif-schema-2.1.0.json")
-		f, err := os.Open(p)
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		defer f.Close()
-		doc, err := jsonschema.UnmarshalJSON(f)
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		c := jsonschema.NewCompiler()
-		if schemaErr = c.AddResource(p, doc); schemaErr != nil {
-			return
-		}
-		schemaVal, schemaErr = c.Compile(p)
-	})
-	if schemaErr != nil {
-		t.Fatalf("loading the SARIF schema: %v", schemaErr)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if err != nil {
-		return err
-	}
-	return schemaVal.Validate(inst)
 }

@@ -7,16 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
 	"github.com/anchore/syft/syft"
 	syftpkg "github.com/anchore/syft/syft/pkg"
 	"github.com/anchore/syft/syft/sbom"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // fixtureFiles is a small source tree holding one known-vulnerable package per
@@ -150,47 +147,6 @@ func indent(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return append(b, '\n')
-}
-
-var (
-	schemaOnce sync.Once
-	schemaVal  *jsonschema.Schema
-	schemaErr  error
-)
-
-// sarifSchema compiles the official SARIF 2.1.0 schema shipped in the grype
-// module (the pinned dependency; in the module cache once the package builds).
-func sarifSchema(t testing.TB) *jsonschema.Schema {
-	t.Helper()
-	schemaOnce.Do(func() {
-		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", grypeModule).Output()
-		if err != nil {
-			schemaErr = fmt.Errorf("go list -m %s: %v", grypeModule, err)
-			return
-		}
-		p := filepath.Join(strings.TrimSpace(string(out)), "grype", "presenter", "sarif", "testdata", "sarif-schema-2.1.0.json")
-		f, err := os.Open(p)
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		defer f.Close()
-		doc, err := jsonschema.UnmarshalJSON(f)
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		c := jsonschema.NewCompiler()
-		if err := c.AddResource(p, doc); err != nil {
-			schemaErr = err
-			return
-		}
-		schemaVal, schemaErr = c.Compile(p)
-	})
-	if schemaErr != nil {
-		t.Fatalf("loading the SARIF 2.1.0 schema (needs the Go toolchain and grype in the module cache): %v", schemaErr)
-	}
-	return schemaVal
 }
 
 func syftType(s string) syftpkg.Type { return syftpkg.Type(s) }
