@@ -66,13 +66,9 @@ func key(t *testing.T) (priv, pub []byte) {
 func newRelease(t *testing.T) *release {
 	t.Helper()
 	reg := testinfra.StartRegistry(t)
-	tag := reg.Host + "/acme/widgets:v1"
-	testinfra.PushRandomImage(t, tag)
+	ref := oci.Ref{Repository: reg.Host + "/acme/widgets", Tag: "v1"}
+	ref.Digest = testinfra.PushRandomImage(t, ref.Repository+":"+ref.Tag)
 	ctx := context.Background()
-	ref, err := oci.Resolve(ctx, tag, oci.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	r := &release{ref: ref, dir: t.TempDir(), policy: []byte(testPolicy), now: time.Now().UTC().Truncate(time.Second)}
 	relPriv, relPub := key(t)
 	secPriv, secPub := key(t)
@@ -352,12 +348,8 @@ func sha(b []byte) string {
 func TestUnverifiedImageGetsNoBundle(t *testing.T) {
 	r := newRelease(t)
 	// Another image of the same repository, never signed.
-	tag := strings.Split(r.ref.Repository, "@")[0] + ":unsigned"
-	testinfra.PushRandomImage(t, tag)
-	ref, err := oci.Resolve(context.Background(), tag, oci.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := oci.Ref{Repository: strings.Split(r.ref.Repository, "@")[0], Tag: "unsigned"}
+	ref.Digest = testinfra.PushRandomImage(t, ref.Repository+":"+ref.Tag)
 	r.ref = ref
 	b, rep, err := evidence.Collect(context.Background(), r.ref, r.options())
 	if b != nil || rep == nil || rep.Verified || errkind.Of(err) != errkind.KindPolicy {

@@ -22,13 +22,9 @@ import (
 func TestKeylessBundle(t *testing.T) {
 	st := testinfra.StartSigstore(t, testinfra.SigstoreOptions{})
 	reg := testinfra.StartRegistry(t)
-	tag := reg.Host + "/acme/widgets:v1"
-	testinfra.PushRandomImage(t, tag)
+	ref := oci.Ref{Repository: reg.Host + "/acme/widgets", Tag: "v1"}
+	ref.Digest = testinfra.PushRandomImage(t, ref.Repository+":"+ref.Tag)
 	ctx := context.Background()
-	ref, err := oci.Resolve(ctx, tag, oci.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	sc, err := root.NewSigningConfigFromPath(st.SigningConfig)
 	if err != nil {
 		t.Fatal(err)

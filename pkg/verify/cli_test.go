@@ -36,13 +36,9 @@ func TestMadeByTheCosignCLI(t *testing.T) {
 	reg := testinfra.StartRegistry(t)
 	dir := t.TempDir()
 	cosignCLI(t, dir, "generate-key-pair")
-	tag := reg.Host + "/acme/widgets:v1"
-	testinfra.PushRandomImage(t, tag)
+	ref := oci.Ref{Repository: reg.Host + "/acme/widgets", Tag: "v1"}
+	ref.Digest = testinfra.PushRandomImage(t, ref.Repository+":"+ref.Tag)
 	ctx := context.Background()
-	ref, err := oci.Resolve(ctx, tag, oci.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now()
 	cosignCLI(t, dir, "sign", "--yes", "--key", "cosign.key", "--tlog-upload=false", ref.String())
 	preds := []struct {
