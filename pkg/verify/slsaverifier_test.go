@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/policy"
@@ -161,17 +162,10 @@ func TestSLSAVerifierHangs(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := netretry.WithTimeout(context.Background(), tc.timeout)
 			defer cancel()
-			done := make(chan error, 1)
-			go func() {
+			err := testinfra.Within(t, time.Minute, "VerifyImage", func() error {
 				_, err := (&SLSAVerifier{Path: path, Timeout: tc.own}).VerifyImage(ctx, img, req)
-				done <- err
-			}()
-			var err error
-			select {
-			case err = <-done:
-			case <-time.After(time.Minute):
-				t.Fatal("VerifyImage did not end")
-			}
+				return err
+			})
 			if errkind.Of(err) != errkind.KindInfra || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v (kind %v), want an infrastructure error saying %q", err, errkind.Of(err), tc.want)
 			}
