@@ -520,6 +520,19 @@ func (w *world) attestRequired(ref oci.Ref, s fixtureSigner, finished time.Time,
 	}
 }
 
+// signWithSBOM signs ref with s and attests a CycloneDX SBOM on it, both as
+// Sigstore bundles or both in the legacy format.
+func (w *world) signWithSBOM(ref oci.Ref, s fixtureSigner, bundle bool) {
+	w.t.Helper()
+	if bundle {
+		w.bundle(ref, s, types.CosignSignPredicateType, nil)
+		w.bundle(ref, s, attestation.PredicateCycloneDX, cyclonedx())
+		return
+	}
+	w.sign(ref, s)
+	w.attest(ref, s, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
+}
+
 // signedImage pushes acme/widgets and signs it (legacy .sig) with the release
 // key, which it returns.
 func (w *world) signedImage() (oci.Ref, fixtureSigner) {

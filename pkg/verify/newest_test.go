@@ -325,13 +325,7 @@ func TestTransparency(t *testing.T) {
 			w := newWorld(t)
 			ref := w.image("acme/widgets")
 			s := tt.signer(w)
-			if tt.bundle {
-				w.bundle(ref, s, types.CosignSignPredicateType, nil)
-				w.bundle(ref, s, attestation.PredicateCycloneDX, cyclonedx())
-			} else {
-				w.sign(ref, s)
-				w.attest(ref, s, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
-			}
+			w.signWithSBOM(ref, s, tt.bundle)
 			rep := w.verify(ref, w.policy(tt.policy), now)
 			if rep.Verified != tt.pass {
 				t.Fatalf("verified = %v, want %v: %v", rep.Verified, tt.pass, rep.Failures())

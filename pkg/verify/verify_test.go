@@ -373,13 +373,7 @@ func TestKeyless(t *testing.T) {
 			now := time.Now()
 			ref := w.image("acme/widgets")
 			s := w.keyless(tt.ext(good))
-			if tt.bundle {
-				w.bundle(ref, s, types.CosignSignPredicateType, nil)
-				w.bundle(ref, s, attestation.PredicateCycloneDX, cyclonedx())
-			} else {
-				w.sign(ref, s)
-				w.attest(ref, s, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
-			}
+			w.signWithSBOM(ref, s, tt.bundle)
 			// Verified after the certificate expired: only the timestamp keeps it valid.
 			rep := w.verify(ref, w.policy(keylessPolicy), now.Add(time.Hour))
 			if rep.Verified != tt.pass {
