@@ -1,7 +1,6 @@
 package secrets
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
-	"github.com/secure-gates/secure-gates/pkg/finding"
 )
 
 // A pull request's commits cannot hide a secret from the history scan by
@@ -50,17 +48,8 @@ func TestHistoryBinaryTricks(t *testing.T) {
 			git("commit", "-q", "-m", "remove "+tt.file)
 			head := git("rev-parse", "HEAD")
 
-			res, err := Scan(context.Background(), fx.Dir, Options{Range: &Range{Base: fx.Head, Head: head}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var in []finding.Finding
-			for _, f := range res.Findings {
-				if f.Path == tt.file {
-					in = append(in, f)
-				}
-			}
-			if got := summarize(in); !slices.Equal(got, tt.want) {
+			res, got := scanHistory(t, fx.Dir, fx.Head, head, tt.file)
+			if !slices.Equal(got, tt.want) {
 				t.Errorf("findings in %s = %q, want %q", tt.file, got, tt.want)
 			}
 			named := false

@@ -1,7 +1,6 @@
 package secrets
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
-	"github.com/secure-gates/secure-gates/pkg/finding"
 )
 
 // TestHistoryEvilMerge: a merge commit can add lines neither parent has (an
@@ -59,21 +57,12 @@ func TestHistoryEvilMerge(t *testing.T) {
 		git("commit", "-q", "-m", "clean up")
 		head := git("rev-parse", "HEAD")
 
-		res, err := Scan(context.Background(), fx.Dir, Options{Range: &Range{Base: base, Head: head}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var in []finding.Finding
-		for _, f := range res.Findings {
-			if f.Path == "evil.txt" || f.Path == "notes.txt" || f.Path == "main.txt" {
-				in = append(in, f)
-			}
-		}
+		_, got := scanHistory(t, fx.Dir, base, head, "evil.txt", "notes.txt", "main.txt")
 		want := []string{"aws-access-token evil.txt:1 critical"}
 		if conflict {
 			want = []string{"aws-access-token notes.txt:2 critical"}
 		}
-		if got := summarize(in); !slices.Equal(got, want) {
+		if !slices.Equal(got, want) {
 			t.Errorf("conflict %v: findings = %q, want %q", conflict, got, want)
 		}
 	}

@@ -1,14 +1,12 @@
 package secrets
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
-	"github.com/secure-gates/secure-gates/pkg/finding"
 )
 
 // TestHistoryTypeChange: a commit that turns a symlink into a regular file
@@ -40,17 +38,8 @@ func TestHistoryTypeChange(t *testing.T) {
 	git("commit", "-q", "-m", "remove")
 	head := git("rev-parse", "HEAD")
 
-	res, err := Scan(context.Background(), fx.Dir, Options{Range: &Range{Base: base, Head: head}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var in []finding.Finding
-	for _, f := range res.Findings {
-		if f.Path == "conf.txt" {
-			in = append(in, f)
-		}
-	}
-	if got, want := summarize(in), []string{"aws-access-token conf.txt:1 critical"}; !slices.Equal(got, want) {
+	_, got := scanHistory(t, fx.Dir, base, head, "conf.txt")
+	if want := []string{"aws-access-token conf.txt:1 critical"}; !slices.Equal(got, want) {
 		t.Errorf("findings in conf.txt = %q, want %q", got, want)
 	}
 }
