@@ -3,12 +3,16 @@ package vulndb
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	v6 "github.com/anchore/grype/grype/db/v6"
 	"github.com/anchore/syft/syft/sbom"
+	"github.com/spf13/afero"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
@@ -148,4 +152,70 @@ func TestMatchCacheUntrusted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMatchCacheDBSwappedSameMetadata: a DB replaced by another of the same
+// schema and build time (here: the same DB with lodash's advisory deleted) is
+// another DB build for the cache — its validated digest differs — so the
+// packages are matched against it; and a DB file swapped under the old
+// import.json fails its checksum, cache or not.
+func TestMatchCacheDBSwappedSameMetadata(t *testing.T) {
+	root, s := catalogFixture(t)
+	src := filepath.Join(testinfra.GrypeDBBuiltAt(t, fixedBuilt), "6")
+	dbDir := filepath.Join(t.TempDir(), "db")
+	for _, f := range []string{"vulnerability.db", "import.json"} {
+		data, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dbDir, "6", f), string(data))
+	}
+	store := &scancache.Memory{}
+	o := MatchOptions{Root: root, Cache: store}
+	before, _ := matchWith(t, dbDir, s, o)
+	if !hasRule(before.Findings, "GHSA-35jh-r3h4-6jhm") {
+		t.Fatal("lodash's advisory not found: the fixture no longer exercises the test")
+	}
+	dbFile := filepath.Join(dbDir, "6", "vulnerability.db")
+	oldImport, err := os.ReadFile(filepath.Join(dbDir, "6", "import.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdb, err := sql.Open("sqlite", dbFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdb.Exec(`DELETE FROM packages WHERE name = 'lodash'`); err != nil {
+		t.Fatal(err)
+	}
+	sdb.Close()
+
+	// the old import.json: the checksum fails, the cache is never asked
+	if _, err := Load(context.Background(), Options{DBDir: dbDir, DeferOpen: true, Now: func() time.Time { return fixedBuilt }}); err == nil {
+		t.Error("a DB file swapped under its import.json loaded")
+	}
+	// a consistent import.json: same schema and build time, another digest
+	var im map[string]any
+	if err := json.Unmarshal(oldImport, &im); err != nil {
+		t.Fatal(err)
+	}
+	if im["digest"], err = v6.CalculateDBDigest(afero.NewOsFs(), dbFile); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := json.Marshal(im)
+	writeFile(t, filepath.Join(dbDir, "6", "import.json"), string(data))
+	ran := matchesRun.Load()
+	after, _ := matchWith(t, dbDir, s, o)
+	if matchesRun.Load()-ran != 1 || hasRule(after.Findings, "GHSA-35jh-r3h4-6jhm") || !after.DB.Built.Equal(before.DB.Built) {
+		t.Errorf("swapped DB: %d matchings, lodash still found %v; want the packages matched against the new DB", matchesRun.Load()-ran, hasRule(after.Findings, "GHSA-35jh-r3h4-6jhm"))
+	}
+}
+
+func hasRule(fs []finding.Finding, id string) bool {
+	for _, f := range fs {
+		if f.RuleID == id {
+			return true
+		}
+	}
+	return false
 }
