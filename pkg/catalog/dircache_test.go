@@ -51,8 +51,9 @@ func (s *keyedStore) spoil(bad func(ns string, v []byte) []byte) {
 
 // cacheTree is a tree with packages of several ecosystems (the SBOM test
 // rootfs: dpkg, npm, a jar, a Go binary) plus a Go module and an npm
-// lockfile, source files, a symlink to the lockfile and a lockfile-named
-// symlink to a file that is not named like one.
+// lockfile, source files, a symlink to the lockfile, a lockfile-named
+// symlink to a file that is not named like one, and a dpkg status.d that is a
+// symlink to a directory not named like one.
 func cacheTree(t *testing.T) string {
 	t.Helper()
 	dir := copyTree(t, testinfra.SBOMRootfs(t))
@@ -68,7 +69,11 @@ func cacheTree(t *testing.T) string {
 	} {
 		writeTree(t, dir, p, c, 0o644)
 	}
-	for link, target := range map[string]string{"lockref": "web/package-lock.json", "alias/package-lock.json": "../data/lock.txt"} {
+	if err := os.MkdirAll(filepath.Join(dir, "data/dpkg.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for link, target := range map[string]string{"lockref": "web/package-lock.json", "alias/package-lock.json": "../data/lock.txt",
+		"usr/lib/dpkg/status.d": "../../../data/dpkg.d"} {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, link)), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -78,6 +83,8 @@ func cacheTree(t *testing.T) string {
 	}
 	return dir
 }
+
+const dpkgStanza = "Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\n"
 
 func npmLock(lodash string) string {
 	return `{"name":"web","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{` +
@@ -150,6 +157,10 @@ func TestDirectoryCache(t *testing.T) {
 		{"file behind a lockfile-named symlink edited", func(t *testing.T, d string) {
 			writeTree(t, d, "data/lock.txt", strings.ReplaceAll(npmLock("4.17.21"), `"web"`, `"aliased"`), 0o644)
 		}, false, true},
+		{"distroless dpkg status file added", func(t *testing.T, d string) {
+			writeTree(t, d, "var/lib/dpkg/status.d/zlib", dpkgStanza, 0o644)
+		}, false, true},
+		{"file added behind a symlinked status.d", func(t *testing.T, d string) { writeTree(t, d, "data/dpkg.d/zlib", dpkgStanza, 0o644) }, false, true},
 		{"text file turned executable", func(t *testing.T, d string) { writeTree(t, d, "data/blob", string(bin), 0o755) }, false, true},
 		{"Go binary dropped in", func(t *testing.T, d string) { writeTree(t, d, "tools/x", string(bin), 0o755) }, false, true},
 	} {
