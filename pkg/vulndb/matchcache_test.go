@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/exceptions"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/scancache"
@@ -218,4 +220,26 @@ func hasRule(fs []finding.Finding, id string) bool {
 		}
 	}
 	return false
+}
+
+// TestDeferredOpenOutage: a DB loaded with DeferOpen that cannot be opened
+// when the match needs it is the outage a failed load is: recorded under
+// continue, the infrastructure error under fail.
+func TestDeferredOpenOutage(t *testing.T) {
+	_, s := catalogFixture(t)
+	for _, p := range []OutagePolicy{OutageContinue, OutageFail} {
+		done := make(chan struct{})
+		close(done)
+		failing := &DB{now: time.Now, openFn: func() error { return errkind.Infra(errors.New("disk gone")) }}
+		pd := &Pending{done: done, db: failing, p: p, o: Options{}.withDefaults()}
+		rep, outage, err := pd.Match(context.Background(), s, MatchOptions{Cache: &scancache.Memory{}})
+		switch {
+		case rep != nil:
+			t.Errorf("%s: a report from a DB that did not open", p)
+		case p == OutageContinue && (err != nil || outage == nil || outage.Reason != "disk gone" || outage.Scanner != "deps"):
+			t.Errorf("continue: outage %+v, err %v; want the outage recorded", outage, err)
+		case p == OutageFail && (outage != nil || errkind.Of(err) != errkind.KindInfra):
+			t.Errorf("fail: outage %+v, err %v; want the infrastructure error", outage, err)
+		}
+	}
 }
