@@ -139,6 +139,13 @@ func TestDirectoryCache(t *testing.T) {
 		{"source renamed", func(t *testing.T, d string) { rename(t, d, "internal/util/util.go", "internal/util/helpers.go") }, true, false},
 		{"source deleted", func(t *testing.T, d string) { remove(t, d, "docs/guide.md") }, true, false},
 		{"source made executable", func(t *testing.T, d string) { chmod(t, d, "main.go", 0o755) }, true, false},
+		{"JSON and YAML config added", func(t *testing.T, d string) {
+			writeTree(t, d, "config/settings.json", `{"debug":true}`+"\n", 0o644)
+			writeTree(t, d, "deploy/app.yaml", "replicas: 2\n", 0o644)
+		}, true, false},
+		{"workflow added", func(t *testing.T, d string) {
+			writeTree(t, d, ".github/workflows/ci.yml", "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n", 0o644)
+		}, false, true},
 		{"lockfile edited", func(t *testing.T, d string) { writeTree(t, d, "web/package-lock.json", npmLock("4.17.21"), 0o644) }, false, true},
 		{"lockfile deleted", func(t *testing.T, d string) { remove(t, d, "web/package-lock.json") }, false, true},
 		{"manifest added", func(t *testing.T, d string) {

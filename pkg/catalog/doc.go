@@ -45,11 +45,11 @@
 // A later run reuses the SBOM when the tree is the same, or when no changed
 // entry (added, removed, or of another kind, mode, owner or content) can
 // change a query's answer: no changed symlink; no changed path — nor any other
-// name a symlink gives it — that was read, whose base name the last segment of
-// a glob or path query matches ("go.mod", "*.json", "{a,b}.lock"), or that a
-// query whose last segment matches any name ("**/lib/dpkg/status.d/*")
-// matches; no new or modified file whose MIME type (stereoscope's function,
-// which syft's index uses) was queried. Editing, adding, renaming or deleting
+// name a symlink gives it — that was read, that a glob query matches
+// ("**/.github/workflows/*.yml", "**/lib/dpkg/status.d/*", matched with
+// doublestar as syft's resolver matches them), or whose base name a path
+// query names ("go.sum"); no new or modified file whose MIME type
+// (stereoscope's function, which syft's index uses) was queried. Editing, adding, renaming or deleting
 // a source file reuses the catalog; editing a lockfile, adding a manifest
 // anywhere, dropping a binary in, or turning a file into an executable
 // catalogues the tree again. Anything in doubt (a symlink loop, a file that

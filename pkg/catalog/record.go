@@ -21,15 +21,17 @@ import (
 // configuration. A change of the tree can change the answer only if some
 // question could get a different answer with it (see tree.relevant).
 type reads struct {
-	// Names are the last path segments of the glob and path queries whose
-	// last segment names files (a literal name, "*.json", "{a,b}.lock"): a
-	// query can only match a file whose base name its last segment matches,
-	// whatever directories (or symlinks to directories) lead to it.
-	Names []string `json:"names,omitempty"`
-	// Globs are the glob queries whose last segment may match any name
-	// ("**/lib/dpkg/status.d/*", "**/nix/store/**"): a changed path (or
-	// another name of it through a symlink) is matched against each.
+	// Globs are the glob queries anchored at the root or at any depth ("/…",
+	// "**/…"), which the resolver matches against a file's paths as
+	// doublestar does: a changed path (and every other name a symlink gives
+	// it) is matched against each.
 	Globs []string `json:"globs,omitempty"`
+	// Names are the base names of the path queries, and the last segments of
+	// any other glob: such a query can only find a file whose base name the
+	// name matches, whatever directories (or symlinks to directories) lead to
+	// it. A glob whose last segment may match any name is recorded as the
+	// glob "**".
+	Names []string `json:"names,omitempty"`
 	// MIMETypes are the MIME types queried.
 	MIMETypes []string `json:"mimeTypes,omitempty"`
 	// Paths are the real and access paths of every location handed out
@@ -57,10 +59,13 @@ func (r *recorder) glob(patterns ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, p := range patterns {
-		if seg, ok := lastSegment(p); ok {
-			r.names[seg] = true
-		} else {
+		switch seg, ok := lastSegment(p); {
+		case strings.HasPrefix(p, "/") || strings.HasPrefix(p, "**"):
 			r.globs[p] = true
+		case ok:
+			r.names[seg] = true
+		default:
+			r.globs["**"] = true
 		}
 	}
 }
@@ -155,10 +160,12 @@ func matchesName(name, base string) bool {
 	return ok || err != nil
 }
 
-// matchesGlob reports whether the glob g may match the path p (relative to
-// the root abs) as syft's directory resolver matches it: a glob starting
-// with "*" against the native path, any other against the path below the
-// root (both are tried, with and without a trailing slash). A pattern
+// matchesGlob reports whether the glob g (anchored: "/…" or "**/…") may
+// match the path p (relative to the root abs) as syft's directory resolver
+// matches it: stereoscope's index matches the glob with doublestar against
+// the native path ("**/…", left as it is) or the root joined with it ("/…",
+// the same as the glob against the path below the root). Both forms are
+// tried, with and without a trailing slash (stereoscope trims it). A pattern
 // doublestar cannot read matches everything.
 func matchesGlob(g, abs, p string) bool {
 	for _, pat := range []string{g, strings.TrimRight(g, "/")} {

@@ -219,8 +219,8 @@ func names(p string, links map[string]string) ([]string, bool) {
 // relevant reports whether a change of the entries changed (paths relative to
 // root, of the current tree t and the old one) can change the answer of a
 // catalog run that made the reads r: a changed symlink; a changed entry, by
-// any of its names (names), that was read, whose base name a recorded query's
-// last segment may match, or that a recorded glob may match; a new or
+// any of its names (names), that was read, that a recorded glob may match, or
+// whose base name a recorded name may match; a new or
 // modified regular file whose MIME type (by the function syft's directory
 // index uses) was queried. Any doubt (a symlink that cannot be resolved, too
 // many names, a file that cannot be read) is relevant.
