@@ -20,6 +20,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
@@ -294,6 +295,17 @@ func PushImage(t testing.TB, ref string, img v1.Image) string {
 		t.Fatal(err)
 	}
 	return d.String()
+}
+
+// PushRandomImage pushes a random single-layer image to ref (repo:tag on a
+// loopback registry) and returns its manifest digest.
+func PushRandomImage(t testing.TB, ref string) string {
+	t.Helper()
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return PushImage(t, ref, img)
 }
 
 // SBOMImage builds the SBOM fixture image from SBOMRootfs and pushes it to reg as
