@@ -13,9 +13,7 @@ import (
 
 func TestDeclaration(t *testing.T) {
 	t.Parallel()
-	if err := Gate.Check(); err != nil {
-		t.Fatal(err)
-	}
+	gatetest.Check(t, Gate)
 }
 
 // workspace holds the named pkg/dast fixtures.

@@ -19,9 +19,7 @@ import (
 
 func TestDeclaration(t *testing.T) {
 	t.Parallel()
-	if err := Gate.Check(); err != nil {
-		t.Fatal(err)
-	}
+	gatetest.Check(t, Gate)
 }
 
 const head = "apiVersion: secure-gates/v1\nkind: Policy\n"

@@ -17,9 +17,7 @@ import (
 
 func TestDeclaration(t *testing.T) {
 	t.Parallel()
-	if err := Gate.Check(); err != nil {
-		t.Fatal(err)
-	}
+	gatetest.Check(t, Gate)
 }
 
 func body(t *testing.T, file string) string {

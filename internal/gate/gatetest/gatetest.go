@@ -9,8 +9,12 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/gate"
@@ -56,6 +60,54 @@ func Run(t testing.TB, g gate.Gate, env map[string]string, args ...string) Resul
 		res.Summary = string(b)
 	}
 	return res
+}
+
+// Check fails t when g's declaration disagrees with its action.yml (gate.Gate.Check):
+// an input or output declared on one side only.
+func Check(t testing.TB, g gate.Gate) {
+	t.Helper()
+	if err := g.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Refused fails t unless res is a run refused for its inputs: exit 2, an error
+// (on standard error, or on a runner the log's error line) naming every want,
+// and neither an output nor a summary written.
+func Refused(t testing.TB, res Result, want ...string) {
+	t.Helper()
+	if res.Code != 2 {
+		t.Errorf("exit %d, want 2 (an input error)\n%s%s", res.Code, res.Stderr, res.Log)
+	}
+	for _, w := range want {
+		if !strings.Contains(res.Stderr, w) && !strings.Contains(res.Log, w) {
+			t.Errorf("the error does not name %q:\n%s%s", w, res.Stderr, res.Log)
+		}
+	}
+	if len(res.Outputs) != 0 || res.Summary != "" {
+		t.Errorf("outputs %v, summary %q on an input error", res.Outputs, res.Summary)
+	}
+}
+
+// Untouched starts an HTTP server that must not be reached — the registry, the
+// cluster or the API a gate must not call before its inputs are valid — and
+// returns its URL. Every request is answered 503 and counted; when t and all
+// its subtests have ended, t fails naming what (e.g. "the registry") if any
+// request came.
+func Untouched(t testing.TB, what string) string {
+	t.Helper()
+	hits := new(atomic.Int32)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(w, "no", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(func() {
+		srv.Close()
+		if n := hits.Load(); n != 0 {
+			t.Errorf("%s was reached %d times", what, n)
+		}
+	})
+	return srv.URL
 }
 
 // Event writes payload as an event file in a temporary folder and returns the
