@@ -11,11 +11,6 @@ import (
 	"github.com/secure-gates/secure-gates/internal/gate/gatetest"
 )
 
-func TestDeclaration(t *testing.T) {
-	t.Parallel()
-	gatetest.Check(t, Gate)
-}
-
 // A repository directory scored from its files: the reports written where the
 // inputs say, their paths, the total and the tier as outputs, the markdown as
 // the summary; min-score above the total fails by policy with the outputs set.

@@ -13,11 +13,6 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/signing"
 )
 
-func TestDeclaration(t *testing.T) {
-	t.Parallel()
-	gatetest.Check(t, Gate)
-}
-
 // Every input error, and every bad combination, is refused before the registry,
 // the key or the OIDC token is touched; every bad predicate line is named.
 func TestRefusedBeforeAnyWork(t *testing.T) {

@@ -18,11 +18,6 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/verify"
 )
 
-func TestDeclaration(t *testing.T) {
-	t.Parallel()
-	gatetest.Check(t, Gate)
-}
-
 // project is a directory with an npm lock file: two packages to catalogue.
 func project(t *testing.T) string {
 	t.Helper()

@@ -16,11 +16,6 @@ import (
 	scanner "github.com/secure-gates/secure-gates/pkg/scan"
 )
 
-func TestDeclaration(t *testing.T) {
-	t.Parallel()
-	gatetest.Check(t, Gate)
-}
-
 // Off a runner the report is a table in the log, no summary; the planted
 // secrets fail the gate (exit 1) and the outputs say so.
 func TestScanLocal(t *testing.T) {

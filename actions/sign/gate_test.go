@@ -10,11 +10,6 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/signing"
 )
 
-func TestDeclaration(t *testing.T) {
-	t.Parallel()
-	gatetest.Check(t, Gate)
-}
-
 // Every input error, and every bad combination, is refused before the registry,
 // the key or the OIDC token is touched.
 func TestRefusedBeforeAnyWork(t *testing.T) {

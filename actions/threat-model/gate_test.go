@@ -15,11 +15,6 @@ import (
 	tm "github.com/secure-gates/secure-gates/pkg/threatmodel"
 )
 
-func TestDeclaration(t *testing.T) {
-	t.Parallel()
-	gatetest.Check(t, Gate)
-}
-
 func body(t *testing.T, file string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", file))

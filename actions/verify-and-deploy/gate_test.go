@@ -18,11 +18,6 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/verify"
 )
 
-func TestDeclaration(t *testing.T) {
-	t.Parallel()
-	gatetest.Check(t, Gate)
-}
-
 // The summary, annotations and outputs of a verified deploy, an audit-mode
 // failure (break-glass, outage waiver, every evidence table past its row cap)
 // and an enforced block. The golden files were written by the summary code

@@ -38,8 +38,15 @@ type Result struct {
 // Run runs g with args (--input value flags) and env as the step's whole
 // environment. GITHUB_STEP_SUMMARY is pointed at a fresh file unless env sets
 // it; GITHUB_OUTPUT must stay unset (outputs are captured in memory).
+//
+// First it checks g's declaration against its action.yml (gate.Gate.Check: an
+// input or output declared on one side only fails t), so every gate test
+// tests that too.
 func Run(t testing.TB, g gate.Gate, env map[string]string, args ...string) Result {
 	t.Helper()
+	if err := g.Check(); err != nil {
+		t.Fatal(err)
+	}
 	e := map[string]string{"GITHUB_STEP_SUMMARY": filepath.Join(t.TempDir(), "summary.md")}
 	for k, v := range env {
 		e[k] = v
@@ -60,15 +67,6 @@ func Run(t testing.TB, g gate.Gate, env map[string]string, args ...string) Resul
 		res.Summary = string(b)
 	}
 	return res
-}
-
-// Check fails t when g's declaration disagrees with its action.yml (gate.Gate.Check):
-// an input or output declared on one side only.
-func Check(t testing.TB, g gate.Gate) {
-	t.Helper()
-	if err := g.Check(); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // Refused fails t unless res is a run refused for its inputs: exit 2, an error
