@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	policycheck "github.com/secure-gates/secure-gates/actions/policy-check"
+	"github.com/secure-gates/secure-gates/internal/cliflag"
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/gha"
@@ -76,14 +77,8 @@ func run(ctx context.Context, rt *gha.Runtime, args []string) error {
 	var o kyverno.Options
 	var policyPath, baseDir, output, roots, tsa string
 	fs := newFlags(rt.Stdout(), &o, &policyPath, &baseDir, &output, &roots, &tsa)
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errkind.Input(fmt.Errorf("policy kyverno: %w", err))
-	}
-	if fs.NArg() > 0 {
-		return errkind.Input(fmt.Errorf("policy kyverno: unexpected argument %q", fs.Arg(0)))
+	if help, err := cliflag.Parse(fs, args[1:], ""); help || err != nil {
+		return err
 	}
 	var err error
 	if o.Roots, err = readPEM("--roots", roots); err != nil {
@@ -118,14 +113,8 @@ func check(rt *gha.Runtime, args []string) error {
 	policyPath := fs.String("policy", ".secure-gates/policy.yaml", "policy file")
 	baseDir := fs.String("base-dir", "", "folder key paths in the policy are relative to (default the workspace, or the working directory)")
 	fs.Usage = func() { fmt.Fprint(rt.Stdout(), usage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errkind.Input(fmt.Errorf("policy check: %w", err))
-	}
-	if fs.NArg() > 0 {
-		return errkind.Input(fmt.Errorf("policy check: unexpected argument %q (give the file with --policy)", fs.Arg(0)))
+	if help, err := cliflag.Parse(fs, args, "give the file with --policy"); help || err != nil {
+		return err
 	}
 	_, err := policycheck.Check(rt, *policyPath, *baseDir)
 	return err
