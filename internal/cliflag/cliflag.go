@@ -1,7 +1,6 @@
 // Package cliflag parses the flags of the suite's commands that are not gates
-// (policy, evidence, kpi, pipeline) one way: --help prints the usage and
-// succeeds, a bad flag or a stray argument is an input error (exit 2) naming
-// the command.
+// (policy, evidence, ...) one way: --help prints the usage and succeeds, a bad
+// flag or a stray argument is an input error (exit 2) naming the command.
 package cliflag
 
 import (
