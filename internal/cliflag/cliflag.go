@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
@@ -15,16 +16,33 @@ import (
 // ParseArgs parses args into fs, a flag set named after the command ("policy
 // check") and made with flag.ContinueOnError. help is true, and err nil, when
 // args ask for --help: fs.Usage has printed the usage and the command has
-// nothing more to do. A bad flag is an input error "NAME: …". Arguments after
-// the flags are left in fs.Args().
+// nothing more to do. A bad flag is an input error "NAME: …", after the usage.
+// Arguments after the flags are left in fs.Args().
+//
+// The flag package's own line about a bad flag is not printed: it quotes the
+// argument raw, and on a runner a flag named "x\n::warning::…" would put a
+// workflow command of the caller's choosing on a line of its own. The error is
+// reported once, by the command's caller, escaped.
 func ParseArgs(fs *flag.FlagSet, args []string) (help bool, err error) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return true, nil
-		}
-		return false, errkind.Input(fmt.Errorf("%s: %w", fs.Name(), err))
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err = fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = usage
+	if err == nil {
+		return false, nil
 	}
-	return false, nil
+	if fs.Usage != nil {
+		fs.Usage()
+	} else {
+		fmt.Fprintf(out, "Usage of %s:\n", fs.Name())
+		fs.PrintDefaults()
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return true, nil
+	}
+	return false, errkind.Input(fmt.Errorf("%s: %w", fs.Name(), err))
 }
 
 // Parse is ParseArgs for a command that takes no argument after its flags: the

@@ -3,6 +3,7 @@ package cliflag
 import (
 	"bytes"
 	"flag"
+	"strings"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
@@ -57,5 +58,43 @@ func TestParseArgs(t *testing.T) {
 	help, err := ParseArgs(fs, []string{"--json", "bundle.tar.gz"})
 	if help || err != nil || !*asJSON || fs.NArg() != 1 || fs.Arg(0) != "bundle.tar.gz" {
 		t.Errorf("help %v, error %v, json %v, args %q", help, err, *asJSON, fs.Args())
+	}
+}
+
+// A bad flag's name is not printed raw: on a runner a line of it could be a
+// workflow command. The usage is still printed, and the error (escaped by
+// whoever reports it) still names the flag.
+func TestBadFlagNotEchoed(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	fs := flag.NewFlagSet("policy check", flag.ContinueOnError)
+	fs.SetOutput(&out)
+	fs.String("policy", "", "policy file")
+	fs.Usage = func() { out.WriteString("usage\n"); fs.PrintDefaults() }
+	_, err := Parse(fs, []string{"--x\n::warning::injected"}, "")
+	if err == nil || !strings.Contains(err.Error(), "-x\n::warning::injected") {
+		t.Fatalf("error %v", err)
+	}
+	if strings.Contains(out.String(), "::warning::") || !strings.HasPrefix(out.String(), "usage\n") || !strings.Contains(out.String(), "-policy") {
+		t.Errorf("printed:\n%s", out.String())
+	}
+	if fs.Output() != &out {
+		t.Error("the flag set's output was not restored")
+	}
+}
+
+// Without a Usage function the flag package's default usage is printed.
+func TestDefaultUsage(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	fs := flag.NewFlagSet("kpi", flag.ContinueOnError)
+	fs.SetOutput(&out)
+	fs.String("json", "", "report path")
+	fs.Usage = nil
+	if help, err := Parse(fs, []string{"-h"}, ""); !help || err != nil {
+		t.Fatalf("help %v, error %v", help, err)
+	}
+	if !strings.HasPrefix(out.String(), "Usage of kpi:\n") || !strings.Contains(out.String(), "-json") {
+		t.Errorf("printed:\n%s", out.String())
 	}
 }
