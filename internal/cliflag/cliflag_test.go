@@ -9,6 +9,18 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 )
 
+// flags is the flag set of a "policy check" command whose usage, with the
+// flags' defaults, is printed to the buffer returned.
+func flags() (*flag.FlagSet, *bytes.Buffer) {
+	out := new(bytes.Buffer)
+	fs := flag.NewFlagSet("policy check", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.String("policy", "", "policy file")
+	fs.Int("n", 0, "a number")
+	fs.Usage = func() { out.WriteString("usage\n"); fs.PrintDefaults() }
+	return fs, out
+}
+
 func TestParse(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -30,12 +42,7 @@ func TestParse(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var out bytes.Buffer
-			fs := flag.NewFlagSet("policy check", flag.ContinueOnError)
-			fs.SetOutput(&out)
-			fs.String("policy", "", "policy file")
-			fs.Int("n", 0, "a number")
-			fs.Usage = func() { out.WriteString("usage\n") }
+			fs, out := flags()
 			help, err := Parse(fs, tt.args, tt.hint)
 			if help != tt.help || (err == nil) != (tt.err == "") || (err != nil && err.Error() != tt.err) {
 				t.Fatalf("help %v, error %v; want %v, %q", help, err, tt.help, tt.err)
@@ -66,11 +73,7 @@ func TestParseArgs(t *testing.T) {
 // whoever reports it) still names the flag.
 func TestBadFlagNotEchoed(t *testing.T) {
 	t.Parallel()
-	var out bytes.Buffer
-	fs := flag.NewFlagSet("policy check", flag.ContinueOnError)
-	fs.SetOutput(&out)
-	fs.String("policy", "", "policy file")
-	fs.Usage = func() { out.WriteString("usage\n"); fs.PrintDefaults() }
+	fs, out := flags()
 	_, err := Parse(fs, []string{"--x\n::warning::injected"}, "")
 	if err == nil || !strings.Contains(err.Error(), "-x\n::warning::injected") {
 		t.Fatalf("error %v", err)
@@ -78,7 +81,7 @@ func TestBadFlagNotEchoed(t *testing.T) {
 	if strings.Contains(out.String(), "::warning::") || !strings.HasPrefix(out.String(), "usage\n") || !strings.Contains(out.String(), "-policy") {
 		t.Errorf("printed:\n%s", out.String())
 	}
-	if fs.Output() != &out {
+	if fs.Output() != out {
 		t.Error("the flag set's output was not restored")
 	}
 }
@@ -86,15 +89,12 @@ func TestBadFlagNotEchoed(t *testing.T) {
 // Without a Usage function the flag package's default usage is printed.
 func TestDefaultUsage(t *testing.T) {
 	t.Parallel()
-	var out bytes.Buffer
-	fs := flag.NewFlagSet("kpi", flag.ContinueOnError)
-	fs.SetOutput(&out)
-	fs.String("json", "", "report path")
+	fs, out := flags()
 	fs.Usage = nil
 	if help, err := Parse(fs, []string{"-h"}, ""); !help || err != nil {
 		t.Fatalf("help %v, error %v", help, err)
 	}
-	if !strings.HasPrefix(out.String(), "Usage of kpi:\n") || !strings.Contains(out.String(), "-json") {
+	if !strings.HasPrefix(out.String(), "Usage of policy check:\n") || !strings.Contains(out.String(), "-policy") {
 		t.Errorf("printed:\n%s", out.String())
 	}
 }
