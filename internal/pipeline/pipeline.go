@@ -31,7 +31,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/secure-gates/secure-gates/internal/cliflag"
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
@@ -104,7 +103,7 @@ func Command(gates []gate.Gate) gate.Command {
 			fs.BoolVar(&o.Keep, "keep", false, "keep the temporary work folder")
 			fs.BoolVar(&o.Verbose, "verbose", false, "print every gate's log")
 			fs.StringVar(&o.DAST, "dast", DASTAuto, "auto, on or off: after the staging deploy, when the policy requires dast, attack the service on loopback with wapiti, attest the dast verdict and promote to production")
-			if help, err := cliflag.ParseArgs(fs, args); help || err != nil {
+			if help, err := gate.ParseFlagArgs(fs, args); help || err != nil {
 				return err
 			}
 			switch fs.NArg() {
