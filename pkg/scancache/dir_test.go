@@ -120,7 +120,9 @@ func TestDirTampered(t *testing.T) {
 			write(t, file, b[:10])
 		}},
 		{"empty", func(t *testing.T, _, file string) { write(t, file, nil) }},
-		{"garbage", func(t *testing.T, _, file string) { write(t, file, []byte("not an entry at all, but long enough to hold a header")) }},
+		{"garbage", func(t *testing.T, _, file string) {
+			write(t, file, []byte("not an entry at all, but long enough to hold a header"))
+		}},
 		{"oversize", func(t *testing.T, _, file string) {
 			b, _ := os.ReadFile(file)
 			write(t, file, append(b, bytes.Repeat([]byte("x"), 2*maxEntry)...))
