@@ -14,6 +14,8 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -86,6 +88,7 @@ type Dir struct {
 	trimMu  sync.Mutex
 	bytes   atomic.Int64 // entries' size, approximate between trims
 	entries atomic.Int64
+	digest  atomic.Value // string: of the entries' names at the last trim
 	stats   struct{ hits, misses, rejected, writes, evicted atomic.Int64 }
 }
 
@@ -331,6 +334,22 @@ func (d *Dir) trim(onPut bool) {
 	}
 	d.bytes.Store(total)
 	d.entries.Store(int64(len(entries)))
+	d.digest.Store(namesDigest(entries))
+}
+
+// namesDigest hashes the entries' names (namespace and key): two caches
+// holding the same answers have the same digest.
+func namesDigest(entries []entryInfo) string {
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.path
+	}
+	slices.Sort(names)
+	h := sha256.New()
+	for _, n := range names {
+		h.Write([]byte(n + "\n"))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func splitPath(p string) []string {
@@ -364,15 +383,20 @@ type Stats struct {
 	Writes, Evicted int64
 	// Keyed says whether the MAC is keyed by Options.Secret (false: PublicKey).
 	Keyed bool
+	// Digest is the SHA-256 of the entries' names at the last count (hex):
+	// it changes when an entry is added or removed, not when one is used.
+	Digest string
 }
 
 // Stats returns the Dir's counts.
 func (d *Dir) Stats() Stats {
-	return Stats{
+	s := Stats{
 		Path: d.path, Entries: d.entries.Load(), Bytes: d.bytes.Load(), MaxBytes: d.maxBytes,
 		Hits: d.stats.hits.Load(), Misses: d.stats.misses.Load(), Rejected: d.stats.rejected.Load(),
 		Writes: d.stats.writes.Load(), Evicted: d.stats.evicted.Load(), Keyed: d.keyed,
 	}
+	s.Digest, _ = d.digest.Load().(string)
+	return s
 }
 
 // String is the one-line summary the scan logs.
@@ -395,4 +419,21 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// ParseSize reads a size bound: a whole number of bytes, optionally followed
+// by KiB, MiB or GiB (also K, M, G, KB, MB, GB: powers of 1024).
+func ParseSize(v string) (int64, error) {
+	s := strings.TrimSpace(v)
+	i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	num, unit := s, ""
+	if i >= 0 {
+		num, unit = s[:i], strings.TrimSpace(s[i:])
+	}
+	shift, ok := map[string]uint{"": 0, "B": 0, "K": 10, "KB": 10, "KiB": 10, "M": 20, "MB": 20, "MiB": 20, "G": 30, "GB": 30, "GiB": 30}[unit]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || n <= 0 || n > (1<<62)>>shift {
+		return 0, fmt.Errorf("size %q: expected a positive whole number of bytes, KiB, MiB or GiB (e.g. 512MiB)", v)
+	}
+	return n << shift, nil
 }

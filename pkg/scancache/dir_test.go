@@ -358,3 +358,47 @@ func ExampleDir() {
 	// {"findings":[]} true
 	// 1 1 1 true
 }
+
+func TestParseSize(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int64{"1": 1, "512MiB": 512 << 20, "2 GiB": 2 << 30, "10K": 10 << 10, "3MB": 3 << 20, "100B": 100} {
+		if got, err := scancache.ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "-1", "1.5GiB", "12TB", "MiB", "99999999999999999999", "9000000000GiB"} {
+		if _, err := scancache.ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) accepted", in)
+		}
+	}
+}
+
+// TestDirDigest: the digest names the entries held, so a run that added
+// nothing leaves it as it was, and one that added an entry changes it.
+func TestDirDigest(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	d := open(t, dir, scancache.Options{})
+	d.Put("secrets", scancache.KeyOf([]byte("a")), []byte("1"))
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	first := d.Stats().Digest
+	d = open(t, dir, scancache.Options{})
+	d.Get("secrets", scancache.KeyOf([]byte("a")))
+	d.Put("secrets", scancache.KeyOf([]byte("a")), []byte("1")) // the same entry again
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d.Stats().Digest != first {
+		t.Error("using and rewriting an entry changed the digest")
+	}
+	d = open(t, dir, scancache.Options{})
+	d.Put("secrets", scancache.KeyOf([]byte("b")), []byte("2"))
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d.Stats().Digest == first || len(first) != 64 {
+		t.Errorf("a new entry left the digest %q", first)
+	}
+}
