@@ -133,3 +133,11 @@ func (s *scan) record(rel string, r fileResult) {
 		s.add(r.findings, false)
 	}
 }
+
+// CacheRules is the digest of what the cached answers depend on besides the
+// files: the detector, gitleaks' version, the binary's build and the
+// effective configuration (config as Options.Config).
+func CacheRules(config []byte) []byte {
+	k := scancache.KeyOf([]byte(cacheRevision), []byte(ToolVersion), []byte(scancache.Build()), configDigest(config))
+	return k[:]
+}
