@@ -57,8 +57,9 @@ type Options struct {
 	// Secret keys the MAC every entry carries (at least MinSecretBytes);
 	// empty means PublicKey (integrity only).
 	Secret []byte
-	// MaxBytes bounds the entries' total size: beyond it the least recently
-	// used are removed. Zero means DefaultMaxBytes.
+	// MaxBytes bounds the disk space the entries take (in whole 4 KiB
+	// blocks): beyond it the least recently used are removed. Zero means
+	// DefaultMaxBytes.
 	MaxBytes int64
 	// MaxEntryBytes bounds one value: larger values are not stored, larger
 	// files are not read. Zero means DefaultMaxEntryBytes (at most MaxBytes).
@@ -259,7 +260,7 @@ func (d *Dir) Put(ns string, k Key, v []byte) {
 	}
 	d.stats.writes.Add(1)
 	d.entries.Add(1)
-	if d.bytes.Add(int64(len(buf))) > d.maxBytes {
+	if d.bytes.Add(roundBlock(int64(len(buf)))) > d.maxBytes {
 		d.trim(true)
 	}
 }
@@ -269,6 +270,22 @@ func (d *Dir) Put(ns string, k Key, v []byte) {
 func (d *Dir) Close() error {
 	d.trim(false)
 	return d.root.Close()
+}
+
+// blockSize is the unit a file takes on disk: the size bound counts what the
+// entries take there (most are far smaller than a block).
+const blockSize = 4096
+
+func roundBlock(n int64) int64 { return (n + blockSize - 1) / blockSize * blockSize }
+
+// diskSize is what a file takes on disk: its allocated blocks, and at least
+// its size rounded up to a block (a sparse file counts its size).
+func diskSize(info fs.FileInfo) int64 {
+	n := roundBlock(info.Size())
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		n = max(n, st.Blocks*512)
+	}
+	return n
 }
 
 type entryInfo struct {
@@ -313,8 +330,9 @@ func (d *Dir) trim(onPut bool) {
 		}
 		switch {
 		case isHex(de.Name(), 2*len(Key{})):
-			entries = append(entries, entryInfo{p, info.Size(), info.ModTime()})
-			total += info.Size()
+			n := diskSize(info)
+			entries = append(entries, entryInfo{p, n, info.ModTime()})
+			total += n
 		case len(de.Name()) == len(".tmp-")+16 && de.Name()[:5] == ".tmp-" && now.Sub(info.ModTime()) > tempAge:
 			_ = d.root.Remove(p)
 		}
@@ -370,8 +388,9 @@ func isHex(s string, n int) bool {
 type Stats struct {
 	// Path is the cache directory.
 	Path string
-	// Entries and Bytes are the entries held (counted at Open and Close, and
-	// when trimming; approximate in between).
+	// Entries and Bytes are the entries held and the disk space they take
+	// (whole 4 KiB blocks; counted at Open and Close, and when trimming;
+	// approximate in between).
 	Entries int64
 	Bytes   int64
 	// MaxBytes is the size bound.

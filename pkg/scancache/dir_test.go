@@ -244,8 +244,9 @@ func TestDirEvictsLeastRecentlyUsed(t *testing.T) {
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := func() time.Time { return clock }
 	val := bytes.Repeat([]byte("v"), 1000)
-	// 10 entries of ~1,036 bytes fit in 11,000; the 11th overflows it.
-	d := open(t, dir, scancache.Options{MaxBytes: 11000, Now: now})
+	// 10 entries (a 4 KiB block each) fit in 41,060 bytes; the 11th overflows it.
+	const max = 10*4096 + 100
+	d := open(t, dir, scancache.Options{MaxBytes: max, Now: now})
 	keys := make([]scancache.Key, 11)
 	for i := range keys {
 		keys[i] = scancache.KeyOf(fmt.Appendf(nil, "%d", i))
@@ -266,8 +267,8 @@ func TestDirEvictsLeastRecentlyUsed(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := d.Stats()
-	if s.Bytes > 11000*9/10 || s.Evicted != 2 {
-		t.Errorf("after the overflow: %+v; want 2 evicted, at most 9,900 bytes", s)
+	if s.Bytes > max*9/10 || s.Evicted != 2 {
+		t.Errorf("after the overflow: %+v; want 2 evicted, at most %d bytes", s, max*9/10)
 	}
 	for i, k := range keys {
 		_, ok := d.Get("secrets", k)
@@ -279,7 +280,7 @@ func TestDirEvictsLeastRecentlyUsed(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	d2 := open(t, dir, scancache.Options{MaxBytes: 11000, Now: now})
+	d2 := open(t, dir, scancache.Options{MaxBytes: max, Now: now})
 	if s := d2.Stats(); s.Entries != 9 {
 		t.Errorf("reopened: %d entries, want 9", s.Entries)
 	}
