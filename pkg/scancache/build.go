@@ -1,8 +1,10 @@
 package scancache
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"io"
 	"os"
@@ -17,8 +19,9 @@ import (
 // build settings: -ldflags with the release version, the VCS commit). A build
 // that does not name its own code — no release version (-X main.version, other
 // than "dev") and no clean VCS commit, as the action's Dockerfile and `go test`
-// build — adds the digest of its executable; when even that cannot be read,
-// a random value (the cache then serves only this process).
+// build — adds its executable's Go build ID (or the executable's digest);
+// when neither can be read, a random value (the cache then serves only this
+// process).
 var Build = sync.OnceValue(func() string {
 	bi, ok := debug.ReadBuildInfo()
 	s := "no build info"
@@ -26,7 +29,7 @@ var Build = sync.OnceValue(func() string {
 		s = bi.String()
 	}
 	if !ok || !identified(bi) {
-		s += "\nexecutable " + exeDigest()
+		s += "\nexecutable " + exeID()
 	}
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:16])
@@ -53,15 +56,32 @@ func identified(bi *debug.BuildInfo) bool {
 	return rev != "" && modified == "false"
 }
 
-// exeDigest is the SHA-256 of the running executable, or a random value.
-func exeDigest() string {
-	h := sha256.New()
-	if p, err := os.Executable(); err == nil {
-		if f, err := os.Open(p); err == nil {
-			defer f.Close()
-			if _, err := io.Copy(h, f); err == nil {
-				return hex.EncodeToString(h.Sum(nil))
+// exeID identifies the running executable: the Go build ID its ELF notes
+// carry (a hash of its inputs and of its content, unless linked with
+// -buildid=), else the SHA-256 of the file, else a random value.
+func exeID() string {
+	p, err := os.Executable()
+	if err != nil {
+		return "unidentified " + rand.Text()
+	}
+	if f, err := elf.Open(p); err == nil {
+		defer f.Close()
+		if sec := f.Section(".note.go.buildid"); sec != nil {
+			if data, err := sec.Data(); err == nil && bytes.Count(data, []byte("/")) >= 1 && len(data) > 40 {
+				return "go build id " + string(data)
 			}
+		}
+	}
+	return exeDigest(p)
+}
+
+// exeDigest is the SHA-256 of the executable p, or a random value.
+func exeDigest(p string) string {
+	if f, err := os.Open(p); err == nil {
+		defer f.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err == nil {
+			return hex.EncodeToString(h.Sum(nil))
 		}
 	}
 	return "unidentified " + rand.Text()
