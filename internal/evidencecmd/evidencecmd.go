@@ -4,6 +4,7 @@ package evidencecmd
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -69,128 +71,139 @@ Flags:
 // maxListBytes bounds --images and the pinned files.
 const maxListBytes = 4 << 20
 
-type listFlag []string
+// bundleFlags are the flags of `evidence` (writing bundles).
+type bundleFlags struct {
+	images                                  gate.ListFlag
+	imagesFile, policyPath, baseDir         *string
+	trustedRoot, out, from, to, environment *string
+}
 
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+func newBundleFlags(w io.Writer) (*flag.FlagSet, *bundleFlags) {
+	fs := flag.NewFlagSet("evidence", flag.ContinueOnError)
+	fs.SetOutput(w)
+	f := &bundleFlags{}
+	fs.Var(&f.images, "image", "image to bundle, REPO@sha256:… (repeatable)")
+	f.imagesFile = fs.String("images", "", "file listing images, one REPO@sha256:… per line")
+	f.policyPath = fs.String("policy", ".secure-gates/policy.yaml", "verify-and-deploy policy file")
+	f.baseDir = fs.String("base-dir", "", "folder key paths in the policy are relative to (default the working directory)")
+	f.trustedRoot = fs.String("trusted-root", "", "Sigstore trusted_root.json (default: none for key-only policies, the public-good instance through TUF for keyless ones)")
+	f.out = fs.String("out", "", "bundle folder, or FILE.tar.gz (one image); a folder for a sample")
+	f.from = fs.String("from", "", "start of the audit period (RFC 3339 or YYYY-MM-DD, inclusive)")
+	f.environment = fs.String("environment", "", "environment the release was deployed to, as verify-and-deploy's environment input (a dast requirement does not apply in the environment its DAST runs in)")
+	f.to = fs.String("to", "", "end of the audit period (RFC 3339 or YYYY-MM-DD, exclusive; a date includes its whole day)")
+	fs.Usage = func() { fmt.Fprint(w, usage); fs.PrintDefaults() }
+	return fs, f
+}
 
 func run(ctx context.Context, rt *gha.Runtime, args []string, version string) error {
 	if len(args) > 0 && args[0] == "verify" {
 		return verifyCmd(ctx, rt, args[1:])
 	}
-	fs := flag.NewFlagSet("evidence", flag.ContinueOnError)
-	fs.SetOutput(rt.Stdout())
-	var images listFlag
-	fs.Var(&images, "image", "image to bundle, REPO@sha256:… (repeatable)")
-	imagesFile := fs.String("images", "", "file listing images, one REPO@sha256:… per line")
-	policyPath := fs.String("policy", ".secure-gates/policy.yaml", "verify-and-deploy policy file")
-	baseDir := fs.String("base-dir", "", "folder key paths in the policy are relative to (default the working directory)")
-	trustedRoot := fs.String("trusted-root", "", "Sigstore trusted_root.json (default: none for key-only policies, the public-good instance through TUF for keyless ones)")
-	out := fs.String("out", "", "bundle folder, or FILE.tar.gz (one image); a folder for a sample")
-	from := fs.String("from", "", "start of the audit period (RFC 3339 or YYYY-MM-DD, inclusive)")
-	environment := fs.String("environment", "", "environment the release was deployed to, as verify-and-deploy's environment input (a dast requirement does not apply in the environment its DAST runs in)")
-	to := fs.String("to", "", "end of the audit period (RFC 3339 or YYYY-MM-DD, exclusive; a date includes its whole day)")
-	fs.Usage = func() { fmt.Fprint(rt.Stdout(), usage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errkind.Input(fmt.Errorf("evidence: %w", err))
+	fs, f := newBundleFlags(rt.Stdout())
+	if help, err := gate.ParseFlags(fs, args, " (images are given with --image or --images)"); help || err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return errkind.Input(fmt.Errorf("evidence: unexpected argument %q (images are given with --image or --images)", fs.Arg(0)))
-	}
-	if *out == "" {
+	if *f.out == "" {
 		return errkind.Input(errors.New("evidence: --out is required (a folder, or FILE.tar.gz)"))
 	}
-	if *imagesFile != "" {
-		list, err := readList(*imagesFile)
+	refs, err := f.refs()
+	if err != nil {
+		return err
+	}
+	period, err := parsePeriod(*f.from, *f.to)
+	if err != nil {
+		return err
+	}
+	sample := len(refs) > 1 || period.set() || *f.imagesFile != ""
+	if sample && evidence.IsArchive(*f.out) {
+		return errkind.Input(fmt.Errorf("evidence: --out %s: a sample (several images or --from/--to) is written to a folder", *f.out))
+	}
+	o, err := f.options(ctx, version)
+	if err != nil {
+		return err
+	}
+	if !sample {
+		return writeBundle(ctx, rt, refs[0], o, *f.out)
+	}
+	return writeSample(ctx, rt, refs, period, o, *f.out)
+}
+
+// refs are the images of --image and --images, by digest.
+func (f *bundleFlags) refs() ([]oci.Ref, error) {
+	images := f.images
+	if *f.imagesFile != "" {
+		list, err := readList(*f.imagesFile)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		images = append(images, list...)
 	}
 	if len(images) == 0 {
-		return errkind.Input(errors.New("evidence: no image: give --image REPO@sha256:… or --images FILE"))
+		return nil, errkind.Input(errors.New("evidence: no image: give --image REPO@sha256:… or --images FILE"))
 	}
 	var refs []oci.Ref
 	for _, s := range images {
 		r, err := oci.ParseDigestRef(s)
 		if err != nil {
-			return errkind.Input(fmt.Errorf("evidence: %w (evidence is about a release digest; resolve the tag once, e.g. crane digest, and pass repo@sha256:…)", err))
+			return nil, errkind.Input(fmt.Errorf("evidence: %w (evidence is about a release digest; resolve the tag once, e.g. crane digest, and pass repo@sha256:…)", err))
 		}
 		refs = append(refs, r)
 	}
-	period, err := parsePeriod(*from, *to)
+	return refs, nil
+}
+
+// options reads the policy and the trusted root the bundles record.
+func (f *bundleFlags) options(ctx context.Context, version string) (evidence.Options, error) {
+	polBytes, err := readBounded("--policy", *f.policyPath, policy.MaxPolicyBytes)
 	if err != nil {
-		return err
+		return evidence.Options{}, err
 	}
-	sample := len(refs) > 1 || period.set() || *imagesFile != ""
-	if sample && evidence.IsArchive(*out) {
-		return errkind.Input(fmt.Errorf("evidence: --out %s: a sample (several images or --from/--to) is written to a folder", *out))
-	}
-	polBytes, err := readBounded("--policy", *policyPath, policy.MaxPolicyBytes)
-	if err != nil {
-		return err
-	}
-	base := *baseDir
-	if base == "" {
-		base = "."
-	}
+	base := cmp.Or(*f.baseDir, ".")
 	pol, err := policy.Parse(polBytes, policy.Options{BaseDir: base})
 	if err != nil {
-		return errkind.Input(fmt.Errorf("policy %s: %w", *policyPath, err))
+		return evidence.Options{}, errkind.Input(fmt.Errorf("policy %s: %w", *f.policyPath, err))
 	}
-	trust, err := trustedRootBytes(ctx, *trustedRoot, pol)
+	trust, err := trustedRootBytes(ctx, *f.trustedRoot, pol)
 	if err != nil {
+		return evidence.Options{}, err
+	}
+	return evidence.Options{Policy: polBytes, PolicySource: *f.policyPath, BaseDir: base, TrustedRoot: trust,
+		Registry: oci.Options{UserAgent: "secure-gates"}, Version: version, Environment: *f.environment}, nil
+}
+
+// writeBundle writes the evidence bundle of one image to out.
+func writeBundle(ctx context.Context, rt *gha.Runtime, ref oci.Ref, o evidence.Options, out string) error {
+	b, rep, err := evidence.Collect(ctx, ref, o)
+	if err != nil {
+		if rep != nil && !rep.Verified {
+			return fmt.Errorf("no evidence bundle written: %w", err)
+		}
 		return err
 	}
-	o := evidence.Options{Policy: polBytes, PolicySource: *policyPath, BaseDir: base, TrustedRoot: trust,
-		Registry: oci.Options{UserAgent: "secure-gates"}, Version: version, Environment: *environment}
-
-	if !sample {
-		b, rep, err := evidence.Collect(ctx, refs[0], o)
-		if err != nil {
-			if rep != nil && !rep.Verified {
-				return fmt.Errorf("no evidence bundle written: %w", err)
-			}
-			return err
-		}
-		if err := evidence.Write(*out, b.Files, b.Report.VerifiedAt); err != nil {
-			return err
-		}
-		fmt.Fprintf(rt.Stdout(), "wrote %s: evidence of %s (%d files, verified at %s)\n", *out, refs[0], len(b.Files), b.Report.VerifiedAt.Format(time.RFC3339))
-		return nil
+	if err := evidence.Write(out, b.Files, b.Report.VerifiedAt); err != nil {
+		return err
 	}
+	fmt.Fprintf(rt.Stdout(), "wrote %s: evidence of %s (%d files, verified at %s)\n", out, ref, len(b.Files), b.Report.VerifiedAt.Format(time.RFC3339))
+	return nil
+}
 
+// writeSample writes the folder out: the bundle of every image verified and
+// released in the period, and sample.json listing every image. An image that
+// does not verify is a policy failure, after the folder is written.
+func writeSample(ctx context.Context, rt *gha.Runtime, refs []oci.Ref, period period, o evidence.Options, out string) error {
 	files := map[string][]byte{}
 	s := Sample{From: period.from, To: period.to}
-	failed := 0
+	failed, bundled := 0, 0
 	for _, r := range refs {
-		e := SampleEntry{Image: r.String()}
-		b, rep, err := evidence.Collect(ctx, r, o)
-		switch {
-		case err != nil && rep != nil && !rep.Verified:
-			e.Status, e.Reason = "not verified", strings.Join(rep.Failures(), "; ")
-			failed++
-		case err != nil:
+		e, err := sampleEntry(ctx, r, period, o, files)
+		if err != nil {
 			return err // input or infrastructure: no sample rather than a wrong one
-		default:
-			t, src := evidence.ReleaseTime(b)
-			e.ReleaseTime, e.ReleaseTimeSource = t, src
-			switch {
-			case t.IsZero() && period.set():
-				e.Status, e.Reason = "not placed", "no trusted signing time and no signed scan time: cannot place it in the period"
-			case !period.contains(t):
-				e.Status = "outside the period"
-			default:
-				e.Status = "bundled"
-				e.Bundle = bundleName(r)
-				if files[e.Bundle], err = evidence.Archive(b.Files, b.Report.VerifiedAt); err != nil {
-					return err
-				}
-				e.SHA256 = sha256Hex(files[e.Bundle])
-			}
+		}
+		switch e.Status {
+		case "not verified":
+			failed++
+		case "bundled":
+			bundled++
 		}
 		s.Images = append(s.Images, e)
 	}
@@ -199,20 +212,45 @@ func run(ctx context.Context, rt *gha.Runtime, args []string, version string) er
 		return err
 	}
 	files["sample.json"] = append(data, '\n')
-	if err := evidence.Write(*out, files, time.Now()); err != nil {
+	if err := evidence.Write(out, files, time.Now()); err != nil {
 		return err
 	}
-	n := 0
-	for _, e := range s.Images {
-		if e.Status == "bundled" {
-			n++
-		}
-	}
-	fmt.Fprintf(rt.Stdout(), "wrote %s: %d bundle(s) of %d image(s); sample.json lists each\n", *out, n, len(s.Images))
+	fmt.Fprintf(rt.Stdout(), "wrote %s: %d bundle(s) of %d image(s); sample.json lists each\n", out, bundled, len(s.Images))
 	if failed > 0 {
 		return errkind.Policy(fmt.Errorf("%d image(s) of the sample do not verify and have no bundle (sample.json says why)", failed))
 	}
 	return nil
+}
+
+// sampleEntry verifies one image of a sample and, when it was released in
+// the period, adds its bundle to files. The error is for input and
+// infrastructure failures, not for an image that does not verify.
+func sampleEntry(ctx context.Context, r oci.Ref, period period, o evidence.Options, files map[string][]byte) (SampleEntry, error) {
+	e := SampleEntry{Image: r.String()}
+	b, rep, err := evidence.Collect(ctx, r, o)
+	switch {
+	case err != nil && rep != nil && !rep.Verified:
+		e.Status, e.Reason = "not verified", strings.Join(rep.Failures(), "; ")
+		return e, nil
+	case err != nil:
+		return SampleEntry{}, err
+	}
+	t, src := evidence.ReleaseTime(b)
+	e.ReleaseTime, e.ReleaseTimeSource = t, src
+	switch {
+	case t.IsZero() && period.set():
+		e.Status, e.Reason = "not placed", "no trusted signing time and no signed scan time: cannot place it in the period"
+	case !period.contains(t):
+		e.Status = "outside the period"
+	default:
+		e.Status = "bundled"
+		e.Bundle = bundleName(r)
+		if files[e.Bundle], err = evidence.Archive(b.Files, b.Report.VerifiedAt); err != nil {
+			return SampleEntry{}, err
+		}
+		e.SHA256 = sha256Hex(files[e.Bundle])
+	}
+	return e, nil
 }
 
 // Sample is sample.json: the audit period and every image asked for.
@@ -354,11 +392,8 @@ func verifyCmd(ctx context.Context, rt *gha.Runtime, args []string) error {
 	environment := fs.String("environment", "", "the environment the bundle must have been verified for (a bundle of a deploy to the environment a dast requirement runs in does not evidence the promotion beyond it)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	fs.Usage = func() { fmt.Fprint(rt.Stdout(), usage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errkind.Input(fmt.Errorf("evidence verify: %w", err))
+	if help, err := gate.ParseFlagArgs(fs, args); help || err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return errkind.Input(errors.New("evidence verify: want one bundle (a folder or .tar.gz): evidence verify [flags] BUNDLE"))

@@ -5,6 +5,7 @@
 package kpicmd
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -95,16 +96,34 @@ func newFlags(w io.Writer, o *options) *flag.FlagSet {
 func run(ctx context.Context, rt *gha.Runtime, args []string) error {
 	var o options
 	fs := newFlags(rt.Stdout(), &o)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errkind.Input(fmt.Errorf("kpi: %w", err))
-	}
-	if fs.NArg() > 0 {
-		return errkind.Input(fmt.Errorf("kpi: unexpected argument %q", fs.Arg(0)))
+	if help, err := gate.ParseFlags(fs, args, ""); help || err != nil {
+		return err
 	}
 	now := time.Now().UTC()
+	if err := o.check(); err != nil {
+		return err
+	}
+	from, err := parseTime("--from", o.from, now, true)
+	if err != nil {
+		return err
+	}
+	to, err := parseTime("--to", o.to, now, false)
+	if err != nil {
+		return err
+	}
+	running, err := o.running(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := o.compute(ctx, running, from, to, now)
+	if err != nil {
+		return err
+	}
+	return o.write(rt, rep)
+}
+
+// check refuses flags that do not go together, before any work.
+func (o options) check() error {
 	sources := 0
 	for _, s := range []string{o.images, o.pods, o.gitops, o.kubeconfig} {
 		if s != "" {
@@ -123,70 +142,54 @@ func run(ctx context.Context, rt *gha.Runtime, args []string) error {
 	if (o.dbDir == "") == (o.dbCache == "") {
 		return errkind.Input(errors.New("kpi: give exactly one of --db-dir DB and --db-cache DIR"))
 	}
-	from, err := parseTime("--from", o.from, now, true)
-	if err != nil {
-		return err
-	}
-	to, err := parseTime("--to", o.to, now, false)
-	if err != nil {
-		return err
-	}
+	return nil
+}
 
-	var running []kpi.Running
+// running lists the running images from the one source given.
+func (o options) running(ctx context.Context) ([]kpi.Running, error) {
 	switch {
 	case o.images != "":
 		data, err := readBounded(o.images)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		running, err = kpi.ParseImages(data, o.images)
-		if err != nil {
-			return err
-		}
+		return kpi.ParseImages(data, o.images)
 	case o.pods != "":
 		data, err := readBounded(o.pods)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		running, err = kpi.ParsePods(data, o.pods)
-		if err != nil {
-			return err
-		}
+		return kpi.ParsePods(data, o.pods)
 	case o.kubeconfig != "":
-		if running, err = kpi.ParseCluster(ctx, o.kubeconfig, o.kubeContext); err != nil {
-			return err
-		}
-	default:
-		if running, err = kpi.ParseGitOps(o.gitops); err != nil {
-			return err
-		}
+		return kpi.ParseCluster(ctx, o.kubeconfig, o.kubeContext)
 	}
+	return kpi.ParseGitOps(o.gitops)
+}
 
-	base := o.baseDir
-	if base == "" {
-		base = "."
-	}
-	pol, err := policy.Load(o.policy, policy.Options{BaseDir: base})
+// compute loads the policy, trust and DB and computes the report.
+func (o options) compute(ctx context.Context, running []kpi.Running, from, to, now time.Time) (*kpi.Report, error) {
+	pol, err := policy.Load(o.policy, policy.Options{BaseDir: cmp.Or(o.baseDir, ".")})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	trust, err := verify.TrustedMaterial(ctx, o.trustedRoot, pol)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	db, err := vulndb.Load(ctx, vulndb.Options{DBDir: o.dbDir, CacheDir: o.dbCache, MaxAge: o.maxDBAge})
 	if err != nil {
-		return fmt.Errorf("kpi: %w", err)
+		return nil, fmt.Errorf("kpi: %w", err)
 	}
 	defer db.Close()
-	rep, err := kpi.Compute(ctx, running, kpi.Options{
+	return kpi.Compute(ctx, running, kpi.Options{
 		Verify: verify.Options{Policy: pol, TrustedMaterial: trust, Registry: oci.Options{UserAgent: "secure-gates-kpi"}},
 		DB:     db, From: from, To: to, Now: func() time.Time { return now },
 	})
-	if err != nil {
-		return err
-	}
+}
 
+// write writes the report in every format asked for (the markdown is also
+// the job summary on a runner) and prints its figures.
+func (o options) write(rt *gha.Runtime, rep *kpi.Report) error {
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return errkind.Infra(err)

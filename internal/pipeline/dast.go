@@ -17,6 +17,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/policy"
+	"github.com/secure-gates/secure-gates/pkg/verify"
 )
 
 // The promotion stage (gate 4's second half), played locally: once the digest
@@ -62,20 +63,9 @@ func (r *runner) promote(ctx context.Context, img, bin, policyPath string, signi
 		return nil
 	}
 	r.printf("\nPromotion: the policy requires a passing DAST of this digest in %s before any other environment.\n", req.Environment)
-	wapiti, err := exec.LookPath("wapiti")
-	if err != nil {
-		if r.o.DAST == DASTOn {
-			return errkind.Input(errors.New("pipeline: --dast on needs wapiti on PATH (Debian: apt-get install wapiti)"))
-		}
-		r.printf("- dast       skipped: wapiti is not on PATH (apt-get install wapiti, or --dast off); the digest stays in %s\n", req.Environment)
-		return nil
-	}
-	if runtime.GOOS != "linux" {
-		if r.o.DAST == DASTOn {
-			return errkind.Input(fmt.Errorf("pipeline: --dast on runs the image's linux binary as the staging service; this machine runs %s", runtime.GOOS))
-		}
-		r.printf("- dast       skipped: the staging stand-in runs the image's linux binary, and this machine runs %s\n", runtime.GOOS)
-		return nil
+	wapiti, err := r.dastScanner(req)
+	if wapiti == "" {
+		return err
 	}
 
 	// Staging: the image's binary on loopback.
@@ -86,36 +76,14 @@ func (r *runner) promote(ctx context.Context, img, bin, policyPath string, signi
 	defer stop()
 	r.printf("✓ staging    %s runs %s (the image's binary on loopback)\n", url, img)
 
-	// The attack.
-	dir := filepath.Join(r.work, "dast")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return errkind.Infra(err)
-	}
-	report := filepath.Join(dir, "wapiti.json")
-	if err := runWapiti(ctx, wapiti, url, report, filepath.Join(dir, "home")); err != nil {
-		r.printf("✗ wapiti     %v\n", err)
+	report, err := r.attack(ctx, wapiti, url)
+	if err != nil {
 		return err
 	}
-	r.printf("✓ wapiti     modules %s against %s (report %s)\n", wapitiModules, url, rel(r.work, report))
-
-	// The gate decides at the policy's deny risk, so its verdict and the
-	// promotion rule agree.
-	failOn := "high"
-	if req.Deny != nil && req.Deny.Risk != "" {
-		failOn = req.Deny.Risk
-	}
-	with := map[string]string{"report": report, "environment": req.Environment, "target": url, "image": img,
-		"fail-on": failOn, "output-dir": filepath.Join(dir, "out"), "exceptions": r.exceptionsFile()}
-	if rules := filepath.Join(r.svc.dir, ".zap", "rules.tsv"); fileExists(rules) {
-		with["rules-file"] = rules // ZAP's rules file, as the reusable workflow passes it
-	}
-	d, dErr := r.gate(ctx, "dast", with)
+	d, dErr := r.dastGate(ctx, req, img, url, report)
 	pred := d.Outputs["dast-predicate"]
 	if pred == "" {
 		return dErr
-	}
-	if dErr == nil {
-		r.verdict("dast", d, fmt.Sprintf("%s — high %s, medium %s, low %s (fail-on %s)", d.Outputs["verdict"], d.Outputs["high"], d.Outputs["medium"], d.Outputs["low"], failOn), "")
 	}
 	// Attested whatever it decided: production's verify-and-deploy refuses a
 	// failing DAST with the reason.
@@ -125,9 +93,77 @@ func (r *runner) promote(ctx context.Context, img, bin, policyPath string, signi
 	}
 	r.verdict("attest", att, "dast verdict "+d.Outputs["verdict"]+" attested on the digest", "")
 
-	// Production.
-	with = map[string]string{"image": img, "policy": policyPath, "environment": "production", "report": filepath.Join(r.work, "verify-production", "report.json"),
-		"vsa-key": signing["key"]}
+	vdErr := r.production(ctx, req, img, policyPath, signing["key"], bare)
+	if dErr != nil && vdErr == nil {
+		// Cannot happen with a consistent policy: a failing DAST is never a pass.
+		return dErr
+	}
+	return vdErr
+}
+
+// dastScanner finds wapiti on a machine that can run the staging stand-in.
+// It returns "" when DAST cannot run: with an error under --dast on, else
+// after printing why it is skipped.
+func (r *runner) dastScanner(req policy.Requirement) (string, error) {
+	wapiti, err := exec.LookPath("wapiti")
+	if err != nil {
+		if r.o.DAST == DASTOn {
+			return "", errkind.Input(errors.New("pipeline: --dast on needs wapiti on PATH (Debian: apt-get install wapiti)"))
+		}
+		r.printf("- dast       skipped: wapiti is not on PATH (apt-get install wapiti, or --dast off); the digest stays in %s\n", req.Environment)
+		return "", nil
+	}
+	if runtime.GOOS != "linux" {
+		if r.o.DAST == DASTOn {
+			return "", errkind.Input(fmt.Errorf("pipeline: --dast on runs the image's linux binary as the staging service; this machine runs %s", runtime.GOOS))
+		}
+		r.printf("- dast       skipped: the staging stand-in runs the image's linux binary, and this machine runs %s\n", runtime.GOOS)
+		return "", nil
+	}
+	return wapiti, nil
+}
+
+// attack runs wapiti against the staging service at url and returns its
+// report's path.
+func (r *runner) attack(ctx context.Context, wapiti, url string) (string, error) {
+	dir := filepath.Join(r.work, "dast")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", errkind.Infra(err)
+	}
+	report := filepath.Join(dir, "wapiti.json")
+	if err := runWapiti(ctx, wapiti, url, report, filepath.Join(dir, "home")); err != nil {
+		r.printf("✗ wapiti     %v\n", err)
+		return "", err
+	}
+	r.printf("✓ wapiti     modules %s against %s (report %s)\n", wapitiModules, url, rel(r.work, report))
+	return report, nil
+}
+
+// dastGate runs the dast gate on wapiti's report. The gate decides at the
+// policy's deny risk, so its verdict and the promotion rule agree.
+func (r *runner) dastGate(ctx context.Context, req policy.Requirement, img, url, report string) (GateResult, error) {
+	failOn := "high"
+	if req.Deny != nil && req.Deny.Risk != "" {
+		failOn = req.Deny.Risk
+	}
+	with := map[string]string{"report": report, "environment": req.Environment, "target": url, "image": img,
+		"fail-on": failOn, "output-dir": filepath.Join(r.work, "dast", "out"), "exceptions": r.exceptionsFile()}
+	if rules := filepath.Join(r.svc.dir, ".zap", "rules.tsv"); fileExists(rules) {
+		with["rules-file"] = rules // ZAP's rules file, as the reusable workflow passes it
+	}
+	d, err := r.gate(ctx, "dast", with)
+	if err == nil && d.Outputs["dast-predicate"] != "" {
+		r.verdict("dast", d, fmt.Sprintf("%s — high %s, medium %s, low %s (fail-on %s)", d.Outputs["verdict"], d.Outputs["high"], d.Outputs["medium"], d.Outputs["low"], failOn), "")
+	}
+	return d, err
+}
+
+// production verifies img for production (deploying it through the GitOps
+// repository bare when the service has a production overlay) and prints
+// whether it was promoted. Its error is the gate's.
+func (r *runner) production(ctx context.Context, req policy.Requirement, img, policyPath, vsaKey, bare string) error {
+	with := map[string]string{"image": img, "policy": policyPath, "environment": "production", "report": filepath.Join(r.work, "verify-production", "report.json"),
+		"vsa-key": vsaKey}
 	overlay := strings.Replace(r.svc.overlay, "staging", "production", 1)
 	if bare != "" && overlay != r.svc.overlay {
 		if _, err := os.Stat(filepath.Join(r.svc.dir, overlay, "kustomization.yaml")); err == nil {
@@ -145,27 +181,28 @@ func (r *runner) promote(ctx context.Context, img, bin, policyPath string, signi
 		r.verdict("production", vd, detail, "")
 	}
 	if rep != nil {
-		for _, q := range rep.Requirements {
-			if q.PredicateType != attestation.PredicateDAST {
-				continue
-			}
-			mark, why := "✓", q.Detail
-			if !q.Passed {
-				mark, why = "✗", strings.Join(q.Reasons, "; ")
-			}
-			r.printf("  %s %-16s %s\n", mark, q.Name, clip(oneLine(why), 400))
-		}
+		r.dastRequirements(rep)
 	}
 	if r.res.Promoted {
 		r.printf("\nPROMOTED to production by digest %s.\n", rep.Digest)
 	} else {
 		r.printf("\nNOT PROMOTED: the digest stays in %s.\n", req.Environment)
 	}
-	if dErr != nil && vdErr == nil {
-		// Cannot happen with a consistent policy: a failing DAST is never a pass.
-		return dErr
-	}
 	return vdErr
+}
+
+// dastRequirements prints the verdict of the report's dast requirements.
+func (r *runner) dastRequirements(rep *verify.Report) {
+	for _, q := range rep.Requirements {
+		if q.PredicateType != attestation.PredicateDAST {
+			continue
+		}
+		mark, why := "✓", q.Detail
+		if !q.Passed {
+			mark, why = "✗", strings.Join(q.Reasons, "; ")
+		}
+		r.printf("  %s %-16s %s\n", mark, q.Name, clip(oneLine(why), 400))
+	}
 }
 
 // exceptionsFile is the exceptions file the gates read.

@@ -49,30 +49,74 @@ func (r *runner) printf(format string, args ...any) {
 	_, _ = io.WriteString(r.o.Out, strings.Join(lines, "\n"))
 }
 
+// runKeys are the run's ephemeral keys and the policy that trusts them.
+type runKeys struct {
+	release, security keyPair
+	policyPath        string
+}
+
 func (r *runner) run(ctx context.Context) error {
-	s := r.svc
 	host, stop, err := startRegistry()
 	if err != nil {
 		return err
 	}
 	defer stop()
-	keys := filepath.Join(r.work, "keys")
-	release, err := newKey(keys, "release")
+	k, err := r.prepare(host)
 	if err != nil {
 		return err
 	}
-	security, err := newKey(keys, "security")
+	db := r.dbInputs()
+	exceptions, err := r.writeExceptions()
 	if err != nil {
 		return err
+	}
+	scan, scanOutage, err := r.scanSource(ctx, db, exceptions)
+	if err != nil {
+		return err
+	}
+	img, err := r.build(ctx, host)
+	if err != nil {
+		return err
+	}
+	sbom, sbomOutage, err := r.scanImage(ctx, img, db, exceptions)
+	if err != nil {
+		return err
+	}
+	signing := map[string]string{"key": k.release.private, "tlog-upload": "false", "signature-format": "both", "require-digest": "true"}
+	if err := r.signAndAttest(ctx, img, signing, scan, sbom); err != nil {
+		return err
+	}
+	if err := r.outage(ctx, img, k.security, scanOutage, sbomOutage); err != nil {
+		return err
+	}
+	bare, err := r.verifyStaging(ctx, img, k)
+	if err != nil {
+		return err
+	}
+	return r.promote(ctx, img, filepath.Join(r.work, "build", r.svc.name), k.policyPath, signing, bare)
+}
+
+// prepare makes the run's keys and policy and its runner environment, and
+// prints what the run uses.
+func (r *runner) prepare(host string) (runKeys, error) {
+	s := r.svc
+	keys := filepath.Join(r.work, "keys")
+	release, err := newKey(keys, "release")
+	if err != nil {
+		return runKeys{}, err
+	}
+	security, err := newKey(keys, "security")
+	if err != nil {
+		return runKeys{}, err
 	}
 	policyPath := filepath.Join(r.work, "policy.yaml")
 	source, err := localPolicy(s, policyPath, release, security)
 	if err != nil {
-		return err
+		return runKeys{}, err
 	}
 	r.env = r.runnerEnv()
 	if err := os.MkdirAll(r.env["RUNNER_TEMP"], 0o700); err != nil {
-		return errkind.Infra(err)
+		return runKeys{}, errkind.Infra(err)
 	}
 
 	r.printf("secure-gates pipeline: %s (module %s, repository %s, commit %s)\n", s.dir, s.module, s.repository, short(s.sha))
@@ -80,7 +124,11 @@ func (r *runner) run(ctx context.Context) error {
 	r.printf("  keys       release %s, security %s (ephemeral: trusted by this run's policy only)\n", short(release.fingerprint), short(security.fingerprint))
 	r.printf("  policy     %s\n             signers replaced by the release key, exception signers by the security key: %s\n", source, policyPath)
 	r.printf("  work       %s%s\n\n", r.work, map[bool]string{true: " (kept)", false: " (removed at the end; --keep keeps it)"}[r.o.Keep || r.o.WorkDir != ""])
+	return runKeys{release: release, security: security, policyPath: policyPath}, nil
+}
 
+// dbInputs are the vulnerability DB inputs of the scan and sbom gates.
+func (r *runner) dbInputs() map[string]string {
 	db := map[string]string{"on-scanner-outage": r.o.OnScannerOutage}
 	if r.o.DBDir != "" {
 		db["db-dir"] = r.o.DBDir
@@ -88,51 +136,70 @@ func (r *runner) run(ctx context.Context) error {
 	if r.o.DBCache != "" {
 		db["db-cache"] = r.o.DBCache // else both gates use their shared default
 	}
-	exceptions := filepath.Join(r.work, "no-exceptions.yaml")
-	if s.exceptions != "" {
-		exceptions = s.exceptions
-	} else if err := os.WriteFile(exceptions, []byte("exceptions: []\n"), 0o644); err != nil {
-		return errkind.Infra(err)
-	}
+	return db
+}
 
-	// Gates 1 and 2 at the source.
-	scan, err := r.gate(ctx, "scan", merge(db, map[string]string{
-		"path": s.dir, "output-dir": filepath.Join(r.work, "scan"), "upload-sarif": "false", "exceptions": exceptions,
+// writeExceptions returns the exceptions file the gates read, writing an
+// empty one when the service has none.
+func (r *runner) writeExceptions() (string, error) {
+	exceptions := r.exceptionsFile()
+	if r.svc.exceptions == "" {
+		if err := os.WriteFile(exceptions, []byte("exceptions: []\n"), 0o644); err != nil {
+			return "", errkind.Infra(err)
+		}
+	}
+	return exceptions, nil
+}
+
+// scanSource runs gates 1 and 2 at the source; outage says why the code
+// scan did not run ("" when it did).
+func (r *runner) scanSource(ctx context.Context, db map[string]string, exceptions string) (scan GateResult, outage string, err error) {
+	scan, err = r.gate(ctx, "scan", merge(db, map[string]string{
+		"path": r.svc.dir, "output-dir": filepath.Join(r.work, "scan"), "upload-sarif": "false", "exceptions": exceptions,
 	}))
 	if err != nil {
-		return err
+		return GateResult{}, "", err
 	}
-	scanOutage := codeScanOutage(scan.Outputs["code-scan-predicate"])
+	outage = codeScanOutage(scan.Outputs["code-scan-predicate"])
 	r.verdict("scan", scan, fmt.Sprintf("%s — critical %s, high %s, medium %s, low %s, secrets %s", scan.Outputs["verdict"],
-		scan.Outputs["critical"], scan.Outputs["high"], scan.Outputs["medium"], scan.Outputs["low"], scan.Outputs["secrets"]), scanOutage)
+		scan.Outputs["critical"], scan.Outputs["high"], scan.Outputs["medium"], scan.Outputs["low"], scan.Outputs["secrets"]), outage)
+	return scan, outage, nil
+}
 
-	// The build, without Docker.
-	repo := host + "/" + s.repository
-	ref, err := buildImage(ctx, s, r.work, repo, short(s.sha))
+// build builds the service's image, without Docker, and pushes it to the
+// run's registry; it returns the image by digest.
+func (r *runner) build(ctx context.Context, host string) (string, error) {
+	s := r.svc
+	ref, err := buildImage(ctx, s, r.work, host+"/"+s.repository, short(s.sha))
 	if err != nil {
 		r.printf("✗ build      %v\n", err)
-		return err
+		return "", err
 	}
 	r.res.Image = ref.String()
 	r.printf("✓ build      %s (go build → one layer, non-root; tag %s resolved once, never used again)\n", ref, ref.Tag)
-	img := ref.String()
+	return ref.String(), nil
+}
 
-	// Gate 2 at the image.
-	sbom, err := r.gate(ctx, "sbom", merge(db, map[string]string{
+// scanImage runs gate 2 at the image; outage says why the image
+// vulnerability scan did not run ("" when it did).
+func (r *runner) scanImage(ctx context.Context, img string, db map[string]string, exceptions string) (sbom GateResult, outage string, err error) {
+	sbom, err = r.gate(ctx, "sbom", merge(db, map[string]string{
 		"image": img, "output-dir": filepath.Join(r.work, "sbom"), "upload-sarif": "false", "exceptions": exceptions,
 	}))
 	if err != nil {
-		return err
+		return GateResult{}, "", err
 	}
-	sbomOutage := ""
 	if sbom.Outputs["vuln-predicate"] == "" {
-		sbomOutage = "the image vulnerability scan did not run (the same DB; " + sbom.Log + ")"
+		outage = "the image vulnerability scan did not run (the same DB; " + sbom.Log + ")"
 	}
 	r.verdict("sbom", sbom, fmt.Sprintf("%s packages; CycloneDX %s, SPDX %s; vulnerabilities: critical %s, high %s",
-		sbom.Outputs["packages"], rel(r.work, sbom.Outputs["cyclonedx"]), rel(r.work, sbom.Outputs["spdx"]), cmp.Or(sbom.Outputs["critical"], "-"), cmp.Or(sbom.Outputs["high"], "-")), sbomOutage)
+		sbom.Outputs["packages"], rel(r.work, sbom.Outputs["cyclonedx"]), rel(r.work, sbom.Outputs["spdx"]), cmp.Or(sbom.Outputs["critical"], "-"), cmp.Or(sbom.Outputs["high"], "-")), outage)
+	return sbom, outage, nil
+}
 
-	// Gate 3: sign, attest.
-	signing := map[string]string{"key": release.private, "tlog-upload": "false", "signature-format": "both", "require-digest": "true"}
+// signAndAttest runs gate 3: sign the image, attest the scans, SBOMs and
+// provenance.
+func (r *runner) signAndAttest(ctx context.Context, img string, signing map[string]string, scan, sbom GateResult) error {
 	sign, err := r.gate(ctx, "sign", merge(signing, map[string]string{"image": img}))
 	if err != nil {
 		return err
@@ -147,9 +214,12 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	r.verdict("attest", attest, attestedTypes(attest.Outputs["attestations"])+" (provenance from this run: SLSA Build L2 shape, ephemeral key)", "")
+	return nil
+}
 
-	// The scanner-outage procedure: page security, record the skip as a signed,
-	// short-lived exception.
+// outageIDs are the requirements an outage exception waives: the code scan
+// needs the vulnerability scan waived too (both read the same DB).
+func outageIDs(scanOutage, sbomOutage string) []string {
 	var outages []string
 	if sbomOutage != "" {
 		outages = append(outages, "outage:vuln")
@@ -160,23 +230,36 @@ func (r *runner) run(ctx context.Context) error {
 			outages = append(outages, "outage:vuln")
 		}
 	}
-	if len(outages) > 0 {
-		r.res.Outage = strings.Join(nonEmpty(scanOutage, sbomOutage), "; ")
-		exc, err := r.outageException(ctx, img, security, outages)
-		if err != nil {
-			return err
-		}
-		r.verdict("outage", exc, fmt.Sprintf("PAGE SECURITY: scanners did not run; outage exception for %s signed by the security key, expires in %s",
-			strings.Join(outages, ", "), outageTTL), "the image must be scanned before the exception expires")
-	}
+	return outages
+}
 
-	// Gate 4: verify the whole chain, deploy by digest.
-	with := map[string]string{"image": img, "policy": policyPath, "environment": "staging", "report": filepath.Join(r.work, "verify", "report.json"),
-		"vsa-key": release.private}
-	var bare string
+// outage runs the scanner-outage procedure when a scanner did not run: page
+// security, record the skip as a signed, short-lived exception.
+func (r *runner) outage(ctx context.Context, img string, security keyPair, scanOutage, sbomOutage string) error {
+	outages := outageIDs(scanOutage, sbomOutage)
+	if len(outages) == 0 {
+		return nil
+	}
+	r.res.Outage = strings.Join(nonEmpty(scanOutage, sbomOutage), "; ")
+	exc, err := r.outageException(ctx, img, security, outages)
+	if err != nil {
+		return err
+	}
+	r.verdict("outage", exc, fmt.Sprintf("PAGE SECURITY: scanners did not run; outage exception for %s signed by the security key, expires in %s",
+		strings.Join(outages, ", "), outageTTL), "the image must be scanned before the exception expires")
+	return nil
+}
+
+// verifyStaging runs gate 4: verify the whole chain, deploy by digest to
+// staging (through a GitOps repository when the service has an overlay,
+// whose path it returns). Its error is the gate's.
+func (r *runner) verifyStaging(ctx context.Context, img string, k runKeys) (bare string, err error) {
+	s := r.svc
+	with := map[string]string{"image": img, "policy": k.policyPath, "environment": "staging", "report": filepath.Join(r.work, "verify", "report.json"),
+		"vsa-key": k.release.private}
 	if s.overlay != "" {
 		if bare, err = gitopsRepo(ctx, s, r.work); err != nil {
-			return err
+			return "", err
 		}
 		with["deploy"], with["gitops-repo"], with["gitops-path"], with["gitops-image"] = "gitops", bare, s.overlay, s.imageName
 	}
@@ -193,26 +276,32 @@ func (r *runner) run(ctx context.Context) error {
 			r.vsa += " (attested on the digest with the release key)"
 		}
 	}
+	if vdErr == nil {
+		if err := r.stagingVerdict(ctx, vd, rep, bare); err != nil {
+			return "", err
+		}
+	}
+	r.chain(rep, bare)
+	return bare, vdErr
+}
+
+// stagingVerdict prints the staging verification's verdict, reading the
+// deployed kustomization back from the GitOps repository bare (if any).
+func (r *runner) stagingVerdict(ctx context.Context, vd GateResult, rep *verify.Report, bare string) error {
 	detail := "verified"
 	if rep != nil && len(rep.OutagesWaived) > 0 {
 		detail += " — SCANNER OUTAGE waived by a signed exception for: " + strings.Join(rep.OutagesWaived, ", ")
 	}
-	if vdErr == nil && bare != "" {
-		k, err := git(ctx, bare, "show", "main:"+s.overlay+"/kustomization.yaml")
+	if bare != "" {
+		k, err := git(ctx, bare, "show", "main:"+r.svc.overlay+"/kustomization.yaml")
 		if err != nil {
 			return errkind.Infra(fmt.Errorf("pipeline: reading the deployed kustomization: %w", err))
 		}
 		r.res.Deployed = k
-		detail += "; deployed " + s.overlay + " in " + bare
+		detail += "; deployed " + r.svc.overlay + " in " + bare
 	}
-	if vdErr == nil {
-		r.verdict("verify", vd, detail, "")
-	}
-	r.chain(rep, bare)
-	if vdErr != nil {
-		return vdErr
-	}
-	return r.promote(ctx, img, filepath.Join(r.work, "build", s.name), policyPath, signing, bare)
+	r.verdict("verify", vd, detail, "")
+	return nil
 }
 
 // gate runs one gate in this process, as a runner would run its action: inputs

@@ -54,11 +54,6 @@ Flags:
 // maxPEMBytes bounds the --roots and --tsa-cert-chain files.
 const maxPEMBytes = 1 << 20
 
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
-
 func run(ctx context.Context, rt *gha.Runtime, args []string) error {
 	if len(args) > 0 && args[0] == "check" {
 		return check(rt, args[1:])
@@ -76,14 +71,8 @@ func run(ctx context.Context, rt *gha.Runtime, args []string) error {
 	var o kyverno.Options
 	var policyPath, baseDir, output, roots, tsa string
 	fs := newFlags(rt.Stdout(), &o, &policyPath, &baseDir, &output, &roots, &tsa)
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errkind.Input(fmt.Errorf("policy kyverno: %w", err))
-	}
-	if fs.NArg() > 0 {
-		return errkind.Input(fmt.Errorf("policy kyverno: unexpected argument %q", fs.Arg(0)))
+	if help, err := gate.ParseFlags(fs, args[1:], ""); help || err != nil {
+		return err
 	}
 	var err error
 	if o.Roots, err = readPEM("--roots", roots); err != nil {
@@ -118,14 +107,8 @@ func check(rt *gha.Runtime, args []string) error {
 	policyPath := fs.String("policy", ".secure-gates/policy.yaml", "policy file")
 	baseDir := fs.String("base-dir", "", "folder key paths in the policy are relative to (default the workspace, or the working directory)")
 	fs.Usage = func() { fmt.Fprint(rt.Stdout(), usage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errkind.Input(fmt.Errorf("policy check: %w", err))
-	}
-	if fs.NArg() > 0 {
-		return errkind.Input(fmt.Errorf("policy check: unexpected argument %q (give the file with --policy)", fs.Arg(0)))
+	if help, err := gate.ParseFlags(fs, args, " (give the file with --policy)"); help || err != nil {
+		return err
 	}
 	_, err := policycheck.Check(rt, *policyPath, *baseDir)
 	return err
@@ -139,7 +122,7 @@ func newFlags(w io.Writer, o *kyverno.Options, policyPath, baseDir, output, root
 	fs.StringVar(baseDir, "base-dir", "", "folder key paths in the policy are relative to (default the working directory)")
 	fs.StringVar(output, "output", "", "write the ClusterPolicy to this file (default standard output)")
 	fs.StringVar(&o.Name, "name", kyverno.DefaultName, "ClusterPolicy name")
-	fs.Var((*listFlag)(&o.ImageReferences), "image", "image pattern the policy applies to, e.g. ghcr.io/acme/widgets* (repeatable, required)")
+	fs.Var((*gate.ListFlag)(&o.ImageReferences), "image", "image pattern the policy applies to, e.g. ghcr.io/acme/widgets* (repeatable, required)")
 	fs.StringVar(&o.RekorURL, "rekor-url", "", "transparency log URL (default "+kyverno.DefaultRekorURL+" for keyless)")
 	fs.BoolVar(&o.IgnoreTlog, "ignore-tlog", false, "accept signatures without a transparency-log entry")
 	fs.BoolVar(&o.IgnoreSCT, "ignore-sct", false, "accept Fulcio certificates without a CT log timestamp")

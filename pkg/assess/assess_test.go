@@ -2,18 +2,17 @@ package assess
 
 import (
 	"context"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 var testNow = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
@@ -48,24 +47,6 @@ func evalMap(t *testing.T, files map[string]string, opts Options) *Report {
 		t.Fatal(err)
 	}
 	return r
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./pkg/assess -run %s -update)", err, t.Name())
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from the output (run go test ./pkg/assess -run %s -update and review the diff):\n%s", path, t.Name(), got)
-	}
 }
 
 // The example service (examples/) scores what its contents show: the paved
@@ -127,7 +108,7 @@ func TestExampleScores(t *testing.T) {
 	if len(r.Notes) != 0 {
 		t.Errorf("notes on the example: %q", r.Notes)
 	}
-	golden(t, "example.md", r.Markdown())
+	golden.Check(t, filepath.Join("testdata", "example.md"), []byte(r.Markdown()))
 }
 
 // A bare repository (git init, nothing else) scores 0 on every question, each
@@ -317,6 +298,68 @@ func TestRepositoryRules(t *testing.T) {
 			q := scoreOf(r, c.id)
 			if q.Score != c.score || !strings.Contains(strings.Join(q.Evidence, "\n"), c.want) {
 				t.Errorf("question %d: score %d, want %d; evidence %q, want it to mention %q (notes %q)", c.id, q.Score, c.score, q.Evidence, c.want, r.Notes)
+			}
+		})
+	}
+}
+
+// TestThirdPartyAction checks the capabilities read from known actions'
+// inputs: a scanner gates only when its inputs make findings fail the step,
+// and a cloud login counts as OIDC only without a long-lived key.
+func TestThirdPartyAction(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		action string
+		with   map[string]string
+		want   []capability
+	}{
+		{"trivy image gating", "aquasecurity/trivy-action", map[string]string{"image-ref": "x", "exit-code": "1"}, []capability{capImageScan, capImageScanGate}},
+		{"trivy image exit-code 0", "aquasecurity/trivy-action", map[string]string{"scan-type": "image", "exit-code": "0"}, []capability{capImageScan}},
+		{"trivy config", "aquasecurity/trivy-action", map[string]string{"scan-type": "config", "exit-code": "1"}, []capability{capIaC}},
+		{"trivy fs gating", "aquasecurity/trivy-action", map[string]string{"exit-code": "2"}, []capability{capSCA, capSCAGate}},
+		{"trivy fs", "aquasecurity/trivy-action", nil, []capability{capSCA}},
+		{"grype image", "anchore/scan-action", map[string]string{"image": "x"}, []capability{capImageScan, capImageScanGate}},
+		{"grype dir no fail", "anchore/scan-action", map[string]string{"fail-build": "false"}, []capability{capSCA}},
+		{"aws role", "aws-actions/configure-aws-credentials", map[string]string{"role-to-assume": "r"}, []capability{capOIDCCloud}},
+		{"aws role and key", "aws-actions/configure-aws-credentials", map[string]string{"role-to-assume": "r", "aws-secret-access-key": "k"}, nil},
+		{"azure federated", "azure/login", map[string]string{"client-id": "c"}, []capability{capOIDCCloud}},
+		{"azure creds", "azure/login", map[string]string{"client-id": "c", "creds": "x"}, nil},
+		{"gcp wif", "google-github-actions/auth", map[string]string{"workload_identity_provider": "p"}, []capability{capOIDCCloud}},
+		{"buildx sbom", "docker/build-push-action", map[string]string{"sbom": "True"}, []capability{capSBOM}},
+		{"unknown", "actions/checkout", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got []capability
+			thirdPartyAction(tc.action, tc.with, func(c capability, _ string) { got = append(got, c) })
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("thirdPartyAction(%s, %v) = %v, want %v", tc.action, tc.with, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSecureGatesScan checks the scan gate's capabilities by its scanners
+// input (default: all) and severity-cutoff (none: no gate).
+func TestSecureGatesScan(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		with map[string]string
+		want []capability
+	}{
+		{"defaults", nil, []capability{capSecrets, capSCA, capSCAGate, capIaC}},
+		{"sarif inputs", map[string]string{"sarif-inputs": "a.sarif"}, []capability{capSecrets, capSCA, capSCAGate, capIaC, capSAST}},
+		{"deps without cutoff", map[string]string{"scanners": "deps", "severity-cutoff": "none"}, []capability{capSCA}},
+		{"secrets only", map[string]string{"scanners": "secrets"}, []capability{capSecrets}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got []capability
+			secureGatesScan("secure-gates scan", tc.with, func(c capability, _ string) { got = append(got, c) })
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("secureGatesScan(%v) = %v, want %v", tc.with, got, tc.want)
 			}
 		})
 	}

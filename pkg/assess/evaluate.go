@@ -340,111 +340,171 @@ func requires(p *policy.Policy, predicateType string) (policy.Requirement, bool)
 
 func policyEvidence(what string) Evidence { return Evidence{File: policyFile, Text: what} }
 
-// workflowRules derives the facts read from workflows and the policy file.
+// workflowRules derives the facts read from workflows and the policy file,
+// question by question (the order matters: the first reason a fact is
+// missing is the one reported).
 func workflowRules(f *facts, wf *workflowFacts, pol *policy.Policy, prot *Protection) {
-	noWF := "no workflow in .github/workflows"
+	r := workflowRuleSet{f: f, wf: wf, pol: pol, prot: prot, noWF: noWorkflowReason(wf)}
+	for _, rule := range []func(){
+		r.sast, r.secrets, r.sca, r.sbom, r.imageScan, r.iac, r.runners,
+		r.staticCredentials, r.signed, r.provenance, r.continuousEvidence, r.onboarding,
+	} {
+		rule()
+	}
+}
+
+// workflowRuleSet holds what the workflow rules read.
+type workflowRuleSet struct {
+	f    *facts
+	wf   *workflowFacts
+	pol  *policy.Policy
+	prot *Protection
+	// noWF says why there is no workflow to read ("" when there is one).
+	noWF string
+}
+
+// noWorkflowReason says why the repository has no workflow to read, or "".
+func noWorkflowReason(wf *workflowFacts) string {
 	switch {
 	case wf.files > 0:
-		noWF = ""
+		return ""
 	case wf.listed > 0:
-		noWF = "no parsable workflow in .github/workflows (see the notes)"
+		return "no parsable workflow in .github/workflows (see the notes)"
 	}
-	or := func(s string) string {
-		if noWF != "" {
-			return noWF
-		}
-		return s
+	return "no workflow in .github/workflows"
+}
+
+// or is why, unless there is no workflow at all (then that is the reason).
+func (r workflowRuleSet) or(why string) string {
+	if r.noWF != "" {
+		return r.noWF
 	}
-	// 1 SAST.
+	return why
+}
+
+// verifies lists the steps that verify the image before deploy.
+func (r workflowRuleSet) verifies() []use { return r.wf.find(capVerify, buildEvents...) }
+
+// found adds the fact k from the steps doing c (on one of the events, if
+// any), or records why (or that there is no workflow) it is missing. It
+// returns the steps.
+func (r workflowRuleSet) found(k Fact, why string, c capability, events ...string) []use {
+	s := r.wf.find(c, events...)
+	if len(s) == 0 {
+		r.f.miss(k, r.or(why))
+		return nil
+	}
+	r.f.add(k, "repository", evs(s)...)
+	return s
+}
+
+// sast is question 1: SAST on pull requests, required by branch protection.
+func (r workflowRuleSet) sast() {
+	f, wf, prot := r.f, r.wf, r.prot
 	sast := wf.find(capSAST, prEvents...)
-	if len(sast) > 0 {
-		f.add(FactSASTOnPR, "repository", evs(sast)...)
-		switch {
-		case prot == nil:
-			f.miss(FactSASTOnPRRequired, "required checks not read: assess through the API (token and repository, or --org) to score 2")
-		default:
-			if ev := requiredEvidence(sast, prot); len(ev) > 0 {
-				f.add(FactSASTOnPRRequired, "api", append(evs(sast), ev...)...)
-			} else {
-				why := fmt.Sprintf("the SAST check is not required on %s (required: %s)", prot.Branch, orNone(prot.RequiredChecks))
-				if len(prot.Unreadable) > 0 {
-					why += "; not readable: " + strings.Join(prot.Unreadable, "; ")
-				}
-				f.miss(FactSASTOnPRRequired, why)
-			}
-		}
-	} else if other := wf.find(capSAST); len(other) > 0 {
-		f.miss(FactSASTOnPR, fmt.Sprintf("SAST runs (%s) but not on pull_request", evs(other)[0]))
-	} else {
-		f.miss(FactSASTOnPR, or("no workflow runs a SAST tool (CodeQL, Semgrep, gosec, SonarQube) on pull_request"))
-	}
-	// 2 secrets in CI (pre-commit is a repository fact).
-	if s := wf.find(capSecrets); len(s) > 0 {
-		f.add(FactSecretsInCI, "repository", evs(s)...)
-	} else {
-		f.miss(FactSecretsInCI, or("no workflow runs a secrets scanner"))
-	}
-	// 3 SCA with SLA.
-	if s := wf.find(capSCA); len(s) > 0 {
-		f.add(FactSCA, "repository", evs(s)...)
-		gate := wf.find(capSCAGate, prEvents...)
-		req, ok := requires(pol, "https://cosign.sigstore.dev/attestation/vuln/v1")
-		switch {
-		case len(gate) == 0:
-			f.miss(FactSCAWithSLA, "no SCA step fails a pull request on findings")
-		case !ok || req.Deny == nil || req.MaxAge.IsZero():
-			f.miss(FactSCAWithSLA, "no SLA: "+policyFile+" does not require vuln with deny and max-age")
-		default:
-			f.add(FactSCAWithSLA, "repository", append(evs(gate), policyEvidence(fmt.Sprintf("require vuln: deny %s%s, max-age %s", req.Deny.Severity, fixedOnly(req.Deny.FixedOnly), req.MaxAge.String())))...)
-		}
-	} else {
-		f.miss(FactSCA, or("no workflow runs SCA (scan gate deps, Trivy fs, OSV-Scanner, dependency-review)"))
-	}
-	// 4 SBOM.
-	if s := wf.find(capSBOM, buildEvents...); len(s) > 0 {
-		f.add(FactSBOM, "repository", evs(s)...)
-		if a := wf.find(capSBOMAttest, buildEvents...); len(a) > 0 {
-			f.add(FactSBOMSigned, "repository", append(evs(s), evs(a)...)...)
+	if len(sast) == 0 {
+		if other := wf.find(capSAST); len(other) > 0 {
+			f.miss(FactSASTOnPR, fmt.Sprintf("SAST runs (%s) but not on pull_request", evs(other)[0]))
 		} else {
-			f.miss(FactSBOMSigned, "the SBOM is not attested (signed)")
+			f.miss(FactSASTOnPR, r.or("no workflow runs a SAST tool (CodeQL, Semgrep, gosec, SonarQube) on pull_request"))
 		}
-	} else {
-		f.miss(FactSBOM, or("no workflow generates an SBOM on push or release"))
+		return
 	}
-	// 5 image scan.
-	verifies := wf.find(capVerify, buildEvents...)
-	if s := wf.find(capImageScan, buildEvents...); len(s) > 0 {
-		f.add(FactImageScan, "repository", evs(s)...)
-		gate := wf.find(capImageScanGate, buildEvents...)
-		req, ok := requires(pol, "https://cosign.sigstore.dev/attestation/vuln/v1")
-		switch {
-		case len(gate) > 0:
-			f.add(FactImageScanGate, "repository", evs(gate)...)
-		case ok && req.Deny != nil && len(verifies) > 0 && pol.Mode != policy.ModeAudit:
-			f.add(FactImageScanGate, "repository", append(evs(s), policyEvidence(fmt.Sprintf("require vuln: deny %s%s (verify-and-deploy, mode %s)", req.Deny.Severity, fixedOnly(req.Deny.FixedOnly), orDefault(string(pol.Mode), "enforce"))))...)
-		default:
-			f.miss(FactImageScanGate, "the image scan does not gate: no failing threshold and no policy deny enforced at deploy")
-		}
-	} else {
-		f.miss(FactImageScan, or("no workflow scans the image at build (sbom gate, Trivy image, Grype)"))
+	f.add(FactSASTOnPR, "repository", evs(sast)...)
+	if prot == nil {
+		f.miss(FactSASTOnPRRequired, "required checks not read: assess through the API (token and repository, or --org) to score 2")
+		return
 	}
-	// 7 IaC.
-	if s := wf.find(capIaC, prEvents...); len(s) > 0 {
-		f.add(FactIaCOnPR, "repository", evs(s)...)
-	} else if s := wf.find(capIaC); len(s) > 0 {
-		f.add(FactIaC, "repository", evs(s)...)
-		f.miss(FactIaCOnPR, "the IaC scanner does not run on pull_request")
-	} else {
-		f.miss(FactIaC, or("no workflow runs an IaC scanner (scan gate iac, Checkov, tfsec, Trivy config, KICS)"))
+	if ev := requiredEvidence(sast, prot); len(ev) > 0 {
+		f.add(FactSASTOnPRRequired, "api", append(evs(sast), ev...)...)
+		return
 	}
-	// 8 runners.
+	why := fmt.Sprintf("the SAST check is not required on %s (required: %s)", prot.Branch, orNone(prot.RequiredChecks))
+	if len(prot.Unreadable) > 0 {
+		why += "; not readable: " + strings.Join(prot.Unreadable, "; ")
+	}
+	f.miss(FactSASTOnPRRequired, why)
+}
+
+// secrets is question 2: secrets scanning in CI (pre-commit is a repository fact).
+func (r workflowRuleSet) secrets() {
+	r.found(FactSecretsInCI, "no workflow runs a secrets scanner", capSecrets)
+}
+
+// sca is question 3: dependency scanning, gating with an SLA.
+func (r workflowRuleSet) sca() {
+	f, wf := r.f, r.wf
+	if r.found(FactSCA, "no workflow runs SCA (scan gate deps, Trivy fs, OSV-Scanner, dependency-review)", capSCA) == nil {
+		return
+	}
+	gate := wf.find(capSCAGate, prEvents...)
+	req, ok := requires(r.pol, "https://cosign.sigstore.dev/attestation/vuln/v1")
+	switch {
+	case len(gate) == 0:
+		f.miss(FactSCAWithSLA, "no SCA step fails a pull request on findings")
+	case !ok || req.Deny == nil || req.MaxAge.IsZero():
+		f.miss(FactSCAWithSLA, "no SLA: "+policyFile+" does not require vuln with deny and max-age")
+	default:
+		f.add(FactSCAWithSLA, "repository", append(evs(gate), policyEvidence(fmt.Sprintf("require vuln: deny %s%s, max-age %s", req.Deny.Severity, fixedOnly(req.Deny.FixedOnly), req.MaxAge.String())))...)
+	}
+}
+
+// sbom is question 4: an SBOM at build, attested.
+func (r workflowRuleSet) sbom() {
+	f, wf := r.f, r.wf
+	s := r.found(FactSBOM, "no workflow generates an SBOM on push or release", capSBOM, buildEvents...)
+	if s == nil {
+		return
+	}
+	if a := wf.find(capSBOMAttest, buildEvents...); len(a) > 0 {
+		f.add(FactSBOMSigned, "repository", append(evs(s), evs(a)...)...)
+	} else {
+		f.miss(FactSBOMSigned, "the SBOM is not attested (signed)")
+	}
+}
+
+// imageScan is question 5: the image scanned at build, gating (in the
+// workflow, or by the policy verify-and-deploy enforces).
+func (r workflowRuleSet) imageScan() {
+	f, wf, pol := r.f, r.wf, r.pol
+	s := r.found(FactImageScan, "no workflow scans the image at build (sbom gate, Trivy image, Grype)", capImageScan, buildEvents...)
+	if s == nil {
+		return
+	}
+	gate := wf.find(capImageScanGate, buildEvents...)
+	req, ok := requires(pol, "https://cosign.sigstore.dev/attestation/vuln/v1")
+	switch {
+	case len(gate) > 0:
+		f.add(FactImageScanGate, "repository", evs(gate)...)
+	case ok && req.Deny != nil && len(r.verifies()) > 0 && pol.Mode != policy.ModeAudit:
+		f.add(FactImageScanGate, "repository", append(evs(s), policyEvidence(fmt.Sprintf("require vuln: deny %s%s (verify-and-deploy, mode %s)", req.Deny.Severity, fixedOnly(req.Deny.FixedOnly), orDefault(string(pol.Mode), "enforce"))))...)
+	default:
+		f.miss(FactImageScanGate, "the image scan does not gate: no failing threshold and no policy deny enforced at deploy")
+	}
+}
+
+// iac is question 7: IaC scanning, on pull requests.
+func (r workflowRuleSet) iac() {
+	if s := r.wf.find(capIaC, prEvents...); len(s) > 0 {
+		r.f.add(FactIaCOnPR, "repository", evs(s)...)
+	} else if s := r.wf.find(capIaC); len(s) > 0 {
+		r.f.add(FactIaC, "repository", evs(s)...)
+		r.f.miss(FactIaCOnPR, "the IaC scanner does not run on pull_request")
+	} else {
+		r.f.miss(FactIaC, r.or("no workflow runs an IaC scanner (scan gate iac, Checkov, tfsec, Trivy config, KICS)"))
+	}
+}
+
+// runners is question 8: jobs on ephemeral runners.
+func (r workflowRuleSet) runners() {
+	f, wf := r.f, r.wf
 	var eph, persistent []Evidence
-	for _, r := range wf.runners {
-		e := Evidence{File: r.file, Line: r.line, Text: fmt.Sprintf("job %s runs-on %s", r.job, strings.Join(r.labels, ", "))}
-		if r.expr {
-			e.Text = fmt.Sprintf("job %s runs-on an expression (runner unknown)", r.job)
+	for _, rn := range wf.runners {
+		e := Evidence{File: rn.file, Line: rn.line, Text: fmt.Sprintf("job %s runs-on %s", rn.job, strings.Join(rn.labels, ", "))}
+		if rn.expr {
+			e.Text = fmt.Sprintf("job %s runs-on an expression (runner unknown)", rn.job)
 		}
-		if r.ephemeral() {
+		if rn.ephemeral() {
 			eph = append(eph, e)
 		} else {
 			persistent = append(persistent, e)
@@ -452,7 +512,7 @@ func workflowRules(f *facts, wf *workflowFacts, pol *policy.Policy, prot *Protec
 	}
 	switch {
 	case len(wf.runners) == 0:
-		f.miss(FactEphemeralSome, or("no job with runs-on"))
+		f.miss(FactEphemeralSome, r.or("no job with runs-on"))
 	case len(persistent) == 0:
 		f.add(FactEphemeralAll, "repository", Evidence{Text: fmt.Sprintf("every job (%d) on GitHub-hosted or ephemeral runners", len(eph))})
 		f.found[FactEphemeralAll] = append(f.found[FactEphemeralAll], eph...)
@@ -462,10 +522,17 @@ func workflowRules(f *facts, wf *workflowFacts, pol *policy.Policy, prot *Protec
 	default:
 		f.miss(FactEphemeralSome, fmt.Sprintf("every job runs on a self-hosted runner without an ephemeral label (%s)", persistent[0]))
 	}
-	// 9 static credentials.
-	if s := wf.find(capStaticCreds); len(s) > 0 {
+}
+
+// staticCredentials is question 9: no long-lived cloud keys, OIDC instead.
+func (r workflowRuleSet) staticCredentials() {
+	f, wf := r.f, r.wf
+	switch s := wf.find(capStaticCreds); {
+	case len(s) > 0:
 		f.miss(FactNoStaticCreds, "long-lived cloud credentials reach a step: "+evs(s)[0].String())
-	} else if wf.files > 0 {
+	case wf.files == 0:
+		f.miss(FactNoStaticCreds, r.noWF)
+	default:
 		oidc := evs(wf.find(capOIDCCloud))
 		oidc = append(oidc, wf.idToken...)
 		if len(oidc) > 0 {
@@ -474,45 +541,54 @@ func workflowRules(f *facts, wf *workflowFacts, pol *policy.Policy, prot *Protec
 			f.add(FactNoStaticCreds, "repository", Evidence{Text: "no long-lived cloud key passed to any step"})
 			f.miss(FactNoStaticCredsOIDC, "no OIDC: no id-token: write and no cloud role assumption")
 		}
-	} else {
-		f.miss(FactNoStaticCreds, noWF)
 	}
-	// 10 signed and verified.
-	if s := wf.find(capSign, buildEvents...); len(s) > 0 {
-		f.add(FactSigned, "repository", evs(s)...)
-		if len(verifies) > 0 {
-			f.add(FactSignedVerified, "repository", append(evs(s), evs(verifies)...)...)
-		} else {
-			f.miss(FactSignedVerified, "no verification before deploy (verify-and-deploy, cosign verify, or a Kyverno verifyImages policy)")
-		}
-	} else {
-		f.miss(FactSigned, or("no workflow signs the image on push or release"))
+}
+
+// signed is question 10: the image signed at build, verified before deploy.
+func (r workflowRuleSet) signed() {
+	f := r.f
+	s := r.found(FactSigned, "no workflow signs the image on push or release", capSign, buildEvents...)
+	if s == nil {
+		return
 	}
-	// 11 provenance.
-	if s := wf.find(capProvenance, buildEvents...); len(s) > 0 {
-		f.add(FactProvenance, "repository", evs(s)...)
-		_, required := requires(pol, "https://slsa.dev/provenance/v1")
-		var ver []Evidence
-		for _, v := range verifies {
+	if verifies := r.verifies(); len(verifies) > 0 {
+		f.add(FactSignedVerified, "repository", append(evs(s), evs(verifies)...)...)
+	} else {
+		f.miss(FactSignedVerified, "no verification before deploy (verify-and-deploy, cosign verify, or a Kyverno verifyImages policy)")
+	}
+}
+
+// provenance is question 11: SLSA provenance at build, verified.
+func (r workflowRuleSet) provenance() {
+	f, wf := r.f, r.wf
+	s := r.found(FactProvenance, "no workflow generates SLSA provenance on push or release", capProvenance, buildEvents...)
+	if s == nil {
+		return
+	}
+	_, required := requires(r.pol, "https://slsa.dev/provenance/v1")
+	var ver []Evidence
+	if required {
+		for _, v := range r.verifies() {
 			if v.policyDecides || strings.Contains(v.what, "verify-and-deploy") {
-				if required {
-					ver = append(ver, evs([]use{v})...)
-				}
+				ver = append(ver, evs([]use{v})...)
 			}
 		}
-		if required && len(ver) > 0 {
+		if len(ver) > 0 {
 			ver = append(ver, policyEvidence("require slsaprovenance"))
 		}
-		ver = append(ver, evs(wf.find(capVerifyProv))...)
-		if len(ver) > 0 {
-			f.add(FactProvenanceVerified, "repository", append(evs(s), ver...)...)
-		} else {
-			f.miss(FactProvenanceVerified, "provenance is not verified: require slsaprovenance in the policy and deploy with verify-and-deploy, or run slsa-verifier")
-		}
-	} else {
-		f.miss(FactProvenance, or("no workflow generates SLSA provenance on push or release"))
 	}
-	// 16 continuous evidence.
+	ver = append(ver, evs(wf.find(capVerifyProv))...)
+	if len(ver) > 0 {
+		f.add(FactProvenanceVerified, "repository", append(evs(s), ver...)...)
+	} else {
+		f.miss(FactProvenanceVerified, "provenance is not verified: require slsaprovenance in the policy and deploy with verify-and-deploy, or run slsa-verifier")
+	}
+}
+
+// continuousEvidence is question 16: releases attested and re-scanned on a
+// schedule.
+func (r workflowRuleSet) continuousEvidence() {
+	f, wf := r.f, r.wf
 	att := wf.find(capAttest, buildEvents...)
 	var sched []use
 	for _, c := range []capability{capSCA, capImageScan, capSBOM, capSecureGates} {
@@ -529,16 +605,19 @@ func workflowRules(f *facts, wf *workflowFacts, pol *policy.Policy, prot *Protec
 			f.miss(FactEvidenceContinuous, "no scheduled re-scan workflow")
 		}
 	default:
-		f.miss(FactEvidencePartial, or("no attestations on release and no scheduled re-scan"))
+		f.miss(FactEvidencePartial, r.or("no attestations on release and no scheduled re-scan"))
 	}
-	// 20 onboarding.
-	if s := wf.find(capPavedRoad); len(s) > 0 {
-		f.add(FactPavedRoad, "repository", evs(s)...)
-	} else if s := wf.find(capSecureGates); len(s) > 0 {
-		f.add(FactGatesByHand, "repository", evs(s)...)
-		f.miss(FactPavedRoad, "the paved-road reusable workflow is not called")
+}
+
+// onboarding is question 20: the paved road, or the gates by hand.
+func (r workflowRuleSet) onboarding() {
+	if s := r.wf.find(capPavedRoad); len(s) > 0 {
+		r.f.add(FactPavedRoad, "repository", evs(s)...)
+	} else if s := r.wf.find(capSecureGates); len(s) > 0 {
+		r.f.add(FactGatesByHand, "repository", evs(s)...)
+		r.f.miss(FactPavedRoad, "the paved-road reusable workflow is not called")
 	} else {
-		f.miss(FactGatesByHand, or("no workflow uses secure-gates"))
+		r.f.miss(FactGatesByHand, r.or("no workflow uses secure-gates"))
 	}
 }
 
@@ -580,9 +659,15 @@ func requiredEvidence(sast []use, prot *Protection) []Evidence {
 
 // manifestRules derives the facts read from manifests and Dockerfiles.
 func manifestRules(f *facts, snap *snapshot, docs []doc, wf *workflowFacts, pol *policy.Policy) {
-	// 6 non-root, read-only.
-	var good, partial, bad []Evidence
-	workloads := 0
+	nonRootRules(f, snap, docs)
+	admissionRules(f, admissionPoliciesOf(docs), pol)
+	monitoringRules(f, snap, docs)
+}
+
+// workloadPosture sorts the workloads by how they run: every container
+// non-root and read-only (good), non-root but writable (partial), or
+// possibly root (bad). workloads counts the documents with a pod spec.
+func workloadPosture(docs []doc) (good, partial, bad []Evidence, workloads int) {
 	for _, d := range docs {
 		spec := podSpec(d)
 		if spec == nil {
@@ -605,6 +690,13 @@ func manifestRules(f *facts, snap *snapshot, docs []doc, wf *workflowFacts, pol 
 			bad = append(bad, e)
 		}
 	}
+	return good, partial, bad, workloads
+}
+
+// nonRootRules is question 6: workloads non-root with a read-only root
+// filesystem (Dockerfiles' USER when there are no manifests).
+func nonRootRules(f *facts, snap *snapshot, docs []doc) {
+	good, partial, bad, workloads := workloadPosture(docs)
 	users := dockerUsers(snap)
 	switch {
 	case workloads > 0 && len(good) > 0 && len(partial) == 0 && len(bad) == 0:
@@ -624,112 +716,121 @@ func manifestRules(f *facts, snap *snapshot, docs []doc, wf *workflowFacts, pol 
 		}
 		f.miss(FactNonRootPartial, why)
 	}
-	// 10 (verify at admission) and 12 admission policies.
-	var enforce, audit, verifyImages, verifyProv []Evidence
+}
+
+// admissionPolicies are the repository's admission policies: enforcing or
+// auditing, and the Kyverno verifyImages rules (those requiring SLSA
+// provenance in verifyProv).
+type admissionPolicies struct {
+	enforce, audit, verifyImages, verifyProv []Evidence
+}
+
+// admissionPoliciesOf reads the Kyverno, Gatekeeper and
+// ValidatingAdmissionPolicy documents.
+func admissionPoliciesOf(docs []doc) admissionPolicies {
+	var a admissionPolicies
 	for _, d := range docs {
 		av, kind := d.apiVersion(), d.kind()
 		switch {
 		case strings.HasPrefix(av, "kyverno.io/") && (kind == "ClusterPolicy" || kind == "Policy"):
-			e := d.where()
-			if kyvernoEnforces(d.obj) {
-				e.Text += ": Enforce"
-				enforce = append(enforce, e)
-			} else {
-				e.Text += ": Audit"
-				audit = append(audit, e)
-			}
-			for _, r := range list(m(d.obj, "spec", "rules")) {
-				for _, vi := range list(m(r, "verifyImages")) {
-					ve := d.where()
-					ve.Text += ": verifyImages"
-					verifyImages = append(verifyImages, ve)
-					for _, at := range list(m(vi, "attestations")) {
-						t, _ := m(at, "type").(string)
-						if t == "" {
-							t, _ = m(at, "predicateType").(string)
-						}
-						if strings.HasPrefix(t, "https://slsa.dev/provenance/") {
-							pe := d.where()
-							pe.Text += ": verifyImages requires " + t
-							verifyProv = append(verifyProv, pe)
-						}
-					}
-				}
-			}
+			a.kyverno(d)
 		case strings.HasPrefix(av, "constraints.gatekeeper.sh/"):
-			e := d.where()
 			action, _ := m(d.obj, "spec", "enforcementAction").(string)
 			if action == "" || action == "deny" {
-				e.Text += ": enforcementAction deny"
-				enforce = append(enforce, e)
+				a.add(d, true, ": enforcementAction deny")
 			} else {
-				e.Text += ": enforcementAction " + action
-				audit = append(audit, e)
+				a.add(d, false, ": enforcementAction "+action)
 			}
 		case strings.HasPrefix(av, "admissionregistration.k8s.io/") && kind == "ValidatingAdmissionPolicyBinding":
-			e := d.where()
 			acts := list(m(d.obj, "spec", "validationActions"))
 			if slices.ContainsFunc(acts, func(a any) bool { return a == "Deny" }) {
-				e.Text += ": validationActions Deny"
-				enforce = append(enforce, e)
+				a.add(d, true, ": validationActions Deny")
 			} else {
-				e.Text += ": not Deny"
-				audit = append(audit, e)
+				a.add(d, false, ": not Deny")
 			}
 		}
 	}
+	return a
+}
+
+// add records d as enforcing or auditing, with what says so.
+func (a *admissionPolicies) add(d doc, enforce bool, what string) {
+	e := d.where()
+	e.Text += what
+	if enforce {
+		a.enforce = append(a.enforce, e)
+	} else {
+		a.audit = append(a.audit, e)
+	}
+}
+
+// kyverno records a Kyverno policy and its verifyImages rules.
+func (a *admissionPolicies) kyverno(d doc) {
+	if kyvernoEnforces(d.obj) {
+		a.add(d, true, ": Enforce")
+	} else {
+		a.add(d, false, ": Audit")
+	}
+	for _, r := range list(m(d.obj, "spec", "rules")) {
+		for _, vi := range list(m(r, "verifyImages")) {
+			ve := d.where()
+			ve.Text += ": verifyImages"
+			a.verifyImages = append(a.verifyImages, ve)
+			for _, at := range list(m(vi, "attestations")) {
+				t, _ := m(at, "type").(string)
+				if t == "" {
+					t, _ = m(at, "predicateType").(string)
+				}
+				if strings.HasPrefix(t, "https://slsa.dev/provenance/") {
+					pe := d.where()
+					pe.Text += ": verifyImages requires " + t
+					a.verifyProv = append(a.verifyProv, pe)
+				}
+			}
+		}
+	}
+}
+
+// admissionRules is question 12 (admission policies enforced), and
+// completes 10 and 11: an enforced verifyImages policy verifies signatures
+// and provenance at admission.
+func admissionRules(f *facts, a admissionPolicies, pol *policy.Policy) {
 	switch {
-	case len(enforce) > 0 && len(audit) == 0:
-		f.add(FactAdmissionEnforce, "repository", enforce...)
-	case len(audit) > 0:
-		f.add(FactAdmissionAudit, "repository", append(audit, enforce...)...)
-		f.miss(FactAdmissionEnforce, fmt.Sprintf("%d admission policies in audit", len(audit)))
+	case len(a.enforce) > 0 && len(a.audit) == 0:
+		f.add(FactAdmissionEnforce, "repository", a.enforce...)
+	case len(a.audit) > 0:
+		f.add(FactAdmissionAudit, "repository", append(a.audit, a.enforce...)...)
+		f.miss(FactAdmissionEnforce, fmt.Sprintf("%d admission policies in audit", len(a.audit)))
 	case pol != nil && pol.Mode != policy.ModeAudit:
 		f.add(FactAdmissionAudit, "repository", policyEvidence("mode enforce (verify-and-deploy), but no admission policy in the repository"))
 		f.miss(FactAdmissionEnforce, "no Kyverno, Gatekeeper or ValidatingAdmissionPolicy in the repository")
 	default:
 		f.miss(FactAdmissionAudit, "no Kyverno, Gatekeeper or ValidatingAdmissionPolicy in the repository")
 	}
-	if len(verifyImages) > 0 && len(enforce) > 0 {
-		if _, ok := f.found[FactSigned]; ok {
-			if _, ok := f.found[FactSignedVerified]; !ok {
-				f.add(FactSignedVerified, "repository", append(f.found[FactSigned], verifyImages...)...)
-			}
-		}
+	if len(a.enforce) == 0 {
+		return
 	}
-	if len(verifyProv) > 0 && len(enforce) > 0 {
-		if _, ok := f.found[FactProvenance]; ok {
-			if _, ok := f.found[FactProvenanceVerified]; !ok {
-				f.add(FactProvenanceVerified, "repository", append(f.found[FactProvenance], verifyProv...)...)
-			}
-		}
+	verifiedAtAdmission(f, FactSigned, FactSignedVerified, a.verifyImages)
+	verifiedAtAdmission(f, FactProvenance, FactProvenanceVerified, a.verifyProv)
+}
+
+// verifiedAtAdmission adds the fact verified (unless found already) when
+// made is found and an enforced admission policy checks it (ev).
+func verifiedAtAdmission(f *facts, made, verified Fact, ev []Evidence) {
+	if len(ev) == 0 {
+		return
 	}
-	// 13 Falco, 14 alerts with runbooks.
-	var falco, alerts, linked []Evidence
-	for _, d := range docs {
-		if isFalcoWorkload(d) {
-			e := d.where()
-			e.Text += ": Falco"
-			falco = append(falco, e)
-		}
-		if d.kind() == "PrometheusRule" {
-			for _, g := range list(m(d.obj, "spec", "groups")) {
-				for _, r := range list(m(g, "rules")) {
-					name, ok := m(r, "alert").(string)
-					if !ok {
-						continue
-					}
-					e := d.where()
-					e.Text += ": alert " + name
-					if u, _ := m(r, "annotations", "runbook_url").(string); u != "" {
-						linked = append(linked, e)
-					} else {
-						alerts = append(alerts, e)
-					}
-				}
-			}
-		}
+	if _, ok := f.found[made]; !ok {
+		return
 	}
+	if _, ok := f.found[verified]; !ok {
+		f.add(verified, "repository", append(f.found[made], ev...)...)
+	}
+}
+
+// monitoringRules are questions 13 (Falco) and 14 (alerts with runbooks).
+func monitoringRules(f *facts, snap *snapshot, docs []doc) {
+	falco, alerts, linked := monitoringOf(docs)
 	if len(falco) > 0 {
 		f.add(FactFalcoDeployed, "repository", falco...)
 	}
@@ -751,6 +852,37 @@ func manifestRules(f *facts, snap *snapshot, docs []doc, wf *workflowFacts, pol 
 		f.miss(FactAlertsRunbooks, "runbooks are kept, but no alerting rule links to one (annotations.runbook_url)")
 	}
 	f.miss(FactRunbooks, "no alerting rules and no runbooks folder")
+}
+
+// monitoringOf lists the Falco workloads and the Prometheus alerting rules,
+// without and with a runbook link.
+func monitoringOf(docs []doc) (falco, alerts, linked []Evidence) {
+	for _, d := range docs {
+		if isFalcoWorkload(d) {
+			e := d.where()
+			e.Text += ": Falco"
+			falco = append(falco, e)
+		}
+		if d.kind() != "PrometheusRule" {
+			continue
+		}
+		for _, g := range list(m(d.obj, "spec", "groups")) {
+			for _, r := range list(m(g, "rules")) {
+				name, ok := m(r, "alert").(string)
+				if !ok {
+					continue
+				}
+				e := d.where()
+				e.Text += ": alert " + name
+				if u, _ := m(r, "annotations", "runbook_url").(string); u != "" {
+					linked = append(linked, e)
+				} else {
+					alerts = append(alerts, e)
+				}
+			}
+		}
+	}
+	return falco, alerts, linked
 }
 
 func firstOr(ev []Evidence) string {

@@ -347,54 +347,72 @@ func actionName(uses string) string {
 
 var secureGatesAction = regexp.MustCompile(`^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)/actions/([a-z-]+)$`)
 
+// action records the capabilities of a uses: step: a secure-gates gate of
+// the paved road's repositories, or a known third-party action.
 func (a *workflowAnalyzer) action(uses string, with map[string]string, add func(capability, string)) {
 	name := actionName(uses)
 	if m := secureGatesAction.FindStringSubmatch(name); m != nil && slices.ContainsFunc(a.pavedRoad, func(r string) bool { return strings.EqualFold(r, m[1]) }) {
-		what := "secure-gates " + m[2]
-		add(capSecureGates, what)
-		switch m[2] {
-		case "scan":
-			scanners := with["scanners"]
-			if scanners == "" {
-				scanners = "secrets,deps,license,iac,sarif"
-			}
-			if strings.Contains(scanners, "secrets") {
-				add(capSecrets, what+" (secrets)")
-			}
-			if strings.Contains(scanners, "deps") {
-				add(capSCA, what+" (deps)")
-				if with["severity-cutoff"] != "none" {
-					add(capSCAGate, what+" (deps, severity-cutoff "+orDefault(with["severity-cutoff"], "high")+")")
-				}
-			}
-			if strings.Contains(scanners, "iac") {
-				add(capIaC, what+" (iac)")
-			}
-			if strings.Contains(scanners, "sarif") && with["sarif-inputs"] != "" {
-				add(capSAST, what+" (sarif-inputs "+clip(with["sarif-inputs"], 60)+")")
-			}
-		case "sbom":
-			add(capSBOM, what)
-			add(capImageScan, what+" (image vulnerability scan)")
-			if c := with["severity-cutoff"]; c != "none" {
-				add(capImageScanGate, what+" (severity-cutoff "+orDefault(c, "high")+")")
-			}
-		case "sign":
-			add(capSign, what)
-		case "attest":
-			add(capAttest, what)
-			p := strings.ToLower(with["predicates"])
-			if strings.Contains(p, "cyclonedx=") || strings.Contains(p, "spdx=") {
-				add(capSBOMAttest, what+" (SBOM predicates)")
-			}
-			if b := strings.ToLower(with["provenance"]); b == "true" {
-				add(capProvenance, what+" (provenance: true)")
-			}
-		case "verify-and-deploy":
-			add(capVerify, what)
-		}
+		secureGatesGate(m[2], with, add)
 		return
 	}
+	thirdPartyAction(name, with, add)
+}
+
+// secureGatesGate records what a secure-gates gate does with its inputs.
+func secureGatesGate(gate string, with map[string]string, add func(capability, string)) {
+	what := "secure-gates " + gate
+	add(capSecureGates, what)
+	switch gate {
+	case "scan":
+		secureGatesScan(what, with, add)
+	case "sbom":
+		add(capSBOM, what)
+		add(capImageScan, what+" (image vulnerability scan)")
+		if c := with["severity-cutoff"]; c != "none" {
+			add(capImageScanGate, what+" (severity-cutoff "+orDefault(c, "high")+")")
+		}
+	case "sign":
+		add(capSign, what)
+	case "attest":
+		add(capAttest, what)
+		p := strings.ToLower(with["predicates"])
+		if strings.Contains(p, "cyclonedx=") || strings.Contains(p, "spdx=") {
+			add(capSBOMAttest, what+" (SBOM predicates)")
+		}
+		if b := strings.ToLower(with["provenance"]); b == "true" {
+			add(capProvenance, what+" (provenance: true)")
+		}
+	case "verify-and-deploy":
+		add(capVerify, what)
+	}
+}
+
+// secureGatesScan records the scanners the scan gate runs.
+func secureGatesScan(what string, with map[string]string, add func(capability, string)) {
+	scanners := with["scanners"]
+	if scanners == "" {
+		scanners = "secrets,deps,license,iac,sarif"
+	}
+	if strings.Contains(scanners, "secrets") {
+		add(capSecrets, what+" (secrets)")
+	}
+	if strings.Contains(scanners, "deps") {
+		add(capSCA, what+" (deps)")
+		if with["severity-cutoff"] != "none" {
+			add(capSCAGate, what+" (deps, severity-cutoff "+orDefault(with["severity-cutoff"], "high")+")")
+		}
+	}
+	if strings.Contains(scanners, "iac") {
+		add(capIaC, what+" (iac)")
+	}
+	if strings.Contains(scanners, "sarif") && with["sarif-inputs"] != "" {
+		add(capSAST, what+" (sarif-inputs "+clip(with["sarif-inputs"], 60)+")")
+	}
+}
+
+// thirdPartyAction records the capabilities of the known actions of other
+// publishers (name is uses without its ref, lower case).
+func thirdPartyAction(name string, with map[string]string, add func(capability, string)) {
 	switch {
 	case strings.HasPrefix(name, "github/codeql-action/analyze"), strings.HasPrefix(name, "github/codeql-action/init"):
 		add(capSAST, name)
@@ -409,34 +427,9 @@ func (a *workflowAnalyzer) action(uses string, with map[string]string, add func(
 		add(capSCA, name)
 		add(capSCAGate, name)
 	case name == "aquasecurity/trivy-action":
-		gate := with["exit-code"] != "" && with["exit-code"] != "0"
-		switch {
-		case with["image-ref"] != "" || with["scan-type"] == "image":
-			add(capImageScan, name+" (image)")
-			if gate {
-				add(capImageScanGate, name+" (image, exit-code "+with["exit-code"]+")")
-			}
-		case with["scan-type"] == "config":
-			add(capIaC, name+" (config)")
-		default:
-			add(capSCA, name+" (fs)")
-			if gate {
-				add(capSCAGate, name+" (fs, exit-code "+with["exit-code"]+")")
-			}
-		}
+		trivyAction(name, with, add)
 	case name == "anchore/scan-action":
-		gate := with["fail-build"] != "false"
-		if with["image"] != "" {
-			add(capImageScan, name+" (image)")
-			if gate {
-				add(capImageScanGate, name+" (image, fail-build)")
-			}
-		} else {
-			add(capSCA, name)
-			if gate {
-				add(capSCAGate, name+" (fail-build)")
-			}
-		}
+		grypeAction(name, with, add)
 	case name == "bridgecrewio/checkov-action", name == "aquasecurity/tfsec-action", name == "checkmarx/kics-github-action", name == "stackrox/kube-linter-action":
 		add(capIaC, name)
 	case name == "anchore/sbom-action":
@@ -451,6 +444,51 @@ func (a *workflowAnalyzer) action(uses string, with map[string]string, add func(
 		if b := strings.ToLower(with["sbom"]); b == "true" {
 			add(capSBOM, name+" (sbom: true, unsigned)")
 		}
+	default:
+		cloudLoginAction(name, with, add)
+	}
+}
+
+// trivyAction records Trivy's scan: image, config (IaC) or filesystem
+// (SCA), gating when exit-code is non-zero.
+func trivyAction(name string, with map[string]string, add func(capability, string)) {
+	gate := with["exit-code"] != "" && with["exit-code"] != "0"
+	switch {
+	case with["image-ref"] != "" || with["scan-type"] == "image":
+		add(capImageScan, name+" (image)")
+		if gate {
+			add(capImageScanGate, name+" (image, exit-code "+with["exit-code"]+")")
+		}
+	case with["scan-type"] == "config":
+		add(capIaC, name+" (config)")
+	default:
+		add(capSCA, name+" (fs)")
+		if gate {
+			add(capSCAGate, name+" (fs, exit-code "+with["exit-code"]+")")
+		}
+	}
+}
+
+// grypeAction records anchore/scan-action's scan: an image or a directory,
+// gating unless fail-build is false.
+func grypeAction(name string, with map[string]string, add func(capability, string)) {
+	gate := with["fail-build"] != "false"
+	if with["image"] != "" {
+		add(capImageScan, name+" (image)")
+		if gate {
+			add(capImageScanGate, name+" (image, fail-build)")
+		}
+		return
+	}
+	add(capSCA, name)
+	if gate {
+		add(capSCAGate, name+" (fail-build)")
+	}
+}
+
+// cloudLoginAction records a cloud login through OIDC (no long-lived key).
+func cloudLoginAction(name string, with map[string]string, add func(capability, string)) {
+	switch {
 	case name == "aws-actions/configure-aws-credentials":
 		if with["role-to-assume"] != "" && with["aws-secret-access-key"] == "" {
 			add(capOIDCCloud, name+" (role-to-assume)")

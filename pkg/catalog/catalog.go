@@ -21,6 +21,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/oci"
+	"github.com/secure-gates/secure-gates/pkg/scancache"
 )
 
 // Defaults of Options' zero fields.
@@ -54,6 +55,10 @@ type Options struct {
 	// Name overrides the name the SBOM gives its subject (default: the image
 	// repository, or the directory's base name).
 	Name string
+	// Cache, for Directory, holds catalogs of earlier runs (pkg/scancache):
+	// a tree none of whose changes syft's catalogers could see reuses the
+	// earlier catalog (see the package doc); nil caches nothing.
+	Cache scancache.Store
 }
 
 func (o Options) withDefaults() Options {
@@ -81,6 +86,9 @@ type Result struct {
 	Ref oci.Ref
 	// Packages is the number of packages catalogued.
 	Packages int
+	// Cached says the catalog of a directory came from Options.Cache: no
+	// cataloger ran.
+	Cached bool
 }
 
 // SourceKind is where an image comes from.
@@ -216,7 +224,11 @@ func Directory(ctx context.Context, dir string, o Options) (*Result, error) {
 		return nil, errkind.Input(fmt.Errorf("path %q is not a directory", dir))
 	}
 	b := newBudget(o.MaxBytes, int64(o.MaxFiles))
-	if err := b.walkDir(ctx, abs); err != nil {
+	var t *tree
+	if o.Cache != nil {
+		t = newTree()
+	}
+	if err := b.walkDir(ctx, abs, t); err != nil {
 		if ctx.Err() != nil {
 			return nil, timeoutError(o)
 		}
@@ -226,15 +238,21 @@ func Directory(ctx context.Context, dir string, o Options) (*Result, error) {
 	if name == "" {
 		name = filepath.Base(abs)
 	}
-	src, err := directorysource.New(directorysource.Config{Path: abs, Base: abs, Alias: source.Alias{Name: name}})
-	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("path %q: %w", dir, err))
+	var doc *sbom.SBOM
+	cached := false
+	if o.Cache != nil {
+		doc, cached, err = cachedDirectory(ctx, abs, name, t, b, o)
+	} else {
+		var src source.Source
+		if src, err = directorysource.New(directorysource.Config{Path: abs, Base: abs, Alias: source.Alias{Name: name}}); err != nil {
+			return nil, errkind.Input(fmt.Errorf("path %q: %w", dir, err))
+		}
+		doc, err = create(ctx, src, b, o)
 	}
-	doc, err := create(ctx, src, b, o)
 	if err != nil {
 		return nil, fmt.Errorf("cataloguing %s: %w", dir, err)
 	}
-	return &Result{SBOM: doc, Packages: doc.Artifacts.Packages.PackageCount()}, nil
+	return &Result{SBOM: doc, Packages: doc.Artifacts.Packages.PackageCount(), Cached: cached}, nil
 }
 
 // createConfig is the syft configuration: package catalogers only (an SBOM needs

@@ -326,3 +326,40 @@ func TestRiskcodeErrorQuotesTheValue(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestCheckTarget checks that the predicate's target must be the http(s)
+// URL scanned: anything else is an input error.
+func TestCheckTarget(t *testing.T) {
+	t.Parallel()
+	for target, ok := range map[string]bool{
+		"https://staging.example.com/": true,
+		"http://127.0.0.1:8080":        true,
+		"":                             false,
+		"staging.example.com":          false,
+		"ftp://staging.example.com/":   false,
+		"https://":                     false,
+		"https://%zz":                  false,
+	} {
+		err := checkTarget(target)
+		if (err == nil) != ok || (err != nil && errkind.Of(err) != errkind.KindInput) {
+			t.Errorf("checkTarget(%q) = %v, want ok %v (or an input error)", target, err, ok)
+		}
+	}
+}
+
+// TestRuleDisposition checks the rules file's actions: IGNORE ignores,
+// WARN and INFO warn, FAIL fails, an alert it does not name is counted.
+func TestRuleDisposition(t *testing.T) {
+	t.Parallel()
+	for action, want := range map[string]string{
+		ActionIgnore: attestation.DispositionIgnored,
+		ActionWarn:   attestation.DispositionWarn,
+		ActionInfo:   attestation.DispositionWarn,
+		ActionFail:   attestation.DispositionFail,
+		"":           attestation.DispositionCounted,
+	} {
+		if got := ruleDisposition(action); got != want {
+			t.Errorf("ruleDisposition(%q) = %q, want %q", action, got, want)
+		}
+	}
+}

@@ -134,8 +134,40 @@ func Evaluate(in []Input, p Policy, target, environment string) (*Decision, erro
 	if len(in) == 0 {
 		return nil, errkind.Input(fmt.Errorf("no DAST report: %s", expected))
 	}
-	d := &Decision{}
-	pred := &d.Predicate
+	ev := newEvaluation(p, target, environment)
+	for _, r := range in {
+		tool := ev.report(r)
+		for _, a := range r.Report.Alerts {
+			ev.alert(tool, a)
+		}
+	}
+	d, pred := ev.d, &ev.d.Predicate
+	if err := checkTarget(pred.Target); err != nil {
+		return nil, err
+	}
+	ev.exceptions()
+	countAlerts(d)
+	d.Pass = len(d.Failing) == 0
+	pred.Decision = attestation.DecisionFail
+	if d.Pass {
+		pred.Decision = attestation.DecisionPass
+	}
+	return d, nil
+}
+
+// evaluation is a Decision being made.
+type evaluation struct {
+	p       Policy
+	d       *Decision
+	entries []exceptions.Entry
+	tools   map[attestation.Tool]bool
+	// waivedBy counts the alerts each exception waived (by key).
+	waivedBy map[string]int
+}
+
+func newEvaluation(p Policy, target, environment string) *evaluation {
+	ev := &evaluation{p: p, d: &Decision{}, tools: map[attestation.Tool]bool{}, waivedBy: map[string]int{}}
+	pred := &ev.d.Predicate
 	pred.Environment = environment
 	pred.Target = target
 	pred.EvaluatedOn = p.Now.UTC()
@@ -146,85 +178,113 @@ func Evaluate(in []Input, p Policy, target, environment string) (*Decision, erro
 	if p.OutageFails {
 		pred.Policy.OnScannerOutage = attestation.OutageFail
 	}
-	tools := map[attestation.Tool]bool{}
-	waivedBy := map[string]int{}
-	var entries []exceptions.Entry
 	if p.Exceptions != nil {
-		entries = p.Exceptions.Entries
+		ev.entries = p.Exceptions.Entries
 	}
-	for _, r := range in {
-		rep := r.Report
-		tool := attestation.Tool{Name: orUnknown(rep.ToolName), Version: orUnknown(rep.ToolVersion)}
-		if !tools[tool] {
-			tools[tool] = true
-			pred.Tools = append(pred.Tools, tool)
-		}
-		format := rep.Format
-		if format == "" {
-			format = FormatZAP // an empty file: the format the actions write
-		}
-		pred.Reports = append(pred.Reports, attestation.DASTReport{Format: format, Digest: r.Digest})
-		if pred.Target == "" {
-			pred.Target = rep.Target
-		}
-		if !rep.StartedOn.IsZero() && (pred.ScanStartedOn.IsZero() || rep.StartedOn.Before(pred.ScanStartedOn)) {
-			pred.ScanStartedOn = rep.StartedOn
-		}
-		if rep.FinishedOn.After(pred.ScanFinishedOn) {
-			pred.ScanFinishedOn = rep.FinishedOn
-		}
-		if rep.Incomplete != "" {
-			pred.Outages = append(pred.Outages, attestation.Outage{Scanner: tool.Name, Reason: r.Name + ": " + rep.Incomplete, At: p.Now.UTC(), Policy: pred.Policy.OnScannerOutage})
-			if p.OutageFails {
-				d.Failing = append(d.Failing, fmt.Sprintf("scanner outage: %s: %s (on-scanner-outage: fail)", r.Name, rep.Incomplete))
-			}
-		}
-		for _, a := range rep.Alerts {
-			da := DecidedAlert{Alert: a, Tool: tool.Name, Disposition: attestation.DispositionCounted}
-			switch p.Rules[a.ID] {
-			case ActionIgnore:
-				da.Disposition = attestation.DispositionIgnored
-			case ActionWarn, ActionInfo:
-				da.Disposition = attestation.DispositionWarn
-			case ActionFail:
-				da.Disposition = attestation.DispositionFail
-			}
-			if da.Disposition != attestation.DispositionIgnored {
-				for _, e := range entries {
-					if e.Expired(p.Now) || !exceptionMatches(e, a) {
-						continue
-					}
-					da.Disposition = attestation.DispositionWaived
-					da.WaivedBy = e.ID
-					waivedBy[key(e)]++
-					break
-				}
-			}
-			switch da.Disposition {
-			case attestation.DispositionFail:
-				d.Failing = append(d.Failing, fmt.Sprintf("alert %s %q (%s, %d instance(s)): the rules file says FAIL", a.ID, a.Name, a.Risk, a.Count))
-			case attestation.DispositionCounted:
-				if p.FailOn != nil && a.Risk >= *p.FailOn {
-					d.Failing = append(d.Failing, fmt.Sprintf("alert %s %q: risk %s (fail-on %s), %d instance(s)", a.ID, a.Name, a.Risk, *p.FailOn, a.Count))
-				}
-			}
-			d.Alerts = append(d.Alerts, da)
-		}
+	return ev
+}
+
+// report records a report's tool, digest, target, scan times and outage
+// (failing under on-scanner-outage fail), and returns its tool.
+func (ev *evaluation) report(r Input) attestation.Tool {
+	pred, rep := &ev.d.Predicate, r.Report
+	tool := attestation.Tool{Name: orUnknown(rep.ToolName), Version: orUnknown(rep.ToolVersion)}
+	if !ev.tools[tool] {
+		ev.tools[tool] = true
+		pred.Tools = append(pred.Tools, tool)
 	}
+	format := rep.Format
+	if format == "" {
+		format = FormatZAP // an empty file: the format the actions write
+	}
+	pred.Reports = append(pred.Reports, attestation.DASTReport{Format: format, Digest: r.Digest})
 	if pred.Target == "" {
-		return nil, errkind.Input(fmt.Errorf("no target: the reports name none; set the target input to the URL scanned"))
+		pred.Target = rep.Target
 	}
-	if u, err := url.Parse(pred.Target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errkind.Input(fmt.Errorf("target %q: expected the http(s) URL scanned", clip(pred.Target)))
+	if !rep.StartedOn.IsZero() && (pred.ScanStartedOn.IsZero() || rep.StartedOn.Before(pred.ScanStartedOn)) {
+		pred.ScanStartedOn = rep.StartedOn
 	}
-	for _, e := range entries {
-		if e.Expired(p.Now) {
+	if rep.FinishedOn.After(pred.ScanFinishedOn) {
+		pred.ScanFinishedOn = rep.FinishedOn
+	}
+	if rep.Incomplete != "" {
+		pred.Outages = append(pred.Outages, attestation.Outage{Scanner: tool.Name, Reason: r.Name + ": " + rep.Incomplete, At: ev.p.Now.UTC(), Policy: pred.Policy.OnScannerOutage})
+		if ev.p.OutageFails {
+			ev.d.Failing = append(ev.d.Failing, fmt.Sprintf("scanner outage: %s: %s (on-scanner-outage: fail)", r.Name, rep.Incomplete))
+		}
+	}
+	return tool
+}
+
+// ruleDisposition is what the rules file makes of an alert (counted when
+// it does not name it).
+func ruleDisposition(a string) string {
+	switch a {
+	case ActionIgnore:
+		return attestation.DispositionIgnored
+	case ActionWarn, ActionInfo:
+		return attestation.DispositionWarn
+	case ActionFail:
+		return attestation.DispositionFail
+	}
+	return attestation.DispositionCounted
+}
+
+// alert decides one alert: the rules file's action, then an exception
+// (unless ignored), then the fail-on risk for a counted alert.
+func (ev *evaluation) alert(tool attestation.Tool, a Alert) {
+	p, d := ev.p, ev.d
+	da := DecidedAlert{Alert: a, Tool: tool.Name, Disposition: ruleDisposition(p.Rules[a.ID])}
+	if da.Disposition != attestation.DispositionIgnored {
+		for _, e := range ev.entries {
+			if e.Expired(p.Now) || !exceptionMatches(e, a) {
+				continue
+			}
+			da.Disposition = attestation.DispositionWaived
+			da.WaivedBy = e.ID
+			ev.waivedBy[key(e)]++
+			break
+		}
+	}
+	switch da.Disposition {
+	case attestation.DispositionFail:
+		d.Failing = append(d.Failing, fmt.Sprintf("alert %s %q (%s, %d instance(s)): the rules file says FAIL", a.ID, a.Name, a.Risk, a.Count))
+	case attestation.DispositionCounted:
+		if p.FailOn != nil && a.Risk >= *p.FailOn {
+			d.Failing = append(d.Failing, fmt.Sprintf("alert %s %q: risk %s (fail-on %s), %d instance(s)", a.ID, a.Name, a.Risk, *p.FailOn, a.Count))
+		}
+	}
+	d.Alerts = append(d.Alerts, da)
+}
+
+// checkTarget refuses a target that is not the http(s) URL scanned.
+func checkTarget(target string) error {
+	if target == "" {
+		return errkind.Input(fmt.Errorf("no target: the reports name none; set the target input to the URL scanned"))
+	}
+	if u, err := url.Parse(target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errkind.Input(fmt.Errorf("target %q: expected the http(s) URL scanned", clip(target)))
+	}
+	return nil
+}
+
+// exceptions lists the expired exceptions and those that waived alerts.
+func (ev *evaluation) exceptions() {
+	d, pred := ev.d, &ev.d.Predicate
+	for _, e := range ev.entries {
+		if e.Expired(ev.p.Now) {
 			d.Expired = append(d.Expired, e)
-		} else if n := waivedBy[key(e)]; n > 0 {
+		} else if n := ev.waivedBy[key(e)]; n > 0 {
 			d.Waived = append(d.Waived, Waived{Entry: e, Alerts: n})
 			pred.ExceptionsApplied = append(pred.ExceptionsApplied, attestation.AppliedException{ID: e.ID, Scope: e.Scope, Reason: e.Reason, Ticket: e.Ticket, Expires: e.Expires, FindingsWaived: n})
 		}
 	}
+}
+
+// countAlerts lists the decided alerts in the predicate (the first 1000) and
+// counts the instances of those neither ignored nor waived by risk.
+func countAlerts(d *Decision) {
+	pred := &d.Predicate
 	for i, a := range d.Alerts {
 		if i < 1000 {
 			pred.Alerts = append(pred.Alerts, attestation.DASTAlert{ID: a.ID, Name: a.Name, Risk: a.Risk.String(), Confidence: a.Confidence, Count: a.Count, URLs: a.URLs, Disposition: a.Disposition})
@@ -250,12 +310,6 @@ func Evaluate(in []Input, p Policy, target, environment string) (*Decision, erro
 	if pred.Alerts == nil {
 		pred.Alerts = []attestation.DASTAlert{}
 	}
-	d.Pass = len(d.Failing) == 0
-	pred.Decision = attestation.DecisionFail
-	if d.Pass {
-		pred.Decision = attestation.DecisionPass
-	}
-	return d, nil
 }
 
 func key(e exceptions.Entry) string { return fmt.Sprint(e.Index) }

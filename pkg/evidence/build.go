@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -160,6 +161,37 @@ func hexOf(d string) string { return strings.TrimPrefix(d, "sha256:") }
 // build lays out the bundle's files from m. It is deterministic: a
 // re-verification builds it again from the bundle's inputs and compares.
 func build(m material) (map[string][]byte, error) {
+	files, err := fixedFiles(m)
+	if err != nil {
+		return nil, err
+	}
+	atts := recordFiles(files, m.exchanges)
+	if files[ExchangesFile], err = marshal(m.exchanges); err != nil {
+		return nil, err
+	}
+	if err := verificationFiles(files, m); err != nil {
+		return nil, err
+	}
+	u, err := usesOf(m.rep, atts)
+	if err != nil {
+		return nil, err
+	}
+	if files[ExceptionsFile], err = marshal(u.exceptions); err != nil {
+		return nil, err
+	}
+	sboms := sbomFiles(files, u.inputs)
+	idx := index(files, m, atts, u.use)
+	idx.Controls = controls(files, u, sboms)
+	idx.OutsideScope = outsideScope()
+	if files[IndexFile], err = marshal(idx); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// fixedFiles lays out the files every bundle has besides the registry
+// record: meta, the policy and its keys, the trusted root.
+func fixedFiles(m material) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	var err error
 	if files[MetaFile], err = marshal(m.meta); err != nil {
@@ -172,11 +204,35 @@ func build(m material) (map[string][]byte, error) {
 	if len(m.trustedRoot) > 0 {
 		files[TrustedRootFile] = m.trustedRoot
 	}
+	return files, nil
+}
 
-	// The registry record, its bodies named for what they hold.
+// layerInfo is what a blob of the registry record is: the kind of the
+// manifest that lists it (sig, att, bundle) and its annotations.
+type layerInfo struct {
+	kind string
+	ann  map[string]string
+}
+
+// manifestKind says what a manifest of the record holds: sig, att, bundle or
+// "" (anything else).
+func manifestKind(p string, mf *v1.Manifest) string {
+	switch {
+	case strings.HasSuffix(p, ".sig"):
+		return "sig"
+	case strings.HasSuffix(p, ".att"):
+		return "att"
+	case len(mf.Layers) == 1 && strings.HasPrefix(string(mf.Layers[0].MediaType), "application/vnd.dev.sigstore.bundle"):
+		return "bundle"
+	}
+	return ""
+}
+
+// recordLayers maps the blob digests the record's signature, attestation and
+// bundle manifests list to what they are.
+func recordLayers(exchanges []*Exchange) map[string]layerInfo {
 	manifests := map[string]*v1.Manifest{}
-	kindOf := map[string]string{} // manifest path → sig, att, bundle
-	for _, ex := range m.exchanges {
+	for _, ex := range exchanges {
 		if !strings.Contains(ex.Path, "/manifests/") || ex.body == nil {
 			continue
 		}
@@ -185,27 +241,15 @@ func build(m material) (map[string][]byte, error) {
 			continue
 		}
 		manifests[ex.Path] = &mf
-		switch {
-		case strings.HasSuffix(ex.Path, ".sig"):
-			kindOf[ex.Path] = "sig"
-		case strings.HasSuffix(ex.Path, ".att"):
-			kindOf[ex.Path] = "att"
-		case len(mf.Layers) == 1 && strings.HasPrefix(string(mf.Layers[0].MediaType), "application/vnd.dev.sigstore.bundle"):
-			kindOf[ex.Path] = "bundle"
-		}
 	}
-	type layerInfo struct {
-		kind string
-		ann  map[string]string
-	}
-	layers := map[string]layerInfo{} // blob digest → what it is
 	mpaths := make([]string, 0, len(manifests))
 	for p := range manifests {
 		mpaths = append(mpaths, p)
 	}
 	sort.Strings(mpaths)
+	layers := map[string]layerInfo{} // blob digest → what it is
 	for _, p := range mpaths {
-		k := kindOf[p]
+		k := manifestKind(p, manifests[p])
 		if k == "" {
 			continue
 		}
@@ -213,99 +257,127 @@ func build(m material) (map[string][]byte, error) {
 			layers[l.Digest.String()] = layerInfo{kind: k, ann: l.Annotations}
 		}
 	}
+	return layers
+}
+
+// recordFiles names every body of the registry record for what it holds
+// (setting Exchange.File), writes it and the files derived from it, and
+// returns the signatures and attestations found.
+func recordFiles(files map[string][]byte, exchanges []*Exchange) []*attFile {
+	layers := recordLayers(exchanges)
 	var atts []*attFile
-	for _, ex := range m.exchanges {
+	for _, ex := range exchanges {
 		if ex.body == nil {
 			continue
 		}
-		h := hexOf(ex.Digest)
-		switch {
-		case strings.Contains(ex.Path, "/manifests/"):
-			ex.File = "registry/manifests/" + h + ".json"
-		case strings.Contains(ex.Path, "/referrers/"):
-			ex.File = "registry/referrers/" + h + ".json"
-		default:
-			li, known := layers[ex.Digest]
-			switch {
-			case known && li.kind == "sig":
-				ex.File = "signatures/" + h + ".payload.json"
-				a := &attFile{path: ex.File, role: "signature-payload", digest: ex.Digest}
-				a.related = deriveAnnotations(files, "signatures/"+h, li.ann)
-				atts = append(atts, a)
-			case known && li.kind == "att":
-				ex.File = "attestations/" + h + ".dsse.json"
-				a := &attFile{path: ex.File, role: "dsse-envelope", digest: ex.Digest}
-				a.predicateType, a.predicate = envelopeStatement(ex.body)
-				a.related = deriveAnnotations(files, "attestations/"+h, li.ann)
-				atts = append(atts, a)
-			case known && li.kind == "bundle":
-				ex.File = "bundles/" + h + ".sigstore.json"
-				a := &attFile{path: ex.File, role: "sigstore-bundle"}
-				a.digest, a.predicateType, a.predicate = bundleStatement(ex.body)
-				if tr := bundleTransparency(ex.body); tr != nil {
-					p := "bundles/" + h + ".transparency.json"
-					files[p] = tr
-					a.related = append(a.related, p)
-				}
-				atts = append(atts, a)
-			default:
-				ex.File = "registry/blobs/" + h
-			}
+		if a := nameExchange(files, ex, layers); a != nil {
+			atts = append(atts, a)
 		}
 		files[ex.File] = ex.body
 	}
-	if files[ExchangesFile], err = marshal(m.exchanges); err != nil {
-		return nil, err
-	}
+	return atts
+}
 
-	// What verify made of it.
-	rep := m.rep
+// nameExchange sets ex.File from what its body is and returns the
+// signature or attestation it holds (nil for anything else).
+func nameExchange(files map[string][]byte, ex *Exchange, layers map[string]layerInfo) *attFile {
+	h := hexOf(ex.Digest)
+	switch {
+	case strings.Contains(ex.Path, "/manifests/"):
+		ex.File = "registry/manifests/" + h + ".json"
+		return nil
+	case strings.Contains(ex.Path, "/referrers/"):
+		ex.File = "registry/referrers/" + h + ".json"
+		return nil
+	}
+	li, known := layers[ex.Digest]
+	switch {
+	case known && li.kind == "sig":
+		ex.File = "signatures/" + h + ".payload.json"
+		a := &attFile{path: ex.File, role: "signature-payload", digest: ex.Digest}
+		a.related = deriveAnnotations(files, "signatures/"+h, li.ann)
+		return a
+	case known && li.kind == "att":
+		ex.File = "attestations/" + h + ".dsse.json"
+		a := &attFile{path: ex.File, role: "dsse-envelope", digest: ex.Digest}
+		a.predicateType, a.predicate = envelopeStatement(ex.body)
+		a.related = deriveAnnotations(files, "attestations/"+h, li.ann)
+		return a
+	case known && li.kind == "bundle":
+		ex.File = "bundles/" + h + ".sigstore.json"
+		a := &attFile{path: ex.File, role: "sigstore-bundle"}
+		a.digest, a.predicateType, a.predicate = bundleStatement(ex.body)
+		if tr := bundleTransparency(ex.body); tr != nil {
+			p := "bundles/" + h + ".transparency.json"
+			files[p] = tr
+			a.related = append(a.related, p)
+		}
+		return a
+	}
+	ex.File = "registry/blobs/" + h
+	return nil
+}
+
+// verificationFiles writes what verify made of the record: the report (as
+// written, or marshalled) and the VSA.
+func verificationFiles(files map[string][]byte, m material) error {
+	var err error
 	if m.reportJSON != nil {
 		files[ReportFile] = m.reportJSON
-	} else if files[ReportFile], err = marshal(rep); err != nil {
-		return nil, err
+	} else if files[ReportFile], err = marshal(m.rep); err != nil {
+		return err
 	}
-	vsa, err := rep.VSAStatement(m.pol, verify.VSAOptions{Version: m.meta.Version})
+	vsa, err := m.rep.VSAStatement(m.pol, verify.VSAOptions{Version: m.meta.Version})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if files[VSAFile], err = marshal(vsa); err != nil {
-		return nil, err
-	}
+	files[VSAFile], err = marshal(vsa)
+	return err
+}
+
+// uses is how the verification used the record's attestations.
+type uses struct {
+	// use maps a file to input or exception.
+	use map[string]string
+	// inputs satisfied a requirement; exceptionFiles waived findings.
+	inputs, exceptionFiles []*attFile
+	// exceptions is exceptions/used.json (never nil).
+	exceptions []UsedException
+}
+
+// usesOf finds the attestations the report's inputs and used exceptions name.
+// A used exception missing from the record is an error.
+func usesOf(rep *verify.Report, atts []*attFile) (uses, error) {
 	byDigest := map[string]*attFile{}
 	for _, a := range atts {
 		if a.digest != "" {
 			byDigest[a.digest] = a
 		}
 	}
-	use := map[string]string{}
-	var inputs []*attFile
+	u := uses{use: map[string]string{}, exceptions: []UsedException{}}
 	for _, in := range rep.Inputs {
 		if a := byDigest[in.Digest]; a != nil {
-			use[a.path] = "input"
-			inputs = append(inputs, a)
+			u.use[a.path] = "input"
+			u.inputs = append(u.inputs, a)
 		}
 	}
-	var used []UsedException
-	var excFiles []*attFile
 	for _, e := range rep.ExceptionsUsed {
 		a := byDigest[e.ID]
 		if a == nil {
-			return nil, fmt.Errorf("exception %s was used but is not in the registry record", e.ID)
+			return uses{}, fmt.Errorf("exception %s was used but is not in the registry record", e.ID)
 		}
-		use[a.path] = "exception"
-		excFiles = append(excFiles, a)
+		u.use[a.path] = "exception"
+		u.exceptionFiles = append(u.exceptionFiles, a)
 		var p attestation.Exception
 		_ = json.Unmarshal(a.predicate, &p) // verified and parsed by verify already
-		used = append(used, UsedException{ID: e.ID, Findings: p.Findings, Scope: p.Scope, Reason: p.Reason, Ticket: p.Ticket,
+		u.exceptions = append(u.exceptions, UsedException{ID: e.ID, Findings: p.Findings, Scope: p.Scope, Reason: p.Reason, Ticket: p.Ticket,
 			Approver: p.Approver, Expires: p.Expires, BreakGlass: p.BreakGlass, FindingsWaived: e.FindingsWaived, File: a.path})
 	}
-	if used == nil {
-		used = []UsedException{}
-	}
-	if files[ExceptionsFile], err = marshal(used); err != nil {
-		return nil, err
-	}
+	return u, nil
+}
+
+// sbomFiles writes the SBOM predicates among the inputs under sboms/.
+func sbomFiles(files map[string][]byte, inputs []*attFile) []string {
 	var sboms []string
 	for _, a := range inputs {
 		name := sbomName(a.predicateType)
@@ -316,8 +388,18 @@ func build(m material) (map[string][]byte, error) {
 		files[p] = a.predicate
 		sboms = append(sboms, p)
 	}
+	return sboms
+}
 
-	// The index.
+// fileRef names the bundle file p by its sha256.
+func fileRef(files map[string][]byte, p string) FileRef {
+	return FileRef{Path: p, SHA256: hexOf(sha256Hex(files[p]))}
+}
+
+// index lists every file with its role and use, the policy and the trust
+// root (the controls are added by the caller).
+func index(files map[string][]byte, m material, atts []*attFile, use map[string]string) Index {
+	rep := m.rep
 	idx := Index{Schema: Schema, Image: rep.Image, Digest: rep.Digest, Verified: rep.Verified, VerifiedAt: rep.VerifiedAt}
 	paths := make([]string, 0, len(files))
 	for p := range files {
@@ -346,53 +428,66 @@ func build(m material) (map[string][]byte, error) {
 		}
 		idx.Files = append(idx.Files, e)
 	}
-	ref := func(p string) FileRef { return FileRef{Path: p, SHA256: hexOf(sha256Hex(files[p]))} }
-	idx.Policy = ref(PolicyFile)
+	idx.Policy = fileRef(files, PolicyFile)
 	idx.TrustRoot = []FileRef{}
 	for _, f := range policyKeys(m.pol) {
-		idx.TrustRoot = append(idx.TrustRoot, ref(f.path))
+		idx.TrustRoot = append(idx.TrustRoot, fileRef(files, f.path))
 	}
 	if _, ok := files[TrustedRootFile]; ok {
-		idx.TrustRoot = append(idx.TrustRoot, ref(TrustedRootFile))
+		idx.TrustRoot = append(idx.TrustRoot, fileRef(files, TrustedRootFile))
 	}
-	withRelated := func(list []*attFile, keep func(*attFile) bool) []string {
-		var out []string
-		for _, a := range list {
-			if keep(a) {
-				out = append(out, a.path)
-				out = append(out, a.related...)
-			}
-		}
-		return out
-	}
-	isType := func(types ...string) func(*attFile) bool {
-		return func(a *attFile) bool {
-			for _, t := range types {
-				if a.predicateType == t {
-					return true
-				}
-			}
-			return false
+	return idx
+}
+
+// withRelated lists the paths of the attestations keep selects, each
+// followed by its related files.
+func withRelated(list []*attFile, keep func(*attFile) bool) []string {
+	var out []string
+	for _, a := range list {
+		if keep(a) {
+			out = append(out, a.path)
+			out = append(out, a.related...)
 		}
 	}
-	isSig := func(a *attFile) bool {
-		return a.role == "signature-payload" || a.predicateType == cosignSignPredicate
+	return out
+}
+
+// isType selects attestations of one of the predicate types.
+func isType(types ...string) func(*attFile) bool {
+	return func(a *attFile) bool {
+		return slices.Contains(types, a.predicateType)
 	}
-	refs := func(ps ...[]string) []FileRef {
-		seen := map[string]bool{}
-		out := []FileRef{}
-		for _, l := range ps {
-			for _, p := range l {
-				if _, ok := files[p]; ok && !seen[p] {
-					seen[p] = true
-					out = append(out, ref(p))
-				}
+}
+
+// isSig selects image signatures (legacy payloads and bundle signatures).
+func isSig(a *attFile) bool {
+	return a.role == "signature-payload" || a.predicateType == cosignSignPredicate
+}
+
+// anyAtt selects every attestation.
+func anyAtt(*attFile) bool { return true }
+
+// fileRefs names the listed paths that are in the bundle, each once, in order.
+func fileRefs(files map[string][]byte, ps ...[]string) []FileRef {
+	seen := map[string]bool{}
+	out := []FileRef{}
+	for _, l := range ps {
+		for _, p := range l {
+			if _, ok := files[p]; ok && !seen[p] {
+				seen[p] = true
+				out = append(out, fileRef(files, p))
 			}
 		}
-		return out
 	}
+	return out
+}
+
+// controls maps the SOC 2 criteria the bundle evidences to its files.
+func controls(files map[string][]byte, u uses, sboms []string) []Control {
+	refs := func(ps ...[]string) []FileRef { return fileRefs(files, ps...) }
+	inputs := u.inputs
 	common := []string{ReportFile}
-	idx.Controls = []Control{
+	return []Control{
 		{ID: "CC6.8", Name: "Malware protection",
 			Evidence: "the image's vulnerability scan, signed and verified against the policy's freshness and deny rules",
 			Files:    refs(withRelated(inputs, isType(attestation.PredicateVuln)), common)},
@@ -405,22 +500,22 @@ func build(m material) (map[string][]byte, error) {
 				[]string{PolicyFile, VSAFile}, common)},
 		{ID: "CC9.1", Name: "Risk mitigation",
 			Evidence: "the exceptions that waived findings, each signed by an allowed exception signer, with ticket, approver and expiry (an empty list: none was used)",
-			Files:    refs([]string{ExceptionsFile}, withRelated(excFiles, func(*attFile) bool { return true }), []string{PolicyFile}, common)},
+			Files:    refs([]string{ExceptionsFile}, withRelated(u.exceptionFiles, anyAtt), []string{PolicyFile}, common)},
 		{ID: "CC9.2", Name: "Vendor risk",
 			Evidence: "the software bill of materials of the image (every third-party component), signed and verified",
 			Files:    refs(sboms, withRelated(inputs, isType(attestation.PredicateCycloneDX, attestation.PredicateSPDX)))},
 	}
-	idx.OutsideScope = []OutsideControl{
+}
+
+// outsideScope lists the criteria a bundle cannot evidence and what would.
+func outsideScope() []OutsideControl {
+	return []OutsideControl{
 		{ID: "CC6.1", Name: "Logical access", SuppliedBy: "the cloud's audit logs of OIDC role assumption (e.g. CloudTrail AssumeRoleWithWebIdentity)"},
 		{ID: "CC6.6", Name: "Network boundaries", SuppliedBy: "Kubernetes NetworkPolicies and the admission controller's logs (e.g. Kyverno policy reports)"},
 		{ID: "CC7.2", Name: "System monitoring", SuppliedBy: "runtime detection alerts and their retention (e.g. Falco alerts in a Wazuh indexer)"},
 		{ID: "CC7.3", Name: "Anomaly evaluation", SuppliedBy: "the SIEM's correlation rules and the alerts they raised"},
 		{ID: "CC7.4", Name: "Incident response", SuppliedBy: "pages (PagerDuty incidents, including the gates' page-on alerts), runbooks and postmortems"},
 	}
-	if files[IndexFile], err = marshal(idx); err != nil {
-		return nil, err
-	}
-	return files, nil
 }
 
 // cosignSignPredicate is the predicate type of a bundle-format image signature.
@@ -433,17 +528,9 @@ type keyFile struct {
 
 // policyKeys lists the public key files the policy names, under policy/.
 func policyKeys(p *policy.Policy) []keyFile {
-	var ids []policy.Identity
-	ids = append(ids, p.Identities...)
-	if p.Exceptions != nil {
-		ids = append(ids, p.Exceptions.Signers...)
-	}
-	if p.BreakGlass != nil {
-		ids = append(ids, p.BreakGlass.Signers...)
-	}
 	seen := map[string]bool{}
 	var out []keyFile
-	for _, id := range ids {
+	for _, id := range p.AllIdentities() {
 		if id.Key == "" || id.IsKMS() || len(id.KeyPEM) == 0 {
 			continue
 		}

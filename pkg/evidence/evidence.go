@@ -136,14 +136,7 @@ func Collect(ctx context.Context, ref oci.Ref, o Options) (*Bundle, *verify.Repo
 // offlineCheckable refuses a policy whose keys live in a KMS: a bundle must
 // re-verify offline from what it holds.
 func offlineCheckable(p *policy.Policy) error {
-	ids := append([]policy.Identity{}, p.Identities...)
-	if p.Exceptions != nil {
-		ids = append(ids, p.Exceptions.Signers...)
-	}
-	if p.BreakGlass != nil {
-		ids = append(ids, p.BreakGlass.Signers...)
-	}
-	for _, id := range ids {
+	for _, id := range p.AllIdentities() {
 		if id.IsKMS() {
 			return errkind.Input(fmt.Errorf("policy identity key %q is a KMS URI: an evidence bundle must re-verify offline from the keys it holds; export the public key (cosign public-key --key %s > release.pub) and name the file in the policy", id.Key, id.Key))
 		}
@@ -188,71 +181,151 @@ type Result struct {
 // discrepancy is reported in one error (errkind.Policy); a bundle that cannot
 // be read is errkind.Input.
 func Check(ctx context.Context, files map[string][]byte, o CheckOptions) (*Result, error) {
-	var problems []string
-	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+	if err := checkLayout(files); err != nil {
+		return nil, err
+	}
+	meta, ref, err := readMeta(files)
+	if err != nil {
+		return nil, err
+	}
+	problems := expectations(files, meta, o)
+	exs, missing, err := readExchanges(files)
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, missing...)
+	pol, trust, err := bundleTrust(files)
+	if err != nil {
+		return nil, err
+	}
+
+	// The verification, replayed: no network.
+	reg := oci.Options{Transport: newReplay(exs), Keychain: anonymous{}, Retries: -1}
+	rep, err := verify.Verify(ctx, ref, verify.Options{Policy: pol, Registry: reg, TrustedMaterial: trust,
+		Now: func() time.Time { return meta.VerifiedAt }, Environment: meta.Environment})
+	if err != nil {
+		problems = append(problems, "re-verification: "+err.Error())
+		return nil, errkind.Policy(joinProblems(meta.Image, problems))
+	}
+	if !rep.Verified {
+		problems = append(problems, "re-verification failed: "+strings.Join(rep.Failures(), "; "))
+		return nil, errkind.Policy(joinProblems(meta.Image, problems))
+	}
+	problems = append(problems, sameBundle(files, material{meta: meta, policyBytes: files[PolicyFile], pol: pol,
+		trustedRoot: files[TrustedRootFile], exchanges: exs, rep: rep, reportJSON: files[ReportFile]})...)
+	if len(problems) > 0 {
+		return nil, errkind.Policy(joinProblems(meta.Image, problems))
+	}
+	return result(files, meta, pol, rep), nil
+}
+
+// checkLayout refuses a bundle with too many files, a file whose name is not
+// a plain relative path, or a required file missing.
+func checkLayout(files map[string][]byte) error {
 	if len(files) > MaxFiles {
-		return nil, errkind.Input(fmt.Errorf("evidence bundle: more than %d files", MaxFiles))
+		return errkind.Input(fmt.Errorf("evidence bundle: more than %d files", MaxFiles))
 	}
 	for p := range files {
 		if err := checkName(p); err != nil {
-			return nil, errkind.Input(fmt.Errorf("evidence bundle: %w", err))
+			return errkind.Input(fmt.Errorf("evidence bundle: %w", err))
 		}
 	}
 	for _, need := range []string{IndexFile, MetaFile, PolicyFile, ExchangesFile, ReportFile} {
 		if _, ok := files[need]; !ok {
-			return nil, errkind.Policy(fmt.Errorf("evidence bundle: %s is missing", need))
+			return errkind.Policy(fmt.Errorf("evidence bundle: %s is missing", need))
 		}
 	}
+	return nil
+}
+
+// readMeta reads meta.json and the image digest reference it names.
+func readMeta(files map[string][]byte) (Meta, oci.Ref, error) {
 	var meta Meta
 	if err := strictJSON(files[MetaFile], &meta); err != nil {
-		return nil, errkind.Policy(fmt.Errorf("evidence bundle: %s: %w", MetaFile, err))
+		return Meta{}, oci.Ref{}, errkind.Policy(fmt.Errorf("evidence bundle: %s: %w", MetaFile, err))
 	}
 	if meta.Schema != Schema {
-		return nil, errkind.Policy(fmt.Errorf("evidence bundle: %s schema %q, want %q", MetaFile, meta.Schema, Schema))
+		return Meta{}, oci.Ref{}, errkind.Policy(fmt.Errorf("evidence bundle: %s schema %q, want %q", MetaFile, meta.Schema, Schema))
 	}
 	ref, err := oci.ParseDigestRef(meta.Image)
 	if err != nil {
-		return nil, errkind.Policy(fmt.Errorf("evidence bundle: %s image: %w", MetaFile, err))
+		return Meta{}, oci.Ref{}, errkind.Policy(fmt.Errorf("evidence bundle: %s image: %w", MetaFile, err))
 	}
+	return meta, ref, nil
+}
+
+// expectations lists how the bundle differs from what the caller expects of
+// it: its policy, trusted root and environment.
+func expectations(files map[string][]byte, meta Meta, o CheckOptions) []string {
+	var problems []string
 	if o.ExpectPolicy != nil && string(o.ExpectPolicy) != string(files[PolicyFile]) {
-		bad("%s is not the expected policy (sha256 %s, expected %s)", PolicyFile, hexOf(sha256Hex(files[PolicyFile])), hexOf(sha256Hex(o.ExpectPolicy)))
+		problems = append(problems, fmt.Sprintf("%s is not the expected policy (sha256 %s, expected %s)",
+			PolicyFile, hexOf(sha256Hex(files[PolicyFile])), hexOf(sha256Hex(o.ExpectPolicy))))
 	}
 	if o.ExpectTrustedRoot != nil && string(o.ExpectTrustedRoot) != string(files[TrustedRootFile]) {
-		bad("%s is not the expected trusted root", TrustedRootFile)
+		problems = append(problems, fmt.Sprintf("%s is not the expected trusted root", TrustedRootFile))
 	}
 	if o.ExpectEnvironment != "" && o.ExpectEnvironment != meta.Environment {
-		bad("the bundle was verified for a deploy to environment %+q, not %+q (%s environment): requirements that do not apply there (dast, in its own environment) were not checked",
-			meta.Environment, o.ExpectEnvironment, MetaFile)
+		problems = append(problems, fmt.Sprintf("the bundle was verified for a deploy to environment %+q, not %+q (%s environment): requirements that do not apply there (dast, in its own environment) were not checked",
+			meta.Environment, o.ExpectEnvironment, MetaFile))
 	}
+	return problems
+}
+
+// readExchanges reads the registry record with the bodies the bundle holds,
+// in replay order. A body missing or altered is a problem, and its exchange
+// is left out of the replay.
+func readExchanges(files map[string][]byte) ([]*Exchange, []string, error) {
 	var exs []*Exchange
 	if err := strictJSON(files[ExchangesFile], &exs); err != nil {
-		return nil, errkind.Policy(fmt.Errorf("evidence bundle: %s: %w", ExchangesFile, err))
+		return nil, nil, errkind.Policy(fmt.Errorf("evidence bundle: %s: %w", ExchangesFile, err))
 	}
 	if len(exs) > MaxRecordedResponses {
-		return nil, errkind.Policy(fmt.Errorf("evidence bundle: %s lists %d responses, over %d", ExchangesFile, len(exs), MaxRecordedResponses))
+		return nil, nil, errkind.Policy(fmt.Errorf("evidence bundle: %s lists %d responses, over %d", ExchangesFile, len(exs), MaxRecordedResponses))
 	}
+	var problems []string
 	for _, ex := range exs {
 		if ex == nil {
-			return nil, errkind.Policy(fmt.Errorf("evidence bundle: %s holds a null entry", ExchangesFile))
+			return nil, nil, errkind.Policy(fmt.Errorf("evidence bundle: %s holds a null entry", ExchangesFile))
 		}
 		if ex.File == "" {
 			continue
 		}
 		b, ok := files[ex.File]
 		if !ok {
-			bad("%s (the body of %s %s%s) is missing", ex.File, ex.Method, ex.Host, ex.Path)
+			problems = append(problems, fmt.Sprintf("%s (the body of %s %s%s) is missing", ex.File, ex.Method, ex.Host, ex.Path))
 			continue
 		}
 		if sha256Hex(b) != ex.Digest {
-			bad("%s is altered: sha256 %s, the registry record says %s", ex.File, hexOf(sha256Hex(b)), hexOf(ex.Digest))
+			problems = append(problems, fmt.Sprintf("%s is altered: sha256 %s, the registry record says %s", ex.File, hexOf(sha256Hex(b)), hexOf(ex.Digest)))
 			continue
 		}
 		ex.body = b
 	}
 	exs = slicesDeleteFunc(exs, func(ex *Exchange) bool { return ex.File != "" && ex.body == nil })
 	sortExchanges(exs)
+	return exs, problems, nil
+}
 
-	// The policy, with its keys, from the bundle.
+// bundleTrust reads the bundle's policy, with its keys, and trusted root.
+func bundleTrust(files map[string][]byte) (*policy.Policy, root.TrustedMaterial, error) {
+	pol, err := bundlePolicy(files)
+	if err != nil {
+		return nil, nil, err
+	}
+	var trust root.TrustedMaterial
+	if tb, ok := files[TrustedRootFile]; ok {
+		tr, err := root.NewTrustedRootFromJSON(tb)
+		if err != nil {
+			return nil, nil, errkind.Policy(fmt.Errorf("evidence bundle: %s: %w", TrustedRootFile, err))
+		}
+		trust = tr
+	}
+	return pol, trust, nil
+}
+
+// bundlePolicy parses the bundle's policy with the key files under policy/.
+func bundlePolicy(files map[string][]byte) (*policy.Policy, error) {
 	dir, err := os.MkdirTemp("", "secure-gates-evidence-")
 	if err != nil {
 		return nil, errkind.Infra(fmt.Errorf("evidence: %w", err))
@@ -280,43 +353,28 @@ func Check(ctx context.Context, files map[string][]byte, o CheckOptions) (*Resul
 		return nil, errkind.Policy(fmt.Errorf("evidence bundle: %s: %v (a bundle re-verifies offline: its KMS is never contacted)", PolicyFile, err))
 	}
 	pol.Source = PolicyFile
-	var trust root.TrustedMaterial
-	if tb, ok := files[TrustedRootFile]; ok {
-		tr, err := root.NewTrustedRootFromJSON(tb)
-		if err != nil {
-			return nil, errkind.Policy(fmt.Errorf("evidence bundle: %s: %w", TrustedRootFile, err))
-		}
-		trust = tr
-	}
+	return pol, nil
+}
 
-	// The verification, replayed: no network.
-	reg := oci.Options{Transport: newReplay(exs), Keychain: anonymous{}, Retries: -1}
-	rep, err := verify.Verify(ctx, ref, verify.Options{Policy: pol, Registry: reg, TrustedMaterial: trust,
-		Now: func() time.Time { return meta.VerifiedAt }, Environment: meta.Environment})
-	if err != nil {
-		problems = append(problems, "re-verification: "+err.Error())
-		return nil, errkind.Policy(joinProblems(meta.Image, problems))
-	}
-	if !rep.Verified {
-		problems = append(problems, "re-verification failed: "+strings.Join(rep.Failures(), "; "))
-		return nil, errkind.Policy(joinProblems(meta.Image, problems))
-	}
+// sameBundle lists how the bundle's report and files differ from the ones
+// the re-verification m builds.
+func sameBundle(files map[string][]byte, m material) []string {
+	var problems []string
 	var stored verify.Report
 	if err := strictJSON(files[ReportFile], &stored); err != nil {
-		bad("%s: %v", ReportFile, err)
-	} else if why := sameOutcome(&stored, rep); why != "" {
-		bad("%s does not match the re-verification: %s", ReportFile, why)
+		problems = append(problems, fmt.Sprintf("%s: %v", ReportFile, err))
+	} else if why := sameOutcome(&stored, m.rep); why != "" {
+		problems = append(problems, fmt.Sprintf("%s does not match the re-verification: %s", ReportFile, why))
 	}
-	rebuilt, err := build(material{meta: meta, policyBytes: files[PolicyFile], pol: pol, trustedRoot: files[TrustedRootFile],
-		exchanges: exs, rep: rep, reportJSON: files[ReportFile]})
+	rebuilt, err := build(m)
 	if err != nil {
-		bad("rebuilding the bundle: %v", err)
-	} else {
-		problems = append(problems, compareFiles(files, rebuilt)...)
+		return append(problems, fmt.Sprintf("rebuilding the bundle: %v", err))
 	}
-	if len(problems) > 0 {
-		return nil, errkind.Policy(joinProblems(meta.Image, problems))
-	}
+	return append(problems, compareFiles(files, rebuilt)...)
+}
+
+// result is what a bundle that re-verified establishes.
+func result(files map[string][]byte, meta Meta, pol *policy.Policy, rep *verify.Report) *Result {
 	res := &Result{Image: meta.Image, VerifiedAt: meta.VerifiedAt, Files: len(files), Inputs: len(rep.Inputs),
 		PolicySHA256: hexOf(sha256Hex(files[PolicyFile])), Environment: meta.Environment}
 	for _, req := range pol.Require {
@@ -328,7 +386,7 @@ func Check(ctx context.Context, files map[string][]byte, o CheckOptions) (*Resul
 	if strictJSON(files[IndexFile], &idx) == nil {
 		res.TrustRoot = idx.TrustRoot
 	}
-	return res, nil
+	return res
 }
 
 func joinProblems(image string, problems []string) error {

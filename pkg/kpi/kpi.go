@@ -234,11 +234,38 @@ func (f vulnFinding) keys() []string {
 
 // Compute verifies every running image and computes the figures.
 func Compute(ctx context.Context, running []Running, o Options) (*Report, error) {
+	o, now, err := withDefaults(o)
+	if err != nil {
+		return nil, err
+	}
+	rep := newReport(o, now)
+	c := &computer{o: o, digests: map[string]*digestInfo{}, published: map[string]*time.Time{}}
+	if err := c.images(ctx, running, rep); err != nil {
+		return nil, err
+	}
+	rep.coverage()
+	if err := c.allEscapes(rep); err != nil {
+		return nil, err
+	}
+	if err := c.history(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.detections(rep); err != nil {
+		return nil, err
+	}
+	rep.timesToDetect()
+	rep.DigestsConsulted = c.consulted()
+	return rep, nil
+}
+
+// withDefaults checks o and fills in its defaults; verification happens at
+// the report's time (now), keeping its evidence.
+func withDefaults(o Options) (Options, time.Time, error) {
 	if o.Verify.Policy == nil {
-		return nil, errkind.Input(errors.New("kpi: no policy"))
+		return o, time.Time{}, errkind.Input(errors.New("kpi: no policy"))
 	}
 	if o.DB == nil {
-		return nil, errkind.Input(errors.New("kpi: no vulnerability DB"))
+		return o, time.Time{}, errkind.Input(errors.New("kpi: no vulnerability DB"))
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -248,7 +275,7 @@ func Compute(ctx context.Context, running []Running, o Options) (*Report, error)
 		o.To = now
 	}
 	if !o.From.IsZero() && o.From.After(o.To) {
-		return nil, errkind.Input(fmt.Errorf("kpi: the window starts (%s) after it ends (%s)", o.From.Format(time.RFC3339), o.To.Format(time.RFC3339)))
+		return o, time.Time{}, errkind.Input(fmt.Errorf("kpi: the window starts (%s) after it ends (%s)", o.From.Format(time.RFC3339), o.To.Format(time.RFC3339)))
 	}
 	if o.MaxHistory <= 0 {
 		o.MaxHistory = 200
@@ -261,6 +288,11 @@ func Compute(ctx context.Context, running []Running, o Options) (*Report, error)
 	}
 	o.Verify.Now = func() time.Time { return now }
 	o.Verify.KeepEvidence = true
+	return o, now, nil
+}
+
+// newReport is an empty report of o's window, policy and DB, made now.
+func newReport(o Options, now time.Time) *Report {
 	info := o.DB.Info()
 	rep := &Report{
 		GeneratedAt:  now,
@@ -282,9 +314,12 @@ func Compute(ctx context.Context, running []Running, o Options) (*Report, error)
 		f := o.From.UTC()
 		rep.Window.From = &f
 	}
-	c := &computer{o: o, digests: map[string]*digestInfo{}, published: map[string]*time.Time{}}
+	return rep
+}
 
-	// The running images, one per (environment, reference).
+// images verifies the running images, one per (environment, reference),
+// into rep.Images, sorted.
+func (c *computer) images(ctx context.Context, running []Running, rep *Report) error {
 	type key struct{ env, ref string }
 	idx := map[key]int{}
 	for _, r := range running {
@@ -299,23 +334,8 @@ func Compute(ctx context.Context, running []Running, o Options) (*Report, error)
 		if r.Source != "" {
 			img.Sources = []string{r.Source}
 		}
-		ref, why := parseDigestRef(k.ref)
-		if why != "" {
-			img.Reason = why
-		} else {
-			img.Digest = ref.Digest
-			d, err := c.digest(ctx, ref, true)
-			if err != nil {
-				return nil, err
-			}
-			img.Covered = d.rep.Verified
-			img.Reason = "verified"
-			if !d.rep.Verified {
-				img.Reason = strings.Join(d.rep.Failures(), "; ")
-			}
-			for _, in := range d.rep.Inputs {
-				img.Attestations = append(img.Attestations, in.Digest)
-			}
+		if err := c.verifyImage(ctx, &img); err != nil {
+			return err
 		}
 		idx[k] = len(rep.Images)
 		rep.Images = append(rep.Images, img)
@@ -326,9 +346,36 @@ func Compute(ctx context.Context, running []Running, o Options) (*Report, error)
 		}
 		return rep.Images[i].Ref < rep.Images[j].Ref
 	})
-	rep.coverage()
+	return nil
+}
 
-	// Escapes: the findings present now in the running digests.
+// verifyImage verifies a running image by digest and records whether it is
+// covered and why (a reference without a digest is not).
+func (c *computer) verifyImage(ctx context.Context, img *Image) error {
+	ref, why := parseDigestRef(img.Ref)
+	if why != "" {
+		img.Reason = why
+		return nil
+	}
+	img.Digest = ref.Digest
+	d, err := c.digest(ctx, ref, true)
+	if err != nil {
+		return err
+	}
+	img.Covered = d.rep.Verified
+	img.Reason = "verified"
+	if !d.rep.Verified {
+		img.Reason = strings.Join(d.rep.Failures(), "; ")
+	}
+	for _, in := range d.rep.Inputs {
+		img.Attestations = append(img.Attestations, in.Digest)
+	}
+	return nil
+}
+
+// allEscapes counts the escapes: the findings present now in the running
+// digests (each digest once).
+func (c *computer) allEscapes(rep *Report) error {
 	seen := map[string]bool{}
 	for _, img := range rep.Images {
 		if img.Digest == "" {
@@ -340,34 +387,41 @@ func Compute(ctx context.Context, running []Running, o Options) (*Report, error)
 		}
 		seen[ref.String()] = true
 		if err := c.escapes(ref, rep); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if rep.FindingsPresent > 0 {
 		r := float64(rep.Escapes) / float64(rep.FindingsPresent)
 		rep.EscapeRate = &r
 	}
+	return nil
+}
 
-	// MTTD and MTTR: every finding recorded by an attested scan of a running
-	// digest or of an earlier digest of the same repository.
+// history reads the earlier digests of the running images' repositories:
+// MTTD and MTTR count every finding recorded by an attested scan of a
+// running digest or of an earlier digest of the same repository.
+func (c *computer) history(ctx context.Context) error {
 	repos := map[string]bool{}
 	for _, d := range c.order {
 		repos[d.ref.Repository] = true
 	}
 	for _, repo := range sortedKeys(repos) {
-		hist, err := o.History(ctx, repo, o.MaxHistory)
+		hist, err := c.o.History(ctx, repo, c.o.MaxHistory)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, dg := range hist {
 			if _, err := c.digest(ctx, oci.Ref{Repository: repo, Digest: dg}, false); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	if err := c.detections(rep); err != nil {
-		return nil, err
-	}
+	return nil
+}
+
+// timesToDetect sets MTTD and MTTR (median and p90) from the detections in
+// the window.
+func (rep *Report) timesToDetect() {
 	var ttd, ttr []float64
 	for _, d := range rep.Detections {
 		if !d.InWindow {
@@ -380,14 +434,19 @@ func Compute(ctx context.Context, running []Running, o Options) (*Report, error)
 	}
 	rep.MTTD, rep.MTTDP90 = Percentile(ttd, 50), Percentile(ttd, 90)
 	rep.MTTR, rep.MTTRP90 = Percentile(ttr, 50), Percentile(ttr, 90)
+}
+
+// consulted lists every digest verified, in the order it was.
+func (c *computer) consulted() []Consulted {
+	out := []Consulted{}
 	for _, d := range c.order {
 		cs := Consulted{Ref: d.ref.String(), Running: d.running, Verified: d.rep.Verified, Evidence: []string{}}
 		for _, e := range d.rep.Evidence {
 			cs.Evidence = append(cs.Evidence, e.Digest)
 		}
-		rep.DigestsConsulted = append(rep.DigestsConsulted, cs)
+		out = append(out, cs)
 	}
-	return rep, nil
+	return out
 }
 
 // Percentile returns the p-th percentile of xs by the nearest-rank method

@@ -8,6 +8,19 @@
 // except a vulnerability-DB outage under the continue policy, which is recorded
 // as an outage (Result.Outages, the code-scan predicate) and reported loudly by
 // the caller.
+//
+// # The deps and license cache
+//
+// With Options.Cache, the catalog deps and license share is reused when no
+// change of the tree could change it (pkg/catalog: a source file edited,
+// added, renamed or deleted reuses it; a lockfile or manifest edited or added,
+// a binary dropped in, a symlink changed catalogues again), and the
+// vulnerability matches are reused within one DB build for the same packages,
+// VEX documents and options (pkg/vulndb), without opening the DB. The DB is
+// still obtained and checked on every run exactly as without a cache (update
+// check, checksum, max-db-age, on-scanner-outage): a stale or missing DB fails
+// or is recorded as an outage on a warm run too. A new DB build matches every
+// package again. A warm scan writes byte for byte what a cold scan writes.
 package scan
 
 import (

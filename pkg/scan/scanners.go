@@ -154,7 +154,9 @@ func (t *target) start(ctx context.Context, selected []scanner) error {
 
 // catalogTree catalogues the tree once for the catalogued scanners.
 func catalogTree(ctx context.Context, t *target) (part, error) {
-	cat, err := catalog.Directory(ctx, t.root, t.o.Catalog)
+	co := t.o.Catalog
+	co.Cache = t.o.Cache
+	cat, err := catalog.Directory(ctx, t.root, co)
 	if err != nil {
 		return part{}, fmt.Errorf("cataloguing the dependencies of %s: %w", t.root, err)
 	}
@@ -209,12 +211,12 @@ func scanLicense(_ context.Context, t *target) (part, error) {
 }
 
 func startDepsDB(ctx context.Context, t *target) (err error) {
-	t.db, err = startDeps(ctx, t.o.Deps, t.now)
+	t.db, err = startDeps(ctx, t.o.Deps, t.now, t.o.Cache != nil)
 	return err
 }
 
 func scanDeps(ctx context.Context, t *target) (part, error) {
-	dr, outage, err := runDeps(ctx, t.cat, t.db, t.o.Deps)
+	dr, outage, err := runDeps(ctx, t.cat, t.db, t.o.Deps, t.o.Cache)
 	if err != nil {
 		return part{}, err
 	}

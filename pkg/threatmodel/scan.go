@@ -67,140 +67,187 @@ type span struct {
 // scanLines parses body (LF line endings) as markdown and describes each of its
 // lines: which block holds it, and its text with HTML comments removed.
 func scanLines(body string) []lineInfo {
-	src := capNesting([]byte(body))
 	raw, starts := splitLines(body)
-	lineOf := func(off int) int { return sort.SearchInts(starts, off+1) - 1 }
-	out := make([]lineInfo, len(raw))
-	covered := make([]bool, len(raw))
-	var comments []span
-	dropped, droppedAt := "", 0 // an open inline element GitHub drops with its content
-	quote := 0
-	doc := markdown.Parse(text.NewReader(src))
-	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
-		if n.Kind() == ast.KindBlockquote {
-			if entering {
-				quote++
-			} else {
-				quote--
-			}
-			return ast.WalkContinue, nil
-		}
-		if !entering {
-			return ast.WalkContinue, nil
-		}
-		switch v := n.(type) {
-		case *ast.FencedCodeBlock, *ast.CodeBlock:
-			lines := n.Lines()
-			for i := 0; i < lines.Len(); i++ {
-				l := lineOf(lines.At(i).Start)
-				covered[l], out[l].code = true, true
-			}
-			if _, fenced := v.(*ast.FencedCodeBlock); fenced {
-				open := lineOf(n.Pos())
-				covered[open], out[open].fence = true, true
-				last := open
-				if lines.Len() > 0 {
-					last = lineOf(lines.At(lines.Len() - 1).Start)
-				}
-				if c := last + 1; c < len(raw) && !covered[c] && isFenceLine(raw[c]) {
-					covered[c], out[c].fence = true, true
-				}
-			}
-			return ast.WalkSkipChildren, nil
-		case *ast.HTMLBlock:
-			segs := n.Lines()
-			first, stop := -1, 0
-			for i := 0; i < segs.Len(); i++ {
-				s := segs.At(i)
-				covered[lineOf(s.Start)] = true
-				if first < 0 {
-					first = s.Start
-				}
-				stop = s.Stop
-			}
-			if v.HasClosure() {
-				covered[lineOf(v.ClosureLine.Start)] = true
-				if first < 0 {
-					first = v.ClosureLine.Start
-				}
-				stop = v.ClosureLine.Stop
-			}
-			if first >= 0 {
-				comments = append(comments, htmlComments(body, first, stop)...)
-				comments = append(comments, htmlHidden(body, first, stop)...)
-			}
-			return ast.WalkSkipChildren, nil
-		case *ast.Heading:
-			start := lineOf(n.Pos())
-			end := start
-			if lines := n.Lines(); lines.Len() > 0 {
-				end = lineOf(lines.At(lines.Len() - 1).Start)
-			}
-			if n.Pos() < len(body) && body[n.Pos()] != '#' { // setext: the underline follows
-				end = min(end+1, len(raw)-1)
-			}
-			for l := start; l <= end; l++ {
-				covered[l] = true
-			}
-			if quote == 0 {
-				out[start].heading, out[start].headEnd = v.Level, end
-			}
-		case *ast.Paragraph, *ast.TextBlock:
-			lines := n.Lines()
-			for i := 0; i < lines.Len(); i++ {
-				l := lineOf(lines.At(i).Start)
-				covered[l] = true
-				out[l].prose = quote == 0
-			}
-		case *east.TableRow, *east.TableHeader:
-			if p := n.Pos(); p >= 0 && p < len(body) {
-				covered[lineOf(p)] = true
-			}
-		case *ast.Emphasis:
-			if p := n.Pos(); v.Level == 2 && p >= 0 && p < len(body) {
-				l := lineOf(p)
-				out[l].strong = strings.TrimLeft(body[starts[l]:p], " \t") == ""
-			}
-		case *ast.RawHTML:
-			if v.Segments.Len() > 0 {
-				s, e := v.Segments.At(0).Start, v.Segments.At(v.Segments.Len()-1).Stop
-				raw := body[s:e]
-				switch {
-				case strings.HasPrefix(raw, "<!--"):
-					comments = append(comments, span{start: s, stop: e})
-				case dropped != "":
-					if closes(raw, dropped) {
-						comments = append(comments, span{droppedAt, e, true})
-						dropped = ""
-					}
-				default:
-					if name := droppedElement(raw); name != "" {
-						dropped, droppedAt = name, s
-					} else {
-						comments = append(comments, span{s, e, true})
-					}
-				}
-			}
+	s := &lineScanner{body: body, raw: raw, starts: starts, out: make([]lineInfo, len(raw)), covered: make([]bool, len(raw))}
+	doc := markdown.Parse(text.NewReader(capNesting([]byte(body))))
+	_ = ast.Walk(doc, s.visit)
+	s.uncovered()
+	applyComments(s.out, raw, starts, body, s.comments)
+	return s.out
+}
+
+// lineScanner is scanLines' state while it walks the markdown tree.
+type lineScanner struct {
+	body   string
+	raw    []string
+	starts []int
+	out    []lineInfo
+	// covered marks the lines a block holds.
+	covered  []bool
+	comments []span
+	// dropped is an open inline element GitHub drops with its content,
+	// opened at droppedAt.
+	dropped   string
+	droppedAt int
+	// quote is the blockquote depth.
+	quote int
+}
+
+// lineOf is the line holding the byte at off.
+func (s *lineScanner) lineOf(off int) int { return sort.SearchInts(s.starts, off+1) - 1 }
+
+// visit records what node n says about its lines.
+func (s *lineScanner) visit(n ast.Node, entering bool) (ast.WalkStatus, error) {
+	if n.Kind() == ast.KindBlockquote {
+		if entering {
+			s.quote++
+		} else {
+			s.quote--
 		}
 		return ast.WalkContinue, nil
-	})
-	// Lines no block holds: thematic breaks, empty list items and quote
-	// lines, link reference definitions (not shown: no answer) and fences
-	// that close a block no content line precedes.
-	for i := range out {
+	}
+	if !entering {
+		return ast.WalkContinue, nil
+	}
+	switch v := n.(type) {
+	case *ast.FencedCodeBlock, *ast.CodeBlock:
+		s.codeBlock(n)
+		return ast.WalkSkipChildren, nil
+	case *ast.HTMLBlock:
+		s.htmlBlock(v)
+		return ast.WalkSkipChildren, nil
+	case *ast.Heading:
+		s.heading(v)
+	case *ast.Paragraph, *ast.TextBlock:
+		lines := n.Lines()
+		for i := 0; i < lines.Len(); i++ {
+			l := s.lineOf(lines.At(i).Start)
+			s.covered[l] = true
+			s.out[l].prose = s.quote == 0
+		}
+	case *east.TableRow, *east.TableHeader:
+		if p := n.Pos(); p >= 0 && p < len(s.body) {
+			s.covered[s.lineOf(p)] = true
+		}
+	case *ast.Emphasis:
+		if p := n.Pos(); v.Level == 2 && p >= 0 && p < len(s.body) {
+			l := s.lineOf(p)
+			s.out[l].strong = strings.TrimLeft(s.body[s.starts[l]:p], " \t") == ""
+		}
+	case *ast.RawHTML:
+		s.rawHTML(v)
+	}
+	return ast.WalkContinue, nil
+}
+
+// codeBlock marks an indented or fenced code block's lines, and a fenced
+// one's opening and closing fences.
+func (s *lineScanner) codeBlock(n ast.Node) {
+	lines := n.Lines()
+	for i := 0; i < lines.Len(); i++ {
+		l := s.lineOf(lines.At(i).Start)
+		s.covered[l], s.out[l].code = true, true
+	}
+	if _, fenced := n.(*ast.FencedCodeBlock); !fenced {
+		return
+	}
+	open := s.lineOf(n.Pos())
+	s.covered[open], s.out[open].fence = true, true
+	last := open
+	if lines.Len() > 0 {
+		last = s.lineOf(lines.At(lines.Len() - 1).Start)
+	}
+	if c := last + 1; c < len(s.raw) && !s.covered[c] && isFenceLine(s.raw[c]) {
+		s.covered[c], s.out[c].fence = true, true
+	}
+}
+
+// htmlBlock marks an HTML block's lines and records its comments and the
+// elements GitHub does not show.
+func (s *lineScanner) htmlBlock(v *ast.HTMLBlock) {
+	segs := v.Lines()
+	first, stop := -1, 0
+	for i := 0; i < segs.Len(); i++ {
+		seg := segs.At(i)
+		s.covered[s.lineOf(seg.Start)] = true
+		if first < 0 {
+			first = seg.Start
+		}
+		stop = seg.Stop
+	}
+	if v.HasClosure() {
+		s.covered[s.lineOf(v.ClosureLine.Start)] = true
+		if first < 0 {
+			first = v.ClosureLine.Start
+		}
+		stop = v.ClosureLine.Stop
+	}
+	if first >= 0 {
+		s.comments = append(s.comments, htmlComments(s.body, first, stop)...)
+		s.comments = append(s.comments, htmlHidden(s.body, first, stop)...)
+	}
+}
+
+// heading marks an ATX or setext heading's lines; outside a blockquote it
+// is a heading of the body.
+func (s *lineScanner) heading(v *ast.Heading) {
+	start := s.lineOf(v.Pos())
+	end := start
+	if lines := v.Lines(); lines.Len() > 0 {
+		end = s.lineOf(lines.At(lines.Len() - 1).Start)
+	}
+	if v.Pos() < len(s.body) && s.body[v.Pos()] != '#' { // setext: the underline follows
+		end = min(end+1, len(s.raw)-1)
+	}
+	for l := start; l <= end; l++ {
+		s.covered[l] = true
+	}
+	if s.quote == 0 {
+		s.out[start].heading, s.out[start].headEnd = v.Level, end
+	}
+}
+
+// rawHTML records inline HTML that is not shown: a comment, an element
+// GitHub drops with its content (up to its closing tag), or a tag.
+func (s *lineScanner) rawHTML(v *ast.RawHTML) {
+	if v.Segments.Len() == 0 {
+		return
+	}
+	start, end := v.Segments.At(0).Start, v.Segments.At(v.Segments.Len()-1).Stop
+	raw := s.body[start:end]
+	switch {
+	case strings.HasPrefix(raw, "<!--"):
+		s.comments = append(s.comments, span{start: start, stop: end})
+	case s.dropped != "":
+		if closes(raw, s.dropped) {
+			s.comments = append(s.comments, span{s.droppedAt, end, true})
+			s.dropped = ""
+		}
+	default:
+		if name := droppedElement(raw); name != "" {
+			s.dropped, s.droppedAt = name, start
+		} else {
+			s.comments = append(s.comments, span{start, end, true})
+		}
+	}
+}
+
+// uncovered describes the lines no block holds: thematic breaks, empty list
+// items and quote lines, link reference definitions (not shown: no answer)
+// and fences that close a block no content line precedes.
+func (s *lineScanner) uncovered() {
+	for i := range s.out {
 		switch {
-		case covered[i] || isBlank(raw[i]):
-		case isFenceLine(raw[i]):
-			out[i].fence = true
-		case strings.Trim(raw[i], " \t>-*+_=#.)0123456789") != "":
+		case s.covered[i] || isBlank(s.raw[i]):
+		case isFenceLine(s.raw[i]):
+			s.out[i].fence = true
+		case strings.Trim(s.raw[i], " \t>-*+_=#.)0123456789") != "":
 			// Text no block holds: a link reference definition (its label,
 			// destination and title may each be on a line of its own), which
 			// is not shown.
-			out[i].definition = true
+			s.out[i].definition = true
 		}
 	}
-	applyComments(out, raw, starts, body, comments)
-	return out
 }
 
 // applyComments sets each line's visible text: the raw line with the HTML

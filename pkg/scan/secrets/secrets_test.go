@@ -25,6 +25,23 @@ func summarize(fs []finding.Finding) []string {
 	return out
 }
 
+// scanHistory scans the commits base..head of the repository at dir and
+// returns the result with the summarized findings in the given paths.
+func scanHistory(t *testing.T, dir, base, head string, paths ...string) (*Result, []string) {
+	t.Helper()
+	res, err := Scan(context.Background(), dir, Options{Range: &Range{Base: base, Head: head}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in []finding.Finding
+	for _, f := range res.Findings {
+		if slices.Contains(paths, f.Path) {
+			in = append(in, f)
+		}
+	}
+	return res, summarize(in)
+}
+
 func assertRedacted(t *testing.T, fx *testinfra.ScanFixture, v any) {
 	t.Helper()
 	data, err := json.Marshal(v)
