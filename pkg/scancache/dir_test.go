@@ -75,11 +75,44 @@ func TestDirTampered(t *testing.T) {
 	t.Parallel()
 	k := scancache.KeyOf([]byte("file"), []byte("content"))
 	other := scancache.KeyOf([]byte("other"))
-	const maxEntry = 1 << 10
-	tests := []struct {
-		name   string
-		tamper func(t *testing.T, dir, file string)
-	}{
+	for _, tt := range tamperCases(k, other) {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			d := open(t, dir, scancache.Options{Secret: secret, MaxEntryBytes: maxEntry})
+			d.Put("secrets", k, []byte("findings of the file"))
+			if _, ok := d.Get("secrets", k); !ok {
+				t.Fatal("no hit before tampering")
+			}
+			tt.tamper(t, dir, entryFile(dir, "secrets", k))
+			if v, ok := d.Get("secrets", k); ok {
+				t.Fatalf("tampered entry returned %q", v)
+			}
+			if s := d.Stats(); s.Rejected != 1 {
+				t.Errorf("rejected = %d, want 1", s.Rejected)
+			}
+			// the scan re-derives the answer and stores it again
+			d.Put("secrets", k, []byte("findings of the file"))
+			if tt.name == "directory" {
+				return // the rename cannot replace a directory: it stays a miss
+			}
+			if v, ok := d.Get("secrets", k); !ok || string(v) != "findings of the file" {
+				t.Errorf("after Put again: Get = %q, %v", v, ok)
+			}
+		})
+	}
+}
+
+const maxEntry = 1 << 10
+
+type tamperCase struct {
+	name   string
+	tamper func(t *testing.T, dir, file string)
+}
+
+// tamperCases are the ways an entry of k is changed on disk.
+func tamperCases(k, other scancache.Key) []tamperCase {
+	return []tamperCase{
 		{"value changed", func(t *testing.T, _, file string) {
 			b, _ := os.ReadFile(file)
 			b[len(b)-1] ^= 1
@@ -145,32 +178,6 @@ func TestDirTampered(t *testing.T) {
 		{"directory", func(t *testing.T, _, file string) {
 			replace(t, file, func() error { return os.Mkdir(file, 0o700) })
 		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			dir := t.TempDir()
-			d := open(t, dir, scancache.Options{Secret: secret, MaxEntryBytes: maxEntry})
-			d.Put("secrets", k, []byte("findings of the file"))
-			if _, ok := d.Get("secrets", k); !ok {
-				t.Fatal("no hit before tampering")
-			}
-			tt.tamper(t, dir, entryFile(dir, "secrets", k))
-			if v, ok := d.Get("secrets", k); ok {
-				t.Fatalf("tampered entry returned %q", v)
-			}
-			if s := d.Stats(); s.Rejected != 1 {
-				t.Errorf("rejected = %d, want 1", s.Rejected)
-			}
-			// the scan re-derives the answer and stores it again
-			d.Put("secrets", k, []byte("findings of the file"))
-			if tt.name == "directory" {
-				return // the rename cannot replace a directory: it stays a miss
-			}
-			if v, ok := d.Get("secrets", k); !ok || string(v) != "findings of the file" {
-				t.Errorf("after Put again: Get = %q, %v", v, ok)
-			}
-		})
 	}
 }
 
