@@ -214,3 +214,23 @@ func TestConfigAt(t *testing.T) {
 		t.Fatalf("path outside: %v", err)
 	}
 }
+
+// A config extending the default rules keeps them however many times a
+// process loads it: gitleaks counts the extended configs in a package global
+// it never resets, and from the third load on dropped the default rules.
+func TestLoadConfigUseDefaultRepeatedly(t *testing.T) {
+	cfg := []byte("[extend]\nuseDefault = true\n[[rules]]\nid = \"own\"\nregex = '''own-[0-9]{8}'''\n")
+	first, err := LoadConfig(cfg, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Rules) < 100 {
+		t.Fatalf("the first load has %d rules", len(first.Rules))
+	}
+	for i := range 4 {
+		c, err := LoadConfig(cfg, "test")
+		if err != nil || len(c.Rules) != len(first.Rules) {
+			t.Fatalf("load %d: %d rules, %v; want %d", i+2, len(c.Rules), err, len(first.Rules))
+		}
+	}
+}
