@@ -81,9 +81,13 @@ func ran(sr ScannerRun, fs []finding.Finding) part {
 // scanAll runs the selected scanners concurrently and returns their parts, in
 // scanners order, the catalog's last. Every scanner's error is returned
 // (joinErrs, in the order they happened within a kind); an error of a scanner
-// that stopsOthers, or of the catalog, cancels the scanners still running.
-func (t *target) scanAll(ctx context.Context, selected []scanner) ([]part, error) {
-	g, ctx := errgroup.WithContext(ctx)
+// that stopsOthers, or of the catalog, cancels the scanners still running,
+// and what those report once cancelled is not returned: it is the
+// cancellation, not a failure of theirs (a catalog cut short would read as
+// its timeout, and an infrastructure error would hide the input error that
+// stopped the run behind exit 3).
+func (t *target) scanAll(parent context.Context, selected []scanner) ([]part, error) {
+	g, ctx := errgroup.WithContext(parent)
 	defer func() {
 		if t.db != nil {
 			t.db.Discard() // stop a load nobody waits for
@@ -95,8 +99,9 @@ func (t *target) scanAll(ctx context.Context, selected []scanner) ([]part, error
 	}
 	parts := make([]part, len(selected)+1)
 	var (
-		mu   sync.Mutex
-		errs []error // in the order they happened: the cause of a cancellation first
+		mu      sync.Mutex
+		errs    []error // in the order they happened: the cause of a cancellation first
+		stopped bool    // a stopping error was recorded: ctx is (being) cancelled
 	)
 	run := func(i int, scan func(context.Context, *target) (part, error), stopsOthers bool) error {
 		p, err := scan(ctx, t)
@@ -105,7 +110,10 @@ func (t *target) scanAll(ctx context.Context, selected []scanner) ([]part, error
 			return nil
 		}
 		mu.Lock()
-		errs = append(errs, err)
+		if !stopped || parent.Err() != nil {
+			errs = append(errs, err)
+		}
+		stopped = stopped || stopsOthers
 		mu.Unlock()
 		if stopsOthers {
 			return err // cancels ctx
