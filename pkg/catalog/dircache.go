@@ -183,7 +183,6 @@ func (c *dirCache) put(doc []byte, packages int, r reads) scancache.Key {
 // directory's path must be the one catalogued, and the base symlinks resolve
 // against (which syft JSON does not carry) is set again.
 func (c *dirCache) decode(doc []byte) (*sbom.SBOM, error) {
-	decodes.Add(1)
 	s, _, _, err := syftjson.NewFormatDecoder().Decode(bytes.NewReader(doc))
 	if err != nil {
 		return nil, err

@@ -4,17 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 
 	"github.com/anchore/syft/syft/sbom"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/scancache"
 )
-
-// decodes counts the cached SBOMs decoded (tests tell a lazy warm run from
-// one that decoded by it).
-var decodes atomic.Int64
 
 // lazySBOM is a cached catalog not decoded yet (Options.LazySBOM).
 type lazySBOM struct {

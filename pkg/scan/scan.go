@@ -172,8 +172,9 @@ type Result struct {
 	StartedOn, FinishedOn time.Time
 
 	deps *depsResult
-	// sbomLoads counts the scanners' loads of the catalog's SBOM (tests).
-	sbomLoads int64
+	// sbomDecoded says the catalog's SBOM was in memory: catalogued or
+	// decoded by catalog.Directory, or loaded by a scanner (tests).
+	sbomDecoded bool
 }
 
 // NotScannedFile is a file (a path ending in "/": a directory) a scanner did
@@ -220,7 +221,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.sbomLoads = t.sbomLoads.Load()
+	res.sbomDecoded = t.sbomLoads.Load() > 0 || t.cat != nil && t.cat.SBOM != nil
 	if err := ctx.Err(); err != nil {
 		return nil, errkind.Infra(fmt.Errorf("scanning %s: %w", t.root, err))
 	}
