@@ -2,6 +2,7 @@ package scan
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
@@ -72,5 +73,49 @@ func TestLicenseCacheKeyedByPolicy(t *testing.T) {
 				t.Errorf("the change changed the outputs: %v", changed)
 			}
 		})
+	}
+}
+
+// TestLicenseCacheUntrusted: a license cache entry that does not decode, is
+// of another format, carries unknown fields, findings of another scanner or
+// findings already waived is a miss: the licenses are checked again and the
+// scan writes what a cold scan writes.
+func TestLicenseCacheUntrusted(t *testing.T) {
+	db := testinfra.GrypeDB(t)
+	fx := testinfra.NewScanFixture(t)
+	o := Options{Root: fx.Dir, Deps: DepsOptions{DBDir: db}, Now: clock,
+		License: license.Options{Deny: []string{"GPL-3.0-only"}, Unknown: license.UnknownWarn}}
+	cold, _, err := depsScanLoads(t, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &countingStore{}
+	o.Cache = store
+	if _, _, err := depsScanLoads(t, o); err != nil {
+		t.Fatal(err)
+	}
+	good, ok := store.Get(licenseNS, store.keys[licenseNS][0])
+	if !ok {
+		t.Fatal("no license entry stored")
+	}
+	for name, bad := range map[string]string{
+		"garbage":        `{garbage`,
+		"other format":   strings.Replace(string(good), licenseFormat, "scan-license/v0", 1),
+		"unknown field":  strings.Replace(string(good), `{"format"`, `{"extra":1,"format"`, 1),
+		"other scanner":  strings.ReplaceAll(string(good), `"scanner":"license"`, `"scanner":"deps"`),
+		"already waived": strings.Replace(string(good), `"scanner":"license",`, `"scanner":"license","waived":{"kind":"exceptions-file","id":"x","reason":"r"},`, 1),
+	} {
+		if bad == string(good) {
+			t.Fatalf("%s: the entry was not changed", name)
+		}
+		store.Memory.Put(licenseNS, store.keys[licenseNS][0], []byte(bad))
+		checks := store.count(licenseNS)
+		warm, decoded, err := depsScanLoads(t, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(warm, cold) || !decoded || store.count(licenseNS) == checks {
+			t.Errorf("%s: the entry was trusted (decoded %v, checked again %v)", name, decoded, store.count(licenseNS) > checks)
+		}
 	}
 }
