@@ -2,10 +2,8 @@ package release
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
@@ -17,30 +15,11 @@ import (
 func slsaVerifier(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(testinfra.ToolsDir(t), "slsa-verifier@"+SLSAVerifierVersion+"-release-amd64")
-	bin := filepath.Join(dir, "slsa-verifier")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	bin, err := testinfra.BuildOnce(dir, "slsa-verifier", func(tmp string) error {
+		t.Logf("building slsa-verifier %s into %s (once per machine)", SLSAVerifierVersion, dir)
+		return BuildSLSAVerifier(context.Background(), "", "amd64", dir, tmp)
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	t.Logf("building slsa-verifier %s into %s (once per machine)", SLSAVerifierVersion, dir)
-	if err := BuildSLSAVerifier(context.Background(), "", "amd64", dir, bin+".tmp"); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(bin+".tmp", bin); err != nil {
 		t.Fatal(err)
 	}
 	return bin

@@ -1,10 +1,10 @@
 package testinfra
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 )
 
@@ -37,45 +37,27 @@ var KyvernoCLI = ModuleTool{
 }
 
 // Path returns the tool's binary, building it from its wrapper module into
-// <ToolsDir>/<CacheName>@<Version>/ the first time. The same lock file as Tool.Path
-// keeps parallel test binaries (and a background warm-up build) from building
-// it twice; the binary appears by rename, never half-written.
+// <ToolsDir>/<CacheName>@<Version>/ the first time (BuildOnce: under the same
+// lock as Tool.Path, which also keeps a background warm-up build from building
+// it twice; never half-written).
 func (tool ModuleTool) Path(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(ToolsDir(t), tool.CacheName+"@"+tool.Version)
-	bin := filepath.Join(dir, tool.Name)
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	root, err := RepoRoot()
+	bin, err := BuildOnce(dir, tool.Name, func(tmp string) error {
+		root, err := RepoRoot()
+		if err != nil {
+			return err
+		}
+		t.Logf("building %s %s from %s into %s (once per machine; the Kyverno CLI takes ~13 minutes cold, the others a minute or two)", tool.Name, tool.Version, tool.Module, dir)
+		cmd := exec.Command("go", "build", "-o", tmp, tool.Package)
+		cmd.Dir = filepath.Join(root, tool.Module)
+		cmd.Env = append(os.Environ(), "GOFLAGS=", "CGO_ENABLED=0", "GOWORK=off")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s@%s from the wrapper module %s (needs the Go module proxy the first time): %v\n%s", tool.Package, tool.Version, tool.Module, err, lastLines(string(out), 30))
+		}
+		return nil
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	t.Logf("building %s %s from %s into %s (once per machine; the Kyverno CLI takes ~13 minutes cold, the others a minute or two)", tool.Name, tool.Version, tool.Module, dir)
-	tmp := bin + ".tmp"
-	cmd := exec.Command("go", "build", "-o", tmp, tool.Package)
-	cmd.Dir = filepath.Join(root, tool.Module)
-	cmd.Env = append(os.Environ(), "GOFLAGS=", "CGO_ENABLED=0", "GOWORK=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		os.Remove(tmp)
-		t.Fatalf("building %s@%s from the wrapper module %s (needs the Go module proxy the first time): %v\n%s", tool.Package, tool.Version, tool.Module, err, lastLines(string(out), 30))
-	}
-	if err := os.Rename(tmp, bin); err != nil {
 		t.Fatal(err)
 	}
 	return bin

@@ -6,13 +6,13 @@ import (
 	"bytes"
 	"context"
 	"debug/buildinfo"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +20,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
@@ -146,37 +147,19 @@ func main() { fmt.Println(language.Make("en-GB")) }
 // linux Go program whose build info requires golang.org/x/text v0.3.7.
 func FixtureGoBinary(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join(ToolsDir(t), "sbomfixture@xtext-v0.3.7")
-	bin := filepath.Join(dir, "app")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	bin, err := BuildOnce(filepath.Join(ToolsDir(t), "sbomfixture@xtext-v0.3.7"), "app", func(tmp string) error {
+		src := t.TempDir()
+		write(t, filepath.Join(src, "go.mod"), []byte("module "+SBOMFixtureModule+"\n\ngo 1.22\n\nrequire golang.org/x/text v0.3.7\n"), 0o644)
+		write(t, filepath.Join(src, "main.go"), []byte(fixtureMain), 0o644)
+		cmd := exec.Command("go", "build", "-trimpath", "-o", tmp, ".")
+		cmd.Dir = src
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "GOWORK=off", "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building the Go fixture binary (needs the Go module proxy for golang.org/x/text v0.3.7): %v\n%s", err, out)
+		}
+		return nil
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	src := t.TempDir()
-	write(t, filepath.Join(src, "go.mod"), []byte("module "+SBOMFixtureModule+"\n\ngo 1.22\n\nrequire golang.org/x/text v0.3.7\n"), 0o644)
-	write(t, filepath.Join(src, "main.go"), []byte(fixtureMain), 0o644)
-	tmp := bin + ".tmp"
-	cmd := exec.Command("go", "build", "-trimpath", "-o", tmp, ".")
-	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "GOWORK=off", "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the Go fixture binary (needs the Go module proxy for golang.org/x/text v0.3.7): %v\n%s", err, out)
-	}
-	if err := os.Rename(tmp, bin); err != nil {
 		t.Fatal(err)
 	}
 	return bin
@@ -294,6 +277,17 @@ func PushImage(t testing.TB, ref string, img v1.Image) string {
 		t.Fatal(err)
 	}
 	return d.String()
+}
+
+// PushRandomImage pushes a random single-layer image to ref (repo:tag on a
+// loopback registry) and returns its manifest digest.
+func PushRandomImage(t testing.TB, ref string) string {
+	t.Helper()
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return PushImage(t, ref, img)
 }
 
 // SBOMImage builds the SBOM fixture image from SBOMRootfs and pushes it to reg as

@@ -99,15 +99,21 @@ func renderConfined(root, dir string) (resmap.ResMap, func(string) string, strin
 // exactly as CheckRender does and lists every image field of the rendered
 // manifests (at most maxImageRefs).
 func RenderImages(root, dir string) ([]ImageUse, error) {
+	uses, _, err := renderImages(root, dir)
+	return uses, err
+}
+
+// renderImages is RenderImages; it also returns dir as messages name it.
+func renderImages(root, dir string) (out []ImageUse, name string, err error) {
 	m, rel, dirAbs, err := renderConfined(root, dir)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	var out []ImageUse
+	name = rel(dirAbs)
 	for _, r := range m.Resources() {
 		obj, err := r.Map()
 		if err != nil {
-			return nil, errkind.Input(fmt.Errorf("kustomize build %s: %w", rel(dirAbs), err))
+			return nil, "", errkind.Input(fmt.Errorf("kustomize build %s: %w", name, err))
 		}
 		id := r.GetKind() + "/" + r.GetName()
 		if ns := r.GetNamespace(); ns != "" {
@@ -120,9 +126,9 @@ func RenderImages(root, dir string) ([]ImageUse, error) {
 		})
 	}
 	if len(out) > maxImageRefs {
-		return nil, errkind.Input(fmt.Errorf("kustomize build %s: more than %d image fields", rel(dirAbs), maxImageRefs))
+		return nil, "", errkind.Input(fmt.Errorf("kustomize build %s: more than %d image fields", name, maxImageRefs))
 	}
-	return out, nil
+	return out, name, nil
 }
 
 // CheckRender renders the kustomization in dir (inside the repository root)
@@ -138,7 +144,7 @@ func RenderImages(root, dir string) ([]ImageUse, error) {
 // A render that fails, a field that names another digest or a tag, and a render
 // in which no field uses the image are input errors (exit code 2).
 func CheckRender(root, dir string, ref oci.Ref, entries []string) (*RenderCheck, error) {
-	m, rel, dirAbs, err := renderConfined(root, dir)
+	uses, name, err := renderImages(root, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -149,41 +155,23 @@ func CheckRender(root, dir string, ref oci.Ref, entries []string) (*RenderCheck,
 		entrySet[e] = true
 	}
 	var bad []string
-	n := 0
-	for _, r := range m.Resources() {
-		obj, err := r.Map()
-		if err != nil {
-			return nil, errkind.Input(fmt.Errorf("kustomize build %s: %w", rel(dirAbs), err))
+	for _, u := range uses {
+		repo, digest, nameOnly := splitImage(u.Image)
+		refers := sameRepository(repo, ref.Repository) || entrySet[nameOnly]
+		if !refers {
+			others[u.Image] = true
+			continue
 		}
-		id := r.GetKind() + "/" + r.GetName()
-		if ns := r.GetNamespace(); ns != "" {
-			id = ns + "/" + id
+		if sameRepository(repo, ref.Repository) && digest == ref.Digest {
+			res.Uses = append(res.Uses, u)
+			continue
 		}
-		walkImages(obj, "", func(field, image string) {
-			n++
-			if n > maxImageRefs {
-				return
-			}
-			repo, digest, nameOnly := splitImage(image)
-			refers := sameRepository(repo, ref.Repository) || entrySet[nameOnly]
-			if !refers {
-				others[image] = true
-				return
-			}
-			if sameRepository(repo, ref.Repository) && digest == ref.Digest {
-				res.Uses = append(res.Uses, ImageUse{Resource: id, Field: field, Image: image})
-				return
-			}
-			bad = append(bad, fmt.Sprintf("%s %s is %q", id, field, image))
-		})
+		bad = append(bad, fmt.Sprintf("%s %s is %q", u.Resource, u.Field, u.Image))
 	}
 	for o := range others {
 		res.Others = append(res.Others, o)
 	}
 	sort.Strings(res.Others)
-	if n > maxImageRefs {
-		return nil, errkind.Input(fmt.Errorf("kustomize build %s: more than %d image fields", rel(dirAbs), maxImageRefs))
-	}
 	if len(bad) > 0 {
 		if len(bad) > 10 {
 			bad = append(bad[:10], fmt.Sprintf("and %d more", len(bad)-10))
@@ -191,7 +179,7 @@ func CheckRender(root, dir string, ref oci.Ref, entries []string) (*RenderCheck,
 		return nil, errkind.Input(fmt.Errorf("the render of %s does not run %s everywhere it uses the image: %s "+
 			"(a patch, replacement or transformer after the images entry, a field the images transformer does not cover, "+
 			"or another images entry changes it: make every such container use the images entry)",
-			rel(dirAbs), ref, strings.Join(bad, "; ")))
+			name, ref, strings.Join(bad, "; ")))
 	}
 	if len(res.Uses) == 0 {
 		used := "no container images at all"
@@ -204,7 +192,7 @@ func CheckRender(root, dir string, ref oci.Ref, entries []string) (*RenderCheck,
 		}
 		return nil, errkind.Input(fmt.Errorf("no container in the render of %s uses %s (the images entries updated: %s; the render uses %s): "+
 			"set gitops-image to the images entry whose name the containers use",
-			rel(dirAbs), ref.Repository, strings.Join(entries, ", "), used))
+			name, ref.Repository, strings.Join(entries, ", "), used))
 	}
 	return res, nil
 }

@@ -169,7 +169,11 @@ func catalogTree(ctx context.Context, t *target) (part, error) {
 }
 
 func scanSecrets(ctx context.Context, t *target) (part, error) {
-	sr, err := secrets.Scan(ctx, t.root, t.o.Secrets)
+	so := t.o.Secrets
+	if so.Cache == nil {
+		so.Cache = t.o.Cache
+	}
+	sr, err := secrets.Scan(ctx, t.root, so)
 	if err != nil {
 		return part{}, fmt.Errorf("secrets scanner: %w", err)
 	}

@@ -1,14 +1,9 @@
 package signing_test
 
 import (
-	"bytes"
 	"context"
-	"crypto"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,8 +13,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/oci"
@@ -68,22 +61,9 @@ func keyPair(t *testing.T, password string) (priv string, pubPath string) {
 	return string(kb.PrivateBytes), pubPath
 }
 
-// cosignCLI runs the real cosign CLI, offline, and returns its combined output.
-func cosignCLI(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	bin := testinfra.CosignCLI.Path(t)
-	cmd := exec.Command(bin, args...)
-	home := t.TempDir()
-	cmd.Env = []string{"HOME=" + home, "TUF_ROOT=" + filepath.Join(home, "tuf"), "COSIGN_PASSWORD=", "PATH=" + os.Getenv("PATH")}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
-}
-
 func mustCosign(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := cosignCLI(t, args...)
+	out, err := testinfra.RunCosign(t, nil, args...)
 	if err != nil {
 		t.Fatalf("cosign %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
@@ -92,71 +72,9 @@ func mustCosign(t *testing.T, args ...string) string {
 
 func mustFailCosign(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := cosignCLI(t, args...)
+	out, err := testinfra.RunCosign(t, nil, args...)
 	if err == nil {
 		t.Fatalf("cosign %s passed, want a failure\n%s", strings.Join(args, " "), out)
 	}
 	return out
-}
-
-// legacyVerify checks the legacy (.sig / .att) signatures of ref with cosign's
-// own verification code, in the legacy mode: cosign v2.6.5's CLI switches to the
-// bundle format by itself as soon as a bundle referrer exists, so the legacy half
-// of FormatBoth is checked through the library the CLI uses. predicateType ""
-// checks signatures, otherwise attestations of that type.
-func legacyVerify(t *testing.T, ref oci.Ref, pubPath, predicateType string, annotations map[string]any) error {
-	t.Helper()
-	ctx := context.Background()
-	pem, err := os.ReadFile(pubPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pem)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := signature.LoadVerifier(pub, crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := ref.Name()
-	if err != nil {
-		t.Fatal(err)
-	}
-	co := &cosign.CheckOpts{SigVerifier: v, IgnoreTlog: true, ClaimVerifier: cosign.SimpleClaimVerifier, Annotations: annotations}
-	if predicateType == "" {
-		_, _, err = cosign.VerifyImageSignatures(ctx, d, co)
-		return err
-	}
-	co.ClaimVerifier = cosign.IntotoSubjectClaimVerifier
-	atts, _, err := cosign.VerifyImageAttestations(ctx, d, co)
-	if err != nil {
-		return err
-	}
-	for _, a := range atts {
-		p, err := a.Payload()
-		if err != nil {
-			return err
-		}
-		var env struct {
-			Payload string `json:"payload"`
-		}
-		if err := json.Unmarshal(p, &env); err != nil {
-			return err
-		}
-		st, err := base64.StdEncoding.DecodeString(env.Payload)
-		if err != nil {
-			return err
-		}
-		var s struct {
-			PredicateType string `json:"predicateType"`
-		}
-		if err := json.Unmarshal(st, &s); err != nil {
-			return err
-		}
-		if s.PredicateType == predicateType {
-			return nil
-		}
-	}
-	return fmt.Errorf("no verified legacy attestation of type %s", predicateType)
 }

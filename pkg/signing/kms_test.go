@@ -1,11 +1,9 @@
 package signing_test
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/cosignlegacy"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/signing"
 )
@@ -37,18 +36,6 @@ func closedPort(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
-}
-
-// cosignCLIEnv runs the real cosign CLI with extra environment variables.
-func cosignCLIEnv(t *testing.T, env []string, args ...string) (string, error) {
-	t.Helper()
-	cmd := exec.Command(testinfra.CosignCLI.Path(t), args...)
-	home := t.TempDir()
-	cmd.Env = append([]string{"HOME=" + home, "TUF_ROOT=" + filepath.Join(home, "tuf"), "COSIGN_PASSWORD=", "PATH=" + os.Getenv("PATH")}, env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
 }
 
 // TestSignAndAttestWithAWSKMS signs and attests with a key that lives in a real
@@ -86,11 +73,11 @@ func TestSignAndAttestWithAWSKMS(t *testing.T) {
 	}
 	mustCosign(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, pub)...), ref.String())...)
 	mustFailCosign(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, otherPub)...), ref.String())...)
-	if err := legacyVerify(t, ref, pub, "", map[string]any{"gate": "sign"}); err != nil {
+	if err := cosignlegacy.Verify(t, ref, pub, "", map[string]any{"gate": "sign"}); err != nil {
 		t.Errorf("legacy signature: %v", err)
 	}
 	// cosign fetches the public key from the KMS itself.
-	if out, err := cosignCLIEnv(t, kms.Env, append([]string{"verify", "--key", kms.KeyURI(), "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", emptyTrustedRoot}, ref.String())...); err != nil {
+	if out, err := testinfra.RunCosign(t, kms.Env, append([]string{"verify", "--key", kms.KeyURI(), "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", emptyTrustedRoot}, ref.String())...); err != nil {
 		t.Fatalf("cosign verify --key %s: %v\n%s", kms.KeyURI(), err, out)
 	}
 
@@ -104,7 +91,7 @@ func TestSignAndAttestWithAWSKMS(t *testing.T) {
 	for _, typ := range []string{"cyclonedx", "vuln"} {
 		mustCosign(t, append(append([]string{"verify-attestation", "--type", typ}, verifyArgs(signing.FormatBoth, pub)...), ref.String())...)
 	}
-	if err := legacyVerify(t, ref, pub, "https://cyclonedx.org/bom", nil); err != nil {
+	if err := cosignlegacy.Verify(t, ref, pub, "https://cyclonedx.org/bom", nil); err != nil {
 		t.Errorf("legacy attestation: %v", err)
 	}
 }

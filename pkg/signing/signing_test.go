@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -18,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/cosignlegacy"
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/oci"
@@ -102,19 +103,19 @@ func TestSignWithKeyVerifiedByCosign(t *testing.T) {
 			if f.Includes(signing.FormatLegacy) {
 				// The .sig signature (what Kyverno ClusterPolicy reads), with cosign's
 				// verification code in legacy mode.
-				if err := legacyVerify(t, ref, pub, "", map[string]any{"gate": "sign"}); err != nil {
+				if err := cosignlegacy.Verify(t, ref, pub, "", map[string]any{"gate": "sign"}); err != nil {
 					t.Errorf("legacy signature: %v", err)
 				}
-				if err := legacyVerify(t, ref, pub, "", map[string]any{"gate": "other"}); err == nil {
+				if err := cosignlegacy.Verify(t, ref, pub, "", map[string]any{"gate": "other"}); err == nil {
 					t.Error("legacy signature verified with annotations it does not carry")
 				}
-				if err := legacyVerify(t, ref, otherPub, "", nil); err == nil {
+				if err := cosignlegacy.Verify(t, ref, otherPub, "", nil); err == nil {
 					t.Error("legacy signature verified with the wrong key")
 				}
 			}
 			if f == signing.FormatBundle {
 				// Bundle only: no legacy .sig tag was written.
-				if err := legacyVerify(t, ref, pub, "", nil); err == nil {
+				if err := cosignlegacy.Verify(t, ref, pub, "", nil); err == nil {
 					t.Error("a legacy signature exists for format bundle")
 				}
 			}
@@ -166,13 +167,13 @@ func TestAttestSeveralPredicatesVerifiedByCosign(t *testing.T) {
 					mustFailCosign(t, append(append([]string{"verify-attestation", "--type", typ}, verifyArgs(f, otherPub)...), ref.String())...)
 				}
 				if f.Includes(signing.FormatLegacy) {
-					if err := legacyVerify(t, ref, pub, uri, nil); err != nil {
+					if err := cosignlegacy.Verify(t, ref, pub, uri, nil); err != nil {
 						t.Errorf("legacy %s attestation: %v", uri, err)
 					}
 				}
 			}
 			if f.Includes(signing.FormatLegacy) {
-				if err := legacyVerify(t, ref, otherPub, attestation.PredicateCycloneDX, nil); err == nil {
+				if err := cosignlegacy.Verify(t, ref, otherPub, attestation.PredicateCycloneDX, nil); err == nil {
 					t.Error("legacy attestation verified with the wrong key")
 				}
 			}
@@ -414,8 +415,6 @@ func TestSigstoreServiceOutage(t *testing.T) {
 	assertNothingAttached(t, ref)
 }
 
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
-
 // The statement Attest signs for a predicate: subject = the image digest, never
 // a tag; the predicate as given.
 func TestStatementGolden(t *testing.T) {
@@ -433,19 +432,7 @@ func TestStatementGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	pretty.WriteByte('\n')
-	golden := filepath.Join("testdata", "statement-vuln.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(pretty.Bytes(), want) {
-		t.Errorf("statement differs from %s (run with -update):\n%s", golden, pretty.Bytes())
-	}
+	golden.Check(t, filepath.Join("testdata", "statement-vuln.golden.json"), pretty.Bytes())
 	if strings.Contains(string(got), ":v1") {
 		t.Error("the statement names the tag")
 	}
