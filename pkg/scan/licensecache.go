@@ -3,7 +3,6 @@ package scan
 import (
 	"bytes"
 	"encoding/json"
-	"runtime/debug"
 
 	"github.com/anchore/syft/syft/sbom"
 
@@ -31,8 +30,9 @@ type licenseEntry struct {
 
 // licenseKey is the cache key of the license check of the catalog c with o:
 // the catalog's digest (its syft JSON: the packages, their licenses and
-// locations, the directory), the check's options, and the code that decodes
-// the catalog and checks it (syft, go-spdx). Exceptions are applied to the
+// locations, the directory), the check's options, and the build of
+// secure-gates (scancache.Build: the code that decodes the catalog and
+// checks it, syft and go-spdx included). Exceptions are applied to the
 // findings afterwards and are not part of it. Not cacheable without a
 // catalog digest.
 func licenseKey(c *catalog.Result, o license.Options) (scancache.Key, bool) {
@@ -44,28 +44,7 @@ func licenseKey(c *catalog.Result, o license.Options) (scancache.Key, bool) {
 	if err != nil {
 		return scancache.Key{}, false
 	}
-	return scancache.KeyOf([]byte(licenseFormat), []byte(LicenseVersion), []byte(licenseModules()), d[:], opts), true
-}
-
-// licenseModules names the linked versions of the modules the license check
-// depends on.
-func licenseModules() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	s := ""
-	for _, d := range bi.Deps {
-		switch d.Path {
-		case "github.com/anchore/syft", "github.com/github/go-spdx/v2":
-			v := d.Version
-			if d.Replace != nil {
-				v = d.Replace.Path + "@" + d.Replace.Version
-			}
-			s += d.Path + "@" + v + ";"
-		}
-	}
-	return s
+	return scancache.KeyOf([]byte(licenseFormat), []byte(LicenseVersion), []byte(scancache.Build()), d[:], opts), true
 }
 
 // checkLicenses is license.Check on the catalog, its findings taken from the
