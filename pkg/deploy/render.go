@@ -255,129 +255,163 @@ func splitImage(image string) (repo, digest, nameOnly string) {
 // fetches remote bases and files itself (git clone, HTTP GET), so they must be
 // refused before the render.
 func scanRemote(root, dir string, rel func(string) string) error {
-	seen := map[string]bool{}
-	var visit func(dir string) error
-	visit = func(dir string) error {
-		if seen[dir] {
-			return nil
-		}
-		if len(seen) >= maxKustomizations {
-			return errkind.Input(fmt.Errorf("render: more than %d kustomizations reached from the overlay", maxKustomizations))
-		}
-		seen[dir] = true
-		file, err := FindKustomization(dir)
-		if err != nil {
+	s := &remoteScan{root: root, rel: rel, seen: map[string]bool{}}
+	return s.visit(dir)
+}
+
+// remoteScan is scanRemote's walk: the kustomizations seen so far.
+type remoteScan struct {
+	root string
+	rel  func(string) string
+	seen map[string]bool
+}
+
+// visit checks the kustomization in dir and each reference it makes, once
+// per folder, up to maxKustomizations.
+func (s *remoteScan) visit(dir string) error {
+	if s.seen[dir] {
+		return nil
+	}
+	if len(s.seen) >= maxKustomizations {
+		return errkind.Input(fmt.Errorf("render: more than %d kustomizations reached from the overlay", maxKustomizations))
+	}
+	s.seen[dir] = true
+	file, k, err := readKustomization(dir, s.rel)
+	if err != nil {
+		return err
+	}
+	for _, r := range kustomizationRefs(k) {
+		if err := s.checkRef(dir, file, r); err != nil {
 			return err
 		}
-		data, err := readfile.Bounded(file, MaxKustomizationBytes)
-		if err != nil {
-			return errkind.Input(fmt.Errorf("render: %s: %w", rel(file), err))
-		}
-		var k types.Kustomization
-		if err := yaml.Unmarshal(data, &k); err != nil {
-			return errkind.Input(fmt.Errorf("render: parsing %s: %w", rel(file), err))
-		}
-		if len(k.HelmCharts) > 0 || len(k.HelmChartInflationGenerator) > 0 || k.HelmGlobals != nil {
-			return errkind.Input(fmt.Errorf("render: %s inflates Helm charts, which the deploy does not render (it would run helm and may fetch the chart): "+
-				"commit the rendered chart as resources", rel(file)))
-		}
-		type refKind int
-		const (
-			fileOnly refKind = iota
-			fileOrDir
-		)
-		var refs []struct {
-			field, value string
-			kind         refKind
-		}
-		add := func(field string, kind refKind, values ...string) {
-			for _, v := range values {
-				if v != "" {
-					refs = append(refs, struct {
-						field, value string
-						kind         refKind
-					}{field, v, kind})
-				}
+	}
+	return nil
+}
+
+// readKustomization reads and parses the kustomization in dir (bounded) and
+// refuses one that inflates Helm charts.
+func readKustomization(dir string, rel func(string) string) (string, *types.Kustomization, error) {
+	file, err := FindKustomization(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	data, err := readfile.Bounded(file, MaxKustomizationBytes)
+	if err != nil {
+		return "", nil, errkind.Input(fmt.Errorf("render: %s: %w", rel(file), err))
+	}
+	var k types.Kustomization
+	if err := yaml.Unmarshal(data, &k); err != nil {
+		return "", nil, errkind.Input(fmt.Errorf("render: parsing %s: %w", rel(file), err))
+	}
+	if len(k.HelmCharts) > 0 || len(k.HelmChartInflationGenerator) > 0 || k.HelmGlobals != nil {
+		return "", nil, errkind.Input(fmt.Errorf("render: %s inflates Helm charts, which the deploy does not render (it would run helm and may fetch the chart): "+
+			"commit the rendered chart as resources", rel(file)))
+	}
+	return file, &k, nil
+}
+
+// refKind says what a kustomization reference may name.
+type refKind int
+
+const (
+	fileOnly refKind = iota
+	fileOrDir
+)
+
+// kustRef is one reference a kustomization makes: a path, a URL, or an
+// inline patch or plugin configuration.
+type kustRef struct {
+	field, value string
+	kind         refKind
+}
+
+// kustomizationRefs lists every non-empty reference k makes to a file or
+// folder, in field order.
+func kustomizationRefs(k *types.Kustomization) []kustRef {
+	var refs []kustRef
+	add := func(field string, kind refKind, values ...string) {
+		for _, v := range values {
+			if v != "" {
+				refs = append(refs, kustRef{field, v, kind})
 			}
 		}
-		add("resources", fileOrDir, k.Resources...)
-		add("bases", fileOrDir, k.Bases...)
-		add("components", fileOrDir, k.Components...)
-		add("generators", fileOrDir, k.Generators...)
-		add("transformers", fileOrDir, k.Transformers...)
-		add("validators", fileOrDir, k.Validators...)
-		add("crds", fileOnly, k.Crds...)
-		add("configurations", fileOnly, k.Configurations...)
-		for _, p := range k.PatchesStrategicMerge {
-			add("patchesStrategicMerge", fileOnly, string(p))
+	}
+	add("resources", fileOrDir, k.Resources...)
+	add("bases", fileOrDir, k.Bases...)
+	add("components", fileOrDir, k.Components...)
+	add("generators", fileOrDir, k.Generators...)
+	add("transformers", fileOrDir, k.Transformers...)
+	add("validators", fileOrDir, k.Validators...)
+	add("crds", fileOnly, k.Crds...)
+	add("configurations", fileOnly, k.Configurations...)
+	for _, p := range k.PatchesStrategicMerge {
+		add("patchesStrategicMerge", fileOnly, string(p))
+	}
+	for _, p := range k.Patches {
+		add("patches.path", fileOnly, p.Path)
+	}
+	for _, p := range k.PatchesJson6902 {
+		add("patchesJson6902.path", fileOnly, p.Path)
+	}
+	for _, r := range k.Replacements {
+		add("replacements.path", fileOnly, r.Path)
+	}
+	for _, g := range k.ConfigMapGenerator {
+		add("configMapGenerator", fileOnly, kvSources(g.KvPairSources)...)
+	}
+	for _, g := range k.SecretGenerator {
+		add("secretGenerator", fileOnly, kvSources(g.KvPairSources)...)
+	}
+	add("openapi.path", fileOnly, k.OpenAPI["path"])
+	return refs
+}
+
+// checkRef checks one reference r of the kustomization file in dir: no
+// remote, no absolute path, nothing outside the repository; an inline or
+// referenced plugin configuration is checked for its own references, and a
+// folder kustomize loads as a kustomization is visited.
+func (s *remoteScan) checkRef(dir, file string, r kustRef) error {
+	rel := s.rel
+	if kustfs.Fetches(r.value) {
+		return errkind.Input(fmt.Errorf("render: %s %s names the remote %q: the deploy renders the overlay offline and never fetches "+
+			"remote bases or files: vendor it into the GitOps repository", rel(file), r.field, r.value))
+	}
+	if strings.Contains(r.value, "\n") {
+		// An inline patch or plugin configuration: check its file references.
+		return scanPluginConfig([]byte(r.value), rel(file)+" "+r.field)
+	}
+	if filepath.IsAbs(r.value) {
+		return errkind.Input(fmt.Errorf("render: %s %s names the absolute path %q: use a path inside the repository", rel(file), r.field, r.value))
+	}
+	target := filepath.Join(dir, r.value)
+	resolved, err := filepath.EvalSymlinks(target)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // kustomize reports it
 		}
-		for _, p := range k.Patches {
-			add("patches.path", fileOnly, p.Path)
-		}
-		for _, p := range k.PatchesJson6902 {
-			add("patchesJson6902.path", fileOnly, p.Path)
-		}
-		for _, r := range k.Replacements {
-			add("replacements.path", fileOnly, r.Path)
-		}
-		for _, g := range k.ConfigMapGenerator {
-			add("configMapGenerator", fileOnly, kvSources(g.KvPairSources)...)
-		}
-		for _, g := range k.SecretGenerator {
-			add("secretGenerator", fileOnly, kvSources(g.KvPairSources)...)
-		}
-		add("openapi.path", fileOnly, k.OpenAPI["path"])
-		for _, r := range refs {
-			if kustfs.Fetches(r.value) {
-				return errkind.Input(fmt.Errorf("render: %s %s names the remote %q: the deploy renders the overlay offline and never fetches "+
-					"remote bases or files: vendor it into the GitOps repository", rel(file), r.field, r.value))
-			}
-			if strings.Contains(r.value, "\n") {
-				// An inline patch or plugin configuration: check its file references.
-				if err := scanPluginConfig([]byte(r.value), rel(file)+" "+r.field); err != nil {
-					return err
-				}
-				continue
-			}
-			if filepath.IsAbs(r.value) {
-				return errkind.Input(fmt.Errorf("render: %s %s names the absolute path %q: use a path inside the repository", rel(file), r.field, r.value))
-			}
-			target := filepath.Join(dir, r.value)
-			resolved, err := filepath.EvalSymlinks(target)
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					continue // kustomize reports it
-				}
-				return errkind.Input(fmt.Errorf("render: %s %s %q: %w", rel(file), r.field, r.value, err))
-			}
-			if !kustfs.Within(root, resolved) {
-				return errkind.Input(fmt.Errorf("render: %s %s %q leaves the repository", rel(file), r.field, r.value))
-			}
-			st, err := os.Stat(resolved)
-			if err != nil {
-				return errkind.Input(fmt.Errorf("render: %s %s %q: %w", rel(file), r.field, r.value, err))
-			}
-			if st.IsDir() {
-				if r.kind == fileOrDir {
-					if err := visit(resolved); err != nil {
-						return err
-					}
-				}
-				continue
-			}
-			if r.field == "generators" || r.field == "transformers" || r.field == "validators" {
-				cfg, err := readfile.Bounded(resolved, MaxKustomizationBytes)
-				if err != nil {
-					return errkind.Input(fmt.Errorf("render: %s: %w", rel(resolved), err))
-				}
-				if err := scanPluginConfig(cfg, rel(resolved)); err != nil {
-					return err
-				}
-			}
+		return errkind.Input(fmt.Errorf("render: %s %s %q: %w", rel(file), r.field, r.value, err))
+	}
+	if !kustfs.Within(s.root, resolved) {
+		return errkind.Input(fmt.Errorf("render: %s %s %q leaves the repository", rel(file), r.field, r.value))
+	}
+	st, err := os.Stat(resolved)
+	if err != nil {
+		return errkind.Input(fmt.Errorf("render: %s %s %q: %w", rel(file), r.field, r.value, err))
+	}
+	if st.IsDir() {
+		if r.kind == fileOrDir {
+			return s.visit(resolved)
 		}
 		return nil
 	}
-	return visit(dir)
+	if r.field == "generators" || r.field == "transformers" || r.field == "validators" {
+		cfg, err := readfile.Bounded(resolved, MaxKustomizationBytes)
+		if err != nil {
+			return errkind.Input(fmt.Errorf("render: %s: %w", rel(resolved), err))
+		}
+		return scanPluginConfig(cfg, rel(resolved))
+	}
+	return nil
 }
 
 func kvSources(s types.KvPairSources) []string {
