@@ -59,6 +59,11 @@ type Options struct {
 	// a tree none of whose changes syft's catalogers could see reuses the
 	// earlier catalog (see the package doc); nil caches nothing.
 	Cache scancache.Store
+	// LazySBOM, with Cache, leaves Result.SBOM nil when the catalog comes
+	// from the cache: Result.Load decodes it when something first needs it,
+	// and Result.Digest identifies it without decoding, so that what was
+	// derived from it before can be reused by its digest.
+	LazySBOM bool
 }
 
 func (o Options) withDefaults() Options {
@@ -77,7 +82,9 @@ func (o Options) withDefaults() Options {
 // Result is one catalog.
 type Result struct {
 	// SBOM is the syft catalog. It is complete: a run that could not catalogue
-	// everything returns an error, never a partial SBOM.
+	// everything returns an error, never a partial SBOM. It is nil for a
+	// catalog that Options.LazySBOM left undecoded: Load returns it in every
+	// case.
 	SBOM *sbom.SBOM
 	// Ref names a catalogued image by digest. For a registry image it is the
 	// resolved repo@sha256:…; for an OCI layout or docker archive Repository is the
@@ -89,6 +96,10 @@ type Result struct {
 	// Cached says the catalog of a directory came from Options.Cache: no
 	// cataloger ran.
 	Cached bool
+
+	digest    scancache.Key // see Digest
+	hasDigest bool
+	lazy      *lazySBOM // see Load
 }
 
 // SourceKind is where an image comes from.
@@ -238,21 +249,22 @@ func Directory(ctx context.Context, dir string, o Options) (*Result, error) {
 	if name == "" {
 		name = filepath.Base(abs)
 	}
-	var doc *sbom.SBOM
-	cached := false
 	if o.Cache != nil {
-		doc, cached, err = cachedDirectory(ctx, abs, name, t, b, o)
-	} else {
-		var src source.Source
-		if src, err = directorysource.New(directorysource.Config{Path: abs, Base: abs, Alias: source.Alias{Name: name}}); err != nil {
-			return nil, errkind.Input(fmt.Errorf("path %q: %w", dir, err))
+		r, err := cachedDirectory(ctx, abs, name, t, b, o)
+		if err != nil {
+			return nil, fmt.Errorf("cataloguing %s: %w", dir, err)
 		}
-		doc, err = create(ctx, src, b, o)
+		return r, nil
 	}
+	src, err := directorysource.New(directorysource.Config{Path: abs, Base: abs, Alias: source.Alias{Name: name}})
+	if err != nil {
+		return nil, errkind.Input(fmt.Errorf("path %q: %w", dir, err))
+	}
+	doc, err := create(ctx, src, b, o)
 	if err != nil {
 		return nil, fmt.Errorf("cataloguing %s: %w", dir, err)
 	}
-	return &Result{SBOM: doc, Packages: doc.Artifacts.Packages.PackageCount(), Cached: cached}, nil
+	return &Result{SBOM: doc, Packages: doc.Artifacts.Packages.PackageCount()}, nil
 }
 
 // createConfig is the syft configuration: package catalogers only (an SBOM needs

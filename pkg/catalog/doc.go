@@ -57,7 +57,12 @@
 //
 // Both runs hand back the SBOM read from its syft JSON (the cold run encodes
 // and decodes its own), so a warm and a cold run give the scanners the same
-// catalog, byte for byte.
+// catalog, byte for byte. With Options.LazySBOM a reused SBOM is not even
+// decoded (its package count is cached beside it): Result.Digest, the SHA-256
+// of its syft JSON, identifies it, so that a caller can reuse what it derived
+// from the same SBOM before (pkg/scan's license findings, pkg/vulndb's
+// matches), and Result.Load decodes it only when something has to be derived
+// again.
 //
 // The package reads no environment, prints nothing and never exits.
 package catalog

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/secure-gates/secure-gates/pkg/attestation"
-	"github.com/secure-gates/secure-gates/pkg/catalog"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/scancache"
 	"github.com/secure-gates/secure-gates/pkg/vulndb"
@@ -63,8 +62,8 @@ func startDeps(ctx context.Context, o DepsOptions, now func() time.Time, deferOp
 
 // runDeps matches the catalog against the DB loaded by startDeps. An outage
 // under the continue policy returns the outage record and no result.
-func runDeps(ctx context.Context, cat *catalog.Result, db *vulndb.Pending, o DepsOptions, cache scancache.Store) (*depsResult, *attestation.Outage, error) {
-	rep, outage, err := db.Match(ctx, cat.SBOM, vulndb.MatchOptions{VEX: o.VEX, Scanner: Deps, Cache: cache})
+func runDeps(ctx context.Context, cat vulndb.Catalog, db *vulndb.Pending, o DepsOptions, cache scancache.Store) (*depsResult, *attestation.Outage, error) {
+	rep, outage, err := db.MatchCatalog(ctx, cat, vulndb.MatchOptions{VEX: o.VEX, Scanner: Deps, Cache: cache})
 	if err != nil {
 		return nil, nil, fmt.Errorf("dependency scanner: %w", err)
 	}

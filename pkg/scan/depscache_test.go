@@ -56,10 +56,20 @@ func (s *countingStore) spoil() {
 // the SARIF file, the code-scan predicate and the vuln predicate.
 func depsScan(t *testing.T, root string, o DepsOptions, cache scancache.Store, now func() time.Time) ([]byte, error) {
 	t.Helper()
-	res, err := Run(context.Background(), Options{Root: root, Scanners: []string{Deps, License}, Now: now, Deps: o, Cache: cache,
+	out, _, err := depsScanLoads(t, Options{Root: root, Deps: o, Cache: cache, Now: now,
 		License: license.Options{Deny: []string{"GPL-3.0-only"}, Unknown: license.UnknownWarn}})
+	return out, err
+}
+
+// depsScanLoads is depsScan with o's root, cache, license options and
+// exceptions; it also returns whether the catalog's SBOM was decoded (or
+// catalogued): a cached catalog is decoded only when a scanner needs it.
+func depsScanLoads(t *testing.T, o Options) ([]byte, bool, error) {
+	t.Helper()
+	o.Scanners = []string{Deps, License}
+	res, err := Run(context.Background(), o)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	files, err := res.WriteFiles(t.TempDir(), WriteOptions{Category: "sg", Invocation: attestation.VulnInvocation{URI: "https://example.com/run/1", EventID: "1"}})
 	if err != nil {
@@ -77,7 +87,7 @@ func depsScan(t *testing.T, root string, o DepsOptions, cache scancache.Store, n
 		}
 		out = append(out, data...)
 	}
-	return out, nil
+	return out, res.sbomDecoded, nil
 }
 
 func edit(t *testing.T, dir, p, content string) {
@@ -150,9 +160,15 @@ func TestDepsCacheWarmIsCold(t *testing.T) {
 			}
 			tc.edit(t, fx.Dir, &o, store)
 			catalogs, matches := store.count("catalog-sbom"), store.count("match")
-			warm, err := depsScan(t, fx.Dir, o, store, clock)
+			warm, decoded, err := depsScanLoads(t, Options{Root: fx.Dir, Deps: o, Cache: store, Now: clock,
+				License: license.Options{Deny: []string{"GPL-3.0-only"}, Unknown: license.UnknownWarn}})
 			if err != nil {
 				t.Fatal(err)
+			}
+			// the SBOM is needed only to catalogue or match again: the license
+			// findings of a reused catalog are cached too
+			if want := tc.catalog || tc.match; decoded != want {
+				t.Errorf("the warm scan decoded the catalog's SBOM: %v, want %v", decoded, want)
 			}
 			cold, err := depsScan(t, fx.Dir, o, nil, clock)
 			if err != nil {

@@ -20,7 +20,11 @@
 // still obtained and checked on every run exactly as without a cache (update
 // check, checksum, max-db-age, on-scanner-outage): a stale or missing DB fails
 // or is recorded as an outage on a warm run too. A new DB build matches every
-// package again. A warm scan writes byte for byte what a cold scan writes.
+// package again. The license findings are reused for the same catalog (its
+// digest) and license options; exceptions are applied afterwards, on every
+// run. A warm run whose matches and license findings are all cached does not
+// even decode the cached catalog (catalog.Options.LazySBOM). A warm scan
+// writes byte for byte what a cold scan writes.
 package scan
 
 import (
@@ -168,6 +172,9 @@ type Result struct {
 	StartedOn, FinishedOn time.Time
 
 	deps *depsResult
+	// sbomDecoded says the catalog's SBOM was in memory: catalogued or
+	// decoded by catalog.Directory, or loaded by a scanner (tests).
+	sbomDecoded bool
 }
 
 // NotScannedFile is a file (a path ending in "/": a directory) a scanner did
@@ -214,6 +221,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	res.sbomDecoded = t.sbomLoads.Load() > 0 || t.cat != nil && t.cat.SBOM != nil
 	if err := ctx.Err(); err != nil {
 		return nil, errkind.Infra(fmt.Errorf("scanning %s: %w", t.root, err))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -57,6 +58,8 @@ type target struct {
 	cat *catalog.Result
 	// db is the vulnerability DB loading (deps).
 	db *vulndb.Pending
+	// sbomLoads counts the loads of cat's SBOM (countedCatalog).
+	sbomLoads atomic.Int64
 }
 
 // part is what one scanner (or the catalog) adds to the Result.
@@ -164,6 +167,7 @@ func (t *target) start(ctx context.Context, selected []scanner) error {
 func catalogTree(ctx context.Context, t *target) (part, error) {
 	co := t.o.Catalog
 	co.Cache = t.o.Cache
+	co.LazySBOM = true // the deps and license scanners load it when they need it
 	cat, err := catalog.Directory(ctx, t.root, co)
 	if err != nil {
 		return part{}, fmt.Errorf("cataloguing the dependencies of %s: %w", t.root, err)
@@ -207,7 +211,7 @@ func scanIaC(ctx context.Context, t *target) (part, error) {
 }
 
 func scanLicense(_ context.Context, t *target) (part, error) {
-	fs, err := license.Check(t.cat.SBOM, t.o.License)
+	fs, err := t.checkLicenses()
 	if err != nil {
 		return part{}, fmt.Errorf("license check: %w", err)
 	}
@@ -224,7 +228,7 @@ func startDepsDB(ctx context.Context, t *target) (err error) {
 }
 
 func scanDeps(ctx context.Context, t *target) (part, error) {
-	dr, outage, err := runDeps(ctx, t.cat, t.db, t.o.Deps, t.o.Cache)
+	dr, outage, err := runDeps(ctx, t.sbom(), t.db, t.o.Deps, t.o.Cache)
 	if err != nil {
 		return part{}, err
 	}

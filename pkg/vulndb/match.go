@@ -3,6 +3,7 @@ package vulndb
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -185,11 +186,39 @@ func matcherConfig() matcher.Config {
 // there. Only the matching is reused: the report's DB info and scan times are
 // this run's.
 func (db *DB) Match(ctx context.Context, s *sbom.SBOM, o MatchOptions) (*Report, error) {
-	if db == nil || db.vp == nil && db.openFn == nil {
-		return nil, errkind.Infra(errors.New("vulnerability matching: the DB is not loaded (or was closed)"))
-	}
 	if s == nil || s.Artifacts.Packages == nil {
+		if err := db.loaded(); err != nil {
+			return nil, err
+		}
 		return nil, errkind.Input(errors.New("vulnerability matching: no SBOM (catalog the source first)"))
+	}
+	return db.MatchCatalog(ctx, loadedSBOM{s}, o)
+}
+
+// Catalog is an SBOM that may be decoded only when it is needed
+// (catalog.Result with catalog.Options.LazySBOM).
+type Catalog interface {
+	// Load returns the SBOM, decoding it if it is not yet.
+	Load() (*sbom.SBOM, error)
+	// Digest identifies the SBOM without decoding it (equal digests, equal
+	// SBOMs); false when it cannot.
+	Digest() (scancache.Key, bool)
+}
+
+// loadedSBOM is a decoded SBOM as a Catalog: it has no digest but its syft
+// JSON.
+type loadedSBOM struct{ s *sbom.SBOM }
+
+func (l loadedSBOM) Load() (*sbom.SBOM, error)     { return l.s, nil }
+func (l loadedSBOM) Digest() (scancache.Key, bool) { return scancache.Key{}, false }
+
+// MatchCatalog is Match on c. With o.Cache and a catalog that has a digest,
+// the report is cached under the digest, and a report taken from the cache
+// never decodes the catalog (Catalog.Load); an error of Load is returned as
+// it is (wrapped).
+func (db *DB) MatchCatalog(ctx context.Context, c Catalog, o MatchOptions) (*Report, error) {
+	if err := db.loaded(); err != nil {
+		return nil, err
 	}
 	if o.Scanner == "" {
 		o.Scanner = defaultScannerTag
@@ -200,14 +229,28 @@ func (db *DB) Match(ctx context.Context, s *sbom.SBOM, o MatchOptions) (*Report,
 			return nil, errkind.Input(fmt.Errorf("VEX document %q does not exist or is not a file", p))
 		}
 	}
-	doc, err := encodeSBOM(s)
-	if err != nil {
-		return nil, err
+	var s *sbom.SBOM
+	var doc, id []byte
+	if d, ok := c.Digest(); ok {
+		id = append([]byte("catalog:"), d[:]...)
+	} else {
+		var err error
+		if s, doc, err = loadCatalog(c); err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(doc)
+		id = sum[:]
 	}
-	key, cacheable := db.matchKey(doc, o)
+	key, cacheable := db.matchKey(id, o)
 	if cacheable {
 		if r, ok := db.fromCache(o.Cache, key, started); ok {
 			return r, nil
+		}
+	}
+	if s == nil {
+		var err error
+		if s, doc, err = loadCatalog(c); err != nil {
+			return nil, err
 		}
 	}
 	if err := db.ensureOpen(); err != nil {
@@ -221,6 +264,27 @@ func (db *DB) Match(ctx context.Context, s *sbom.SBOM, o MatchOptions) (*Report,
 		db.toCache(o.Cache, key, r)
 	}
 	return r, nil
+}
+
+// loaded fails when the DB is not loaded.
+func (db *DB) loaded() error {
+	if db == nil || db.vp == nil && db.openFn == nil {
+		return errkind.Infra(errors.New("vulnerability matching: the DB is not loaded (or was closed)"))
+	}
+	return nil
+}
+
+// loadCatalog decodes c and encodes it as syft JSON (encodeSBOM).
+func loadCatalog(c Catalog) (*sbom.SBOM, []byte, error) {
+	s, err := c.Load()
+	if err != nil {
+		return nil, nil, fmt.Errorf("vulnerability matching: %w", err)
+	}
+	if s == nil || s.Artifacts.Packages == nil {
+		return nil, nil, errkind.Input(errors.New("vulnerability matching: no SBOM (catalog the source first)"))
+	}
+	doc, err := encodeSBOM(s)
+	return s, doc, err
 }
 
 // match is Match's work: grype's matchers on the packages of sbomJSON (the

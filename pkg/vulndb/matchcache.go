@@ -45,13 +45,14 @@ type cachedReport struct {
 	Packages   int                `json:"packages"`
 }
 
-// matchKey is the cache key of matching sbomJSON against db with o: the DB
-// build (the digest its checksum validation checked, with the info grype's
-// document records), grype, the packages, the VEX documents by path and
+// matchKey is the cache key of matching the packages identified by id (the
+// SHA-256 of their syft JSON, or "catalog:" and a Catalog's digest) against
+// db with o: the DB build (the digest its checksum validation checked, with
+// the info grype's document records), grype, the packages, the VEX documents by path and
 // content, and what makes finding paths (o.Root, the working directory). It
 // is not cacheable without a cache, a known DB digest, or readable VEX
 // documents.
-func (db *DB) matchKey(sbomJSON []byte, o MatchOptions) (scancache.Key, bool) {
+func (db *DB) matchKey(id []byte, o MatchOptions) (scancache.Key, bool) {
 	if o.Cache == nil || db.id == "" {
 		return scancache.Key{}, false
 	}
@@ -65,10 +66,9 @@ func (db *DB) matchKey(sbomJSON []byte, o MatchOptions) (scancache.Key, bool) {
 			return scancache.Key{}, false
 		}
 	}
-	sum := sha256.Sum256(sbomJSON)
 	parts := [][]byte{[]byte(matchFormat), []byte(grypeVersion()), []byte(strconv.FormatBool(plainGrype)),
 		[]byte(db.id), []byte(db.info.SchemaVersion), []byte(db.info.Built.UTC().Format(time.RFC3339Nano)),
-		[]byte(db.info.Source), []byte(db.info.URL), []byte(wd), []byte(root), []byte(o.Scanner), sum[:]}
+		[]byte(db.info.Source), []byte(db.info.URL), []byte(wd), []byte(root), []byte(o.Scanner), id}
 	for _, p := range o.VEX {
 		d, ok := fileDigest(p, maxVEXBytes)
 		if !ok {

@@ -243,3 +243,60 @@ func TestDeferredOpenOutage(t *testing.T) {
 		}
 	}
 }
+
+// digestCatalog is a Catalog with a digest whose Load counts its calls (or
+// fails with err).
+type digestCatalog struct {
+	s      *sbom.SBOM
+	digest scancache.Key
+	loads  *int
+	err    error
+}
+
+func (c digestCatalog) Load() (*sbom.SBOM, error) {
+	*c.loads++
+	return c.s, c.err
+}
+
+func (c digestCatalog) Digest() (scancache.Key, bool) { return c.digest, true }
+
+// TestMatchCatalogLazy: a catalog matched before under its digest takes the
+// report from the cache without being loaded (decoded); another digest is
+// loaded and matched; the reports are what Match gives the decoded SBOM, and
+// a catalog that fails to load fails the match with its error.
+func TestMatchCatalogLazy(t *testing.T) {
+	root, s := catalogFixture(t)
+	dbDir := testinfra.GrypeDBBuiltAt(t, fixedBuilt)
+	store := &scancache.Memory{}
+	o := MatchOptions{Root: root, Cache: store}
+	ref, _ := matchWith(t, dbDir, s, MatchOptions{Root: root})
+	want := outputs(t, ref)
+	match := func(c Catalog) (*Report, error) {
+		db, err := Load(context.Background(), Options{DBDir: dbDir, DeferOpen: true, Now: func() time.Time { return fixedBuilt.Add(2 * time.Hour) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		return db.MatchCatalog(context.Background(), c, o)
+	}
+	loads := 0
+	for i, tc := range []struct {
+		digest byte
+		loads  int // after the match
+	}{{1, 1}, {1, 1}, {2, 2}, {2, 2}} {
+		r, err := match(digestCatalog{s: s, digest: scancache.Key{tc.digest}, loads: &loads})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loads != tc.loads {
+			t.Errorf("match %d (digest %d): %d loads, want %d", i, tc.digest, loads, tc.loads)
+		}
+		if got := outputs(t, r); !bytes.Equal(got, want) {
+			t.Errorf("match %d: outputs differ from Match's:\n%s\n%s", i, got, want)
+		}
+	}
+	boom := errkind.Infra(errors.New("the cached catalog does not decode"))
+	if _, err := match(digestCatalog{digest: scancache.Key{3}, loads: &loads, err: boom}); !errors.Is(err, boom) || errkind.Of(err) != errkind.KindInfra {
+		t.Errorf("a catalog that fails to load: %v, want its error", err)
+	}
+}

@@ -74,12 +74,24 @@ func (pd *Pending) Discard() {
 // loaded with Options.DeferOpen that cannot be opened when the match needs it
 // is the same outage as if Load had failed to open it.
 func (pd *Pending) Match(ctx context.Context, s *sbom.SBOM, o MatchOptions) (*Report, *Outage, error) {
+	return pd.match(func(db *DB) (*Report, error) { return db.Match(ctx, s, o) })
+}
+
+// MatchCatalog is Match with DB.MatchCatalog: a report taken from
+// MatchOptions.Cache decodes neither the catalog nor opens the DB.
+func (pd *Pending) MatchCatalog(ctx context.Context, c Catalog, o MatchOptions) (*Report, *Outage, error) {
+	return pd.match(func(db *DB) (*Report, error) { return db.MatchCatalog(ctx, c, o) })
+}
+
+// match waits for the DB, runs m on it and closes it, turning a deferred
+// open's failure into the outage policy's answer.
+func (pd *Pending) match(m func(*DB) (*Report, error)) (*Report, *Outage, error) {
 	db, outage, err := pd.Wait()
 	if err != nil || outage != nil {
 		return nil, outage, err
 	}
 	defer db.Close()
-	rep, err := db.Match(ctx, s, o)
+	rep, err := m(db)
 	var oe *openError
 	if errors.As(err, &oe) && pd.p == OutageContinue {
 		return nil, &Outage{Scanner: pd.o.Scanner, Reason: oe.err.Error(), At: pd.o.Now().UTC(), Policy: pd.p}, nil
