@@ -77,7 +77,10 @@ func prefixOf(abs, name string) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
-	k := scancache.KeyOf([]byte(catalogFormat), []byte(moduleVersions()), cfg, []byte(abs), []byte(name))
+	// scancache.Build: a new build of secure-gates never reuses an older
+	// build's catalog (a change of what a catalog run does that forgot to
+	// bump catalogFormat is still a miss).
+	k := scancache.KeyOf([]byte(catalogFormat), []byte(moduleVersions()), []byte(scancache.Build()), cfg, []byte(abs), []byte(name))
 	return k[:], true
 }
 

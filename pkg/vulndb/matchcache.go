@@ -66,7 +66,9 @@ func (db *DB) matchKey(id []byte, o MatchOptions) (scancache.Key, bool) {
 			return scancache.Key{}, false
 		}
 	}
-	parts := [][]byte{[]byte(matchFormat), []byte(grypeVersion()), []byte(strconv.FormatBool(plainGrype)),
+	// scancache.Build: a new build of secure-gates never reuses an older
+	// build's matches.
+	parts := [][]byte{[]byte(matchFormat), []byte(grypeVersion()), []byte(scancache.Build()), []byte(strconv.FormatBool(plainGrype)),
 		[]byte(db.id), []byte(db.info.SchemaVersion), []byte(db.info.Built.UTC().Format(time.RFC3339Nano)),
 		[]byte(db.info.Source), []byte(db.info.URL), []byte(wd), []byte(root), []byte(o.Scanner), id}
 	for _, p := range o.VEX {
