@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/cosignlegacy"
 	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/oci"
@@ -84,12 +86,12 @@ func TestAttestActionKey(t *testing.T) {
 			typ = names[i]
 		}
 		cosigntest.MustPass(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, "--type", typ, ref.String())
-		if err := cosigntest.LegacyVerify(t, ref, pub, a.Type, nil); err != nil {
+		if err := cosignlegacy.Verify(t, ref, pub, a.Type, nil); err != nil {
 			t.Errorf("legacy %s attestation: %v", a.Type, err)
 		}
 	}
 	// The provenance is the job's.
-	out, err := cosigntest.Run(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, "--type", attestation.PredicateSLSAProvenance, ref.String())
+	out, err := testinfra.RunCosign(t, nil, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, "--type", attestation.PredicateSLSAProvenance, ref.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +102,7 @@ func TestAttestActionKey(t *testing.T) {
 	}
 	_, otherPub := cosigntest.KeyPair(t, t.TempDir(), "")
 	cosigntest.MustFail(t, "verify-attestation", "--key", otherPub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, "--type", "cyclonedx", ref.String())
-	if err := cosigntest.LegacyVerify(t, ref, otherPub, attestation.PredicateCycloneDX, nil); err == nil {
+	if err := cosignlegacy.Verify(t, ref, otherPub, attestation.PredicateCycloneDX, nil); err == nil {
 		t.Error("legacy attestation verified with the wrong key")
 	}
 }
@@ -217,7 +219,7 @@ func TestAttestActionPartialPush(t *testing.T) {
 	}
 	cosigntest.MustPass(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", sgEmptyRoot(t), "--type", "cyclonedx", ref.String())
 	cosigntest.MustFail(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", sgEmptyRoot(t), "--type", "vuln", ref.String())
-	if err := cosigntest.LegacyVerify(t, ref, pub, attestation.PredicateVuln, nil); err != nil {
+	if err := cosignlegacy.Verify(t, ref, pub, attestation.PredicateVuln, nil); err != nil {
 		t.Errorf("the vuln attestation reported landed in the legacy form does not verify: %v", err)
 	}
 }
@@ -240,7 +242,7 @@ func TestAttestActionTakesThreatModelGateOutput(t *testing.T) {
 	if res.ExitCode != 0 {
 		t.Fatalf("attest: exit %d\n%s\n%s", res.ExitCode, res.Log, res.Stderr)
 	}
-	out, err := cosigntest.Run(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--type", attestation.PredicateThreatModel, ref.String())
+	out, err := testinfra.RunCosign(t, nil, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--type", attestation.PredicateThreatModel, ref.String())
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}

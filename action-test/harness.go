@@ -125,25 +125,52 @@ func (h *Harness) Run(ctx context.Context, step Step) (*Result, error) {
 		}
 		defer os.RemoveAll(tmp)
 	}
-	ws := step.Workspace
+	env, files, ws, err := runnerEnv(step, tmp)
+	if err != nil {
+		return nil, err
+	}
+	if err := inputEnv(a, step, env); err != nil {
+		return nil, err
+	}
+	res, err := h.runBinary(ctx, step, a.Runs.Args, ws, env)
+	if err != nil {
+		return nil, err
+	}
+	read := func(n string) string { b, _ := os.ReadFile(files[n]); return string(b) }
+	if res.Outputs, err = gha.ParseFileCommands(read("GITHUB_OUTPUT")); err != nil {
+		return nil, fmt.Errorf("parsing GITHUB_OUTPUT: %w", err)
+	}
+	if res.Env, err = gha.ParseFileCommands(read("GITHUB_ENV")); err != nil {
+		return nil, fmt.Errorf("parsing GITHUB_ENV: %w", err)
+	}
+	res.Summary = read("GITHUB_STEP_SUMMARY")
+	return res, nil
+}
+
+// runnerEnv prepares in tmp what the runner gives a step: the workspace
+// (step.Workspace, else tmp/workspace), the file-command files (files, by
+// variable name), RUNNER_TEMP, the event file, and the GITHUB_* variables
+// with step.Env over them.
+func runnerEnv(step Step, tmp string) (env, files map[string]string, ws string, err error) {
+	ws = step.Workspace
 	if ws == "" {
 		ws = filepath.Join(tmp, "workspace")
 		if err := os.Mkdir(ws, 0o755); err != nil {
-			return nil, err
+			return nil, nil, "", err
 		}
 	}
-	files := map[string]string{}
+	files = map[string]string{}
 	for _, n := range []string{"GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STEP_SUMMARY", "GITHUB_PATH", "GITHUB_STATE"} {
 		files[n] = filepath.Join(tmp, strings.ToLower(n))
 		if err := os.WriteFile(files[n], nil, 0o644); err != nil {
-			return nil, err
+			return nil, nil, "", err
 		}
 	}
 	runnerTemp := filepath.Join(tmp, "runner-temp")
 	if err := os.Mkdir(runnerTemp, 0o755); err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
-	env := map[string]string{
+	env = map[string]string{
 		"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME"),
 		"GITHUB_ACTIONS": "true", "CI": "true",
 		"GITHUB_WORKSPACE": ws, "RUNNER_TEMP": runnerTemp, "RUNNER_OS": "Linux",
@@ -161,42 +188,53 @@ func (h *Harness) Run(ctx context.Context, step Step) (*Result, error) {
 	if step.Event != nil {
 		ev, err := json.Marshal(step.Event)
 		if err != nil {
-			return nil, fmt.Errorf("encoding event: %w", err)
+			return nil, nil, "", fmt.Errorf("encoding event: %w", err)
 		}
 		p := filepath.Join(tmp, "event.json")
 		if err := os.WriteFile(p, ev, 0o644); err != nil {
-			return nil, err
+			return nil, nil, "", err
 		}
 		env["GITHUB_EVENT_PATH"] = p
 	}
 	for k, v := range step.Env {
 		env[k] = v
 	}
-	// Inputs: every declared input gets INPUT_<NAME>, from with: or its default, as
-	// the runner does for container actions. An input not declared is an error (the
-	// runner warns; a test should not pass one).
+	return env, files, ws, nil
+}
+
+// inputEnv sets INPUT_<NAME> for every declared input, from with: or its
+// default, as the runner does for container actions. An input not declared
+// is an error (the runner warns; a test should not pass one).
+func inputEnv(a *gha.Action, step Step, env map[string]string) error {
 	for name := range step.With {
 		if _, ok := a.Input(name); !ok {
-			return nil, fmt.Errorf("action %s has no input %q", step.Action, name)
+			return fmt.Errorf("action %s has no input %q", step.Action, name)
 		}
 	}
 	for _, in := range a.Inputs {
 		v, ok := step.With[in.Name]
 		if !ok {
-			v, err = evalDefault(in.Default, step)
-			if err != nil {
-				return nil, fmt.Errorf("input %s: %w", in.Name, err)
+			var err error
+			if v, err = evalDefault(in.Default, step); err != nil {
+				return fmt.Errorf("input %s: %w", in.Name, err)
 			}
 		}
 		env[gha.InputEnvName(in.Name)] = v
 	}
+	return nil
+}
+
+// runBinary runs the binary with args in ws with exactly env, within the
+// step's timeout (default 2 minutes), and returns its exit code, log and
+// workflow commands; an exit code is a result, failing to run an error.
+func (h *Harness) runBinary(ctx context.Context, step Step, args []string, ws string, env map[string]string) (*Result, error) {
 	timeout := step.Timeout
 	if timeout == 0 {
 		timeout = 2 * time.Minute
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, h.Binary, a.Runs.Args...)
+	cmd := exec.CommandContext(ctx, h.Binary, args...)
 	cmd.Dir = ws
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -213,14 +251,6 @@ func (h *Harness) Run(ctx context.Context, step Step) (*Result, error) {
 	}
 	res.Log, res.Stderr = stdout.String(), stderr.String()
 	res.Commands = ParseCommands(res.Log)
-	read := func(n string) string { b, _ := os.ReadFile(files[n]); return string(b) }
-	if res.Outputs, err = gha.ParseFileCommands(read("GITHUB_OUTPUT")); err != nil {
-		return nil, fmt.Errorf("parsing GITHUB_OUTPUT: %w", err)
-	}
-	if res.Env, err = gha.ParseFileCommands(read("GITHUB_ENV")); err != nil {
-		return nil, fmt.Errorf("parsing GITHUB_ENV: %w", err)
-	}
-	res.Summary = read("GITHUB_STEP_SUMMARY")
 	return res, nil
 }
 

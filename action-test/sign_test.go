@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/cosignlegacy"
 	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/oci"
@@ -74,12 +75,12 @@ func TestSignActionKey(t *testing.T) {
 	wantSummary(t, res, ref.Digest, "Signer (key fingerprint)", "legacy", "bundle", "Resolved from tag")
 	root := sgEmptyRoot(t)
 	cosigntest.MustPass(t, "verify", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, ref.String())
-	if err := cosigntest.LegacyVerify(t, ref, pub, "", map[string]any{"gate": "sign", "repo": "acme/app"}); err != nil {
+	if err := cosignlegacy.Verify(t, ref, pub, "", map[string]any{"gate": "sign", "repo": "acme/app"}); err != nil {
 		t.Errorf("legacy signature: %v", err)
 	}
 	_, otherPub := cosigntest.KeyPair(t, t.TempDir(), "x")
 	cosigntest.MustFail(t, "verify", "--key", otherPub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, ref.String())
-	if err := cosigntest.LegacyVerify(t, ref, otherPub, "", nil); err == nil {
+	if err := cosignlegacy.Verify(t, ref, otherPub, "", nil); err == nil {
 		t.Error("legacy signature verified with the wrong key")
 	}
 	unsigned := cosigntest.PushRandomImage(t, reg.Host, "acme/app", "unsigned")
@@ -350,7 +351,7 @@ func TestSignAttestActionKMS(t *testing.T) {
 	}
 	root := sgEmptyRoot(t)
 	cosigntest.MustPass(t, "verify", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, ref.String())
-	if err := cosigntest.LegacyVerify(t, ref, pub, "", nil); err != nil {
+	if err := cosignlegacy.Verify(t, ref, pub, "", nil); err != nil {
 		t.Errorf("legacy signature: %v", err)
 	}
 	res = run(t, Step{Action: "attest", Workspace: ws, Env: env, With: map[string]string{
@@ -359,7 +360,7 @@ func TestSignAttestActionKMS(t *testing.T) {
 		t.Fatalf("attest: exit %d\n%s\n%s", res.ExitCode, res.Log, res.Stderr)
 	}
 	cosigntest.MustPass(t, "verify-attestation", "--key", pub, "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", root, "--type", "vuln", ref.String())
-	if err := cosigntest.LegacyVerify(t, ref, pub, attestation.PredicateCycloneDX, nil); err != nil {
+	if err := cosignlegacy.Verify(t, ref, pub, attestation.PredicateCycloneDX, nil); err != nil {
 		t.Errorf("legacy attestation: %v", err)
 	}
 

@@ -56,6 +56,8 @@ var thirdParty = map[string]struct{ inputs, outputs []string }{
 	"actions/checkout":           {inputs: []string{"persist-credentials", "ref", "fetch-depth"}},
 	"actions/upload-artifact":    {inputs: []string{"name", "path", "if-no-files-found", "retention-days"}},
 	"actions/download-artifact":  {inputs: []string{"name", "path"}},
+	"actions/cache/restore":      {inputs: []string{"path", "key", "restore-keys"}, outputs: []string{"cache-hit", "cache-primary-key", "cache-matched-key"}},
+	"actions/cache/save":         {inputs: []string{"path", "key"}},
 	"docker/setup-buildx-action": {},
 	"docker/login-action":        {inputs: []string{"registry", "username", "password"}},
 	"docker/build-push-action":   {inputs: []string{"context", "file", "push", "tags", "provenance", "sbom", "platforms"}, outputs: []string{"digest", "imageid", "metadata"}},
@@ -472,6 +474,18 @@ func checkRules(name string, raw []byte, w *workflow, root *yaml.Node) []string 
 			if strings.HasPrefix(s.Uses, "actions/cache") || s.With["cache-from"] != "" || s.With["cache-to"] != "" {
 				cache = true
 			}
+			// A cache a pull request saves, a later run restores: caches are saved only
+			// from pushes to the default branch (actions/cache saves from every run).
+			if strings.HasPrefix(s.Uses, "actions/cache@") {
+				bad("job %s: actions/cache saves from every run, pull requests included; restore with actions/cache/restore and save with actions/cache/save", jn)
+			}
+			if strings.HasPrefix(s.Uses, "actions/cache/save@") && (!strings.Contains(s.If, "github.event_name == 'push'") ||
+				!strings.Contains(s.If, "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)")) {
+				bad("job %s: a cache saved from runs other than pushes to the default branch", jn)
+			}
+			if m := ourActionRe.FindStringSubmatch(s.Uses); m != nil && m[1] == "scan" && s.With["cache-secret"] == "" {
+				bad("job %s: scan without cache-secret (the key of its cache's MAC)", jn)
+			}
 			if strings.HasPrefix(s.Uses, "actions/checkout@") && s.With["persist-credentials"] != "false" {
 				bad("job %s: checkout without persist-credentials: false", jn)
 			}
@@ -591,11 +605,14 @@ func TestTemplatesChecksCatchBreakage(t *testing.T) {
 		{"tag instead of digest", "image: ${{ env.IMAGE }}@${{ needs.build.outputs.digest }}\n          require-digest: \"true\"\n          registry-username", "image: ${{ env.IMAGE }}:${{ github.sha }}\n          require-digest: \"true\"\n          registry-username", "is not repo@"},
 		{"unpinned action", "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683", "actions/checkout@v4", "is not pinned"},
 		{"no version comment", "docker/login-action@74a5d142397b4f367a81961eba4e8cd7edddf772 # v3.4.0", "docker/login-action@74a5d142397b4f367a81961eba4e8cd7edddf772", "no version comment"},
-		{"persisted credentials", "persist-credentials: false\n      - id: scan", "persist-credentials: true\n      - id: scan", "persist-credentials"},
+		{"persisted credentials", "persist-credentials: false\n      # The scan cache", "persist-credentials: true\n      # The scan cache", "persist-credentials"},
 		{"id-token where nothing is signed", "      contents: read\n      security-events: write\n    outputs:\n      verdict", "      contents: read\n      id-token: write\n      security-events: write\n    outputs:\n      verdict", "signs nothing"},
 		{"signing without id-token", "      id-token: write\n      packages: write\n    outputs:\n      image-ref", "      packages: write\n    outputs:\n      image-ref", "lacks id-token"},
 		{"pull_request_target", "  pull_request:\n", "  pull_request_target:\n", "pull_request_target"},
 		{"cache in a signing job", "      - id: sign\n", "      - uses: actions/cache@5a3ec84eff668545956fd18022155c47e93e2684 # v4.2.3\n      - id: sign\n", "uses a cache"},
+		{"cache saved from pull requests", "!cancelled() && github.event_name == 'push' &&", "!cancelled() &&", "saved from runs other than pushes"},
+		{"cache saved from every run", "uses: actions/cache/restore@", "uses: actions/cache@", "actions/cache saves from every run"},
+		{"scan without cache-secret", "          cache-secret: ${{ secrets.SECURE_GATES_CACHE_SECRET }}\n", "", "scan without cache-secret"},
 		{"expression in run", "      - id: sign\n", "      - run: echo \"${{ github.event.head_commit.message }}\"\n      - id: sign\n", "expression inside run"},
 	}
 	for _, tt := range tests {

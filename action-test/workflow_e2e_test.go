@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
-	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/verify"
 )
@@ -242,7 +241,7 @@ func TestFiveGateWorkflow(t *testing.T) {
 	}
 	keyless := []string{"--new-bundle-format", "--trusted-root", w.st.TrustedRoot, "--use-signed-timestamps", "--insecure-ignore-sct",
 		"--certificate-oidc-issuer", w.st.Issuer, "--certificate-identity-regexp", `^https://github\.com/acme/widgets/\.github/workflows/secure-gates\.yml@`}
-	out, err := cosigntest.Run(t, append(append([]string{"verify-attestation", "--type", attestation.PredicateVSA}, keyless...), w.image+"@"+clean)...)
+	out, err := testinfra.RunCosign(t, nil, append(append([]string{"verify-attestation", "--type", attestation.PredicateVSA}, keyless...), w.image+"@"+clean)...)
 	if err != nil {
 		t.Fatalf("cosign verify-attestation of the VSA: %v\n%s", err, out)
 	}

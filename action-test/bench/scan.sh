@@ -23,6 +23,13 @@
 #            loaded machine does not skew it) and ours / gitleaks', and check that
 #            both report the same findings (rule, file, line)
 # WARMUP=0   no warm-up round (SECRETS_ONLY; for the large tree)
+# WARM=1     time the scan cache (issue 20): `secure-gates scan --scanners
+#            secrets,deps,license --cache-dir`, cold (empty cache), warm on the unchanged
+#            tree, warm after one source file changed, and warm after a lockfile (the
+#            first go.mod or package-lock.json) changed; prints each and its ratio to
+#            cold (targets: unchanged <= 0.05, one file <= 0.10), and checks that every
+#            run reports the cold run's findings. No gitleaks, syft or grype runs.
+# DB_ROOT    (WARM) a grype DB root to use instead of building the benchmark DB
 #
 # Same work on both sides: the same tree, the same DB (grype with updates and age
 # validation off, both sides checking its hash), gitleaks' default rules on both
@@ -50,6 +57,57 @@ elif [[ -z "${TREE:-}" ]]; then
   make_tree "$TREE"
 fi
 echo "tree: $TREE ($(find "$TREE" -type f | wc -l) files, $(du -sh "$TREE" | cut -f1))"
+# warm_bench: the WARM mode (see the header).
+warm_bench() {
+  if [[ -n "${DB_ROOT:-}" ]]; then DB=$DB_ROOT; else bench_db && bench_cleanup; fi
+  local out="$WORK/out" cache="$WORK/scan-cache"
+  orig="$WORK/orig" # global: the EXIT trap restores the edited files
+  src=$(find "$TREE" -name '*.go' -type f -not -path '*/planted/*' | sort | head -1)
+  lock=$(find "$TREE" \( -name go.mod -o -name package-lock.json \) -type f | sort | head -1)
+  [[ -n "$src" && -n "$lock" ]] || { echo "the tree needs a .go file and a go.mod or package-lock.json" >&2; exit 2; }
+  echo "edited between runs: $src (a comment line), $lock (a blank line)"
+  mkdir -p "$out" "$orig"
+  cp "$src" "$orig/src" && cp "$lock" "$orig/lock"
+  restore() { cp "$orig/src" "$src" && cp "$orig/lock" "$lock"; }
+  cached() {
+    rm -rf "${out:?}/$1"
+    (cd "$WORK" && "$SG" scan --db-dir "$DB" --max-db-age 1000000h --upload-sarif false --scanners secrets,deps,license \
+      --cache-dir "$cache" --output-dir "$out/$1" "$TREE")
+  }
+  findings() { jq -r '.runs[] | .tool.driver.name as $t | .results[] | "\($t) \(.ruleId) \(.locations[0].physicalLocation.artifactLocation.uri):\(.locations[0].physicalLocation.region.startLine // 0)"' "$out/$1/scan.sarif" | sort; }
+  same() {
+    if ! diff <(findings "$1") <(findings "$2") >"$out/$2.diff"; then
+      echo "findings of $2 DIFFER from $1's ($out/$2.diff)"; exit 1
+    fi
+  }
+  check() { if [[ "$LAST_RC" -ne 0 && "$LAST_RC" -ne 1 ]]; then echo "$1 failed (exit $LAST_RC):"; tail -20 "$WORK/$1.log"; exit 1; fi; }
+  trap 'restore; bench_cleanup' EXIT
+  for i in $(seq "$RUNS"); do
+    restore
+    rm -rf "$cache"
+    measure cold cached cold && check cold
+    measure warm cached warm && check warm && same cold warm
+    printf '\n// edited by the benchmark\n' >>"$src"
+    measure warm-src cached warm-src && check warm-src
+    restore
+    printf '\n' >>"$lock"
+    measure warm-lock cached warm-lock && check warm-lock && same cold warm-lock
+    restore
+    echo "round $i done (load average $(load)); $(grep -h 'scan cache' "$WORK/warm.log" | tail -1)"
+  done
+  echo
+  header
+  row cold "cold (empty cache)"
+  row warm "warm, tree unchanged"
+  row warm-src "warm, one source file changed"
+  row warm-lock "warm, the lockfile changed"
+  read -r CW CC _ <<<"$(tstat cold)"
+  for l in warm warm-src warm-lock; do
+    read -r W C _ <<<"$(tstat "$l")"
+    awk -v l="$l" -v w="$W" -v c="$C" -v cw="$CW" -v cc="$CC" 'BEGIN { printf "%-10s / cold: wall %.3f, CPU %.3f\n", l, w / cw, c / cc }'
+  done
+}
+
 if [[ -n "${SECRETS_ONLY:-}" ]]; then
   OUT="$WORK/out"
   mkdir -p "$OUT"
@@ -103,6 +161,10 @@ if [[ -n "${SECRETS_ONLY:-}" ]]; then
     printf "secure-gates:     %6.2f / %6.2f\n", mb / sgc, mb / sgm
     printf "ours / gitleaks:  %6.2fx / %6.2fx (target >= 3)\n", glc / sgc, glm / sgm
   }'
+  exit 0
+fi
+if [[ -n "${WARM:-}" ]]; then
+  warm_bench
   exit 0
 fi
 SYFT=$(tool syft github.com/anchore/syft/cmd/syft $SYFT_V)

@@ -11,13 +11,6 @@ import (
 	"github.com/secure-gates/secure-gates/internal/gate/gatetest"
 )
 
-func TestDeclaration(t *testing.T) {
-	t.Parallel()
-	if err := Gate.Check(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // A repository directory scored from its files: the reports written where the
 // inputs say, their paths, the total and the tier as outputs, the markdown as
 // the summary; min-score above the total fails by policy with the outputs set.
@@ -69,9 +62,8 @@ func TestAssessInputs(t *testing.T) {
 		{[]string{"--paved-road", "acme"}, `input "paved-road": "acme" is not OWNER/REPO`},
 		{[]string{"--reassessment-period", "9000h"}, `input "reassessment-period"`},
 	} {
-		res := gatetest.Run(t, Gate, nil, tt.args...)
-		if res.Code != 2 || !strings.Contains(res.Stderr, tt.want) || len(res.Outputs) != 0 {
-			t.Errorf("%v: exit %d, outputs %v, want 2 and %q:\n%s", tt.args, res.Code, res.Outputs, tt.want, res.Stderr)
-		}
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			gatetest.Refused(t, gatetest.Run(t, Gate, nil, tt.args...), tt.want)
+		})
 	}
 }

@@ -2,12 +2,9 @@ package attest
 
 import (
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/gate/gatetest"
@@ -16,24 +13,11 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/signing"
 )
 
-func TestDeclaration(t *testing.T) {
-	t.Parallel()
-	if err := Gate.Check(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // Every input error, and every bad combination, is refused before the registry,
 // the key or the OIDC token is touched; every bad predicate line is named.
 func TestRefusedBeforeAnyWork(t *testing.T) {
 	t.Parallel()
-	hits := new(atomic.Int32)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		http.Error(w, "no", http.StatusServiceUnavailable)
-	}))
-	t.Cleanup(srv.Close)
-	tag := strings.TrimPrefix(srv.URL, "http://") + "/acme/app:v1"
+	tag := strings.TrimPrefix(gatetest.Untouched(t, "the registry"), "http://") + "/acme/app:v1"
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.json")
 	if err := os.WriteFile(big, make([]byte, attestation.DefaultMaxPayloadBytes+1), 0o644); err != nil {
@@ -52,25 +36,9 @@ func TestRefusedBeforeAnyWork(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			res := gatetest.Run(t, Gate, nil, append(tt.args, "--key", "absent.key", tag)...)
-			if res.Code != 2 {
-				t.Errorf("exit %d, want 2\n%s", res.Code, res.Stderr)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(res.Stderr, w) {
-					t.Errorf("error lacks %q:\n%s", w, res.Stderr)
-				}
-			}
-			if len(res.Outputs) != 0 || res.Summary != "" {
-				t.Errorf("outputs %v, summary %q on an input error", res.Outputs, res.Summary)
-			}
+			gatetest.Refused(t, gatetest.Run(t, Gate, nil, append(tt.args, "--key", "absent.key", tag)...), tt.want...)
 		})
 	}
-	t.Cleanup(func() {
-		if n := hits.Load(); n != 0 {
-			t.Errorf("the registry was reached %d times", n)
-		}
-	})
 }
 
 // slsaprovenance=auto stands for the job's provenance, appended after the

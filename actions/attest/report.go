@@ -1,11 +1,9 @@
 package attest
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/secure-gates/secure-gates/pkg/attestation"
-	"github.com/secure-gates/secure-gates/pkg/gha"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/signing"
 )
@@ -26,13 +24,6 @@ func (o Outputs) Summary() string {
 	if r.res == nil {
 		return ""
 	}
-	var s gha.Summary
-	title := "Attested"
-	if r.err != nil {
-		title = "Attestation INCOMPLETE"
-	}
-	s.Heading(2, title+": "+r.ref.String())
-	s.Table([]string{"", ""}, signing.IdentityRows(r.ref, r.res.Identity))
 	rows := make([][]string, 0, len(r.res.Attestations))
 	for _, a := range r.res.Attestations {
 		where := []string{}
@@ -44,12 +35,8 @@ func (o Outputs) Summary() string {
 		}
 		rows = append(rows, []string{shortName(a.Type), a.Type, a.Digest, strings.Join(where, "; "), signing.TlogText(a.Tlog)})
 	}
-	s.Table([]string{"Claim", "Predicate type", "Envelope digest", "Where", "Transparency log"}, rows)
-	var pe *signing.PartialError
-	if errors.As(r.err, &pe) {
-		s.Para("NOT pushed: " + strings.Join(pe.NotPushed, "; "))
-	}
-	return s.String()
+	return signing.PushSummary{Title: "Attested", Incomplete: "Attestation INCOMPLETE", Ref: r.ref, Identity: r.res.Identity,
+		Header: []string{"Claim", "Predicate type", "Envelope digest", "Where", "Transparency log"}, Rows: rows, Err: r.err}.Markdown()
 }
 
 func shortName(uri string) string {

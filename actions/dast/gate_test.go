@@ -11,13 +11,6 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/gha"
 )
 
-func TestDeclaration(t *testing.T) {
-	t.Parallel()
-	if err := Gate.Check(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // workspace holds the named pkg/dast fixtures.
 func workspace(t *testing.T, fixtures ...string) map[string]string {
 	t.Helper()

@@ -17,13 +17,6 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/policy"
 )
 
-func TestDeclaration(t *testing.T) {
-	t.Parallel()
-	if err := Gate.Check(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 const head = "apiVersion: secure-gates/v1\nkind: Policy\n"
 
 const risky = head + "mode: audit\nidentities:\n  - issuer: https://token.actions.githubusercontent.com\n" +

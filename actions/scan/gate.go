@@ -22,6 +22,7 @@ import (
 	scanner "github.com/secure-gates/secure-gates/pkg/scan"
 	"github.com/secure-gates/secure-gates/pkg/scan/iac"
 	"github.com/secure-gates/secure-gates/pkg/scan/license"
+	"github.com/secure-gates/secure-gates/pkg/scancache"
 	"github.com/secure-gates/secure-gates/pkg/vulndb"
 )
 
@@ -55,14 +56,18 @@ type Inputs struct {
 	UploadSARIF    bool     `input:"upload-sarif"`
 	Category       string   `input:"category"`
 	Token          string   `input:"token,secret"`
+	CacheDir       string   `input:"cache-dir"`
+	CacheSecret    string   `input:"cache-secret,secret"`
+	CacheMaxSize   string   `input:"cache-max-size"`
 	// Timeout bounds each network phase (DB download, upload), not the scan.
 	Timeout time.Duration `input:"timeout"`
 	page.PagingInputs
 
 	// Parsed by Validate.
-	cutoff     finding.Severity
-	scanners   []string
-	helmValues map[string][]string
+	cutoff       finding.Severity
+	scanners     []string
+	helmValues   map[string][]string
+	cacheMaxSize int64
 }
 
 // Validate checks every input that needs no file, and keeps what it parsed.
@@ -88,6 +93,12 @@ func (in *Inputs) Validate() error {
 	default:
 		return errkind.Input(fmt.Errorf("license-unknown %q: expected warn, fail or ignore", in.LicenseUnknown))
 	}
+	if in.cacheMaxSize, err = scancache.ParseSize(cmp.Or(in.CacheMaxSize, "512MiB")); err != nil {
+		return errkind.Input(fmt.Errorf("cache-max-size: %w", err))
+	}
+	if in.CacheSecret != "" && len(in.CacheSecret) < scancache.MinSecretBytes {
+		return errkind.Input(fmt.Errorf("cache-secret: %d characters, expected at least %d (give a random secret, e.g. openssl rand -hex 32)", len(in.CacheSecret), scancache.MinSecretBytes))
+	}
 	in.helmValues, err = iac.ParseHelmValues(in.HelmValues)
 	return err
 }
@@ -107,6 +118,7 @@ type Outputs struct {
 	Medium            int    `output:"medium"`
 	Low               int    `output:"low"`
 	Secrets           int    `output:"secrets"`
+	CacheKey          string `output:"cache-key"`
 	page.PagingOutputs
 
 	report  report
@@ -153,6 +165,7 @@ func runScan(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 	}
 	run.Infof("secure-gates scan: %s with %s", s.opts.Root, strings.Join(s.opts.Scanners, ", "))
 	res, err := scanner.Run(ctx, s.opts)
+	cacheKey := closeCache(run, s)
 	if err != nil {
 		return Outputs{}, err
 	}
@@ -164,7 +177,7 @@ func runScan(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 	counts := res.Counts()
 	out := Outputs{Verdict: string(res.Decision), SARIF: files.SARIF, CodeScanPredicate: files.CodeScan, VulnPredicate: files.Vuln,
 		Critical: counts[finding.Critical], High: counts[finding.High], Medium: counts[finding.Medium], Low: counts[finding.Low],
-		Secrets: res.Secrets(), report: report{res: res, files: files, repo: s.repo, onRunner: run.InActions()}, subject: s.repo}
+		Secrets: res.Secrets(), CacheKey: cacheKey, report: report{res: res, files: files, repo: s.repo, onRunner: run.InActions()}, subject: s.repo}
 	if c := run.Context(); c.Repository != "" && c.SHA != "" {
 		out.subject = c.Repository + "@" + c.SHA
 	}

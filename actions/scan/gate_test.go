@@ -16,13 +16,6 @@ import (
 	scanner "github.com/secure-gates/secure-gates/pkg/scan"
 )
 
-func TestDeclaration(t *testing.T) {
-	t.Parallel()
-	if err := Gate.Check(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // Off a runner the report is a table in the log, no summary; the planted
 // secrets fail the gate (exit 1) and the outputs say so.
 func TestScanLocal(t *testing.T) {
@@ -61,13 +54,12 @@ func TestScanInputsBeforeWork(t *testing.T) {
 		{[]string{"--upload-sarif=false", "--helm-values", "nodir"}, "helm-values"},
 		{[]string{"--upload-sarif=false", "--timeout", "0s"}, "timeout is 0s"},
 	} {
-		res := gatetest.Run(t, Gate, env, append(tt.args, "--scanners", "secrets", "--output-dir", out)...)
-		if res.Code != 2 || !strings.Contains(res.Log, tt.want) {
-			t.Errorf("%v: exit %d, log:\n%s", tt.args, res.Code, res.Log)
-		}
-		if _, err := os.Stat(out); !os.IsNotExist(err) {
-			t.Errorf("%v: the output folder was written before the input error (%v)", tt.args, err)
-		}
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			gatetest.Refused(t, gatetest.Run(t, Gate, env, append(tt.args, "--scanners", "secrets", "--output-dir", out)...), tt.want)
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("the output folder was written before the input error (%v)", err)
+			}
+		})
 	}
 }
 
@@ -118,4 +110,58 @@ func TestReport(t *testing.T) {
 	res.Applied = []exceptions.Applied{{Entry: exceptions.Entry{ID: "k8s-resource-limits", Scope: "k8s/**", Reason: "limits set by the platform", Ticket: "OPS-1", Expires: exp}, Findings: 1}}
 	res.Expired = []exceptions.Entry{{ID: "docker-user", Scope: "Dockerfile", Ticket: "OPS-2", Expires: exp.AddDate(0, -2, 0)}}
 	gatetest.Golden(t, "summary-waived.md", Summary(res, files))
+}
+
+// The scan cache through the action: a second run over an unchanged tree
+// reads every file's answer from the cache and gives the key of the cache it
+// read (no new cache to save); a changed file makes a new key. A cache that
+// cannot be opened is a warning, never a failed scan; a short cache-secret is
+// an input error, and the secret is masked.
+func TestScanCache(t *testing.T) {
+	t.Parallel()
+	fx := testinfra.NewScanFixture(t)
+	cache := filepath.Join(t.TempDir(), "cache")
+	const secret = "a cache secret of 32 characters!"
+	run := func(t *testing.T, extra ...string) gatetest.Result {
+		t.Helper()
+		args := append([]string{"--scanners", "secrets", "--output-dir", filepath.Join(t.TempDir(), "out"), "--cache-secret", secret}, extra...)
+		res := gatetest.Run(t, Gate, nil, append(args, fx.Dir)...)
+		if res.Code != 1 || strings.Contains(res.Log, secret) {
+			t.Fatalf("exit %d (want 1: the planted secrets), secret in the log: %v\n%s%s", res.Code, strings.Contains(res.Log, secret), res.Log, res.Stderr)
+		}
+		return res
+	}
+	cold := run(t, "--cache-dir", cache)
+	warm := run(t, "--cache-dir", cache)
+	key := cold.Outputs["cache-key"]
+	if !strings.HasPrefix(key, "secure-gates-scan-") || warm.Outputs["cache-key"] != key {
+		t.Errorf("cache-key: cold %q, warm %q; want equal, secure-gates-scan-...", key, warm.Outputs["cache-key"])
+	}
+	if !strings.Contains(warm.Log, " 0 misses") || !strings.Contains(warm.Log, "entries MACed with the cache secret") {
+		t.Errorf("the warm run's cache line:\n%s", warm.Log)
+	}
+	if err := os.WriteFile(filepath.Join(fx.Dir, "new.txt"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if changed := run(t, "--cache-dir", cache); changed.Outputs["cache-key"] == key {
+		t.Error("a new file left the cache-key as it was")
+	}
+	if none := run(t, "--cache-dir", "none"); none.Outputs["cache-key"] != "" || strings.Contains(none.Log, "scan cache ") {
+		t.Errorf("cache-dir none: key %q\n%s", none.Outputs["cache-key"], none.Log)
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res := run(t, "--cache-dir", file); !strings.Contains(res.Log, "Scan cache not used") || res.Outputs["cache-key"] != "" {
+		t.Errorf("a cache-dir that is a file:\n%s", res.Log)
+	}
+	res := gatetest.Run(t, Gate, nil, "--scanners", "secrets", "--cache-dir", cache, "--cache-secret", "short", fx.Dir)
+	if res.Code != 2 || !strings.Contains(res.Log+res.Stderr, "cache-secret: 5 characters") {
+		t.Errorf("a short cache-secret: exit %d\n%s", res.Code, res.Log)
+	}
+	res = gatetest.Run(t, Gate, nil, "--scanners", "secrets", "--cache-max-size", "lots", fx.Dir)
+	if res.Code != 2 || !strings.Contains(res.Log+res.Stderr, `cache-max-size: size "lots"`) {
+		t.Errorf("a bad cache-max-size: exit %d\n%s", res.Code, res.Log)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/scan/iac"
 	"github.com/secure-gates/secure-gates/pkg/scan/license"
 	"github.com/secure-gates/secure-gates/pkg/scan/secrets"
+	"github.com/secure-gates/secure-gates/pkg/scancache"
 	"github.com/secure-gates/secure-gates/pkg/vulndb"
 )
 
@@ -29,6 +31,7 @@ type setup struct {
 	repo    string // what SARIF locations and annotations are relative to
 	ctx     gha.Context
 	ev      *gha.Event
+	cache   *scancache.Dir // nil: no cache
 }
 
 // prepare reads what the inputs name (exceptions, the event, the secrets rules,
@@ -83,8 +86,55 @@ func prepare(ctx context.Context, run *gate.Run, in Inputs) (*setup, error) {
 	if in.Staged {
 		// Pre-commit: only the staged changes, and only for secrets.
 		s.opts.Scanners = []string{scanner.Secrets}
+	} else if s.cache = openCache(run, in, resolve, root); s.cache != nil {
+		s.opts.Cache = s.cache
 	}
 	return s, nil
+}
+
+// DefaultCacheDir is the scan cache's folder under RUNNER_TEMP when cache-dir
+// is empty on a runner.
+const DefaultCacheDir = "secure-gates-scan-cache"
+
+// openCache opens the scan cache cache-dir names: empty is DefaultCacheDir
+// under RUNNER_TEMP on a runner and no cache off one; "none" is no cache. A
+// cache that cannot be opened is a warning: the scan runs without it.
+func openCache(run *gate.Run, in Inputs, resolve func(string) string, root string) *scancache.Dir {
+	dir := resolve(in.CacheDir)
+	if in.CacheDir == "" && run.RunnerTemp() != "" {
+		dir = filepath.Join(run.RunnerTemp(), DefaultCacheDir)
+	}
+	if dir == "" || in.CacheDir == "none" {
+		return nil
+	}
+	var secret []byte
+	if in.CacheSecret != "" {
+		secret = []byte(in.CacheSecret)
+	}
+	c, err := scancache.Open(dir, scancache.Options{Secret: secret, MaxBytes: in.cacheMaxSize})
+	if err != nil {
+		run.Annotate(gha.Annotation{Level: gha.LevelWarning, Title: "Scan cache not used", Message: err.Error() + "; scanning without a cache"})
+		return nil
+	}
+	if repoRoot(root, dir) == root {
+		run.Annotate(gha.Annotation{Level: gha.LevelWarning, Title: "Scan cache inside the scanned path",
+			Message: "cache-dir " + dir + " is inside " + root + ": its files are scanned too; keep it outside (the default is under RUNNER_TEMP)"})
+	}
+	return c
+}
+
+// closeCache trims and closes the scan cache, logs what it did, and returns
+// the cache-key output ("" without a cache).
+func closeCache(run *gate.Run, s *setup) string {
+	if s.cache == nil {
+		return ""
+	}
+	if err := s.cache.Close(); err != nil {
+		run.Infof("scan cache: closing %s: %v", s.cache.Path(), err)
+	}
+	st := s.cache.Stats()
+	run.Infof("%s", st)
+	return scanner.CacheKey(cmp.Or(run.Getenv("RUNNER_OS"), runtime.GOOS), s.opts, st.Digest)
 }
 
 func resolveAll(resolve func(string) string, ps []string) []string {

@@ -2,10 +2,7 @@ package sign
 
 import (
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/gate/gatetest"
@@ -13,31 +10,11 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/signing"
 )
 
-func TestDeclaration(t *testing.T) {
-	t.Parallel()
-	if err := Gate.Check(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// untouched is a registry that must not be reached: every request counts.
-func untouched(t *testing.T) (host string, hits *atomic.Int32) {
-	t.Helper()
-	hits = new(atomic.Int32)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		http.Error(w, "no", http.StatusServiceUnavailable)
-	}))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://"), hits
-}
-
 // Every input error, and every bad combination, is refused before the registry,
 // the key or the OIDC token is touched.
 func TestRefusedBeforeAnyWork(t *testing.T) {
 	t.Parallel()
-	host, hits := untouched(t)
-	tag := host + "/acme/app:v1"
+	tag := strings.TrimPrefix(gatetest.Untouched(t, "the registry"), "http://") + "/acme/app:v1"
 	for _, tt := range []struct {
 		name string
 		args []string
@@ -53,17 +30,8 @@ func TestRefusedBeforeAnyWork(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			res := gatetest.Run(t, Gate, nil, append(tt.args, "--key", "absent.key", tag)...)
-			if res.Code != 2 || !strings.Contains(res.Stderr, tt.want) {
-				t.Errorf("exit %d, want 2 naming %q\n%s", res.Code, tt.want, res.Stderr)
-			}
-			if len(res.Outputs) != 0 || res.Summary != "" {
-				t.Errorf("outputs %v, summary %q on an input error", res.Outputs, res.Summary)
-			}
+			gatetest.Refused(t, gatetest.Run(t, Gate, nil, append(tt.args, "--key", "absent.key", tag)...), tt.want)
 		})
-	}
-	if n := hits.Load(); n != 0 {
-		t.Errorf("the registry was reached %d times", n)
 	}
 }
 

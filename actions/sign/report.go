@@ -1,10 +1,6 @@
 package sign
 
 import (
-	"errors"
-	"strings"
-
-	"github.com/secure-gates/secure-gates/pkg/gha"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/signing"
 )
@@ -25,23 +21,12 @@ func (o Outputs) Summary() string {
 	if r.res == nil {
 		return ""
 	}
-	var s gha.Summary
-	title := "Signed"
-	if r.err != nil {
-		title = "Signing INCOMPLETE"
-	}
-	s.Heading(2, title+": "+r.ref.String())
-	s.Table([]string{"", ""}, signing.IdentityRows(r.ref, r.res.Identity))
 	rows := make([][]string, 0, len(r.res.Signatures))
 	for _, sg := range r.res.Signatures {
 		rows = append(rows, []string{sg.Image, string(sg.Format), sg.Reference, signing.TlogText(sg.Tlog), yesNo(sg.Timestamped)})
 	}
-	s.Table([]string{"Image", "Format", "Where", "Transparency log", "Timestamp"}, rows)
-	var pe *signing.PartialError
-	if errors.As(r.err, &pe) {
-		s.Para("NOT pushed: " + strings.Join(pe.NotPushed, "; "))
-	}
-	return s.String()
+	return signing.PushSummary{Title: "Signed", Incomplete: "Signing INCOMPLETE", Ref: r.ref, Identity: r.res.Identity,
+		Header: []string{"Image", "Format", "Where", "Transparency log", "Timestamp"}, Rows: rows, Err: r.err}.Markdown()
 }
 
 func yesNo(b bool) string {

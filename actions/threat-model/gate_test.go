@@ -15,13 +15,6 @@ import (
 	tm "github.com/secure-gates/secure-gates/pkg/threatmodel"
 )
 
-func TestDeclaration(t *testing.T) {
-	t.Parallel()
-	if err := Gate.Check(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func body(t *testing.T, file string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", file))

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/gate"
@@ -20,13 +17,6 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/policy"
 	"github.com/secure-gates/secure-gates/pkg/verify"
 )
-
-func TestDeclaration(t *testing.T) {
-	t.Parallel()
-	if err := Gate.Check(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // The summary, annotations and outputs of a verified deploy, an audit-mode
 // failure (break-glass, outage waiver, every evidence table past its row cap)
@@ -98,15 +88,10 @@ func TestDeployLines(t *testing.T) {
 // refused before the policy is read, the registry reached or a cluster touched.
 func TestRefusedBeforeAnyWork(t *testing.T) {
 	t.Parallel()
-	hits := new(atomic.Int32)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		http.Error(w, "no", http.StatusServiceUnavailable)
-	}))
-	t.Cleanup(srv.Close)
-	image := strings.TrimPrefix(srv.URL, "http://") + "/acme/app@" + testDigest
+	srv := gatetest.Untouched(t, "the registry or the cluster")
+	image := strings.TrimPrefix(srv, "http://") + "/acme/app@" + testDigest
 	// The policy file does not exist: an error naming it would mean it was read.
-	base := []string{"--policy", filepath.Join(t.TempDir(), "absent.yaml"), "--kubeconfig", srv.URL}
+	base := []string{"--policy", filepath.Join(t.TempDir(), "absent.yaml"), "--kubeconfig", srv}
 	for _, tt := range []struct {
 		name string
 		args []string
@@ -124,13 +109,7 @@ func TestRefusedBeforeAnyWork(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			res := gatetest.Run(t, Gate, nil, append(append(append([]string{}, base...), tt.args...), image)...)
-			if res.Code != 2 || !strings.Contains(res.Stderr, tt.want) {
-				t.Errorf("exit %d, want 2 naming %q\n%s", res.Code, tt.want, res.Stderr)
-			}
-			if len(res.Outputs) != 0 || res.Summary != "" {
-				t.Errorf("outputs %v, summary %q on an input error", res.Outputs, res.Summary)
-			}
+			gatetest.Refused(t, gatetest.Run(t, Gate, nil, append(append(append([]string{}, base...), tt.args...), image)...), tt.want)
 		})
 	}
 	t.Run("empty report", func(t *testing.T) {
@@ -146,11 +125,6 @@ func TestRefusedBeforeAnyWork(t *testing.T) {
 			"--rollout-timeout", "10m", "--timeout", "10m", "--dry-run", "true", image)...)
 		if res.Code != 2 || !strings.Contains(res.Stderr, "absent.yaml") {
 			t.Errorf("exit %d, want 2 naming the missing policy (the inputs are valid)\n%s", res.Code, res.Stderr)
-		}
-	})
-	t.Cleanup(func() {
-		if n := hits.Load(); n != 0 {
-			t.Errorf("the registry or the cluster was reached %d times", n)
 		}
 	})
 }

@@ -392,11 +392,8 @@ func verifyCmd(ctx context.Context, rt *gha.Runtime, args []string) error {
 	environment := fs.String("environment", "", "the environment the bundle must have been verified for (a bundle of a deploy to the environment a dast requirement runs in does not evidence the promotion beyond it)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	fs.Usage = func() { fmt.Fprint(rt.Stdout(), usage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errkind.Input(fmt.Errorf("evidence verify: %w", err))
+	if help, err := gate.ParseFlagArgs(fs, args); help || err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return errkind.Input(errors.New("evidence verify: want one bundle (a folder or .tar.gz): evidence verify [flags] BUNDLE"))

@@ -151,12 +151,33 @@ func Report(rt *gha.Runtime, out any) error {
 }
 
 // Check compares the gate's Go declaration with its action.yml, both ways: the
-// inputs its Inputs struct reads, and the outputs its Outputs struct writes.
+// inputs its Inputs struct reads (CheckInputs), and the outputs its Outputs
+// struct writes.
 func (g Gate) Check() error {
 	a, err := gha.ParseAction(g.ActionYAML)
 	if err != nil {
 		return err
 	}
+	if err := g.checkInputs(a); err != nil {
+		return err
+	}
+	if g.Outputs == nil {
+		return fmt.Errorf("outputs of %s: the gate is not made with gate.Define", g.Name)
+	}
+	return gha.CheckOutputs(a, g.Outputs)
+}
+
+// CheckInputs compares the inputs the gate's Inputs struct reads with those its
+// action.yml declares: no undeclared input, no dead input.
+func (g Gate) CheckInputs() error {
+	a, err := gha.ParseAction(g.ActionYAML)
+	if err != nil {
+		return err
+	}
+	return g.checkInputs(a)
+}
+
+func (g Gate) checkInputs(a *gha.Action) error {
 	var declared []string
 	for _, in := range a.Inputs {
 		declared = append(declared, in.Name)
@@ -167,8 +188,5 @@ func (g Gate) Check() error {
 	if !slices.Equal(declared, read) {
 		return fmt.Errorf("inputs of %s: action.yml declares %v, the Go reader reads %v", g.Name, declared, read)
 	}
-	if g.Outputs == nil {
-		return fmt.Errorf("outputs of %s: the gate is not made with gate.Define", g.Name)
-	}
-	return gha.CheckOutputs(a, g.Outputs)
+	return nil
 }

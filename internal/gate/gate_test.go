@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"io"
@@ -91,5 +92,55 @@ func TestParseFlags(t *testing.T) {
 				t.Errorf("list %q, want a,b", l.String())
 			}
 		})
+	}
+}
+
+// What ParseFlags prints: the usage on -h and on a bad flag, never the flag
+// package's own line quoting a bad flag raw (on a runner a line of it could be
+// a workflow command); the default usage when fs.Usage is nil; and the flag
+// set's output is restored.
+func TestParseFlagsOutput(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, arg string
+		noUsage   bool
+		want      string
+	}{
+		{name: "help", arg: "-h", want: "usage\n  -policy string"},
+		{name: "bad flag", arg: "--x\n::warning::injected", want: "usage\n  -policy string"},
+		{name: "default usage", arg: "--help", noUsage: true, want: "Usage of policy check:\n  -policy string"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			fs := flag.NewFlagSet("policy check", flag.ContinueOnError)
+			fs.SetOutput(&out)
+			fs.String("policy", "", "policy file")
+			fs.Usage = func() { out.WriteString("usage\n"); fs.PrintDefaults() }
+			if tc.noUsage {
+				fs.Usage = nil
+			}
+			_, err := ParseFlags(fs, []string{tc.arg}, "")
+			if got := out.String(); !strings.HasPrefix(got, tc.want) || strings.Contains(got, "::warning::") {
+				t.Errorf("printed %q, want it to start with %q and hold no workflow command", got, tc.want)
+			}
+			if strings.HasPrefix(tc.arg, "--x") && (err == nil || !strings.Contains(err.Error(), "-x\n::warning::injected")) {
+				t.Errorf("error %v does not name the flag", err)
+			}
+			if fs.Output() != &out {
+				t.Error("the flag set's output was not restored")
+			}
+		})
+	}
+}
+
+// ParseFlagArgs leaves the arguments after the flags to the command.
+func TestParseFlagArgs(t *testing.T) {
+	t.Parallel()
+	fs := flag.NewFlagSet("evidence verify", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "")
+	help, err := ParseFlagArgs(fs, []string{"--json", "bundle.tar.gz"})
+	if help || err != nil || !*asJSON || fs.NArg() != 1 || fs.Arg(0) != "bundle.tar.gz" {
+		t.Errorf("help %v, error %v, json %v, args %q", help, err, *asJSON, fs.Args())
 	}
 }

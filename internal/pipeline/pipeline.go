@@ -24,7 +24,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -104,11 +103,8 @@ func Command(gates []gate.Gate) gate.Command {
 			fs.BoolVar(&o.Keep, "keep", false, "keep the temporary work folder")
 			fs.BoolVar(&o.Verbose, "verbose", false, "print every gate's log")
 			fs.StringVar(&o.DAST, "dast", DASTAuto, "auto, on or off: after the staging deploy, when the policy requires dast, attack the service on loopback with wapiti, attest the dast verdict and promote to production")
-			if err := fs.Parse(args); err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return nil
-				}
-				return errkind.Input(fmt.Errorf("pipeline: %w", err))
+			if help, err := gate.ParseFlagArgs(fs, args); help || err != nil {
+				return err
 			}
 			switch fs.NArg() {
 			case 0:

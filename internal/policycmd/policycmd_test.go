@@ -158,3 +158,25 @@ func TestPolicyCheck(t *testing.T) {
 		})
 	}
 }
+
+// A bad flag is reported once, by the caller, escaped: the flag package's own
+// line, which quotes the flag raw, is not printed, so a flag named
+// "x\n::warning::…" puts no workflow command on a line of its own.
+func TestBadFlagNotEchoed(t *testing.T) {
+	for _, args := range [][]string{{"check", "--x\n::warning::injected"}, {"kyverno", "--x\n::warning::injected"}} {
+		var stdout bytes.Buffer
+		rt := gha.New(gha.Options{Stdout: &stdout, Getenv: func(k string) string { return map[string]string{"GITHUB_ACTIONS": "true"}[k] }})
+		err := Command.Run(context.Background(), rt, args)
+		if errkind.Of(err) != errkind.KindInput || !strings.Contains(err.Error(), "flag provided but not defined") {
+			t.Errorf("%s: err = %v", args[0], err)
+		}
+		for _, l := range strings.Split(stdout.String(), "\n") {
+			if strings.HasPrefix(l, "::") {
+				t.Errorf("%s: a workflow command in the output: %q", args[0], l)
+			}
+		}
+		if !strings.Contains(stdout.String(), "Usage:") {
+			t.Errorf("%s: no usage printed:\n%s", args[0], stdout.String())
+		}
+	}
+}

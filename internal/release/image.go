@@ -3,6 +3,7 @@ package release
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -109,18 +110,7 @@ func (r *ImageResult) Close() error {
 // entries are sorted, owned by 0:0, stamped with Epoch and given fixed modes,
 // so that the same checkout, toolchain and base build the same digest.
 func BuildImage(ctx context.Context, o ImageOptions) (_ *ImageResult, err error) {
-	if o.Root == "" {
-		o.Root = "."
-	}
-	if o.Arch == "" {
-		o.Arch = "amd64"
-	}
-	if o.Version == "" {
-		o.Version = "dev"
-	}
-	if o.Go == "" {
-		o.Go = "go"
-	}
+	o = withImageDefaults(o)
 	if strings.ContainsAny(o.Version, " \t\n'\"") {
 		return nil, errkind.Input(fmt.Errorf("release image: --version %q: no spaces or quotes", o.Version))
 	}
@@ -137,54 +127,114 @@ func BuildImage(ctx context.Context, o ImageOptions) (_ *ImageResult, err error)
 			}
 		}()
 	}
-	epoch := o.Epoch
-	if epoch == 0 {
-		var err error
-		if epoch, err = commitTime(ctx, o.Root); err != nil {
-			return nil, err
-		}
-	}
-	if epoch < 0 {
-		return nil, errkind.Input(fmt.Errorf("release image: SOURCE_DATE_EPOCH %d is negative", epoch))
+	epoch, err := sourceDateEpoch(ctx, o)
+	if err != nil {
+		return nil, err
 	}
 	at := time.Unix(epoch, 0).UTC()
-
-	var base v1.Image = mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
-	var baseRef oci.Ref
-	if o.Base != "" {
-		var err error
-		if baseRef, err = oci.ParseDigestRef(o.Base); err != nil {
-			return nil, fmt.Errorf("release image: --base must name a digest: %w", err)
-		}
-		d, _ := baseRef.Name()
-		opts := append(o.Registry.RemoteOptions(ctx), remote.WithPlatform(v1.Platform{OS: "linux", Architecture: o.Arch}))
-		if base, err = remote.Image(d, opts...); err != nil {
-			return nil, oci.Classify("release image: pulling the base "+baseRef.String(), err)
-		}
+	base, baseRef, err := baseImage(ctx, o)
+	if err != nil {
+		return nil, err
 	}
-
-	bin := o.Binary
-	if bin == "" {
-		bin = filepath.Join(work, "secure-gates")
-		ldflags := "-s -w -buildid= -X main.version=" + o.Version
-		if err := goCmd(ctx, o.Go, o.Arch, o.Root, "build", "-trimpath", "-ldflags="+ldflags, "-o", bin, "."); err != nil {
-			return nil, err
-		}
-	}
-	sv := o.SLSAVerifier
-	if sv == "" {
-		sv = filepath.Join(work, "slsa-verifier")
-		if err := BuildSLSAVerifier(ctx, o.Go, o.Arch, work, sv); err != nil {
-			return nil, err
-		}
+	bin, sv, err := buildBinaries(ctx, o, work)
+	if err != nil {
+		return nil, err
 	}
 	ca := o.CACerts
 	if ca == "" && o.Base == "" {
 		ca = HostCACerts
 	}
+	img, err := appendLayers(base, o, work, ca, bin, sv, at)
+	if err != nil {
+		return nil, err
+	}
+	if img, err = configure(ctx, img, o, ca, baseRef, at); err != nil {
+		return nil, err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return nil, errkind.Infra(fmt.Errorf("release image: %w", err))
+	}
+	size, err := compressedSize(img)
+	if err != nil {
+		return nil, err
+	}
+	res := &ImageResult{Image: img, Digest: d, CompressedSize: size, Epoch: epoch}
+	if o.WorkDir == "" {
+		res.cleanup = work
+	}
+	return res, nil
+}
 
-	// Layer 1: the files a scratch image needs and slsa-verifier (changes with
-	// its pin); layer 2: secure-gates (changes every release).
+// withImageDefaults fills o's unset root, arch, version and go command.
+func withImageDefaults(o ImageOptions) ImageOptions {
+	o.Root = cmp.Or(o.Root, ".")
+	o.Arch = cmp.Or(o.Arch, "amd64")
+	o.Version = cmp.Or(o.Version, "dev")
+	o.Go = cmp.Or(o.Go, "go")
+	return o
+}
+
+// sourceDateEpoch is o.Epoch, or the commit time of HEAD in o.Root when it is
+// zero; a negative one is an input error.
+func sourceDateEpoch(ctx context.Context, o ImageOptions) (int64, error) {
+	epoch := o.Epoch
+	if epoch == 0 {
+		var err error
+		if epoch, err = commitTime(ctx, o.Root); err != nil {
+			return 0, err
+		}
+	}
+	if epoch < 0 {
+		return 0, errkind.Input(fmt.Errorf("release image: SOURCE_DATE_EPOCH %d is negative", epoch))
+	}
+	return epoch, nil
+}
+
+// baseImage is the empty OCI image, or o.Base (by digest) pulled for o.Arch.
+func baseImage(ctx context.Context, o ImageOptions) (v1.Image, oci.Ref, error) {
+	var base v1.Image = mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	var baseRef oci.Ref
+	if o.Base == "" {
+		return base, baseRef, nil
+	}
+	baseRef, err := oci.ParseDigestRef(o.Base)
+	if err != nil {
+		return nil, baseRef, fmt.Errorf("release image: --base must name a digest: %w", err)
+	}
+	d, _ := baseRef.Name()
+	opts := append(o.Registry.RemoteOptions(ctx), remote.WithPlatform(v1.Platform{OS: "linux", Architecture: o.Arch}))
+	if base, err = remote.Image(d, opts...); err != nil {
+		return nil, baseRef, oci.Classify("release image: pulling the base "+baseRef.String(), err)
+	}
+	return base, baseRef, nil
+}
+
+// buildBinaries returns the secure-gates and slsa-verifier binaries: o's
+// prebuilt ones, or built into work.
+func buildBinaries(ctx context.Context, o ImageOptions, work string) (bin, sv string, err error) {
+	bin = o.Binary
+	if bin == "" {
+		bin = filepath.Join(work, "secure-gates")
+		ldflags := "-s -w -buildid= -X main.version=" + o.Version
+		if err := goCmd(ctx, o.Go, o.Arch, o.Root, "build", "-trimpath", "-ldflags="+ldflags, "-o", bin, "."); err != nil {
+			return "", "", err
+		}
+	}
+	sv = o.SLSAVerifier
+	if sv == "" {
+		sv = filepath.Join(work, "slsa-verifier")
+		if err := BuildSLSAVerifier(ctx, o.Go, o.Arch, work, sv); err != nil {
+			return "", "", err
+		}
+	}
+	return bin, sv, nil
+}
+
+// appendLayers appends the two layers to base. Layer 1: the files a scratch
+// image needs, the CA bundle ca (when set) and slsa-verifier sv (changes with
+// its pin); layer 2: secure-gates bin (changes every release).
+func appendLayers(base v1.Image, o ImageOptions, work, ca, bin, sv string, at time.Time) (v1.Image, error) {
 	var runtimeFiles []layerFile
 	if o.Base == "" {
 		runtimeFiles = append(runtimeFiles,
@@ -222,6 +272,13 @@ func BuildImage(ctx context.Context, o ImageOptions) (_ *ImageResult, err error)
 	if err != nil {
 		return nil, errkind.Infra(fmt.Errorf("release image: assembling: %w", err))
 	}
+	return img, nil
+}
+
+// configure sets img's config: linux/o.Arch, created at, the entrypoint, no
+// command, user or working directory, PATH (and SSL_CERT_FILE when the image
+// carries a CA bundle), and the OCI labels.
+func configure(ctx context.Context, img v1.Image, o ImageOptions, ca string, baseRef oci.Ref, at time.Time) (v1.Image, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, errkind.Infra(fmt.Errorf("release image: reading the config: %w", err))
@@ -237,8 +294,18 @@ func BuildImage(ctx context.Context, o ImageOptions) (_ *ImageResult, err error)
 	if ca != "" {
 		cf.Config.Env = setEnv(cf.Config.Env, "SSL_CERT_FILE", CACertsPath)
 	}
+	cf.Config.Labels = imageLabels(ctx, cf.Config.Labels, o, baseRef, at)
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		return nil, errkind.Infra(fmt.Errorf("release image: writing the config: %w", err))
+	}
+	return img, nil
+}
+
+// imageLabels are the base's labels with the OCI title, version, created,
+// revision (HEAD of o.Root, when it has one) and base image labels set.
+func imageLabels(ctx context.Context, base map[string]string, o ImageOptions, baseRef oci.Ref, at time.Time) map[string]string {
 	labels := map[string]string{}
-	for k, v := range cf.Config.Labels {
+	for k, v := range base {
 		labels[k] = v
 	}
 	labels["org.opencontainers.image.title"] = "secure-gates"
@@ -251,23 +318,7 @@ func BuildImage(ctx context.Context, o ImageOptions) (_ *ImageResult, err error)
 		labels["org.opencontainers.image.base.name"] = baseRef.Repository
 		labels["org.opencontainers.image.base.digest"] = baseRef.Digest
 	}
-	cf.Config.Labels = labels
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		return nil, errkind.Infra(fmt.Errorf("release image: writing the config: %w", err))
-	}
-	d, err := img.Digest()
-	if err != nil {
-		return nil, errkind.Infra(fmt.Errorf("release image: %w", err))
-	}
-	size, err := compressedSize(img)
-	if err != nil {
-		return nil, err
-	}
-	res := &ImageResult{Image: img, Digest: d, CompressedSize: size, Epoch: epoch}
-	if o.WorkDir == "" {
-		res.cleanup = work
-	}
-	return res, nil
+	return labels
 }
 
 // PushImage pushes img to ref (a tag) and returns it by digest.

@@ -15,10 +15,14 @@ import (
 func slsaVerifier(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(testinfra.ToolsDir(t), "slsa-verifier@"+SLSAVerifierVersion+"-release-amd64")
-	return testinfra.BuildOnce(t, filepath.Join(dir, "slsa-verifier"), func(tmp string) error {
+	bin, err := testinfra.BuildOnce(dir, "slsa-verifier", func(tmp string) error {
 		t.Logf("building slsa-verifier %s into %s (once per machine)", SLSAVerifierVersion, dir)
 		return BuildSLSAVerifier(context.Background(), "", "amd64", dir, tmp)
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
 
 var (

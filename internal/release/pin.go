@@ -348,29 +348,8 @@ func planTemplates(root string, o PinOptions) ([]edit, []string, error) {
 		edits = append(edits, edit{rel: filepath.ToSlash(rel), old: old, new: nb})
 		return nil
 	}
-	for _, dir := range templateDirs {
-		base := filepath.Join(root, dir)
-		err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) && p == base {
-					return fs.SkipDir
-				}
-				return err
-			}
-			if d.IsDir() || !d.Type().IsRegular() {
-				return nil
-			}
-			if ext := filepath.Ext(p); ext != ".yml" && ext != ".yaml" {
-				return nil
-			}
-			return add(p, false)
-		})
-		if err != nil {
-			if errkind.ExitCode(err) == 2 {
-				return nil, nil, err
-			}
-			return nil, nil, errkind.Infra(fmt.Errorf("release pin: reading %s: %w", dir, err))
-		}
+	if err := walkTemplates(root, func(p string) error { return add(p, false) }); err != nil {
+		return nil, nil, err
 	}
 	if readme := filepath.Join(root, readmeFile); fileExists(readme) {
 		if err := add(readme, true); err != nil {
@@ -386,6 +365,35 @@ func planTemplates(root string, o PinOptions) ([]edit, []string, error) {
 	return edits, wfs, nil
 }
 
+// walkTemplates calls f with every regular .yml or .yaml file under root's
+// template folders (a folder that does not exist is skipped). An input error
+// of f (exit 2) is returned as it is; any other error is an infrastructure
+// error naming the folder.
+func walkTemplates(root string, f func(path string) error) error {
+	for _, dir := range templateDirs {
+		base := filepath.Join(root, dir)
+		err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && p == base {
+					return fs.SkipDir
+				}
+				return err
+			}
+			if ext := filepath.Ext(p); d.IsDir() || !d.Type().IsRegular() || (ext != ".yml" && ext != ".yaml") {
+				return nil
+			}
+			return f(p)
+		})
+		if err != nil {
+			if errkind.ExitCode(err) == 2 {
+				return err
+			}
+			return errkind.Infra(fmt.Errorf("release pin: reading %s: %w", dir, err))
+		}
+	}
+	return nil
+}
+
 // imageRefLine is a line of a workflow that runs the released image itself
 // (the posture template's `kpi` and `evidence` steps): a digest reference
 // marked # PLACEHOLDER IMAGE DIGEST. The marker stays, so a mirror re-pins.
@@ -399,42 +407,27 @@ func planImageRefs(root, image string, edits []edit) ([]edit, error) {
 	for i, e := range edits {
 		byRel[e.rel] = i
 	}
-	for _, dir := range templateDirs {
-		base := filepath.Join(root, dir)
-		err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+	err := walkTemplates(root, func(p string) error {
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		i, ok := byRel[rel]
+		if !ok {
+			old, err := readBounded(p)
 			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) && p == base {
-					return fs.SkipDir
-				}
 				return err
 			}
-			if ext := filepath.Ext(p); d.IsDir() || !d.Type().IsRegular() || (ext != ".yml" && ext != ".yaml") {
+			if !imageRefLine.Match(old) {
 				return nil
 			}
-			rel, _ := filepath.Rel(root, p)
-			rel = filepath.ToSlash(rel)
-			i, ok := byRel[rel]
-			if !ok {
-				old, err := readBounded(p)
-				if err != nil {
-					return err
-				}
-				if !imageRefLine.Match(old) {
-					return nil
-				}
-				edits = append(edits, edit{rel: rel, old: old, new: old})
-				i = len(edits) - 1
-				byRel[rel] = i
-			}
-			edits[i].new = imageRefLine.ReplaceAll(edits[i].new, []byte("${1}"+strings.ReplaceAll(image, "$", "$$")+"${2}"))
-			return nil
-		})
-		if err != nil {
-			if errkind.ExitCode(err) == 2 {
-				return nil, err
-			}
-			return nil, errkind.Infra(fmt.Errorf("release pin: reading %s: %w", dir, err))
+			edits = append(edits, edit{rel: rel, old: old, new: old})
+			i = len(edits) - 1
+			byRel[rel] = i
 		}
+		edits[i].new = imageRefLine.ReplaceAll(edits[i].new, []byte("${1}"+strings.ReplaceAll(image, "$", "$$")+"${2}"))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(edits, func(i, j int) bool { return edits[i].rel < edits[j].rel })
 	return edits, nil

@@ -4,42 +4,42 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
-	"testing"
 )
 
-// BuildOnce returns bin, building it the first time on this machine: build
-// writes tmp (bin + ".tmp"), which is then renamed to bin, so no test sees a
-// half-written binary. A lock file next to bin keeps test binaries that run
-// at once (go test runs packages in parallel) from building it together; a
-// built binary is used without taking the lock.
-func BuildOnce(t testing.TB, bin string, build func(tmp string) error) string {
-	t.Helper()
+// BuildOnce returns the program <dir>/<name>, calling build the first time to
+// make it. build writes the program at the path it is given, which is renamed
+// into place when build succeeds (and removed when it fails), so the program is
+// never seen half-written.
+//
+// The build lock, a .lock file in dir, is the one machine-wide lock of the
+// tests, and it must stay: test binaries run in parallel (go test runs packages
+// at once) and two that find the program missing would otherwise build it into
+// the same folder together. It guards only the build: a built program is used
+// without taking it.
+func BuildOnce(dir, name string, build func(tmp string) error) (string, error) {
+	bin := filepath.Join(dir, name)
 	if _, err := os.Stat(bin); err == nil {
-		return bin
+		return bin, nil
 	}
-	dir := filepath.Dir(bin)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer lock.Close()
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck
 	if _, err := os.Stat(bin); err == nil {
-		return bin
+		return bin, nil
 	}
 	tmp := bin + ".tmp"
 	if err := build(tmp); err != nil {
 		os.Remove(tmp)
-		t.Fatalf("building %s: %v", bin, err)
+		return "", err
 	}
-	if err := os.Rename(tmp, bin); err != nil {
-		t.Fatal(err)
-	}
-	return bin
+	return bin, os.Rename(tmp, bin)
 }

@@ -1,5 +1,13 @@
 package testinfra
 
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
 // The local keyless Sigstore stack's servers, pinned to the versions
 // shared/recipes/sigstore/stack.sh was tested with.
 var (
@@ -18,4 +26,18 @@ var TimestampServer = ModuleTool{
 	Module:    "internal/testinfra/tsaserver",
 	Package:   ".",
 	Version:   "v2.1.3",
+}
+
+// RunCosign runs the pinned cosign CLI (CosignCLI) offline, with a private
+// HOME and TUF_ROOT, an empty COSIGN_PASSWORD, the test's PATH and env added,
+// and returns its combined output.
+func RunCosign(t testing.TB, env []string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(CosignCLI.Path(t), args...)
+	home := t.TempDir()
+	cmd.Env = append([]string{"HOME=" + home, "TUF_ROOT=" + filepath.Join(home, "tuf"), "COSIGN_PASSWORD=", "PATH=" + os.Getenv("PATH")}, env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
 }

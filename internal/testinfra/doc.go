@@ -6,6 +6,14 @@
 // service listens on a port of its own, so tests that start them can run in
 // parallel. It is for tests only.
 //
+// It also holds what several packages' tests share instead of copying: the
+// scan fixture repository (NewScanFixture, with its git runner), random images
+// pushed to a registry (PushRandomImage), schema checks of CycloneDX 1.6, SPDX
+// 2.3 and SARIF 2.1.0 documents, the cosign CLI run offline (RunCosign) and a
+// guard against a call that hangs (Within). Its subpackage golden compares
+// output with golden files (go test -update rewrites them); cosignlegacy
+// checks legacy signatures with cosign's library, for the tests that link it.
+//
 // The only machine-wide lock is the tools cache's build lock (a .lock file
 // next to each tool's binary): two test binaries that need a tool not built
 // yet would otherwise run the same `go install` into the same folder at once;

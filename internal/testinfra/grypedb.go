@@ -13,7 +13,6 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -168,34 +167,15 @@ func buildDBGen(toolsDir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("hashing the DB builder's source: %w", err)
 	}
-	dir := filepath.Join(toolsDir, "dbgen@"+key)
-	bin := filepath.Join(dir, "dbgen")
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return "", err
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", err
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
-	tmp := bin + ".tmp"
-	cmd := exec.Command("go", "build", "-o", tmp, dbgenPkg)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOFLAGS=") // same build settings as go test: shares its build cache
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building %s (needs the Go toolchain and the module cache of go.mod): %v\n%s", dbgenPkg, err, lastLines(string(out), 30))
-	}
-	return bin, os.Rename(tmp, bin)
+	return BuildOnce(filepath.Join(toolsDir, "dbgen@"+key), "dbgen", func(tmp string) error {
+		cmd := exec.Command("go", "build", "-o", tmp, dbgenPkg)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GOFLAGS=") // same build settings as go test: shares its build cache
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s (needs the Go toolchain and the module cache of go.mod): %v\n%s", dbgenPkg, err, lastLines(string(out), 30))
+		}
+		return nil
+	})
 }
 
 // sourceKey hashes the DB builder's Go files and go.sum.

@@ -37,13 +37,13 @@ var KyvernoCLI = ModuleTool{
 }
 
 // Path returns the tool's binary, building it from its wrapper module into
-// <ToolsDir>/<CacheName>@<Version>/ the first time. The same lock file as Tool.Path
-// keeps parallel test binaries (and a background warm-up build) from building
-// it twice; the binary appears by rename, never half-written.
+// <ToolsDir>/<CacheName>@<Version>/ the first time (BuildOnce: under the same
+// lock as Tool.Path, which also keeps a background warm-up build from building
+// it twice; never half-written).
 func (tool ModuleTool) Path(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(ToolsDir(t), tool.CacheName+"@"+tool.Version)
-	return BuildOnce(t, filepath.Join(dir, tool.Name), func(tmp string) error {
+	bin, err := BuildOnce(dir, tool.Name, func(tmp string) error {
 		root, err := RepoRoot()
 		if err != nil {
 			return err
@@ -53,8 +53,12 @@ func (tool ModuleTool) Path(t testing.TB) string {
 		cmd.Dir = filepath.Join(root, tool.Module)
 		cmd.Env = append(os.Environ(), "GOFLAGS=", "CGO_ENABLED=0", "GOWORK=off")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%s@%s from the wrapper module %s (needs the Go module proxy the first time): %v\n%s", tool.Package, tool.Version, tool.Module, err, lastLines(string(out), 30))
+			return fmt.Errorf("building %s@%s from the wrapper module %s (needs the Go module proxy the first time): %v\n%s", tool.Package, tool.Version, tool.Module, err, lastLines(string(out), 30))
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }

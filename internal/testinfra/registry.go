@@ -83,17 +83,7 @@ func StartDistribution(t testing.TB) *Registry {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(RegistryBinary, "serve", cfg)
-	host := startReporting(t, cmd, "docker-registry", listening, func(cmd *exec.Cmd) {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(3 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
+	host := startReporting(t, cmd, "docker-registry", listening, stop)
 	if err := waitHTTP(context.Background(), "http://"+host+"/v2/", 10*time.Second); err != nil {
 		t.Fatalf("registry at %s: %v", host, err)
 	}

@@ -20,6 +20,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
@@ -146,8 +147,7 @@ func main() { fmt.Println(language.Make("en-GB")) }
 // linux Go program whose build info requires golang.org/x/text v0.3.7.
 func FixtureGoBinary(t testing.TB) string {
 	t.Helper()
-	bin := filepath.Join(ToolsDir(t), "sbomfixture@xtext-v0.3.7", "app")
-	return BuildOnce(t, bin, func(tmp string) error {
+	bin, err := BuildOnce(filepath.Join(ToolsDir(t), "sbomfixture@xtext-v0.3.7"), "app", func(tmp string) error {
 		src := t.TempDir()
 		write(t, filepath.Join(src, "go.mod"), []byte("module "+SBOMFixtureModule+"\n\ngo 1.22\n\nrequire golang.org/x/text v0.3.7\n"), 0o644)
 		write(t, filepath.Join(src, "main.go"), []byte(fixtureMain), 0o644)
@@ -155,10 +155,14 @@ func FixtureGoBinary(t testing.TB) string {
 		cmd.Dir = src
 		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "GOWORK=off", "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("the Go fixture binary (needs the Go module proxy for golang.org/x/text v0.3.7): %v\n%s", err, out)
+			return fmt.Errorf("building the Go fixture binary (needs the Go module proxy for golang.org/x/text v0.3.7): %v\n%s", err, out)
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
 
 // LayerFromDir writes dir as a reproducible uncompressed layer tar (sorted names,
@@ -273,6 +277,17 @@ func PushImage(t testing.TB, ref string, img v1.Image) string {
 		t.Fatal(err)
 	}
 	return d.String()
+}
+
+// PushRandomImage pushes a random single-layer image to ref (repo:tag on a
+// loopback registry) and returns its manifest digest.
+func PushRandomImage(t testing.TB, ref string) string {
+	t.Helper()
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return PushImage(t, ref, img)
 }
 
 // SBOMImage builds the SBOM fixture image from SBOMRootfs and pushes it to reg as

@@ -134,6 +134,26 @@ paths = ['''.*''']
 regexes = ['''.*''']
 `
 
+// GitCommand is git, run in the fixture's repository with the fixture's
+// author, committer and dates and no system or user configuration.
+func (f *ScanFixture) GitCommand(args ...string) *exec.Cmd {
+	cmd := exec.Command("git", append([]string{"-C", f.Dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Fixture", "GIT_AUTHOR_EMAIL=fixture@example.com",
+		"GIT_COMMITTER_NAME=Fixture", "GIT_COMMITTER_EMAIL=fixture@example.com",
+		"GIT_AUTHOR_DATE=2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE=2026-01-01T00:00:00Z", "GIT_CONFIG_NOSYSTEM=1", "HOME="+f.Dir)
+	return cmd
+}
+
+// Git runs GitCommand and returns its output, trimmed; it fails t if git fails.
+func (f *ScanFixture) Git(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := f.GitCommand(args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // NewScanFixture builds the fixture repository in a temporary folder:
 //
 //	commit 1 (Base): the files of ScanFixtureFiles
@@ -145,8 +165,7 @@ regexes = ['''.*''']
 // It needs git on PATH.
 func NewScanFixture(t testing.TB) *ScanFixture {
 	t.Helper()
-	git, err := exec.LookPath("git")
-	if err != nil {
+	if _, err := exec.LookPath("git"); err != nil {
 		t.Fatal("the scan fixture needs git: apt-get install -y git")
 	}
 	dir := t.TempDir()
@@ -158,15 +177,7 @@ func NewScanFixture(t testing.TB) *ScanFixture {
 	}
 	run := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(git, append([]string{"-C", dir}, args...)...)
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Fixture", "GIT_AUTHOR_EMAIL=fixture@example.com",
-			"GIT_COMMITTER_NAME=Fixture", "GIT_COMMITTER_EMAIL=fixture@example.com",
-			"GIT_AUTHOR_DATE=2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE=2026-01-01T00:00:00Z", "GIT_CONFIG_NOSYSTEM=1", "HOME="+dir)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return strings.TrimSpace(string(out))
+		return f.Git(t, args...)
 	}
 	write := func(p, content string) {
 		t.Helper()

@@ -76,6 +76,11 @@ func schema(t testing.TB, key string) *jsonschema.Schema {
 		if err := c.AddResource(url, loadJSON(t, p)); err != nil {
 			t.Fatal(err)
 		}
+	case "sarif-2.1.0":
+		url = filepath.Join(moduleDir(t, "github.com/anchore/grype"), "grype", "presenter", "sarif", "testdata", "sarif-schema-2.1.0.json")
+		if err := c.AddResource(url, loadJSON(t, url)); err != nil {
+			t.Fatal(err)
+		}
 	default:
 		t.Fatalf("unknown schema %s", key)
 	}
@@ -103,6 +108,13 @@ func ValidateCycloneDX16(t testing.TB, doc []byte) error {
 func ValidateSPDX23(t testing.TB, doc []byte) error {
 	t.Helper()
 	return validate(t, "spdx-2.3", doc)
+}
+
+// ValidateSARIF21 checks a SARIF log against the official SARIF 2.1.0 JSON
+// schema shipped in grype's module (grype/presenter/sarif/testdata).
+func ValidateSARIF21(t testing.TB, doc []byte) error {
+	t.Helper()
+	return validate(t, "sarif-2.1.0", doc)
 }
 
 func validate(t testing.TB, key string, doc []byte) error {

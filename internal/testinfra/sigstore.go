@@ -2,6 +2,7 @@ package testinfra
 
 import (
 	"bufio"
+	"cmp"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -58,65 +59,91 @@ type SigstoreOptions struct {
 // stacks of parallel tests and test binaries run side by side.
 func StartSigstore(t testing.TB, o SigstoreOptions) *Sigstore {
 	t.Helper()
-	if o.Repo == "" {
-		o.Repo = "acme/widgets"
-	}
-	if o.Workflow == "" {
-		o.Workflow = ".github/workflows/release.yml"
-	}
-	if o.Ref == "" {
-		o.Ref = "refs/heads/main"
-	}
+	o.Repo = cmp.Or(o.Repo, "acme/widgets")
+	o.Workflow = cmp.Or(o.Workflow, ".github/workflows/release.yml")
+	o.Ref = cmp.Or(o.Ref, "refs/heads/main")
 	bins := map[string]string{
 		"fulcio": Fulcio.Path(t), "tsa": TimestampServer.Path(t), "rekor": RekorTiles.Path(t), "cosign": CosignCLI.Path(t),
 		"oidc": buildFakeOIDC(t),
 	}
-	s := &Sigstore{Dir: t.TempDir(), RequestToken: "test-request-token"}
-	var procs []*exec.Cmd
+	k := newSigstoreStack(t, bins)
+	ports := freePorts(t, 7)
+	k.startOIDC(o)
+	k.startFulcio(ports[0], ports[1], ports[2])
+	k.startTSA(ports[3])
+	rekorPub := k.startRekor(ports[4], ports[5], ports[6])
+	k.writeChains(fmt.Sprintf("127.0.0.1:%d", ports[4]))
+	k.writeTrustConfig(rekorPub)
+	return k.s
+}
+
+// sigstoreStack starts the processes of a Sigstore stack, logging each to
+// log/<name>.log in its folder, and stops them when the test ends.
+type sigstoreStack struct {
+	t     testing.TB
+	s     *Sigstore
+	bins  map[string]string // a service's name: its binary
+	logs  string
+	procs []*exec.Cmd
+}
+
+func newSigstoreStack(t testing.TB, bins map[string]string) *sigstoreStack {
+	t.Helper()
+	k := &sigstoreStack{t: t, s: &Sigstore{Dir: t.TempDir(), RequestToken: "test-request-token"}, bins: bins}
 	t.Cleanup(func() {
-		for i := len(procs) - 1; i >= 0; i-- {
-			stop(procs[i])
+		for i := len(k.procs) - 1; i >= 0; i-- {
+			stop(k.procs[i])
 		}
 	})
-	logs := filepath.Join(s.Dir, "log")
-	if err := os.Mkdir(logs, 0o755); err != nil {
+	k.logs = filepath.Join(k.s.Dir, "log")
+	if err := os.Mkdir(k.logs, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	fail := func(format string, args ...any) {
-		t.Helper()
-		var tails []string
-		entries, _ := os.ReadDir(logs)
-		for _, e := range entries {
-			b, _ := os.ReadFile(filepath.Join(logs, e.Name()))
-			tails = append(tails, "== "+e.Name()+" ==\n"+lastLines(string(b), 15))
-		}
-		t.Fatalf("sigstore stack: "+format+"\n%s", append(args, strings.Join(tails, "\n"))...)
-	}
-	start := func(name string, stdout io.Writer, args ...string) *exec.Cmd {
-		t.Helper()
-		f, err := os.Create(filepath.Join(logs, name+".log"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { f.Close() })
-		cmd := exec.Command(bins[name], args...)
-		cmd.Dir = s.Dir
-		cmd.Stderr = f
-		cmd.Stdout = f
-		if stdout != nil {
-			cmd.Stdout = stdout
-		}
-		if err := cmd.Start(); err != nil {
-			fail("starting %s: %v", name, err)
-		}
-		procs = append(procs, cmd)
-		return cmd
-	}
-	ports := freePorts(t, 7)
+	return k
+}
 
-	// OIDC issuer: its first stdout line is the issuer URL.
+// fail fails the test with the last lines of every service's log.
+func (k *sigstoreStack) fail(format string, args ...any) {
+	k.t.Helper()
+	var tails []string
+	entries, _ := os.ReadDir(k.logs)
+	for _, e := range entries {
+		b, _ := os.ReadFile(filepath.Join(k.logs, e.Name()))
+		tails = append(tails, "== "+e.Name()+" ==\n"+lastLines(string(b), 15))
+	}
+	k.t.Fatalf("sigstore stack: "+format+"\n%s", append(args, strings.Join(tails, "\n"))...)
+}
+
+// start starts the service name with args in the stack's folder, its output
+// to its log (stdout to stdout when set).
+func (k *sigstoreStack) start(name string, stdout io.Writer, args ...string) *exec.Cmd {
+	k.t.Helper()
+	f, err := os.Create(filepath.Join(k.logs, name+".log"))
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	k.t.Cleanup(func() { f.Close() })
+	cmd := exec.Command(k.bins[name], args...)
+	cmd.Dir = k.s.Dir
+	cmd.Stderr = f
+	cmd.Stdout = f
+	if stdout != nil {
+		cmd.Stdout = stdout
+	}
+	if err := cmd.Start(); err != nil {
+		k.fail("starting %s: %v", name, err)
+	}
+	k.procs = append(k.procs, cmd)
+	return cmd
+}
+
+// startOIDC starts the OIDC issuer minting o's tokens and sets the issuer,
+// token URL and identity: its first stdout line is the issuer URL.
+func (k *sigstoreStack) startOIDC(o SigstoreOptions) {
+	k.t.Helper()
+	s := k.s
 	pr, pw := io.Pipe()
-	start("oidc", pw, "-addr", "127.0.0.1:0", "-repo", o.Repo, "-workflow", o.Workflow, "-ref", o.Ref, "-request-token", s.RequestToken)
+	k.start("oidc", pw, "-addr", "127.0.0.1:0", "-repo", o.Repo, "-workflow", o.Workflow, "-ref", o.Ref, "-request-token", s.RequestToken)
 	line := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -131,27 +158,40 @@ func StartSigstore(t testing.TB, o SigstoreOptions) *Sigstore {
 	case <-time.After(10 * time.Second):
 	}
 	if !strings.HasPrefix(s.Issuer, "http://127.0.0.1:") {
-		fail("the OIDC issuer did not start (got %q)", s.Issuer)
+		k.fail("the OIDC issuer did not start (got %q)", s.Issuer)
 	}
 	s.TokenURL = s.Issuer + "/token?api-version=2.0"
 	s.Identity = "https://github.com/" + o.Repo + "/" + o.Workflow + "@" + o.Ref
+}
 
-	// Fulcio with an ephemeral CA, trusting the issuer as a GitHub workflow issuer.
+// startFulcio starts Fulcio with an ephemeral CA, trusting the issuer as a
+// GitHub workflow issuer.
+func (k *sigstoreStack) startFulcio(port, grpcPort, metricsPort int) {
+	k.t.Helper()
+	s := k.s
 	fulcioCfg := filepath.Join(s.Dir, "fulcio.json")
 	cfg, _ := json.Marshal(map[string]any{"OIDCIssuers": map[string]any{s.Issuer: map[string]string{
 		"IssuerURL": s.Issuer, "ClientID": "sigstore", "Type": "github-workflow"}}})
-	writeFile(t, fulcioCfg, cfg)
-	s.FulcioURL = fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	start("fulcio", nil, "serve", "--ca", "ephemeralca", "--config-path", fulcioCfg, "--host", "127.0.0.1",
-		"--port", fmt.Sprint(ports[0]), "--grpc-host", "127.0.0.1", "--grpc-port", fmt.Sprint(ports[1]),
-		"--metrics-port", fmt.Sprint(ports[2]), "--ct-log-url", "", "--legacy-unix-domain-socket", filepath.Join(s.Dir, "fulcio.sock"))
+	writeFile(k.t, fulcioCfg, cfg)
+	s.FulcioURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	k.start("fulcio", nil, "serve", "--ca", "ephemeralca", "--config-path", fulcioCfg, "--host", "127.0.0.1",
+		"--port", fmt.Sprint(port), "--grpc-host", "127.0.0.1", "--grpc-port", fmt.Sprint(grpcPort),
+		"--metrics-port", fmt.Sprint(metricsPort), "--ct-log-url", "", "--legacy-unix-domain-socket", filepath.Join(s.Dir, "fulcio.sock"))
+}
 
-	// Timestamp authority.
-	tsaBase := fmt.Sprintf("http://127.0.0.1:%d", ports[3])
-	s.TimestampURL = tsaBase + "/api/v1/timestamp"
-	start("tsa", nil, "-host", "127.0.0.1", "-port", fmt.Sprint(ports[3]))
+// startTSA starts the timestamp authority.
+func (k *sigstoreStack) startTSA(port int) {
+	k.t.Helper()
+	k.s.TimestampURL = fmt.Sprintf("http://127.0.0.1:%d", port) + "/api/v1/timestamp"
+	k.start("tsa", nil, "-host", "127.0.0.1", "-port", fmt.Sprint(port))
+}
 
-	// Rekor v2 with a fresh Ed25519 signer.
+// startRekor starts Rekor v2 with a fresh Ed25519 signer and returns the path
+// of its public key.
+func (k *sigstoreStack) startRekor(port, grpcPort, metricsPort int) string {
+	t := k.t
+	t.Helper()
+	s := k.s
 	rekorDir := filepath.Join(s.Dir, "rekor")
 	if err := os.MkdirAll(filepath.Join(rekorDir, "data"), 0o755); err != nil {
 		t.Fatal(err)
@@ -162,18 +202,25 @@ func StartSigstore(t testing.TB, o SigstoreOptions) *Sigstore {
 	}
 	privDER, _ := x509.MarshalPKCS8PrivateKey(priv)
 	pubDER, _ := x509.MarshalPKIXPublicKey(pub)
+	pubPath := filepath.Join(rekorDir, "pub.pem")
 	writeFile(t, filepath.Join(rekorDir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}))
-	writeFile(t, filepath.Join(rekorDir, "pub.pem"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}))
-	s.RekorURL = fmt.Sprintf("http://127.0.0.1:%d", ports[4])
-	start("rekor", nil, "serve", "--hostname", "127.0.0.1", "--storage-dir", filepath.Join(rekorDir, "data"),
-		"--signer-filepath", filepath.Join(rekorDir, "key.pem"), "--http-address", "127.0.0.1", "--http-port", fmt.Sprint(ports[4]),
-		"--grpc-address", "127.0.0.1", "--grpc-port", fmt.Sprint(ports[5]), "--http-metrics-port", fmt.Sprint(ports[6]),
+	writeFile(t, pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}))
+	s.RekorURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	k.start("rekor", nil, "serve", "--hostname", "127.0.0.1", "--storage-dir", filepath.Join(rekorDir, "data"),
+		"--signer-filepath", filepath.Join(rekorDir, "key.pem"), "--http-address", "127.0.0.1", "--http-port", fmt.Sprint(port),
+		"--grpc-address", "127.0.0.1", "--grpc-port", fmt.Sprint(grpcPort), "--http-metrics-port", fmt.Sprint(metricsPort),
 		"--checkpoint-interval", "1s")
+	return pubPath
+}
 
-	// Chains, then the trusted root and signing config, made by cosign itself.
+// writeChains waits for Fulcio and the timestamp authority to serve their
+// certificate chains, writes them, and waits for Rekor to listen on rekorAddr.
+func (k *sigstoreStack) writeChains(rekorAddr string) {
+	k.t.Helper()
+	s := k.s
 	bundle, err := waitGet(s.FulcioURL + "/api/v2/trustBundle")
 	if err != nil {
-		fail("Fulcio: %v", err)
+		k.fail("Fulcio: %v", err)
 	}
 	var tb struct {
 		Chains []struct {
@@ -181,19 +228,26 @@ func StartSigstore(t testing.TB, o SigstoreOptions) *Sigstore {
 		} `json:"chains"`
 	}
 	if err := json.Unmarshal(bundle, &tb); err != nil || len(tb.Chains) == 0 {
-		fail("Fulcio trust bundle %q: %v", bundle, err)
+		k.fail("Fulcio trust bundle %q: %v", bundle, err)
 	}
 	s.FulcioChain = filepath.Join(s.Dir, "fulcio-chain.pem")
-	writeFile(t, s.FulcioChain, []byte(strings.Join(tb.Chains[0].Certificates, "")))
-	chain, err := waitGet(tsaBase + "/api/v1/timestamp/certchain")
+	writeFile(k.t, s.FulcioChain, []byte(strings.Join(tb.Chains[0].Certificates, "")))
+	chain, err := waitGet(s.TimestampURL + "/certchain")
 	if err != nil {
-		fail("timestamp authority: %v", err)
+		k.fail("timestamp authority: %v", err)
 	}
 	s.TSAChain = filepath.Join(s.Dir, "tsa-chain.pem")
-	writeFile(t, s.TSAChain, chain)
-	if err := waitTCP(fmt.Sprintf("127.0.0.1:%d", ports[4])); err != nil {
-		fail("Rekor: %v", err)
+	writeFile(k.t, s.TSAChain, chain)
+	if err := waitTCP(rekorAddr); err != nil {
+		k.fail("Rekor: %v", err)
 	}
+}
+
+// writeTrustConfig has cosign itself make the trusted root and the signing
+// config of the stack (rekorPub: Rekor's public key).
+func (k *sigstoreStack) writeTrustConfig(rekorPub string) {
+	k.t.Helper()
+	s := k.s
 	s.TrustedRoot = filepath.Join(s.Dir, "trusted_root.json")
 	s.SigningConfig = filepath.Join(s.Dir, "signing_config.json")
 	const start2024 = "start-time=2024-01-01T00:00:00Z"
@@ -201,20 +255,19 @@ func StartSigstore(t testing.TB, o SigstoreOptions) *Sigstore {
 		{"trusted-root", "create", "--out", s.TrustedRoot,
 			"--fulcio=url=" + s.FulcioURL + ",certificate-chain=" + s.FulcioChain,
 			"--tsa=url=" + s.TimestampURL + ",certificate-chain=" + s.TSAChain,
-			"--rekor=url=" + s.RekorURL + ",public-key=" + filepath.Join(rekorDir, "pub.pem") + "," + start2024 + ",origin=127.0.0.1"},
+			"--rekor=url=" + s.RekorURL + ",public-key=" + rekorPub + "," + start2024 + ",origin=127.0.0.1"},
 		{"signing-config", "create", "--out", s.SigningConfig,
 			"--fulcio=url=" + s.FulcioURL + ",api-version=1," + start2024 + ",operator=local",
 			"--oidc-provider=url=" + s.Issuer + ",api-version=1," + start2024 + ",operator=local",
 			"--rekor=url=" + s.RekorURL + ",api-version=2," + start2024 + ",operator=local", "--rekor-config=ANY",
 			"--tsa=url=" + s.TimestampURL + ",api-version=1," + start2024 + ",operator=local", "--tsa-config=ANY"},
 	} {
-		cmd := exec.Command(bins["cosign"], args...)
+		cmd := exec.Command(k.bins["cosign"], args...)
 		cmd.Env = []string{"HOME=" + s.Dir, "TUF_ROOT=" + filepath.Join(s.Dir, "tuf"), "PATH=" + os.Getenv("PATH")}
 		if out, err := cmd.CombinedOutput(); err != nil {
-			fail("cosign %s: %v\n%s", args[0], err, out)
+			k.fail("cosign %s: %v\n%s", args[0], err, out)
 		}
 	}
-	return s
 }
 
 // Token fetches an ID token the way a runner's toolkit does.

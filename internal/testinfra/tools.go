@@ -65,32 +65,31 @@ func RepoRoot() (string, error) {
 }
 
 // Path returns the tool's binary, building it with `go install pkg@version` into
-// <ToolsDir>/<name>@<version>/ the first time. A lock file keeps parallel test
-// binaries from building it twice.
+// <ToolsDir>/<name>@<version>/ the first time (BuildOnce: under the build lock,
+// never half-written).
 func (tool Tool) Path(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(ToolsDir(t), tool.Name+"@"+tool.Version)
-	bin := filepath.Join(dir, tool.Name)
+	name := tool.Name
 	if runtime.GOOS == "windows" {
-		bin += ".exe"
+		name += ".exe"
 	}
-	// The build lock is the one machine-wide lock of the tests, and it must
-	// stay: test binaries run in parallel (go test runs packages at once) and
-	// two that find the tool missing would otherwise run `go install` into the
-	// same folder together. It guards only the build: a built tool is used
-	// without taking it.
-	return BuildOnce(t, bin, func(tmp string) error {
+	bin, err := BuildOnce(dir, name, func(tmp string) error {
 		t.Logf("building %s %s into %s (once per machine)", tool.Name, tool.Version, dir)
-		gobin := tmp + ".d" // go install names the binary; it is moved to tmp
+		gobin := tmp + ".bin"
 		defer os.RemoveAll(gobin)
 		cmd := exec.Command("go", "install", tool.Package+"@"+tool.Version)
 		cmd.Env = append(os.Environ(), "GOBIN="+gobin, "GOFLAGS=", "CGO_ENABLED=0")
 		cmd.Dir = dir
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%s@%s: %v\n%s", tool.Package, tool.Version, err, lastLines(string(out), 30))
+			return fmt.Errorf("building %s@%s: %v\n%s", tool.Package, tool.Version, err, lastLines(string(out), 30))
 		}
-		return os.Rename(filepath.Join(gobin, filepath.Base(bin)), tmp)
+		return os.Rename(filepath.Join(gobin, name), tmp)
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
 
 func lastLines(s string, n int) string {

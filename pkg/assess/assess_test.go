@@ -2,7 +2,6 @@ package assess
 
 import (
 	"context"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,10 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 var testNow = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
@@ -49,24 +47,6 @@ func evalMap(t *testing.T, files map[string]string, opts Options) *Report {
 		t.Fatal(err)
 	}
 	return r
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./pkg/assess -run %s -update)", err, t.Name())
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from the output (run go test ./pkg/assess -run %s -update and review the diff):\n%s", path, t.Name(), got)
-	}
 }
 
 // The example service (examples/) scores what its contents show: the paved
@@ -128,7 +108,7 @@ func TestExampleScores(t *testing.T) {
 	if len(r.Notes) != 0 {
 		t.Errorf("notes on the example: %q", r.Notes)
 	}
-	golden(t, "example.md", r.Markdown())
+	golden.Check(t, filepath.Join("testdata", "example.md"), []byte(r.Markdown()))
 }
 
 // A bare repository (git init, nothing else) scores 0 on every question, each

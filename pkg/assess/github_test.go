@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 )
 
 // fakeClock is the injected clock and sleep of the rate-limit tests: sleeping
@@ -350,7 +353,7 @@ func TestAssessOrg(t *testing.T) {
 	if pages != 4 || pageTwo { // 7 repositories, 2 a page; the refused page-2 request never reached the double
 		t.Errorf("%d listing requests reached the double (want 4); page 2 refused: %v", pages, !pageTwo)
 	}
-	golden(t, "org.md", rep.Markdown(map[string]*Report{"acme/paved": {Total: 16}, "acme/bare": {Total: 1}}))
+	golden.Check(t, filepath.Join("testdata", "org.md"), []byte(rep.Markdown(map[string]*Report{"acme/paved": {Total: 16}, "acme/bare": {Total: 1}})))
 }
 
 // The listing cannot loop: a next page that does not advance is an error.

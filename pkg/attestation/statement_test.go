@@ -3,17 +3,15 @@ package attestation
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 const (
 	imageHex   = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
@@ -211,19 +209,7 @@ func TestNewStatementGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Marshal: %v", err)
 	}
-	golden := filepath.Join("testdata", "statement-code-scan.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("reading golden file (run with -update to create it): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("Marshal output differs from %s:\ngot  %s\nwant %s", golden, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "statement-code-scan.golden.json"), got)
 	// What we write, we read back unchanged.
 	back, err := ParseStatement(got, Options{})
 	if err != nil {

@@ -56,123 +56,168 @@ func ValidatePredicate(predicateType string, predicate []byte, opts Options) err
 }
 
 func validatePredicate(uri string, predicate []byte, opts Options) error {
-	err := func() error {
-		if max := opts.maxPayload(); len(predicate) > max {
-			return fmt.Errorf("predicate is %d bytes, over the limit of %d", len(predicate), max)
-		}
-		if err := checkJSONObject(predicate); err != nil {
-			return err
-		}
-		switch uri {
-		case PredicateCodeScan:
-			var p CodeScan
-			if err := validateOwn("code-scan", predicate, &p); err != nil {
-				return err
-			}
-			if p.ScanFinishedOn.Before(p.ScanStartedOn) {
-				return errors.New("scanFinishedOn is before scanStartedOn")
-			}
-			if p.NotScanned != nil && p.NotScanned.Count < len(p.NotScanned.Files) {
-				return fmt.Errorf("/notScanned/count: %d is less than the %d files listed", p.NotScanned.Count, len(p.NotScanned.Files))
-			}
-		case PredicateThreatModel:
-			var p ThreatModel
-			if err := validateOwn("threat-model", predicate, &p); err != nil {
-				return err
-			}
-			if p.Result == DecisionPass {
-				for i, q := range p.Questions {
-					if !q.Answered {
-						return fmt.Errorf("/questions/%d: result is pass but question %q is not answered", i, truncate(q.Label))
-					}
-				}
-			}
-		case PredicateException:
-			var p Exception
-			return validateOwn("exception", predicate, &p)
-		case PredicateAssessment:
-			var p Assessment
-			if err := validateOwn("assessment", predicate, &p); err != nil {
-				return err
-			}
-			sum := 0
-			for i, q := range p.Questions {
-				if q.ID != i+1 {
-					return fmt.Errorf("/questions/%d: id %d, want %d (the 20 questions in order)", i, q.ID, i+1)
-				}
-				sum += q.Score
-			}
-			if p.Total != sum {
-				return fmt.Errorf("/total: %d, but the scores add up to %d", p.Total, sum)
-			}
-			if want := AssessmentTier(p.Total); p.Tier != want {
-				return fmt.Errorf("/tier: %d, but a total of %d is tier %d", p.Tier, p.Total, want)
-			}
-		case PredicateDAST:
-			var p DAST
-			if err := validateOwn("dast", predicate, &p); err != nil {
-				return err
-			}
-			return checkDAST(&p)
-		case PredicateOpenVEX:
-			_, err := ParseOpenVEX(predicate)
-			return err
-		case PredicateVuln:
-			if err := requireString(predicate, "scanner", "uri"); err != nil {
-				return err
-			}
-			finished, err := stringAt(predicate, "metadata", "scanFinishedOn")
-			if err != nil {
-				return err
-			}
-			t, err := time.Parse(time.RFC3339, finished)
-			if err != nil {
-				return fmt.Errorf("metadata.scanFinishedOn %q: want an RFC 3339 time", truncate(finished))
-			}
-			if t.IsZero() {
-				return errors.New("metadata.scanFinishedOn is the zero time: the scanner recorded no finish time")
-			}
-		case PredicateCycloneDX:
-			format, err := stringAt(predicate, "bomFormat")
-			if err != nil {
-				return err
-			}
-			if format != "CycloneDX" {
-				return fmt.Errorf("bomFormat %q: want \"CycloneDX\"", truncate(format))
-			}
-			return requireString(predicate, "specVersion")
-		case PredicateSPDX:
-			version, err := stringAt(predicate, "spdxVersion")
-			if err != nil {
-				return err
-			}
-			if !strings.HasPrefix(version, "SPDX-") {
-				return fmt.Errorf("spdxVersion %q: want \"SPDX-<version>\"", truncate(version))
-			}
-			return requireString(predicate, "SPDXID")
-		case PredicateSLSAProvenance:
-			if err := requireString(predicate, "buildDefinition", "buildType"); err != nil {
-				return err
-			}
-			return requireString(predicate, "runDetails", "builder", "id")
-		case PredicateVSA:
-			if err := requireString(predicate, "verifier", "id"); err != nil {
-				return err
-			}
-			result, err := stringAt(predicate, "verificationResult")
-			if err != nil {
-				return err
-			}
-			if result != VerificationPassed && result != VerificationFailed {
-				return fmt.Errorf("verificationResult %q: want %q or %q", truncate(result), VerificationPassed, VerificationFailed)
-			}
-		default:
-			return fmt.Errorf("no validation rules for predicate type %q", truncate(uri))
-		}
-		return nil
-	}()
-	if err != nil {
+	if err := checkPredicate(uri, predicate, opts); err != nil {
 		return fmt.Errorf("validating %s predicate: %w", uri, err)
+	}
+	return nil
+}
+
+// checkPredicate checks the predicate's size, that it is a JSON object, and
+// its type's rules.
+func checkPredicate(uri string, predicate []byte, opts Options) error {
+	if max := opts.maxPayload(); len(predicate) > max {
+		return fmt.Errorf("predicate is %d bytes, over the limit of %d", len(predicate), max)
+	}
+	if err := checkJSONObject(predicate); err != nil {
+		return err
+	}
+	switch uri {
+	case PredicateCodeScan:
+		return validateCodeScan(predicate)
+	case PredicateThreatModel:
+		return validateThreatModel(predicate)
+	case PredicateException:
+		var p Exception
+		return validateOwn("exception", predicate, &p)
+	case PredicateAssessment:
+		return validateAssessment(predicate)
+	case PredicateDAST:
+		var p DAST
+		if err := validateOwn("dast", predicate, &p); err != nil {
+			return err
+		}
+		return checkDAST(&p)
+	case PredicateOpenVEX:
+		_, err := ParseOpenVEX(predicate)
+		return err
+	case PredicateVuln:
+		return validateVuln(predicate)
+	case PredicateCycloneDX:
+		return validateCycloneDX(predicate)
+	case PredicateSPDX:
+		return validateSPDX(predicate)
+	case PredicateSLSAProvenance:
+		if err := requireString(predicate, "buildDefinition", "buildType"); err != nil {
+			return err
+		}
+		return requireString(predicate, "runDetails", "builder", "id")
+	case PredicateVSA:
+		return validateVSA(predicate)
+	}
+	return fmt.Errorf("no validation rules for predicate type %q", truncate(uri))
+}
+
+// validateCodeScan checks a code-scan predicate against its schema, that it
+// finished after it started, and that notScanned counts the files it lists.
+func validateCodeScan(predicate []byte) error {
+	var p CodeScan
+	if err := validateOwn("code-scan", predicate, &p); err != nil {
+		return err
+	}
+	if p.ScanFinishedOn.Before(p.ScanStartedOn) {
+		return errors.New("scanFinishedOn is before scanStartedOn")
+	}
+	if p.NotScanned != nil && p.NotScanned.Count < len(p.NotScanned.Files) {
+		return fmt.Errorf("/notScanned/count: %d is less than the %d files listed", p.NotScanned.Count, len(p.NotScanned.Files))
+	}
+	return nil
+}
+
+// validateThreatModel checks a threat-model predicate against its schema,
+// and that a pass answered every question.
+func validateThreatModel(predicate []byte) error {
+	var p ThreatModel
+	if err := validateOwn("threat-model", predicate, &p); err != nil {
+		return err
+	}
+	if p.Result == DecisionPass {
+		for i, q := range p.Questions {
+			if !q.Answered {
+				return fmt.Errorf("/questions/%d: result is pass but question %q is not answered", i, truncate(q.Label))
+			}
+		}
+	}
+	return nil
+}
+
+// validateAssessment checks an assessment predicate against its schema, the
+// questions' order, and that the total and tier follow from the scores.
+func validateAssessment(predicate []byte) error {
+	var p Assessment
+	if err := validateOwn("assessment", predicate, &p); err != nil {
+		return err
+	}
+	sum := 0
+	for i, q := range p.Questions {
+		if q.ID != i+1 {
+			return fmt.Errorf("/questions/%d: id %d, want %d (the 20 questions in order)", i, q.ID, i+1)
+		}
+		sum += q.Score
+	}
+	if p.Total != sum {
+		return fmt.Errorf("/total: %d, but the scores add up to %d", p.Total, sum)
+	}
+	if want := AssessmentTier(p.Total); p.Tier != want {
+		return fmt.Errorf("/tier: %d, but a total of %d is tier %d", p.Tier, p.Total, want)
+	}
+	return nil
+}
+
+// validateVuln checks a vuln predicate's scanner.uri and its non-zero
+// RFC 3339 metadata.scanFinishedOn.
+func validateVuln(predicate []byte) error {
+	if err := requireString(predicate, "scanner", "uri"); err != nil {
+		return err
+	}
+	finished, err := stringAt(predicate, "metadata", "scanFinishedOn")
+	if err != nil {
+		return err
+	}
+	t, err := time.Parse(time.RFC3339, finished)
+	if err != nil {
+		return fmt.Errorf("metadata.scanFinishedOn %q: want an RFC 3339 time", truncate(finished))
+	}
+	if t.IsZero() {
+		return errors.New("metadata.scanFinishedOn is the zero time: the scanner recorded no finish time")
+	}
+	return nil
+}
+
+// validateCycloneDX checks a CycloneDX BOM's bomFormat and specVersion.
+func validateCycloneDX(predicate []byte) error {
+	format, err := stringAt(predicate, "bomFormat")
+	if err != nil {
+		return err
+	}
+	if format != "CycloneDX" {
+		return fmt.Errorf("bomFormat %q: want \"CycloneDX\"", truncate(format))
+	}
+	return requireString(predicate, "specVersion")
+}
+
+// validateSPDX checks an SPDX document's spdxVersion and SPDXID.
+func validateSPDX(predicate []byte) error {
+	version, err := stringAt(predicate, "spdxVersion")
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(version, "SPDX-") {
+		return fmt.Errorf("spdxVersion %q: want \"SPDX-<version>\"", truncate(version))
+	}
+	return requireString(predicate, "SPDXID")
+}
+
+// validateVSA checks a VSA's verifier.id and its verificationResult.
+func validateVSA(predicate []byte) error {
+	if err := requireString(predicate, "verifier", "id"); err != nil {
+		return err
+	}
+	result, err := stringAt(predicate, "verificationResult")
+	if err != nil {
+		return err
+	}
+	if result != VerificationPassed && result != VerificationFailed {
+		return fmt.Errorf("verificationResult %q: want %q or %q", truncate(result), VerificationPassed, VerificationFailed)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/oci"
+	"github.com/secure-gates/secure-gates/pkg/scancache"
 )
 
 // Defaults of Options' zero fields.
@@ -54,6 +55,15 @@ type Options struct {
 	// Name overrides the name the SBOM gives its subject (default: the image
 	// repository, or the directory's base name).
 	Name string
+	// Cache, for Directory, holds catalogs of earlier runs (pkg/scancache):
+	// a tree none of whose changes syft's catalogers could see reuses the
+	// earlier catalog (see the package doc); nil caches nothing.
+	Cache scancache.Store
+	// LazySBOM, with Cache, leaves Result.SBOM nil when the catalog comes
+	// from the cache: Result.Load decodes it when something first needs it,
+	// and Result.Digest identifies it without decoding, so that what was
+	// derived from it before can be reused by its digest.
+	LazySBOM bool
 }
 
 func (o Options) withDefaults() Options {
@@ -72,7 +82,9 @@ func (o Options) withDefaults() Options {
 // Result is one catalog.
 type Result struct {
 	// SBOM is the syft catalog. It is complete: a run that could not catalogue
-	// everything returns an error, never a partial SBOM.
+	// everything returns an error, never a partial SBOM. It is nil for a
+	// catalog that Options.LazySBOM left undecoded: Load returns it in every
+	// case.
 	SBOM *sbom.SBOM
 	// Ref names a catalogued image by digest. For a registry image it is the
 	// resolved repo@sha256:…; for an OCI layout or docker archive Repository is the
@@ -81,6 +93,13 @@ type Result struct {
 	Ref oci.Ref
 	// Packages is the number of packages catalogued.
 	Packages int
+	// Cached says the catalog of a directory came from Options.Cache: no
+	// cataloger ran.
+	Cached bool
+
+	digest    scancache.Key // see Digest
+	hasDigest bool
+	lazy      *lazySBOM // see Load
 }
 
 // SourceKind is where an image comes from.
@@ -216,7 +235,11 @@ func Directory(ctx context.Context, dir string, o Options) (*Result, error) {
 		return nil, errkind.Input(fmt.Errorf("path %q is not a directory", dir))
 	}
 	b := newBudget(o.MaxBytes, int64(o.MaxFiles))
-	if err := b.walkDir(ctx, abs); err != nil {
+	var t *tree
+	if o.Cache != nil {
+		t = newTree()
+	}
+	if err := b.walkDir(ctx, abs, t); err != nil {
 		if ctx.Err() != nil {
 			return nil, timeoutError(o)
 		}
@@ -225,6 +248,13 @@ func Directory(ctx context.Context, dir string, o Options) (*Result, error) {
 	name := o.Name
 	if name == "" {
 		name = filepath.Base(abs)
+	}
+	if o.Cache != nil {
+		r, err := cachedDirectory(ctx, abs, name, t, b, o)
+		if err != nil {
+			return nil, fmt.Errorf("cataloguing %s: %w", dir, err)
+		}
+		return r, nil
 	}
 	src, err := directorysource.New(directorysource.Config{Path: abs, Base: abs, Alias: source.Alias{Name: name}})
 	if err != nil {

@@ -433,8 +433,9 @@ func (r *chunkReader) discard() {
 }
 
 // walkDir counts a directory tree's entries and declared file sizes without
-// following symlinks, stopping at the first crossed limit.
-func (b *budget) walkDir(ctx context.Context, root string) error {
+// following symlinks, stopping at the first crossed limit. With t, it records
+// every entry in t.
+func (b *budget) walkDir(ctx context.Context, root string, t *tree) error {
 	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return errkind.Input(fmt.Errorf("reading %s: %w", p, err))
@@ -446,12 +447,23 @@ func (b *budget) walkDir(ctx context.Context, root string) error {
 			return nil
 		}
 		size := int64(0)
-		if d.Type().IsRegular() {
+		if d.Type().IsRegular() || t != nil {
 			fi, err := d.Info()
 			if err != nil {
 				return errkind.Input(fmt.Errorf("reading %s: %w", p, err))
 			}
-			size = fi.Size()
+			if d.Type().IsRegular() {
+				size = fi.Size()
+			}
+			if t != nil {
+				rel, err := filepath.Rel(root, p)
+				if err != nil {
+					return errkind.Input(fmt.Errorf("reading %s: %w", p, err))
+				}
+				if err := t.add(root, filepath.ToSlash(rel), d, fi); err != nil {
+					return errkind.Input(err)
+				}
+			}
 		}
 		return b.addFile(size)
 	})

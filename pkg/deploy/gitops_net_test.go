@@ -69,17 +69,10 @@ func TestGitOpsHungRemote(t *testing.T) {
 			defer cancel()
 			opts := gitopsOpts(tc.repo)
 			opts.WorkDir = t.TempDir()
-			done := make(chan error, 1)
-			go func() {
+			err := testinfra.Within(t, time.Minute, "GitOps (2s deadline)", func() error {
 				_, err := GitOps(ctx, opts)
-				done <- err
-			}()
-			var err error
-			select {
-			case err = <-done:
-			case <-time.After(time.Minute):
-				t.Fatal("GitOps did not end a minute after its 2s deadline")
-			}
+				return err
+			})
 			if err == nil {
 				t.Fatal("GitOps succeeded against a hung remote")
 			}

@@ -2,18 +2,16 @@ package deploy
 
 import (
 	"context"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var testImage = oci.Ref{Repository: "ghcr.io/acme/widgets", Digest: "sha256:" + strings.Repeat("ab", 32)}
 
@@ -132,19 +130,7 @@ func TestGitOpsCommitsTheDigest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "kustomization.golden.yaml")
-	if *update {
-		if err := os.WriteFile(golden, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(data) != string(want) {
-		t.Errorf("kustomization:\n%s\nwant (%s):\n%s", data, golden, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "kustomization.golden.yaml"), data)
 	if got := ImageOf(data, "ghcr.io/acme/widgets"); got != testImage.String() {
 		t.Errorf("image = %s", got)
 	}

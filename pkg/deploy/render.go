@@ -99,15 +99,21 @@ func renderConfined(root, dir string) (resmap.ResMap, func(string) string, strin
 // exactly as CheckRender does and lists every image field of the rendered
 // manifests (at most maxImageRefs).
 func RenderImages(root, dir string) ([]ImageUse, error) {
+	uses, _, err := renderImages(root, dir)
+	return uses, err
+}
+
+// renderImages is RenderImages; it also returns dir as messages name it.
+func renderImages(root, dir string) (out []ImageUse, name string, err error) {
 	m, rel, dirAbs, err := renderConfined(root, dir)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	var out []ImageUse
+	name = rel(dirAbs)
 	for _, r := range m.Resources() {
 		obj, err := r.Map()
 		if err != nil {
-			return nil, errkind.Input(fmt.Errorf("kustomize build %s: %w", rel(dirAbs), err))
+			return nil, "", errkind.Input(fmt.Errorf("kustomize build %s: %w", name, err))
 		}
 		id := r.GetKind() + "/" + r.GetName()
 		if ns := r.GetNamespace(); ns != "" {
@@ -120,9 +126,9 @@ func RenderImages(root, dir string) ([]ImageUse, error) {
 		})
 	}
 	if len(out) > maxImageRefs {
-		return nil, errkind.Input(fmt.Errorf("kustomize build %s: more than %d image fields", rel(dirAbs), maxImageRefs))
+		return nil, "", errkind.Input(fmt.Errorf("kustomize build %s: more than %d image fields", name, maxImageRefs))
 	}
-	return out, nil
+	return out, name, nil
 }
 
 // CheckRender renders the kustomization in dir (inside the repository root)
@@ -138,7 +144,7 @@ func RenderImages(root, dir string) ([]ImageUse, error) {
 // A render that fails, a field that names another digest or a tag, and a render
 // in which no field uses the image are input errors (exit code 2).
 func CheckRender(root, dir string, ref oci.Ref, entries []string) (*RenderCheck, error) {
-	m, rel, dirAbs, err := renderConfined(root, dir)
+	uses, name, err := renderImages(root, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -149,41 +155,23 @@ func CheckRender(root, dir string, ref oci.Ref, entries []string) (*RenderCheck,
 		entrySet[e] = true
 	}
 	var bad []string
-	n := 0
-	for _, r := range m.Resources() {
-		obj, err := r.Map()
-		if err != nil {
-			return nil, errkind.Input(fmt.Errorf("kustomize build %s: %w", rel(dirAbs), err))
+	for _, u := range uses {
+		repo, digest, nameOnly := splitImage(u.Image)
+		refers := sameRepository(repo, ref.Repository) || entrySet[nameOnly]
+		if !refers {
+			others[u.Image] = true
+			continue
 		}
-		id := r.GetKind() + "/" + r.GetName()
-		if ns := r.GetNamespace(); ns != "" {
-			id = ns + "/" + id
+		if sameRepository(repo, ref.Repository) && digest == ref.Digest {
+			res.Uses = append(res.Uses, u)
+			continue
 		}
-		walkImages(obj, "", func(field, image string) {
-			n++
-			if n > maxImageRefs {
-				return
-			}
-			repo, digest, nameOnly := splitImage(image)
-			refers := sameRepository(repo, ref.Repository) || entrySet[nameOnly]
-			if !refers {
-				others[image] = true
-				return
-			}
-			if sameRepository(repo, ref.Repository) && digest == ref.Digest {
-				res.Uses = append(res.Uses, ImageUse{Resource: id, Field: field, Image: image})
-				return
-			}
-			bad = append(bad, fmt.Sprintf("%s %s is %q", id, field, image))
-		})
+		bad = append(bad, fmt.Sprintf("%s %s is %q", u.Resource, u.Field, u.Image))
 	}
 	for o := range others {
 		res.Others = append(res.Others, o)
 	}
 	sort.Strings(res.Others)
-	if n > maxImageRefs {
-		return nil, errkind.Input(fmt.Errorf("kustomize build %s: more than %d image fields", rel(dirAbs), maxImageRefs))
-	}
 	if len(bad) > 0 {
 		if len(bad) > 10 {
 			bad = append(bad[:10], fmt.Sprintf("and %d more", len(bad)-10))
@@ -191,7 +179,7 @@ func CheckRender(root, dir string, ref oci.Ref, entries []string) (*RenderCheck,
 		return nil, errkind.Input(fmt.Errorf("the render of %s does not run %s everywhere it uses the image: %s "+
 			"(a patch, replacement or transformer after the images entry, a field the images transformer does not cover, "+
 			"or another images entry changes it: make every such container use the images entry)",
-			rel(dirAbs), ref, strings.Join(bad, "; ")))
+			name, ref, strings.Join(bad, "; ")))
 	}
 	if len(res.Uses) == 0 {
 		used := "no container images at all"
@@ -204,7 +192,7 @@ func CheckRender(root, dir string, ref oci.Ref, entries []string) (*RenderCheck,
 		}
 		return nil, errkind.Input(fmt.Errorf("no container in the render of %s uses %s (the images entries updated: %s; the render uses %s): "+
 			"set gitops-image to the images entry whose name the containers use",
-			rel(dirAbs), ref.Repository, strings.Join(entries, ", "), used))
+			name, ref.Repository, strings.Join(entries, ", "), used))
 	}
 	return res, nil
 }
@@ -267,129 +255,163 @@ func splitImage(image string) (repo, digest, nameOnly string) {
 // fetches remote bases and files itself (git clone, HTTP GET), so they must be
 // refused before the render.
 func scanRemote(root, dir string, rel func(string) string) error {
-	seen := map[string]bool{}
-	var visit func(dir string) error
-	visit = func(dir string) error {
-		if seen[dir] {
-			return nil
-		}
-		if len(seen) >= maxKustomizations {
-			return errkind.Input(fmt.Errorf("render: more than %d kustomizations reached from the overlay", maxKustomizations))
-		}
-		seen[dir] = true
-		file, err := FindKustomization(dir)
-		if err != nil {
+	s := &remoteScan{root: root, rel: rel, seen: map[string]bool{}}
+	return s.visit(dir)
+}
+
+// remoteScan is scanRemote's walk: the kustomizations seen so far.
+type remoteScan struct {
+	root string
+	rel  func(string) string
+	seen map[string]bool
+}
+
+// visit checks the kustomization in dir and each reference it makes, once
+// per folder, up to maxKustomizations.
+func (s *remoteScan) visit(dir string) error {
+	if s.seen[dir] {
+		return nil
+	}
+	if len(s.seen) >= maxKustomizations {
+		return errkind.Input(fmt.Errorf("render: more than %d kustomizations reached from the overlay", maxKustomizations))
+	}
+	s.seen[dir] = true
+	file, k, err := readKustomization(dir, s.rel)
+	if err != nil {
+		return err
+	}
+	for _, r := range kustomizationRefs(k) {
+		if err := s.checkRef(dir, file, r); err != nil {
 			return err
 		}
-		data, err := readfile.Bounded(file, MaxKustomizationBytes)
-		if err != nil {
-			return errkind.Input(fmt.Errorf("render: %s: %w", rel(file), err))
-		}
-		var k types.Kustomization
-		if err := yaml.Unmarshal(data, &k); err != nil {
-			return errkind.Input(fmt.Errorf("render: parsing %s: %w", rel(file), err))
-		}
-		if len(k.HelmCharts) > 0 || len(k.HelmChartInflationGenerator) > 0 || k.HelmGlobals != nil {
-			return errkind.Input(fmt.Errorf("render: %s inflates Helm charts, which the deploy does not render (it would run helm and may fetch the chart): "+
-				"commit the rendered chart as resources", rel(file)))
-		}
-		type refKind int
-		const (
-			fileOnly refKind = iota
-			fileOrDir
-		)
-		var refs []struct {
-			field, value string
-			kind         refKind
-		}
-		add := func(field string, kind refKind, values ...string) {
-			for _, v := range values {
-				if v != "" {
-					refs = append(refs, struct {
-						field, value string
-						kind         refKind
-					}{field, v, kind})
-				}
+	}
+	return nil
+}
+
+// readKustomization reads and parses the kustomization in dir (bounded) and
+// refuses one that inflates Helm charts.
+func readKustomization(dir string, rel func(string) string) (string, *types.Kustomization, error) {
+	file, err := FindKustomization(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	data, err := readfile.Bounded(file, MaxKustomizationBytes)
+	if err != nil {
+		return "", nil, errkind.Input(fmt.Errorf("render: %s: %w", rel(file), err))
+	}
+	var k types.Kustomization
+	if err := yaml.Unmarshal(data, &k); err != nil {
+		return "", nil, errkind.Input(fmt.Errorf("render: parsing %s: %w", rel(file), err))
+	}
+	if len(k.HelmCharts) > 0 || len(k.HelmChartInflationGenerator) > 0 || k.HelmGlobals != nil {
+		return "", nil, errkind.Input(fmt.Errorf("render: %s inflates Helm charts, which the deploy does not render (it would run helm and may fetch the chart): "+
+			"commit the rendered chart as resources", rel(file)))
+	}
+	return file, &k, nil
+}
+
+// refKind says what a kustomization reference may name.
+type refKind int
+
+const (
+	fileOnly refKind = iota
+	fileOrDir
+)
+
+// kustRef is one reference a kustomization makes: a path, a URL, or an
+// inline patch or plugin configuration.
+type kustRef struct {
+	field, value string
+	kind         refKind
+}
+
+// kustomizationRefs lists every non-empty reference k makes to a file or
+// folder, in field order.
+func kustomizationRefs(k *types.Kustomization) []kustRef {
+	var refs []kustRef
+	add := func(field string, kind refKind, values ...string) {
+		for _, v := range values {
+			if v != "" {
+				refs = append(refs, kustRef{field, v, kind})
 			}
 		}
-		add("resources", fileOrDir, k.Resources...)
-		add("bases", fileOrDir, k.Bases...)
-		add("components", fileOrDir, k.Components...)
-		add("generators", fileOrDir, k.Generators...)
-		add("transformers", fileOrDir, k.Transformers...)
-		add("validators", fileOrDir, k.Validators...)
-		add("crds", fileOnly, k.Crds...)
-		add("configurations", fileOnly, k.Configurations...)
-		for _, p := range k.PatchesStrategicMerge {
-			add("patchesStrategicMerge", fileOnly, string(p))
+	}
+	add("resources", fileOrDir, k.Resources...)
+	add("bases", fileOrDir, k.Bases...)
+	add("components", fileOrDir, k.Components...)
+	add("generators", fileOrDir, k.Generators...)
+	add("transformers", fileOrDir, k.Transformers...)
+	add("validators", fileOrDir, k.Validators...)
+	add("crds", fileOnly, k.Crds...)
+	add("configurations", fileOnly, k.Configurations...)
+	for _, p := range k.PatchesStrategicMerge {
+		add("patchesStrategicMerge", fileOnly, string(p))
+	}
+	for _, p := range k.Patches {
+		add("patches.path", fileOnly, p.Path)
+	}
+	for _, p := range k.PatchesJson6902 {
+		add("patchesJson6902.path", fileOnly, p.Path)
+	}
+	for _, r := range k.Replacements {
+		add("replacements.path", fileOnly, r.Path)
+	}
+	for _, g := range k.ConfigMapGenerator {
+		add("configMapGenerator", fileOnly, kvSources(g.KvPairSources)...)
+	}
+	for _, g := range k.SecretGenerator {
+		add("secretGenerator", fileOnly, kvSources(g.KvPairSources)...)
+	}
+	add("openapi.path", fileOnly, k.OpenAPI["path"])
+	return refs
+}
+
+// checkRef checks one reference r of the kustomization file in dir: no
+// remote, no absolute path, nothing outside the repository; an inline or
+// referenced plugin configuration is checked for its own references, and a
+// folder kustomize loads as a kustomization is visited.
+func (s *remoteScan) checkRef(dir, file string, r kustRef) error {
+	rel := s.rel
+	if kustfs.Fetches(r.value) {
+		return errkind.Input(fmt.Errorf("render: %s %s names the remote %q: the deploy renders the overlay offline and never fetches "+
+			"remote bases or files: vendor it into the GitOps repository", rel(file), r.field, r.value))
+	}
+	if strings.Contains(r.value, "\n") {
+		// An inline patch or plugin configuration: check its file references.
+		return scanPluginConfig([]byte(r.value), rel(file)+" "+r.field)
+	}
+	if filepath.IsAbs(r.value) {
+		return errkind.Input(fmt.Errorf("render: %s %s names the absolute path %q: use a path inside the repository", rel(file), r.field, r.value))
+	}
+	target := filepath.Join(dir, r.value)
+	resolved, err := filepath.EvalSymlinks(target)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // kustomize reports it
 		}
-		for _, p := range k.Patches {
-			add("patches.path", fileOnly, p.Path)
-		}
-		for _, p := range k.PatchesJson6902 {
-			add("patchesJson6902.path", fileOnly, p.Path)
-		}
-		for _, r := range k.Replacements {
-			add("replacements.path", fileOnly, r.Path)
-		}
-		for _, g := range k.ConfigMapGenerator {
-			add("configMapGenerator", fileOnly, kvSources(g.KvPairSources)...)
-		}
-		for _, g := range k.SecretGenerator {
-			add("secretGenerator", fileOnly, kvSources(g.KvPairSources)...)
-		}
-		add("openapi.path", fileOnly, k.OpenAPI["path"])
-		for _, r := range refs {
-			if kustfs.Fetches(r.value) {
-				return errkind.Input(fmt.Errorf("render: %s %s names the remote %q: the deploy renders the overlay offline and never fetches "+
-					"remote bases or files: vendor it into the GitOps repository", rel(file), r.field, r.value))
-			}
-			if strings.Contains(r.value, "\n") {
-				// An inline patch or plugin configuration: check its file references.
-				if err := scanPluginConfig([]byte(r.value), rel(file)+" "+r.field); err != nil {
-					return err
-				}
-				continue
-			}
-			if filepath.IsAbs(r.value) {
-				return errkind.Input(fmt.Errorf("render: %s %s names the absolute path %q: use a path inside the repository", rel(file), r.field, r.value))
-			}
-			target := filepath.Join(dir, r.value)
-			resolved, err := filepath.EvalSymlinks(target)
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					continue // kustomize reports it
-				}
-				return errkind.Input(fmt.Errorf("render: %s %s %q: %w", rel(file), r.field, r.value, err))
-			}
-			if !kustfs.Within(root, resolved) {
-				return errkind.Input(fmt.Errorf("render: %s %s %q leaves the repository", rel(file), r.field, r.value))
-			}
-			st, err := os.Stat(resolved)
-			if err != nil {
-				return errkind.Input(fmt.Errorf("render: %s %s %q: %w", rel(file), r.field, r.value, err))
-			}
-			if st.IsDir() {
-				if r.kind == fileOrDir {
-					if err := visit(resolved); err != nil {
-						return err
-					}
-				}
-				continue
-			}
-			if r.field == "generators" || r.field == "transformers" || r.field == "validators" {
-				cfg, err := readfile.Bounded(resolved, MaxKustomizationBytes)
-				if err != nil {
-					return errkind.Input(fmt.Errorf("render: %s: %w", rel(resolved), err))
-				}
-				if err := scanPluginConfig(cfg, rel(resolved)); err != nil {
-					return err
-				}
-			}
+		return errkind.Input(fmt.Errorf("render: %s %s %q: %w", rel(file), r.field, r.value, err))
+	}
+	if !kustfs.Within(s.root, resolved) {
+		return errkind.Input(fmt.Errorf("render: %s %s %q leaves the repository", rel(file), r.field, r.value))
+	}
+	st, err := os.Stat(resolved)
+	if err != nil {
+		return errkind.Input(fmt.Errorf("render: %s %s %q: %w", rel(file), r.field, r.value, err))
+	}
+	if st.IsDir() {
+		if r.kind == fileOrDir {
+			return s.visit(resolved)
 		}
 		return nil
 	}
-	return visit(dir)
+	if r.field == "generators" || r.field == "transformers" || r.field == "validators" {
+		cfg, err := readfile.Bounded(resolved, MaxKustomizationBytes)
+		if err != nil {
+			return errkind.Input(fmt.Errorf("render: %s: %w", rel(resolved), err))
+		}
+		return scanPluginConfig(cfg, rel(resolved))
+	}
+	return nil
 }
 
 func kvSources(s types.KvPairSources) []string {

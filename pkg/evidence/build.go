@@ -528,17 +528,9 @@ type keyFile struct {
 
 // policyKeys lists the public key files the policy names, under policy/.
 func policyKeys(p *policy.Policy) []keyFile {
-	var ids []policy.Identity
-	ids = append(ids, p.Identities...)
-	if p.Exceptions != nil {
-		ids = append(ids, p.Exceptions.Signers...)
-	}
-	if p.BreakGlass != nil {
-		ids = append(ids, p.BreakGlass.Signers...)
-	}
 	seen := map[string]bool{}
 	var out []keyFile
-	for _, id := range ids {
+	for _, id := range p.AllIdentities() {
 		if id.Key == "" || id.IsKMS() || len(id.KeyPEM) == 0 {
 			continue
 		}

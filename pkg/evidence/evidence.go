@@ -136,14 +136,7 @@ func Collect(ctx context.Context, ref oci.Ref, o Options) (*Bundle, *verify.Repo
 // offlineCheckable refuses a policy whose keys live in a KMS: a bundle must
 // re-verify offline from what it holds.
 func offlineCheckable(p *policy.Policy) error {
-	ids := append([]policy.Identity{}, p.Identities...)
-	if p.Exceptions != nil {
-		ids = append(ids, p.Exceptions.Signers...)
-	}
-	if p.BreakGlass != nil {
-		ids = append(ids, p.BreakGlass.Signers...)
-	}
-	for _, id := range ids {
+	for _, id := range p.AllIdentities() {
 		if id.IsKMS() {
 			return errkind.Input(fmt.Errorf("policy identity key %q is a KMS URI: an evidence bundle must re-verify offline from the keys it holds; export the public key (cosign public-key --key %s > release.pub) and name the file in the policy", id.Key, id.Key))
 		}

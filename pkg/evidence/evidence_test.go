@@ -14,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
@@ -69,19 +66,9 @@ func key(t *testing.T) (priv, pub []byte) {
 func newRelease(t *testing.T) *release {
 	t.Helper()
 	reg := testinfra.StartRegistry(t)
-	img, err := random.Image(512, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag, _ := name.ParseReference(reg.Host + "/acme/widgets:v1")
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
-	}
+	ref := oci.Ref{Repository: reg.Host + "/acme/widgets", Tag: "v1"}
+	ref.Digest = testinfra.PushRandomImage(t, ref.Repository+":"+ref.Tag)
 	ctx := context.Background()
-	ref, err := oci.Resolve(ctx, tag.String(), oci.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	r := &release{ref: ref, dir: t.TempDir(), policy: []byte(testPolicy), now: time.Now().UTC().Truncate(time.Second)}
 	relPriv, relPub := key(t)
 	secPriv, secPub := key(t)
@@ -361,16 +348,8 @@ func sha(b []byte) string {
 func TestUnverifiedImageGetsNoBundle(t *testing.T) {
 	r := newRelease(t)
 	// Another image of the same repository, never signed.
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag, _ := name.ParseReference(strings.Split(r.ref.Repository, "@")[0] + ":unsigned")
-	must(t, remote.Write(tag, img))
-	ref, err := oci.Resolve(context.Background(), tag.String(), oci.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := oci.Ref{Repository: strings.Split(r.ref.Repository, "@")[0], Tag: "unsigned"}
+	ref.Digest = testinfra.PushRandomImage(t, ref.Repository+":"+ref.Tag)
 	r.ref = ref
 	b, rep, err := evidence.Collect(context.Background(), r.ref, r.options())
 	if b != nil || rep == nil || rep.Verified || errkind.Of(err) != errkind.KindPolicy {

@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
@@ -25,17 +22,9 @@ import (
 func TestKeylessBundle(t *testing.T) {
 	st := testinfra.StartSigstore(t, testinfra.SigstoreOptions{})
 	reg := testinfra.StartRegistry(t)
-	img, err := random.Image(512, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag, _ := name.ParseReference(reg.Host + "/acme/widgets:v1")
-	must(t, remote.Write(tag, img))
+	ref := oci.Ref{Repository: reg.Host + "/acme/widgets", Tag: "v1"}
+	ref.Digest = testinfra.PushRandomImage(t, ref.Repository+":"+ref.Tag)
 	ctx := context.Background()
-	ref, err := oci.Resolve(ctx, tag.String(), oci.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	sc, err := root.NewSigningConfigFromPath(st.SigningConfig)
 	if err != nil {
 		t.Fatal(err)

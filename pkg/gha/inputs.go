@@ -116,32 +116,34 @@ func Decode(raw RawInputs, dst any) error {
 	return nil
 }
 
-// inputField is one tagged field of an inputs struct, embedded ones flattened.
+// inputField is one tagged field of an inputs (or outputs) struct, embedded
+// ones flattened.
 type inputField struct {
 	name, field string
 	opts        []string
 	v           reflect.Value
+	exported    bool
 }
 
 func (f inputField) has(opt string) bool { return slices.Contains(f.opts, opt) }
 
-// inputFields lists the tagged fields of the struct v, descending into embedded
-// structs (by value) in declaration order.
-func inputFields(v reflect.Value) []inputField {
+// taggedFields lists the fields of the struct v tagged key (input or output),
+// descending into untagged embedded structs (by value) in declaration order.
+func taggedFields(v reflect.Value, key string) []inputField {
 	var out []inputField
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
-		tag := sf.Tag.Get("input")
+		tag := sf.Tag.Get(key)
 		if sf.Anonymous && tag == "" && sf.Type.Kind() == reflect.Struct {
-			out = append(out, inputFields(v.Field(i))...)
+			out = append(out, taggedFields(v.Field(i), key)...)
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
 		if name == "" {
 			continue
 		}
-		f := inputField{name: name, field: t.Name() + "." + sf.Name, v: v.Field(i)}
+		f := inputField{name: name, field: t.Name() + "." + sf.Name, v: v.Field(i), exported: sf.IsExported()}
 		if opts != "" {
 			f.opts = strings.Split(opts, ",")
 		}
@@ -150,19 +152,26 @@ func inputFields(v reflect.Value) []inputField {
 	return out
 }
 
-// InputNames returns the input names a struct type reads through `input` tags,
-// its embedded structs' included.
-func InputNames(dst any) []string {
+// inputFields lists the fields of the struct v that read an input.
+func inputFields(v reflect.Value) []inputField { return taggedFields(v, "input") }
+
+// fieldNames returns the names of the fields of dst's struct type (dst a
+// struct or a pointer to one) that fields lists.
+func fieldNames(dst any, fields func(reflect.Value) []inputField) []string {
 	t := reflect.TypeOf(dst)
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	var names []string
-	for _, f := range inputFields(reflect.New(t).Elem()) {
+	for _, f := range fields(reflect.New(t).Elem()) {
 		names = append(names, f.name)
 	}
 	return names
 }
+
+// InputNames returns the input names a struct type reads through `input` tags,
+// its embedded structs' included.
+func InputNames(dst any) []string { return fieldNames(dst, inputFields) }
 
 // Secrets returns the raw values that must be masked before anything else runs,
 // by the tag options of dst's fields (a struct or a pointer to one): secret masks

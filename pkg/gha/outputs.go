@@ -61,39 +61,11 @@ func outputValue(f inputField) (string, error) {
 
 // OutputNames returns the output names a struct type writes through `output`
 // tags, its embedded structs' included.
-func OutputNames(src any) []string {
-	t := reflect.TypeOf(src)
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	var names []string
-	for _, f := range outputFields(reflect.New(t).Elem()) {
-		names = append(names, f.name)
-	}
-	return names
-}
+func OutputNames(src any) []string { return fieldNames(src, outputFields) }
 
+// outputFields lists the exported fields of the struct v that write an output.
 func outputFields(v reflect.Value) []inputField {
-	var out []inputField
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		sf := t.Field(i)
-		tag := sf.Tag.Get("output")
-		if sf.Anonymous && tag == "" && sf.Type.Kind() == reflect.Struct {
-			out = append(out, outputFields(v.Field(i))...)
-			continue
-		}
-		name, opts, _ := strings.Cut(tag, ",")
-		if name == "" || !sf.IsExported() {
-			continue
-		}
-		f := inputField{name: name, field: t.Name() + "." + sf.Name, v: v.Field(i)}
-		if opts != "" {
-			f.opts = strings.Split(opts, ",")
-		}
-		out = append(out, f)
-	}
-	return out
+	return slices.DeleteFunc(taggedFields(v, "output"), func(f inputField) bool { return !f.exported })
 }
 
 // CheckOutputs compares the output names src writes with the outputs a declares,

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/gitcmd"
 )
 
@@ -183,15 +184,8 @@ func TestContextEndsGit(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	cancel()
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Error("git finished without error after its context was cancelled")
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("git outlived its context")
+	if err := testinfra.Within(t, time.Minute, "git after its context was cancelled", cmd.Wait); err == nil {
+		t.Error("git finished without error after its context was cancelled")
 	}
 }

@@ -15,9 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -104,19 +101,8 @@ func newWorld(t *testing.T) *world {
 
 func (w *world) push(repo, tag string) oci.Ref {
 	w.t.Helper()
-	img, err := random.Image(256, 1)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	r, err := name.ParseReference(w.host + "/" + repo + ":" + tag)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if err := remote.Write(r, img); err != nil {
-		w.t.Fatal(err)
-	}
-	h, _ := img.Digest()
-	return oci.Ref{Repository: r.Context().Name(), Digest: h.String()}
+	d := testinfra.PushRandomImage(w.t, w.host+"/"+repo+":"+tag)
+	return oci.Ref{Repository: w.host + "/" + repo, Digest: d}
 }
 
 func (w *world) attest(ref oci.Ref, key, typ string, pred any) {

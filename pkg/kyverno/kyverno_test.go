@@ -2,19 +2,16 @@ package kyverno
 
 import (
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/policy"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 func load(t *testing.T, name string) *policy.Policy {
 	t.Helper()
@@ -41,19 +38,7 @@ func TestRenderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", tt.golden)
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./pkg/kyverno -update)", err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("rendered policy differs from %s (run with -update after review):\n%s", path, got)
-			}
+			golden.Check(t, filepath.Join("testdata", tt.golden), got)
 		})
 	}
 }

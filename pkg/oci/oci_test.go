@@ -10,32 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
-
-func push(t *testing.T, ref string) string {
-	t.Helper()
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img); err != nil {
-		t.Fatal(err)
-	}
-	d, _ := img.Digest()
-	return d.String()
-}
 
 // Against Debian's docker-registry: a tag resolves once; moving the tag later does
 // not change the resolved reference.
@@ -43,7 +23,7 @@ func TestResolveTagOnce(t *testing.T) {
 	t.Parallel()
 	reg := testinfra.StartRegistry(t)
 	ctx := context.Background()
-	first := push(t, reg.Host+"/acme/app:v1")
+	first := testinfra.PushRandomImage(t, reg.Host+"/acme/app:v1")
 	ref, err := oci.Resolve(ctx, reg.Host+"/acme/app:v1", oci.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +31,7 @@ func TestResolveTagOnce(t *testing.T) {
 	if ref.Digest != first || ref.Tag != "v1" || ref.String() != reg.Host+"/acme/app@"+first {
 		t.Fatalf("resolved %+v, want digest %s", ref, first)
 	}
-	second := push(t, reg.Host+"/acme/app:v1") // the tag moves
+	second := testinfra.PushRandomImage(t, reg.Host+"/acme/app:v1") // the tag moves
 	if second == first {
 		t.Fatal("random images collided")
 	}
@@ -67,7 +47,7 @@ func TestResolveErrors(t *testing.T) {
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
 	ctx := context.Background()
-	push(t, host+"/acme/app:v1")
+	testinfra.PushRandomImage(t, host+"/acme/app:v1")
 
 	var attempts atomic.Int32
 	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

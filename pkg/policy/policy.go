@@ -742,6 +742,20 @@ func IsPullRequestTrigger(event string) bool {
 	return strings.HasPrefix(event, "pull_request")
 }
 
+// AllIdentities lists every identity p trusts to sign something: the release
+// signers (identities), then the exception signers, then the break-glass
+// signers. The list is a new slice; its elements are copies.
+func (p *Policy) AllIdentities() []Identity {
+	ids := append([]Identity{}, p.Identities...)
+	if p.Exceptions != nil {
+		ids = append(ids, p.Exceptions.Signers...)
+	}
+	if p.BreakGlass != nil {
+		ids = append(ids, p.BreakGlass.Signers...)
+	}
+	return ids
+}
+
 // EffectiveMode is the mode that applies when deploying to environment. GitHub
 // compares environment names case-insensitively, and so does this. Enforce mode
 // always enforces. In audit mode without enforce-environments, audit applies to

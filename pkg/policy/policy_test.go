@@ -7,19 +7,17 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // keyDir writes the public keys the example policy names into a temp folder.
 func keyDir(t testing.TB) string {
@@ -81,19 +79,7 @@ func TestLoadExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "policy.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(want) != string(got)+"\n" {
-		t.Errorf("parsed policy differs from %s (run with -update):\n%s", golden, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "policy.golden.json"), append(got, '\n'))
 }
 
 func TestLoadErrors(t *testing.T) {
@@ -298,5 +284,31 @@ func TestExceptionLifetimes(t *testing.T) {
 				t.Errorf("outage lifetime %s, want %s", got, c.outage)
 			}
 		})
+	}
+}
+
+// AllIdentities lists the release signers, then the exception signers, then
+// the break-glass signers, and does not share the policy's slices.
+func TestAllIdentities(t *testing.T) {
+	t.Parallel()
+	p := &Policy{
+		Identities: []Identity{{Key: "release.pub"}, {Issuer: "https://token.actions.githubusercontent.com"}},
+		Exceptions: &Signers{Signers: []Identity{{Key: "security.pub"}}},
+		BreakGlass: &BreakGlass{Signers: []Identity{{Key: "breakglass.pub"}}},
+	}
+	ids := p.AllIdentities()
+	var got []string
+	for _, id := range ids {
+		got = append(got, id.Key+id.Issuer)
+	}
+	if want := "release.pub https://token.actions.githubusercontent.com security.pub breakglass.pub"; strings.Join(got, " ") != want {
+		t.Errorf("AllIdentities = %q, want %q", got, want)
+	}
+	ids[0].Key = "changed"
+	if p.Identities[0].Key != "release.pub" {
+		t.Error("AllIdentities shares the policy's identities")
+	}
+	if n := len((&Policy{Identities: p.Identities}).AllIdentities()); n != 2 {
+		t.Errorf("without exceptions and break-glass: %d identities, want 2", n)
 	}
 }

@@ -15,11 +15,7 @@ import (
 // Write builds one SARIF document from runs (see Build) and writes it to w.
 // Nothing is written when the runs are invalid.
 func Write(w io.Writer, runs []Run, opts Options) error {
-	rep, err := Build(runs, opts)
-	if err != nil {
-		return err
-	}
-	data, err := Marshal(rep)
+	data, err := encode(runs, opts)
 	if err != nil {
 		return err
 	}
@@ -34,15 +30,20 @@ func Write(w io.Writer, runs []Run, opts Options) error {
 // that is renamed over path, so path never holds a partial document, and is
 // left untouched when the runs are invalid or writing fails.
 func WriteFile(path string, runs []Run, opts Options) error {
-	rep, err := Build(runs, opts)
-	if err != nil {
-		return err
-	}
-	data, err := Marshal(rep)
+	data, err := encode(runs, opts)
 	if err != nil {
 		return err
 	}
 	return writeFileAtomic(path, data)
+}
+
+// encode builds one SARIF document from runs (see Build) and marshals it.
+func encode(runs []Run, opts Options) ([]byte, error) {
+	rep, err := Build(runs, opts)
+	if err != nil {
+		return nil, err
+	}
+	return Marshal(rep)
 }
 
 // Marshal encodes a go-sarif report deterministically: indented JSON with map

@@ -1,88 +1,17 @@
 package sarif
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"sync"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
+	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 )
-
-// The official SARIF 2.1.0 schema ships inside the grype module (pinned in
-// go.mod's world); the test downloads the module and uses it from the cache.
-const (
-	schemaModule = "github.com/anchore/grype@v0.120.1"
-	schemaFile   = "grype/presenter/sarif/testdata/sarif-schema-2.1.0.json"
-)
-
-var (
-	schemaOnce sync.Once
-	schemaVal  *jsonschema.Schema
-	schemaErr  error
-)
-
-// sarifSchema returns the compiled official SARIF 2.1.0 schema. A failure to
-// get it fails the test: schema validity is never silently skipped.
-func sarifSchema(t testing.TB) *jsonschema.Schema {
-	t.Helper()
-	schemaOnce.Do(func() { schemaVal, schemaErr = loadSchema() })
-	if schemaErr != nil {
-		t.Fatalf("loading the SARIF 2.1.0 schema from %s: %v", schemaModule, schemaErr)
-	}
-	return schemaVal
-}
-
-func loadSchema() (*jsonschema.Schema, error) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	cmd := exec.Command(goBin, "mod", "download", "-json", schemaModule)
-	cmd.Dir = os.TempDir() // outside the module: nothing touches go.mod/go.sum
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, runErr := cmd.Output()
-	var mod struct{ Dir, Error string }
-	if err := json.Unmarshal(out, &mod); err != nil {
-		return nil, fmt.Errorf("go mod download: %v (output %q, stderr %q, decoding: %v)", runErr, out, stderr.String(), err)
-	}
-	if runErr != nil || mod.Error != "" || mod.Dir == "" {
-		return nil, fmt.Errorf("go mod download: %v %s %s", runErr, mod.Error, stderr.String())
-	}
-	path := filepath.Join(mod.Dir, filepath.FromSlash(schemaFile))
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", path, err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource(path, doc); err != nil {
-		return nil, err
-	}
-	return c.Compile(path)
-}
 
 // schemaError validates data against the SARIF 2.1.0 schema.
 func schemaError(t testing.TB, data []byte) error {
 	t.Helper()
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if err != nil {
-		return fmt.Errorf("not JSON: %w", err)
-	}
-	return sarifSchema(t).Validate(inst)
+	return testinfra.ValidateSARIF21(t, data)
 }
 
 func assertSchemaValid(t testing.TB, name string, data []byte) {

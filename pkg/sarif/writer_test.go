@@ -3,7 +3,6 @@ package sarif
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -12,29 +11,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 func TestWriteGolden(t *testing.T) {
 	var buf bytes.Buffer
 	if err := Write(&buf, sampleRuns(), Options{Root: testRoot}); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "report.sarif.golden")
-	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("reading golden file (run with -update to create it): %v", err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("Write output differs from %s (run go test -update after checking the change):\n%s", golden, buf.String())
-	}
+	golden.Check(t, filepath.Join("testdata", "report.sarif.golden"), buf.Bytes())
 }
 
 func TestWriteIsSchemaValid(t *testing.T) {

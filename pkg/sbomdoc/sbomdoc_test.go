@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,13 +21,12 @@ import (
 	"github.com/spdx/tools-golang/tagvalue"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/catalog"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/sbomdoc"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 const digest = "sha256:3ba5c9ea086ec3b11831956de3d95f4591e9296c0087c70172aaf27d99cbdee4"
 
@@ -65,19 +63,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := volatile.ReplaceAll(buf.Bytes(), []byte(`$1"X"`))
-			golden := filepath.Join("testdata", f.FileName("golden"))
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from %s:\n%s", f, golden, got)
-			}
+			golden.Check(t, filepath.Join("testdata", f.FileName("golden")), got)
 		})
 	}
 }

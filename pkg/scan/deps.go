@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/secure-gates/secure-gates/pkg/attestation"
-	"github.com/secure-gates/secure-gates/pkg/catalog"
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/scancache"
 	"github.com/secure-gates/secure-gates/pkg/vulndb"
 )
 
@@ -48,20 +48,22 @@ type depsResult struct {
 }
 
 // startDeps parses the outage policy and starts loading the DB in the
-// background, so that it loads while the tree is catalogued.
-func startDeps(ctx context.Context, o DepsOptions, now func() time.Time) (*vulndb.Pending, error) {
+// background, so that it loads while the tree is catalogued. With a cache
+// (deferOpen) the DB is obtained and validated as always but opened only if
+// the match is not in the cache.
+func startDeps(ctx context.Context, o DepsOptions, now func() time.Time, deferOpen bool) (*vulndb.Pending, error) {
 	pol, err := vulndb.ParseOutagePolicy(o.OnOutage)
 	if err != nil {
 		return nil, err
 	}
 	return vulndb.Start(ctx, vulndb.Options{DBDir: o.DBDir, CacheDir: o.CacheDir, UpdateURL: o.UpdateURL,
-		MaxAge: o.MaxAge, Scanner: Deps, Now: now, Timeout: o.Timeout}, pol), nil
+		MaxAge: o.MaxAge, Scanner: Deps, Now: now, Timeout: o.Timeout, DeferOpen: deferOpen}, pol), nil
 }
 
 // runDeps matches the catalog against the DB loaded by startDeps. An outage
 // under the continue policy returns the outage record and no result.
-func runDeps(ctx context.Context, cat *catalog.Result, db *vulndb.Pending, o DepsOptions) (*depsResult, *attestation.Outage, error) {
-	rep, outage, err := db.Match(ctx, cat.SBOM, vulndb.MatchOptions{VEX: o.VEX, Scanner: Deps})
+func runDeps(ctx context.Context, cat vulndb.Catalog, db *vulndb.Pending, o DepsOptions, cache scancache.Store) (*depsResult, *attestation.Outage, error) {
+	rep, outage, err := db.MatchCatalog(ctx, cat, vulndb.MatchOptions{VEX: o.VEX, Scanner: Deps, Cache: cache})
 	if err != nil {
 		return nil, nil, fmt.Errorf("dependency scanner: %w", err)
 	}

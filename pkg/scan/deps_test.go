@@ -27,7 +27,7 @@ func TestDepsFindingsAndPredicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "deps-findings.golden", lines(res.Findings))
+	goldenLines(t, "deps-findings.golden", lines(res.Findings))
 	if !res.Ran(Deps) || !strings.Contains(res.DB(), "grype DB v6") {
 		t.Errorf("deps did not run: %+v %s", res.Scanners, res.DB())
 	}

@@ -8,6 +8,23 @@
 // except a vulnerability-DB outage under the continue policy, which is recorded
 // as an outage (Result.Outages, the code-scan predicate) and reported loudly by
 // the caller.
+//
+// # The deps and license cache
+//
+// With Options.Cache, the catalog deps and license share is reused when no
+// change of the tree could change it (pkg/catalog: a source file edited,
+// added, renamed or deleted reuses it; a lockfile or manifest edited or added,
+// a binary dropped in, a symlink changed catalogues again), and the
+// vulnerability matches are reused within one DB build for the same packages,
+// VEX documents and options (pkg/vulndb), without opening the DB. The DB is
+// still obtained and checked on every run exactly as without a cache (update
+// check, checksum, max-db-age, on-scanner-outage): a stale or missing DB fails
+// or is recorded as an outage on a warm run too. A new DB build matches every
+// package again. The license findings are reused for the same catalog (its
+// digest) and license options; exceptions are applied afterwards, on every
+// run. A warm run whose matches and license findings are all cached does not
+// even decode the cached catalog (catalog.Options.LazySBOM). A warm scan
+// writes byte for byte what a cold scan writes.
 package scan
 
 import (
@@ -155,6 +172,9 @@ type Result struct {
 	StartedOn, FinishedOn time.Time
 
 	deps *depsResult
+	// sbomDecoded says the catalog's SBOM was in memory: catalogued or
+	// decoded by catalog.Directory, or loaded by a scanner (tests).
+	sbomDecoded bool
 }
 
 // NotScannedFile is a file (a path ending in "/": a directory) a scanner did
@@ -201,6 +221,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	res.sbomDecoded = t.sbomLoads.Load() > 0 || t.cat != nil && t.cat.SBOM != nil
 	if err := ctx.Err(); err != nil {
 		return nil, errkind.Infra(fmt.Errorf("scanning %s: %w", t.root, err))
 	}

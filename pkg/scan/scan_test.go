@@ -6,21 +6,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/exceptions"
@@ -30,11 +25,15 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/scan/secrets"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
 var fixedNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
 func clock() time.Time { return fixedNow }
+
+// goldenLines compares got, one line each, with testdata/<name>.
+func goldenLines(t *testing.T, name string, got []string) {
+	t.Helper()
+	golden.Check(t, filepath.Join("testdata", name), []byte(strings.Join(got, "\n")+"\n"))
+}
 
 func lines(fs []finding.Finding) []string {
 	var out []string
@@ -46,28 +45,6 @@ func lines(fs []finding.Finding) []string {
 		out = append(out, s)
 	}
 	return out
-}
-
-// golden compares got with testdata/<name>, rewriting it with -update.
-func golden(t *testing.T, name string, got []string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	data := strings.Join(got, "\n") + "\n"
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if string(want) != data {
-		t.Errorf("%s differs:\n got:\n%s\nwant:\n%s", p, data, want)
-	}
 }
 
 func TestRunFixtureFindings(t *testing.T) {
@@ -82,7 +59,7 @@ func TestRunFixtureFindings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "fixture-findings.golden", lines(res.Findings))
+	goldenLines(t, "fixture-findings.golden", lines(res.Findings))
 	if res.Decision != attestation.DecisionFail || res.Secrets() != 3 {
 		t.Errorf("decision %s, secrets %d", res.Decision, res.Secrets())
 	}
@@ -216,7 +193,7 @@ func TestExceptionsApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "exceptions-findings.golden", lines(res.Findings))
+	goldenLines(t, "exceptions-findings.golden", lines(res.Findings))
 	if len(res.Applied) != 2 || len(res.Expired) != 1 || res.Expired[0].ID != "github-pat" {
 		t.Errorf("applied %+v expired %+v", res.Applied, res.Expired)
 	}
@@ -301,7 +278,7 @@ func TestOutputsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := validateSARIF(t, data); err != nil {
+	if err := testinfra.ValidateSARIF21(t, data); err != nil {
 		t.Fatalf("SARIF does not validate against the 2.1.0 schema: %v", err)
 	}
 	rep, err := sarif.Read(bytes.NewReader(data), 1<<30)
@@ -404,55 +381,4 @@ func TestChangedLines(t *testing.T) {
 	if _, err := ChangedLines(context.Background(), fx.Dir, "--output=x", fx.Head); errkind.Of(err) != errkind.KindInput {
 		t.Errorf("option as revision: %v", err)
 	}
-}
-
-var (
-	schemaOnce sync.Once
-	schemaVal  *jsonschema.Schema
-	schemaErr  error
-)
-
-// validateSARIF checks data against the official SARIF 2.1.0 schema, which
-// ships in the pinned grype module.
-func validateSARIF(t *testing.T, data []byte) error {
-	t.Helper()
-	schemaOnce.Do(func() {
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		cmd := exec.Command(goBin, "mod", "download", "-json", "github.com/anchore/grype@v0.120.1")
-		cmd.Dir = os.TempDir()
-		out, err := cmd.Output()
-		var mod struct{ Dir string }
-		if err != nil || json.Unmarshal(out, &mod) != nil || mod.Dir == "" {
-			schemaErr = fmt.Errorf("go mod download grype: %v %s", err, out)
-			return
-		}
-		p := filepath.Join(mod.Dir, "grype/presenter/sarif/testdata/sarif-schema-2.1.0.json")
-		f, err := os.Open(p)
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		defer f.Close()
-		doc, err := jsonschema.UnmarshalJSON(f)
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		c := jsonschema.NewCompiler()
-		if schemaErr = c.AddResource(p, doc); schemaErr != nil {
-			return
-		}
-		schemaVal, schemaErr = c.Compile(p)
-	})
-	if schemaErr != nil {
-		t.Fatalf("loading the SARIF schema: %v", schemaErr)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if err != nil {
-		return err
-	}
-	return schemaVal.Validate(inst)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -57,6 +58,8 @@ type target struct {
 	cat *catalog.Result
 	// db is the vulnerability DB loading (deps).
 	db *vulndb.Pending
+	// sbomLoads counts the loads of cat's SBOM (countedCatalog).
+	sbomLoads atomic.Int64
 }
 
 // part is what one scanner (or the catalog) adds to the Result.
@@ -81,9 +84,13 @@ func ran(sr ScannerRun, fs []finding.Finding) part {
 // scanAll runs the selected scanners concurrently and returns their parts, in
 // scanners order, the catalog's last. Every scanner's error is returned
 // (joinErrs, in the order they happened within a kind); an error of a scanner
-// that stopsOthers, or of the catalog, cancels the scanners still running.
-func (t *target) scanAll(ctx context.Context, selected []scanner) ([]part, error) {
-	g, ctx := errgroup.WithContext(ctx)
+// that stopsOthers, or of the catalog, cancels the scanners still running,
+// and what those report once cancelled is not returned: it is the
+// cancellation, not a failure of theirs (a catalog cut short would read as
+// its timeout, and an infrastructure error would hide the input error that
+// stopped the run behind exit 3).
+func (t *target) scanAll(parent context.Context, selected []scanner) ([]part, error) {
+	g, ctx := errgroup.WithContext(parent)
 	defer func() {
 		if t.db != nil {
 			t.db.Discard() // stop a load nobody waits for
@@ -95,8 +102,9 @@ func (t *target) scanAll(ctx context.Context, selected []scanner) ([]part, error
 	}
 	parts := make([]part, len(selected)+1)
 	var (
-		mu   sync.Mutex
-		errs []error // in the order they happened: the cause of a cancellation first
+		mu      sync.Mutex
+		errs    []error // in the order they happened: the cause of a cancellation first
+		stopped bool    // a stopping error was recorded: ctx is (being) cancelled
 	)
 	run := func(i int, scan func(context.Context, *target) (part, error), stopsOthers bool) error {
 		p, err := scan(ctx, t)
@@ -105,7 +113,10 @@ func (t *target) scanAll(ctx context.Context, selected []scanner) ([]part, error
 			return nil
 		}
 		mu.Lock()
-		errs = append(errs, err)
+		if !stopped || parent.Err() != nil {
+			errs = append(errs, err)
+		}
+		stopped = stopped || stopsOthers
 		mu.Unlock()
 		if stopsOthers {
 			return err // cancels ctx
@@ -154,7 +165,10 @@ func (t *target) start(ctx context.Context, selected []scanner) error {
 
 // catalogTree catalogues the tree once for the catalogued scanners.
 func catalogTree(ctx context.Context, t *target) (part, error) {
-	cat, err := catalog.Directory(ctx, t.root, t.o.Catalog)
+	co := t.o.Catalog
+	co.Cache = t.o.Cache
+	co.LazySBOM = true // the deps and license scanners load it when they need it
+	cat, err := catalog.Directory(ctx, t.root, co)
 	if err != nil {
 		return part{}, fmt.Errorf("cataloguing the dependencies of %s: %w", t.root, err)
 	}
@@ -163,7 +177,11 @@ func catalogTree(ctx context.Context, t *target) (part, error) {
 }
 
 func scanSecrets(ctx context.Context, t *target) (part, error) {
-	sr, err := secrets.Scan(ctx, t.root, t.o.Secrets)
+	so := t.o.Secrets
+	if so.Cache == nil {
+		so.Cache = t.o.Cache
+	}
+	sr, err := secrets.Scan(ctx, t.root, so)
 	if err != nil {
 		return part{}, fmt.Errorf("secrets scanner: %w", err)
 	}
@@ -193,7 +211,7 @@ func scanIaC(ctx context.Context, t *target) (part, error) {
 }
 
 func scanLicense(_ context.Context, t *target) (part, error) {
-	fs, err := license.Check(t.cat.SBOM, t.o.License)
+	fs, err := t.checkLicenses()
 	if err != nil {
 		return part{}, fmt.Errorf("license check: %w", err)
 	}
@@ -205,12 +223,12 @@ func scanLicense(_ context.Context, t *target) (part, error) {
 }
 
 func startDepsDB(ctx context.Context, t *target) (err error) {
-	t.db, err = startDeps(ctx, t.o.Deps, t.now)
+	t.db, err = startDeps(ctx, t.o.Deps, t.now, t.o.Cache != nil)
 	return err
 }
 
 func scanDeps(ctx context.Context, t *target) (part, error) {
-	dr, outage, err := runDeps(ctx, t.cat, t.db, t.o.Deps)
+	dr, outage, err := runDeps(ctx, t.sbom(), t.db, t.o.Deps, t.o.Cache)
 	if err != nil {
 		return part{}, err
 	}

@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	coci "github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
 	ctypes "github.com/sigstore/cosign/v2/pkg/types"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -152,117 +155,157 @@ func Attest(ctx context.Context, ref oci.Ref, preds []Predicate, opts Options) (
 		return nil, err
 	}
 	res := &AttestResult{Ref: ref, Identity: s.identity}
-	ro := s.remoteOptions(ctx, d.Repository)
-	atts := make([]Attestation, len(stmts))
-	bundles := make([][]byte, len(stmts))
-	se := ociremote.SignedUnknown(d, ro...)
-	attTag, err := ociremote.AttestationTag(d)
-	if err != nil {
+	p := &attestPush{ref: ref, d: d, ro: s.remoteOptions(ctx, d.Repository),
+		atts: make([]Attestation, len(stmts)), bundles: make([][]byte, len(stmts)), bundleLanded: make([]bool, len(stmts))}
+	p.se = ociremote.SignedUnknown(d, p.ro...)
+	if p.attTag, err = ociremote.AttestationTag(d); err != nil {
 		return nil, errkind.Input(err)
 	}
 	for i, st := range stmts {
-		b, err := s.bundle(ctx, &sign.DSSEData{Data: st.payload, PayloadType: attestation.PayloadTypeInToto})
+		b, envJSON, err := s.envelope(ctx, st)
 		if err != nil {
-			return nil, fmt.Errorf("signing the %s attestation: %w", st.uri, err)
+			return nil, err
 		}
-		env := b.GetDsseEnvelope()
-		if env == nil || len(env.GetSignatures()) == 0 {
-			return nil, errkind.Infra(fmt.Errorf("signing the %s attestation: no DSSE signature in the bundle", st.uri))
-		}
-		envJSON, err := json.Marshal(attestation.Envelope{
-			PayloadType: env.GetPayloadType(),
-			Payload:     base64.StdEncoding.EncodeToString(env.GetPayload()),
-			Signatures:  []attestation.Signature{{KeyID: "", Sig: base64.StdEncoding.EncodeToString(env.GetSignatures()[0].GetSig())}},
-		})
-		if err != nil {
-			return nil, errkind.Infra(err)
-		}
-		atts[i] = Attestation{Type: st.uri, Digest: digestOf(envJSON)}
+		p.atts[i] = Attestation{Type: st.uri, Digest: digestOf(envJSON)}
 		if opts.format().bundle() {
-			if bundles[i], err = protojson.Marshal(b); err != nil {
+			if p.bundles[i], err = protojson.Marshal(b); err != nil {
 				return nil, errkind.Infra(err)
 			}
-			atts[i].Bundle = digestOf(bundles[i])
-			atts[i].Tlog = tlogEntries(b)
+			p.atts[i].Bundle = digestOf(p.bundles[i])
+			p.atts[i].Tlog = tlogEntries(b)
 		}
 		if opts.format().legacy() {
-			sopts := []static.Option{
-				static.WithLayerMediaType(ctypes.DssePayloadType),
-				static.WithAnnotations(map[string]string{"predicateType": st.uri}),
-			}
-			if s.certDER != nil {
-				sopts = append(sopts, static.WithCertChain([]byte(s.identity.Certificate), nil))
-			}
-			// cosign's legacy attestations timestamp the whole envelope.
-			ts, err := s.timestamp(ctx, envJSON)
+			att, err := s.legacyAttestation(ctx, st.uri, envJSON)
 			if err != nil {
 				return nil, err
 			}
-			if ts != nil {
-				sopts = append(sopts, static.WithRFC3161Timestamp(ts))
-			}
-			att, err := static.NewAttestation(envJSON, sopts...)
-			if err != nil {
-				return nil, errkind.Infra(err)
-			}
-			if se, err = mutate.AttachAttestationToEntity(se, att); err != nil {
+			if p.se, err = mutate.AttachAttestationToEntity(p.se, att); err != nil {
 				return nil, errkind.Infra(fmt.Errorf("attaching the %s attestation: %w", st.uri, err))
 			}
-			atts[i].Legacy = attTag.String()
+			p.atts[i].Legacy = p.attTag.String()
 		}
 	}
-
+	err = pushAll(p.items(opts.format()))
 	// What landed, per attestation and form: the result lists exactly that.
-	legacyLanded := false
-	bundleLanded := make([]bool, len(atts))
-	collect := func() {
-		res.Attestations = nil
-		for i, a := range atts {
-			got := Attestation{Type: a.Type, Digest: a.Digest}
-			if legacyLanded {
-				got.Legacy = a.Legacy
-			}
-			if bundleLanded[i] {
-				got.Bundle, got.Tlog = a.Bundle, a.Tlog
-			}
-			if got.Legacy != "" || got.Bundle != "" {
-				res.Attestations = append(res.Attestations, got)
-			}
-		}
-	}
-	var items []pending
-	if opts.format().legacy() {
-		items = append(items, pending{
-			desc: fmt.Sprintf("legacy attestations (%s) at %s", typesList(atts), attTag),
-			push: func() error {
-				if err := ociremote.WriteAttestations(d.Repository, se, ro...); err != nil {
-					return oci.Classify("pushing the attestations of "+ref.String()+" to the registry", err)
-				}
-				return nil
-			},
-			done: func() { legacyLanded = true },
-		})
-	}
-	if opts.format().bundle() {
-		for i := range atts {
-			items = append(items, pending{
-				desc: "bundle of the " + atts[i].Type + " attestation",
-				push: func() error {
-					if err := ociremote.WriteAttestationNewBundleFormat(d, bundles[i], atts[i].Type, ro...); err != nil {
-						return oci.Classify("pushing the "+atts[i].Type+" attestation bundle of "+ref.String()+" to the registry", err)
-					}
-					return nil
-				},
-				done: func() { bundleLanded[i] = true },
-			})
-		}
-	}
-	err = pushAll(items)
-	collect()
+	res.Attestations = p.landed()
 	if err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// envelope signs the statement into a bundle and returns it with its DSSE
+// envelope's JSON (the form of cosign's legacy attestations).
+func (s *session) envelope(ctx context.Context, st stmt) (*protobundle.Bundle, []byte, error) {
+	b, err := s.bundle(ctx, &sign.DSSEData{Data: st.payload, PayloadType: attestation.PayloadTypeInToto})
+	if err != nil {
+		return nil, nil, fmt.Errorf("signing the %s attestation: %w", st.uri, err)
+	}
+	env := b.GetDsseEnvelope()
+	if env == nil || len(env.GetSignatures()) == 0 {
+		return nil, nil, errkind.Infra(fmt.Errorf("signing the %s attestation: no DSSE signature in the bundle", st.uri))
+	}
+	envJSON, err := json.Marshal(attestation.Envelope{
+		PayloadType: env.GetPayloadType(),
+		Payload:     base64.StdEncoding.EncodeToString(env.GetPayload()),
+		Signatures:  []attestation.Signature{{KeyID: "", Sig: base64.StdEncoding.EncodeToString(env.GetSignatures()[0].GetSig())}},
+	})
+	if err != nil {
+		return nil, nil, errkind.Infra(err)
+	}
+	return b, envJSON, nil
+}
+
+// legacyAttestation makes cosign's legacy attestation of the envelope
+// envJSON of a predicate of type uri.
+func (s *session) legacyAttestation(ctx context.Context, uri string, envJSON []byte) (coci.Signature, error) {
+	sopts := []static.Option{
+		static.WithLayerMediaType(ctypes.DssePayloadType),
+		static.WithAnnotations(map[string]string{"predicateType": uri}),
+	}
+	if s.certDER != nil {
+		sopts = append(sopts, static.WithCertChain([]byte(s.identity.Certificate), nil))
+	}
+	// cosign's legacy attestations timestamp the whole envelope.
+	ts, err := s.timestamp(ctx, envJSON)
+	if err != nil {
+		return nil, err
+	}
+	if ts != nil {
+		sopts = append(sopts, static.WithRFC3161Timestamp(ts))
+	}
+	att, err := static.NewAttestation(envJSON, sopts...)
+	if err != nil {
+		return nil, errkind.Infra(err)
+	}
+	return att, nil
+}
+
+// attestPush is what Attest pushes (the legacy attestations attached to se,
+// each attestation's bundle) and what of it landed.
+type attestPush struct {
+	ref     oci.Ref
+	d       name.Digest
+	ro      []ociremote.Option
+	se      coci.SignedEntity
+	attTag  name.Tag
+	atts    []Attestation
+	bundles [][]byte
+
+	legacyLanded bool
+	bundleLanded []bool
+}
+
+// items are the pushes in order: the legacy attestations (one push), then
+// each bundle, as format f says.
+func (p *attestPush) items(f Format) []pending {
+	var items []pending
+	if f.legacy() {
+		items = append(items, pending{
+			desc: fmt.Sprintf("legacy attestations (%s) at %s", typesList(p.atts), p.attTag),
+			push: func() error {
+				if err := ociremote.WriteAttestations(p.d.Repository, p.se, p.ro...); err != nil {
+					return oci.Classify("pushing the attestations of "+p.ref.String()+" to the registry", err)
+				}
+				return nil
+			},
+			done: func() { p.legacyLanded = true },
+		})
+	}
+	if f.bundle() {
+		for i := range p.atts {
+			items = append(items, pending{
+				desc: "bundle of the " + p.atts[i].Type + " attestation",
+				push: func() error {
+					if err := ociremote.WriteAttestationNewBundleFormat(p.d, p.bundles[i], p.atts[i].Type, p.ro...); err != nil {
+						return oci.Classify("pushing the "+p.atts[i].Type+" attestation bundle of "+p.ref.String()+" to the registry", err)
+					}
+					return nil
+				},
+				done: func() { p.bundleLanded[i] = true },
+			})
+		}
+	}
+	return items
+}
+
+// landed lists each attestation with the forms of it that landed (none when
+// no form did).
+func (p *attestPush) landed() []Attestation {
+	var out []Attestation
+	for i, a := range p.atts {
+		got := Attestation{Type: a.Type, Digest: a.Digest}
+		if p.legacyLanded {
+			got.Legacy = a.Legacy
+		}
+		if p.bundleLanded[i] {
+			got.Bundle, got.Tlog = a.Bundle, a.Tlog
+		}
+		if got.Legacy != "" || got.Bundle != "" {
+			out = append(out, got)
+		}
+	}
+	return out
 }
 
 func typesList(atts []Attestation) string {

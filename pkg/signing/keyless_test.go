@@ -8,7 +8,6 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
-	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/signing"
 )
@@ -32,7 +31,7 @@ func TestKeylessAgainstLocalStack(t *testing.T) {
 	wrong := []string{"--certificate-oidc-issuer", st.Issuer, "--certificate-identity-regexp", "^https://github.com/evil/"}
 
 	t.Run("bundle with Rekor v2 and timestamps", func(t *testing.T) {
-		ref := cosigntest.PushRandomImage(t, reg.Host, "keyless/bundle", "v1")
+		ref := pushImage(t, reg.Host, "keyless/bundle", "v1")
 		opts := signing.Options{IDToken: st.Token(t, "sigstore"), SigningConfig: sc, TrustedRoot: tr, Tlog: true, Format: signing.FormatBoth}
 		res, err := signing.Sign(ctx, ref, opts)
 		if err != nil {
@@ -58,19 +57,19 @@ func TestKeylessAgainstLocalStack(t *testing.T) {
 			t.Fatalf("attestations = %+v", att.Attestations)
 		}
 		common := []string{"--new-bundle-format", "--trusted-root", st.TrustedRoot, "--use-signed-timestamps", "--insecure-ignore-sct"}
-		cosigntest.MustPass(t, append(append(append([]string{"verify"}, common...), identity...), ref.String())...)
-		out := cosigntest.MustFail(t, append(append(append([]string{"verify"}, common...), wrong...), ref.String())...)
+		mustCosign(t, append(append(append([]string{"verify"}, common...), identity...), ref.String())...)
+		out := mustFailCosign(t, append(append(append([]string{"verify"}, common...), wrong...), ref.String())...)
 		if !strings.Contains(out, "evil") && !strings.Contains(out, "no matching") && !strings.Contains(out, "expected") {
 			t.Logf("wrong identity refused with:\n%s", out)
 		}
 		for _, typ := range []string{"vuln", attestation.PredicateSLSAProvenance} {
-			cosigntest.MustPass(t, append(append(append([]string{"verify-attestation", "--type", typ}, common...), identity...), ref.String())...)
-			cosigntest.MustFail(t, append(append(append([]string{"verify-attestation", "--type", typ}, common...), wrong...), ref.String())...)
+			mustCosign(t, append(append(append([]string{"verify-attestation", "--type", typ}, common...), identity...), ref.String())...)
+			mustFailCosign(t, append(append(append([]string{"verify-attestation", "--type", typ}, common...), wrong...), ref.String())...)
 		}
 	})
 
 	t.Run("legacy with certificate and timestamp", func(t *testing.T) {
-		ref := cosigntest.PushRandomImage(t, reg.Host, "keyless/legacy", "v1")
+		ref := pushImage(t, reg.Host, "keyless/legacy", "v1")
 		opts := signing.Options{IDToken: st.Token(t, "sigstore"), SigningConfig: sc, Format: signing.FormatLegacy}
 		if _, err := signing.Sign(ctx, ref, opts); err != nil {
 			t.Fatal(err)
@@ -80,14 +79,14 @@ func TestKeylessAgainstLocalStack(t *testing.T) {
 		}
 		common := []string{"--certificate-chain", st.FulcioChain, "--use-signed-timestamps", "--timestamp-certificate-chain", st.TSAChain,
 			"--insecure-ignore-tlog", "--insecure-ignore-sct"}
-		cosigntest.MustPass(t, append(append(append([]string{"verify"}, common...), identity...), ref.String())...)
-		cosigntest.MustFail(t, append(append(append([]string{"verify"}, common...), wrong...), ref.String())...)
-		cosigntest.MustPass(t, append(append(append([]string{"verify-attestation", "--type", "cyclonedx"}, common...), identity...), ref.String())...)
-		cosigntest.MustFail(t, append(append(append([]string{"verify-attestation", "--type", "cyclonedx"}, common...), wrong...), ref.String())...)
+		mustCosign(t, append(append(append([]string{"verify"}, common...), identity...), ref.String())...)
+		mustFailCosign(t, append(append(append([]string{"verify"}, common...), wrong...), ref.String())...)
+		mustCosign(t, append(append(append([]string{"verify-attestation", "--type", "cyclonedx"}, common...), identity...), ref.String())...)
+		mustFailCosign(t, append(append(append([]string{"verify-attestation", "--type", "cyclonedx"}, common...), wrong...), ref.String())...)
 	})
 
 	t.Run("a token Fulcio refuses", func(t *testing.T) {
-		ref := cosigntest.PushRandomImage(t, reg.Host, "keyless/refused", "v1")
+		ref := pushImage(t, reg.Host, "keyless/refused", "v1")
 		_, err := signing.Sign(ctx, ref, signing.Options{IDToken: "not-a-jwt", SigningConfig: sc, Format: signing.FormatBundle})
 		if err == nil || !strings.Contains(err.Error(), "Fulcio at "+st.FulcioURL) {
 			t.Fatalf("error = %v, want one naming Fulcio", err)

@@ -1,11 +1,9 @@
 package signing_test
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,7 +11,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
-	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
+	"github.com/secure-gates/secure-gates/internal/testinfra/cosignlegacy"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/signing"
 )
@@ -40,18 +38,6 @@ func closedPort(t *testing.T) string {
 	return addr
 }
 
-// cosignCLIEnv runs the real cosign CLI with extra environment variables.
-func cosignCLIEnv(t *testing.T, env []string, args ...string) (string, error) {
-	t.Helper()
-	cmd := exec.Command(testinfra.CosignCLI.Path(t), args...)
-	home := t.TempDir()
-	cmd.Env = append([]string{"HOME=" + home, "TUF_ROOT=" + filepath.Join(home, "tuf"), "COSIGN_PASSWORD=", "PATH=" + os.Getenv("PATH")}, env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
-}
-
 // TestSignAndAttestWithAWSKMS signs and attests with a key that lives in a real
 // AWS KMS implementation (local-kms, through the AWS SDK and sigstore's AWS
 // provider), and the cosign CLI verifies both with the public key and with the
@@ -67,7 +53,7 @@ func TestSignAndAttestWithAWSKMS(t *testing.T) {
 	}
 	_, otherPub := keyPair(t, "other")
 
-	ref := cosigntest.PushRandomImage(t, reg.Host, "kms/app", "v1")
+	ref := pushImage(t, reg.Host, "kms/app", "v1")
 	res, err := signing.Sign(ctx, ref, signing.Options{Key: kms.KeyURI(), Format: signing.FormatBoth, Annotations: map[string]string{"gate": "sign"}})
 	if err != nil {
 		t.Fatal(err)
@@ -85,13 +71,13 @@ func TestSignAndAttestWithAWSKMS(t *testing.T) {
 	if len(res.Signatures) != 2 {
 		t.Fatalf("signatures = %+v", res.Signatures)
 	}
-	cosigntest.MustPass(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, pub)...), ref.String())...)
-	cosigntest.MustFail(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, otherPub)...), ref.String())...)
-	if err := cosigntest.LegacyVerify(t, ref, pub, "", map[string]any{"gate": "sign"}); err != nil {
+	mustCosign(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, pub)...), ref.String())...)
+	mustFailCosign(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, otherPub)...), ref.String())...)
+	if err := cosignlegacy.Verify(t, ref, pub, "", map[string]any{"gate": "sign"}); err != nil {
 		t.Errorf("legacy signature: %v", err)
 	}
 	// cosign fetches the public key from the KMS itself.
-	if out, err := cosignCLIEnv(t, kms.Env, append([]string{"verify", "--key", kms.KeyURI(), "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", emptyTrustedRoot}, ref.String())...); err != nil {
+	if out, err := testinfra.RunCosign(t, kms.Env, append([]string{"verify", "--key", kms.KeyURI(), "--insecure-ignore-tlog", "--new-bundle-format", "--trusted-root", emptyTrustedRoot}, ref.String())...); err != nil {
 		t.Fatalf("cosign verify --key %s: %v\n%s", kms.KeyURI(), err, out)
 	}
 
@@ -103,9 +89,9 @@ func TestSignAndAttestWithAWSKMS(t *testing.T) {
 		t.Fatalf("attest result = %+v", att)
 	}
 	for _, typ := range []string{"cyclonedx", "vuln"} {
-		cosigntest.MustPass(t, append(append([]string{"verify-attestation", "--type", typ}, verifyArgs(signing.FormatBoth, pub)...), ref.String())...)
+		mustCosign(t, append(append([]string{"verify-attestation", "--type", typ}, verifyArgs(signing.FormatBoth, pub)...), ref.String())...)
 	}
-	if err := cosigntest.LegacyVerify(t, ref, pub, "https://cyclonedx.org/bom", nil); err != nil {
+	if err := cosignlegacy.Verify(t, ref, pub, "https://cyclonedx.org/bom", nil); err != nil {
 		t.Errorf("legacy attestation: %v", err)
 	}
 }
@@ -116,7 +102,7 @@ func TestSignAndAttestWithAWSKMS(t *testing.T) {
 func TestKMSKeyErrors(t *testing.T) {
 	kms := testinfra.StartLocalKMS(t)
 	reg := testinfra.StartRegistry(t)
-	ref := cosigntest.PushRandomImage(t, reg.Host, "kms/errors", "v1")
+	ref := pushImage(t, reg.Host, "kms/errors", "v1")
 	down := closedPort(t)
 	tests := []struct {
 		name string

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
-	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/signing"
@@ -24,7 +23,7 @@ func TestSigstoreServiceHangs(t *testing.T) {
 	hung := testinfra.SilentServer(t)
 	reg := testinfra.StartRegistry(t)
 	priv, _ := keyPair(t, "")
-	ref := cosigntest.PushRandomImage(t, reg.Host, "hung/app", "v1")
+	ref := pushImage(t, reg.Host, "hung/app", "v1")
 	for _, tc := range []struct {
 		name string
 		opts signing.Options
@@ -36,17 +35,10 @@ func TestSigstoreServiceHangs(t *testing.T) {
 			ctx, cancel := netretry.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			tc.opts.Format = signing.FormatBoth
-			done := make(chan error, 1)
-			go func() {
+			err := testinfra.Within(t, time.Minute, "Attest (2s timeout)", func() error {
 				_, err := signing.Attest(ctx, ref, []signing.Predicate{predicate(t, "vuln")}, tc.opts)
-				done <- err
-			}()
-			var err error
-			select {
-			case err = <-done:
-			case <-time.After(time.Minute):
-				t.Fatal("Attest did not end a minute after its 2s timeout")
-			}
+				return err
+			})
 			if err == nil {
 				t.Fatal("Attest passed with a hung service")
 			}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -18,7 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
-	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
+	"github.com/secure-gates/secure-gates/internal/testinfra/cosignlegacy"
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/oci"
@@ -70,8 +70,8 @@ func TestSignWithKeyVerifiedByCosign(t *testing.T) {
 	ctx := context.Background()
 	for _, f := range []signing.Format{signing.FormatLegacy, signing.FormatBundle, signing.FormatBoth} {
 		t.Run(string(f), func(t *testing.T) {
-			ref := cosigntest.PushRandomImage(t, reg.Host, "app/"+string(f), "v1")
-			unsigned := cosigntest.PushRandomImage(t, reg.Host, "app/"+string(f), "unsigned")
+			ref := pushImage(t, reg.Host, "app/"+string(f), "v1")
+			unsigned := pushImage(t, reg.Host, "app/"+string(f), "unsigned")
 			opts := signing.Options{Key: priv, KeyPassword: []byte("s3cret"), Format: f}
 			if f != signing.FormatBundle {
 				opts.Annotations = map[string]string{"gate": "sign"}
@@ -94,28 +94,28 @@ func TestSignWithKeyVerifiedByCosign(t *testing.T) {
 			if f == signing.FormatLegacy {
 				args = append(args, "-a", "gate=sign")
 			}
-			out := cosigntest.MustPass(t, append(args, ref.String())...)
+			out := mustCosign(t, append(args, ref.String())...)
 			if !strings.Contains(out, ref.Digest) {
 				t.Errorf("cosign verify output does not name the digest:\n%s", out)
 			}
-			cosigntest.MustFail(t, append(append([]string{"verify"}, verifyArgs(f, otherPub)...), ref.String())...)
-			cosigntest.MustFail(t, append(append([]string{"verify"}, verifyArgs(f, pub)...), unsigned.String())...)
+			mustFailCosign(t, append(append([]string{"verify"}, verifyArgs(f, otherPub)...), ref.String())...)
+			mustFailCosign(t, append(append([]string{"verify"}, verifyArgs(f, pub)...), unsigned.String())...)
 			if f.Includes(signing.FormatLegacy) {
 				// The .sig signature (what Kyverno ClusterPolicy reads), with cosign's
 				// verification code in legacy mode.
-				if err := cosigntest.LegacyVerify(t, ref, pub, "", map[string]any{"gate": "sign"}); err != nil {
+				if err := cosignlegacy.Verify(t, ref, pub, "", map[string]any{"gate": "sign"}); err != nil {
 					t.Errorf("legacy signature: %v", err)
 				}
-				if err := cosigntest.LegacyVerify(t, ref, pub, "", map[string]any{"gate": "other"}); err == nil {
+				if err := cosignlegacy.Verify(t, ref, pub, "", map[string]any{"gate": "other"}); err == nil {
 					t.Error("legacy signature verified with annotations it does not carry")
 				}
-				if err := cosigntest.LegacyVerify(t, ref, otherPub, "", nil); err == nil {
+				if err := cosignlegacy.Verify(t, ref, otherPub, "", nil); err == nil {
 					t.Error("legacy signature verified with the wrong key")
 				}
 			}
 			if f == signing.FormatBundle {
 				// Bundle only: no legacy .sig tag was written.
-				if err := cosigntest.LegacyVerify(t, ref, pub, "", nil); err == nil {
+				if err := cosignlegacy.Verify(t, ref, pub, "", nil); err == nil {
 					t.Error("a legacy signature exists for format bundle")
 				}
 			}
@@ -138,7 +138,7 @@ func TestAttestSeveralPredicatesVerifiedByCosign(t *testing.T) {
 	}
 	for _, f := range []signing.Format{signing.FormatLegacy, signing.FormatBundle, signing.FormatBoth} {
 		t.Run(string(f), func(t *testing.T) {
-			ref := cosigntest.PushRandomImage(t, reg.Host, "att/"+string(f), "v1")
+			ref := pushImage(t, reg.Host, "att/"+string(f), "v1")
 			res, err := signing.Attest(ctx, ref, preds, signing.Options{Key: priv, Format: f})
 			if err != nil {
 				t.Fatal(err)
@@ -162,23 +162,23 @@ func TestAttestSeveralPredicatesVerifiedByCosign(t *testing.T) {
 					typ = preds[i].Type
 				}
 				args := append([]string{"verify-attestation", "--type", typ}, verifyArgs(f, pub)...)
-				cosigntest.MustPass(t, append(args, ref.String())...)
+				mustCosign(t, append(args, ref.String())...)
 				if i == 0 {
-					cosigntest.MustFail(t, append(append([]string{"verify-attestation", "--type", typ}, verifyArgs(f, otherPub)...), ref.String())...)
+					mustFailCosign(t, append(append([]string{"verify-attestation", "--type", typ}, verifyArgs(f, otherPub)...), ref.String())...)
 				}
 				if f.Includes(signing.FormatLegacy) {
-					if err := cosigntest.LegacyVerify(t, ref, pub, uri, nil); err != nil {
+					if err := cosignlegacy.Verify(t, ref, pub, uri, nil); err != nil {
 						t.Errorf("legacy %s attestation: %v", uri, err)
 					}
 				}
 			}
 			if f.Includes(signing.FormatLegacy) {
-				if err := cosigntest.LegacyVerify(t, ref, otherPub, attestation.PredicateCycloneDX, nil); err == nil {
+				if err := cosignlegacy.Verify(t, ref, otherPub, attestation.PredicateCycloneDX, nil); err == nil {
 					t.Error("legacy attestation verified with the wrong key")
 				}
 			}
 			// A type that was not attested is not found.
-			cosigntest.MustFail(t, append(append([]string{"verify-attestation", "--type", "https://example.com/never/v1"}, verifyArgs(f, pub)...), ref.String())...)
+			mustFailCosign(t, append(append([]string{"verify-attestation", "--type", "https://example.com/never/v1"}, verifyArgs(f, pub)...), ref.String())...)
 		})
 	}
 }
@@ -216,7 +216,7 @@ func TestAttestAllOrNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ref := cosigntest.PushRandomImage(t, reg.Host, "aon/img", strings.ReplaceAll(tt.name, " ", "-"))
+			ref := pushImage(t, reg.Host, "aon/img", strings.ReplaceAll(tt.name, " ", "-"))
 			preds := []signing.Predicate{predicate(t, "cyclonedx"), tt.bad, predicate(t, "vuln")}
 			res, err := signing.Attest(ctx, ref, preds, signing.Options{Key: priv, Format: signing.FormatBoth})
 			if err == nil {
@@ -265,9 +265,9 @@ func TestTagMovedAfterResolveCannotChangeWhatIsSigned(t *testing.T) {
 	reg := testinfra.StartRegistry(t)
 	priv, pub := keyPair(t, "")
 	ctx := context.Background()
-	first := cosigntest.PushRandomImage(t, reg.Host, "moved/app", "v1")
+	first := pushImage(t, reg.Host, "moved/app", "v1")
 	// The gate resolved :v1 to first; now the tag moves to another image.
-	second := cosigntest.PushRandomImage(t, reg.Host, "moved/app", "v1")
+	second := pushImage(t, reg.Host, "moved/app", "v1")
 	if first.Digest == second.Digest {
 		t.Fatal("random images share a digest")
 	}
@@ -277,12 +277,12 @@ func TestTagMovedAfterResolveCannotChangeWhatIsSigned(t *testing.T) {
 	if _, err := signing.Attest(ctx, first, []signing.Predicate{predicate(t, "vuln")}, signing.Options{Key: priv, Format: signing.FormatBoth}); err != nil {
 		t.Fatal(err)
 	}
-	cosigntest.MustPass(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, pub)...), first.String())...)
-	cosigntest.MustPass(t, append(append([]string{"verify-attestation", "--type", "vuln"}, verifyArgs(signing.FormatBoth, pub)...), first.String())...)
+	mustCosign(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, pub)...), first.String())...)
+	mustCosign(t, append(append([]string{"verify-attestation", "--type", "vuln"}, verifyArgs(signing.FormatBoth, pub)...), first.String())...)
 	// What the tag points at now was never signed nor attested.
-	cosigntest.MustFail(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, pub)...), reg.Host+"/moved/app:v1")...)
-	cosigntest.MustFail(t, append(append([]string{"verify"}, verifyArgs(signing.FormatLegacy, pub)...), second.String())...)
-	cosigntest.MustFail(t, append(append([]string{"verify-attestation", "--type", "vuln"}, verifyArgs(signing.FormatLegacy, pub)...), second.String())...)
+	mustFailCosign(t, append(append([]string{"verify"}, verifyArgs(signing.FormatBoth, pub)...), reg.Host+"/moved/app:v1")...)
+	mustFailCosign(t, append(append([]string{"verify"}, verifyArgs(signing.FormatLegacy, pub)...), second.String())...)
+	mustFailCosign(t, append(append([]string{"verify-attestation", "--type", "vuln"}, verifyArgs(signing.FormatLegacy, pub)...), second.String())...)
 }
 
 func TestKeyInputs(t *testing.T) {
@@ -294,7 +294,7 @@ func TestKeyInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := testinfra.StartRegistry(t)
-	ref := cosigntest.PushRandomImage(t, reg.Host, "keys/app", "v1")
+	ref := pushImage(t, reg.Host, "keys/app", "v1")
 	tests := []struct {
 		name     string
 		key      string
@@ -399,7 +399,7 @@ func TestSigstoreServiceOutage(t *testing.T) {
 	defer tsa.Close()
 	reg := testinfra.StartRegistry(t)
 	priv, _ := keyPair(t, "")
-	ref := cosigntest.PushRandomImage(t, reg.Host, "outage/app", "v1")
+	ref := pushImage(t, reg.Host, "outage/app", "v1")
 	url := tsa.URL + "/api/v1/timestamp"
 	opts := signing.Options{Key: priv, Format: signing.FormatBoth, Services: signing.Services{TimestampURL: url}, Retries: 1}
 	_, err := signing.Attest(context.Background(), ref, []signing.Predicate{predicate(t, "vuln")}, opts)
@@ -414,8 +414,6 @@ func TestSigstoreServiceOutage(t *testing.T) {
 	}
 	assertNothingAttached(t, ref)
 }
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 // The statement Attest signs for a predicate: subject = the image digest, never
 // a tag; the predicate as given.
@@ -434,19 +432,7 @@ func TestStatementGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	pretty.WriteByte('\n')
-	golden := filepath.Join("testdata", "statement-vuln.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(pretty.Bytes(), want) {
-		t.Errorf("statement differs from %s (run with -update):\n%s", golden, pretty.Bytes())
-	}
+	golden.Check(t, filepath.Join("testdata", "statement-vuln.golden.json"), pretty.Bytes())
 	if strings.Contains(string(got), ":v1") {
 		t.Error("the statement names the tag")
 	}

@@ -10,10 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
 	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/oci"
@@ -40,19 +36,9 @@ func TestMadeByTheCosignCLI(t *testing.T) {
 	reg := testinfra.StartRegistry(t)
 	dir := t.TempDir()
 	cosignCLI(t, dir, "generate-key-pair")
-	img, err := random.Image(512, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag, _ := name.ParseReference(reg.Host + "/acme/widgets:v1")
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
-	}
+	ref := oci.Ref{Repository: reg.Host + "/acme/widgets", Tag: "v1"}
+	ref.Digest = testinfra.PushRandomImage(t, ref.Repository+":"+ref.Tag)
 	ctx := context.Background()
-	ref, err := oci.Resolve(ctx, tag.String(), oci.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now()
 	cosignCLI(t, dir, "sign", "--yes", "--key", "cosign.key", "--tlog-upload=false", ref.String())
 	preds := []struct {

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"strings"
@@ -191,9 +190,7 @@ func TestDASTPromotion(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
-			ref := w.image("acme/widgets")
-			k := w.key("release", false)
-			w.sign(ref, k)
+			ref, k := w.signedImage()
 			for _, a := range tt.atts(t) {
 				s := k
 				if a.signer != "" {
@@ -216,11 +213,8 @@ func TestDASTPromotion(t *testing.T) {
 			if pol == "" {
 				pol = dastPolicy
 			}
-			rep, err := Verify(context.Background(), ref, Options{Policy: w.policy(pol), TrustedMaterial: w.trust, Environment: tt.env,
+			rep := w.verifyWith(ref, Options{Policy: w.policy(pol), TrustedMaterial: w.trust, Environment: tt.env,
 				Now: func() time.Time { return now }})
-			if err != nil {
-				t.Fatal(err)
-			}
 			if rep.Verified != tt.pass {
 				t.Fatalf("verified = %v, want %v: %v", rep.Verified, tt.pass, rep.Failures())
 			}
@@ -238,13 +232,8 @@ func TestDASTPromotion(t *testing.T) {
 func TestDASTNotRequiredInItsEnvironment(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	ref := w.image("acme/widgets")
-	k := w.key("release", false)
-	w.sign(ref, k)
-	rep, err := Verify(context.Background(), ref, Options{Policy: w.policy(dastPolicy), TrustedMaterial: w.trust, Environment: "STAGING"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref, _ := w.signedImage()
+	rep := w.verifyWith(ref, Options{Policy: w.policy(dastPolicy), TrustedMaterial: w.trust, Environment: "STAGING"})
 	r := requirement(t, rep, "dast")
 	if !r.Passed || !strings.Contains(r.Detail, "not required for a deploy to staging") {
 		t.Errorf("dast = %+v", r)

@@ -26,10 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
@@ -48,6 +45,7 @@ import (
 	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/attestation/attestationtest"
 	"github.com/secure-gates/secure-gates/pkg/oci"
@@ -115,19 +113,8 @@ func newWorld(t *testing.T) *world {
 // image pushes a random image and returns its digest reference.
 func (w *world) image(repo string) oci.Ref {
 	w.t.Helper()
-	img, err := random.Image(256, 1)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	ref, err := name.ParseReference(w.host + "/" + repo + ":v1")
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		w.t.Fatal(err)
-	}
-	h, _ := img.Digest()
-	return oci.Ref{Repository: ref.Context().Name(), Digest: h.String()}
+	d := testinfra.PushRandomImage(w.t, w.host+"/"+repo+":v1")
+	return oci.Ref{Repository: w.host + "/" + repo, Digest: d}
 }
 
 // policy loads a policy from YAML text, with key paths relative to w.dir.
@@ -426,7 +413,13 @@ func (w *world) bundle(ref oci.Ref, s fixtureSigner, predicateType string, predi
 
 func (w *world) verify(ref oci.Ref, p *policy.Policy, now time.Time) *Report {
 	w.t.Helper()
-	rep, err := Verify(context.Background(), ref, Options{Policy: p, TrustedMaterial: w.trust, Now: func() time.Time { return now }})
+	return w.verifyWith(ref, Options{Policy: p, TrustedMaterial: w.trust, Now: func() time.Time { return now }})
+}
+
+// verifyWith runs Verify on ref with o and fails the test on an error.
+func (w *world) verifyWith(ref oci.Ref, o Options) *Report {
+	w.t.Helper()
+	rep, err := Verify(context.Background(), ref, o)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -496,12 +489,58 @@ func exceptionPred(expires time.Time, scope string, ids ...string) any {
 	return p
 }
 
-// attestAll attaches the four required attestations, signed by s.
+// attestAll attaches the four attestations keyPolicy requires, signed by s,
+// all passing, the scans finished an hour before now.
 func (w *world) attestAll(ref oci.Ref, s fixtureSigner, now time.Time) {
+	w.t.Helper()
+	w.attestRequired(ref, s, now.Add(-time.Hour), nil)
+}
+
+// attestRequired attaches the attestations keyPolicy requires, signed by s, in
+// the order cyclonedx, vuln, code-scan, slsaprovenance: each passing, its scan
+// finished at finished, unless preds has its predicate type — then preds'
+// predicate, or none where that is nil.
+func (w *world) attestRequired(ref oci.Ref, s fixtureSigner, finished time.Time, preds map[string]any) {
+	w.t.Helper()
+	for _, a := range []struct {
+		typ  string
+		pred any
+	}{
+		{attestation.PredicateCycloneDX, cyclonedx()},
+		{attestation.PredicateVuln, vulnScan(finished)},
+		{attestation.PredicateCodeScan, codeScan("pass", finished)},
+		{attestation.PredicateSLSAProvenance, provenance("acme/widgets")},
+	} {
+		if p, ok := preds[a.typ]; ok {
+			a.pred = p
+		}
+		if a.pred != nil {
+			w.attest(ref, s, ref.Digest, a.typ, a.pred)
+		}
+	}
+}
+
+// signWithSBOM signs ref with s and attests a CycloneDX SBOM on it, both as
+// Sigstore bundles or both in the legacy format.
+func (w *world) signWithSBOM(ref oci.Ref, s fixtureSigner, bundle bool) {
+	w.t.Helper()
+	if bundle {
+		w.bundle(ref, s, types.CosignSignPredicateType, nil)
+		w.bundle(ref, s, attestation.PredicateCycloneDX, cyclonedx())
+		return
+	}
+	w.sign(ref, s)
 	w.attest(ref, s, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
-	w.attest(ref, s, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-time.Hour)))
-	w.attest(ref, s, ref.Digest, attestation.PredicateCodeScan, codeScan("pass", now.Add(-time.Hour)))
-	w.attest(ref, s, ref.Digest, attestation.PredicateSLSAProvenance, provenance("acme/widgets"))
+}
+
+// signedImage pushes acme/widgets and signs it (legacy .sig) with the release
+// key, which it returns.
+func (w *world) signedImage() (oci.Ref, fixtureSigner) {
+	w.t.Helper()
+	ref := w.image("acme/widgets")
+	k := w.key("release", false)
+	w.sign(ref, k)
+	return ref, k
 }
 
 const keyPolicy = `apiVersion: secure-gates/v1

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -12,31 +11,6 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
-
-// attestOthers attaches every attestation keyPolicy requires except those of
-// the types in skip, all passing.
-func (w *world) attestOthers(ref oci.Ref, s fixtureSigner, now time.Time, skip ...string) {
-	w.t.Helper()
-	for _, pt := range []string{attestation.PredicateCycloneDX, attestation.PredicateVuln, attestation.PredicateCodeScan, attestation.PredicateSLSAProvenance} {
-		skipped := false
-		for _, k := range skip {
-			skipped = skipped || k == pt
-		}
-		if skipped {
-			continue
-		}
-		switch pt {
-		case attestation.PredicateCycloneDX:
-			w.attest(ref, s, ref.Digest, pt, cyclonedx())
-		case attestation.PredicateVuln:
-			w.attest(ref, s, ref.Digest, pt, vulnScan(now.Add(-time.Hour)))
-		case attestation.PredicateCodeScan:
-			w.attest(ref, s, ref.Digest, pt, codeScan("pass", now.Add(-time.Hour)))
-		case attestation.PredicateSLSAProvenance:
-			w.attest(ref, s, ref.Digest, pt, provenance("acme/widgets"))
-		}
-	}
-}
 
 // The newest trustworthy evidence decides (issue 13, observation 3): of the
 // verified attestations of a required type about the digest, the newest is
@@ -120,10 +94,8 @@ func TestNewestEvidenceDecides(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
-			ref := w.image("acme/widgets")
-			k := w.key("release", false)
-			w.sign(ref, k)
-			w.attestOthers(ref, k, now, typeOf(tt.req))
+			ref, k := w.signedImage()
+			w.attestRequired(ref, k, now.Add(-time.Hour), map[string]any{typeOf(tt.req): nil})
 			tt.attach(w, ref)
 			rep := w.verify(ref, w.policy(pol), now)
 			if rep.Verified != tt.pass {
@@ -353,13 +325,7 @@ func TestTransparency(t *testing.T) {
 			w := newWorld(t)
 			ref := w.image("acme/widgets")
 			s := tt.signer(w)
-			if tt.bundle {
-				w.bundle(ref, s, types.CosignSignPredicateType, nil)
-				w.bundle(ref, s, attestation.PredicateCycloneDX, cyclonedx())
-			} else {
-				w.sign(ref, s)
-				w.attest(ref, s, ref.Digest, attestation.PredicateCycloneDX, cyclonedx())
-			}
+			w.signWithSBOM(ref, s, tt.bundle)
 			rep := w.verify(ref, w.policy(tt.policy), now)
 			if rep.Verified != tt.pass {
 				t.Fatalf("verified = %v, want %v: %v", rep.Verified, tt.pass, rep.Failures())
@@ -443,18 +409,13 @@ func TestCapReadsTheNewest(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	now := time.Now()
-	ref := w.image("acme/widgets")
-	k := w.key("release", false)
-	w.sign(ref, k)
+	ref, k := w.signedImage()
 	for i := 5; i >= 2; i-- {
 		w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-time.Duration(i)*time.Hour)))
 	}
 	w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-time.Hour), match("CVE-2021-44228", "Critical", true)))
 	pol := "apiVersion: secure-gates/v1\nkind: Policy\nidentities:\n  - key: release.pub\nrequire:\n  - type: vuln\n    deny: {severity: critical}\n"
-	rep, err := Verify(context.Background(), ref, Options{Policy: w.policy(pol), MaxAttestations: 3, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := w.verifyWith(ref, Options{Policy: w.policy(pol), MaxAttestations: 3, Now: func() time.Time { return now }})
 	if rep.Verified {
 		t.Fatal("verified: the newest scan, attached last, was left unread")
 	}
@@ -536,16 +497,11 @@ func TestUnreadAttestationsFailClosed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
-			ref := w.image("acme/widgets")
-			k := w.key("release", false)
-			w.sign(ref, k)
-			w.attestOthers(ref, k, now)
+			ref, k := w.signedImage()
+			w.attestAll(ref, k, now)
 			tt.attach(w, ref, k)
-			rep, err := Verify(context.Background(), ref, Options{Policy: w.policy(keyPolicy), TrustedMaterial: w.trust,
+			rep := w.verifyWith(ref, Options{Policy: w.policy(keyPolicy), TrustedMaterial: w.trust,
 				MaxEnvelopeBytes: capBytes, MaxAttestations: tt.maxAtt, Now: func() time.Time { return now }})
-			if err != nil {
-				t.Fatal(err)
-			}
 			if rep.Verified != tt.pass {
 				t.Fatalf("verified = %v, want %v: %v", rep.Verified, tt.pass, rep.Failures())
 			}

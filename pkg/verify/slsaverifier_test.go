@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/policy"
@@ -119,11 +120,8 @@ require:
 		pass bool
 	}{{"PASSED: SLSA verification passed", 0, true}, {"FAILED: SLSA verification failed: tag mismatch", 1, false}} {
 		path, argv := fakeSLSAVerifier(t, tt.out, tt.code)
-		rep, err := Verify(context.Background(), ref, Options{Policy: w.policy(pol), Now: func() time.Time { return now },
+		rep := w.verifyWith(ref, Options{Policy: w.policy(pol), Now: func() time.Time { return now },
 			SLSAVerifier: &SLSAVerifier{Path: path}})
-		if err != nil {
-			t.Fatal(err)
-		}
 		if rep.Verified != tt.pass {
 			t.Errorf("%q: verified = %v: %v", tt.out, rep.Verified, rep.Failures())
 		}
@@ -164,17 +162,10 @@ func TestSLSAVerifierHangs(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := netretry.WithTimeout(context.Background(), tc.timeout)
 			defer cancel()
-			done := make(chan error, 1)
-			go func() {
+			err := testinfra.Within(t, time.Minute, "VerifyImage", func() error {
 				_, err := (&SLSAVerifier{Path: path, Timeout: tc.own}).VerifyImage(ctx, img, req)
-				done <- err
-			}()
-			var err error
-			select {
-			case err = <-done:
-			case <-time.After(time.Minute):
-				t.Fatal("VerifyImage did not end")
-			}
+				return err
+			})
 			if errkind.Of(err) != errkind.KindInfra || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v (kind %v), want an infrastructure error saying %q", err, errkind.Of(err), tc.want)
 			}

@@ -80,14 +80,7 @@ func (c ctxClient) Do(req *http.Request) (*http.Response, error) {
 // NeedsKeyless reports whether p names a keyless identity anywhere: a signer,
 // an exception signer or a break-glass signer (so a trusted root is needed).
 func NeedsKeyless(p *policy.Policy) bool {
-	ids := append([]policy.Identity{}, p.Identities...)
-	if p.Exceptions != nil {
-		ids = append(ids, p.Exceptions.Signers...)
-	}
-	if p.BreakGlass != nil {
-		ids = append(ids, p.BreakGlass.Signers...)
-	}
-	for _, id := range ids {
+	for _, id := range p.AllIdentities() {
 		if !id.IsKey() {
 			return true
 		}

@@ -137,18 +137,7 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 	if opts.Policy == nil {
 		return nil, errkind.Input(errors.New("verify: no policy"))
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.MaxSignatures <= 0 {
-		opts.MaxSignatures = DefaultMaxSignatures
-	}
-	if opts.MaxAttestations <= 0 {
-		opts.MaxAttestations = DefaultMaxAttestations
-	}
-	if opts.MaxEnvelopeBytes <= 0 {
-		opts.MaxEnvelopeBytes = DefaultMaxEnvelopeBytes
-	}
+	opts = withDefaults(opts)
 	d, err := ref.Name()
 	if err != nil {
 		return nil, errkind.Input(fmt.Errorf("verify: %w", err))
@@ -172,78 +161,176 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Ignored = append(rep.Ignored, f.overCap...)
+	sigs, atts := splitCandidates(f.candidates)
 
-	var sigs, atts []candidate
-	for _, c := range f.candidates {
+	// Attestations first: bundles may turn out to be signatures.
+	vs, err := v.verifyAttestations(ctx, atts, h, rep)
+	if err != nil {
+		return nil, err
+	}
+	v.acceptExceptions(vs.exceptions, rep)
+	v.resolveVEX(rep)
+
+	// The signature requirement.
+	sigReq, sigInputs, bg, err := v.signatureRequirement(ctx, sigs, vs.bundleSigs, h, rep)
+	if err != nil {
+		return nil, err
+	}
+	rep.Requirements = append(rep.Requirements, sigReq)
+	rep.Inputs = append(rep.Inputs, sigInputs...)
+	rep.BreakGlass = bg
+
+	// Each required type.
+	byType := v.aboutDigestByType(vs.attestations, rep)
+	if opts.KeepEvidence {
+		rep.Evidence = keepEvidence(byType)
+	}
+	// Attestations left unread by a size or count cap may be the newest
+	// evidence of any type (it is unknowable without reading them): no
+	// requirement can pass while they are unread.
+	v.unread = unreadReason(f.unread)
+	v.requirements(ctx, byType, rep)
+	ignoreNotRequired(p, byType, rep)
+	v.reportExceptionsUsed(rep)
+	if v.infraErr != nil {
+		return nil, v.infraErr
+	}
+	rep.Verified = allPassed(rep.Requirements)
+	sort.SliceStable(rep.Ignored, func(i, j int) bool { return rep.Ignored[i].Location < rep.Ignored[j].Location })
+	return rep, nil
+}
+
+// withDefaults fills the unset clock and caps of opts.
+func withDefaults(opts Options) Options {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.MaxSignatures = positiveOr(opts.MaxSignatures, DefaultMaxSignatures)
+	opts.MaxAttestations = positiveOr(opts.MaxAttestations, DefaultMaxAttestations)
+	opts.MaxEnvelopeBytes = positiveOr(opts.MaxEnvelopeBytes, DefaultMaxEnvelopeBytes)
+	return opts
+}
+
+// positiveOr is n, or def when n is not positive (an unset cap).
+func positiveOr[T int | int64](n, def T) T {
+	if n <= 0 {
+		return def
+	}
+	return n
+}
+
+// splitCandidates separates legacy signatures from everything else
+// (attestations and bundles, which are routed by verifyAttestations).
+func splitCandidates(cands []candidate) (sigs, atts []candidate) {
+	for _, c := range cands {
 		if c.kind == KindSignature {
 			sigs = append(sigs, c)
 		} else {
 			atts = append(atts, c)
 		}
 	}
+	return sigs, atts
+}
 
-	// Attestations first: bundles may turn out to be signatures.
-	var verified []verifiedAtt
-	var bundleSigs []verifiedAtt
-	var excCands []verifiedAtt
-	var exceptionSigners []policy.Identity
-	if p.Exceptions != nil {
-		exceptionSigners = p.Exceptions.Signers
-	}
-	var breakGlassSigners []policy.Identity
-	if p.BreakGlass != nil {
-		breakGlassSigners = p.BreakGlass.Signers
-	}
+// verifiedSets are the attestations and bundles that verified with an allowed
+// signer for what they claim to be, not yet checked against the digest.
+type verifiedSets struct {
+	attestations []verifiedAtt // evidence, signed by a policy identity
+	bundleSigs   []verifiedAtt // bundle-format image signatures
+	exceptions   []verifiedAtt // exceptions and OpenVEX, by an exception signer
+}
+
+// verifyAttestations verifies each attestation or bundle against the
+// identities allowed for the predicate type it claims: image signatures
+// against the identities and break-glass signers, exceptions and OpenVEX
+// against the exception signers, anything else against the identities. What
+// does not verify is recorded in rep (refused exceptions also in v.refused).
+func (v *verifier) verifyAttestations(ctx context.Context, atts []candidate, h v1.Hash, rep *Report) (verifiedSets, error) {
+	var vs verifiedSets
+	p := v.opts.Policy
+	exceptionSigners := v.exceptionSigners()
 	for _, c := range atts {
 		claimed := v.claimedType(c)
 		switch claimed {
 		case types.CosignSignPredicateType:
 			// A bundle-format image signature.
-			va, reasons, err := v.verifyAny(ctx, c, h, append(append([]policy.Identity{}, p.Identities...), breakGlassSigners...))
+			va, reasons, err := v.verifyAny(ctx, c, h, v.signatureIdentities())
 			if err != nil {
-				return nil, err
+				return vs, err
 			}
 			if va == nil {
 				rep.Ignored = append(rep.Ignored, Ignored{Kind: KindSignature, Format: c.format, Location: c.location,
 					Reason: "does not verify with an allowed identity: " + strings.Join(reasons, " | ")})
 				continue
 			}
-			bundleSigs = append(bundleSigs, *va)
+			vs.bundleSigs = append(vs.bundleSigs, *va)
 		case attestation.PredicateException, attestation.PredicateOpenVEX:
 			va, reasons, err := v.verifyAny(ctx, c, h, exceptionSigners)
 			if err != nil {
-				return nil, err
+				return vs, err
 			}
 			if va == nil {
-				why := "signed by no allowed exception signer"
-				if len(exceptionSigners) == 0 {
-					why = "the policy allows no exception signers"
-				} else {
-					why += ": " + strings.Join(reasons, " | ")
-				}
+				why := exceptionSignerRefusal(exceptionSigners, reasons)
 				rep.ExceptionsRefused = append(rep.ExceptionsRefused, Ignored{Kind: KindException, Format: c.format,
 					Location: c.location, PredicateType: claimed, Reason: why})
 				v.noteRefused(c, why)
 				continue
 			}
-			excCands = append(excCands, *va)
+			vs.exceptions = append(vs.exceptions, *va)
 		default:
 			va, reasons, err := v.verifyAny(ctx, c, h, p.Identities)
 			if err != nil {
-				return nil, err
+				return vs, err
 			}
 			if va == nil {
 				rep.Ignored = append(rep.Ignored, Ignored{Kind: KindAttestation, Format: c.format, Location: c.location,
 					PredicateType: claimed, Reason: "does not verify with an allowed identity: " + strings.Join(reasons, " | ")})
 				continue
 			}
-			verified = append(verified, *va)
+			vs.attestations = append(vs.attestations, *va)
 		}
 	}
+	return vs, nil
+}
 
-	// Exceptions and signed VEX: verified, about this digest, valid,
-	// unexpired, within the lifetime bound, in scope.
-	for _, va := range excCands {
+// exceptionSigners are the policy's exception signers (none without an
+// exceptions section).
+func (v *verifier) exceptionSigners() []policy.Identity {
+	if p := v.opts.Policy; p.Exceptions != nil {
+		return p.Exceptions.Signers
+	}
+	return nil
+}
+
+// breakGlassSigners are the policy's break-glass signers (none without a
+// break-glass section).
+func (v *verifier) breakGlassSigners() []policy.Identity {
+	if p := v.opts.Policy; p.BreakGlass != nil {
+		return p.BreakGlass.Signers
+	}
+	return nil
+}
+
+// signatureIdentities are the identities an image signature may verify
+// with: the policy's identities, then its break-glass signers.
+func (v *verifier) signatureIdentities() []policy.Identity {
+	return append(append([]policy.Identity{}, v.opts.Policy.Identities...), v.breakGlassSigners()...)
+}
+
+// exceptionSignerRefusal says why an exception or VEX attestation signed by
+// no allowed exception signer is refused.
+func exceptionSignerRefusal(signers []policy.Identity, reasons []string) string {
+	if len(signers) == 0 {
+		return "the policy allows no exception signers"
+	}
+	return "signed by no allowed exception signer: " + strings.Join(reasons, " | ")
+}
+
+// acceptExceptions accepts the verified exceptions and signed VEX that are
+// about this digest, valid, unexpired, within the lifetime bound and in
+// scope; the others are listed in rep.ExceptionsRefused.
+func (v *verifier) acceptExceptions(excs []verifiedAtt, rep *Report) {
+	for _, va := range excs {
 		accept := v.acceptException
 		if va.statement.PredicateType == attestation.PredicateOpenVEX {
 			accept = v.acceptVEX
@@ -253,37 +340,30 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 				Location: va.c.location, PredicateType: va.statement.PredicateType, Reason: why})
 		}
 	}
-	v.resolveVEX(rep)
+}
 
-	// The signature requirement.
-	sigReq, sigInputs, bg, err := v.signatureRequirement(ctx, sigs, bundleSigs, h, rep)
-	if err != nil {
-		return nil, err
-	}
-	rep.Requirements = append(rep.Requirements, sigReq)
-	rep.Inputs = append(rep.Inputs, sigInputs...)
-	rep.BreakGlass = bg
-
-	// Each required type.
+// aboutDigestByType groups the verified attestations whose statement subject
+// holds the digest by predicate type; the others are ignored.
+func (v *verifier) aboutDigestByType(verified []verifiedAtt, rep *Report) map[string][]verifiedAtt {
 	byType := map[string][]verifiedAtt{}
 	for _, va := range verified {
-		if !va.statement.HasSubjectDigest(ref.Digest) {
+		if !va.statement.HasSubjectDigest(v.ref.Digest) {
 			rep.Ignored = append(rep.Ignored, Ignored{Kind: KindAttestation, Format: va.c.format, Location: va.c.location,
 				PredicateType: va.statement.PredicateType,
-				Reason:        "statement subject is another digest (" + subjectDigests(va.statement) + "), not " + ref.Digest})
+				Reason:        "statement subject is another digest (" + subjectDigests(va.statement) + "), not " + v.ref.Digest})
 			continue
 		}
 		byType[va.statement.PredicateType] = append(byType[va.statement.PredicateType], va)
 	}
-	if opts.KeepEvidence {
-		rep.Evidence = keepEvidence(byType)
-	}
-	// Attestations left unread by a size or count cap may be the newest
-	// evidence of any type (it is unknowable without reading them): no
-	// requirement can pass while they are unread.
-	v.unread = unreadReason(f.unread)
-	for _, req := range p.Require {
-		if ok, why := req.AppliesTo(opts.Environment); !ok {
+	return byType
+}
+
+// requirements evaluates every require entry of the policy into rep: one
+// that does not apply to the environment passes as not required; while
+// attestations are unread (v.unread) none passes.
+func (v *verifier) requirements(ctx context.Context, byType map[string][]verifiedAtt, rep *Report) {
+	for _, req := range v.opts.Policy.Require {
+		if ok, why := req.AppliesTo(v.opts.Environment); !ok {
 			rep.Requirements = append(rep.Requirements, RequirementResult{Name: req.Type, PredicateType: req.PredicateType,
 				Passed: true, Detail: why})
 			continue
@@ -299,7 +379,11 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 		}
 		rep.Superseded = append(rep.Superseded, older...)
 	}
-	// Verified attestations of types the policy does not require are not inputs.
+}
+
+// ignoreNotRequired lists the verified attestations of types the policy does
+// not require as ignored: they are not inputs.
+func ignoreNotRequired(p *policy.Policy, byType map[string][]verifiedAtt, rep *Report) {
 	for t, list := range byType {
 		if _, required := p.Requirement(t); required {
 			continue
@@ -309,23 +393,26 @@ func Verify(ctx context.Context, ref oci.Ref, opts Options) (*Report, error) {
 				PredicateType: t, Reason: "verified, but the policy does not require this type"})
 		}
 	}
+}
+
+// reportExceptionsUsed lists the accepted exceptions that waived something.
+func (v *verifier) reportExceptionsUsed(rep *Report) {
 	for _, e := range v.exceptions {
 		if e.used > 0 {
 			rep.ExceptionsUsed = append(rep.ExceptionsUsed, attestation.AppliedException{ID: e.id, Scope: e.pred.Scope,
 				Reason: e.pred.Reason, Ticket: e.pred.Ticket, Expires: e.pred.Expires, FindingsWaived: e.used})
 		}
 	}
-	if v.infraErr != nil {
-		return nil, v.infraErr
-	}
-	rep.Verified = true
-	for _, r := range rep.Requirements {
+}
+
+// allPassed reports whether every requirement passed.
+func allPassed(results []RequirementResult) bool {
+	for _, r := range results {
 		if !r.Passed {
-			rep.Verified = false
+			return false
 		}
 	}
-	sort.SliceStable(rep.Ignored, func(i, j int) bool { return rep.Ignored[i].Location < rep.Ignored[j].Location })
-	return rep, nil
+	return true
 }
 
 // unreadReason says why attestations left unread by a cap (attestations and
@@ -494,63 +581,57 @@ func (v *verifier) verifyAny(ctx context.Context, c candidate, h v1.Hash, ids []
 	return &verifiedAtt{c: c, signer: s, statement: st, digest: fmt.Sprintf("sha256:%x", sum)}, nil, nil
 }
 
+// signatureRequirement evaluates the signature requirement: it passes with a
+// legacy or bundle signature of the digest by a policy identity, else with one
+// by a break-glass signer within the policy's ttl of its trusted signing time
+// (bg true). Signatures that count for nothing are recorded in rep.Ignored.
 func (v *verifier) signatureRequirement(ctx context.Context, sigs []candidate, bundleSigs []verifiedAtt, h v1.Hash, rep *Report) (RequirementResult, []Input, bool, error) {
-	p := v.opts.Policy
 	res := RequirementResult{Name: RequirementSignature}
-	var bgIDs []policy.Identity
-	if p.BreakGlass != nil {
-		bgIDs = p.BreakGlass.Signers
+	good, reasons, err := v.acceptedSignatures(ctx, sigs, bundleSigs, h, rep)
+	if err != nil {
+		return res, nil, false, err
 	}
-	all := append(append([]policy.Identity{}, p.Identities...), bgIDs...)
-	type ok struct {
-		in         Input
-		breakGlass bool
-		why        string
-	}
-	var good []ok
-	var reasons []string
-	isBG := func(id policy.Identity) bool {
-		for _, b := range bgIDs {
-			if b.String() == id.String() {
-				for _, a := range p.Identities {
-					if a.String() == id.String() {
-						return false
-					}
-				}
-				return true
-			}
+	if g, found := chooseSignature(good); found {
+		res.Passed = true
+		res.Detail = g.why
+		if !g.breakGlass {
+			res.Detail = "signed by " + g.in.Signer + " (" + g.in.Format + ")"
 		}
-		return false
+		return res, []Input{g.in}, g.breakGlass, nil
 	}
+	res.Reasons = signatureReasons(len(sigs) == 0 && len(bundleSigs) == 0, reasons, rep.Ignored)
+	return res, nil, false, nil
+}
+
+// acceptedSignature is a signature that counts for the signature requirement.
+type acceptedSignature struct {
+	in         Input
+	breakGlass bool
+	why        string // for a break-glass signature: why it counts
+}
+
+// acceptedSignatures verifies the legacy signatures against the policy's
+// identities and break-glass signers and checks that the bundle signatures
+// (verified by verifyAttestations) are about the digest; a break-glass
+// signature must also be within ttl (acceptSigner). It returns the accepted
+// signatures in order, and why the others are refused (also in rep.Ignored).
+func (v *verifier) acceptedSignatures(ctx context.Context, sigs []candidate, bundleSigs []verifiedAtt, h v1.Hash, rep *Report) ([]acceptedSignature, []string, error) {
+	var good []acceptedSignature
+	var reasons []string
 	consider := func(in Input, s *signer, format, loc string) {
-		if !isBG(s.identity) {
-			good = append(good, ok{in: in})
+		g, why := v.acceptSigner(in, s)
+		if why != "" {
+			reasons = append(reasons, why)
+			rep.Ignored = append(rep.Ignored, Ignored{Kind: KindSignature, Format: format, Location: loc, Reason: why})
 			return
 		}
-		// Break-glass: only within ttl of a trusted signing time.
-		switch {
-		case s.trustedTime == nil:
-			why := "break-glass signature by " + s.identity.String() + " has no trusted signing time (a transparency-log entry or RFC 3161 timestamp is required for break-glass)"
-			reasons = append(reasons, why)
-			rep.Ignored = append(rep.Ignored, Ignored{Kind: KindSignature, Format: format, Location: loc, Reason: why})
-		case v.now.Sub(*s.trustedTime) > p.BreakGlass.TTL.Duration:
-			why := fmt.Sprintf("break-glass signature by %s expired: signed %s (%s), ttl %s", s.identity.String(),
-				s.trustedTime.Format(time.RFC3339), s.timeSource, p.BreakGlass.TTL.Duration)
-			reasons = append(reasons, why)
-			rep.Ignored = append(rep.Ignored, Ignored{Kind: KindSignature, Format: format, Location: loc, Reason: why})
-		case s.trustedTime.After(v.now.Add(MaxClockSkew)):
-			why := "break-glass signature's trusted time is in the future"
-			reasons = append(reasons, why)
-			rep.Ignored = append(rep.Ignored, Ignored{Kind: KindSignature, Format: format, Location: loc, Reason: why})
-		default:
-			good = append(good, ok{in: in, breakGlass: true, why: fmt.Sprintf("BREAK-GLASS: signed by %s at %s (%s), within ttl %s",
-				s.identity.String(), s.trustedTime.Format(time.RFC3339), s.timeSource, p.BreakGlass.TTL.Duration)})
-		}
+		good = append(good, g)
 	}
+	all := v.signatureIdentities()
 	for _, c := range sigs {
 		s, rs, err := v.verifyLegacy(ctx, c, h, all)
 		if err != nil {
-			return res, nil, false, err
+			return nil, nil, err
 		}
 		if s == nil {
 			why := "does not verify with an allowed identity: " + strings.Join(rs, " | ")
@@ -571,30 +652,78 @@ func (v *verifier) signatureRequirement(ctx context.Context, sigs []candidate, b
 		}
 		consider(input(va), va.signer, va.c.format, va.c.location)
 	}
+	return good, reasons, nil
+}
+
+// acceptSigner accepts a verified signature by s: at once when s is a policy
+// identity; when s is only a break-glass signer, only within the policy's ttl
+// of a trusted signing time that is not in the future. It returns why it
+// refuses ("" when it accepts).
+func (v *verifier) acceptSigner(in Input, s *signer) (acceptedSignature, string) {
+	if !breakGlassOnly(v.opts.Policy.Identities, v.breakGlassSigners(), s.identity) {
+		return acceptedSignature{in: in}, ""
+	}
+	ttl := v.opts.Policy.BreakGlass.TTL.Duration
+	switch {
+	case s.trustedTime == nil:
+		return acceptedSignature{}, "break-glass signature by " + s.identity.String() + " has no trusted signing time (a transparency-log entry or RFC 3161 timestamp is required for break-glass)"
+	case v.now.Sub(*s.trustedTime) > ttl:
+		return acceptedSignature{}, fmt.Sprintf("break-glass signature by %s expired: signed %s (%s), ttl %s", s.identity.String(),
+			s.trustedTime.Format(time.RFC3339), s.timeSource, ttl)
+	case s.trustedTime.After(v.now.Add(MaxClockSkew)):
+		return acceptedSignature{}, "break-glass signature's trusted time is in the future"
+	}
+	return acceptedSignature{in: in, breakGlass: true, why: fmt.Sprintf("BREAK-GLASS: signed by %s at %s (%s), within ttl %s",
+		s.identity.String(), s.trustedTime.Format(time.RFC3339), s.timeSource, ttl)}, ""
+}
+
+// breakGlassOnly reports whether id is a break-glass signer and not also one
+// of the policy's identities.
+func breakGlassOnly(identities, breakGlass []policy.Identity, id policy.Identity) bool {
+	for _, b := range breakGlass {
+		if b.String() == id.String() {
+			for _, a := range identities {
+				if a.String() == id.String() {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// chooseSignature picks the signature that passes the requirement: the first
+// by a policy identity, else the first break-glass one.
+func chooseSignature(good []acceptedSignature) (acceptedSignature, bool) {
 	for _, g := range good {
 		if !g.breakGlass {
-			res.Passed = true
-			res.Detail = "signed by " + g.in.Signer + " (" + g.in.Format + ")"
-			return res, []Input{g.in}, false, nil
+			return g, true
 		}
 	}
-	for _, g := range good {
-		res.Passed = true
-		res.Detail = g.why
-		return res, []Input{g.in}, true, nil
+	if len(good) > 0 {
+		return good[0], true
 	}
+	return acceptedSignature{}, false
+}
+
+// signatureReasons says why the signature requirement fails: "not signed"
+// when nothing was found (none), else the refusals, then the refused bundles'
+// reasons not already listed.
+func signatureReasons(none bool, refusals []string, ignored []Ignored) []string {
+	var reasons []string
 	switch {
-	case len(sigs) == 0 && len(bundleSigs) == 0 && len(reasons) == 0:
-		res.Reasons = append(res.Reasons, "image is not signed: no signature found (legacy .sig tag or Sigstore bundle referrer)")
+	case none && len(refusals) == 0:
+		reasons = append(reasons, "image is not signed: no signature found (legacy .sig tag or Sigstore bundle referrer)")
 	default:
-		res.Reasons = append(res.Reasons, reasons...)
+		reasons = append(reasons, refusals...)
 	}
-	for _, ig := range rep.Ignored {
-		if ig.Kind == KindSignature && ig.Format == FormatBundle && !containsReason(res.Reasons, ig.Reason) {
-			res.Reasons = append(res.Reasons, "bundle "+shortLoc(ig.Location)+" "+ig.Reason)
+	for _, ig := range ignored {
+		if ig.Kind == KindSignature && ig.Format == FormatBundle && !containsReason(reasons, ig.Reason) {
+			reasons = append(reasons, "bundle "+shortLoc(ig.Location)+" "+ig.Reason)
 		}
 	}
-	return res, nil, false, nil
+	return reasons
 }
 
 func containsReason(list []string, s string) bool {
@@ -621,55 +750,99 @@ func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list
 	if req.PredicateType == attestation.PredicateDAST {
 		list, otherEnvs = v.dastOfEnvironment(req, list, rep)
 	}
-	if len(list) == 0 && len(otherEnvs) > 0 {
-		res.Reasons = []string{fmt.Sprintf("no DAST of %s: the verified DAST attestation(s) of this digest are of %s; promotion needs a DAST of this digest in %s (deploy it there, scan, attest)",
-			req.Environment, strings.Join(limit(otherEnvs), ", "), req.Environment)}
-		return res, nil, nil
-	}
 	if len(list) == 0 {
-		why := "no attestation of type " + req.PredicateType + " verified with an allowed identity"
-		var ign []string
-		for _, ig := range rep.Ignored {
-			if ig.PredicateType == req.PredicateType {
-				ign = append(ign, shortLoc(ig.Location)+": "+ig.Reason)
-			}
-		}
-		if len(ign) == 0 {
-			why = "missing: no attestation of type " + req.PredicateType + " is attached"
-			// Only a missing attestation can be a scanner that did not run; one
-			// that is attached but does not verify is not an outage.
-			if v.waiveOutage(req, &res, why, rep) {
-				return res, nil, nil
-			}
-			res.Reasons = []string{why}
-			if req.AcceptsOutageException() {
-				res.Reasons = append(res.Reasons, outageHint(req))
-			}
-			return res, nil, nil
-		}
-		why += "; ignored: " + strings.Join(ign, "; ")
-		res.Reasons = []string{why}
-		return res, nil, nil
+		return v.noEvidence(req, res, otherEnvs, rep), nil, nil
 	}
 	current, older := newest(list)
+	superseded := supersededBy(req, current[0], older)
+	ev := v.evaluate(req, current)
+	detail := ev.detail(current[0], len(older))
+	switch {
+	case !ev.failed && len(ev.outages) == 0:
+		res.Passed = true
+		res.Detail = detail
+		return res, ev.inputs, superseded
+	case !ev.failed:
+		res.Detail = detail
+		if v.waiveOutage(req, &res, strings.Join(ev.outages, "; "), rep) {
+			return res, ev.inputs, superseded
+		}
+		res.Detail = ""
+	}
+	res.Reasons = ev.reasons(req, len(current), len(older))
+	return res, nil, superseded
+}
+
+// noEvidence fails res, a requirement with no verified attestation of its
+// type (of its environment, for DAST: otherEnvs are the environments of the
+// others), saying what was ignored; an attestation that is missing altogether
+// is a scanner outage, which an accepted outage exception waives.
+func (v *verifier) noEvidence(req policy.Requirement, res RequirementResult, otherEnvs []string, rep *Report) RequirementResult {
+	if len(otherEnvs) > 0 {
+		res.Reasons = []string{fmt.Sprintf("no DAST of %s: the verified DAST attestation(s) of this digest are of %s; promotion needs a DAST of this digest in %s (deploy it there, scan, attest)",
+			req.Environment, strings.Join(limit(otherEnvs), ", "), req.Environment)}
+		return res
+	}
+	why := "no attestation of type " + req.PredicateType + " verified with an allowed identity"
+	var ign []string
+	for _, ig := range rep.Ignored {
+		if ig.PredicateType == req.PredicateType {
+			ign = append(ign, shortLoc(ig.Location)+": "+ig.Reason)
+		}
+	}
+	if len(ign) > 0 {
+		res.Reasons = []string{why + "; ignored: " + strings.Join(ign, "; ")}
+		return res
+	}
+	why = "missing: no attestation of type " + req.PredicateType + " is attached"
+	// Only a missing attestation can be a scanner that did not run; one
+	// that is attached but does not verify is not an outage.
+	if v.waiveOutage(req, &res, why, rep) {
+		return res
+	}
+	res.Reasons = []string{why}
+	if req.AcceptsOutageException() {
+		res.Reasons = append(res.Reasons, outageHint(req))
+	}
+	return res
+}
+
+// supersededBy lists the older attestations of req's type as superseded by
+// the newest one.
+func supersededBy(req policy.Requirement, newest evidence, older []evidence) []Superseded {
 	var superseded []Superseded
 	for _, o := range older {
 		superseded = append(superseded, Superseded{Requirement: req.Type, Format: o.va.c.format, Location: o.va.c.location,
 			PredicateType: req.PredicateType, Digest: o.va.digest, Signer: o.va.signer.identity.String(),
-			Time: o.at, TimeSource: o.source, SupersededBy: current[0].va.c.location, NewestTime: current[0].at})
+			Time: o.at, TimeSource: o.source, SupersededBy: newest.va.c.location, NewestTime: newest.at})
 	}
-	// The same attestation often exists in both formats: a reason shared by
-	// every evaluated candidate is listed once, others name where they come from.
-	var order []string
-	where := map[string][]string{}
-	var details, outages []string
-	var inputs []*verifiedAtt
+	return superseded
+}
+
+// evaluation is the outcome of a requirement's conditions over the newest
+// attestations of its type.
+type evaluation struct {
+	// order lists each reason and outage once, in the order met; where
+	// names the attestations it was met in.
+	order   []string
+	where   map[string][]string
+	details []string
+	outages []string
+	// inputs holds one copy of each distinct statement; statements counts them.
+	inputs     []*verifiedAtt
+	statements int
+	failed     bool
+}
+
+// evaluate checks req's conditions on every one of current. The same
+// attestation often exists in both formats: every copy is evaluated, one copy
+// of each statement is the input, and only its evaluation counts the findings
+// exceptions waived.
+func (v *verifier) evaluate(req policy.Requirement, current []evidence) evaluation {
+	ev := evaluation{where: map[string][]string{}}
 	distinct := map[[32]byte]bool{}
-	failed := false
 	for _, e := range current {
 		va := e.va
-		// Every copy is evaluated; one copy of each statement is the input,
-		// and only its evaluation counts the findings exceptions waived.
 		k := statementKey(va.statement)
 		copyOf := distinct[k]
 		var used []int
@@ -681,57 +854,61 @@ func (v *verifier) requirement(ctx context.Context, req policy.Requirement, list
 			v.restoreUsed(used)
 		} else {
 			distinct[k] = true
-			inputs = append(inputs, va)
+			ev.inputs = append(ev.inputs, va)
 		}
 		d := strings.TrimPrefix(detail+"; signed by "+va.signer.identity.String(), "; ")
-		if !containsReason(details, d) {
-			details = append(details, d)
+		if !containsReason(ev.details, d) {
+			ev.details = append(ev.details, d)
 		}
-		failed = failed || len(reasons) > 0
+		ev.failed = ev.failed || len(reasons) > 0
 		for _, r := range append(reasons, outs...) {
-			if _, seen := where[r]; !seen {
-				order = append(order, r)
+			if _, seen := ev.where[r]; !seen {
+				ev.order = append(ev.order, r)
 			}
-			where[r] = append(where[r], shortLoc(va.c.location))
+			ev.where[r] = append(ev.where[r], shortLoc(va.c.location))
 		}
 		for _, o := range outs {
-			if !slices.Contains(outages, o) {
-				outages = append(outages, o)
+			if !slices.Contains(ev.outages, o) {
+				ev.outages = append(ev.outages, o)
 			}
 		}
 	}
-	detail := strings.Join(details, " | ")
-	if len(distinct) > 1 {
-		detail += fmt.Sprintf("; %d statements share the newest evidence time, all evaluated", len(distinct))
+	ev.statements = len(distinct)
+	return ev
+}
+
+// detail is the detail of a passing requirement: what each evaluated
+// attestation showed, and how many were tied or superseded.
+func (ev evaluation) detail(newest evidence, older int) string {
+	detail := strings.Join(ev.details, " | ")
+	if ev.statements > 1 {
+		detail += fmt.Sprintf("; %d statements share the newest evidence time, all evaluated", ev.statements)
 	}
-	if len(older) > 0 {
-		detail += fmt.Sprintf("; %d older superseded (newest %s, %s)", len(older), current[0].at.Format(time.RFC3339), current[0].source)
+	if older > 0 {
+		detail += fmt.Sprintf("; %d older superseded (newest %s, %s)", older, newest.at.Format(time.RFC3339), newest.source)
 	}
-	switch {
-	case !failed && len(outages) == 0:
-		res.Passed = true
-		res.Detail = detail
-		return res, inputs, superseded
-	case !failed:
-		res.Detail = detail
-		if v.waiveOutage(req, &res, strings.Join(outages, "; "), rep) {
-			return res, inputs, superseded
+	return detail
+}
+
+// reasons are the reasons of a failing requirement: each reason once,
+// prefixed with where it was met unless all current attestations share it;
+// the outage hint when only outages failed it; the first says how many older
+// attestations were not evaluated.
+func (ev evaluation) reasons(req policy.Requirement, current, older int) []string {
+	var reasons []string
+	for _, r := range ev.order {
+		if len(ev.where[r]) < current {
+			r = strings.Join(ev.where[r], ", ") + ": " + r
 		}
-		res.Detail = ""
+		reasons = append(reasons, r)
 	}
-	for _, r := range order {
-		if len(where[r]) < len(current) {
-			r = strings.Join(where[r], ", ") + ": " + r
-		}
-		res.Reasons = append(res.Reasons, r)
+	if !ev.failed {
+		reasons = append(reasons, outageHint(req))
 	}
-	if !failed {
-		res.Reasons = append(res.Reasons, outageHint(req))
+	if older > 0 && len(reasons) > 0 {
+		reasons[0] += fmt.Sprintf(" (the newest evidence decides: %d older attestation(s) of this type superseded, not evaluated)", older)
 	}
-	if len(older) > 0 && len(res.Reasons) > 0 {
-		res.Reasons[0] += fmt.Sprintf(" (the newest evidence decides: %d older attestation(s) of this type superseded, not evaluated)", len(older))
-	}
-	return res, nil, superseded
+	return reasons
 }
 
 // usedCounts and restoreUsed save and restore how many findings each

@@ -2,16 +2,13 @@ package verify
 
 import (
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestVSA(t *testing.T) {
 	at := time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
@@ -33,22 +30,7 @@ func TestVSA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "vsa.golden.json")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(want) != string(got)+"\n" {
-		t.Errorf("VSA statement differs from %s (run with -update):\n%s", golden, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "vsa.golden.json"), append(got, '\n'))
 	if err := attestation.ValidatePredicate(attestation.PredicateVSA, st.Predicate, attestation.Options{}); err != nil {
 		t.Error(err)
 	}

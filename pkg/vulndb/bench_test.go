@@ -45,7 +45,11 @@ func BenchmarkMatch(b *testing.B) {
 func BenchmarkPackagesOf(b *testing.B) {
 	s := syntheticSBOM(3000)
 	for b.Loop() {
-		if _, _, err := packagesOf(s); err != nil {
+		doc, err := encodeSBOM(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := packagesOf(doc); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -48,6 +48,21 @@
 // ignore rules, filters and deduplication run unchanged over the same answers.
 // TestTunedMatchIsGrypes compares both with grype's own reader and loop.
 //
+// # The match cache
+//
+// With MatchOptions.Cache, a report matched earlier is reused when the DB
+// build, grype, the packages (the SBOM's syft JSON), the VEX documents (path
+// and content) and the options are the same. The DB build is the digest its
+// checksum validation has just checked (import.json), with the schema, build
+// time, source and URL grype's document records: a new DB build re-matches
+// every package. Load with Options.DeferOpen validates the DB as always —
+// download or update check, checksum, max age, and the outage policy on
+// failure — and opens it only when a match needs it, so a cached match costs
+// no DB open. Only the matching is reused: the report's DB info and scan times
+// are the run's. A cached entry that does not decode, is of another format or
+// whose parts disagree is a miss; its integrity against forgery is the
+// store's (pkg/scancache).
+//
 // The package reads no environment, prints nothing and exits never; it needs the
 // network only to download the DB into CacheDir.
 package vulndb

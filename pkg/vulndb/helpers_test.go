@@ -5,22 +5,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
 	"github.com/anchore/syft/syft"
 	syftpkg "github.com/anchore/syft/syft/pkg"
 	"github.com/anchore/syft/syft/sbom"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // fixtureFiles is a small source tree holding one known-vulnerable package per
 // ecosystem the test DB has an advisory for. The jar is added by writeFixture.
@@ -141,25 +135,6 @@ func catalogFixture(t testing.TB) (string, *sbom.SBOM) {
 	return fixtureDir, fixtureSBOM
 }
 
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("reading golden file (run go test -update): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./pkg/vulndb -update to accept):\n--- got\n%s", p, got)
-	}
-}
-
 // normalize replaces the machine-specific fixture path in output.
 func normalize(b []byte, dir string) []byte {
 	return bytes.ReplaceAll(b, []byte(dir), []byte("<fixture>"))
@@ -172,47 +147,6 @@ func indent(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return append(b, '\n')
-}
-
-var (
-	schemaOnce sync.Once
-	schemaVal  *jsonschema.Schema
-	schemaErr  error
-)
-
-// sarifSchema compiles the official SARIF 2.1.0 schema shipped in the grype
-// module (the pinned dependency; in the module cache once the package builds).
-func sarifSchema(t testing.TB) *jsonschema.Schema {
-	t.Helper()
-	schemaOnce.Do(func() {
-		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", grypeModule).Output()
-		if err != nil {
-			schemaErr = fmt.Errorf("go list -m %s: %v", grypeModule, err)
-			return
-		}
-		p := filepath.Join(strings.TrimSpace(string(out)), "grype", "presenter", "sarif", "testdata", "sarif-schema-2.1.0.json")
-		f, err := os.Open(p)
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		defer f.Close()
-		doc, err := jsonschema.UnmarshalJSON(f)
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		c := jsonschema.NewCompiler()
-		if err := c.AddResource(p, doc); err != nil {
-			schemaErr = err
-			return
-		}
-		schemaVal, schemaErr = c.Compile(p)
-	})
-	if schemaErr != nil {
-		t.Fatalf("loading the SARIF 2.1.0 schema (needs the Go toolchain and grype in the module cache): %v", schemaErr)
-	}
-	return schemaVal
 }
 
 func syftType(s string) syftpkg.Type { return syftpkg.Type(s) }

@@ -49,17 +49,10 @@ func TestLoadHungListing(t *testing.T) {
 				db  *DB
 				err error
 			}
-			done := make(chan result, 1)
-			go func() {
+			r := testinfra.Within(t, time.Minute, "Load (1s timeout)", func() result {
 				db, err := Load(ctx, Options{CacheDir: tc.cache, UpdateURL: url, UpdateCheckInterval: -1, Timeout: tc.timeout})
-				done <- result{db, err}
-			}()
-			var r result
-			select {
-			case r = <-done:
-			case <-time.After(time.Minute):
-				t.Fatal("Load did not end a minute after its 1s timeout")
-			}
+				return result{db, err}
+			})
 			if tc.wantErr == "" {
 				if r.err != nil {
 					t.Fatalf("Load = %v, want the fresh cache", r.err)

@@ -21,6 +21,7 @@ import (
 	v6dist "github.com/anchore/grype/grype/db/v6/distribution"
 	v6inst "github.com/anchore/grype/grype/db/v6/installation"
 	"github.com/anchore/grype/grype/vulnerability"
+	"github.com/spf13/afero"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/netretry"
@@ -73,6 +74,12 @@ type Options struct {
 	// Timeout bounds the DB's network calls (the listing check and the
 	// download) besides ctx; 0 means only ctx and grype's own timeouts.
 	Timeout time.Duration
+	// DeferOpen makes Load obtain and validate the DB (download, checksum,
+	// age) as always but open it only when first needed: a Match whose answer
+	// MatchOptions.Cache holds never opens it. A DB that then cannot be opened
+	// fails that Match with an errkind.Infra error (Pending.Match applies the
+	// outage policy to it, as Load's own failures).
+	DeferOpen bool
 }
 
 func (o Options) withDefaults() Options {
@@ -120,6 +127,9 @@ type Info struct {
 
 // DB is a loaded, validated grype vulnerability DB. Close it when done.
 type DB struct {
+	// openFn opens the validated DB (Options.DeferOpen); nil once open.
+	openFn  func() error
+	id      string // the DB file's validated digest (import.json), "" when unknown
 	vp      vulnerability.Provider
 	rdr     v6.Reader // the records behind vp (Published)
 	info    Info
@@ -138,6 +148,7 @@ func (db *DB) Close() error {
 		return nil
 	}
 	var err error
+	db.openFn = nil
 	if db.vp != nil {
 		err = db.vp.Close()
 		db.vp, db.rdr = nil, nil
@@ -509,19 +520,65 @@ func open(root string, o Options, info Info, dbDirMissingIsInput bool) (*DB, err
 		return nil, errkind.Infra(fmt.Errorf("vulnerability DB from %s was built %s, %s ago: older than the max age %s; update it (a fresh db-dir, or db-cache with network access) or raise max-db-age",
 			info.Location, info.Built.Format(time.RFC3339), age.Round(time.Minute), o.MaxAge))
 	}
+	db := &DB{info: info, now: o.Now, workers: 1, id: importDigest(status.Path)}
+	db.openFn = func() error { return db.openReader(cur, status.Path) }
+	if !o.DeferOpen {
+		if err := db.openFn(); err != nil {
+			return nil, err
+		}
+		db.openFn = nil
+	}
+	return db, nil
+}
+
+// ensureOpen opens a DB validated by Load (Options.DeferOpen) the first time
+// it is needed.
+func (db *DB) ensureOpen() error {
+	if db.openFn == nil {
+		return nil
+	}
+	err := db.openFn()
+	db.openFn = nil
+	if err != nil {
+		return &openError{err}
+	}
+	return nil
+}
+
+// openError is a validated DB that could not be opened: an infrastructure
+// failure the outage policy applies to, as to Load's own.
+type openError struct{ err error }
+
+func (e *openError) Error() string { return e.err.Error() }
+func (e *openError) Unwrap() error { return e.err }
+
+// openReader opens the DB at path through cur and tunes its reader.
+func (db *DB) openReader(cur interface{ Reader() (v6.Reader, error) }, path string) error {
 	rdr, err := cur.Reader()
 	if err != nil {
-		return nil, errkind.Infra(fmt.Errorf("vulnerability DB at %s could not be opened: %w", status.Path, err))
+		return errkind.Infra(fmt.Errorf("vulnerability DB at %s could not be opened: %w", path, err))
 	}
-	db := &DB{vp: v6.NewVulnerabilityProvider(rdr), rdr: rdr, info: info, now: o.Now, workers: 1}
+	db.vp, db.rdr = v6.NewVulnerabilityProvider(rdr), rdr
 	if !plainGrype {
-		if db.cache, err = tune(rdr, status.Path); err != nil {
+		if db.cache, err = tune(rdr, path); err != nil {
 			rdr.Close()
-			return nil, errkind.Infra(fmt.Errorf("vulnerability DB at %s could not be opened: %w", status.Path, err))
+			db.vp, db.rdr = nil, nil
+			return errkind.Infra(fmt.Errorf("vulnerability DB at %s could not be opened: %w", path, err))
 		}
 		db.workers = runtime.GOMAXPROCS(0)
 	}
-	return db, nil
+	return nil
+}
+
+// importDigest is the digest import.json records for the DB file at path,
+// which the curator's Status has just checked against the file's content (a
+// validated DB's identity, without reading it again); "" when unreadable.
+func importDigest(path string) string {
+	im, err := v6.ReadImportMetadata(afero.NewOsFs(), filepath.Dir(path))
+	if err != nil || im == nil {
+		return ""
+	}
+	return im.Digest
 }
 
 // plainGrype makes open leave grype's reader as grype opens it and Match run

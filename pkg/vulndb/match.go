@@ -3,6 +3,8 @@ package vulndb
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -41,6 +43,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
+	"github.com/secure-gates/secure-gates/pkg/scancache"
 )
 
 // grypeModule is the module whose matchers run; its version is reported as the
@@ -80,6 +83,9 @@ type MatchOptions struct {
 	VEX []string
 	// Scanner is Finding.Scanner; empty means "deps".
 	Scanner string
+	// Cache holds reports of earlier matches (see DB.Match); nil caches
+	// nothing.
+	Cache scancache.Store
 }
 
 // RecordWaivers copies the waivers set on copies of the report's findings
@@ -113,7 +119,9 @@ type Report struct {
 	// each carries a Waived whose Reason is the VEX status and justification.
 	Suppressed []finding.Finding
 	// Matches is grype's JSON document (presenter/models.Document) of the scan:
-	// what `grype -o json` writes. It is the vuln predicate's result.
+	// what `grype -o json` writes. It is the vuln predicate's result. A report
+	// taken from MatchOptions.Cache holds the document's JSON
+	// (json.RawMessage).
 	Matches any
 	// DB describes the DB the scan used.
 	DB Info
@@ -122,8 +130,9 @@ type Report struct {
 	// Started and Finished bound the matching.
 	Started, Finished time.Time
 
-	doc    models.Document
-	scores map[string]float64 // vulnerability id → highest CVSS base score
+	doc     models.Document
+	docJSON []byte             // json.Marshal(doc), or the cached document
+	scores  map[string]float64 // vulnerability id → highest CVSS base score
 	// matchFP and ignoredFP are the fingerprints of doc.Matches and
 	// doc.IgnoredMatches, by index: how a waiver set on a finding finds its
 	// match in the predicate.
@@ -169,12 +178,47 @@ func matcherConfig() matcher.Config {
 // defaults (matchers, distro fix channels, kernel-header ignore rules), then
 // applies o.VEX. A nil SBOM or an unreadable VEX document is an errkind.Input
 // error; a DB failure during matching is errkind.Infra.
+//
+// With o.Cache, a report matched earlier against the same DB build (its
+// validated digest), for the same packages (the SBOM's syft JSON), VEX
+// documents (path and content) and options is taken from the cache, and the
+// DB is not even opened (Options.DeferOpen); otherwise the report is stored
+// there. Only the matching is reused: the report's DB info and scan times are
+// this run's.
 func (db *DB) Match(ctx context.Context, s *sbom.SBOM, o MatchOptions) (*Report, error) {
-	if db == nil || db.vp == nil {
-		return nil, errkind.Infra(errors.New("vulnerability matching: the DB is not loaded (or was closed)"))
-	}
 	if s == nil || s.Artifacts.Packages == nil {
+		if err := db.loaded(); err != nil {
+			return nil, err
+		}
 		return nil, errkind.Input(errors.New("vulnerability matching: no SBOM (catalog the source first)"))
+	}
+	return db.MatchCatalog(ctx, loadedSBOM{s}, o)
+}
+
+// Catalog is an SBOM that may be decoded only when it is needed
+// (catalog.Result with catalog.Options.LazySBOM).
+type Catalog interface {
+	// Load returns the SBOM, decoding it if it is not yet.
+	Load() (*sbom.SBOM, error)
+	// Digest identifies the SBOM without decoding it (equal digests, equal
+	// SBOMs); false when it cannot.
+	Digest() (scancache.Key, bool)
+}
+
+// loadedSBOM is a decoded SBOM as a Catalog: it has no digest but its syft
+// JSON.
+type loadedSBOM struct{ s *sbom.SBOM }
+
+func (l loadedSBOM) Load() (*sbom.SBOM, error)     { return l.s, nil }
+func (l loadedSBOM) Digest() (scancache.Key, bool) { return scancache.Key{}, false }
+
+// MatchCatalog is Match on c. With o.Cache and a catalog that has a digest,
+// the report is cached under the digest, and a report taken from the cache
+// never decodes the catalog (Catalog.Load); an error of Load is returned as
+// it is (wrapped).
+func (db *DB) MatchCatalog(ctx context.Context, c Catalog, o MatchOptions) (*Report, error) {
+	if err := db.loaded(); err != nil {
+		return nil, err
 	}
 	if o.Scanner == "" {
 		o.Scanner = defaultScannerTag
@@ -185,6 +229,67 @@ func (db *DB) Match(ctx context.Context, s *sbom.SBOM, o MatchOptions) (*Report,
 			return nil, errkind.Input(fmt.Errorf("VEX document %q does not exist or is not a file", p))
 		}
 	}
+	var s *sbom.SBOM
+	var doc, id []byte
+	if d, ok := c.Digest(); ok {
+		id = append([]byte("catalog:"), d[:]...)
+	} else {
+		var err error
+		if s, doc, err = loadCatalog(c); err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(doc)
+		id = sum[:]
+	}
+	key, cacheable := db.matchKey(id, o)
+	if cacheable {
+		if r, ok := db.fromCache(o.Cache, key, started); ok {
+			return r, nil
+		}
+	}
+	if s == nil {
+		var err error
+		if s, doc, err = loadCatalog(c); err != nil {
+			return nil, err
+		}
+	}
+	if err := db.ensureOpen(); err != nil {
+		return nil, err
+	}
+	r, err := db.match(ctx, s, doc, o, started)
+	if err != nil {
+		return nil, err
+	}
+	if cacheable {
+		db.toCache(o.Cache, key, r)
+	}
+	return r, nil
+}
+
+// loaded fails when the DB is not loaded.
+func (db *DB) loaded() error {
+	if db == nil || db.vp == nil && db.openFn == nil {
+		return errkind.Infra(errors.New("vulnerability matching: the DB is not loaded (or was closed)"))
+	}
+	return nil
+}
+
+// loadCatalog decodes c and encodes it as syft JSON (encodeSBOM).
+func loadCatalog(c Catalog) (*sbom.SBOM, []byte, error) {
+	s, err := c.Load()
+	if err != nil {
+		return nil, nil, fmt.Errorf("vulnerability matching: %w", err)
+	}
+	if s == nil || s.Artifacts.Packages == nil {
+		return nil, nil, errkind.Input(errors.New("vulnerability matching: no SBOM (catalog the source first)"))
+	}
+	doc, err := encodeSBOM(s)
+	return s, doc, err
+}
+
+// match is Match's work: grype's matchers on the packages of sbomJSON (the
+// syft JSON of s), the VEX documents applied.
+func (db *DB) match(ctx context.Context, s *sbom.SBOM, sbomJSON []byte, o MatchOptions, started time.Time) (*Report, error) {
 	ignore := slices.Clone(ignoreKernelHeaders)
 	if len(o.VEX) > 0 {
 		ignore = append(ignore, ignoreVEX...)
@@ -193,10 +298,11 @@ func (db *DB) Match(ctx context.Context, s *sbom.SBOM, o MatchOptions) (*Report,
 	if err != nil {
 		return nil, errkind.Input(fmt.Errorf("VEX documents %v: %w", o.VEX, err))
 	}
-	pkgs, pctx, err := packagesOf(s)
+	pkgs, pctx, err := packagesOf(sbomJSON)
 	if err != nil {
 		return nil, err
 	}
+	matchesRun.Add(1)
 	vm := grype.VulnerabilityMatcher{
 		VulnerabilityProvider: db.vp,
 		Matchers:              prefetch(ctx, db.vp, matcher.NewDefaultMatchers(matcherConfig()), pkgs, db.workers),
@@ -217,7 +323,11 @@ func (db *DB) Match(ctx context.Context, s *sbom.SBOM, o MatchOptions) (*Report,
 	if err != nil {
 		return nil, errkind.Infra(fmt.Errorf("vulnerability matching: describing the matches: %w", err))
 	}
-	r := &Report{DB: db.info, Packages: len(pkgs), Started: started, doc: doc, Matches: doc, scores: map[string]float64{}}
+	docJSON, err := json.Marshal(doc)
+	if err != nil {
+		return nil, errkind.Infra(fmt.Errorf("vulnerability matching: encoding the matches: %w", err))
+	}
+	r := &Report{DB: db.info, Packages: len(pkgs), Started: started, doc: doc, docJSON: docJSON, Matches: doc, scores: map[string]float64{}}
 	loc := locator(s, o.Root)
 	for _, m := range doc.Matches {
 		f := r.toFinding(m, o.Scanner, loc)
@@ -243,15 +353,21 @@ func (db *DB) Match(ctx context.Context, s *sbom.SBOM, o MatchOptions) (*Report,
 	return r, nil
 }
 
-// packagesOf turns the caller's SBOM into grype packages and context through
-// grype's own SBOM reader (the syft JSON form of the same catalog, in memory),
-// so distro detection, fix channels and overlap removal are exactly grype's.
-func packagesOf(s *sbom.SBOM) ([]pkg.Package, pkg.Context, error) {
+// encodeSBOM is the syft JSON form of s: what grype's SBOM reader reads, and
+// the packages' identity in the match cache.
+func encodeSBOM(s *sbom.SBOM) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := syftjson.NewFormatEncoder().Encode(&buf, *s); err != nil {
-		return nil, pkg.Context{}, errkind.Input(fmt.Errorf("vulnerability matching: encoding the SBOM: %w", err))
+		return nil, errkind.Input(fmt.Errorf("vulnerability matching: encoding the SBOM: %w", err))
 	}
-	pkgs, pctx, _, err := pkg.ProvideFromReader(bytes.NewReader(buf.Bytes()), pkg.ProviderConfig{
+	return buf.Bytes(), nil
+}
+
+// packagesOf turns the caller's SBOM (its syft JSON form, encodeSBOM) into
+// grype packages and context through grype's own SBOM reader, so distro
+// detection, fix channels and overlap removal are exactly grype's.
+func packagesOf(sbomJSON []byte) ([]pkg.Package, pkg.Context, error) {
+	pkgs, pctx, _, err := pkg.ProvideFromReader(bytes.NewReader(sbomJSON), pkg.ProviderConfig{
 		SynthesisConfig: pkg.SynthesisConfig{Distro: pkg.DistroConfig{FixChannels: distro.DefaultFixChannels()}},
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/anchore/syft/syft/source"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/exceptions"
@@ -309,7 +310,7 @@ func TestVulnPredicate(t *testing.T) {
 		t.Fatal(err)
 	}
 	pretty.WriteByte('\n')
-	golden(t, "vuln-predicate.golden.json", normalize(pretty.Bytes(), filepath.Join(root, "app")))
+	golden.Check(t, filepath.Join("testdata", "vuln-predicate.golden.json"), normalize(pretty.Bytes(), filepath.Join(root, "app")))
 }
 
 func TestVulnPredicateCompact(t *testing.T) {
@@ -365,30 +366,19 @@ func TestSARIFRun(t *testing.T) {
 	if err := sarif.Write(&buf, []sarif.Run{run}, sarif.Options{Root: root}); err != nil {
 		t.Fatalf("pkg/sarif rejects the run: %v", err)
 	}
-	inst, err := decodeJSON(buf.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sarifSchema(t).Validate(inst); err != nil {
+	if err := testinfra.ValidateSARIF21(t, buf.Bytes()); err != nil {
 		t.Fatalf("SARIF does not validate against the 2.1.0 schema: %v", err)
 	}
 	if !bytes.Contains(buf.Bytes(), []byte(`"justification": "not reachable (SEC-1), until 2027-01-01"`)) {
 		t.Errorf("the waived finding is not a suppressed result with its justification")
 	}
-	golden(t, "deps.sarif.golden.json", buf.Bytes())
+	golden.Check(t, filepath.Join("testdata", "deps.sarif.golden.json"), buf.Bytes())
 }
 
 func TestSARIFMarkdownCell(t *testing.T) {
 	if got := mdCell("a|b\nc`d"); got != `a\|b c'd` {
 		t.Errorf("mdCell = %q", got)
 	}
-}
-
-func decodeJSON(b []byte) (any, error) {
-	var v any
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	return v, d.Decode(&v)
 }
 
 func TestMain(m *testing.M) {
@@ -477,5 +467,5 @@ func TestVulnPredicateRecordsWaivers(t *testing.T) {
 	if bytes.Contains(data, []byte("0001-01-01")) {
 		t.Error("the predicate holds the zero time")
 	}
-	golden(t, "vuln-predicate-waived.golden.json", normalize(normalize(data, filepath.Join(root, "app")), vexDir))
+	golden.Check(t, filepath.Join("testdata", "vuln-predicate-waived.golden.json"), normalize(normalize(data, filepath.Join(root, "app")), vexDir))
 }

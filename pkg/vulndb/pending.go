@@ -20,6 +20,8 @@ import (
 // gates.
 type Pending struct {
 	done chan struct{}
+	o    Options // with defaults: the outage record of a deferred open
+	p    OutagePolicy
 
 	mu     sync.Mutex
 	taken  bool
@@ -31,7 +33,7 @@ type Pending struct {
 // Start begins LoadWithPolicy(ctx, o, p) in the background and returns at once;
 // the load ends with ctx. Every Start is followed by Match, Wait or Discard.
 func Start(ctx context.Context, o Options, p OutagePolicy) *Pending {
-	pd := &Pending{done: make(chan struct{})}
+	pd := &Pending{done: make(chan struct{}), o: o.withDefaults(), p: p}
 	go func() {
 		defer close(pd.done)
 		pd.db, pd.outage, pd.err = LoadWithPolicy(ctx, o, p)
@@ -68,14 +70,35 @@ func (pd *Pending) Discard() {
 
 // Match waits for the DB, matches s against it (DB.Match) and closes it. Under
 // OutageContinue, a DB that could not be obtained gives the outage to record and
-// no report — never an empty report; under OutageFail it is the error.
+// no report — never an empty report; under OutageFail it is the error. A DB
+// loaded with Options.DeferOpen that cannot be opened when the match needs it
+// is the same outage as if Load had failed to open it.
 func (pd *Pending) Match(ctx context.Context, s *sbom.SBOM, o MatchOptions) (*Report, *Outage, error) {
+	return pd.match(func(db *DB) (*Report, error) { return db.Match(ctx, s, o) })
+}
+
+// MatchCatalog is Match with DB.MatchCatalog: a report taken from
+// MatchOptions.Cache decodes neither the catalog nor opens the DB.
+func (pd *Pending) MatchCatalog(ctx context.Context, c Catalog, o MatchOptions) (*Report, *Outage, error) {
+	return pd.match(func(db *DB) (*Report, error) { return db.MatchCatalog(ctx, c, o) })
+}
+
+// match waits for the DB, runs m on it and closes it, turning a deferred
+// open's failure into the outage policy's answer.
+func (pd *Pending) match(m func(*DB) (*Report, error)) (*Report, *Outage, error) {
 	db, outage, err := pd.Wait()
 	if err != nil || outage != nil {
 		return nil, outage, err
 	}
 	defer db.Close()
-	rep, err := db.Match(ctx, s, o)
+	rep, err := m(db)
+	var oe *openError
+	if errors.As(err, &oe) && pd.p == OutageContinue {
+		return nil, &Outage{Scanner: pd.o.Scanner, Reason: oe.err.Error(), At: pd.o.Now().UTC(), Policy: pd.p}, nil
+	}
+	if errors.As(err, &oe) {
+		return nil, nil, oe.err
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,13 +1,12 @@
 package vulndb
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/anchore/grype/grype/presenter/models"
 
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
@@ -98,8 +97,17 @@ func (r *Report) VulnPredicate(info Info, invocation attestation.VulnInvocation)
 }
 
 // annotatedDocument is grype's JSON document of the scan with WaiverField on
-// every match a waiver (an exceptions-file entry, a VEX statement) covers.
+// every match a waiver (an exceptions-file entry, a VEX statement) covers:
+// the member is appended to the match's JSON object, and the document's
+// members are then written in name order.
 func (r *Report) annotatedDocument() ([]byte, error) {
+	doc := r.docJSON
+	if doc == nil {
+		var err error
+		if doc, err = json.Marshal(r.doc); err != nil {
+			return nil, err
+		}
+	}
 	waivers := map[string]*finding.Waiver{}
 	for _, fs := range [][]finding.Finding{r.Findings, r.Suppressed} {
 		for _, f := range fs {
@@ -109,48 +117,50 @@ func (r *Report) annotatedDocument() ([]byte, error) {
 		}
 	}
 	if len(waivers) == 0 {
-		return json.Marshal(r.doc)
-	}
-	type match struct {
-		models.Match
-		Waiver *finding.Waiver `json:"secureGatesWaiver,omitempty"`
-	}
-	type ignored struct {
-		models.IgnoredMatch
-		Waiver *finding.Waiver `json:"secureGatesWaiver,omitempty"`
-	}
-	ms := make([]match, len(r.doc.Matches))
-	for i, m := range r.doc.Matches {
-		ms[i] = match{Match: m}
-		if i < len(r.matchFP) {
-			ms[i].Waiver = waivers[r.matchFP[i]]
-		}
-	}
-	var ig []ignored
-	for i, m := range r.doc.IgnoredMatches {
-		x := ignored{IgnoredMatch: m}
-		if i < len(r.ignoredFP) {
-			x.Waiver = waivers[r.ignoredFP[i]]
-		}
-		ig = append(ig, x)
-	}
-	rest := r.doc
-	rest.Matches, rest.IgnoredMatches = nil, nil
-	data, err := json.Marshal(rest)
-	if err != nil {
-		return nil, err
+		return doc, nil
 	}
 	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
+	if err := json.Unmarshal(doc, &top); err != nil {
 		return nil, err
 	}
-	if top["matches"], err = json.Marshal(ms); err != nil {
+	var err error
+	if top["matches"], err = annotate(top["matches"], r.matchFP, waivers); err != nil {
 		return nil, err
 	}
-	if len(ig) > 0 {
-		if top["ignoredMatches"], err = json.Marshal(ig); err != nil {
+	if ig, ok := top["ignoredMatches"]; ok {
+		if top["ignoredMatches"], err = annotate(ig, r.ignoredFP, waivers); err != nil {
 			return nil, err
 		}
 	}
 	return json.Marshal(top)
+}
+
+// annotate adds WaiverField to the objects of the JSON array list whose
+// fingerprint (fps, by index) a waiver covers.
+func annotate(list json.RawMessage, fps []string, waivers map[string]*finding.Waiver) (json.RawMessage, error) {
+	var items []json.RawMessage
+	if err := json.Unmarshal(list, &items); err != nil {
+		return nil, err
+	}
+	out := make([]json.RawMessage, len(items))
+	for i, it := range items {
+		out[i] = it
+		if i >= len(fps) || waivers[fps[i]] == nil {
+			continue
+		}
+		it = bytes.TrimSpace(it)
+		if len(it) < 2 || it[0] != '{' || it[len(it)-1] != '}' {
+			return nil, fmt.Errorf("match %d is not a JSON object", i)
+		}
+		w, err := json.Marshal(waivers[fps[i]])
+		if err != nil {
+			return nil, err
+		}
+		sep := ","
+		if len(bytes.TrimSpace(it[1:len(it)-1])) == 0 {
+			sep = ""
+		}
+		out[i] = slices.Concat(it[:len(it)-1], []byte(sep+`"`+WaiverField+`":`), w, []byte("}"))
+	}
+	return json.Marshal(out)
 }

@@ -16,7 +16,13 @@ import (
 // records of that name, from any provider. ok is false when no record of
 // that name carries a date.
 func (db *DB) Published(id string) (at time.Time, ok bool, err error) {
-	if db == nil || db.rdr == nil {
+	if db == nil {
+		return time.Time{}, false, errkind.Infra(errors.New("vulnerability DB: not loaded (or closed)"))
+	}
+	if err := db.ensureOpen(); err != nil {
+		return time.Time{}, false, err
+	}
+	if db.rdr == nil {
 		return time.Time{}, false, errkind.Infra(errors.New("vulnerability DB: not loaded (or closed)"))
 	}
 	hs, err := db.rdr.GetVulnerabilities(&v6.VulnerabilitySpecifier{Name: id}, &v6.GetVulnerabilityOptions{})

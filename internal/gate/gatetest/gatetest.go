@@ -9,8 +9,12 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/gate"
@@ -34,8 +38,15 @@ type Result struct {
 // Run runs g with args (--input value flags) and env as the step's whole
 // environment. GITHUB_STEP_SUMMARY is pointed at a fresh file unless env sets
 // it; GITHUB_OUTPUT must stay unset (outputs are captured in memory).
+//
+// First it checks g's declaration against its action.yml (gate.Gate.Check: an
+// input or output declared on one side only fails t), so every gate test
+// tests that too.
 func Run(t testing.TB, g gate.Gate, env map[string]string, args ...string) Result {
 	t.Helper()
+	if err := g.Check(); err != nil {
+		t.Fatal(err)
+	}
 	e := map[string]string{"GITHUB_STEP_SUMMARY": filepath.Join(t.TempDir(), "summary.md")}
 	for k, v := range env {
 		e[k] = v
@@ -56,6 +67,45 @@ func Run(t testing.TB, g gate.Gate, env map[string]string, args ...string) Resul
 		res.Summary = string(b)
 	}
 	return res
+}
+
+// Refused fails t unless res is a run refused for its inputs: exit 2, an error
+// (on standard error, or on a runner the log's error line) naming every want,
+// and neither an output nor a summary written.
+func Refused(t testing.TB, res Result, want ...string) {
+	t.Helper()
+	if res.Code != 2 {
+		t.Errorf("exit %d, want 2 (an input error)\n%s%s", res.Code, res.Stderr, res.Log)
+	}
+	for _, w := range want {
+		if !strings.Contains(res.Stderr, w) && !strings.Contains(res.Log, w) {
+			t.Errorf("the error does not name %q:\n%s%s", w, res.Stderr, res.Log)
+		}
+	}
+	if len(res.Outputs) != 0 || res.Summary != "" {
+		t.Errorf("outputs %v, summary %q on an input error", res.Outputs, res.Summary)
+	}
+}
+
+// Untouched starts an HTTP server that must not be reached — the registry, the
+// cluster or the API a gate must not call before its inputs are valid — and
+// returns its URL. Every request is answered 503 and counted; when t and all
+// its subtests have ended, t fails naming what (e.g. "the registry") if any
+// request came.
+func Untouched(t testing.TB, what string) string {
+	t.Helper()
+	hits := new(atomic.Int32)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(w, "no", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(func() {
+		srv.Close()
+		if n := hits.Load(); n != 0 {
+			t.Errorf("%s was reached %d times", what, n)
+		}
+	})
+	return srv.URL
 }
 
 // Event writes payload as an event file in a temporary folder and returns the

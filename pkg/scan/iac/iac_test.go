@@ -3,19 +3,17 @@ package iac_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/scan/iac"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const wf = ".github/workflows/ci.yml"
 
@@ -329,22 +327,7 @@ func TestGolden(t *testing.T) {
 			fs := scan(t, filepath.Join("testdata", dir), iac.Options{})
 			got, _ := json.MarshalIndent(fs, "", "  ")
 			got = append(got, '\n')
-			golden := filepath.Join("testdata", "golden", dir+".json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("findings differ from %s (check, then rerun with -update):\n%s", golden, got)
-			}
+			golden.Check(t, filepath.Join("testdata", "golden", dir+".json"), got)
 		})
 	}
 }

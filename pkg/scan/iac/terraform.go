@@ -467,6 +467,20 @@ func (m *tfModule) eval(e hcl.Expression, ctx *hcl.EvalContext) (v cty.Value, ok
 // dependency order; cycles and unresolvable locals are unknown), path.* and
 // unknowns for every other root a reference names.
 func (m *tfModule) evalContext(variables, locals []*hcl.Block, tfvars []tfFile) *hcl.EvalContext {
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: tfFunctions}
+	for r := range m.referencedRoots(locals) {
+		ctx.Variables[r] = cty.DynamicVal
+	}
+	ctx.Variables["path"] = cty.ObjectVal(map[string]cty.Value{"module": cty.StringVal(m.dir), "root": cty.DynamicVal, "cwd": cty.DynamicVal})
+	ctx.Variables["terraform"] = cty.DynamicVal
+	ctx.Variables["var"] = cty.ObjectVal(m.variableValues(variables, tfvars))
+	ctx.Variables["local"] = cty.ObjectVal(m.localValues(ctx, locals))
+	return ctx
+}
+
+// referencedRoots are the root names (var, local, aws_s3_bucket, …) the
+// references of the module's blocks and locals name.
+func (m *tfModule) referencedRoots(locals []*hcl.Block) map[string]bool {
 	roots := map[string]bool{}
 	addRoots := func(e hcl.Expression) {
 		for _, t := range e.Variables() {
@@ -496,14 +510,12 @@ func (m *tfModule) evalContext(variables, locals []*hcl.Block, tfvars []tfFile) 
 	for _, b := range locals {
 		walkBody(b.Body)
 	}
-	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: tfFunctions}
-	for r := range roots {
-		ctx.Variables[r] = cty.DynamicVal
-	}
-	ctx.Variables["path"] = cty.ObjectVal(map[string]cty.Value{"module": cty.StringVal(m.dir), "root": cty.DynamicVal, "cwd": cty.DynamicVal})
-	ctx.Variables["terraform"] = cty.DynamicVal
+	return roots
+}
 
-	// Variables: a tfvars value, else the default, else unknown.
+// variableValues are the values of var.*: a tfvars value, else the default,
+// else unknown.
+func (m *tfModule) variableValues(variables []*hcl.Block, tfvars []tfFile) map[string]cty.Value {
 	set := map[string]cty.Value{}
 	for _, f := range tfvars {
 		attrs, _ := f.file.Body.JustAttributes()
@@ -528,11 +540,14 @@ func (m *tfModule) evalContext(variables, locals []*hcl.Block, tfvars []tfFile) 
 			}
 		}
 	}
-	ctx.Variables["var"] = cty.ObjectVal(vars)
+	return vars
+}
 
-	// Locals, in dependency order (Kahn's algorithm; what a cycle leaves
-	// pending is unknown). Each local is evaluated with only the locals it
-	// references in scope, so the cost stays linear in the module's size.
+// localValues are the values of local.*, evaluated in ctx in dependency
+// order (Kahn's algorithm; what a cycle leaves pending is unknown). Each
+// local is evaluated with only the locals it references in scope, so the
+// cost stays linear in the module's size.
+func (m *tfModule) localValues(ctx *hcl.EvalContext, locals []*hcl.Block) map[string]cty.Value {
 	attrs := map[string]*hcl.Attribute{}
 	for _, b := range locals {
 		as, _ := b.Body.JustAttributes()
@@ -540,29 +555,11 @@ func (m *tfModule) evalContext(variables, locals []*hcl.Block, tfvars []tfFile) 
 			attrs[name] = a
 		}
 	}
-	deps := map[string][]string{}
-	users := map[string][]string{}
-	waiting := map[string]int{}
-	for name, a := range attrs {
-		seen := map[string]bool{}
-		for _, t := range a.Expr.Variables() {
-			if t.RootName() != "local" || len(t) < 2 {
-				continue
-			}
-			if ga, ok := t[1].(hcl.TraverseAttr); ok && !seen[ga.Name] {
-				seen[ga.Name] = true
-				deps[name] = append(deps[name], ga.Name)
-				if _, declared := attrs[ga.Name]; declared {
-					users[ga.Name] = append(users[ga.Name], name)
-					waiting[name]++
-				}
-			}
-		}
-	}
+	g := newLocalGraph(attrs)
 	done := map[string]cty.Value{}
 	var ready []string
 	for name := range attrs {
-		if waiting[name] == 0 {
+		if g.waiting[name] == 0 {
 			ready = append(ready, name)
 		}
 	}
@@ -571,7 +568,7 @@ func (m *tfModule) evalContext(variables, locals []*hcl.Block, tfvars []tfFile) 
 		name := ready[0]
 		ready = ready[1:]
 		scope := map[string]cty.Value{}
-		for _, d := range deps[name] {
+		for _, d := range g.deps[name] {
 			if v, ok := done[d]; ok {
 				scope[d] = v
 			} else {
@@ -582,8 +579,8 @@ func (m *tfModule) evalContext(variables, locals []*hcl.Block, tfvars []tfFile) 
 		child.Variables = map[string]cty.Value{"local": cty.ObjectVal(scope)}
 		v, _ := m.eval(attrs[name].Expr, child)
 		done[name] = boundedValue(v)
-		for _, u := range users[name] {
-			if waiting[u]--; waiting[u] == 0 {
+		for _, u := range g.users[name] {
+			if g.waiting[u]--; g.waiting[u] == 0 {
 				ready = append(ready, u)
 			}
 		}
@@ -596,8 +593,36 @@ func (m *tfModule) evalContext(variables, locals []*hcl.Block, tfvars []tfFile) 
 			all[name] = cty.DynamicVal // in or behind a reference cycle
 		}
 	}
-	ctx.Variables["local"] = cty.ObjectVal(all)
-	return ctx
+	return all
+}
+
+// localGraph is how locals reference each other: the locals each references
+// (deps, declared or not), the declared locals referencing each (users), and
+// how many declared locals each still waits for.
+type localGraph struct {
+	deps, users map[string][]string
+	waiting     map[string]int
+}
+
+func newLocalGraph(attrs map[string]*hcl.Attribute) localGraph {
+	g := localGraph{deps: map[string][]string{}, users: map[string][]string{}, waiting: map[string]int{}}
+	for name, a := range attrs {
+		seen := map[string]bool{}
+		for _, t := range a.Expr.Variables() {
+			if t.RootName() != "local" || len(t) < 2 {
+				continue
+			}
+			if ga, ok := t[1].(hcl.TraverseAttr); ok && !seen[ga.Name] {
+				seen[ga.Name] = true
+				g.deps[name] = append(g.deps[name], ga.Name)
+				if _, declared := attrs[ga.Name]; declared {
+					g.users[ga.Name] = append(g.users[ga.Name], name)
+					g.waiting[name]++
+				}
+			}
+		}
+	}
+	return g
 }
 
 // content builds the policy input of the module.

@@ -55,23 +55,13 @@ type tfPlanResource struct {
 // as unknown markers. Findings are on the plan file, at the line of the
 // resource's address when the JSON is pretty-printed (else line 1).
 func (s *scanner) scanPlan(ctx context.Context, planPath string) error {
-	abs := planPath
-	if !filepath.IsAbs(abs) {
-		abs = filepath.Join(s.root, filepath.FromSlash(planPath))
-	}
-	// Inside the root, the plan is named relative to it; outside, by its base
-	// name (findings must not carry a machine's absolute paths).
-	rel := filepath.Base(abs)
-	if r, err := filepath.Rel(s.root, abs); err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) {
-		rel = filepath.ToSlash(r)
-	}
+	abs, rel := s.planPaths(planPath)
 	data, err := readfile.Bounded(abs, DefaultMaxPlanBytes)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return errkind.Input(fmt.Errorf("iac-plan %s: %w (expected the output of terraform show -json plan.out)", planPath, err))
 		}
-		s.add(finding.Finding{RuleID: RulePlanError, Severity: finding.High, Path: rel, Title: "Terraform plan could not be read",
-			Message: fmt.Sprintf("the Terraform plan %s could not be read, so no policy was evaluated on it: %v", rel, err)}, rel)
+		s.planUnreadable(rel, err.Error())
 		return nil
 	}
 	var plan tfPlan
@@ -80,14 +70,42 @@ func (s *scanner) scanPlan(ctx context.Context, planPath string) error {
 		if err != nil {
 			why = err.Error()
 		}
-		s.add(finding.Finding{RuleID: RulePlanError, Severity: finding.High, Path: rel, Title: "Terraform plan could not be read",
-			Message: fmt.Sprintf("the Terraform plan %s could not be read, so no policy was evaluated on it: %s", rel, why)}, rel)
+		s.planUnreadable(rel, why)
 		return nil
 	}
-	unknown := map[string]any{}
-	for _, rc := range plan.ResourceChanges {
-		unknown[rc.Address] = rc.Change.AfterUnknown
+	resources, err := planResources(&plan, rel, addressLines(data))
+	if err != nil {
+		s.planUnreadable(rel, err.Error())
+		return nil
 	}
+	return s.evalPlan(ctx, rel, resources)
+}
+
+// planPaths are the plan's path (planPath, relative to the root unless
+// absolute) and its name in findings: inside the root, relative to it;
+// outside, its base name (findings must not carry a machine's absolute
+// paths).
+func (s *scanner) planPaths(planPath string) (abs, rel string) {
+	abs = planPath
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(s.root, filepath.FromSlash(planPath))
+	}
+	rel = filepath.Base(abs)
+	if r, err := filepath.Rel(s.root, abs); err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		rel = filepath.ToSlash(r)
+	}
+	return abs, rel
+}
+
+// planUnreadable reports a plan on which no policy could be evaluated.
+func (s *scanner) planUnreadable(rel, why string) {
+	s.add(finding.Finding{RuleID: RulePlanError, Severity: finding.High, Path: rel, Title: "Terraform plan could not be read",
+		Message: fmt.Sprintf("the Terraform plan %s could not be read, so no policy was evaluated on it: %s", rel, why)}, rel)
+}
+
+// addressLines maps each address in a pretty-printed plan to the line it
+// first appears on (none when the JSON is on one line).
+func addressLines(data []byte) map[string]int {
 	lines := strings.Split(string(data), "\n")
 	lineOfAddr := map[string]int{}
 	if len(lines) > 1 {
@@ -100,6 +118,18 @@ func (s *scanner) scanPlan(ctx context.Context, planPath string) error {
 				}
 			}
 		}
+	}
+	return lineOfAddr
+}
+
+// planResources lists the planned resources of every module (at most
+// maxPlanResources, modules at most 100 deep) as policy input, with what
+// after_unknown marks unknown as unknown markers, at the line of their
+// address (else 1).
+func planResources(plan *tfPlan, rel string, lineOfAddr map[string]int) ([]any, error) {
+	unknown := map[string]any{}
+	for _, rc := range plan.ResourceChanges {
+		unknown[rc.Address] = rc.Change.AfterUnknown
 	}
 	resources := []any{}
 	var walk func(m tfPlanModule, depth int) error
@@ -137,10 +167,14 @@ func (s *scanner) scanPlan(ctx context.Context, planPath string) error {
 		return nil
 	}
 	if err := walk(plan.PlannedValues.RootModule, 0); err != nil {
-		s.add(finding.Finding{RuleID: RulePlanError, Severity: finding.High, Path: rel, Title: "Terraform plan could not be read",
-			Message: fmt.Sprintf("the Terraform plan %s could not be read, so no policy was evaluated on it: %v", rel, err)}, rel)
-		return nil
+		return nil, err
 	}
+	return resources, nil
+}
+
+// evalPlan evaluates the policies on the plan's resources; a finding on a
+// resource is at its line.
+func (s *scanner) evalPlan(ctx context.Context, rel string, resources []any) error {
 	content := map[string]any{"source": "plan", "dir": "", "resources": resources, "module_calls": []any{}}
 	input := map[string]any{"type": "terraform", "path": rel, "document": 0, "content": content}
 	vs, err := s.eng.eval(ctx, input)

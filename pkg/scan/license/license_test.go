@@ -3,7 +3,6 @@ package license_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,12 +15,11 @@ import (
 	"github.com/anchore/syft/syft/source/directorysource"
 	_ "modernc.org/sqlite" // syft's RPM cataloger needs a registered sqlite driver
 
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/scan/license"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // packageLock holds one MIT, one GPL-3.0, one dual-licensed, one package with
 // a license that is not SPDX, and one without a license.
@@ -187,19 +185,7 @@ func TestCheckGolden(t *testing.T) {
 	}
 	got, _ := json.MarshalIndent(fs, "", "  ")
 	got = append(got, '\n')
-	golden := filepath.Join("testdata", "deny-gpl.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("findings differ from %s (rerun with -update after checking):\n%s", golden, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "deny-gpl.golden.json"), got)
 }
 
 func TestCheckBadOptions(t *testing.T) {

@@ -171,7 +171,6 @@ func (p *pass) newlines(raw string) [][]int {
 // detectRule is gitleaks' detectRule; p.raw is its currentRaw.
 func (d *detector) detectRule(fragment sources.Fragment, p *pass, r config.Rule, encodedSegments []*codec.EncodedSegment) []report.Finding {
 	var findings []report.Finding
-	currentRaw := p.raw
 
 	if r.SkipReport && !fragment.InheritedFromFinding {
 		return findings
@@ -185,23 +184,14 @@ func (d *detector) detectRule(fragment sources.Fragment, p *pass, r config.Rule,
 	if r.Path != nil {
 		if r.Regex == nil && len(encodedSegments) == 0 {
 			// Path _only_ rule
-			if r.Path.MatchString(fragment.FilePath) || (fragment.WindowsFilePath != "" && r.Path.MatchString(fragment.WindowsFilePath)) {
-				finding := report.Finding{
-					Commit:      fragment.CommitSHA,
-					RuleID:      r.RuleID,
-					Description: r.Description,
-					File:        fragment.FilePath,
-					SymlinkFile: fragment.SymlinkFile,
-					Match:       "file detected: " + fragment.FilePath,
-					Tags:        r.Tags,
-				}
-				return append(findings, finding)
+			if pathMatches(r, fragment) {
+				return append(findings, pathFinding(r, fragment))
 			}
 		} else {
 			// if path is set _and_ a regex is set, then we need to check both
 			// so if the path does not match, then we should return early and not
 			// consider the regex
-			if !(r.Path.MatchString(fragment.FilePath) || (fragment.WindowsFilePath != "" && r.Path.MatchString(fragment.WindowsFilePath))) {
+			if !pathMatches(r, fragment) {
 				return findings
 			}
 		}
@@ -221,103 +211,9 @@ func (d *detector) detectRule(fragment sources.Fragment, p *pass, r config.Rule,
 
 	newlineIndices := p.newlines(fragment.Raw)
 
-	// use currentRaw instead of fragment.Raw since this represents the current
-	// decoding pass on the text
 	for _, matchIndex := range matches {
-		// Extract secret from match
-		secret := strings.Trim(currentRaw[matchIndex[0]:matchIndex[1]], "\n")
-
-		// For any meta data from decoding
-		var metaTags []string
-		currentLine := ""
-
-		// Check if the decoded portions of the segment overlap with the match
-		// to see if its potentially a new match
-		if len(encodedSegments) > 0 {
-			segments := codec.SegmentsWithDecodedOverlap(encodedSegments, matchIndex[0], matchIndex[1])
-			if len(segments) == 0 {
-				// This item has already been added to a finding
-				continue
-			}
-
-			matchIndex = codec.AdjustMatchIndex(segments, matchIndex)
-			metaTags = append(metaTags, codec.Tags(segments)...)
-			currentLine = codec.CurrentLine(segments, currentRaw)
-		} else {
-			// Fixes: https://github.com/gitleaks/gitleaks/issues/1352
-			// removes the incorrectly following line that was detected by regex expression '\n'
-			matchIndex[1] = matchIndex[0] + len(secret)
-		}
-
-		// determine location of match. Note that the location
-		// in the finding will be the line/column numbers of the _match_
-		// not the _secret_, which will be different if the secretGroup
-		// value is set for this rule
-		loc := location(newlineIndices, fragment.Raw, matchIndex)
-
-		if matchIndex[1] > loc.endLineIndex {
-			loc.endLineIndex = matchIndex[1]
-		}
-
-		finding := report.Finding{
-			Commit:      fragment.CommitSHA,
-			RuleID:      r.RuleID,
-			Description: r.Description,
-			StartLine:   fragment.StartLine + loc.startLine,
-			EndLine:     fragment.StartLine + loc.endLine,
-			StartColumn: loc.startColumn,
-			EndColumn:   loc.endColumn,
-			Line:        fragment.Raw[loc.startLineIndex:loc.endLineIndex],
-			Match:       secret,
-			Secret:      secret,
-			File:        fragment.FilePath,
-			SymlinkFile: fragment.SymlinkFile,
-			Tags:        append(r.Tags, metaTags...),
-		}
-		// gitleaks:allow comments are ignored (IgnoreGitleaksAllow).
-
-		if currentLine == "" {
-			currentLine = finding.Line
-		}
-
-		// Set the value of |secret|, if the pattern contains at least one capture group.
-		// (The first element is the full match, hence we check >= 2.)
-		groups := r.Regex.FindStringSubmatch(finding.Secret)
-		if len(groups) >= 2 {
-			if r.SecretGroup > 0 {
-				if len(groups) <= r.SecretGroup {
-					// Config validation should prevent this
-					continue
-				}
-				finding.Secret = groups[r.SecretGroup]
-			} else {
-				// If |secretGroup| is not set, we will use the first suitable capture group.
-				for _, s := range groups[1:] {
-					if len(s) > 0 {
-						finding.Secret = s
-						break
-					}
-				}
-			}
-		}
-
-		// check entropy
-		entropy := shannonEntropy(finding.Secret)
-		finding.Entropy = float32(entropy)
-		if r.Entropy != 0.0 {
-			// entropy is too low, skip this finding
-			if entropy <= r.Entropy {
-				continue
-			}
-		}
-
-		// check if the result matches any of the global allowlists.
-		if checkFindingAllowed(finding, fragment, currentLine, d.cfg.Allowlists) {
-			continue
-		}
-
-		// check if the result matches any of the rule allowlists.
-		if checkFindingAllowed(finding, fragment, currentLine, r.Allowlists) {
+		finding, currentLine, ok := matchFinding(fragment, p.raw, r, encodedSegments, newlineIndices, matchIndex)
+		if !ok || !d.keep(&finding, fragment, currentLine, r) {
 			continue
 		}
 		findings = append(findings, finding)
@@ -330,6 +226,141 @@ func (d *detector) detectRule(fragment sources.Fragment, p *pass, r config.Rule,
 
 	// Process required rules and create findings with auxiliary findings
 	return d.processRequiredRules(fragment, p, r, encodedSegments, findings)
+}
+
+// pathMatches reports whether r's path matches the fragment's path (or its
+// Windows form).
+func pathMatches(r config.Rule, fragment sources.Fragment) bool {
+	return r.Path.MatchString(fragment.FilePath) || (fragment.WindowsFilePath != "" && r.Path.MatchString(fragment.WindowsFilePath))
+}
+
+// pathFinding is the finding of a path-only rule.
+func pathFinding(r config.Rule, fragment sources.Fragment) report.Finding {
+	return report.Finding{
+		Commit:      fragment.CommitSHA,
+		RuleID:      r.RuleID,
+		Description: r.Description,
+		File:        fragment.FilePath,
+		SymlinkFile: fragment.SymlinkFile,
+		Match:       "file detected: " + fragment.FilePath,
+		Tags:        r.Tags,
+	}
+}
+
+// matchFinding is the finding of one match of r in currentRaw, the current
+// decoding pass on the fragment's text, with the line the allowlists see;
+// false when the match was already found in an earlier pass.
+func matchFinding(fragment sources.Fragment, currentRaw string, r config.Rule, encodedSegments []*codec.EncodedSegment, newlineIndices [][]int, matchIndex []int) (report.Finding, string, bool) {
+	// Extract secret from match
+	secret := strings.Trim(currentRaw[matchIndex[0]:matchIndex[1]], "\n")
+
+	// For any meta data from decoding
+	var metaTags []string
+	currentLine := ""
+
+	// Check if the decoded portions of the segment overlap with the match
+	// to see if its potentially a new match
+	if len(encodedSegments) > 0 {
+		segments := codec.SegmentsWithDecodedOverlap(encodedSegments, matchIndex[0], matchIndex[1])
+		if len(segments) == 0 {
+			// This item has already been added to a finding
+			return report.Finding{}, "", false
+		}
+
+		matchIndex = codec.AdjustMatchIndex(segments, matchIndex)
+		metaTags = append(metaTags, codec.Tags(segments)...)
+		currentLine = codec.CurrentLine(segments, currentRaw)
+	} else {
+		// Fixes: https://github.com/gitleaks/gitleaks/issues/1352
+		// removes the incorrectly following line that was detected by regex expression '\n'
+		matchIndex[1] = matchIndex[0] + len(secret)
+	}
+
+	// determine location of match. Note that the location
+	// in the finding will be the line/column numbers of the _match_
+	// not the _secret_, which will be different if the secretGroup
+	// value is set for this rule
+	loc := location(newlineIndices, fragment.Raw, matchIndex)
+
+	if matchIndex[1] > loc.endLineIndex {
+		loc.endLineIndex = matchIndex[1]
+	}
+
+	finding := report.Finding{
+		Commit:      fragment.CommitSHA,
+		RuleID:      r.RuleID,
+		Description: r.Description,
+		StartLine:   fragment.StartLine + loc.startLine,
+		EndLine:     fragment.StartLine + loc.endLine,
+		StartColumn: loc.startColumn,
+		EndColumn:   loc.endColumn,
+		Line:        fragment.Raw[loc.startLineIndex:loc.endLineIndex],
+		Match:       secret,
+		Secret:      secret,
+		File:        fragment.FilePath,
+		SymlinkFile: fragment.SymlinkFile,
+		Tags:        append(r.Tags, metaTags...),
+	}
+	// gitleaks:allow comments are ignored (IgnoreGitleaksAllow).
+
+	if currentLine == "" {
+		currentLine = finding.Line
+	}
+	return finding, currentLine, true
+}
+
+// keep sets the finding's secret (secretGroup) and entropy and reports
+// whether it is kept: its entropy is above the rule's and neither the global
+// nor the rule's allowlists allow it.
+func (d *detector) keep(finding *report.Finding, fragment sources.Fragment, currentLine string, r config.Rule) bool {
+	if !setSecretGroup(finding, r) {
+		return false
+	}
+
+	// check entropy
+	entropy := shannonEntropy(finding.Secret)
+	finding.Entropy = float32(entropy)
+	if r.Entropy != 0.0 {
+		// entropy is too low, skip this finding
+		if entropy <= r.Entropy {
+			return false
+		}
+	}
+
+	// check if the result matches any of the global allowlists.
+	if checkFindingAllowed(*finding, fragment, currentLine, d.cfg.Allowlists) {
+		return false
+	}
+
+	// check if the result matches any of the rule allowlists.
+	return !checkFindingAllowed(*finding, fragment, currentLine, r.Allowlists)
+}
+
+// setSecretGroup sets the finding's secret to the rule's secret group of
+// the match, or its first non-empty group, if the pattern contains at least
+// one capture group; false when the secret group does not exist.
+func setSecretGroup(finding *report.Finding, r config.Rule) bool {
+	// (The first element is the full match, hence we check >= 2.)
+	groups := r.Regex.FindStringSubmatch(finding.Secret)
+	if len(groups) < 2 {
+		return true
+	}
+	if r.SecretGroup > 0 {
+		if len(groups) <= r.SecretGroup {
+			// Config validation should prevent this
+			return false
+		}
+		finding.Secret = groups[r.SecretGroup]
+		return true
+	}
+	// If |secretGroup| is not set, we will use the first suitable capture group.
+	for _, s := range groups[1:] {
+		if len(s) > 0 {
+			finding.Secret = s
+			break
+		}
+	}
+	return true
 }
 
 // processRequiredRules is gitleaks' processRequiredRules.

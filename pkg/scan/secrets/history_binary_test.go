@@ -1,16 +1,13 @@
 package secrets
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
-	"github.com/secure-gates/secure-gates/pkg/finding"
 )
 
 // A pull request's commits cannot hide a secret from the history scan by
@@ -34,14 +31,7 @@ func TestHistoryBinaryTricks(t *testing.T) {
 			fx := testinfra.NewScanFixture(t)
 			git := func(args ...string) string {
 				t.Helper()
-				cmd := exec.Command("git", append([]string{"-C", fx.Dir}, args...)...)
-				cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=A", "GIT_AUTHOR_EMAIL=a@example.com",
-					"GIT_COMMITTER_NAME=A", "GIT_COMMITTER_EMAIL=a@example.com", "GIT_CONFIG_NOSYSTEM=1", "HOME="+fx.Dir)
-				out, err := cmd.CombinedOutput()
-				if err != nil {
-					t.Fatalf("git %v: %v\n%s", args, err, out)
-				}
-				return strings.TrimSpace(string(out))
+				return fx.Git(t, args...)
 			}
 			if tt.attributes != "" {
 				if err := os.WriteFile(filepath.Join(fx.Dir, ".gitattributes"), []byte(tt.attributes), 0o644); err != nil {
@@ -58,17 +48,8 @@ func TestHistoryBinaryTricks(t *testing.T) {
 			git("commit", "-q", "-m", "remove "+tt.file)
 			head := git("rev-parse", "HEAD")
 
-			res, err := Scan(context.Background(), fx.Dir, Options{Range: &Range{Base: fx.Head, Head: head}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var in []finding.Finding
-			for _, f := range res.Findings {
-				if f.Path == tt.file {
-					in = append(in, f)
-				}
-			}
-			if got := summarize(in); !slices.Equal(got, tt.want) {
+			res, got := scanHistory(t, fx.Dir, fx.Head, head, tt.file)
+			if !slices.Equal(got, tt.want) {
 				t.Errorf("findings in %s = %q, want %q", tt.file, got, tt.want)
 			}
 			named := false

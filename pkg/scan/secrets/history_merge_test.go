@@ -1,16 +1,13 @@
 package secrets
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
-	"github.com/secure-gates/secure-gates/pkg/finding"
 )
 
 // TestHistoryEvilMerge: a merge commit can add lines neither parent has (an
@@ -23,11 +20,7 @@ func TestHistoryEvilMerge(t *testing.T) {
 	for _, conflict := range []bool{false, true} {
 		fx := testinfra.NewScanFixture(t)
 		git := func(args ...string) string {
-			t.Helper()
-			cmd := exec.Command("git", append([]string{"-C", fx.Dir}, args...)...)
-			cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=A", "GIT_AUTHOR_EMAIL=a@example.com",
-				"GIT_COMMITTER_NAME=A", "GIT_COMMITTER_EMAIL=a@example.com", "GIT_CONFIG_NOSYSTEM=1", "HOME="+fx.Dir)
-			out, _ := cmd.CombinedOutput() // a conflicting merge exits 1
+			out, _ := fx.GitCommand(args...).CombinedOutput() // a conflicting merge exits 1
 			return strings.TrimSpace(string(out))
 		}
 		write := func(name, content string) {
@@ -64,21 +57,12 @@ func TestHistoryEvilMerge(t *testing.T) {
 		git("commit", "-q", "-m", "clean up")
 		head := git("rev-parse", "HEAD")
 
-		res, err := Scan(context.Background(), fx.Dir, Options{Range: &Range{Base: base, Head: head}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var in []finding.Finding
-		for _, f := range res.Findings {
-			if f.Path == "evil.txt" || f.Path == "notes.txt" || f.Path == "main.txt" {
-				in = append(in, f)
-			}
-		}
+		_, got := scanHistory(t, fx.Dir, base, head, "evil.txt", "notes.txt", "main.txt")
 		want := []string{"aws-access-token evil.txt:1 critical"}
 		if conflict {
 			want = []string{"aws-access-token notes.txt:2 critical"}
 		}
-		if got := summarize(in); !slices.Equal(got, want) {
+		if !slices.Equal(got, want) {
 			t.Errorf("conflict %v: findings = %q, want %q", conflict, got, want)
 		}
 	}

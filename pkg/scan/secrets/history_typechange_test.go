@@ -1,16 +1,12 @@
 package secrets
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
-	"github.com/secure-gates/secure-gates/pkg/finding"
 )
 
 // TestHistoryTypeChange: a commit that turns a symlink into a regular file
@@ -21,14 +17,7 @@ func TestHistoryTypeChange(t *testing.T) {
 	fx := testinfra.NewScanFixture(t)
 	git := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command("git", append([]string{"-C", fx.Dir}, args...)...)
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=A", "GIT_AUTHOR_EMAIL=a@example.com",
-			"GIT_COMMITTER_NAME=A", "GIT_COMMITTER_EMAIL=a@example.com", "GIT_CONFIG_NOSYSTEM=1", "HOME="+fx.Dir)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
+		return fx.Git(t, args...)
 	}
 	link := filepath.Join(fx.Dir, "conf.txt")
 	if err := os.Symlink("elsewhere", link); err != nil {
@@ -49,17 +38,8 @@ func TestHistoryTypeChange(t *testing.T) {
 	git("commit", "-q", "-m", "remove")
 	head := git("rev-parse", "HEAD")
 
-	res, err := Scan(context.Background(), fx.Dir, Options{Range: &Range{Base: base, Head: head}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var in []finding.Finding
-	for _, f := range res.Findings {
-		if f.Path == "conf.txt" {
-			in = append(in, f)
-		}
-	}
-	if got, want := summarize(in), []string{"aws-access-token conf.txt:1 critical"}; !slices.Equal(got, want) {
+	_, got := scanHistory(t, fx.Dir, base, head, "conf.txt")
+	if want := []string{"aws-access-token conf.txt:1 critical"}; !slices.Equal(got, want) {
 		t.Errorf("findings in conf.txt = %q, want %q", got, want)
 	}
 }

@@ -55,6 +55,7 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	_ "unsafe" // go:linkname gitleaksExtendDepth
 
 	"github.com/gitleaks/go-gitdiff/gitdiff"
 	"github.com/h2non/filetype"
@@ -68,6 +69,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/gitcmd"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
+	"github.com/secure-gates/secure-gates/pkg/scancache"
 )
 
 const (
@@ -113,6 +115,10 @@ type Options struct {
 	MaxCommits int
 	// Git is the git binary; empty means "git" from PATH.
 	Git string
+	// Cache keeps each working-tree file's answer by the SHA-256 of its
+	// content, its path and the rules (see pkg/scancache); nil caches
+	// nothing. The lines of a commit range or of staged changes are not cached.
+	Cache scancache.Store
 }
 
 // Range is a commit range: the commits reachable from Head and not from Base.
@@ -165,6 +171,15 @@ func quiet() {
 
 var configMu sync.Mutex // gitleaks' config loading uses package globals
 
+// gitleaksExtendDepth is gitleaks' count of the configs a load has extended
+// (config.extendDepth). gitleaks never resets it: once two configs with
+// `[extend] useDefault = true` were loaded in a process, every later one loaded
+// without the default rules — its own rules only, or none. LoadConfig zeroes it
+// before each load.
+//
+//go:linkname gitleaksExtendDepth github.com/zricethezav/gitleaks/v8/config.extendDepth
+var gitleaksExtendDepth int
+
 // LoadConfig parses a gitleaks TOML configuration (empty: the embedded
 // default). It refuses `[extend] path` and `[extend] url`.
 func LoadConfig(data []byte, source string) (config.Config, error) {
@@ -175,6 +190,7 @@ func LoadConfig(data []byte, source string) (config.Config, error) {
 		data = []byte(config.DefaultConfig)
 		source = "embedded gitleaks default rules"
 	}
+	gitleaksExtendDepth = 0
 	v := viper.New()
 	v.SetConfigType("toml")
 	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
@@ -228,7 +244,7 @@ func Scan(ctx context.Context, root string, opts Options) (*Result, error) {
 	// the same findings in a fraction of the time.
 	det := newDetector(cfg)
 	res := &Result{ConfigSource: source}
-	s := &scan{root: root, det: det, cfg: &cfg, opts: opts, res: res}
+	s := &scan{root: root, det: det, cfg: &cfg, opts: opts, res: res, cfgDigest: configDigest(opts.Config)}
 	for id, r := range cfg.Rules {
 		res.Rules = append(res.Rules, finding.Rule{ID: id, Severity: finding.Critical, Description: r.Description})
 	}
@@ -266,11 +282,12 @@ func (s *scan) notScanned(path, reason string) {
 }
 
 type scan struct {
-	root string
-	det  *detector
-	cfg  *config.Config
-	opts Options
-	res  *Result
+	root      string
+	det       *detector
+	cfg       *config.Config
+	opts      Options
+	res       *Result
+	cfgDigest []byte // of the effective configuration, for cache keys
 
 	mu    sync.Mutex
 	tree_ []finding.Finding
@@ -321,26 +338,31 @@ func convert(rfs []reportFinding, commit string) []finding.Finding {
 	var out []finding.Finding
 	for _, r := range rfs {
 		sum := sha256.Sum256([]byte(r.Secret))
-		secretHash := hex.EncodeToString(sum[:])
-		p := filepath.ToSlash(r.File)
-		msg := fmt.Sprintf("%s: a secret matching rule %s is in %s line %d.", r.Description, r.RuleID, p, r.StartLine)
-		if commit != "" {
-			msg = fmt.Sprintf("%s: a secret matching rule %s was added to %s line %d in commit %s.", r.Description, r.RuleID, p, r.StartLine, short(commit))
-		}
-		out = append(out, finding.Finding{
-			Scanner:     ScannerName,
-			RuleID:      r.RuleID,
-			Title:       r.Description,
-			Message:     msg,
-			Severity:    finding.Critical,
-			Path:        p,
-			StartLine:   r.StartLine,
-			EndLine:     r.EndLine,
-			Fingerprint: sarif.Fingerprint(ScannerName, r.RuleID, p, commit, secretHash),
-			Help:        secretHash,
-		})
+		out = append(out, redact(r, hex.EncodeToString(sum[:]), commit))
 	}
 	return out
+}
+
+// redact is the finding of r, whose secret hashes to secretHash (r.Secret is
+// not read).
+func redact(r reportFinding, secretHash, commit string) finding.Finding {
+	p := filepath.ToSlash(r.File)
+	msg := fmt.Sprintf("%s: a secret matching rule %s is in %s line %d.", r.Description, r.RuleID, p, r.StartLine)
+	if commit != "" {
+		msg = fmt.Sprintf("%s: a secret matching rule %s was added to %s line %d in commit %s.", r.Description, r.RuleID, p, r.StartLine, short(commit))
+	}
+	return finding.Finding{
+		Scanner:     ScannerName,
+		RuleID:      r.RuleID,
+		Title:       r.Description,
+		Message:     msg,
+		Severity:    finding.Critical,
+		Path:        p,
+		StartLine:   r.StartLine,
+		EndLine:     r.EndLine,
+		Fingerprint: sarif.Fingerprint(ScannerName, r.RuleID, p, commit, secretHash),
+		Help:        secretHash,
+	}
 }
 
 func short(sha string) string {
@@ -366,39 +388,8 @@ func (s *scan) detect(ctx context.Context, frag sources.Fragment) []reportFindin
 
 // tree scans the working tree's regular files (not .git, not symlinks).
 func (s *scan) tree(ctx context.Context, res *Result) error {
-	maxBytes := s.opts.MaxFileBytes
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxFileBytes
-	}
-	type job struct {
-		abs, rel string
-		size     int64
-	}
-	jobs := make(chan job)
-	var (
-		wg      sync.WaitGroup
-		errMu   sync.Mutex
-		errs    []error
-		workers = max(runtime.GOMAXPROCS(0), 1)
-	)
-	fail := func(err error) {
-		errMu.Lock()
-		defer errMu.Unlock()
-		if len(errs) < 10 {
-			errs = append(errs, err)
-		}
-	}
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				if err := s.file(ctx, j.abs, j.rel, j.size); err != nil {
-					fail(fmt.Errorf("reading %s: %w", j.rel, err))
-				}
-			}
-		}()
-	}
+	jobs := make(chan treeFile)
+	w := s.workers(ctx, jobs)
 	walkErr := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -406,63 +397,20 @@ func (s *scan) tree(ctx context.Context, res *Result) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if p == s.root {
-			return nil
-		}
-		rel, err := filepath.Rel(s.root, p)
-		if err != nil {
+		j, ok, err := s.visit(p, d)
+		if err != nil || !ok {
 			return err
-		}
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			if d.Name() == ".git" {
-				if filepath.Dir(p) != s.root {
-					s.notScanned(rel+"/", "git metadata of a nested repository")
-				}
-				return filepath.SkipDir // the history is scanned through git
-			}
-			if s.skipPath(p) {
-				s.notScanned(rel+"/", ReasonAllowlisted)
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.Name() == ".git" {
-			return nil // a submodule's gitfile
-		}
-		if s.skipPath(p) {
-			s.notScanned(rel, ReasonAllowlisted) // the detector would drop it anyway: do not read it
-			return nil
-		}
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			s.notScanned(rel, ReasonSymlink) // a target inside the tree is scanned where it lies
-			return nil
-		case !d.Type().IsRegular():
-			s.notScanned(rel, ReasonSpecial)
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if info.Size() == 0 {
-			return nil
-		}
-		if info.Size() > maxBytes {
-			s.notScanned(rel, fmt.Sprintf("larger than the %d-byte cap (%d bytes)", maxBytes, info.Size()))
-			return nil
 		}
 		res.Files++
 		select {
-		case jobs <- job{abs: p, rel: rel, size: info.Size()}:
+		case jobs <- j:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 		return nil
 	})
 	close(jobs)
-	wg.Wait()
+	errs := w()
 	if walkErr != nil {
 		return errkind.Infra(fmt.Errorf("scanning %s for secrets: %w", s.root, walkErr))
 	}
@@ -470,6 +418,102 @@ func (s *scan) tree(ctx context.Context, res *Result) error {
 		return errkind.Infra(fmt.Errorf("scanning %s for secrets: %w", s.root, errors.Join(errs...)))
 	}
 	return nil
+}
+
+// treeFile is a file of the working tree to read.
+type treeFile struct {
+	abs, rel string
+	size     int64
+}
+
+// workers starts the goroutines that scan the files sent on jobs; the
+// function returned waits for them (jobs closed) and returns their errors (at
+// most 10).
+func (s *scan) workers(ctx context.Context, jobs <-chan treeFile) func() []error {
+	var (
+		wg    sync.WaitGroup
+		errMu sync.Mutex
+		errs  []error
+	)
+	for range max(runtime.GOMAXPROCS(0), 1) {
+		wg.Go(func() {
+			for j := range jobs {
+				if err := s.file(ctx, j.abs, j.rel, j.size); err != nil {
+					errMu.Lock()
+					if len(errs) < 10 {
+						errs = append(errs, fmt.Errorf("reading %s: %w", j.rel, err))
+					}
+					errMu.Unlock()
+				}
+			}
+		})
+	}
+	return func() []error {
+		wg.Wait()
+		return errs
+	}
+}
+
+// visit decides what the walk does with p: a file to read (true), or nothing
+// (false; a directory that is not read returns filepath.SkipDir), recording
+// what is not read and why.
+func (s *scan) visit(p string, d fs.DirEntry) (treeFile, bool, error) {
+	if p == s.root {
+		return treeFile{}, false, nil
+	}
+	rel, err := filepath.Rel(s.root, p)
+	if err != nil {
+		return treeFile{}, false, err
+	}
+	rel = filepath.ToSlash(rel)
+	if d.IsDir() {
+		if d.Name() == ".git" {
+			if filepath.Dir(p) != s.root {
+				s.notScanned(rel+"/", "git metadata of a nested repository")
+			}
+			return treeFile{}, false, filepath.SkipDir // the history is scanned through git
+		}
+		if s.skipPath(p) {
+			s.notScanned(rel+"/", ReasonAllowlisted)
+			return treeFile{}, false, filepath.SkipDir
+		}
+		return treeFile{}, false, nil
+	}
+	if d.Name() == ".git" {
+		return treeFile{}, false, nil // a submodule's gitfile
+	}
+	if s.skipPath(p) {
+		s.notScanned(rel, ReasonAllowlisted) // the detector would drop it anyway: do not read it
+		return treeFile{}, false, nil
+	}
+	switch {
+	case d.Type()&fs.ModeSymlink != 0:
+		s.notScanned(rel, ReasonSymlink) // a target inside the tree is scanned where it lies
+		return treeFile{}, false, nil
+	case !d.Type().IsRegular():
+		s.notScanned(rel, ReasonSpecial)
+		return treeFile{}, false, nil
+	}
+	info, err := d.Info()
+	if err != nil {
+		return treeFile{}, false, err
+	}
+	if info.Size() == 0 {
+		return treeFile{}, false, nil
+	}
+	if maxBytes := s.maxBytes(); info.Size() > maxBytes {
+		s.notScanned(rel, fmt.Sprintf("larger than the %d-byte cap (%d bytes)", maxBytes, info.Size()))
+		return treeFile{}, false, nil
+	}
+	return treeFile{abs: p, rel: rel, size: info.Size()}, true, nil
+}
+
+// maxBytes is the cap of the files read.
+func (s *scan) maxBytes() int64 {
+	if s.opts.MaxFileBytes > 0 {
+		return s.opts.MaxFileBytes
+	}
+	return DefaultMaxFileBytes
 }
 
 // Chunking of working-tree files: each fragment holds up to chunkBytes of new
@@ -483,7 +527,8 @@ const (
 )
 
 // file scans one working-tree file in overlapping chunks, or records why it
-// was not read.
+// was not read. With a cache, the file's answer is looked up by its content
+// first, and stored after the scan.
 func (s *scan) file(ctx context.Context, abs, rel string, size int64) error {
 	f, err := os.Open(abs)
 	if err != nil {
@@ -496,14 +541,85 @@ func (s *scan) file(ctx context.Context, abs, rel string, size int64) error {
 		s.notScanned(rel, ReasonSpecial) // replaced while the tree was walked
 		return nil
 	}
-	maxBytes := s.opts.MaxFileBytes
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxFileBytes
+	if s.opts.Cache != nil {
+		return s.cachedFile(ctx, f, rel, size)
 	}
-	r := io.LimitReader(f, maxBytes+1) // the file may grow after the walk
+	r, err := s.read(ctx, io.LimitReader(f, s.maxBytes()+1), rel, size) // the file may grow after the walk
+	if err != nil {
+		return err
+	}
+	s.record(rel, r)
+	return nil
+}
+
+// cachedFile answers for f from the cache when an entry holds the answer for
+// its path and content, else scans it and stores the answer under the digest
+// of the bytes scanned. A file up to one fragment is read once, into memory;
+// a larger one is hashed, then scanned from its start while hashed again.
+func (s *scan) cachedFile(ctx context.Context, f *os.File, rel string, size int64) error {
+	const full = chunkBytes + 2*overlapBytes
+	limit := s.maxBytes() + 1
+	inMemory := size < full
+	var (
+		data []byte
+		h    = sha256.New()
+		err  error
+	)
+	if inMemory {
+		data, err = io.ReadAll(io.LimitReader(f, limit))
+		h.Write(data)
+	} else {
+		var n int64
+		if n, err = io.Copy(h, io.LimitReader(f, limit)); err == nil && n == limit {
+			s.notScanned(rel, fmt.Sprintf("larger than the %d-byte cap (grew while scanned)", limit-1))
+			return nil
+		}
+	}
+	if err != nil {
+		return err
+	}
+	k := s.fileKey(rel, h.Sum(nil))
+	if v, ok := s.opts.Cache.Get(CacheNamespace, k); ok {
+		if r, ok := s.decodeFile(rel, v); ok {
+			s.record(rel, r)
+			return nil
+		}
+	}
+	src, readSize := io.Reader(bytes.NewReader(data)), int64(len(data))
+	if !inMemory {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		h.Reset()
+		src, readSize = io.TeeReader(io.LimitReader(f, limit), h), size
+	}
+	r, err := s.read(ctx, src, rel, readSize)
+	if err != nil {
+		return err
+	}
+	s.record(rel, r)
+	if r.noCache {
+		return nil
+	}
+	if !inMemory { // key the bytes scanned, not those hashed before
+		if _, err := io.Copy(h, src); err != nil { // the rest of a binary file
+			return nil
+		}
+		k = s.fileKey(rel, h.Sum(nil))
+	}
+	s.opts.Cache.Put(CacheNamespace, k, encodeFile(r))
+	return nil
+}
+
+// read scans one file's content from r (bounded by the caller to the cap plus
+// one byte) in overlapping chunks; size is its expected size (the first
+// buffer's).
+func (s *scan) read(ctx context.Context, r io.Reader, rel string, size int64) (fileResult, error) {
+	maxBytes := s.maxBytes()
 	const full = chunkBytes + 2*overlapBytes
 	buf := make([]byte, min(size+1, full)) // one byte more, to see the end of a small file
 	var (
+		out   fileResult
 		keep  int   // bytes carried over from the previous fragment
 		line  = 1   // line number of buf[0]
 		read  int64 // bytes read so far
@@ -512,17 +628,16 @@ func (s *scan) file(ctx context.Context, abs, rel string, size int64) error {
 	)
 	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			return out, err
 		}
 		n, err := io.ReadFull(r, buf[keep:])
 		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 		if err != nil && !eof {
-			return err
+			return out, err
 		}
 		read += int64(n)
 		if read > maxBytes {
-			s.notScanned(rel, fmt.Sprintf("larger than the %d-byte cap (grew while scanned)", maxBytes))
-			return nil
+			return fileResult{reason: fmt.Sprintf("larger than the %d-byte cap (grew while scanned)", maxBytes), noCache: true}, nil
 		}
 		data := buf[:keep+n]
 		if !eof && len(buf) < full { // the file grew after the walk
@@ -534,12 +649,7 @@ func (s *scan) file(ctx context.Context, abs, rel string, size int64) error {
 		if first {
 			first = false
 			if isBinary(data) {
-				reason := ReasonBinary
-				if kind, err := filetype.Match(data); err == nil && kind != filetype.Unknown {
-					reason += " (" + kind.MIME.Value + ")"
-				}
-				s.notScanned(rel, reason)
-				return nil
+				return fileResult{reason: binaryReason(data)}, nil
 			}
 		}
 		if n > 0 {
@@ -552,10 +662,10 @@ func (s *scan) file(ctx context.Context, abs, rel string, size int64) error {
 					fs = append(fs, rf)
 				}
 			}
-			s.add(convert(fs, ""), false)
+			out.findings = append(out.findings, convert(fs, "")...)
 		}
 		if eof {
-			return nil
+			return out, nil
 		}
 		start := len(data) - overlapBytes
 		if i := bytes.LastIndexByte(data[start-overlapBytes:start], '\n'); i >= 0 {
@@ -564,6 +674,15 @@ func (s *scan) file(ctx context.Context, abs, rel string, size int64) error {
 		line += bytes.Count(data[:start], []byte{'\n'})
 		keep = copy(buf, data[start:])
 	}
+}
+
+// binaryReason is the not-scanned reason of a binary file starting with data.
+func binaryReason(data []byte) string {
+	reason := ReasonBinary
+	if kind, err := filetype.Match(data); err == nil && kind != filetype.Unknown {
+		reason += " (" + kind.MIME.Value + ")"
+	}
+	return reason
 }
 
 // binarySample is how much of a file's start decides whether it is binary.

@@ -25,6 +25,23 @@ func summarize(fs []finding.Finding) []string {
 	return out
 }
 
+// scanHistory scans the commits base..head of the repository at dir and
+// returns the result with the summarized findings in the given paths.
+func scanHistory(t *testing.T, dir, base, head string, paths ...string) (*Result, []string) {
+	t.Helper()
+	res, err := Scan(context.Background(), dir, Options{Range: &Range{Base: base, Head: head}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in []finding.Finding
+	for _, f := range res.Findings {
+		if slices.Contains(paths, f.Path) {
+			in = append(in, f)
+		}
+	}
+	return res, summarize(in)
+}
+
 func assertRedacted(t *testing.T, fx *testinfra.ScanFixture, v any) {
 	t.Helper()
 	data, err := json.Marshal(v)
@@ -195,5 +212,25 @@ func TestConfigAt(t *testing.T) {
 	}
 	if _, err := ConfigAt(context.Background(), "", fx.Dir, "main", "../x"); errkind.Of(err) != errkind.KindInput {
 		t.Fatalf("path outside: %v", err)
+	}
+}
+
+// A config extending the default rules keeps them however many times a
+// process loads it: gitleaks counts the extended configs in a package global
+// it never resets, and from the third load on dropped the default rules.
+func TestLoadConfigUseDefaultRepeatedly(t *testing.T) {
+	cfg := []byte("[extend]\nuseDefault = true\n[[rules]]\nid = \"own\"\nregex = '''own-[0-9]{8}'''\n")
+	first, err := LoadConfig(cfg, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Rules) < 100 {
+		t.Fatalf("the first load has %d rules", len(first.Rules))
+	}
+	for i := range 4 {
+		c, err := LoadConfig(cfg, "test")
+		if err != nil || len(c.Rules) != len(first.Rules) {
+			t.Fatalf("load %d: %d rules, %v; want %d", i+2, len(c.Rules), err, len(first.Rules))
+		}
 	}
 }

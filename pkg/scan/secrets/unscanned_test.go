@@ -145,6 +145,7 @@ func TestLargeFilesAndChunkBoundaries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			assertCachedSame(t, dir, tt.opts, res)
 			var got []string
 			for _, f := range res.Findings {
 				got = append(got, fmt.Sprintf("%s %s:%d", f.RuleID, f.Path, f.StartLine))

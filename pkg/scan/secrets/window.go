@@ -195,166 +195,201 @@ func repeatBound(b, n int) int {
 	return b * n
 }
 
+// analyzeNode is what the analysis knows of re.
 func analyzeNode(re *syntax.Regexp) node {
 	switch re.Op {
 	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
 		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
 		return node{exact: []string{""}, known: true}
 	case syntax.OpLiteral:
-		var n node
-		lit := make([]byte, 0, len(re.Rune))
-		ascii := true
-		for _, r := range re.Rune {
-			w := runeLen(r)
-			if re.Flags&syntax.FoldCase != 0 {
-				for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-					if !foldRune(f) {
-						w = max(w, runeLen(f))
-					}
-				}
-			}
-			n.max += w
-			if r == '\n' {
-				n.nl++
-			}
-			if r >= utf8.RuneSelf {
-				ascii = false
-			} else {
-				lit = append(lit, lower(byte(r)))
-			}
-		}
-		if ascii {
-			n.exact, n.known = []string{string(lit)}, true
-			n.req = n.exact
-		}
-		return n
+		return literalNode(re)
 	case syntax.OpCharClass:
-		var n node
-		var chars []string
-		count := 0
-		for i := 0; i+1 < len(re.Rune); i += 2 {
-			lo, hi := re.Rune[i], re.Rune[i+1]
-			if !(lo == hi && foldRune(lo)) {
-				n.max = max(n.max, runeLen(hi))
-			}
-			if lo <= '\n' && '\n' <= hi {
-				n.nl = 1
-			}
-			count += int(hi-lo) + 1
-			for r := lo; r <= hi && count <= 8; r++ {
-				switch {
-				case r < utf8.RuneSelf:
-					if c := string(lower(byte(r))); !slices.Contains(chars, c) {
-						chars = append(chars, c)
-					}
-				case foldRune(r): // texts holding it run whole
-				default:
-					count = 1 << 30 // another non-ASCII rune: not a literal
-				}
-			}
-		}
-		if n.max == 0 { // an empty class matches nothing
-			n.max = utf8.UTFMax
-		}
-		if count <= 8 && len(chars) > 0 {
-			n.exact, n.known = chars, true
-			n.req = chars
-		}
-		return n
+		return charClassNode(re)
 	case syntax.OpAnyCharNotNL:
 		return node{max: utf8.UTFMax}
 	case syntax.OpAnyChar:
 		return node{max: utf8.UTFMax, nl: 1}
 	case syntax.OpCapture:
 		return analyzeNode(re.Sub[0])
+	case syntax.OpStar, syntax.OpPlus, syntax.OpQuest, syntax.OpRepeat:
+		return repeatNode(re)
+	case syntax.OpAlternate:
+		return alternateNode(re)
+	case syntax.OpConcat:
+		return concatNode(re)
+	}
+	return node{max: -1, nl: -1} // OpNoMatch and anything new: no claim
+}
+
+// literalNode analyzes a literal: its bytes (the widest case folding of each
+// rune, but the Kelvin sign and the long s), its newlines, and, when it is
+// ASCII, itself lowered as its one string and requirement.
+func literalNode(re *syntax.Regexp) node {
+	var n node
+	lit := make([]byte, 0, len(re.Rune))
+	ascii := true
+	for _, r := range re.Rune {
+		w := runeLen(r)
+		if re.Flags&syntax.FoldCase != 0 {
+			for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+				if !foldRune(f) {
+					w = max(w, runeLen(f))
+				}
+			}
+		}
+		n.max += w
+		if r == '\n' {
+			n.nl++
+		}
+		if r >= utf8.RuneSelf {
+			ascii = false
+		} else {
+			lit = append(lit, lower(byte(r)))
+		}
+	}
+	if ascii {
+		n.exact, n.known = []string{string(lit)}, true
+		n.req = n.exact
+	}
+	return n
+}
+
+// charClassNode analyzes a character class: one rune, a newline when it holds
+// one, and its lowered characters as strings when they are at most 8 and
+// ASCII (the Kelvin sign and the long s aside).
+func charClassNode(re *syntax.Regexp) node {
+	var n node
+	var chars []string
+	count := 0
+	for i := 0; i+1 < len(re.Rune); i += 2 {
+		lo, hi := re.Rune[i], re.Rune[i+1]
+		if !(lo == hi && foldRune(lo)) {
+			n.max = max(n.max, runeLen(hi))
+		}
+		if lo <= '\n' && '\n' <= hi {
+			n.nl = 1
+		}
+		count += int(hi-lo) + 1
+		for r := lo; r <= hi && count <= 8; r++ {
+			switch {
+			case r < utf8.RuneSelf:
+				if c := string(lower(byte(r))); !slices.Contains(chars, c) {
+					chars = append(chars, c)
+				}
+			case foldRune(r): // texts holding it run whole
+			default:
+				count = 1 << 30 // another non-ASCII rune: not a literal
+			}
+		}
+	}
+	if n.max == 0 { // an empty class matches nothing
+		n.max = utf8.UTFMax
+	}
+	if count <= 8 && len(chars) > 0 {
+		n.exact, n.known = chars, true
+		n.req = chars
+	}
+	return n
+}
+
+// repeatNode analyzes x*, x+, x? and x{min,max}: bounded as many x, requiring
+// what x requires when x must occur, with x's strings for x? and x{1}.
+func repeatNode(re *syntax.Regexp) node {
+	s := analyzeNode(re.Sub[0])
+	switch re.Op {
 	case syntax.OpStar, syntax.OpPlus:
-		s := analyzeNode(re.Sub[0])
 		n := node{max: -1, nl: repeatBound(s.nl, -1)}
 		if re.Op == syntax.OpPlus {
 			n.req = s.req
 		}
 		return n
 	case syntax.OpQuest:
-		s := analyzeNode(re.Sub[0])
 		n := node{max: s.max, nl: s.nl}
 		if s.known && len(s.exact) < maxExact {
 			n.exact, n.known = append(slices.Clone(s.exact), ""), true
 		}
 		return n
-	case syntax.OpRepeat:
-		s := analyzeNode(re.Sub[0])
-		n := node{max: repeatBound(s.max, re.Max), nl: repeatBound(s.nl, re.Max)}
-		if re.Min >= 1 {
-			n.req = s.req
-		}
-		if re.Min == 1 && re.Max == 1 {
-			n.exact, n.known = s.exact, s.known
-		}
-		return n
-	case syntax.OpAlternate:
-		n := node{known: true}
-		reqOK := true
-		for _, sub := range re.Sub {
-			s := analyzeNode(sub)
-			n.max, n.nl = maxBound(n.max, s.max), maxBound(n.nl, s.nl)
-			if n.known && s.known && len(n.exact)+len(s.exact) <= maxExact {
-				n.exact = union(n.exact, s.exact)
-			} else {
-				n.known, n.exact = false, nil
-			}
-			if reqOK && len(s.req) > 0 {
-				n.req = union(n.req, s.req)
-			} else {
-				reqOK = false
-			}
-		}
-		if !reqOK {
-			n.req = nil
-		}
-		if n.known {
-			n.req = nonEmpty(n.exact)
-		}
-		return n
-	case syntax.OpConcat:
-		n := node{known: true, exact: []string{""}}
-		var cands [][]string
-		run := []string{""} // cross product of the current run of exact subexpressions
-		for _, sub := range re.Sub {
-			s := analyzeNode(sub)
-			n.max, n.nl = addBound(n.max, s.max), addBound(n.nl, s.nl)
-			if len(s.req) > 0 {
-				cands = append(cands, s.req)
-			}
-			if s.known {
-				run = product(run, s.exact)
-				if n.known {
-					n.exact = product(n.exact, s.exact)
-					if n.exact == nil {
-						n.known = false
-					}
-				}
-				if run == nil { // too many: start again from this one
-					run = slices.Clone(s.exact)
-				}
-			} else {
-				n.known, n.exact = false, nil
-				run = []string{""}
-			}
-			if r := nonEmpty(run); r != nil {
-				cands = append(cands, r)
-			}
-		}
-		if n.known {
-			cands = append(cands, nonEmpty(n.exact))
-		}
-		for _, c := range cands {
-			if c != nil && (n.req == nil || better(c, n.req)) {
-				n.req = c
-			}
-		}
-		return n
 	}
-	return node{max: -1, nl: -1} // OpNoMatch and anything new: no claim
+	n := node{max: repeatBound(s.max, re.Max), nl: repeatBound(s.nl, re.Max)}
+	if re.Min >= 1 {
+		n.req = s.req
+	}
+	if re.Min == 1 && re.Max == 1 {
+		n.exact, n.known = s.exact, s.known
+	}
+	return n
+}
+
+// alternateNode analyzes a|b|…: the widest bound, the union of the strings
+// while few and known, and the union of the requirements when every branch
+// has one (the strings, when they are known).
+func alternateNode(re *syntax.Regexp) node {
+	n := node{known: true}
+	reqOK := true
+	for _, sub := range re.Sub {
+		s := analyzeNode(sub)
+		n.max, n.nl = maxBound(n.max, s.max), maxBound(n.nl, s.nl)
+		if n.known && s.known && len(n.exact)+len(s.exact) <= maxExact {
+			n.exact = union(n.exact, s.exact)
+		} else {
+			n.known, n.exact = false, nil
+		}
+		if reqOK && len(s.req) > 0 {
+			n.req = union(n.req, s.req)
+		} else {
+			reqOK = false
+		}
+	}
+	if !reqOK {
+		n.req = nil
+	}
+	if n.known {
+		n.req = nonEmpty(n.exact)
+	}
+	return n
+}
+
+// concatNode analyzes ab…: the summed bounds, the product of the strings while
+// few and known, and as requirement the best of the parts' requirements, the
+// strings of each run of known parts, and the whole's strings.
+func concatNode(re *syntax.Regexp) node {
+	n := node{known: true, exact: []string{""}}
+	var cands [][]string
+	run := []string{""} // cross product of the current run of exact subexpressions
+	for _, sub := range re.Sub {
+		s := analyzeNode(sub)
+		n.max, n.nl = addBound(n.max, s.max), addBound(n.nl, s.nl)
+		if len(s.req) > 0 {
+			cands = append(cands, s.req)
+		}
+		if s.known {
+			run = product(run, s.exact)
+			if n.known {
+				n.exact = product(n.exact, s.exact)
+				if n.exact == nil {
+					n.known = false
+				}
+			}
+			if run == nil { // too many: start again from this one
+				run = slices.Clone(s.exact)
+			}
+		} else {
+			n.known, n.exact = false, nil
+			run = []string{""}
+		}
+		if r := nonEmpty(run); r != nil {
+			cands = append(cands, r)
+		}
+	}
+	if n.known {
+		cands = append(cands, nonEmpty(n.exact))
+	}
+	for _, c := range cands {
+		if c != nil && (n.req == nil || better(c, n.req)) {
+			n.req = c
+		}
+	}
+	return n
 }
 
 // foldRune reports whether r is the Kelvin sign or the long s, which Go's case

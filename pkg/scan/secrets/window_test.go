@@ -3,6 +3,7 @@ package secrets
 import (
 	"math/rand/v2"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"testing"
@@ -73,5 +74,48 @@ func TestWindowsBoundTheWork(t *testing.T) {
 	p = &pass{raw: strings.Repeat("x", 1<<16) + "key = abcdefghijk1234\n"}
 	if w, ok := p.windows(rw); !ok || len(w) != 1 || w[0][1]-w[0][0] > 400 {
 		t.Fatalf("one literal in a long line: windows %v, %v", w, ok)
+	}
+}
+
+// What the analysis knows of each kind of part: its strings when few and
+// known, the literals one of which every match holds, its longest match in
+// bytes and its most newlines (-1 unbounded).
+func TestAnalyzeNode(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		re      string
+		exact   []string // nil: not known
+		req     []string
+		max, nl int
+	}{
+		{re: `^`, exact: []string{""}},
+		{re: `Key`, exact: []string{"key"}, req: []string{"key"}, max: 3},
+		{re: `(?i)k`, exact: []string{"k"}, req: []string{"k"}, max: 1}, // the Kelvin sign is not counted
+		{re: `(?i)é`, max: 2},                                           // not ASCII: no literal
+		{re: "a\nb", exact: []string{"a\nb"}, req: []string{"a\nb"}, max: 3, nl: 1},
+		{re: `[aB]`, exact: []string{"b", "a"}, req: []string{"b", "a"}, max: 1},
+		{re: `[a-z]`, max: 1}, // more than 8 characters
+		{re: `[^a]`, max: 4, nl: 1},
+		{re: `.`, max: 4},
+		{re: `(?s).`, max: 4, nl: 1},
+		{re: `(ab)`, exact: []string{"ab"}, req: []string{"ab"}, max: 2},
+		{re: `(?:ab)*`, max: -1},
+		{re: `(?:ab)+`, req: []string{"ab"}, max: -1},
+		{re: `(?:ab)?`, exact: []string{"ab", ""}, max: 2},
+		{re: `(?:ab){2,3}`, req: []string{"ab"}, max: 6},
+		{re: `(?:ab){0,3}`, max: 6},
+		{re: `ab|cd`, exact: []string{"ab", "cd"}, req: []string{"ab", "cd"}, max: 2},
+		{re: `ab|\w+`, max: -1},
+		{re: `key\w+secret`, req: []string{"secret"}, max: -1},
+		{re: `(?:a|b)(?:c|d)`, exact: []string{"ac", "ad", "bc", "bd"}, req: []string{"ac", "ad", "bc", "bd"}, max: 2},
+	} {
+		re, err := syntax.Parse(tt.re, syntax.Perl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := analyzeNode(re)
+		if n.known != (tt.exact != nil) || !slices.Equal(n.exact, tt.exact) || !slices.Equal(n.req, tt.req) || n.max != tt.max || n.nl != tt.nl {
+			t.Errorf("%q: got %+v, want exact %q req %q max %d nl %d", tt.re, n, tt.exact, tt.req, tt.max, tt.nl)
+		}
 	}
 }

@@ -1,21 +1,17 @@
 package provenance_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra/golden"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/signing/provenance"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 func job() provenance.Context {
 	return provenance.Context{
@@ -42,19 +38,7 @@ func TestBuildGolden(t *testing.T) {
 	if err := attestation.ValidatePredicate(attestation.PredicateSLSAProvenance, got, attestation.Options{}); err != nil {
 		t.Fatalf("provenance does not validate: %v", err)
 	}
-	golden := filepath.Join("testdata", "provenance.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("provenance differs from %s (run with -update):\n%s", golden, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "provenance.golden.json"), got)
 }
 
 func TestBuildFields(t *testing.T) {

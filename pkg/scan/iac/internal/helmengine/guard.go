@@ -139,22 +139,32 @@ func guardAction(tr *parse.Tree, pos parse.Pos, name string) *parse.ActionNode {
 	return &parse.ActionNode{NodeType: parse.NodeAction, Pos: pos, Pipe: pipe}
 }
 
+// branches returns the bodies of a range, if or with node (its list and its
+// else list, either possibly nil); ok is false for any other node.
+func branches(n parse.Node) (list, elseList *parse.ListNode, ok bool) {
+	switch n := n.(type) {
+	case *parse.RangeNode:
+		return n.List, n.ElseList, true
+	case *parse.IfNode:
+		return n.List, n.ElseList, true
+	case *parse.WithNode:
+		return n.List, n.ElseList, true
+	}
+	return nil, nil, false
+}
+
 func instrumentList(tr *parse.Tree, l *parse.ListNode) {
 	if l == nil {
 		return
 	}
 	for _, n := range l.Nodes {
+		if list, elseList, ok := branches(n); ok {
+			instrumentList(tr, list)
+			instrumentList(tr, elseList)
+		}
 		switch n := n.(type) {
 		case *parse.RangeNode:
-			instrumentList(tr, n.List)
-			instrumentList(tr, n.ElseList)
 			n.List.Nodes = append([]parse.Node{guardAction(tr, n.Pos, guardTick)}, n.List.Nodes...)
-		case *parse.IfNode:
-			instrumentList(tr, n.List)
-			instrumentList(tr, n.ElseList)
-		case *parse.WithNode:
-			instrumentList(tr, n.List)
-			instrumentList(tr, n.ElseList)
 		case *parse.ListNode:
 			instrumentList(tr, n)
 		}
@@ -174,9 +184,6 @@ type Rendered struct {
 // mark is the byte that delimits the line markers written during a render.
 const mark = 0x1e
 
-// markLines puts a marker before every node of a file template (not its
-// defines): T<line> before text (whose newlines advance the line), A<line>
-// before an action (whose output stays on its line).
 // newlines are the byte offsets of a template source's newlines (Tree's
 // ErrorContext counts them from the start for every node: quadratic).
 func newlines(src string) []int {
@@ -189,6 +196,9 @@ func newlines(src string) []int {
 	return nl
 }
 
+// markLines puts a marker before every node of a file template (not its
+// defines): T<line> before text (whose newlines advance the line), A<line>
+// before an action (whose output stays on its line).
 func markLines(nl []int, l *parse.ListNode) {
 	if l == nil {
 		return
@@ -197,18 +207,12 @@ func markLines(nl []int, l *parse.ListNode) {
 	for _, n := range l.Nodes {
 		line := 1 + sort.SearchInts(nl, int(n.Position()))
 		kind := byte('A')
-		switch n := n.(type) {
-		case *parse.TextNode:
+		if _, text := n.(*parse.TextNode); text {
 			kind = 'T'
-		case *parse.RangeNode:
-			markLines(nl, n.List)
-			markLines(nl, n.ElseList)
-		case *parse.IfNode:
-			markLines(nl, n.List)
-			markLines(nl, n.ElseList)
-		case *parse.WithNode:
-			markLines(nl, n.List)
-			markLines(nl, n.ElseList)
+		}
+		if list, elseList, ok := branches(n); ok {
+			markLines(nl, list)
+			markLines(nl, elseList)
 		}
 		if line > 0 {
 			out = append(out, &parse.TextNode{NodeType: parse.NodeText, Pos: n.Position(), Text: []byte(fmt.Sprintf("%c%c%d%c", mark, kind, line, mark))})
