@@ -483,8 +483,8 @@ func checkRules(name string, raw []byte, w *workflow, root *yaml.Node) []string 
 				!strings.Contains(s.If, "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)")) {
 				bad("job %s: a cache saved from runs other than pushes to the default branch", jn)
 			}
-			if m := ourActionRe.FindStringSubmatch(s.Uses); m != nil && m[1] == "scan" && s.With["cache-secret"] == "" {
-				bad("job %s: scan without cache-secret (the key of its cache's MAC)", jn)
+			if m := ourActionRe.FindStringSubmatch(s.Uses); m != nil && m[1] == "scan" && s.With["cache-secret"] == "" && s.With["cache-dir"] != "none" {
+				bad("job %s: scan without cache-secret (the key of its cache's MAC) and its cache on", jn)
 			}
 			if strings.HasPrefix(s.Uses, "actions/checkout@") && s.With["persist-credentials"] != "false" {
 				bad("job %s: checkout without persist-credentials: false", jn)

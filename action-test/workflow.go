@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,7 +101,8 @@ func ReadWorkflow(path string) (*Workflow, error) {
 // ./actions/<gate>) run through their action.yml with the Harness, run: steps
 // run by bash in the workspace with the runner's environment (GITHUB_OUTPUT,
 // GITHUB_ENV, RUNNER_TEMP, GITHUB_REF_NAME, ... and the env of the workflow,
-// job and step), and the few other actions emulated: actions/checkout (copies
+// job and step), and the few other actions emulated: actions/cache/restore and
+// actions/cache/save (Caches), actions/checkout (copies
 // Source), upload/download-artifact (between jobs), docker/setup-buildx-action
 // and docker/login-action (nothing to do here), docker/build-push-action
 // (Build); a job that calls a reusable workflow runs Call.
@@ -147,7 +149,14 @@ type WorkflowRun struct {
 	// Timeout bounds each step (default 5 minutes).
 	Timeout time.Duration
 
+	// Caches is the cache service actions/cache/restore and save use; nil
+	// starts an empty one. Share one between runs to see caches travel.
+	Caches *ActionsCache
+
 	artifacts map[string]string
+	// runnerTemp is the running job's RUNNER_TEMP (runner.temp), shared by its
+	// steps as on a runner.
+	runnerTemp string
 	// wfEnv is the workflow's env, evaluated; env the env context of what is
 	// being evaluated.
 	wfEnv, env map[string]string
@@ -299,6 +308,7 @@ func (wr *WorkflowRun) runJob(ctx context.Context, name string, job *WorkflowJob
 		return err
 	}
 	defer os.RemoveAll(runnerTemp)
+	wr.runnerTemp = runnerTemp
 	steps := map[string]map[string]string{}
 	wr.status = "success"
 	for i, st := range job.Steps {
@@ -498,6 +508,9 @@ func (wr *WorkflowRun) stepEnv(j *WorkflowJob, env map[string]string) map[string
 			out[k] = v
 		}
 	}
+	if wr.runnerTemp != "" {
+		out["RUNNER_TEMP"] = wr.runnerTemp // the job's, as on a runner
+	}
 	for k, v := range env {
 		out[k] = v
 	}
@@ -571,6 +584,8 @@ func (wr *WorkflowRun) step(ctx context.Context, job string, j *WorkflowJob, st 
 			return nil, action + ": " + err.Error(), nil
 		}
 		return nil, "", nil
+	case "actions/cache/restore", "actions/cache/save":
+		return wr.cacheStep(action, with)
 	case "docker/setup-buildx-action", "docker/login-action":
 		return nil, "", nil
 	case "docker/build-push-action":
@@ -666,6 +681,9 @@ func (wr *WorkflowRun) evalNode(n actionlint.ExprNode, results map[string]*JobRe
 		}
 		return wr.evalNode(n.Right, results, steps)
 	case *actionlint.FuncCallNode:
+		if strings.EqualFold(n.Callee, "format") && len(n.Args) > 0 {
+			return wr.format(n.Args, results, steps)
+		}
 		if len(n.Args) > 0 {
 			break
 		}
@@ -702,6 +720,41 @@ func (wr *WorkflowRun) evalNode(n actionlint.ExprNode, results map[string]*JobRe
 	return nil, fmt.Errorf("expression %T is not emulated", n)
 }
 
+// format is GitHub's format(string, replaceValue0, ...): {N} is the Nth value,
+// {{ and }} are braces.
+func (wr *WorkflowRun) format(args []actionlint.ExprNode, results map[string]*JobResult, steps map[string]map[string]string) (any, error) {
+	vals := make([]string, len(args))
+	for i, a := range args {
+		v, err := wr.evalNode(a, results, steps)
+		if err != nil {
+			return nil, err
+		}
+		vals[i] = str(v)
+	}
+	f, out := vals[0], strings.Builder{}
+	for i := 0; i < len(f); i++ {
+		switch {
+		case strings.HasPrefix(f[i:], "{{"), strings.HasPrefix(f[i:], "}}"):
+			out.WriteByte(f[i])
+			i++
+		case f[i] == '{':
+			end := strings.IndexByte(f[i:], '}')
+			n := -1
+			if end > 0 {
+				n, _ = strconv.Atoi(f[i+1 : i+end])
+			}
+			if n < 0 || n+1 >= len(vals) {
+				return nil, fmt.Errorf("format(%q): bad placeholder", f)
+			}
+			out.WriteString(vals[n+1])
+			i += end
+		default:
+			out.WriteByte(f[i])
+		}
+	}
+	return out.String(), nil
+}
+
 // statusFunc finds a call of a status function in an if.
 var statusFunc = regexp.MustCompile(`(?i)\b(success|failure|always|cancelled)\(\s*\)`)
 
@@ -727,6 +780,8 @@ func (wr *WorkflowRun) context(name string, results map[string]*JobResult, steps
 			"repository": cmp.Or(wr.Repository, "acme/widgets"), "token": wr.Token,
 			"actor": cmp.Or(wr.Actor, "octocat"),
 			"event": map[string]any{"repository": map[string]any{"default_branch": cmp.Or(wr.DefaultBranch, "main")}}}, nil
+	case "runner":
+		return map[string]any{"temp": wr.runnerTemp, "os": "Linux", "arch": "X64"}, nil
 	case "env":
 		m := map[string]any{}
 		for k, v := range wr.env {

@@ -29,13 +29,14 @@ type e2eWorld struct {
 	reg      *testinfra.Registry
 	cs       *codeScanning
 	csURL    string
-	source   string // the service repository actions/checkout checks out
-	bare     string // the GitOps repository
-	security string // the security team's private key (PEM), signer of exceptions
-	binLayer string // the service binary, as a layer
-	planted  string // a layer holding known-vulnerable packages (log4j-core 2.14.1, ...)
-	image    string // the image repository, as the caller passes it
-	ws       string // the runners' workspace
+	source   string       // the service repository actions/checkout checks out
+	bare     string       // the GitOps repository
+	security string       // the security team's private key (PEM), signer of exceptions
+	binLayer string       // the service binary, as a layer
+	planted  string       // a layer holding known-vulnerable packages (log4j-core 2.14.1, ...)
+	image    string       // the image repository, as the caller passes it
+	ws       string       // the runners' workspace
+	caches   ActionsCache // GitHub's cache service, shared by the runs
 }
 
 const e2eWorkflow = ".github/workflows/secure-gates.yml"
@@ -133,7 +134,7 @@ func (w *e2eWorld) workflowRun(layers []string, digest *string) *WorkflowRun {
 		w.t.Fatal(err)
 	}
 	return &WorkflowRun{
-		Harness: h, Workflow: wf, Event: "push", Token: "ghs_scantoken", Source: w.source,
+		Harness: h, Workflow: wf, Event: "push", Token: "ghs_scantoken", Source: w.source, Caches: &w.caches,
 		SHA: "4b825dc642cb6eb9a060e54bf8d69288fbee4904", Ref: "refs/heads/main", Repository: "acme/widgets",
 		Workspace: w.ws,
 		Inputs: map[string]string{"image": w.image, "environment": "staging", "deploy": "gitops",
@@ -252,11 +253,22 @@ func TestFiveGateWorkflow(t *testing.T) {
 	if n := len(w.cs.uploads); n != 2 {
 		t.Errorf("%d SARIF uploads, want 2 (scan, sbom)", n)
 	}
+	// The push to main saved the scan cache under the scan's cache-key.
+	saved := w.caches.Saved()
+	key := jobs["scan"].Steps["scan"].Outputs["cache-key"]
+	if len(saved) != 1 || !strings.HasPrefix(key, "secure-gates-scan-Linux-") || saved[0] != key+"@refs/heads/main" {
+		t.Errorf("caches saved %v, scan cache-key %q: want the one key saved from refs/heads/main", saved, key)
+	}
 
 	// 2. A critical CVE planted in the image: attested for what it is, refused at
 	// the deploy gate, an expired waiver changes nothing.
 	jobs, planted := w.run(true)
 	wantJobs(t, jobs, map[string]string{"scan": "success", "build": "success", "sbom": "success", "sign-attest": "success", "deploy": "failure"})
+	// The source did not change: the scan ran warm on the restored cache, gave
+	// the key it restored, and nothing new was saved.
+	if got := jobs["scan"].Steps["scan"].Outputs["cache-key"]; got != key || len(w.caches.Saved()) != 1 {
+		t.Errorf("second run: cache-key %q (first %q), caches saved %v: want the same key and nothing new", got, key, w.caches.Saved())
+	}
 	if planted == clean {
 		t.Fatal("the planted image has the clean image's digest")
 	}
