@@ -62,8 +62,8 @@ warm_bench() {
   if [[ -n "${DB_ROOT:-}" ]]; then DB=$DB_ROOT; else bench_db && bench_cleanup; fi
   local out="$WORK/out" cache="$WORK/scan-cache"
   orig="$WORK/orig" # global: the EXIT trap restores the edited files
-  src=$(find "$TREE" -name '*.go' -type f -not -path '*/planted/*' | sort | head -1)
-  lock=$(find "$TREE" \( -name go.mod -o -name package-lock.json \) -type f | sort | head -1)
+  src=$(find "$TREE" -name '*.go' -type f -not -path '*/planted/*' | sort | sed -n 1p)
+  lock=$(find "$TREE" \( -name go.mod -o -name package-lock.json \) -type f | sort | sed -n 1p)
   [[ -n "$src" && -n "$lock" ]] || { echo "the tree needs a .go file and a go.mod or package-lock.json" >&2; exit 2; }
   echo "edited between runs: $src (a comment line), $lock (a blank line)"
   mkdir -p "$out" "$orig"
