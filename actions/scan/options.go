@@ -14,7 +14,6 @@ import (
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
-	"github.com/secure-gates/secure-gates/pkg/exceptions"
 	"github.com/secure-gates/secure-gates/pkg/gha"
 	scanner "github.com/secure-gates/secure-gates/pkg/scan"
 	"github.com/secure-gates/secure-gates/pkg/scan/iac"
@@ -45,8 +44,7 @@ func prepare(ctx context.Context, run *gate.Run, in Inputs) (*setup, error) {
 	s := &setup{resolve: resolve, ctx: run.Context()}
 	root := resolve(cmp.Or(in.Path, "."))
 	s.repo = repoRoot(ws, root)
-	exPath := cmp.Or(in.Exceptions, exceptions.DefaultPath)
-	exSet, err := exceptions.Load(resolve(exPath), time.Now(), exceptions.Options{MissingOK: exPath == exceptions.DefaultPath})
+	exSet, err := in.FileInput.Load(resolve, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +74,7 @@ func prepare(ctx context.Context, run *gate.Run, in Inputs) (*setup, error) {
 	}
 	outage := string(in.Policy())
 	s.opts = scanner.Options{
-		Root: root, Scanners: in.scanners, SeverityCutoff: in.cutoff, OnlyFixed: in.OnlyFixed, OnOutage: outage,
+		Root: root, Scanners: in.scanners, SeverityCutoff: in.Cutoff(), OnlyFixed: in.OnlyFixed, OnOutage: outage,
 		Secrets: secOpts, Exceptions: exSet, IaC: iacOpts,
 		License: license.Options{Allow: in.LicenseAllow, Deny: in.LicenseDeny, Unknown: cmp.Or(in.LicenseUnknown, license.UnknownWarn)},
 		Deps: scanner.DepsOptions{DBDir: resolve(in.DBDir), CacheDir: vulndb.CacheDir(resolve(in.DBCache), run.RunnerTemp()), MaxAge: in.MaxDBAge,
