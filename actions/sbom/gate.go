@@ -75,6 +75,7 @@ type Inputs struct {
 	// Parsed by Validate.
 	src     catalog.ImageSource
 	formats []sbomdoc.Format
+	cutoff  finding.Severity
 	// Loaded by runSBOM before any network: the policy of sbom: attestation,
 	// or the SBOM file of sbom: FILE (rescan.go).
 	pol      *policy.Policy
@@ -106,7 +107,7 @@ func (in *Inputs) Validate() error {
 	if in.SBOM != "" {
 		in.formats = nil // the SBOM exists: only the scan is new
 	}
-	if err := in.CutoffInputs.Validate(); err != nil {
+	if in.cutoff, err = in.Cutoff(); err != nil {
 		return errkind.Input(err)
 	}
 	if err := in.Inputs.Validate(); err != nil {
@@ -253,7 +254,7 @@ func catalogue(ctx context.Context, run *gate.Run, in Inputs, resolve func(strin
 	reg := in.RegistryInputs.Options()
 	reg.UserAgent = "secure-gates-sbom"
 	copts := catalog.Options{MaxBytes: int64(in.MaxBytes), MaxFiles: in.MaxFiles, Timeout: in.Timeout, Registry: reg, TempDir: run.Getenv("RUNNER_TEMP")}
-	res := &result{formats: in.formats, cutoff: in.Cutoff(), onlyFixed: in.OnlyFixed}
+	res := &result{formats: in.formats, cutoff: in.cutoff, onlyFixed: in.OnlyFixed}
 	var err error
 	end := run.Group("Cataloguing " + describe(in))
 	switch {

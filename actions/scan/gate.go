@@ -63,6 +63,7 @@ type Inputs struct {
 	page.PagingInputs
 
 	// Parsed by Validate.
+	cutoff       finding.Severity
 	scanners     []string
 	helmValues   map[string][]string
 	cacheMaxSize int64
@@ -73,10 +74,10 @@ func (in *Inputs) Validate() error {
 	if err := in.PagingInputs.Validate(); err != nil {
 		return err
 	}
-	if err := in.CutoffInputs.Validate(); err != nil {
+	var err error
+	if in.cutoff, err = in.Cutoff(); err != nil {
 		return errkind.Input(err)
 	}
-	var err error
 	if in.scanners, err = scanner.ParseScanners(in.Scanners); err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@ func prepare(ctx context.Context, run *gate.Run, in Inputs) (*setup, error) {
 	}
 	outage := string(in.Policy())
 	s.opts = scanner.Options{
-		Root: root, Scanners: in.scanners, SeverityCutoff: in.Cutoff(), OnlyFixed: in.OnlyFixed, OnOutage: outage,
+		Root: root, Scanners: in.scanners, SeverityCutoff: in.cutoff, OnlyFixed: in.OnlyFixed, OnOutage: outage,
 		Secrets: secOpts, Exceptions: exSet, IaC: iacOpts,
 		License: license.Options{Allow: in.LicenseAllow, Deny: in.LicenseDeny, Unknown: cmp.Or(in.LicenseUnknown, license.UnknownWarn)},
 		Deps: scanner.DepsOptions{DBDir: resolve(in.DBDir), CacheDir: vulndb.CacheDir(resolve(in.DBCache), run.RunnerTemp()), MaxAge: in.MaxDBAge,

@@ -8,18 +8,5 @@ type CutoffInputs struct {
 	OnlyFixed      bool   `input:"only-fixed"`
 }
 
-// Validate checks severity-cutoff (ParseCutoff).
-func (in CutoffInputs) Validate() error {
-	_, err := ParseCutoff(in.SeverityCutoff)
-	return err
-}
-
-// Cutoff is the parsed severity-cutoff (Low, the strictest, for a value
-// Validate refuses).
-func (in CutoffInputs) Cutoff() Severity {
-	s, err := ParseCutoff(in.SeverityCutoff)
-	if err != nil {
-		return Low
-	}
-	return s
-}
+// Cutoff parses severity-cutoff (ParseCutoff).
+func (in CutoffInputs) Cutoff() (Severity, error) { return ParseCutoff(in.SeverityCutoff) }
