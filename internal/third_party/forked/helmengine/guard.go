@@ -10,6 +10,13 @@
 // wrapper that checks the deadline and the size of arguments and results,
 // every write goes through a counting writer, and the functions that allocate
 // from a number (until, seq, repeat, indent, rand*) check it first.
+//
+// Copied from helm.sh/helm/v4/pkg/engine v4.3.2 (Apache-2.0, LICENSE is
+// Helm's): files.go and funcs.go unchanged but for the package name;
+// engine.go without Helm's Engine type, its Render methods and the Kubernetes
+// client (what remains is unchanged). Ours: guard.go, the Engine that renders
+// with the bounds above in place of Helm's (its render, initFunMap,
+// includeFun and tplFun follow Helm's, with the bounds added).
 package helmengine
 
 import (

@@ -11,6 +11,11 @@
 // no longer sets off a garbage collection. The output is x/crypto's, bit for
 // bit (the tests compare them).
 //
+// Copied: scrypt.go (its Key takes the working area from workArea instead of
+// make; the rest and the package doc's last paragraph are x/crypto's) and
+// scrypt_test.go, unchanged; LICENSE is x/crypto's. Ours: workarea_linux.go,
+// workarea_other.go and same_test.go.
+//
 // It implements the scrypt key derivation function as defined in
 // Colin Percival's paper "Stronger Key Derivation via Sequential Memory-Hard
 // Functions" (https://www.tarsnap.com/scrypt/scrypt.pdf).

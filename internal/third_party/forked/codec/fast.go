@@ -2,8 +2,8 @@ package codec
 
 // This file is secure-gates' own (not a copy from gitleaks): a hand-written
 // scanner with exactly the matches of encodingsRe, Go's leftmost-first
-// semantics included. encodings_test.go compares the two on generated and
-// fuzzed input.
+// semantics included. fast_test.go compares the two on generated and fuzzed
+// input.
 
 var (
 	isHex    [256]bool // [0-9A-Fa-f]
