@@ -250,6 +250,17 @@ func TestTransparency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// untimed is the good keyless signer without an RFC 3161 timestamp;
+	// otherLog puts s's log entry in a log the trusted root does not hold.
+	untimed := func(w *world) fixtureSigner {
+		s := w.keyless(good)
+		s.tsa = false
+		return s
+	}
+	otherLog := func(s fixtureSigner) fixtureSigner {
+		s.rekor = otherRekor
+		return s
+	}
 	tests := []struct {
 		name     string
 		policy   string
@@ -258,50 +269,16 @@ func TestTransparency(t *testing.T) {
 		pass     bool
 		fragment string
 	}{
-		{"keyless, neither log entry nor timestamp, legacy", keylessOnlyPolicy, func(w *world) fixtureSigner {
-			s := w.keyless(good)
-			s.tsa = false
-			return s
-		}, false, false, "accepted only with a transparency-log entry or an RFC 3161 timestamp, and this one has neither"},
-		{"keyless, neither log entry nor timestamp, bundle", keylessOnlyPolicy, func(w *world) fixtureSigner {
-			s := w.keyless(good)
-			s.tsa = false
-			return s
-		}, true, false, "has neither"},
-		{"keyless with a log entry, legacy", keylessOnlyPolicy, func(w *world) fixtureSigner {
-			s := w.keyless(good)
-			s.tsa = false
-			return s.logged(now)
-		}, false, true, ""},
-		{"keyless with a log entry, bundle", keylessOnlyPolicy, func(w *world) fixtureSigner {
-			s := w.keyless(good)
-			s.tsa = false
-			return s.logged(now)
-		}, true, true, ""},
+		{"keyless, neither log entry nor timestamp, legacy", keylessOnlyPolicy, untimed, false, false, "accepted only with a transparency-log entry or an RFC 3161 timestamp, and this one has neither"},
+		{"keyless, neither log entry nor timestamp, bundle", keylessOnlyPolicy, untimed, true, false, "has neither"},
+		{"keyless with a log entry, legacy", keylessOnlyPolicy, func(w *world) fixtureSigner { return untimed(w).logged(now) }, false, true, ""},
+		{"keyless with a log entry, bundle", keylessOnlyPolicy, func(w *world) fixtureSigner { return untimed(w).logged(now) }, true, true, ""},
 		{"keyless with a timestamp, legacy", keylessOnlyPolicy, func(w *world) fixtureSigner { return w.keyless(good) }, false, true, ""},
 		{"keyless with a timestamp, bundle", keylessOnlyPolicy, func(w *world) fixtureSigner { return w.keyless(good) }, true, true, ""},
-		{"keyless logged after the certificate expired, legacy", keylessOnlyPolicy, func(w *world) fixtureSigner {
-			s := w.keyless(good)
-			s.tsa = false
-			return s.logged(now.Add(30 * time.Minute))
-		}, false, false, "expir"},
-		{"keyless logged after the certificate expired, bundle", keylessOnlyPolicy, func(w *world) fixtureSigner {
-			s := w.keyless(good)
-			s.tsa = false
-			return s.logged(now.Add(30 * time.Minute))
-		}, true, false, "does not verify"},
-		{"keyless with an entry from a log the root does not hold, legacy", keylessOnlyPolicy, func(w *world) fixtureSigner {
-			s := w.keyless(good)
-			s.tsa = false
-			s.rekor = otherRekor
-			return s.logged(now)
-		}, false, false, "does not verify"},
-		{"keyless with an entry from a log the root does not hold, bundle", keylessOnlyPolicy, func(w *world) fixtureSigner {
-			s := w.keyless(good)
-			s.tsa = false
-			s.rekor = otherRekor
-			return s.logged(now)
-		}, true, false, "does not verify"},
+		{"keyless logged after the certificate expired, legacy", keylessOnlyPolicy, func(w *world) fixtureSigner { return untimed(w).logged(now.Add(30 * time.Minute)) }, false, false, "expir"},
+		{"keyless logged after the certificate expired, bundle", keylessOnlyPolicy, func(w *world) fixtureSigner { return untimed(w).logged(now.Add(30 * time.Minute)) }, true, false, "does not verify"},
+		{"keyless with an entry from a log the root does not hold, legacy", keylessOnlyPolicy, func(w *world) fixtureSigner { return otherLog(untimed(w)).logged(now) }, false, false, "does not verify"},
+		{"keyless with an entry from a log the root does not hold, bundle", keylessOnlyPolicy, func(w *world) fixtureSigner { return otherLog(untimed(w)).logged(now) }, true, false, "does not verify"},
 		{"keyless with tlog: required and a timestamp only", strings.Replace(keylessOnlyPolicy, "trigger: push\n", "trigger: push\n    tlog: required\n", 1),
 			func(w *world) fixtureSigner { return w.keyless(good) }, false, false, "tlog: required"},
 		{"key with tlog: required, no log entry, legacy", keyTlogPolicy, func(w *world) fixtureSigner { return w.key("release", false) }, false, false,
@@ -312,11 +289,7 @@ func TestTransparency(t *testing.T) {
 			"tlog: required"},
 		{"key with tlog: required and a log entry, legacy", keyTlogPolicy, func(w *world) fixtureSigner { return w.key("release", false).logged(now) }, false, true, ""},
 		{"key with tlog: required and a log entry, bundle", keyTlogPolicy, func(w *world) fixtureSigner { return w.key("release", false).logged(now) }, true, true, ""},
-		{"key with tlog: required and an entry from another log", keyTlogPolicy, func(w *world) fixtureSigner {
-			s := w.key("release", false).logged(now)
-			s.rekor = otherRekor
-			return s
-		}, false, false, "does not verify"},
+		{"key with tlog: required and an entry from another log", keyTlogPolicy, func(w *world) fixtureSigner { return otherLog(w.key("release", false).logged(now)) }, false, false, "does not verify"},
 		{"key without tlog: required and no log entry (today's behaviour)", keyPolicyNoTlog, func(w *world) fixtureSigner { return w.key("release", false) }, false, true, ""},
 	}
 	for _, tt := range tests {
@@ -497,8 +470,7 @@ func TestUnreadAttestationsFailClosed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
-			ref, k := w.signedImage()
-			w.attestAll(ref, k, now)
+			ref, k := w.release(now)
 			tt.attach(w, ref, k)
 			rep := w.verifyWith(ref, Options{Policy: w.policy(keyPolicy), TrustedMaterial: w.trust,
 				MaxEnvelopeBytes: capBytes, MaxAttestations: tt.maxAtt, Now: func() time.Time { return now }})
