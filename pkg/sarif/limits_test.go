@@ -109,15 +109,7 @@ func TestPackPutsTwentyRunsPerDocument(t *testing.T) {
 func TestPackRefusesDuplicateToolAndCategory(t *testing.T) {
 	runs := []Run{manyResults("grype", "deps", 1), manyResults("gitleaks", "deps", 1), manyResults("grype", "deps/", 1)}
 	_, err := Pack(runs, Options{})
-	if err == nil {
-		t.Fatal("Pack accepted two grype runs with category deps")
-	}
-	if !strings.Contains(err.Error(), `runs 0 and 2 both have tool "grype" category "deps"`) {
-		t.Errorf("error %q does not name the duplicate runs", err)
-	}
-	if errkind.Of(err) != errkind.KindInput {
-		t.Errorf("error kind = %v, want input", errkind.Of(err))
-	}
+	wantInputError(t, err, "Pack of two grype runs with category deps", `runs 0 and 2 both have tool "grype" category "deps"`)
 }
 
 func TestPackRefusesSplitCategoryCollision(t *testing.T) {
