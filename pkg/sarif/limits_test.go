@@ -50,6 +50,7 @@ func readDoc(t *testing.T, d Document, lim Limits) *gosarif.Report {
 }
 
 func TestPackSplitsRunOverResultLimit(t *testing.T) {
+	t.Parallel()
 	run := manyResults("grype", "deps", MaxResultsPerRun+1)
 	docs, err := Pack([]Run{run}, Options{})
 	if err != nil {
@@ -201,6 +202,7 @@ func TestPackRefusesWhatSplittingCannotFix(t *testing.T) {
 // At GitHub's real 10 MB limit: a result too large for any document is
 // refused by Pack, and Upload refuses such a document before sending it.
 func TestRealSizeLimit(t *testing.T) {
+	t.Parallel()
 	run := manyResults("scanner", "huge", 1)
 	run.Results[0].Message = randomText(t, 14_000_000) // ~10.6 MB gzipped
 	rep, err := Build([]Run{run}, Options{})
