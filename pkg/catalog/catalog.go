@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/limit"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/scancache"
 )
@@ -67,15 +68,9 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.MaxBytes <= 0 {
-		o.MaxBytes = DefaultMaxBytes
-	}
-	if o.MaxFiles <= 0 {
-		o.MaxFiles = DefaultMaxFiles
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
-	}
+	o.MaxBytes = limit.Or(o.MaxBytes, DefaultMaxBytes)
+	o.MaxFiles = limit.Or(o.MaxFiles, DefaultMaxFiles)
+	o.Timeout = limit.Or(o.Timeout, DefaultTimeout)
 	return o
 }
 

@@ -36,6 +36,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/gitcmd"
+	"github.com/secure-gates/secure-gates/pkg/limit"
 	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
@@ -223,9 +224,7 @@ func GitOps(ctx context.Context, opts GitOpsOptions) (*GitOpsResult, error) {
 	if opts.Branch == "" {
 		opts.Branch = "main"
 	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = DefaultPushAttempts
-	}
+	opts.MaxAttempts = limit.Or(opts.MaxAttempts, DefaultPushAttempts)
 	if opts.Git == "" {
 		opts.Git = "git"
 	}

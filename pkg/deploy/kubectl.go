@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/limit"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
 
@@ -110,9 +111,7 @@ func Kubectl(ctx context.Context, opts KubectlOptions) (*KubectlResult, error) {
 	if opts.RolloutTimeout == 0 {
 		opts.RolloutTimeout = 5 * time.Minute
 	}
-	if opts.PollInterval <= 0 {
-		opts.PollInterval = 2 * time.Second
-	}
+	opts.PollInterval = limit.Or(opts.PollInterval, 2*time.Second)
 	cs, err := clientset(opts)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package vulndb
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -24,6 +25,7 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/limit"
 	"github.com/secure-gates/secure-gates/pkg/netretry"
 )
 
@@ -83,21 +85,15 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.MaxAge <= 0 {
-		o.MaxAge = DefaultMaxAge
-	}
+	o.MaxAge = limit.Or(o.MaxAge, DefaultMaxAge)
 	if o.UpdateCheckInterval == 0 {
 		o.UpdateCheckInterval = DefaultUpdateCheckInterval
 	}
 	if o.UpdateCheckInterval < 0 {
 		o.UpdateCheckInterval = 0 // grype: 0 means check every time
 	}
-	if o.UpdateURL == "" {
-		o.UpdateURL = DefaultUpdateURL
-	}
-	if o.Scanner == "" {
-		o.Scanner = "deps"
-	}
+	o.UpdateURL = cmp.Or(o.UpdateURL, DefaultUpdateURL)
+	o.Scanner = cmp.Or(o.Scanner, "deps")
 	if o.Now == nil {
 		o.Now = time.Now
 	}

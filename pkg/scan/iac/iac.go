@@ -42,6 +42,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/limit"
 )
 
 // Scanner is the Scanner name of every finding of this package.
@@ -215,18 +216,10 @@ type scanner struct {
 // root and returns one finding (Scanner "iac") per violation, sorted, with
 // Path relative to root.
 func Scan(ctx context.Context, root string, o Options) ([]finding.Finding, error) {
-	if o.MaxFileBytes <= 0 {
-		o.MaxFileBytes = DefaultMaxFileBytes
-	}
-	if o.MaxFiles <= 0 {
-		o.MaxFiles = DefaultMaxFiles
-	}
-	if o.HelmTimeout <= 0 {
-		o.HelmTimeout = DefaultHelmTimeout
-	}
-	if o.HelmMaxOutputBytes <= 0 {
-		o.HelmMaxOutputBytes = DefaultHelmMaxOutputBytes
-	}
+	o.MaxFileBytes = limit.Or(o.MaxFileBytes, DefaultMaxFileBytes)
+	o.MaxFiles = limit.Or(o.MaxFiles, DefaultMaxFiles)
+	o.HelmTimeout = limit.Or(o.HelmTimeout, DefaultHelmTimeout)
+	o.HelmMaxOutputBytes = limit.Or(o.HelmMaxOutputBytes, DefaultHelmMaxOutputBytes)
 	abs, err := filepath.Abs(root)
 	if err == nil {
 		abs, err = filepath.EvalSymlinks(abs)
