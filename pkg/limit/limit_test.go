@@ -1,12 +1,12 @@
-package limit_test
+package limit
 
 import (
 	"testing"
 	"time"
-
-	"github.com/secure-gates/secure-gates/pkg/limit"
 )
 
+// TestOr: a positive value stands; zero and negative values are unset and
+// give the default, for counts and durations alike.
 func TestOr(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -17,14 +17,13 @@ func TestOr(t *testing.T) {
 		{"zero is unset", 0, 9, 9},
 		{"negative is unset", -1, 9, 9},
 	} {
-		if got := limit.Or(c.v, c.def); got != c.w {
+		if got := Or(c.v, c.def); got != c.w {
 			t.Errorf("%s: Or(%d, %d) = %d, want %d", c.name, c.v, c.def, got, c.w)
 		}
 	}
-	if got := limit.Or(time.Duration(0), time.Minute); got != time.Minute {
-		t.Errorf("Or(0s, 1m) = %s, want 1m", got)
-	}
-	if got := limit.Or(3, 7); got != 3 {
-		t.Errorf("Or(3, 7) = %d, want 3", got)
+	for _, c := range []struct{ v, w time.Duration }{{0, time.Minute}, {-time.Second, time.Minute}, {time.Second, time.Second}} {
+		if got := Or(c.v, time.Minute); got != c.w {
+			t.Errorf("Or(%s, 1m) = %s, want %s", c.v, got, c.w)
+		}
 	}
 }
