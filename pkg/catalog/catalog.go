@@ -19,8 +19,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
-	"github.com/secure-gates/secure-gates/pkg/limit"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/scancache"
 )
@@ -68,9 +68,9 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	o.MaxBytes = limit.Or(o.MaxBytes, DefaultMaxBytes)
-	o.MaxFiles = limit.Or(o.MaxFiles, DefaultMaxFiles)
-	o.Timeout = limit.Or(o.Timeout, DefaultTimeout)
+	o.MaxBytes = bounds.Or(o.MaxBytes, DefaultMaxBytes)
+	o.MaxFiles = bounds.Or(o.MaxFiles, DefaultMaxFiles)
+	o.Timeout = bounds.Or(o.Timeout, DefaultTimeout)
 	return o
 }
 

@@ -34,9 +34,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/secure-gates/secure-gates/pkg/atomicfile"
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/gitcmd"
-	"github.com/secure-gates/secure-gates/pkg/limit"
 	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
@@ -224,7 +224,7 @@ func GitOps(ctx context.Context, opts GitOpsOptions) (*GitOpsResult, error) {
 	if opts.Branch == "" {
 		opts.Branch = "main"
 	}
-	opts.MaxAttempts = limit.Or(opts.MaxAttempts, DefaultPushAttempts)
+	opts.MaxAttempts = bounds.Or(opts.MaxAttempts, DefaultPushAttempts)
 	if opts.Git == "" {
 		opts.Git = "git"
 	}

@@ -17,8 +17,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
-	"github.com/secure-gates/secure-gates/pkg/limit"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
 
@@ -111,7 +111,7 @@ func Kubectl(ctx context.Context, opts KubectlOptions) (*KubectlResult, error) {
 	if opts.RolloutTimeout == 0 {
 		opts.RolloutTimeout = 5 * time.Minute
 	}
-	opts.PollInterval = limit.Or(opts.PollInterval, 2*time.Second)
+	opts.PollInterval = bounds.Or(opts.PollInterval, 2*time.Second)
 	w, c, err := openWorkload(ctx, opts, kind, name)
 	if err != nil {
 		return nil, err

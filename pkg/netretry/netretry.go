@@ -30,7 +30,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/secure-gates/secure-gates/pkg/limit"
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 )
 
 // Defaults of Options.
@@ -75,12 +75,12 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	o.Attempts = limit.Or(o.Attempts, DefaultAttempts)
-	o.Backoff = limit.Or(o.Backoff, DefaultBackoff)
-	o.MaxDelay = limit.Or(o.MaxDelay, DefaultMaxDelay)
-	o.DialTimeout = limit.Or(o.DialTimeout, DefaultDialTimeout)
-	o.TLSHandshakeTimeout = limit.Or(o.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
-	o.ResponseHeaderTimeout = limit.Or(o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout)
+	o.Attempts = bounds.Or(o.Attempts, DefaultAttempts)
+	o.Backoff = bounds.Or(o.Backoff, DefaultBackoff)
+	o.MaxDelay = bounds.Or(o.MaxDelay, DefaultMaxDelay)
+	o.DialTimeout = bounds.Or(o.DialTimeout, DefaultDialTimeout)
+	o.TLSHandshakeTimeout = bounds.Or(o.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
+	o.ResponseHeaderTimeout = bounds.Or(o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout)
 	if o.Sleep == nil {
 		o.Sleep = Sleep
 	}

@@ -24,8 +24,8 @@ import (
 	"github.com/anchore/grype/grype/vulnerability"
 	"github.com/spf13/afero"
 
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
-	"github.com/secure-gates/secure-gates/pkg/limit"
 	"github.com/secure-gates/secure-gates/pkg/netretry"
 )
 
@@ -85,7 +85,7 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	o.MaxAge = limit.Or(o.MaxAge, DefaultMaxAge)
+	o.MaxAge = bounds.Or(o.MaxAge, DefaultMaxAge)
 	if o.UpdateCheckInterval == 0 {
 		o.UpdateCheckInterval = DefaultUpdateCheckInterval
 	}

@@ -40,9 +40,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
-	"github.com/secure-gates/secure-gates/pkg/limit"
 )
 
 // Scanner is the Scanner name of every finding of this package.
@@ -216,10 +216,10 @@ type scanner struct {
 // root and returns one finding (Scanner "iac") per violation, sorted, with
 // Path relative to root.
 func Scan(ctx context.Context, root string, o Options) ([]finding.Finding, error) {
-	o.MaxFileBytes = limit.Or(o.MaxFileBytes, DefaultMaxFileBytes)
-	o.MaxFiles = limit.Or(o.MaxFiles, DefaultMaxFiles)
-	o.HelmTimeout = limit.Or(o.HelmTimeout, DefaultHelmTimeout)
-	o.HelmMaxOutputBytes = limit.Or(o.HelmMaxOutputBytes, DefaultHelmMaxOutputBytes)
+	o.MaxFileBytes = bounds.Or(o.MaxFileBytes, DefaultMaxFileBytes)
+	o.MaxFiles = bounds.Or(o.MaxFiles, DefaultMaxFiles)
+	o.HelmTimeout = bounds.Or(o.HelmTimeout, DefaultHelmTimeout)
+	o.HelmMaxOutputBytes = bounds.Or(o.HelmMaxOutputBytes, DefaultHelmMaxOutputBytes)
 	abs, err := filepath.Abs(root)
 	if err == nil {
 		abs, err = filepath.EvalSymlinks(abs)
