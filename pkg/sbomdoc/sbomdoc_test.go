@@ -54,6 +54,7 @@ var subject = oci.Ref{Repository: "127.0.0.1:5000/test/app", Digest: digest}
 var volatile = regexp.MustCompile(`("(serialNumber|timestamp|created|documentNamespace)": ?)"[^"]*"`)
 
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	for _, f := range []sbomdoc.Format{sbomdoc.CycloneDXJSON, sbomdoc.SPDXJSON} {
 		t.Run(string(f), func(t *testing.T) {
 			var buf bytes.Buffer
@@ -67,6 +68,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestImagePURL(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		ref  oci.Ref
 		arch string
@@ -83,6 +85,7 @@ func TestImagePURL(t *testing.T) {
 }
 
 func TestParseFormats(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in      []string
 		want    []sbomdoc.Format
@@ -115,6 +118,7 @@ func TestParseFormats(t *testing.T) {
 // documents validate against the official schemas, every format holds the same
 // package set, and each names the image by its digest.
 func TestAllFormatsFromOneCatalog(t *testing.T) {
+	t.Parallel()
 	img := testinfra.ImageFromLayers(t, testinfra.LayerFromDir(t, testinfra.SBOMRootfs(t)))
 	d, err := img.Digest()
 	if err != nil {
@@ -250,6 +254,7 @@ func cdxPackages(b cyclonedx.BOM) []string {
 }
 
 func TestWriteAllRefusesBadOutput(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)

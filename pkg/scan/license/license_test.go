@@ -94,6 +94,7 @@ func briefs(fs []finding.Finding) []brief {
 }
 
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	s := fixtureSBOM(t)
 	unknownBare := brief{license.RuleUnknown, "bare-thing", finding.Low, "", "package-lock.json"}
 	unknownOdd := brief{license.RuleUnknown, "odd-thing", finding.Low, "", "package-lock.json"}
@@ -153,6 +154,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestCheckFingerprintsStable(t *testing.T) {
+	t.Parallel()
 	s := fixtureSBOM(t)
 	o := license.Options{Deny: []string{"GPL-3.0-only"}}
 	a, err := license.Check(s, o)
@@ -173,6 +175,7 @@ func TestCheckFingerprintsStable(t *testing.T) {
 }
 
 func TestCheckGolden(t *testing.T) {
+	t.Parallel()
 	fs, err := license.Check(fixtureSBOM(t), license.Options{Deny: []string{"GPL-3.0-only"}, Allow: []string{"MIT", "GPL-3.0-only"}})
 	if err != nil {
 		t.Fatal(err)
@@ -183,6 +186,7 @@ func TestCheckGolden(t *testing.T) {
 }
 
 func TestCheckBadOptions(t *testing.T) {
+	t.Parallel()
 	s := fixtureSBOM(t)
 	for _, o := range []license.Options{
 		{Allow: []string{"Not-A-License"}},
