@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/secure-gates/secure-gates/pkg/errkind"
 )
 
 // attackHead is a policy that loads; each attack row appends to it or replaces
@@ -126,14 +124,7 @@ func TestAttackCorpusRefused(t *testing.T) {
 			if err == nil {
 				t.Fatalf("loaded (mode %s, %d identities, %d requirements); want it refused:\n%s", p.Mode, len(p.Identities), len(p.Require), body)
 			}
-			if errkind.ExitCode(err) != errkind.ExitInput {
-				t.Errorf("exit code %d, want %d", errkind.ExitCode(err), errkind.ExitInput)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error does not say %q:\n%v", w, err)
-				}
-			}
+			wantRefusal(t, err, tt.want...)
 		})
 	}
 }

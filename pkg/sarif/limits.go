@@ -81,31 +81,24 @@ func GitHubLimits() Limits {
 
 func (l Limits) withDefaults() Limits {
 	d := GitHubLimits()
-	if l.MaxGzipBytes <= 0 {
-		l.MaxGzipBytes = d.MaxGzipBytes
+	return Limits{
+		MaxGzipBytes:                    positiveOr(l.MaxGzipBytes, d.MaxGzipBytes),
+		MaxRunsPerFile:                  positiveOr(l.MaxRunsPerFile, d.MaxRunsPerFile),
+		MaxResultsPerRun:                positiveOr(l.MaxResultsPerRun, d.MaxResultsPerRun),
+		MaxRulesPerRun:                  positiveOr(l.MaxRulesPerRun, d.MaxRulesPerRun),
+		MaxExtensionsPerRun:             positiveOr(l.MaxExtensionsPerRun, d.MaxExtensionsPerRun),
+		MaxThreadFlowLocationsPerResult: positiveOr(l.MaxThreadFlowLocationsPerResult, d.MaxThreadFlowLocationsPerResult),
+		MaxLocationsPerResult:           positiveOr(l.MaxLocationsPerResult, d.MaxLocationsPerResult),
+		MaxTagsPerRule:                  positiveOr(l.MaxTagsPerRule, d.MaxTagsPerRule),
 	}
-	if l.MaxRunsPerFile <= 0 {
-		l.MaxRunsPerFile = d.MaxRunsPerFile
+}
+
+// positiveOr is n, or def when n is not positive (an unset limit).
+func positiveOr[T ~int | ~int64](n, def T) T {
+	if n <= 0 {
+		return def
 	}
-	if l.MaxResultsPerRun <= 0 {
-		l.MaxResultsPerRun = d.MaxResultsPerRun
-	}
-	if l.MaxRulesPerRun <= 0 {
-		l.MaxRulesPerRun = d.MaxRulesPerRun
-	}
-	if l.MaxExtensionsPerRun <= 0 {
-		l.MaxExtensionsPerRun = d.MaxExtensionsPerRun
-	}
-	if l.MaxThreadFlowLocationsPerResult <= 0 {
-		l.MaxThreadFlowLocationsPerResult = d.MaxThreadFlowLocationsPerResult
-	}
-	if l.MaxLocationsPerResult <= 0 {
-		l.MaxLocationsPerResult = d.MaxLocationsPerResult
-	}
-	if l.MaxTagsPerRule <= 0 {
-		l.MaxTagsPerRule = d.MaxTagsPerRule
-	}
-	return l
+	return n
 }
 
 // Document is one SARIF file produced by Pack, within the limits.

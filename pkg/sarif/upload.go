@@ -143,15 +143,9 @@ type WaitOptions struct {
 }
 
 func (o WaitOptions) withDefaults() WaitOptions {
-	if o.Interval <= 0 {
-		o.Interval = 5 * time.Second
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 2 * time.Minute
-	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = int(o.Timeout/o.Interval) + 1
-	}
+	o.Interval = positiveOr(o.Interval, 5*time.Second)
+	o.Timeout = positiveOr(o.Timeout, 2*time.Minute)
+	o.MaxAttempts = positiveOr(o.MaxAttempts, int(o.Timeout/o.Interval)+1)
 	return o
 }
 
