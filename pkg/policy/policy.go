@@ -374,7 +374,7 @@ func Parse(data []byte, opts Options) (*Policy, error) {
 		return nil, errkind.Input(errors.New("policy is empty"))
 	}
 	idx := indexFields(&doc)
-	if errs := checkStrict(&doc, idx); len(errs) > 0 {
+	if errs := checkStrict(&doc); len(errs) > 0 {
 		return nil, errkind.Input(errors.Join(errs...))
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))

@@ -8,6 +8,7 @@ import (
 
 	gosarif "github.com/owenrumney/go-sarif/v2/sarif"
 
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 )
 
@@ -82,23 +83,15 @@ func GitHubLimits() Limits {
 func (l Limits) withDefaults() Limits {
 	d := GitHubLimits()
 	return Limits{
-		MaxGzipBytes:                    positiveOr(l.MaxGzipBytes, d.MaxGzipBytes),
-		MaxRunsPerFile:                  positiveOr(l.MaxRunsPerFile, d.MaxRunsPerFile),
-		MaxResultsPerRun:                positiveOr(l.MaxResultsPerRun, d.MaxResultsPerRun),
-		MaxRulesPerRun:                  positiveOr(l.MaxRulesPerRun, d.MaxRulesPerRun),
-		MaxExtensionsPerRun:             positiveOr(l.MaxExtensionsPerRun, d.MaxExtensionsPerRun),
-		MaxThreadFlowLocationsPerResult: positiveOr(l.MaxThreadFlowLocationsPerResult, d.MaxThreadFlowLocationsPerResult),
-		MaxLocationsPerResult:           positiveOr(l.MaxLocationsPerResult, d.MaxLocationsPerResult),
-		MaxTagsPerRule:                  positiveOr(l.MaxTagsPerRule, d.MaxTagsPerRule),
+		MaxGzipBytes:                    bounds.Or(l.MaxGzipBytes, d.MaxGzipBytes),
+		MaxRunsPerFile:                  bounds.Or(l.MaxRunsPerFile, d.MaxRunsPerFile),
+		MaxResultsPerRun:                bounds.Or(l.MaxResultsPerRun, d.MaxResultsPerRun),
+		MaxRulesPerRun:                  bounds.Or(l.MaxRulesPerRun, d.MaxRulesPerRun),
+		MaxExtensionsPerRun:             bounds.Or(l.MaxExtensionsPerRun, d.MaxExtensionsPerRun),
+		MaxThreadFlowLocationsPerResult: bounds.Or(l.MaxThreadFlowLocationsPerResult, d.MaxThreadFlowLocationsPerResult),
+		MaxLocationsPerResult:           bounds.Or(l.MaxLocationsPerResult, d.MaxLocationsPerResult),
+		MaxTagsPerRule:                  bounds.Or(l.MaxTagsPerRule, d.MaxTagsPerRule),
 	}
-}
-
-// positiveOr is n, or def when n is not positive (an unset limit).
-func positiveOr[T ~int | ~int64](n, def T) T {
-	if n <= 0 {
-		return def
-	}
-	return n
 }
 
 // Document is one SARIF file produced by Pack, within the limits.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 )
 
@@ -143,9 +144,9 @@ type WaitOptions struct {
 }
 
 func (o WaitOptions) withDefaults() WaitOptions {
-	o.Interval = positiveOr(o.Interval, 5*time.Second)
-	o.Timeout = positiveOr(o.Timeout, 2*time.Minute)
-	o.MaxAttempts = positiveOr(o.MaxAttempts, int(o.Timeout/o.Interval)+1)
+	o.Interval = bounds.Or(o.Interval, 5*time.Second)
+	o.Timeout = bounds.Or(o.Timeout, 2*time.Minute)
+	o.MaxAttempts = bounds.Or(o.MaxAttempts, int(o.Timeout/o.Interval)+1)
 	return o
 }
 
