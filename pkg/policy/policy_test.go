@@ -74,7 +74,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad mode", func(s string) string { return strings.Replace(s, "mode: enforce", "mode: permissive", 1) }, `mode: is "permissive"`},
 		{"bad apiVersion", func(s string) string { return strings.Replace(s, "secure-gates/v1", "secure-gates/v2", 1) }, `apiVersion`},
 		{"key file missing", func(s string) string { return strings.Replace(s, "key: release.pub", "key: nope.pub", 1) }, `identities[1].key`},
-		{"key outside the folder", func(s string) string { return strings.Replace(s, "key: release.pub", "key: ../release.pub", 1) }, `leaves the policy's folder`},
+		{"key outside the folder", func(s string) string { return strings.Replace(s, "key: release.pub", "key: ../release.pub", 1) }, `leaves the key folder`},
 		{"key and issuer", func(s string) string {
 			return strings.Replace(s, "  - key: release.pub", "  - key: release.pub\n    issuer: https://x", 1)
 		}, `identities[1]: give either key or issuer/subject`},
