@@ -476,7 +476,10 @@ func (wr *WorkflowRun) shell(ctx context.Context, j *WorkflowJob, shell, script 
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	res := &Result{}
-	if err := cmd.Run(); err != nil {
+	start := time.Now()
+	err = cmd.Run()
+	RecordUsage(wr.Workspace, "run: "+strings.Join(strings.Fields(script), " "), cmd, start)
+	if err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ctx.Err() != nil {
 			return nil, fmt.Errorf("running bash: %w (stderr: %s)", err, stderr.String())
