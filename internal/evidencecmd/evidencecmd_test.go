@@ -14,16 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/evidence"
 	"github.com/secure-gates/secure-gates/pkg/gha"
-	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/signing"
 )
 
@@ -37,23 +34,6 @@ require:
   - type: vuln
     max-age: 24h
 `
-
-func push(t *testing.T, host, tag string) oci.Ref {
-	t.Helper()
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, _ := name.ParseReference(host + "/acme/widgets:" + tag)
-	if err := remote.Write(r, img); err != nil {
-		t.Fatal(err)
-	}
-	ref, err := oci.Resolve(context.Background(), r.String(), oci.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ref
-}
 
 func cmd(t *testing.T, args ...string) (string, error) {
 	t.Helper()
@@ -79,8 +59,8 @@ func TestEvidenceCommand(t *testing.T) {
 	pol := filepath.Join(dir, "policy.yaml")
 	os.WriteFile(pol, []byte(policyYAML), 0o644)
 
-	signed := push(t, u.Host, "v1")
-	unsigned := push(t, u.Host, "v2")
+	signed := cosigntest.PushRandomImage(t, u.Host, "acme/widgets", "v1")
+	unsigned := cosigntest.PushRandomImage(t, u.Host, "acme/widgets", "v2")
 	opts := signing.Options{Key: string(kb.PrivateBytes), Format: signing.FormatBundle}
 	ctx := context.Background()
 	if _, err := signing.Sign(ctx, signed, opts); err != nil {

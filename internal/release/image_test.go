@@ -88,7 +88,7 @@ func TestImageReproducible(t *testing.T) {
 	}
 	// release pin accepts what release image pushed.
 	root := t.TempDir()
-	copyTree(t, "testdata/pin/repo", root)
+	testinfra.CopyTree(t, "testdata/pin/repo", root)
 	if _, err := Pin(context.Background(), PinOptions{Root: root, Image: host + "/owner/secure-gates@" + first.Digest.String(), Registry: oci.Options{Retries: -1}}); err != nil {
 		t.Fatal(err)
 	}

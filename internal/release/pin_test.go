@@ -3,8 +3,6 @@ package release
 import (
 	"context"
 	"flag"
-	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,52 +44,6 @@ func pushEmpty(t *testing.T, host string) string {
 		t.Fatal(err)
 	}
 	return host + "/owner/secure-gates@" + d.String()
-}
-
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// snapshot reads every regular file under root, keyed by slash path.
-func snapshot(t *testing.T, root string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && d.Name() == ".git" {
-			return fs.SkipDir
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(root, p)
-		out[filepath.ToSlash(rel)] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func sameTree(t *testing.T, want, got map[string]string) {
@@ -164,28 +116,24 @@ func TestPinGolden(t *testing.T) {
 	host := startRegistry(t)
 	image := pushEmpty(t, host)
 	root := t.TempDir()
-	copyTree(t, "testdata/pin/repo", root)
+	testinfra.CopyTree(t, "testdata/pin/repo", root)
 	gitIn(t, root, "init", "-q")
 	commitAll(t, root, "the release tag")
 	actions, workflows := release(t, root, image, "v1.2.3")
-	got := snapshot(t, root)
+	got := testinfra.ReadTree(t, root)
 	for k, v := range got {
 		got[k] = strings.NewReplacer(host, "REGISTRY", actions, "ACTIONS_COMMIT_0000000000000000000000000", workflows, "WORKFLOWS_COMMIT_00000000000000000000000").Replace(v)
 	}
 	if *update {
 		os.RemoveAll("testdata/pin/golden")
 		for k, v := range got {
-			p := filepath.Join("testdata/pin/golden", k)
-			os.MkdirAll(filepath.Dir(p), 0o755)
-			if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			write(t, filepath.Join("testdata/pin/golden", k), v)
 		}
 	}
-	sameTree(t, snapshot(t, "testdata/pin/golden"), got)
+	sameTree(t, testinfra.ReadTree(t, "testdata/pin/golden"), got)
 
 	// Pinning the same again changes nothing.
-	before := snapshot(t, root)
+	before := testinfra.ReadTree(t, root)
 	res, err := Pin(context.Background(), PinOptions{Root: root, Image: "docker://" + image, Commit: actions, WorkflowCommit: workflows, Version: "v1.2.3", Registry: oci.Options{Retries: -1}})
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +141,7 @@ func TestPinGolden(t *testing.T) {
 	if len(res.Changed) != 0 {
 		t.Errorf("re-pin changed %v", res.Changed)
 	}
-	sameTree(t, before, snapshot(t, root))
+	sameTree(t, before, testinfra.ReadTree(t, root))
 }
 
 // TestPinRepositoryActions runs the release's pins on a copy of this
@@ -219,13 +167,13 @@ func TestPinRepositoryActions(t *testing.T) {
 			write(t, filepath.Join(root, dir), string(b))
 			continue
 		}
-		copyTree(t, src, filepath.Join(root, dir))
+		testinfra.CopyTree(t, src, filepath.Join(root, dir))
 	}
 	gitIn(t, root, "init", "-q")
 	commitAll(t, root, "the release tag")
-	before := snapshot(t, root)
+	before := testinfra.ReadTree(t, root)
 	actions, workflows := release(t, root, image, "")
-	after := snapshot(t, root)
+	after := testinfra.ReadTree(t, root)
 	zero := strings.Repeat("0", 40)
 	pinnedActions, refFiles, imageRefs := 0, 0, 0
 	for f := range before {
@@ -323,21 +271,17 @@ func TestPinRefusals(t *testing.T) {
 	host := startRegistry(t)
 	image := pushEmpty(t, host)
 	missing := host + "/owner/secure-gates@sha256:" + strings.Repeat("ab", 32)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := l.Addr().String()
-	l.Close()
+	dead := testinfra.ClosedAddr(t)
 	digest := image[strings.Index(image, "@")+1:]
 
 	tests := []struct {
-		name    string
-		image   string
-		commit  string
-		prepare func(t *testing.T, root string)
-		code    int
-		msg     string
+		name      string
+		image     string
+		commit    string
+		actionYML string // written as actions/zz/action.yml
+		prepare   func(t *testing.T, root string)
+		code      int
+		msg       string
 	}{
 		{name: "tag", image: host + "/owner/secure-gates:v1", code: 2, msg: "names a tag"},
 		{name: "empty", image: "", code: 2, msg: "--image is required"},
@@ -347,24 +291,12 @@ func TestPinRefusals(t *testing.T) {
 		{name: "repository the registry does not have", image: host + "/other/secure-gates@" + digest, code: 2, msg: "not found in the registry"},
 		{name: "registry unreachable", image: dead + "/owner/secure-gates@" + digest, code: 3, msg: "unreachable"},
 		{name: "short commit", image: image, commit: "0123456", code: 2, msg: "--commit"},
-		{name: "node action", image: image, code: 2, msg: "runs.using is not docker", prepare: func(t *testing.T, root string) {
-			write(t, filepath.Join(root, "actions", "zz", "action.yml"), "runs:\n  using: node20\n  main: index.js\n")
-		}},
-		{name: "no image", image: image, code: 2, msg: "no runs.image", prepare: func(t *testing.T, root string) {
-			write(t, filepath.Join(root, "actions", "zz", "action.yml"), "runs:\n  using: docker\n")
-		}},
-		{name: "block scalar image", image: image, code: 2, msg: "block scalar", prepare: func(t *testing.T, root string) {
-			write(t, filepath.Join(root, "actions", "zz", "action.yml"), "runs:\n  using: docker\n  image: >-\n    ../../Dockerfile\n")
-		}},
-		{name: "flow mapping", image: image, code: 2, msg: "one line", prepare: func(t *testing.T, root string) {
-			write(t, filepath.Join(root, "actions", "zz", "action.yml"), "runs: {using: docker, image: ../../Dockerfile}\n")
-		}},
-		{name: "duplicate runs", image: image, code: 2, msg: "appears twice", prepare: func(t *testing.T, root string) {
-			write(t, filepath.Join(root, "actions", "zz", "action.yml"), "runs:\n  using: docker\n  image: ../../Dockerfile\nruns:\n  using: docker\n  image: evil\n")
-		}},
-		{name: "duplicate runs.image", image: image, code: 2, msg: "appears twice", prepare: func(t *testing.T, root string) {
-			write(t, filepath.Join(root, "actions", "zz", "action.yml"), "runs:\n  using: docker\n  image: ../../Dockerfile\n  image: evil\n")
-		}},
+		{name: "node action", image: image, code: 2, msg: "runs.using is not docker", actionYML: "runs:\n  using: node20\n  main: index.js\n"},
+		{name: "no image", image: image, code: 2, msg: "no runs.image", actionYML: "runs:\n  using: docker\n"},
+		{name: "block scalar image", image: image, code: 2, msg: "block scalar", actionYML: "runs:\n  using: docker\n  image: >-\n    ../../Dockerfile\n"},
+		{name: "flow mapping", image: image, code: 2, msg: "one line", actionYML: "runs: {using: docker, image: ../../Dockerfile}\n"},
+		{name: "duplicate runs", image: image, code: 2, msg: "appears twice", actionYML: "runs:\n  using: docker\n  image: ../../Dockerfile\nruns:\n  using: docker\n  image: evil\n"},
+		{name: "duplicate runs.image", image: image, code: 2, msg: "appears twice", actionYML: "runs:\n  using: docker\n  image: ../../Dockerfile\n  image: evil\n"},
 		{name: "symlinked action folder", image: image, code: 2, msg: "not a plain folder", prepare: func(t *testing.T, root string) {
 			outside := t.TempDir()
 			write(t, filepath.Join(outside, "action.yml"), "runs:\n  using: docker\n  image: x\n")
@@ -388,11 +320,14 @@ func TestPinRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			root := t.TempDir()
-			copyTree(t, "testdata/pin/repo", root)
+			testinfra.CopyTree(t, "testdata/pin/repo", root)
+			if tc.actionYML != "" {
+				write(t, filepath.Join(root, "actions", "zz", "action.yml"), tc.actionYML)
+			}
 			if tc.prepare != nil {
 				tc.prepare(t, root)
 			}
-			before := snapshot(t, root)
+			before := testinfra.ReadTree(t, root)
 			_, err := Pin(context.Background(), PinOptions{Root: root, Image: tc.image, Commit: tc.commit, Registry: oci.Options{Retries: -1}})
 			if err == nil {
 				t.Fatal("pinned; want a refusal")
@@ -403,19 +338,14 @@ func TestPinRefusals(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("error %q does not say %q", err, tc.msg)
 			}
-			sameTree(t, before, snapshot(t, root))
+			sameTree(t, before, testinfra.ReadTree(t, root))
 		})
 	}
 }
 
 func write(t *testing.T, p, s string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testinfra.WriteFile(t, p, s, 0o644)
 }
 
 // TestPinCommitRefusals: a commit is named only when it carries what the
@@ -427,7 +357,7 @@ func TestPinCommitRefusals(t *testing.T) {
 	image := pushEmpty(t, host)
 	other := host + "/owner/secure-gates@sha256:" + strings.Repeat("cd", 32)
 	root := t.TempDir()
-	copyTree(t, "testdata/pin/repo", root)
+	testinfra.CopyTree(t, "testdata/pin/repo", root)
 	gitIn(t, root, "init", "-q")
 	tagged := commitAll(t, root, "the release tag")
 	reg := oci.Options{Retries: -1}
@@ -436,7 +366,7 @@ func TestPinCommitRefusals(t *testing.T) {
 	}
 	actions := commitAll(t, root, "pin the actions")
 	notGit := t.TempDir()
-	copyTree(t, "testdata/pin/repo", notGit)
+	testinfra.CopyTree(t, "testdata/pin/repo", notGit)
 
 	tests := []struct {
 		name, root, image, commit, workflowCommit, version, msg string
@@ -452,7 +382,7 @@ func TestPinCommitRefusals(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := or(tc.root, root)
-			before := snapshot(t, r)
+			before := testinfra.ReadTree(t, r)
 			_, err := Pin(context.Background(), PinOptions{Root: r, Image: or(tc.image, image), Commit: tc.commit, WorkflowCommit: tc.workflowCommit, Version: tc.version, Registry: reg})
 			if err == nil {
 				t.Fatal("pinned; want a refusal")
@@ -463,7 +393,7 @@ func TestPinCommitRefusals(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("error %q does not say %q", err, tc.msg)
 			}
-			sameTree(t, before, snapshot(t, r))
+			sameTree(t, before, testinfra.ReadTree(t, r))
 		})
 	}
 }

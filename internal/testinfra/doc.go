@@ -8,9 +8,12 @@
 //
 // It also holds what several packages' tests share instead of copying: the
 // scan fixture repository (NewScanFixture, with its git runner), random images
-// pushed to a registry (PushRandomImage), schema checks of CycloneDX 1.6, SPDX
-// 2.3 and SARIF 2.1.0 documents, the cosign CLI run offline (RunCosign) and a
-// guard against a call that hangs (Within). Its subpackage golden compares
+// pushed to a registry (PushRandomImage), OCI layouts (OCILayout), schema
+// checks of CycloneDX 1.6, SPDX 2.3 and SARIF 2.1.0 documents and an SPDX
+// summary (ReadSPDX), the cosign CLI run offline (RunCosign), a guard against
+// a call that hangs (Within), a port nothing listens on (ClosedAddr), and
+// files and trees written, listed, read and copied (WriteFile, WriteTree,
+// TreeFiles, ReadTree, CopyTree, WriteTar). Its subpackage golden compares
 // output with golden files (go test -update rewrites them); cosignlegacy
 // checks legacy signatures with cosign's library, for the tests that link it.
 //

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -44,7 +45,9 @@ var SBOMFixturePackages = []SBOMPackage{
 // SBOMFixtureModule is the main module of the Go binary in SBOMRootfs.
 const SBOMFixtureModule = "example.com/sbomfixture"
 
-const dpkgStatus = `Package: libssl3
+// DebianDpkgStatus is a Debian 12 dpkg status file holding one package, the
+// openssl build libssl3 3.0.11-1~deb12u2 (known-vulnerable in the test DB).
+const DebianDpkgStatus = `Package: libssl3
 Status: install ok installed
 Priority: optional
 Section: libs
@@ -62,7 +65,8 @@ Description: Secure Sockets Layer toolkit - shared libraries
 
 `
 
-const osRelease = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+// DebianOSRelease is Debian 12's /etc/os-release.
+const DebianOSRelease = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
 NAME="Debian GNU/Linux"
 VERSION_ID="12"
 VERSION="12 (bookworm)"
@@ -79,34 +83,22 @@ func SBOMRootfs(t testing.TB) string {
 	t.Helper()
 	root := t.TempDir()
 	files := map[string]string{
-		"etc/os-release":                       osRelease,
+		"etc/os-release":                       DebianOSRelease,
 		"etc/debian_version":                   "12.2\n",
-		"var/lib/dpkg/status":                  dpkgStatus,
+		"var/lib/dpkg/status":                  DebianDpkgStatus,
 		"app/node_modules/lodash/package.json": `{"name":"lodash","version":"4.17.20","license":"MIT","description":"Lodash modular utilities."}` + "\n",
 		"app/node_modules/lodash/lodash.js":    "module.exports = {};\n",
 		"app/README.md":                        "sbom test fixture\n",
 		"usr/share/doc/libssl3/copyright":      "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: Apache-2.0\n",
 	}
-	for p, c := range files {
-		write(t, filepath.Join(root, p), []byte(c), 0o644)
-	}
-	write(t, filepath.Join(root, "app/lib/log4j-core-2.14.1.jar"), log4jJar(t), 0o644)
+	WriteTree(t, root, files)
+	WriteFile(t, filepath.Join(root, "app/lib/log4j-core-2.14.1.jar"), log4jJar(t), 0o644)
 	bin, err := os.ReadFile(FixtureGoBinary(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	write(t, filepath.Join(root, "app/bin/app"), bin, 0o755)
+	WriteFile(t, filepath.Join(root, "app/bin/app"), bin, 0o755)
 	return root
-}
-
-func write(t testing.TB, p string, data []byte, mode os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, data, mode); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func log4jJar(t testing.TB) []byte {
@@ -149,8 +141,10 @@ func FixtureGoBinary(t testing.TB) string {
 	t.Helper()
 	bin, err := BuildOnce(filepath.Join(ToolsDir(t), "sbomfixture@xtext-v0.3.7"), "app", func(tmp string) error {
 		src := t.TempDir()
-		write(t, filepath.Join(src, "go.mod"), []byte("module "+SBOMFixtureModule+"\n\ngo 1.22\n\nrequire golang.org/x/text v0.3.7\n"), 0o644)
-		write(t, filepath.Join(src, "main.go"), []byte(fixtureMain), 0o644)
+		WriteTree(t, src, map[string]string{
+			"go.mod":  "module " + SBOMFixtureModule + "\n\ngo 1.22\n\nrequire golang.org/x/text v0.3.7\n",
+			"main.go": fixtureMain,
+		})
 		cmd := exec.Command("go", "build", "-trimpath", "-o", tmp, ".")
 		cmd.Dir = src
 		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "GOWORK=off", "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
@@ -169,15 +163,8 @@ func FixtureGoBinary(t testing.TB) string {
 // root-owned, fixed times) and returns its path.
 func LayerFromDir(t testing.TB, dir string) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "layer.tar")
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tw := tar.NewWriter(f)
 	var paths []string
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -191,46 +178,44 @@ func LayerFromDir(t testing.TB, dir string) string {
 	}
 	sort.Strings(paths)
 	mtime := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	for _, p := range paths {
-		fi, err := os.Lstat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		link := ""
-		if fi.Mode()&os.ModeSymlink != 0 {
-			if link, err = os.Readlink(p); err != nil {
-				t.Fatal(err)
-			}
-		}
-		hdr, err := tar.FileInfoHeader(fi, link)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rel, _ := filepath.Rel(dir, p)
-		hdr.Name = filepath.ToSlash(rel)
-		if fi.IsDir() {
-			hdr.Name += "/"
-		}
-		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
-		hdr.ModTime, hdr.AccessTime, hdr.ChangeTime = mtime, time.Time{}, time.Time{}
-		hdr.Format = tar.FormatPAX
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if fi.Mode().IsRegular() {
-			data, err := os.ReadFile(p)
+	return WriteTar(t, filepath.Join(t.TempDir(), "layer.tar"), func(tw *tar.Writer) {
+		for _, p := range paths {
+			fi, err := os.Lstat(p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := tw.Write(data); err != nil {
+			link := ""
+			if fi.Mode()&os.ModeSymlink != 0 {
+				if link, err = os.Readlink(p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			hdr, err := tar.FileInfoHeader(fi, link)
+			if err != nil {
 				t.Fatal(err)
 			}
+			rel, _ := filepath.Rel(dir, p)
+			hdr.Name = filepath.ToSlash(rel)
+			if fi.IsDir() {
+				hdr.Name += "/"
+			}
+			hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
+			hdr.ModTime, hdr.AccessTime, hdr.ChangeTime = mtime, time.Time{}, time.Time{}
+			hdr.Format = tar.FormatPAX
+			if err := tw.WriteHeader(hdr); err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().IsRegular() {
+				data, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tw.Write(data); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	})
 }
 
 // ImageFromLayers builds a linux/amd64 image (no Docker) from uncompressed layer
@@ -259,6 +244,26 @@ func ImageFromLayers(t testing.TB, layerTars ...string) v1.Image {
 		t.Fatal(err)
 	}
 	return img
+}
+
+// OCILayout writes an OCI image layout holding img, its index entry annotated
+// with the reference refName (org.opencontainers.image.ref.name) unless that is
+// "", and returns its folder.
+func OCILayout(t testing.TB, img v1.Image, refName string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "layout")
+	lp, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opts []layout.Option
+	if refName != "" {
+		opts = append(opts, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": refName}))
+	}
+	if err := lp.AppendImage(img, opts...); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // PushImage pushes img to ref (repo:tag on a loopback registry) and returns its

@@ -181,18 +181,10 @@ func NewScanFixture(t testing.TB) *ScanFixture {
 	}
 	write := func(p, content string) {
 		t.Helper()
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		WriteFile(t, filepath.Join(dir, filepath.FromSlash(p)), content, 0o644)
 	}
 	run("init", "-q", "-b", "main")
-	for p, c := range ScanFixtureFiles {
-		write(p, c)
-	}
+	WriteTree(t, dir, ScanFixtureFiles)
 	run("add", "-A")
 	run("commit", "-q", "-m", "initial")
 	f.Base = run("rev-parse", "HEAD")

@@ -39,3 +39,15 @@ func SilentServer(t testing.TB) string {
 	})
 	return ln.Addr().String()
 }
+
+// ClosedAddr returns a loopback address nothing listens on (a port that was
+// just free): a service that is down, connections refused.
+func ClosedAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}

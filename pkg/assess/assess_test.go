@@ -23,14 +23,7 @@ func evalDir(t *testing.T, dir string, opts Options) *Report {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	if opts.Now.IsZero() {
-		opts.Now = testNow
-	}
-	r, err := Evaluate(context.Background(), tr, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return eval(t, tr, opts)
 }
 
 func evalMap(t *testing.T, files map[string]string, opts Options) *Report {
@@ -39,10 +32,16 @@ func evalMap(t *testing.T, files map[string]string, opts Options) *Report {
 	for k, v := range files {
 		m[k] = []byte(v)
 	}
+	return eval(t, m, opts)
+}
+
+// eval evaluates tree at testNow unless opts sets another time.
+func eval(t *testing.T, tree Tree, opts Options) *Report {
+	t.Helper()
 	if opts.Now.IsZero() {
 		opts.Now = testNow
 	}
-	r, err := Evaluate(context.Background(), m, opts)
+	r, err := Evaluate(context.Background(), tree, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

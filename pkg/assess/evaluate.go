@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -398,6 +399,29 @@ func (r workflowRuleSet) found(k Fact, why string, c capability, events ...strin
 	return s
 }
 
+// rung is one score of a question decided by a capability alone: its fact
+// holds when the capability is found on the events (any event when none),
+// and why says what is missing when it is not.
+type rung struct {
+	fact   Fact
+	c      capability
+	events []string
+	why    string
+}
+
+// twoOrOne scores a question of two rungs: two's fact when it is found, else
+// one's (noting why two is missing), else why one is missing.
+func (r workflowRuleSet) twoOrOne(two, one rung) {
+	if s := r.wf.find(two.c, two.events...); len(s) > 0 {
+		r.f.add(two.fact, "repository", evs(s)...)
+	} else if s := r.wf.find(one.c, one.events...); len(s) > 0 {
+		r.f.add(one.fact, "repository", evs(s)...)
+		r.f.miss(two.fact, two.why)
+	} else {
+		r.f.miss(one.fact, r.or(one.why))
+	}
+}
+
 // sast is question 1: SAST on pull requests, required by branch protection.
 func (r workflowRuleSet) sast() {
 	f, wf, prot := r.f, r.wf, r.prot
@@ -485,14 +509,8 @@ func (r workflowRuleSet) imageScan() {
 
 // iac is question 7: IaC scanning, on pull requests.
 func (r workflowRuleSet) iac() {
-	if s := r.wf.find(capIaC, prEvents...); len(s) > 0 {
-		r.f.add(FactIaCOnPR, "repository", evs(s)...)
-	} else if s := r.wf.find(capIaC); len(s) > 0 {
-		r.f.add(FactIaC, "repository", evs(s)...)
-		r.f.miss(FactIaCOnPR, "the IaC scanner does not run on pull_request")
-	} else {
-		r.f.miss(FactIaC, r.or("no workflow runs an IaC scanner (scan gate iac, Checkov, tfsec, Trivy config, KICS)"))
-	}
+	r.twoOrOne(rung{FactIaCOnPR, capIaC, prEvents, "the IaC scanner does not run on pull_request"},
+		rung{FactIaC, capIaC, nil, "no workflow runs an IaC scanner (scan gate iac, Checkov, tfsec, Trivy config, KICS)"})
 }
 
 // runners is question 8: jobs on ephemeral runners.
@@ -611,14 +629,8 @@ func (r workflowRuleSet) continuousEvidence() {
 
 // onboarding is question 20: the paved road, or the gates by hand.
 func (r workflowRuleSet) onboarding() {
-	if s := r.wf.find(capPavedRoad); len(s) > 0 {
-		r.f.add(FactPavedRoad, "repository", evs(s)...)
-	} else if s := r.wf.find(capSecureGates); len(s) > 0 {
-		r.f.add(FactGatesByHand, "repository", evs(s)...)
-		r.f.miss(FactPavedRoad, "the paved-road reusable workflow is not called")
-	} else {
-		r.f.miss(FactGatesByHand, r.or("no workflow uses secure-gates"))
-	}
+	r.twoOrOne(rung{FactPavedRoad, capPavedRoad, nil, "the paved-road reusable workflow is not called"},
+		rung{FactGatesByHand, capSecureGates, nil, "no workflow uses secure-gates"})
 }
 
 func fixedOnly(b bool) string {
@@ -1017,11 +1029,7 @@ func dockerUsers(snap *snapshot) dockerUserFacts {
 // repoRules derives the facts read from other repository files.
 func repoRules(f *facts, snap *snapshot, wf *workflowFacts) {
 	// 2 pre-commit.
-	for _, name := range []string{".pre-commit-config.yaml", ".pre-commit-config.yml"} {
-		data, ok := snap.content[name]
-		if !ok {
-			continue
-		}
+	for name, data := range snap.contents(".pre-commit-config.yaml", ".pre-commit-config.yml") {
 		var cfg struct {
 			Repos []struct {
 				Repo  string `yaml:"repo"`
@@ -1088,11 +1096,7 @@ var (
 // is not used yet).
 func trustRules(f *facts, snap *snapshot) {
 	var scoped, repoOnly, wide []Evidence
-	for _, name := range snap.files {
-		data, ok := snap.content[name]
-		if !ok {
-			continue
-		}
+	for name, data := range snap.contents(snap.files...) {
 		ext := path.Ext(name)
 		if ext != ".json" && ext != ".tf" && ext != ".yaml" && ext != ".yml" {
 			continue
@@ -1229,11 +1233,7 @@ func depsRules(f *facts, snap *snapshot, wf *workflowFacts) {
 	covered := map[string]Evidence{}
 	all := false
 	var cfgEv []Evidence
-	for _, name := range []string{".github/dependabot.yml", ".github/dependabot.yaml"} {
-		data, ok := snap.content[name]
-		if !ok {
-			continue
-		}
+	for name, data := range snap.contents(".github/dependabot.yml", ".github/dependabot.yaml") {
 		var cfg struct {
 			Updates []struct {
 				Ecosystem string `yaml:"package-ecosystem"`
@@ -1252,16 +1252,7 @@ func depsRules(f *facts, snap *snapshot, wf *workflowFacts) {
 			cfgEv = append(cfgEv, covered[e])
 		}
 	}
-	var renovate []string
-	for name := range renovateFiles {
-		renovate = append(renovate, name)
-	}
-	slices.Sort(renovate)
-	for _, name := range renovate {
-		data, ok := snap.content[name]
-		if !ok {
-			continue
-		}
+	for name, data := range snap.contents(slices.Sorted(maps.Keys(renovateFiles))...) {
 		ev := Evidence{File: name, Text: "Renovate configuration"}
 		var cfg struct {
 			EnabledManagers []string `json:"enabledManagers"`

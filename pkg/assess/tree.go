@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"os"
 	"path"
 	"slices"
@@ -161,6 +162,17 @@ type snapshot struct {
 	content   map[string][]byte
 	notes     []string
 	truncated bool
+}
+
+// contents yields those of names whose content was read, in order, with it.
+func (s *snapshot) contents(names ...string) iter.Seq2[string, []byte] {
+	return func(yield func(string, []byte) bool) {
+		for _, name := range names {
+			if data, ok := s.content[name]; ok && !yield(name, data) {
+				return
+			}
+		}
+	}
 }
 
 // wanted reports whether a path can hold evidence and is read.

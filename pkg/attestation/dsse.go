@@ -83,13 +83,9 @@ func parseEnvelope(data []byte, opts Options) (*Envelope, error) {
 		return nil, err
 	}
 
-	raw, ok := top["signatures"]
-	if !ok {
-		return nil, errors.New("signatures is missing")
-	}
-	var sigs []json.RawMessage
-	if err := json.Unmarshal(raw, &sigs); err != nil || sigs == nil {
-		return nil, errors.New("signatures: want an array")
+	sigs, err := decodeArray(top, "signatures", "an array")
+	if err != nil {
+		return nil, err
 	}
 	switch {
 	case len(sigs) == 0:

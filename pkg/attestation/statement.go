@@ -237,13 +237,9 @@ func parseStatement(data []byte, opts Options) (*Statement, error) {
 		return nil, err
 	}
 
-	rawSubjects, ok := top["subject"]
-	if !ok {
-		return nil, errors.New("subject is missing")
-	}
-	var subjects []json.RawMessage
-	if err := json.Unmarshal(rawSubjects, &subjects); err != nil || subjects == nil {
-		return nil, errors.New("subject: want an array of subjects")
+	subjects, err := decodeArray(top, "subject", "an array of subjects")
+	if err != nil {
+		return nil, err
 	}
 	if err := checkSubjectCount(len(subjects)); err != nil {
 		return nil, err
@@ -400,6 +396,20 @@ func decodeString(obj map[string]json.RawMessage, key string, dst *string) error
 		return fmt.Errorf("%s: %w", key, err)
 	}
 	return nil
+}
+
+// decodeArray reads obj[key], which must be a JSON array (not null); want
+// describes it in the error.
+func decodeArray(obj map[string]json.RawMessage, key, want string) ([]json.RawMessage, error) {
+	raw, ok := obj[key]
+	if !ok {
+		return nil, fmt.Errorf("%s is missing", key)
+	}
+	var elems []json.RawMessage
+	if err := json.Unmarshal(raw, &elems); err != nil || elems == nil {
+		return nil, fmt.Errorf("%s: want %s", key, want)
+	}
+	return elems, nil
 }
 
 // isJSONObject reports whether raw, already known to be valid JSON, is an object.

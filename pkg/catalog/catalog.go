@@ -19,6 +19,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/scancache"
@@ -67,15 +68,9 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.MaxBytes <= 0 {
-		o.MaxBytes = DefaultMaxBytes
-	}
-	if o.MaxFiles <= 0 {
-		o.MaxFiles = DefaultMaxFiles
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
-	}
+	o.MaxBytes = bounds.Or(o.MaxBytes, DefaultMaxBytes)
+	o.MaxFiles = bounds.Or(o.MaxFiles, DefaultMaxFiles)
+	o.Timeout = bounds.Or(o.Timeout, DefaultTimeout)
 	return o
 }
 

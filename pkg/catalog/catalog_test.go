@@ -15,7 +15,6 @@ import (
 	"github.com/anchore/syft/syft/source"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
@@ -163,16 +162,9 @@ func TestLocalImageSources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	lp, err := layout.Write(filepath.Join(dir, "layout"), empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "example.com/team/app:v1"})); err != nil {
-		t.Fatal(err)
-	}
+	layoutDir := testinfra.OCILayout(t, img, "example.com/team/app:v1")
 	tag, _ := name.NewTag("example.com/team/app:v2")
-	archive := filepath.Join(dir, "app.tar")
+	archive := filepath.Join(t.TempDir(), "app.tar")
 	if err := tarball.WriteToFile(archive, tag, img); err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +172,7 @@ func TestLocalImageSources(t *testing.T) {
 		input    string
 		wantRepo string
 	}{
-		{"oci-dir:" + filepath.Join(dir, "layout"), "example.com/team/app"},
+		{"oci-dir:" + layoutDir, "example.com/team/app"},
 		{"docker-archive:" + archive, "example.com/team/app"},
 	} {
 		t.Run(strings.SplitN(tc.input, ":", 2)[0], func(t *testing.T) {
@@ -228,9 +220,9 @@ func TestSymlinksStayInsideRoot(t *testing.T) {
 	t.Parallel()
 	base := t.TempDir()
 	outside := filepath.Join(base, "outside")
-	writeFile(t, filepath.Join(outside, "leaked", "requirements.txt"), "leaked-secret-pkg==6.6.6\n")
+	testinfra.WriteFile(t, filepath.Join(outside, "leaked", "requirements.txt"), "leaked-secret-pkg==6.6.6\n", 0o644)
 	root := filepath.Join(base, "root")
-	writeFile(t, filepath.Join(root, "app", "requirements.txt"), "inside-pkg==1.0.0\n")
+	testinfra.WriteFile(t, filepath.Join(root, "app", "requirements.txt"), "inside-pkg==1.0.0\n", 0o644)
 	for link, target := range map[string]string{
 		"abs":                      filepath.Join(outside, "leaked"),
 		"app/rel":                  "../../outside/leaked",
@@ -293,7 +285,7 @@ func TestBadSources(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	notImage := filepath.Join(dir, "x.tar")
-	writeFile(t, notImage, "not a tarball")
+	testinfra.WriteFile(t, notImage, "not a tarball", 0o644)
 	for _, tc := range []struct {
 		name string
 		run  func() error
@@ -322,16 +314,6 @@ func TestBadSources(t *testing.T) {
 		if errors.Is(err, catalog.ErrLimit) {
 			t.Errorf("%s: reported as a limit", tc.name)
 		}
-	}
-}
-
-func writeFile(t *testing.T, p, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 

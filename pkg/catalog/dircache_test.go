@@ -3,15 +3,11 @@ package catalog_test
 import (
 	"bytes"
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/anchore/syft/syft/format/syftjson"
-	"github.com/anchore/syft/syft/sbom"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/catalog"
@@ -57,7 +53,7 @@ func (s *keyedStore) spoil(bad func(ns string, v []byte) []byte) {
 func cacheTree(t *testing.T) string {
 	t.Helper()
 	dir := copyTree(t, testinfra.SBOMRootfs(t))
-	for p, c := range map[string]string{
+	testinfra.WriteTree(t, dir, map[string]string{
 		"go.mod":                "module example.com/svc\n\ngo 1.21\n\nrequire golang.org/x/text v0.3.7\n",
 		"main.go":               "package main\n\nfunc main() {}\n",
 		"internal/util/util.go": "package util\n",
@@ -66,9 +62,7 @@ func cacheTree(t *testing.T) string {
 		"data/blob":             "plain text\n",
 		"docs/guide.md":         "# guide\n",
 		"data/lock.txt":         strings.ReplaceAll(npmLock("4.17.15"), `"web"`, `"aliased"`),
-	} {
-		writeTree(t, dir, p, c, 0o644)
-	}
+	})
 	if err := os.MkdirAll(filepath.Join(dir, "data/dpkg.d"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -94,22 +88,7 @@ func npmLock(lodash string) string {
 
 func writeTree(t *testing.T, dir, p, content string, mode os.FileMode) {
 	t.Helper()
-	full := filepath.Join(dir, filepath.FromSlash(p))
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(full, []byte(content), mode); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func syftJSON(t *testing.T, s *sbom.SBOM) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := syftjson.NewFormatEncoder().Encode(&buf, *s); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	testinfra.WriteFile(t, filepath.Join(dir, filepath.FromSlash(p)), content, mode)
 }
 
 // TestDirectoryCache edits a catalogued tree and catalogues it again with the
@@ -193,17 +172,17 @@ func TestDirectoryCache(t *testing.T) {
 			if warm.Cached != tc.reuse {
 				t.Errorf("warm run reused the catalog: %v, want %v", warm.Cached, tc.reuse)
 			}
-			w, c := syftJSON(t, warm.SBOM), syftJSON(t, cold.SBOM)
+			w, c := catalog.SyftJSON(t, warm.SBOM), catalog.SyftJSON(t, cold.SBOM)
 			if !bytes.Equal(w, c) || warm.Packages != cold.Packages {
 				t.Errorf("warm SBOM (%d packages) differs from the cold one (%d)", warm.Packages, cold.Packages)
 			}
-			if changed := !bytes.Equal(c, syftJSON(t, first.SBOM)); changed != tc.changes {
+			if changed := !bytes.Equal(c, catalog.SyftJSON(t, first.SBOM)); changed != tc.changes {
 				t.Errorf("the edit changed the SBOM: %v, want %v", changed, tc.changes)
 			}
 			// and again: the warm run left the cache pointing at the edited tree
 			again, err := catalog.Directory(context.Background(), dir, catalog.Options{Cache: store})
-			if err != nil || !again.Cached || !bytes.Equal(syftJSON(t, again.SBOM), c) {
-				t.Errorf("third run: cached %v (err %v), same SBOM %v", again != nil && again.Cached, err, again != nil && bytes.Equal(syftJSON(t, again.SBOM), c))
+			if err != nil || !again.Cached || !bytes.Equal(catalog.SyftJSON(t, again.SBOM), c) {
+				t.Errorf("third run: cached %v (err %v), same SBOM %v", again != nil && again.Cached, err, again != nil && bytes.Equal(catalog.SyftJSON(t, again.SBOM), c))
 			}
 		})
 	}
@@ -220,7 +199,7 @@ func TestDirectoryCacheUntrusted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherSBOM := syftJSON(t, otherRes.SBOM)
+	otherSBOM := catalog.SyftJSON(t, otherRes.SBOM)
 	for name, bad := range map[string]func(ns string, v []byte) []byte{
 		"random bytes": func(string, []byte) []byte { return []byte("\x00\xffnot json") },
 		"empty":        func(string, []byte) []byte { return nil },
@@ -242,7 +221,7 @@ func TestDirectoryCacheUntrusted(t *testing.T) {
 			if err != nil {
 				t.Fatalf("a spoiled cache failed the catalog: %v", err)
 			}
-			if warm.Cached || !bytes.Equal(syftJSON(t, warm.SBOM), syftJSON(t, cold.SBOM)) {
+			if warm.Cached || !bytes.Equal(catalog.SyftJSON(t, warm.SBOM), catalog.SyftJSON(t, cold.SBOM)) {
 				t.Errorf("a spoiled entry was used: cached %v", warm.Cached)
 			}
 		})
@@ -282,35 +261,6 @@ func chmod(t *testing.T, dir, p string, mode os.FileMode) {
 func copyTree(t *testing.T, src string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "tree")
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		to := filepath.Join(dst, rel)
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(to, fi.Mode().Perm())
-		case d.Type()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(target, to)
-		default:
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(to, data, fi.Mode().Perm())
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	testinfra.CopyTree(t, src, dst)
 	return dst
 }

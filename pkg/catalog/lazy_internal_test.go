@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
-	"github.com/anchore/syft/syft/format/syftjson"
 	"github.com/anchore/syft/syft/sbom"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/scancache"
 )
@@ -19,31 +18,32 @@ import (
 // lazyTree is a directory with a Go module and an npm lockfile.
 func lazyTree(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	for p, c := range map[string]string{
+	return testinfra.WriteTree(t, t.TempDir(), map[string]string{
 		"go.mod":  "module example.com/svc\n\ngo 1.21\n\nrequire golang.org/x/text v0.3.7\n",
 		"main.go": "package main\n\nfunc main() {}\n",
 		"web/package-lock.json": `{"name":"web","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{` +
 			`"":{"name":"web","version":"1.0.0","dependencies":{"lodash":"4.17.20"}},` +
 			`"node_modules/lodash":{"version":"4.17.20","license":"MIT"}}}` + "\n",
-	} {
-		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, p), []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	})
 }
 
-func syftJSON(t *testing.T, s *sbom.SBOM) []byte {
+// lazyRun is lazyTree catalogued cold with LazySBOM into an empty cache.
+type lazyRun struct {
+	dir   string
+	store *scancache.Memory
+	opts  Options // LazySBOM, caching in store
+	cold  *Result
+}
+
+func newLazyRun(t *testing.T) lazyRun {
 	t.Helper()
-	var buf bytes.Buffer
-	if err := syftjson.NewFormatEncoder().Encode(&buf, *s); err != nil {
+	r := lazyRun{dir: lazyTree(t), store: &scancache.Memory{}}
+	r.opts = Options{Cache: r.store, LazySBOM: true}
+	var err error
+	if r.cold, err = Directory(context.Background(), r.dir, r.opts); err != nil {
 		t.Fatal(err)
 	}
-	return buf.Bytes()
+	return r
 }
 
 // TestLazySBOM: with LazySBOM, a directory whose catalog comes from the cache
@@ -52,13 +52,8 @@ func syftJSON(t *testing.T, s *sbom.SBOM) []byte {
 // LazySBOM the cached catalog is decoded as before.
 func TestLazySBOM(t *testing.T) {
 	t.Parallel()
-	dir := lazyTree(t)
-	store := &scancache.Memory{}
-	o := Options{Cache: store, LazySBOM: true}
-	cold, err := Directory(context.Background(), dir, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newLazyRun(t)
+	dir, store, o, cold := r.dir, r.store, r.opts, r.cold
 	warm, err := Directory(context.Background(), dir, o)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +86,7 @@ func TestLazySBOM(t *testing.T) {
 			t.Fatal("Load decoded the catalog more than once")
 		}
 	}
-	if want := syftJSON(t, cold.SBOM); !bytes.Equal(syftJSON(t, got[0]), want) || sha256.Sum256(want) != [32]byte(cd) {
+	if want := SyftJSON(t, cold.SBOM); !bytes.Equal(SyftJSON(t, got[0]), want) || sha256.Sum256(want) != [32]byte(cd) {
 		t.Error("the lazily decoded catalog is not the cold run's")
 	}
 	eager, err := Directory(context.Background(), dir, Options{Cache: store})
@@ -111,13 +106,8 @@ func TestLazySBOM(t *testing.T) {
 // naming the cache, and is never taken for an empty catalog.
 func TestLazySBOMUndecodable(t *testing.T) {
 	t.Parallel()
-	dir := lazyTree(t)
-	store := &scancache.Memory{}
-	o := Options{Cache: store, LazySBOM: true}
-	cold, err := Directory(context.Background(), dir, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newLazyRun(t)
+	dir, store, o, cold := r.dir, r.store, r.opts, r.cold
 	k, _ := cold.Digest()
 	bad := []byte(`{"artifacts": "not a list"}`)
 	bk := scancache.Key(sha256.Sum256(bad))

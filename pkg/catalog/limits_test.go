@@ -13,9 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-
 	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/catalog"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
@@ -83,86 +80,53 @@ func sparseTar(t *testing.T) string {
 	if err != nil || hdr.Name != "huge.img" || hdr.Size != tib {
 		t.Fatalf("crafted sparse tar reads as %+v, %v", hdr, err)
 	}
-	p := filepath.Join(t.TempDir(), "sparse.tar")
-	if err := os.WriteFile(p, out, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return testinfra.WriteFile(t, filepath.Join(t.TempDir(), "sparse.tar"), out, 0o644)
 }
 
 // manyFilesTar is a layer of n empty files.
 func manyFilesTar(t *testing.T, n int) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "many.tar")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tw := tar.NewWriter(f)
-	for i := 0; i < n; i++ {
-		if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("d%03d/f%06d", i/1000, i), Mode: 0o644, Typeflag: tar.TypeReg, ModTime: time.Unix(1704067200, 0)}); err != nil {
-			t.Fatal(err)
+	return testinfra.WriteTar(t, filepath.Join(t.TempDir(), "many.tar"), func(tw *tar.Writer) {
+		for i := 0; i < n; i++ {
+			if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("d%03d/f%06d", i/1000, i), Mode: 0o644, Typeflag: tar.TypeReg, ModTime: time.Unix(1704067200, 0)}); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	})
 }
 
 // bigFileTar is a layer of one regular file of size bytes.
 func bigFileTar(t *testing.T, size int) string {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: "big.bin", Mode: 0o644, Size: int64(size), Typeflag: tar.TypeReg}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tw.Write(bytes.Repeat([]byte("a"), size)); err != nil {
-		t.Fatal(err)
-	}
-	tw.Close()
-	p := filepath.Join(t.TempDir(), "big.tar")
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return testinfra.WriteTar(t, filepath.Join(t.TempDir(), "big.tar"), func(tw *tar.Writer) {
+		if err := tw.WriteHeader(&tar.Header{Name: "big.bin", Mode: 0o644, Size: int64(size), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(bytes.Repeat([]byte("a"), size)); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // paxHeavyTar is a layer of n empty files, each with a 4 KiB PAX header: the
 // stream is big while the declared sizes are all zero.
 func paxHeavyTar(t *testing.T, n int) string {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for i := 0; i < n; i++ {
-		hdr := &tar.Header{Name: fmt.Sprintf("f%05d", i), Mode: 0o644, Typeflag: tar.TypeReg, Format: tar.FormatPAX,
-			PAXRecords: map[string]string{"comment": strings.Repeat("z", 4096)}}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
+	return testinfra.WriteTar(t, filepath.Join(t.TempDir(), "pax.tar"), func(tw *tar.Writer) {
+		for i := 0; i < n; i++ {
+			hdr := &tar.Header{Name: fmt.Sprintf("f%05d", i), Mode: 0o644, Typeflag: tar.TypeReg, Format: tar.FormatPAX,
+				PAXRecords: map[string]string{"comment": strings.Repeat("z", 4096)}}
+			if err := tw.WriteHeader(hdr); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	tw.Close()
-	p := filepath.Join(t.TempDir(), "pax.tar")
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	})
 }
 
 // ociDir writes an OCI layout of an image made of layers.
 func ociDir(t *testing.T, layers ...string) catalog.ImageSource {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "layout")
-	lp, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lp.AppendImage(testinfra.ImageFromLayers(t, layers...)); err != nil {
-		t.Fatal(err)
-	}
-	return catalog.ImageSource{Kind: catalog.SourceOCIDir, Path: dir}
+	return catalog.ImageSource{Kind: catalog.SourceOCIDir, Path: testinfra.OCILayout(t, testinfra.ImageFromLayers(t, layers...), "")}
 }
 
 func countEntries(t *testing.T, tarPath string) int {
@@ -190,7 +154,7 @@ func TestLimits(t *testing.T) {
 	fixtureSrc := ociDir(t, fixtureTar)
 
 	sparseDir := t.TempDir()
-	writeFile(t, filepath.Join(sparseDir, "requirements.txt"), "flask==2.0.0\n")
+	testinfra.WriteFile(t, filepath.Join(sparseDir, "requirements.txt"), "flask==2.0.0\n", 0o644)
 	f, err := os.Create(filepath.Join(sparseDir, "huge.img"))
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +165,7 @@ func TestLimits(t *testing.T) {
 	f.Close()
 	manyDir := t.TempDir()
 	for i := 0; i < 300; i++ {
-		writeFile(t, filepath.Join(manyDir, fmt.Sprintf("f%03d", i)), "")
+		testinfra.WriteFile(t, filepath.Join(manyDir, fmt.Sprintf("f%03d", i)), "", 0o644)
 	}
 
 	for _, tc := range []struct {

@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/secure-gates/secure-gates/pkg/atomicfile"
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/gitcmd"
 	"github.com/secure-gates/secure-gates/pkg/netretry"
@@ -223,9 +224,7 @@ func GitOps(ctx context.Context, opts GitOpsOptions) (*GitOpsResult, error) {
 	if opts.Branch == "" {
 		opts.Branch = "main"
 	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = DefaultPushAttempts
-	}
+	opts.MaxAttempts = bounds.Or(opts.MaxAttempts, DefaultPushAttempts)
 	if opts.Git == "" {
 		opts.Git = "git"
 	}

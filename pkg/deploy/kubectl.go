@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 )
@@ -110,23 +111,12 @@ func Kubectl(ctx context.Context, opts KubectlOptions) (*KubectlResult, error) {
 	if opts.RolloutTimeout == 0 {
 		opts.RolloutTimeout = 5 * time.Minute
 	}
-	if opts.PollInterval <= 0 {
-		opts.PollInterval = 2 * time.Second
-	}
-	cs, err := clientset(opts)
-	if err != nil {
-		return nil, err
-	}
-	w := workload{cs: cs, kind: kind, name: name, ns: opts.Namespace}
-	spec, selector, want, err := w.podSpec(ctx)
+	opts.PollInterval = bounds.Or(opts.PollInterval, 2*time.Second)
+	w, c, err := openWorkload(ctx, opts, kind, name)
 	if err != nil {
 		return nil, err
 	}
 	res := &KubectlResult{Kind: kind, Name: name, Namespace: opts.Namespace}
-	c, err := pickContainer(spec, opts.Container, opts.Workload)
-	if err != nil {
-		return nil, err
-	}
 	res.Container, res.Previous = c.Name, c.Image
 	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
 		"containers": []any{map[string]any{"name": c.Name, "image": opts.Image.String()}}}}}})
@@ -159,12 +149,42 @@ func Kubectl(ctx context.Context, opts KubectlOptions) (*KubectlResult, error) {
 	}
 	res.RolledOut = true
 	// What runs: the image IDs the workload's pods report for the container.
-	pods, note, err := w.readBack(ctx, selector, want, c.Name, opts.Image, opts.RolloutTimeout, opts.PollInterval)
+	pods, note, err := w.readBack(ctx, w.selector, w.want, c.Name, opts.Image, opts.RolloutTimeout, opts.PollInterval)
 	res.Pods, res.ReadBack = pods, note
 	if err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// openWorkload connects as opts says and reads the workload kind/name in
+// opts.Namespace, with the container of its pod template that opts.Container
+// names (or its only one).
+func openWorkload(ctx context.Context, opts KubectlOptions, kind, name string) (*liveWorkload, corev1.Container, error) {
+	cs, err := clientset(opts)
+	if err != nil {
+		return nil, corev1.Container{}, err
+	}
+	w := &liveWorkload{workload: workload{cs: cs, kind: kind, name: name, ns: opts.Namespace}}
+	spec, selector, want, err := w.podSpec(ctx)
+	if err != nil {
+		return nil, corev1.Container{}, err
+	}
+	w.selector, w.want = selector, want
+	c, err := pickContainer(spec, opts.Container, opts.Workload)
+	if err != nil {
+		return nil, corev1.Container{}, err
+	}
+	return w, c, nil
+}
+
+// liveWorkload is a workload as openWorkload read it.
+type liveWorkload struct {
+	workload
+	// selector is the workload's pod selector.
+	selector *metav1.LabelSelector
+	// want is the number of replicas it asks for.
+	want int32
 }
 
 // clientset connects as opts says: Config, else Kubeconfig, else in-cluster.

@@ -44,21 +44,12 @@ func RunningImage(ctx context.Context, opts KubectlOptions) (*Running, error) {
 	if opts.Namespace == "" {
 		opts.Namespace = "default"
 	}
-	cs, err := clientset(opts)
-	if err != nil {
-		return nil, err
-	}
-	w := workload{cs: cs, kind: kind, name: name, ns: opts.Namespace}
-	spec, sel, want, err := w.podSpec(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c, err := pickContainer(spec, opts.Container, opts.Workload)
+	w, c, err := openWorkload(ctx, opts, kind, name)
 	if err != nil {
 		return nil, err
 	}
 	where := fmt.Sprintf("%s/%s in %s", kind, name, opts.Namespace)
-	if want == 0 {
+	if w.want == 0 {
 		return nil, errkind.Policy(fmt.Errorf("kubectl: %s is scaled to zero: it runs no image to name", where))
 	}
 	done, status, err := w.rolledOut(ctx)
@@ -68,10 +59,10 @@ func RunningImage(ctx context.Context, opts KubectlOptions) (*Running, error) {
 	if !done {
 		return nil, errkind.Policy(fmt.Errorf("kubectl: %s is still rolling out (%s): the environment may run more than one image; wait for the rollout, then scan and read it back again", where, status))
 	}
-	if sel == nil || len(sel.MatchLabels)+len(sel.MatchExpressions) == 0 {
+	if w.selector == nil || len(w.selector.MatchLabels)+len(w.selector.MatchExpressions) == 0 {
 		return nil, errkind.Input(fmt.Errorf("kubectl: %s has no pod selector: its pods cannot be read back", where))
 	}
-	selector, err := metav1.LabelSelectorAsSelector(sel)
+	selector, err := metav1.LabelSelectorAsSelector(w.selector)
 	if err != nil {
 		return nil, errkind.Input(fmt.Errorf("kubectl: %s selector: %w", where, err))
 	}

@@ -108,19 +108,14 @@ type Index struct {
 	OutsideScope []OutsideControl `json:"outsideThisBundle"`
 }
 
-// UsedException is an exception that waived findings in the verification,
-// with its ticket and approver from the signed predicate.
+// UsedException is an exception that waived findings in the verification:
+// the signed predicate's fields (ticket, approver, expiry...) inline beside
+// its id, how many findings it waived and its file in the bundle.
 type UsedException struct {
-	ID             string    `json:"id"`
-	Findings       []string  `json:"findings"`
-	Scope          string    `json:"scope,omitempty"`
-	Reason         string    `json:"reason"`
-	Ticket         string    `json:"ticket"`
-	Approver       string    `json:"approver"`
-	Expires        time.Time `json:"expires,omitzero"`
-	BreakGlass     bool      `json:"breakGlass,omitempty"`
-	FindingsWaived int       `json:"findingsWaived"`
-	File           string    `json:"file"`
+	ID string `json:"id"`
+	attestation.Exception
+	FindingsWaived int    `json:"findingsWaived"`
+	File           string `json:"file"`
 }
 
 // material is everything a bundle is built from.
@@ -142,7 +137,13 @@ type attFile struct {
 	digest        string // the digest verify names it by (Input.Digest)
 	predicateType string
 	predicate     json.RawMessage
-	related       []string
+	related       []relatedFile
+}
+
+// relatedFile is a file written beside an attestation or signature (its
+// certificate, Rekor entry...), with its role in the index.
+type relatedFile struct {
+	path, role string
 }
 
 func marshal(v any) ([]byte, error) {
@@ -310,7 +311,7 @@ func nameExchange(files map[string][]byte, ex *Exchange, layers map[string]layer
 		if tr := bundleTransparency(ex.body); tr != nil {
 			p := "bundles/" + h + ".transparency.json"
 			files[p] = tr
-			a.related = append(a.related, p)
+			a.related = append(a.related, relatedFile{path: p, role: "transparency"})
 		}
 		return a
 	}
@@ -370,8 +371,7 @@ func usesOf(rep *verify.Report, atts []*attFile) (uses, error) {
 		u.exceptionFiles = append(u.exceptionFiles, a)
 		var p attestation.Exception
 		_ = json.Unmarshal(a.predicate, &p) // verified and parsed by verify already
-		u.exceptions = append(u.exceptions, UsedException{ID: e.ID, Findings: p.Findings, Scope: p.Scope, Reason: p.Reason, Ticket: p.Ticket,
-			Approver: p.Approver, Expires: p.Expires, BreakGlass: p.BreakGlass, FindingsWaived: e.FindingsWaived, File: a.path})
+		u.exceptions = append(u.exceptions, UsedException{ID: e.ID, Exception: p, FindingsWaived: e.FindingsWaived, File: a.path})
 	}
 	return u, nil
 }
@@ -412,7 +412,7 @@ func index(files map[string][]byte, m material, atts []*attFile, use map[string]
 		roleOf[a.path] = a.role
 		ptOf[a.path] = a.predicateType
 		for _, r := range a.related {
-			roleOf[r] = relatedRole(r)
+			roleOf[r.path] = r.role
 		}
 	}
 	for _, p := range paths {
@@ -446,7 +446,9 @@ func withRelated(list []*attFile, keep func(*attFile) bool) []string {
 	for _, a := range list {
 		if keep(a) {
 			out = append(out, a.path)
-			out = append(out, a.related...)
+			for _, r := range a.related {
+				out = append(out, r.path)
+			}
 		}
 	}
 	return out
@@ -547,63 +549,45 @@ func policyKeys(p *policy.Policy) []keyFile {
 
 // deriveAnnotations writes the legacy layer's signature, certificate, chain,
 // Rekor entry and RFC 3161 timestamp as files next to it.
-func deriveAnnotations(files map[string][]byte, base string, ann map[string]string) []string {
-	var out []string
-	for _, x := range []struct{ key, suffix string }{
-		{annSignature, ".sig"}, {annCert, ".cert.pem"}, {annChain, ".chain.pem"}, {annRekor, ".rekor.json"}, {annRFC3161, ".rfc3161.json"},
+func deriveAnnotations(files map[string][]byte, base string, ann map[string]string) []relatedFile {
+	var out []relatedFile
+	for _, x := range []struct{ key, suffix, role string }{
+		{annSignature, ".sig", "signature"},
+		{annCert, ".cert.pem", "certificate"},
+		{annChain, ".chain.pem", "certificate-chain"},
+		{annRekor, ".rekor.json", "rekor-entry"},
+		{annRFC3161, ".rfc3161.json", "rfc3161-timestamp"},
 	} {
 		if v, ok := ann[x.key]; ok && v != "" {
 			files[base+x.suffix] = []byte(v)
-			out = append(out, base+x.suffix)
+			out = append(out, relatedFile{path: base + x.suffix, role: x.role})
 		}
 	}
 	return out
 }
 
-func relatedRole(p string) string {
-	switch {
-	case strings.HasSuffix(p, ".sig"):
-		return "signature"
-	case strings.HasSuffix(p, ".cert.pem"):
-		return "certificate"
-	case strings.HasSuffix(p, ".chain.pem"):
-		return "certificate-chain"
-	case strings.HasSuffix(p, ".rekor.json"):
-		return "rekor-entry"
-	case strings.HasSuffix(p, ".rfc3161.json"):
-		return "rfc3161-timestamp"
-	case strings.HasSuffix(p, ".transparency.json"):
-		return "transparency"
-	}
-	return ""
+// fixedRoles are the roles of the bundle's own files in the index, the first
+// match winning; a path ending in "/" stands for every file below it.
+var fixedRoles = []struct{ path, role string }{
+	{MetaFile, "meta"},
+	{PolicyFile, "policy"},
+	{"policy/", "policy-key"},
+	{TrustedRootFile, "trusted-root"},
+	{ExchangesFile, "registry-record"},
+	{"registry/manifests/", "registry-manifest"},
+	{"registry/referrers/", "registry-referrers"},
+	{"registry/blobs/", "registry-blob"},
+	{ReportFile, "verification-report"},
+	{VSAFile, "vsa"},
+	{ExceptionsFile, "exceptions"},
+	{"sboms/", "sbom"},
 }
 
 func fixedRole(p string) string {
-	switch {
-	case p == MetaFile:
-		return "meta"
-	case p == PolicyFile:
-		return "policy"
-	case strings.HasPrefix(p, "policy/"):
-		return "policy-key"
-	case p == TrustedRootFile:
-		return "trusted-root"
-	case p == ExchangesFile:
-		return "registry-record"
-	case strings.HasPrefix(p, "registry/manifests/"):
-		return "registry-manifest"
-	case strings.HasPrefix(p, "registry/referrers/"):
-		return "registry-referrers"
-	case strings.HasPrefix(p, "registry/blobs/"):
-		return "registry-blob"
-	case p == ReportFile:
-		return "verification-report"
-	case p == VSAFile:
-		return "vsa"
-	case p == ExceptionsFile:
-		return "exceptions"
-	case strings.HasPrefix(p, "sboms/"):
-		return "sbom"
+	for _, f := range fixedRoles {
+		if p == f.path || strings.HasSuffix(f.path, "/") && strings.HasPrefix(p, f.path) {
+			return f.role
+		}
 	}
 	return "other"
 }

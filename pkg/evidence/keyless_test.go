@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigstore/sigstore-go/pkg/root"
-
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
 	"github.com/secure-gates/secure-gates/pkg/evidence"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/signing"
@@ -25,15 +24,8 @@ func TestKeylessBundle(t *testing.T) {
 	ref := oci.Ref{Repository: reg.Host + "/acme/widgets", Tag: "v1"}
 	ref.Digest = testinfra.PushRandomImage(t, ref.Repository+":"+ref.Tag)
 	ctx := context.Background()
-	sc, err := root.NewSigningConfigFromPath(st.SigningConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trBytes, err := os.ReadFile(st.TrustedRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := root.NewTrustedRootFromJSON(trBytes)
+	sc, tr := cosigntest.KeylessTrust(t, st)
+	trBytes, err := os.ReadFile(st.TrustedRoot) // recorded in the bundle as given
 	if err != nil {
 		t.Fatal(err)
 	}

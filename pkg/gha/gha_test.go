@@ -259,13 +259,18 @@ func TestMaskAndRedact(t *testing.T) {
 	}
 }
 
-func TestLogUntrusted(t *testing.T) {
+// logUntrusted returns the lines LogUntrusted writes for text.
+func logUntrusted(t *testing.T, text string) []string {
+	t.Helper()
 	var out bytes.Buffer
-	rt := gha.New(gha.Options{Stdout: &out})
-	if err := rt.LogUntrusted("hello\n::set-output name=result::pass\n::add-mask::x"); err != nil {
+	if err := gha.New(gha.Options{Stdout: &out}).LogUntrusted(text); err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	return strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+}
+
+func TestLogUntrusted(t *testing.T) {
+	lines := logUntrusted(t, "hello\n::set-output name=result::pass\n::add-mask::x")
 	if !strings.HasPrefix(lines[0], "::stop-commands::") {
 		t.Fatalf("first line %q", lines[0])
 	}
@@ -463,12 +468,7 @@ func TestLocalRendering(t *testing.T) {
 // Off a runner, untrusted text still goes inside stop-commands, with its
 // terminal control characters escaped.
 func TestLogUntrustedLocal(t *testing.T) {
-	var out bytes.Buffer
-	rt := gha.New(gha.Options{Stdout: &out})
-	if err := rt.LogUntrusted("title \x1b[31mred\n::error::x"); err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	lines := logUntrusted(t, "title \x1b[31mred\n::error::x")
 	if len(lines) != 4 || !strings.HasPrefix(lines[0], "::stop-commands::") || lines[1] != `title \x1b[31mred` || lines[2] != "::error::x" {
 		t.Errorf("wrote %q", lines)
 	}

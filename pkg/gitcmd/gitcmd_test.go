@@ -24,11 +24,15 @@ func needGit(t *testing.T) {
 
 // repo makes a repository with one commit whose own configuration tries
 // everything a repository's config can run: hooks, an fsmonitor, an external
-// diff, a pager. Each writes a marker file when run.
+// diff, a pager. Each writes a marker file when run. dir is named with its
+// symbolic links resolved, as git reports a work tree.
 func repo(t *testing.T) (dir, marker string) {
 	t.Helper()
 	needGit(t)
-	dir = t.TempDir()
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	marker = filepath.Join(t.TempDir(), "ran")
 	script := filepath.Join(t.TempDir(), "evil.sh")
 	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$0 $*\" >> "+marker+"\ncat >/dev/null 2>&1 </dev/null\nexit 0\n"), 0o755); err != nil {
@@ -134,18 +138,9 @@ func TestGitDirInEnvironmentIgnored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := filepath.EvalSymlinks(strings.TrimSpace(string(out))); got != mustEval(t, dir) {
+	if got, _ := filepath.EvalSymlinks(strings.TrimSpace(string(out))); got != dir {
 		t.Errorf("git ran in %s, want %s", got, dir)
 	}
-}
-
-func mustEval(t *testing.T, p string) string {
-	t.Helper()
-	r, err := filepath.EvalSymlinks(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
 }
 
 // TestOutputBounded: more output than MaxOutput is an error, never a

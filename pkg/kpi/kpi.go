@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -405,7 +406,7 @@ func (c *computer) history(ctx context.Context) error {
 	for _, d := range c.order {
 		repos[d.ref.Repository] = true
 	}
-	for _, repo := range sortedKeys(repos) {
+	for _, repo := range slices.Sorted(maps.Keys(repos)) {
 		hist, err := c.o.History(ctx, repo, c.o.MaxHistory)
 		if err != nil {
 			return err
@@ -757,13 +758,4 @@ func (c *computer) remediation(d *digestInfo, ids []string, det *Detection) {
 	t := best.Time
 	s := t.Sub(det.Detected).Seconds()
 	det.Remediated, det.RemediatedBy, det.RemediatedDigest, det.TTRSeconds = &t, best.Digest, bestDigest, &s
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -29,6 +29,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 )
 
 // Defaults of Options.
@@ -73,24 +75,12 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Attempts <= 0 {
-		o.Attempts = DefaultAttempts
-	}
-	if o.Backoff <= 0 {
-		o.Backoff = DefaultBackoff
-	}
-	if o.MaxDelay <= 0 {
-		o.MaxDelay = DefaultMaxDelay
-	}
-	if o.DialTimeout <= 0 {
-		o.DialTimeout = DefaultDialTimeout
-	}
-	if o.TLSHandshakeTimeout <= 0 {
-		o.TLSHandshakeTimeout = DefaultTLSHandshakeTimeout
-	}
-	if o.ResponseHeaderTimeout <= 0 {
-		o.ResponseHeaderTimeout = DefaultResponseHeaderTimeout
-	}
+	o.Attempts = bounds.Or(o.Attempts, DefaultAttempts)
+	o.Backoff = bounds.Or(o.Backoff, DefaultBackoff)
+	o.MaxDelay = bounds.Or(o.MaxDelay, DefaultMaxDelay)
+	o.DialTimeout = bounds.Or(o.DialTimeout, DefaultDialTimeout)
+	o.TLSHandshakeTimeout = bounds.Or(o.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
+	o.ResponseHeaderTimeout = bounds.Or(o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout)
 	if o.Sleep == nil {
 		o.Sleep = Sleep
 	}

@@ -68,11 +68,7 @@ func TestDASTRequirementFields(t *testing.T) {
 			if err == nil {
 				t.Fatalf("loaded %+v; want an error", p.Require)
 			}
-			for _, w := range tc.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not say %q", err, w)
-				}
-			}
+			wantRefusal(t, err, tc.wantErr...)
 			probs := Problems(err)
 			if len(probs) != 1 || probs[0].Line != tc.wantLine {
 				for _, pr := range probs {

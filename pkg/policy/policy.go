@@ -374,7 +374,7 @@ func Parse(data []byte, opts Options) (*Policy, error) {
 		return nil, errkind.Input(errors.New("policy is empty"))
 	}
 	idx := indexFields(&doc)
-	if errs := checkStrict(&doc, idx); len(errs) > 0 {
+	if errs := checkStrict(&doc); len(errs) > 0 {
 		return nil, errkind.Input(errors.Join(errs...))
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -867,7 +867,7 @@ func readKey(path, base string) ([]byte, crypto.PublicKey, error) {
 	}
 	for _, el := range strings.Split(filepath.ToSlash(path), "/") {
 		if el == ".." {
-			return nil, nil, fmt.Errorf("%q leaves the policy's folder (a .. element): give a path inside %s without .. (or use a KMS URI)", path, base)
+			return nil, nil, fmt.Errorf("%q leaves the key folder %s (a .. element): key paths are relative to it (the workspace in the actions); give a path inside it without .. (or use a KMS URI)", path, base)
 		}
 	}
 	root, err := os.OpenRoot(base)
@@ -878,7 +878,7 @@ func readKey(path, base string) ([]byte, crypto.PublicKey, error) {
 	st, err := root.Stat(path)
 	if err != nil {
 		if strings.Contains(err.Error(), "escapes") {
-			return nil, nil, fmt.Errorf("%q leaves the policy's folder through a symbolic link: put the key file itself inside %s (or use a KMS URI)", path, base)
+			return nil, nil, fmt.Errorf("%q leaves the key folder %s through a symbolic link: put the key file itself inside it (or use a KMS URI)", path, base)
 		}
 		return nil, nil, fmt.Errorf("reading public key: %w", err)
 	}

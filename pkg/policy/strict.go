@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,23 +17,22 @@ import (
 
 // checkStrict walks the parsed document and returns one FieldError per refused
 // construct, each naming the line, the construct and what to write instead.
-func checkStrict(doc *yaml.Node, idx fieldIndex) []error {
+func checkStrict(doc *yaml.Node) []error {
 	var errs []error
-	var walk func(n *yaml.Node, path string)
-	walk = func(n *yaml.Node, path string) {
-		if n == nil {
-			return
-		}
-		where := path
-		if where == "" {
-			where = "the document"
-		}
+	walkFields(doc, func(n *yaml.Node, path string, at fieldPos) bool {
+		where := cmp.Or(path, "the document")
 		add := func(format string, args ...any) {
 			errs = append(errs, &FieldError{Field: where, Line: n.Line, Msg: fmt.Sprintf("line %d: ", n.Line) + fmt.Sprintf(format, args...)})
 		}
+		if at == atKey && n.Kind == yaml.ScalarNode && n.Value == "<<" && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
+			// Named by the mapping it stands in; its value is not walked.
+			where = cmp.Or(strings.TrimSuffix(strings.TrimSuffix(path, "<<"), "."), "the document")
+			add("the merge key << is not allowed: write each field out where it applies (a policy file has no merge keys)")
+			return false
+		}
 		if n.Kind == yaml.AliasNode {
 			add("the alias *%s is not allowed: write the value out in full (a policy file has no anchors or aliases)", n.Value)
-			return
+			return true // nothing under it; a key's value is still checked
 		}
 		if n.Anchor != "" {
 			add("the anchor &%s is not allowed: remove it and write the values out in full (a policy file has no anchors or aliases)", n.Anchor)
@@ -40,34 +40,56 @@ func checkStrict(doc *yaml.Node, idx fieldIndex) []error {
 		if n.Style&yaml.TaggedStyle != 0 {
 			add("the tag %s is not allowed: remove it and write the value as plain text (a policy file has no YAML tags)", n.Tag)
 		}
+		return true
+	})
+	return errs
+}
+
+// fieldPos is where walkFields met a node.
+type fieldPos int
+
+const (
+	atDocument fieldPos = iota // the document node itself
+	atItem                     // an item of a sequence
+	atKey                      // a key of a mapping
+	atValue                    // a value of a mapping
+)
+
+// walkFields calls visit for doc and every node under it, with the path of the
+// field the node is part of as errors name fields ("identities[0].subject-regexp";
+// "" for the document): a sequence's items add their index to the path, a
+// mapping's keys and values the key's text. visit returns false to skip what is
+// under the node and, for a key, its value.
+func walkFields(doc *yaml.Node, visit func(n *yaml.Node, path string, at fieldPos) bool) {
+	var walk func(n *yaml.Node, path string, at fieldPos) bool
+	walk = func(n *yaml.Node, path string, at fieldPos) bool {
+		if n == nil || !visit(n, path, at) {
+			return false
+		}
 		switch n.Kind {
 		case yaml.DocumentNode:
 			for _, c := range n.Content {
-				walk(c, path)
+				walk(c, path, atValue)
 			}
 		case yaml.SequenceNode:
 			for i, c := range n.Content {
-				walk(c, fmt.Sprintf("%s[%d]", path, i))
+				walk(c, fmt.Sprintf("%s[%d]", path, i), atItem)
 			}
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
-				if k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
-					errs = append(errs, &FieldError{Field: where, Line: k.Line,
-						Msg: fmt.Sprintf("line %d: ", k.Line) + "the merge key << is not allowed: write each field out where it applies (a policy file has no merge keys)"})
-					continue
-				}
 				child := k.Value
 				if path != "" {
 					child = path + "." + k.Value
 				}
-				walk(k, child)
-				walk(v, child)
+				if walk(k, child, atKey) {
+					walk(v, child, atValue)
+				}
 			}
 		}
+		return true
 	}
-	walk(doc, "")
-	return errs
+	walk(doc, "", atDocument)
 }
 
 // fieldIndex maps a field path as errors name it ("identities[0].subject-regexp")
@@ -77,37 +99,17 @@ type fieldIndex map[string]int
 // indexFields records the line of every mapping key and sequence item.
 func indexFields(doc *yaml.Node) fieldIndex {
 	idx := fieldIndex{}
-	var walk func(n *yaml.Node, path string)
-	walk = func(n *yaml.Node, path string) {
-		if n == nil {
-			return
-		}
-		switch n.Kind {
-		case yaml.DocumentNode:
-			for _, c := range n.Content {
-				walk(c, path)
-			}
-		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				p := fmt.Sprintf("%s[%d]", path, i)
-				idx[p] = c.Line
-				walk(c, p)
-			}
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k := n.Content[i]
-				p := k.Value
-				if path != "" {
-					p = path + "." + k.Value
-				}
-				if _, dup := idx[p]; !dup {
-					idx[p] = k.Line
-				}
-				walk(n.Content[i+1], p)
+	walkFields(doc, func(n *yaml.Node, path string, at fieldPos) bool {
+		switch at {
+		case atItem:
+			idx[path] = n.Line
+		case atKey:
+			if _, dup := idx[path]; !dup {
+				idx[path] = n.Line
 			}
 		}
-	}
-	walk(doc, "")
+		return true
+	})
 	return idx
 }
 

@@ -1,22 +1,19 @@
 package rescan
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 )
 
 func TestReadFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return testinfra.WriteFile(t, filepath.Join(dir, name), content, 0o644)
 	}
 	cdx := write("bom.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[
 {"type":"library","bom-ref":"a","name":"lodash","version":"4.17.20","purl":"pkg:npm/lodash@4.17.20"}]}`)

@@ -2,9 +2,11 @@ package sarif
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 )
 
@@ -22,6 +24,21 @@ func assertSchemaValid(t testing.TB, name string, data []byte) {
 			msg = msg[:3000] + "..."
 		}
 		t.Errorf("%s is not valid SARIF 2.1.0: %s", name, msg)
+	}
+}
+
+// wantInputError fails t unless err is an input error (exit 2) whose message
+// contains want; what names the call, for the message when there is no error.
+func wantInputError(t testing.TB, err error, what, want string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s accepted the input, want an error containing %q", what, want)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not contain %q", err, want)
+	}
+	if errkind.Of(err) != errkind.KindInput {
+		t.Errorf("error kind = %v, want input", errkind.Of(err))
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	gosarif "github.com/owenrumney/go-sarif/v2/sarif"
 
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 )
 
@@ -81,31 +82,16 @@ func GitHubLimits() Limits {
 
 func (l Limits) withDefaults() Limits {
 	d := GitHubLimits()
-	if l.MaxGzipBytes <= 0 {
-		l.MaxGzipBytes = d.MaxGzipBytes
+	return Limits{
+		MaxGzipBytes:                    bounds.Or(l.MaxGzipBytes, d.MaxGzipBytes),
+		MaxRunsPerFile:                  bounds.Or(l.MaxRunsPerFile, d.MaxRunsPerFile),
+		MaxResultsPerRun:                bounds.Or(l.MaxResultsPerRun, d.MaxResultsPerRun),
+		MaxRulesPerRun:                  bounds.Or(l.MaxRulesPerRun, d.MaxRulesPerRun),
+		MaxExtensionsPerRun:             bounds.Or(l.MaxExtensionsPerRun, d.MaxExtensionsPerRun),
+		MaxThreadFlowLocationsPerResult: bounds.Or(l.MaxThreadFlowLocationsPerResult, d.MaxThreadFlowLocationsPerResult),
+		MaxLocationsPerResult:           bounds.Or(l.MaxLocationsPerResult, d.MaxLocationsPerResult),
+		MaxTagsPerRule:                  bounds.Or(l.MaxTagsPerRule, d.MaxTagsPerRule),
 	}
-	if l.MaxRunsPerFile <= 0 {
-		l.MaxRunsPerFile = d.MaxRunsPerFile
-	}
-	if l.MaxResultsPerRun <= 0 {
-		l.MaxResultsPerRun = d.MaxResultsPerRun
-	}
-	if l.MaxRulesPerRun <= 0 {
-		l.MaxRulesPerRun = d.MaxRulesPerRun
-	}
-	if l.MaxExtensionsPerRun <= 0 {
-		l.MaxExtensionsPerRun = d.MaxExtensionsPerRun
-	}
-	if l.MaxThreadFlowLocationsPerResult <= 0 {
-		l.MaxThreadFlowLocationsPerResult = d.MaxThreadFlowLocationsPerResult
-	}
-	if l.MaxLocationsPerResult <= 0 {
-		l.MaxLocationsPerResult = d.MaxLocationsPerResult
-	}
-	if l.MaxTagsPerRule <= 0 {
-		l.MaxTagsPerRule = d.MaxTagsPerRule
-	}
-	return l
 }
 
 // Document is one SARIF file produced by Pack, within the limits.

@@ -50,6 +50,7 @@ func readDoc(t *testing.T, d Document, lim Limits) *gosarif.Report {
 }
 
 func TestPackSplitsRunOverResultLimit(t *testing.T) {
+	t.Parallel()
 	run := manyResults("grype", "deps", MaxResultsPerRun+1)
 	docs, err := Pack([]Run{run}, Options{})
 	if err != nil {
@@ -109,15 +110,7 @@ func TestPackPutsTwentyRunsPerDocument(t *testing.T) {
 func TestPackRefusesDuplicateToolAndCategory(t *testing.T) {
 	runs := []Run{manyResults("grype", "deps", 1), manyResults("gitleaks", "deps", 1), manyResults("grype", "deps/", 1)}
 	_, err := Pack(runs, Options{})
-	if err == nil {
-		t.Fatal("Pack accepted two grype runs with category deps")
-	}
-	if !strings.Contains(err.Error(), `runs 0 and 2 both have tool "grype" category "deps"`) {
-		t.Errorf("error %q does not name the duplicate runs", err)
-	}
-	if errkind.Of(err) != errkind.KindInput {
-		t.Errorf("error kind = %v, want input", errkind.Of(err))
-	}
+	wantInputError(t, err, "Pack of two grype runs with category deps", `runs 0 and 2 both have tool "grype" category "deps"`)
 }
 
 func TestPackRefusesSplitCategoryCollision(t *testing.T) {
@@ -209,6 +202,7 @@ func TestPackRefusesWhatSplittingCannotFix(t *testing.T) {
 // At GitHub's real 10 MB limit: a result too large for any document is
 // refused by Pack, and Upload refuses such a document before sending it.
 func TestRealSizeLimit(t *testing.T) {
+	t.Parallel()
 	run := manyResults("scanner", "huge", 1)
 	run.Results[0].Message = randomText(t, 14_000_000) // ~10.6 MB gzipped
 	rep, err := Build([]Run{run}, Options{})

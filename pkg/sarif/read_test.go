@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/secure-gates/secure-gates/pkg/errkind"
 )
 
 func TestReadGolden(t *testing.T) {
@@ -59,15 +57,7 @@ func TestReadRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Read(strings.NewReader(tt.in), 1<<20)
-			if err == nil {
-				t.Fatalf("Read accepted %s", tt.in)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q lacks %q", err, tt.want)
-			}
-			if errkind.Of(err) != errkind.KindInput {
-				t.Errorf("error kind = %v, want input", errkind.Of(err))
-			}
+			wantInputError(t, err, "Read of "+tt.in, tt.want)
 		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 )
 
@@ -143,15 +144,9 @@ type WaitOptions struct {
 }
 
 func (o WaitOptions) withDefaults() WaitOptions {
-	if o.Interval <= 0 {
-		o.Interval = 5 * time.Second
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 2 * time.Minute
-	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = int(o.Timeout/o.Interval) + 1
-	}
+	o.Interval = bounds.Or(o.Interval, 5*time.Second)
+	o.Timeout = bounds.Or(o.Timeout, 2*time.Minute)
+	o.MaxAttempts = bounds.Or(o.MaxAttempts, int(o.Timeout/o.Interval)+1)
 	return o
 }
 

@@ -342,12 +342,7 @@ func TestUploadRefusesBadRequests(t *testing.T) {
 			req := f.request(doc)
 			tt.mutate(&req)
 			_, err := Upload(t.Context(), f.client, req)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err = %v, want one containing %q", err, tt.want)
-			}
-			if errkind.Of(err) != errkind.KindInput {
-				t.Errorf("error kind = %v, want input", errkind.Of(err))
-			}
+			wantInputError(t, err, "Upload", tt.want)
 		})
 	}
 }
@@ -417,12 +412,7 @@ func TestWaitForbidden(t *testing.T) {
 	f := newFakeGitHub(t)
 	f.status = []answer{{403, `{"message":"Resource not accessible by integration"}`}}
 	_, err := Wait(t.Context(), f.client, fakeOwner, fakeRepo, fakeSarifID, fastWait)
-	if err == nil || !strings.Contains(err.Error(), `"security-events: read"`) {
-		t.Fatalf("err = %v, want one naming the read permission", err)
-	}
-	if errkind.Of(err) != errkind.KindInput {
-		t.Errorf("error kind = %v, want input", errkind.Of(err))
-	}
+	wantInputError(t, err, "Wait without the read permission", `"security-events: read"`)
 	if f.requests() != 1 {
 		t.Errorf("Wait asked %d times after a 403, want 1", f.requests())
 	}

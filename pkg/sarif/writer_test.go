@@ -175,15 +175,7 @@ func TestBuildRejectsInvalidRuns(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Build(tt.mutate(sampleRuns()), Options{Root: testRoot})
-			if err == nil {
-				t.Fatalf("Build accepted the input, want an error containing %q", tt.want)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not contain %q", err, tt.want)
-			}
-			if errkind.Of(err) != errkind.KindInput {
-				t.Errorf("error kind = %v, want input", errkind.Of(err))
-			}
+			wantInputError(t, err, "Build", tt.want)
 		})
 	}
 }

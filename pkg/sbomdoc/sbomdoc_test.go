@@ -16,8 +16,6 @@ import (
 	"github.com/anchore/syft/syft/pkg"
 	"github.com/anchore/syft/syft/sbom"
 	"github.com/anchore/syft/syft/source"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/spdx/tools-golang/tagvalue"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
@@ -56,6 +54,7 @@ var subject = oci.Ref{Repository: "127.0.0.1:5000/test/app", Digest: digest}
 var volatile = regexp.MustCompile(`("(serialNumber|timestamp|created|documentNamespace)": ?)"[^"]*"`)
 
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	for _, f := range []sbomdoc.Format{sbomdoc.CycloneDXJSON, sbomdoc.SPDXJSON} {
 		t.Run(string(f), func(t *testing.T) {
 			var buf bytes.Buffer
@@ -69,6 +68,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestImagePURL(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		ref  oci.Ref
 		arch string
@@ -85,6 +85,7 @@ func TestImagePURL(t *testing.T) {
 }
 
 func TestParseFormats(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in      []string
 		want    []sbomdoc.Format
@@ -117,19 +118,13 @@ func TestParseFormats(t *testing.T) {
 // documents validate against the official schemas, every format holds the same
 // package set, and each names the image by its digest.
 func TestAllFormatsFromOneCatalog(t *testing.T) {
+	t.Parallel()
 	img := testinfra.ImageFromLayers(t, testinfra.LayerFromDir(t, testinfra.SBOMRootfs(t)))
 	d, err := img.Digest()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(t.TempDir(), "layout")
-	lp, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "registry.example/team/app:v1"})); err != nil {
-		t.Fatal(err)
-	}
+	dir := testinfra.OCILayout(t, img, "registry.example/team/app:v1")
 	res, err := catalog.Image(context.Background(), catalog.ImageSource{Kind: catalog.SourceOCIDir, Path: dir}, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -197,19 +192,15 @@ func TestAllFormatsFromOneCatalog(t *testing.T) {
 	if err := testinfra.ValidateSPDX23(t, bytes.Replace(spdxJSON, []byte(`"spdxVersion"`), []byte(`"spdxVersionX"`), 1)); err == nil {
 		t.Error("an SPDX document without spdxVersion validated")
 	}
-	var sdoc spdxDoc
-	if err := json.Unmarshal(spdxJSON, &sdoc); err != nil {
-		t.Fatal(err)
+	sdoc := testinfra.ReadSPDX(t, spdxJSON)
+	if sdoc.Version != "SPDX-2.3" {
+		t.Errorf("spdxVersion %s", sdoc.Version)
 	}
-	if sdoc.SPDXVersion != "SPDX-2.3" {
-		t.Errorf("spdxVersion %s", sdoc.SPDXVersion)
+	if !slices.Equal(sdoc.Packages, want) {
+		t.Errorf("SPDX JSON packages:\n got %q\nwant %q", sdoc.Packages, want)
 	}
-	got, root := sdoc.packages()
-	if !slices.Equal(got, want) {
-		t.Errorf("SPDX JSON packages:\n got %q\nwant %q", got, want)
-	}
-	if root != wantPURL {
-		t.Errorf("SPDX root purl %q, want %q", root, wantPURL)
+	if sdoc.RootPURL != wantPURL {
+		t.Errorf("SPDX root purl %q, want %q", sdoc.RootPURL, wantPURL)
 	}
 
 	tv, err := tagvalue.Read(bytes.NewReader(read(sbomdoc.SPDXTagValue)))
@@ -262,36 +253,8 @@ func cdxPackages(b cyclonedx.BOM) []string {
 	return out
 }
 
-type spdxDoc struct {
-	SPDXVersion string `json:"spdxVersion"`
-	Packages    []struct {
-		SPDXID       string `json:"SPDXID"`
-		Name         string `json:"name"`
-		Version      string `json:"versionInfo"`
-		ExternalRefs []struct {
-			Type    string `json:"referenceType"`
-			Locator string `json:"referenceLocator"`
-		} `json:"externalRefs"`
-	} `json:"packages"`
-}
-
-func (d spdxDoc) packages() (pkgs []string, rootPURL string) {
-	for _, p := range d.Packages {
-		if strings.HasPrefix(p.SPDXID, "SPDXRef-DocumentRoot-") {
-			for _, r := range p.ExternalRefs {
-				if r.Type == "purl" {
-					rootPURL = r.Locator
-				}
-			}
-			continue
-		}
-		pkgs = append(pkgs, p.Name+" "+p.Version)
-	}
-	slices.Sort(pkgs)
-	return pkgs, rootPURL
-}
-
 func TestWriteAllRefusesBadOutput(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,33 +36,13 @@ type editor struct {
 
 // files lists the tree's regular files (not .git), by slash path.
 func (e *editor) files() []string {
-	var out []string
-	_ = filepath.WalkDir(e.dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && d.Name() == ".git" {
-			return filepath.SkipDir
-		}
-		if d.Type().IsRegular() {
-			rel, _ := filepath.Rel(e.dir, p)
-			out = append(out, filepath.ToSlash(rel))
-		}
-		return nil
-	})
-	slices.Sort(out)
-	return out
+	e.t.Helper()
+	return testinfra.TreeFiles(e.t, e.dir)
 }
 
 func (e *editor) write(rel string, data []byte) {
 	e.t.Helper()
-	p := filepath.Join(e.dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		e.t.Fatal(err)
-	}
+	testinfra.WriteFile(e.t, filepath.Join(e.dir, filepath.FromSlash(rel)), data, 0o644)
 }
 
 // text is a few lines of source, sometimes holding a planted secret.

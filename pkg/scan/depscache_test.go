@@ -92,13 +92,7 @@ func depsScanLoads(t *testing.T, o Options) ([]byte, bool, error) {
 
 func edit(t *testing.T, dir, p, content string) {
 	t.Helper()
-	full := filepath.Join(dir, filepath.FromSlash(p))
-	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testinfra.WriteFile(t, filepath.Join(dir, filepath.FromSlash(p)), content, 0o644)
 }
 
 // TestDepsCacheWarmIsCold: after an edit of the scanned tree (or of the DB,

@@ -23,13 +23,9 @@ func secretsOpts(maxBytes int64) secrets.Options { return secrets.Options{MaxFil
 // reports success.
 func sarifInput(t *testing.T, dir string, ran bool) string {
 	t.Helper()
-	p := filepath.Join(dir, fmt.Sprintf("semgrep-%v.sarif", ran))
 	doc := fmt.Sprintf(`{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Semgrep OSS","semanticVersion":"1.97.0"}},
 "invocations":[{"executionSuccessful":%v,"toolExecutionNotifications":[]}],"results":[]}]}`, ran)
-	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return testinfra.WriteFile(t, filepath.Join(dir, fmt.Sprintf("semgrep-%v.sarif", ran)), doc, 0o644)
 }
 
 // Observation 12 of issue 13: scanners: deps with the DB unobtainable and
@@ -171,21 +167,12 @@ func btoi(b bool) int {
 // code-scan predicate, counted and named.
 func TestNotScannedInPredicate(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	for name, data := range map[string]string{
+	dir := testinfra.WriteTree(t, t.TempDir(), map[string]string{
 		"big.txt":             strings.Repeat("x", 100),
 		"dist/app.zip":        "PK\x03\x04\x14\x00\x00\x00\x08\x00 aws",
 		"small.txt":           "hello\n",
 		"node_modules/a/a.js": "var a;\n",
-	} {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	res, err := Run(context.Background(), Options{Root: dir, Scanners: []string{Secrets}, Now: clock,
 		Secrets: secretsOpts(50)})
 	if err != nil {

@@ -203,11 +203,7 @@ func scanIaC(ctx context.Context, t *target) (part, error) {
 	if err != nil {
 		return part{}, fmt.Errorf("iac scanner: %w", err)
 	}
-	var ids []string
-	for _, r := range iac.Rules() {
-		ids = append(ids, r.ID)
-	}
-	return ran(ScannerRun{Name: IaC, Tool: IaCTool, Version: IaCVersion, Rules: ids}, fs), nil
+	return ran(ScannerRun{Name: IaC, Tool: IaCTool, Version: IaCVersion, Rules: ruleIDs(iac.Rules())}, fs), nil
 }
 
 func scanLicense(_ context.Context, t *target) (part, error) {
@@ -215,11 +211,16 @@ func scanLicense(_ context.Context, t *target) (part, error) {
 	if err != nil {
 		return part{}, fmt.Errorf("license check: %w", err)
 	}
+	return ran(ScannerRun{Name: License, Tool: LicenseTool, Version: LicenseVersion, Rules: ruleIDs(license.Rules())}, fs), nil
+}
+
+// ruleIDs are the ids of rules, in order.
+func ruleIDs(rules []finding.Rule) []string {
 	var ids []string
-	for _, r := range license.Rules() {
+	for _, r := range rules {
 		ids = append(ids, r.ID)
 	}
-	return ran(ScannerRun{Name: License, Tool: LicenseTool, Version: LicenseVersion, Rules: ids}, fs), nil
+	return ids
 }
 
 func startDepsDB(ctx context.Context, t *target) (err error) {

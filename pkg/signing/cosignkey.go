@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/crypto/nacl/secretbox"
 
-	"github.com/secure-gates/secure-gates/internal/scrypt"
+	"github.com/secure-gates/secure-gates/internal/third_party/forked/scrypt"
 )
 
 // The parameters securesystemslib's encrypted package (the format of
@@ -17,9 +17,9 @@ var cosignKDFParams = []struct{ N, R, P int }{{1 << 15, 8, 1}, {1 << 16, 8, 1}, 
 // decryptCosignKey opens the body of an ENCRYPTED SIGSTORE PRIVATE KEY (or
 // ENCRYPTED COSIGN PRIVATE KEY) block, as securesystemslib's
 // encrypted.Decrypt does: scrypt derives the nacl/secretbox key from the
-// password. The derivation uses internal/scrypt, whose output is x/crypto's but
-// which is a third faster; secretbox authenticates the result, so a wrong
-// password fails rather than yielding a wrong key.
+// password. The derivation uses internal/third_party/forked/scrypt, whose
+// output is x/crypto's but which is a third faster; secretbox authenticates
+// the result, so a wrong password fails rather than yielding a wrong key.
 func decryptCosignKey(body, password []byte) ([]byte, error) {
 	var d struct {
 		KDF struct {

@@ -5,9 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sigstore/sigstore-go/pkg/root"
-
 	"github.com/secure-gates/secure-gates/internal/testinfra"
+	"github.com/secure-gates/secure-gates/internal/testinfra/cosigntest"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/signing"
 )
@@ -18,14 +17,7 @@ func TestKeylessAgainstLocalStack(t *testing.T) {
 	t.Parallel()
 	st := testinfra.StartSigstore(t, testinfra.SigstoreOptions{})
 	reg := testinfra.StartRegistry(t)
-	sc, err := root.NewSigningConfigFromPath(st.SigningConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := root.NewTrustedRootFromPath(st.TrustedRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc, tr := cosigntest.KeylessTrust(t, st)
 	ctx := context.Background()
 	identity := []string{"--certificate-oidc-issuer", st.Issuer, "--certificate-identity-regexp", "^https://github.com/acme/widgets/"}
 	wrong := []string{"--certificate-oidc-issuer", st.Issuer, "--certificate-identity-regexp", "^https://github.com/evil/"}

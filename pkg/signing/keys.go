@@ -70,9 +70,8 @@ func (id Identity) String() string {
 
 // keyPair is a sign.Keypair over a crypto.Signer loaded from a PEM key.
 type keyPair struct {
+	publicKey
 	priv crypto.Signer
-	alg  signature.AlgorithmDetails
-	hint []byte
 }
 
 var _ sign.Keypair = (*keyPair)(nil)
@@ -85,29 +84,57 @@ func newKeyPair(priv crypto.Signer) (*keyPair, error) {
 	default:
 		return nil, fmt.Errorf("unsupported key type %T", pub)
 	}
-	details, err := signature.GetDefaultPublicKeyDetails(priv.Public())
+	pk, err := newPublicKey(priv.Public())
 	if err != nil {
 		return nil, err
+	}
+	return &keyPair{publicKey: pk, priv: priv}, nil
+}
+
+// SignData hashes data with the key's hash and signs the digest.
+func (k *keyPair) SignData(_ context.Context, data []byte) ([]byte, []byte, error) {
+	digest, hf := k.digest(data)
+	sig, err := k.priv.Sign(rand.Reader, digest, hf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sig, digest, nil
+}
+
+// publicKey is the half of a sign.Keypair that the public key decides, shared
+// by the PEM and the KMS key pairs: algorithm, hint and PEM.
+type publicKey struct {
+	pub  crypto.PublicKey
+	alg  signature.AlgorithmDetails
+	hint []byte
+}
+
+// newPublicKey reads pub's default algorithm; the hint is the base64 sha256 of
+// its PKIX DER, as cosign's.
+func newPublicKey(pub crypto.PublicKey) (publicKey, error) {
+	details, err := signature.GetDefaultPublicKeyDetails(pub)
+	if err != nil {
+		return publicKey{}, err
 	}
 	alg, err := signature.GetAlgorithmDetails(details)
 	if err != nil {
-		return nil, err
+		return publicKey{}, err
 	}
-	der, err := x509.MarshalPKIXPublicKey(priv.Public())
+	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		return nil, err
+		return publicKey{}, err
 	}
 	sum := sha256.Sum256(der)
-	return &keyPair{priv: priv, alg: alg, hint: []byte(base64.StdEncoding.EncodeToString(sum[:]))}, nil
+	return publicKey{pub: pub, alg: alg, hint: []byte(base64.StdEncoding.EncodeToString(sum[:]))}, nil
 }
 
-func (k *keyPair) GetHashAlgorithm() protocommon.HashAlgorithm { return k.alg.GetProtoHashType() }
-func (k *keyPair) GetSigningAlgorithm() protocommon.PublicKeyDetails {
+func (k *publicKey) GetHashAlgorithm() protocommon.HashAlgorithm { return k.alg.GetProtoHashType() }
+func (k *publicKey) GetSigningAlgorithm() protocommon.PublicKeyDetails {
 	return k.alg.GetSignatureAlgorithm()
 }
-func (k *keyPair) GetHint() []byte                { return k.hint }
-func (k *keyPair) GetPublicKey() crypto.PublicKey { return k.priv.Public() }
-func (k *keyPair) GetKeyAlgorithm() string {
+func (k *publicKey) GetHint() []byte                { return k.hint }
+func (k *publicKey) GetPublicKey() crypto.PublicKey { return k.pub }
+func (k *publicKey) GetKeyAlgorithm() string {
 	switch k.alg.GetKeyType() {
 	case signature.ECDSA:
 		return "ECDSA"
@@ -116,22 +143,17 @@ func (k *keyPair) GetKeyAlgorithm() string {
 	}
 	return ""
 }
-func (k *keyPair) GetPublicKeyPem() (string, error) {
-	b, err := cryptoutils.MarshalPublicKeyToPEM(k.priv.Public())
+func (k *publicKey) GetPublicKeyPem() (string, error) {
+	b, err := cryptoutils.MarshalPublicKeyToPEM(k.pub)
 	return string(b), err
 }
 
-// SignData hashes data with the key's hash and signs the digest.
-func (k *keyPair) SignData(_ context.Context, data []byte) ([]byte, []byte, error) {
+// digest hashes data with the key's hash, which it returns too.
+func (k *publicKey) digest(data []byte) ([]byte, crypto.Hash) {
 	hf := k.alg.GetHashType()
 	h := hf.New()
 	h.Write(data)
-	digest := h.Sum(nil)
-	sig, err := k.priv.Sign(rand.Reader, digest, hf)
-	if err != nil {
-		return nil, nil, err
-	}
-	return sig, digest, nil
+	return h.Sum(nil), hf
 }
 
 // Key is a signing key given as Options.SigningKey: a PEM private key or a KMS

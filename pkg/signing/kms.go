@@ -3,9 +3,6 @@ package signing
 import (
 	"context"
 	"crypto"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,9 +10,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	vault "github.com/hashicorp/vault/api"
-	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	"github.com/sigstore/sigstore-go/pkg/sign"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/kms"
 	"github.com/sigstore/sigstore/pkg/signature/options"
@@ -64,11 +59,9 @@ func kmsProvider(key string) (kmsScheme, bool) {
 // kmsKeyPair is a sign.Keypair whose private key lives in a KMS: every
 // signature is one request to it.
 type kmsKeyPair struct {
-	uri  string
-	sv   kms.SignerVerifier
-	pub  crypto.PublicKey
-	alg  signature.AlgorithmDetails
-	hint []byte
+	publicKey
+	uri string
+	sv  kms.SignerVerifier
 }
 
 var _ sign.Keypair = (*kmsKeyPair)(nil)
@@ -94,48 +87,19 @@ func loadKMSKey(ctx context.Context, uri string) (*kmsKeyPair, error) {
 	if err != nil {
 		return nil, classifyKMS(fmt.Sprintf("key %s: fetching the public key from %s", uri, p.name), err)
 	}
-	details, err := signature.GetDefaultPublicKeyDetails(pub)
+	pk, err := newPublicKey(pub)
 	if err != nil {
 		return nil, errkind.Input(fmt.Errorf("key %s: %w", uri, err))
 	}
-	alg, err := signature.GetAlgorithmDetails(details)
-	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("key %s: %w", uri, err))
-	}
-	if alg.GetKeyType() != signature.ECDSA && alg.GetKeyType() != signature.RSA {
+	if pk.alg.GetKeyType() != signature.ECDSA && pk.alg.GetKeyType() != signature.RSA {
 		return nil, errkind.Input(fmt.Errorf("key %s: %T keys are not supported; use an ECDSA P-256 key", uri, pub))
 	}
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("key %s: %w", uri, err))
-	}
-	sum := sha256.Sum256(der)
-	return &kmsKeyPair{uri: uri, sv: sv, pub: pub, alg: alg, hint: []byte(base64.StdEncoding.EncodeToString(sum[:]))}, nil
-}
-
-func (k *kmsKeyPair) GetHashAlgorithm() protocommon.HashAlgorithm { return k.alg.GetProtoHashType() }
-func (k *kmsKeyPair) GetSigningAlgorithm() protocommon.PublicKeyDetails {
-	return k.alg.GetSignatureAlgorithm()
-}
-func (k *kmsKeyPair) GetHint() []byte                { return k.hint }
-func (k *kmsKeyPair) GetPublicKey() crypto.PublicKey { return k.pub }
-func (k *kmsKeyPair) GetKeyAlgorithm() string {
-	if k.alg.GetKeyType() == signature.RSA {
-		return "RSA"
-	}
-	return "ECDSA"
-}
-func (k *kmsKeyPair) GetPublicKeyPem() (string, error) {
-	b, err := cryptoutils.MarshalPublicKeyToPEM(k.pub)
-	return string(b), err
+	return &kmsKeyPair{publicKey: pk, uri: uri, sv: sv}, nil
 }
 
 // SignData hashes data with the key's hash and has the KMS sign the digest.
 func (k *kmsKeyPair) SignData(ctx context.Context, data []byte) ([]byte, []byte, error) {
-	hf := k.alg.GetHashType()
-	h := hf.New()
-	h.Write(data)
-	digest := h.Sum(nil)
+	digest, hf := k.digest(data)
 	sig, err := k.sv.SignMessage(nil, options.WithContext(ctx), options.WithDigest(digest), options.WithCryptoSignerOpts(hf))
 	if err != nil {
 		p, _ := kmsProvider(k.uri)

@@ -164,43 +164,45 @@ func Sign(ctx context.Context, ref oci.Ref, opts Options) (*SignResult, error) {
 			if err != nil {
 				return nil, err
 			}
-			items = append(items, pending{
-				desc: "legacy signature of " + t.String(),
-				push: func() error {
-					se := ociremote.SignedUnknown(d, ro...)
-					newSE, err := mutate.AttachSignatureToEntity(se, ociSig)
-					if err != nil {
-						return errkind.Infra(fmt.Errorf("attaching the signature to %s: %w", t, err))
-					}
-					if err := ociremote.WriteSignatures(d.Repository, newSE, ro...); err != nil {
-						return oci.Classify("pushing the signature of "+t.String()+" to the registry", err)
-					}
-					return nil
-				},
-				done: func() { res.Signatures = append(res.Signatures, sig) },
-			})
+			items = append(items, res.pending("legacy signature of "+t.String(), sig, func() error { return pushLegacy(t, d, ociSig, ro) }))
 		}
 		if opts.format().bundle() {
 			sig, bundleJSON, err := s.bundleSignature(ctx, d)
 			if err != nil {
 				return nil, err
 			}
-			items = append(items, pending{
-				desc: "bundle signature of " + t.String(),
-				push: func() error {
-					if err := ociremote.WriteAttestationNewBundleFormat(d, bundleJSON, ctypes.CosignSignPredicateType, ro...); err != nil {
-						return oci.Classify("pushing the signature bundle of "+t.String()+" to the registry", err)
-					}
-					return nil
-				},
-				done: func() { res.Signatures = append(res.Signatures, sig) },
-			})
+			items = append(items, res.pending("bundle signature of "+t.String(), sig, func() error { return pushBundle(t, d, bundleJSON, ro) }))
 		}
 	}
 	if err := pushAll(items); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// pending is sig waiting to be pushed by push, added to r once it is.
+func (r *SignResult) pending(desc string, sig Signature, push func() error) pending {
+	return pending{desc: desc, push: push, done: func() { r.Signatures = append(r.Signatures, sig) }}
+}
+
+// pushLegacy attaches sig to the signatures of t (digest d) in the registry.
+func pushLegacy(t oci.Ref, d name.Digest, sig coci.Signature, ro []ociremote.Option) error {
+	newSE, err := mutate.AttachSignatureToEntity(ociremote.SignedUnknown(d, ro...), sig)
+	if err != nil {
+		return errkind.Infra(fmt.Errorf("attaching the signature to %s: %w", t, err))
+	}
+	if err := ociremote.WriteSignatures(d.Repository, newSE, ro...); err != nil {
+		return oci.Classify("pushing the signature of "+t.String()+" to the registry", err)
+	}
+	return nil
+}
+
+// pushBundle writes the signature bundle of t (digest d) as a referrer of it.
+func pushBundle(t oci.Ref, d name.Digest, bundleJSON []byte, ro []ociremote.Option) error {
+	if err := ociremote.WriteAttestationNewBundleFormat(d, bundleJSON, ctypes.CosignSignPredicateType, ro...); err != nil {
+		return oci.Classify("pushing the signature bundle of "+t.String()+" to the registry", err)
+	}
+	return nil
 }
 
 // legacySignature makes cosign's simple-signing signature of d.
@@ -286,8 +288,8 @@ func annotationsAny(m map[string]string) map[string]any {
 		return nil
 	}
 	out := make(map[string]any, len(m))
-	for _, k := range sortedKeys(m) {
-		out[k] = m[k]
+	for k, v := range m {
+		out[k] = v
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package threatmodel_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,16 +20,16 @@ func TestFillerAnswers(t *testing.T) {
 		"Cap the overlap at 24h and alert on signatures made with the old key.",
 		"The rotation runbook was dry-run in staging twice.",
 	}
-	body := func(q int, answer string) string {
-		var b strings.Builder
-		for i, question := range threatmodel.DefaultQuestions() {
-			a := real[i]
-			if i == q {
-				a = answer
-			}
-			b.WriteString("## " + question + "\n" + a + "\n\n")
+	// check puts answer under question q, the real answers under the others.
+	check := func(q int, answer string) threatmodel.Result {
+		t.Helper()
+		answers := slices.Clone(real)
+		answers[q] = answer
+		res, err := threatmodel.Check(headed(answers...), threatmodel.Options{})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return b.String()
+		return res
 	}
 	fails := []string{
 		"TBD TBD TBD TBD TBD",
@@ -56,10 +57,7 @@ func TestFillerAnswers(t *testing.T) {
 	}
 	for _, answer := range fails {
 		for q := range real {
-			res, err := threatmodel.Check(body(q, answer), threatmodel.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := check(q, answer)
 			if got := res.Questions[q]; got.Status == threatmodel.StatusAnswered {
 				t.Errorf("question %d accepted the filler %q (words %d)", q+1, answer, got.Words)
 			}
@@ -81,11 +79,7 @@ func TestFillerAnswers(t *testing.T) {
 	}
 	for _, answer := range passes {
 		for q := range real {
-			res, err := threatmodel.Check(body(q, answer), threatmodel.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := res.Questions[q]; got.Status != threatmodel.StatusAnswered {
+			if got := check(q, answer).Questions[q]; got.Status != threatmodel.StatusAnswered {
 				t.Errorf("question %d refused the real answer %q: %s", q+1, answer, got.Reason)
 			}
 		}
@@ -116,11 +110,7 @@ func TestSameAnswerUnderSeveralQuestions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var b strings.Builder
-			for i, q := range threatmodel.DefaultQuestions() {
-				b.WriteString("## " + q + "\n" + tt.answers[i] + "\n\n")
-			}
-			res, err := threatmodel.Check(b.String(), threatmodel.Options{})
+			res, err := threatmodel.Check(headed(tt.answers[:]...), threatmodel.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

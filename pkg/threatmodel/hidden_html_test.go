@@ -1,8 +1,10 @@
-package threatmodel
+package threatmodel_test
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/secure-gates/secure-gates/pkg/threatmodel"
 )
 
 // TestHiddenMarkupIsNoAnswer: answers GitHub does not show (raw HTML the
@@ -17,11 +19,11 @@ func TestHiddenMarkupIsNoAnswer(t *testing.T) {
 		"Security review covered token storage; integration tests exercise expiry and reuse paths.",
 	}
 	body := func(wrap string) string {
-		var b strings.Builder
-		for i, q := range DefaultQuestions() {
-			b.WriteString("## " + q + "\n" + strings.ReplaceAll(wrap, "ANSWER", answers[i]) + "\n\n")
+		wrapped := make([]string, len(answers))
+		for i, a := range answers {
+			wrapped[i] = strings.ReplaceAll(wrap, "ANSWER", a)
 		}
-		return b.String()
+		return headed(wrapped...)
 	}
 	for _, tc := range []struct {
 		name, wrap string
@@ -45,7 +47,7 @@ func TestHiddenMarkupIsNoAnswer(t *testing.T) {
 		{"link definition title on its own line", "[x]:\n/u\n'ANSWER'", false},
 		{"link definition label over two lines", "[x\ny]: /u 'ANSWER'", false},
 	} {
-		res, err := Check(body(tc.wrap), Options{})
+		res, err := threatmodel.Check(body(tc.wrap), threatmodel.Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}

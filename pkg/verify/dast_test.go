@@ -72,6 +72,10 @@ func TestDASTPromotion(t *testing.T) {
 		signer  string // release (default), other, security
 		subject string // "" = the image's digest; "other" = another digest
 	}
+	// passedInStaging: one fresh DAST of staging that decided pass, with alerts.
+	passedInStaging := func(alerts ...map[string]any) func(t *testing.T) []att {
+		return func(t *testing.T) []att { return []att{{pred: dastPred(t, "staging", "pass", fresh, alerts...)}} }
+	}
 	tests := []struct {
 		name      string
 		policy    string
@@ -83,9 +87,7 @@ func TestDASTPromotion(t *testing.T) {
 		fragments []string
 	}{
 		{name: "passing fresh DAST of staging", env: "production",
-			atts: func(t *testing.T) []att {
-				return []att{{pred: dastPred(t, "staging", "pass", fresh, dastAlert("10021", "low", "counted", 1))}}
-			}, pass: true},
+			atts: passedInStaging(dastAlert("10021", "low", "counted", 1)), pass: true},
 		{name: "environment compared as elsewhere", env: "Production",
 			atts: func(t *testing.T) []att { return []att{{pred: dastPred(t, "Staging", "pass", fresh)}} }, pass: true},
 		{name: "no DAST at all", env: "production", atts: func(t *testing.T) []att { return nil },
@@ -136,39 +138,23 @@ func TestDASTPromotion(t *testing.T) {
 			},
 			fragments: []string{"statement subject is another digest"}},
 		{name: "high alert IGNOREd by the rules file", env: "production",
-			atts: func(t *testing.T) []att {
-				return []att{{pred: dastPred(t, "staging", "pass", fresh, dastAlert("40012", "high", "ignored", 2))}}
-			}, fragments: []string{"1 DAST alert(s) at or above deny risk high not waived by a signed exception", "IGNOREd only by the repository's rules file"}},
+			atts: passedInStaging(dastAlert("40012", "high", "ignored", 2)), fragments: []string{"1 DAST alert(s) at or above deny risk high not waived by a signed exception", "IGNOREd only by the repository's rules file"}},
 		{name: "high alert waived by the repository's exceptions file", env: "production",
-			atts: func(t *testing.T) []att {
-				return []att{{pred: dastPred(t, "staging", "pass", fresh, dastAlert("40012", "high", "waived", 1))}}
-			}, fragments: []string{"waived only by the repository's exceptions file in the dast gate"}},
+			atts: passedInStaging(dastAlert("40012", "high", "waived", 1)), fragments: []string{"waived only by the repository's exceptions file in the dast gate"}},
 		{name: "high alert waived by the repository, and by a signed exception", env: "production",
-			atts: func(t *testing.T) []att {
-				return []att{{pred: dastPred(t, "staging", "pass", fresh, dastAlert("40012", "high", "waived", 1))}}
-			}, exception: []string{"40012"}, pass: true},
+			atts: passedInStaging(dastAlert("40012", "high", "waived", 1)), exception: []string{"40012"}, pass: true},
 		{name: "high alert waived by the repository, and by a signed VEX statement about the image", env: "production",
-			atts: func(t *testing.T) []att {
-				return []att{{pred: dastPred(t, "staging", "pass", fresh, dastAlert("40012", "high", "waived", 1))}}
-			}, vex: "40012", pass: true},
+			atts: passedInStaging(dastAlert("40012", "high", "waived", 1)), vex: "40012", pass: true},
 		{name: "WARN high alert under deny high", env: "production",
-			atts: func(t *testing.T) []att {
-				return []att{{pred: dastPred(t, "staging", "pass", fresh, dastAlert("40012", "high", "warn", 1))}}
-			}, fragments: []string{"WARN in the repository's rules file"}},
+			atts: passedInStaging(dastAlert("40012", "high", "warn", 1)), fragments: []string{"WARN in the repository's rules file"}},
 		{name: "medium alerts pass deny high", env: "production",
-			atts: func(t *testing.T) []att {
-				return []att{{pred: dastPred(t, "staging", "pass", fresh, dastAlert("10038", "medium", "warn", 3), dastAlert("10202", "medium", "ignored", 1))}}
-			}, pass: true},
+			atts: passedInStaging(dastAlert("10038", "medium", "warn", 3), dastAlert("10202", "medium", "ignored", 1)), pass: true},
 		{name: "deny medium is stricter than the gate's fail-on", env: "production",
 			policy: strings.Replace(dastPolicy, "risk: high", "risk: medium", 1),
-			atts: func(t *testing.T) []att {
-				return []att{{pred: dastPred(t, "staging", "pass", fresh, dastAlert("10038", "medium", "counted", 3))}}
-			}, fragments: []string{"at or above deny risk medium", "10038 alert 10038 (medium, 3 instance(s)"}},
+			atts:   passedInStaging(dastAlert("10038", "medium", "counted", 3)), fragments: []string{"at or above deny risk medium", "10038 alert 10038 (medium, 3 instance(s)"}},
 		{name: "without deny the gate's verdict stands, but its repository waivers need a signed exception", env: "production",
 			policy: strings.Replace(dastPolicy, "    deny: {risk: high}\n", "", 1),
-			atts: func(t *testing.T) []att {
-				return []att{{pred: dastPred(t, "staging", "pass", fresh, dastAlert("40012", "high", "waived", 1), dastAlert("10096", "high", "ignored", 1))}}
-			}, fragments: []string{"1 DAST alert(s) at or above the gate's fail-on high", "40012"}},
+			atts:   passedInStaging(dastAlert("40012", "high", "waived", 1), dastAlert("10096", "high", "ignored", 1)), fragments: []string{"1 DAST alert(s) at or above the gate's fail-on high", "40012"}},
 		{name: "scanner outage under continue", env: "production",
 			atts: func(t *testing.T) []att {
 				p := dastPred(t, "staging", "pass", fresh)

@@ -26,8 +26,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
+	cosignoci "github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
@@ -285,15 +287,25 @@ func (w *world) sign(ref oci.Ref, s fixtureSigner) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	w.attach(d, func(se cosignoci.SignedEntity) (cosignoci.SignedEntity, error) {
+		return mutate.AttachSignatureToEntity(se, osig)
+	}, ociremote.WriteSignatures)
+}
+
+// attach reads the signed entity d, adds to it what add adds (a signature or
+// an attestation) and writes the result back with write, the way cosign sign
+// and cosign attest do in the legacy format.
+func (w *world) attach(d name.Digest, add func(cosignoci.SignedEntity) (cosignoci.SignedEntity, error),
+	write func(name.Repository, cosignoci.SignedEntity, ...ociremote.Option) error) {
+	w.t.Helper()
 	se, err := ociremote.SignedEntity(d)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	se, err = mutate.AttachSignatureToEntity(se, osig)
-	if err != nil {
+	if se, err = add(se); err != nil {
 		w.t.Fatal(err)
 	}
-	if err := ociremote.WriteSignatures(d.Repository, se); err != nil {
+	if err := write(d.Repository, se); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -332,17 +344,9 @@ func (w *world) attest(ref oci.Ref, s fixtureSigner, subject, predicateType stri
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	se, err := ociremote.SignedEntity(d)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	se, err = mutate.AttachAttestationToEntity(se, att)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if err := ociremote.WriteAttestations(d.Repository, se); err != nil {
-		w.t.Fatal(err)
-	}
+	w.attach(d, func(se cosignoci.SignedEntity) (cosignoci.SignedEntity, error) {
+		return mutate.AttachAttestationToEntity(se, att)
+	}, ociremote.WriteAttestations)
 }
 
 // bundle attaches a Sigstore bundle (v0.3, DSSE) as a referrer of ref's digest,
@@ -540,6 +544,15 @@ func (w *world) signedImage() (oci.Ref, fixtureSigner) {
 	ref := w.image("acme/widgets")
 	k := w.key("release", false)
 	w.sign(ref, k)
+	return ref, k
+}
+
+// release is signedImage with the four attestations keyPolicy requires, all
+// passing (attestAll): a release that verifies.
+func (w *world) release(now time.Time) (oci.Ref, fixtureSigner) {
+	w.t.Helper()
+	ref, k := w.signedImage()
+	w.attestAll(ref, k, now)
 	return ref, k
 }
 

@@ -3,7 +3,9 @@ package verify
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"reflect"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/secure-gates/secure-gates/pkg/attestation"
@@ -53,95 +55,61 @@ func evidenceTime(va *verifiedAtt) (time.Time, string) {
 	return at, src
 }
 
+// evidenceTimeFields are, by predicate type, the fields (dotted paths) that
+// record when the predicate's evidence was made, in order of preference: the
+// first that is set is the predicate's time.
+var evidenceTimeFields = map[string][]string{
+	attestation.PredicateVuln:           {"metadata.scanFinishedOn"},
+	attestation.PredicateCodeScan:       {"scanFinishedOn"},
+	attestation.PredicateSLSAProvenance: {"runDetails.metadata.finishedOn", "runDetails.metadata.startedOn"},
+	attestation.PredicateCycloneDX:      {"metadata.timestamp"},
+	attestation.PredicateSPDX:           {"creationInfo.created"},
+	attestation.PredicateThreatModel:    {"checkedOn"},
+	attestation.PredicateDAST:           {"scanFinishedOn", "evaluatedOn"},
+	attestation.PredicateAssessment:     {"assessedAt"},
+	attestation.PredicateVSA:            {"timeVerified"},
+}
+
 // predicateTime reads the time a predicate of a known type records about when
 // its evidence was made, and the field it comes from; zero when there is none
-// or it does not parse.
+// or one of the type's time fields does not parse.
 func predicateTime(predicateType string, pred json.RawMessage) (time.Time, string) {
-	try := func(v any) bool { return json.Unmarshal(pred, v) == nil }
-	switch predicateType {
-	case attestation.PredicateVuln:
-		var p struct {
-			Metadata struct {
-				ScanFinishedOn time.Time `json:"scanFinishedOn"`
-			} `json:"metadata"`
+	fields := evidenceTimeFields[predicateType]
+	times := make([]time.Time, len(fields))
+	for i, f := range fields {
+		var err error
+		if times[i], err = fieldTime(pred, f); err != nil {
+			return time.Time{}, ""
 		}
-		if try(&p) {
-			return p.Metadata.ScanFinishedOn, "metadata.scanFinishedOn"
-		}
-	case attestation.PredicateCodeScan:
-		var p struct {
-			ScanFinishedOn time.Time `json:"scanFinishedOn"`
-		}
-		if try(&p) {
-			return p.ScanFinishedOn, "scanFinishedOn"
-		}
-	case attestation.PredicateSLSAProvenance:
-		var p struct {
-			RunDetails struct {
-				Metadata struct {
-					StartedOn  time.Time `json:"startedOn"`
-					FinishedOn time.Time `json:"finishedOn"`
-				} `json:"metadata"`
-			} `json:"runDetails"`
-		}
-		if try(&p) {
-			if m := p.RunDetails.Metadata; !m.FinishedOn.IsZero() {
-				return m.FinishedOn, "runDetails.metadata.finishedOn"
-			}
-			return p.RunDetails.Metadata.StartedOn, "runDetails.metadata.startedOn"
-		}
-	case attestation.PredicateCycloneDX:
-		var p struct {
-			Metadata struct {
-				Timestamp time.Time `json:"timestamp"`
-			} `json:"metadata"`
-		}
-		if try(&p) {
-			return p.Metadata.Timestamp, "metadata.timestamp"
-		}
-	case attestation.PredicateSPDX:
-		var p struct {
-			CreationInfo struct {
-				Created time.Time `json:"created"`
-			} `json:"creationInfo"`
-		}
-		if try(&p) {
-			return p.CreationInfo.Created, "creationInfo.created"
-		}
-	case attestation.PredicateThreatModel:
-		var p struct {
-			CheckedOn time.Time `json:"checkedOn"`
-		}
-		if try(&p) {
-			return p.CheckedOn, "checkedOn"
-		}
-	case attestation.PredicateDAST:
-		var p struct {
-			ScanFinishedOn time.Time `json:"scanFinishedOn"`
-			EvaluatedOn    time.Time `json:"evaluatedOn"`
-		}
-		if try(&p) {
-			if !p.ScanFinishedOn.IsZero() {
-				return p.ScanFinishedOn, "scanFinishedOn"
-			}
-			return p.EvaluatedOn, "evaluatedOn"
-		}
-	case attestation.PredicateAssessment:
-		var p struct {
-			AssessedAt time.Time `json:"assessedAt"`
-		}
-		if try(&p) {
-			return p.AssessedAt, "assessedAt"
-		}
-	case attestation.PredicateVSA:
-		var p struct {
-			TimeVerified time.Time `json:"timeVerified"`
-		}
-		if try(&p) {
-			return p.TimeVerified, "timeVerified"
+	}
+	for i, at := range times {
+		if !at.IsZero() {
+			return at, fields[i]
 		}
 	}
 	return time.Time{}, ""
+}
+
+// fieldTime decodes the time at a dotted path of pred the way encoding/json
+// decodes a struct declaring just that path: keys match as json matches field
+// names, an absent or null value is zero, a malformed one on the path is an
+// error.
+func fieldTime(pred json.RawMessage, path string) (time.Time, error) {
+	keys := strings.Split(path, ".")
+	t := reflect.TypeFor[time.Time]()
+	for i := len(keys) - 1; i >= 0; i-- {
+		tag := reflect.StructTag(`json:"` + keys[i] + `"`)
+		t = reflect.StructOf([]reflect.StructField{{Name: "F", Type: t, Tag: tag}})
+	}
+	v := reflect.New(t)
+	if err := json.Unmarshal(pred, v.Interface()); err != nil {
+		return time.Time{}, err
+	}
+	field := v.Elem()
+	for range keys {
+		field = field.Field(0)
+	}
+	return field.Interface().(time.Time), nil
 }
 
 // newest splits the verified attestations of one type into those to evaluate —

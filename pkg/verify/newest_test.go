@@ -18,6 +18,15 @@ import (
 func TestNewestEvidenceDecides(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
 	log4shell := match("CVE-2021-44228", "Critical", true)
+	// byRelease attaches preds of type typ about the image, in this order,
+	// signed by the release key.
+	byRelease := func(typ string, preds ...any) func(w *world, ref oci.Ref) {
+		return func(w *world, ref oci.Ref) {
+			for _, p := range preds {
+				w.attest(ref, w.key("release", false), ref.Digest, typ, p)
+			}
+		}
+	}
 	tests := []struct {
 		name string
 		req  string
@@ -27,26 +36,10 @@ func TestNewestEvidenceDecides(t *testing.T) {
 		fragment   string // in the requirement's reasons (failure) or detail (pass)
 		superseded int
 	}{
-		{"older clean scan, newer scan with a fixable critical: fails", "vuln", func(w *world, ref oci.Ref) {
-			k := w.key("release", false)
-			w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-3*time.Hour)))
-			w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-time.Hour), log4shell))
-		}, false, "CVE-2021-44228 (critical in log4j-core)", 1},
-		{"the same, the newer attached first: fails", "vuln", func(w *world, ref oci.Ref) {
-			k := w.key("release", false)
-			w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-time.Hour), log4shell))
-			w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-3*time.Hour)))
-		}, false, "CVE-2021-44228", 1},
-		{"older scan with a critical, newer clean scan: passes", "vuln", func(w *world, ref oci.Ref) {
-			k := w.key("release", false)
-			w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-3*time.Hour), log4shell))
-			w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-time.Hour)))
-		}, true, "1 older superseded", 1},
-		{"two scans at the same time, one failing: both evaluated, fails", "vuln", func(w *world, ref oci.Ref) {
-			k := w.key("release", false)
-			w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-time.Hour)))
-			w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-time.Hour), log4shell))
-		}, false, "CVE-2021-44228", 0},
+		{"older clean scan, newer scan with a fixable critical: fails", "vuln", byRelease(attestation.PredicateVuln, vulnScan(now.Add(-3*time.Hour)), vulnScan(now.Add(-time.Hour), log4shell)), false, "CVE-2021-44228 (critical in log4j-core)", 1},
+		{"the same, the newer attached first: fails", "vuln", byRelease(attestation.PredicateVuln, vulnScan(now.Add(-time.Hour), log4shell), vulnScan(now.Add(-3*time.Hour))), false, "CVE-2021-44228", 1},
+		{"older scan with a critical, newer clean scan: passes", "vuln", byRelease(attestation.PredicateVuln, vulnScan(now.Add(-3*time.Hour), log4shell), vulnScan(now.Add(-time.Hour))), true, "1 older superseded", 1},
+		{"two scans at the same time, one failing: both evaluated, fails", "vuln", byRelease(attestation.PredicateVuln, vulnScan(now.Add(-time.Hour)), vulnScan(now.Add(-time.Hour), log4shell)), false, "CVE-2021-44228", 0},
 		{"older clean scan re-timestamped today, newer failing scan: fails", "vuln", func(w *world, ref oci.Ref) {
 			// A fresh RFC 3161 timestamp (anyone can get one over an existing
 			// signature) does not make the old scan newer than it says it is.
@@ -67,22 +60,12 @@ func TestNewestEvidenceDecides(t *testing.T) {
 			w.attest(ref, w.key("release", false), other.Digest, attestation.PredicateVuln, vulnScan(now.Add(-time.Hour), log4shell))
 		}, true, "", 0},
 		{"newer scan with a critical a signed exception waives: passes", "vuln", func(w *world, ref oci.Ref) {
-			k := w.key("release", false)
-			w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-3*time.Hour)))
-			w.attest(ref, k, ref.Digest, attestation.PredicateVuln, vulnScan(now.Add(-time.Hour), log4shell))
+			byRelease(attestation.PredicateVuln, vulnScan(now.Add(-3*time.Hour)), vulnScan(now.Add(-time.Hour), log4shell))(w, ref)
 			w.attest(ref, w.key("security", false), ref.Digest, attestation.PredicateException,
 				exceptionPred(now.Add(24*time.Hour), ref.Repository, "CVE-2021-44228"))
 		}, true, "1 waived by exceptions", 1},
-		{"older code scan passes, newer decided fail: fails", "code-scan", func(w *world, ref oci.Ref) {
-			k := w.key("release", false)
-			w.attest(ref, k, ref.Digest, attestation.PredicateCodeScan, codeScan("pass", now.Add(-3*time.Hour)))
-			w.attest(ref, k, ref.Digest, attestation.PredicateCodeScan, codeScan("fail", now.Add(-time.Hour)))
-		}, false, `decision is "fail"`, 1},
-		{"older code scan passes, newer records a scanner outage: fails", "code-scan", func(w *world, ref oci.Ref) {
-			k := w.key("release", false)
-			w.attest(ref, k, ref.Digest, attestation.PredicateCodeScan, codeScan("pass", now.Add(-3*time.Hour)))
-			w.attest(ref, k, ref.Digest, attestation.PredicateCodeScan, codeScanWithOutage(now.Add(-time.Hour)))
-		}, false, "scanner outage recorded: deps did not run", 1},
+		{"older code scan passes, newer decided fail: fails", "code-scan", byRelease(attestation.PredicateCodeScan, codeScan("pass", now.Add(-3*time.Hour)), codeScan("fail", now.Add(-time.Hour))), false, `decision is "fail"`, 1},
+		{"older code scan passes, newer records a scanner outage: fails", "code-scan", byRelease(attestation.PredicateCodeScan, codeScan("pass", now.Add(-3*time.Hour)), codeScanWithOutage(now.Add(-time.Hour))), false, "scanner outage recorded: deps did not run", 1},
 		{"keyless bundles: older clean scan, newer failing one: fails", "vuln", func(w *world, ref oci.Ref) {
 			s := w.keyless(certExt{issuer: ghIssuer, subject: ghSubject, trigger: "push", repository: "acme/widgets", ref: "refs/heads/main"})
 			w.bundle(ref, s, attestation.PredicateVuln, vulnScan(now.Add(-3*time.Hour)))
@@ -250,6 +233,17 @@ func TestTransparency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// untimed is the good keyless signer without an RFC 3161 timestamp;
+	// otherLog puts s's log entry in a log the trusted root does not hold.
+	untimed := func(w *world) fixtureSigner {
+		s := w.keyless(good)
+		s.tsa = false
+		return s
+	}
+	otherLog := func(s fixtureSigner) fixtureSigner {
+		s.rekor = otherRekor
+		return s
+	}
 	tests := []struct {
 		name     string
 		policy   string
@@ -258,50 +252,16 @@ func TestTransparency(t *testing.T) {
 		pass     bool
 		fragment string
 	}{
-		{"keyless, neither log entry nor timestamp, legacy", keylessOnlyPolicy, func(w *world) fixtureSigner {
-			s := w.keyless(good)
-			s.tsa = false
-			return s
-		}, false, false, "accepted only with a transparency-log entry or an RFC 3161 timestamp, and this one has neither"},
-		{"keyless, neither log entry nor timestamp, bundle", keylessOnlyPolicy, func(w *world) fixtureSigner {
-			s := w.keyless(good)
-			s.tsa = false
-			return s
-		}, true, false, "has neither"},
-		{"keyless with a log entry, legacy", keylessOnlyPolicy, func(w *world) fixtureSigner {
-			s := w.keyless(good)
-			s.tsa = false
-			return s.logged(now)
-		}, false, true, ""},
-		{"keyless with a log entry, bundle", keylessOnlyPolicy, func(w *world) fixtureSigner {
-			s := w.keyless(good)
-			s.tsa = false
-			return s.logged(now)
-		}, true, true, ""},
+		{"keyless, neither log entry nor timestamp, legacy", keylessOnlyPolicy, untimed, false, false, "accepted only with a transparency-log entry or an RFC 3161 timestamp, and this one has neither"},
+		{"keyless, neither log entry nor timestamp, bundle", keylessOnlyPolicy, untimed, true, false, "has neither"},
+		{"keyless with a log entry, legacy", keylessOnlyPolicy, func(w *world) fixtureSigner { return untimed(w).logged(now) }, false, true, ""},
+		{"keyless with a log entry, bundle", keylessOnlyPolicy, func(w *world) fixtureSigner { return untimed(w).logged(now) }, true, true, ""},
 		{"keyless with a timestamp, legacy", keylessOnlyPolicy, func(w *world) fixtureSigner { return w.keyless(good) }, false, true, ""},
 		{"keyless with a timestamp, bundle", keylessOnlyPolicy, func(w *world) fixtureSigner { return w.keyless(good) }, true, true, ""},
-		{"keyless logged after the certificate expired, legacy", keylessOnlyPolicy, func(w *world) fixtureSigner {
-			s := w.keyless(good)
-			s.tsa = false
-			return s.logged(now.Add(30 * time.Minute))
-		}, false, false, "expir"},
-		{"keyless logged after the certificate expired, bundle", keylessOnlyPolicy, func(w *world) fixtureSigner {
-			s := w.keyless(good)
-			s.tsa = false
-			return s.logged(now.Add(30 * time.Minute))
-		}, true, false, "does not verify"},
-		{"keyless with an entry from a log the root does not hold, legacy", keylessOnlyPolicy, func(w *world) fixtureSigner {
-			s := w.keyless(good)
-			s.tsa = false
-			s.rekor = otherRekor
-			return s.logged(now)
-		}, false, false, "does not verify"},
-		{"keyless with an entry from a log the root does not hold, bundle", keylessOnlyPolicy, func(w *world) fixtureSigner {
-			s := w.keyless(good)
-			s.tsa = false
-			s.rekor = otherRekor
-			return s.logged(now)
-		}, true, false, "does not verify"},
+		{"keyless logged after the certificate expired, legacy", keylessOnlyPolicy, func(w *world) fixtureSigner { return untimed(w).logged(now.Add(30 * time.Minute)) }, false, false, "expir"},
+		{"keyless logged after the certificate expired, bundle", keylessOnlyPolicy, func(w *world) fixtureSigner { return untimed(w).logged(now.Add(30 * time.Minute)) }, true, false, "does not verify"},
+		{"keyless with an entry from a log the root does not hold, legacy", keylessOnlyPolicy, func(w *world) fixtureSigner { return otherLog(untimed(w)).logged(now) }, false, false, "does not verify"},
+		{"keyless with an entry from a log the root does not hold, bundle", keylessOnlyPolicy, func(w *world) fixtureSigner { return otherLog(untimed(w)).logged(now) }, true, false, "does not verify"},
 		{"keyless with tlog: required and a timestamp only", strings.Replace(keylessOnlyPolicy, "trigger: push\n", "trigger: push\n    tlog: required\n", 1),
 			func(w *world) fixtureSigner { return w.keyless(good) }, false, false, "tlog: required"},
 		{"key with tlog: required, no log entry, legacy", keyTlogPolicy, func(w *world) fixtureSigner { return w.key("release", false) }, false, false,
@@ -312,11 +272,7 @@ func TestTransparency(t *testing.T) {
 			"tlog: required"},
 		{"key with tlog: required and a log entry, legacy", keyTlogPolicy, func(w *world) fixtureSigner { return w.key("release", false).logged(now) }, false, true, ""},
 		{"key with tlog: required and a log entry, bundle", keyTlogPolicy, func(w *world) fixtureSigner { return w.key("release", false).logged(now) }, true, true, ""},
-		{"key with tlog: required and an entry from another log", keyTlogPolicy, func(w *world) fixtureSigner {
-			s := w.key("release", false).logged(now)
-			s.rekor = otherRekor
-			return s
-		}, false, false, "does not verify"},
+		{"key with tlog: required and an entry from another log", keyTlogPolicy, func(w *world) fixtureSigner { return otherLog(w.key("release", false).logged(now)) }, false, false, "does not verify"},
 		{"key without tlog: required and no log entry (today's behaviour)", keyPolicyNoTlog, func(w *world) fixtureSigner { return w.key("release", false) }, false, true, ""},
 	}
 	for _, tt := range tests {
@@ -497,8 +453,7 @@ func TestUnreadAttestationsFailClosed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
-			ref, k := w.signedImage()
-			w.attestAll(ref, k, now)
+			ref, k := w.release(now)
 			tt.attach(w, ref, k)
 			rep := w.verifyWith(ref, Options{Policy: w.policy(keyPolicy), TrustedMaterial: w.trust,
 				MaxEnvelopeBytes: capBytes, MaxAttestations: tt.maxAtt, Now: func() time.Time { return now }})

@@ -57,6 +57,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/oci"
@@ -205,18 +206,10 @@ func withDefaults(opts Options) Options {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	opts.MaxSignatures = positiveOr(opts.MaxSignatures, DefaultMaxSignatures)
-	opts.MaxAttestations = positiveOr(opts.MaxAttestations, DefaultMaxAttestations)
-	opts.MaxEnvelopeBytes = positiveOr(opts.MaxEnvelopeBytes, DefaultMaxEnvelopeBytes)
+	opts.MaxSignatures = bounds.Or(opts.MaxSignatures, DefaultMaxSignatures)
+	opts.MaxAttestations = bounds.Or(opts.MaxAttestations, DefaultMaxAttestations)
+	opts.MaxEnvelopeBytes = bounds.Or(opts.MaxEnvelopeBytes, DefaultMaxEnvelopeBytes)
 	return opts
-}
-
-// positiveOr is n, or def when n is not positive (an unset cap).
-func positiveOr[T int | int64](n, def T) T {
-	if n <= 0 {
-		return def
-	}
-	return n
 }
 
 // splitCandidates separates legacy signatures from everything else

@@ -57,9 +57,7 @@ func wantPass(t *testing.T, rep *Report, names ...string) {
 func TestFullyAttestedPasses(t *testing.T) {
 	w := newWorld(t)
 	now := time.Now()
-	ref := w.image("acme/widgets")
-	w.sign(ref, w.key("release", false))
-	w.attestAll(ref, w.key("release", false), now)
+	ref, _ := w.release(now)
 	rep := w.verify(ref, w.policy(keyPolicy), now)
 	if !rep.Verified || rep.Err() != nil {
 		t.Fatalf("not verified: %v", rep.Failures())
@@ -175,24 +173,8 @@ func TestConditions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
-			ref := w.image("acme/widgets")
-			w.sign(ref, w.key("release", false))
-			k := w.key("release", false)
-			for _, pt := range []string{attestation.PredicateCycloneDX, attestation.PredicateVuln, attestation.PredicateCodeScan, attestation.PredicateSLSAProvenance} {
-				if pt == typeOf(tt.req) {
-					continue
-				}
-				switch pt {
-				case attestation.PredicateCycloneDX:
-					w.attest(ref, k, ref.Digest, pt, cyclonedx())
-				case attestation.PredicateVuln:
-					w.attest(ref, k, ref.Digest, pt, vulnScan(now))
-				case attestation.PredicateCodeScan:
-					w.attest(ref, k, ref.Digest, pt, codeScan("pass", now))
-				case attestation.PredicateSLSAProvenance:
-					w.attest(ref, k, ref.Digest, pt, provenance("acme/widgets"))
-				}
-			}
+			ref, k := w.signedImage()
+			w.attestRequired(ref, k, now, map[string]any{typeOf(tt.req): nil})
 			tt.attest(w, ref)
 			rep := w.verify(ref, w.policy(keyPolicy), now)
 			if rep.Verified {
@@ -473,9 +455,7 @@ func copySignature(t *testing.T, w *world, from, to oci.Ref) {
 func TestSizeCap(t *testing.T) {
 	w := newWorld(t)
 	now := time.Now()
-	ref := w.image("acme/widgets")
-	w.sign(ref, w.key("release", false))
-	w.attestAll(ref, w.key("release", false), now)
+	ref, _ := w.release(now)
 	rep := w.verifyWith(ref, Options{Policy: w.policy(keyPolicy), MaxEnvelopeBytes: 200, Now: func() time.Time { return now }})
 	if rep.Verified {
 		t.Fatal("verified although every envelope is over the size cap")

@@ -10,10 +10,13 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/anchore/syft/syft"
 	syftpkg "github.com/anchore/syft/syft/pkg"
 	"github.com/anchore/syft/syft/sbom"
+
+	"github.com/secure-gates/secure-gates/internal/testinfra"
 )
 
 // fixtureFiles is a small source tree holding one known-vulnerable package per
@@ -35,32 +38,9 @@ var fixtureFiles = map[string]string{
   }
 }
 `,
-	"etc/os-release": `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
-NAME="Debian GNU/Linux"
-VERSION_ID="12"
-VERSION="12 (bookworm)"
-VERSION_CODENAME=bookworm
-ID=debian
-HOME_URL="https://www.debian.org/"
-`,
-	"etc/debian_version": "12.2\n",
-	"var/lib/dpkg/status": `Package: libssl3
-Status: install ok installed
-Priority: optional
-Section: libs
-Installed-Size: 6144
-Maintainer: Debian OpenSSL Team <pkg-openssl-devel@alioth-lists.debian.net>
-Architecture: amd64
-Multi-Arch: same
-Source: openssl
-Version: 3.0.11-1~deb12u2
-Depends: libc6 (>= 2.34)
-Description: Secure Sockets Layer toolkit - shared libraries
- This package is part of the OpenSSL project's implementation of the SSL
- and TLS cryptographic protocols for secure communication over the
- Internet.
-
-`,
+	"etc/os-release":      testinfra.DebianOSRelease,
+	"etc/debian_version":  "12.2\n",
+	"var/lib/dpkg/status": testinfra.DebianDpkgStatus,
 }
 
 // writeFixture writes the fixture tree into dir, with lib/log4j-core-2.14.1.jar
@@ -99,40 +79,43 @@ func writeFixture(dir string) error {
 	return os.WriteFile(filepath.Join(dir, "lib", "log4j-core-2.14.1.jar"), buf.Bytes(), 0o644)
 }
 
-var (
-	fixtureOnce sync.Once
-	fixtureDir  string
-	fixtureSBOM *sbom.SBOM
-	fixtureErr  error
-)
+// fixtureDir is where fixtureCatalog wrote the fixture tree ("" until it
+// has), for TestMain to remove.
+var fixtureDir string
 
-// catalogFixture catalogs the fixture tree once per test process with syft (the
-// license scanner, built by CreateSBOM, is built once with it).
+// fixtureCatalog catalogs the fixture tree once per test process with syft
+// (the license scanner, built by CreateSBOM, is built once with it).
+var fixtureCatalog = sync.OnceValues(func() (*sbom.SBOM, error) {
+	dir, err := os.MkdirTemp("", "vulndb-fixture-")
+	if err != nil {
+		return nil, err
+	}
+	fixtureDir = filepath.Join(dir, "repo")
+	if err := writeFixture(filepath.Join(fixtureDir, "app")); err != nil {
+		return nil, err
+	}
+	return catalogDir(filepath.Join(fixtureDir, "app"))
+})
+
+// catalogFixture returns the fixture tree's root and its catalog
+// (fixtureCatalog).
 func catalogFixture(t testing.TB) (string, *sbom.SBOM) {
 	t.Helper()
-	fixtureOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vulndb-fixture-")
-		if err != nil {
-			fixtureErr = err
-			return
-		}
-		fixtureDir = filepath.Join(dir, "repo")
-		if err := writeFixture(filepath.Join(fixtureDir, "app")); err != nil {
-			fixtureErr = err
-			return
-		}
-		src, err := syft.GetSource(context.Background(), filepath.Join(fixtureDir, "app"), syft.DefaultGetSourceConfig().WithSources("dir"))
-		if err != nil {
-			fixtureErr = fmt.Errorf("syft source: %w", err)
-			return
-		}
-		defer src.Close()
-		fixtureSBOM, fixtureErr = syft.CreateSBOM(context.Background(), src, syft.DefaultCreateSBOMConfig())
-	})
-	if fixtureErr != nil {
-		t.Fatalf("cataloging the fixture: %v", fixtureErr)
+	s, err := fixtureCatalog()
+	if err != nil {
+		t.Fatalf("cataloging the fixture: %v", err)
 	}
-	return fixtureDir, fixtureSBOM
+	return fixtureDir, s
+}
+
+// catalogDir catalogs the directory dir with syft's default configuration.
+func catalogDir(dir string) (*sbom.SBOM, error) {
+	src, err := syft.GetSource(context.Background(), dir, syft.DefaultGetSourceConfig().WithSources("dir"))
+	if err != nil {
+		return nil, fmt.Errorf("syft source: %w", err)
+	}
+	defer src.Close()
+	return syft.CreateSBOM(context.Background(), src, syft.DefaultCreateSBOMConfig())
 }
 
 // normalize replaces the machine-specific fixture path in output.
@@ -150,3 +133,48 @@ func indent(t *testing.T, v any) []byte {
 }
 
 func syftType(s string) syftpkg.Type { return syftpkg.Type(s) }
+
+// outageNow is the clock of the outage-policy tests.
+var outageNow = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+
+// staleDB builds a DB six days older than outageNow: over the default max age
+// (five days), an outage.
+func staleDB(t *testing.T) string {
+	t.Helper()
+	return testinfra.GrypeDBBuiltAt(t, outageNow.Add(-6*24*time.Hour))
+}
+
+// policyCase is a DB load under an outage policy and what it must give.
+type policyCase struct {
+	name       string
+	o          Options
+	policy     OutagePolicy
+	wantExit   int  // the gate's exit code
+	wantOutage bool // an outage record
+	wantDB     bool // a DB loaded (and, matched, a report)
+}
+
+// loadDB loads the DB o names, failing t on an error; it is closed when t ends.
+func loadDB(t *testing.T, o Options) *DB {
+	t.Helper()
+	db, err := Load(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// matchFixture matches the catalogued fixture tree against db, paths relative
+// to the fixture's root (o.Root), and returns that root and the report. An
+// error fails t.
+func matchFixture(t *testing.T, db *DB, o MatchOptions) (root string, r *Report) {
+	t.Helper()
+	root, s := catalogFixture(t)
+	o.Root = root
+	r, err := db.Match(context.Background(), s, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, r
+}

@@ -1,6 +1,7 @@
 package vulndb
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,6 +24,7 @@ import (
 	"github.com/anchore/grype/grype/vulnerability"
 	"github.com/spf13/afero"
 
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/netretry"
 )
@@ -83,21 +85,15 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.MaxAge <= 0 {
-		o.MaxAge = DefaultMaxAge
-	}
+	o.MaxAge = bounds.Or(o.MaxAge, DefaultMaxAge)
 	if o.UpdateCheckInterval == 0 {
 		o.UpdateCheckInterval = DefaultUpdateCheckInterval
 	}
 	if o.UpdateCheckInterval < 0 {
 		o.UpdateCheckInterval = 0 // grype: 0 means check every time
 	}
-	if o.UpdateURL == "" {
-		o.UpdateURL = DefaultUpdateURL
-	}
-	if o.Scanner == "" {
-		o.Scanner = "deps"
-	}
+	o.UpdateURL = cmp.Or(o.UpdateURL, DefaultUpdateURL)
+	o.Scanner = cmp.Or(o.Scanner, "deps")
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -218,13 +214,29 @@ func loadDBDir(o Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := open(root, o, Info{Location: o.DBDir, Source: SourceDBDir}, true)
+	return openOwning(root, cleanup, o, Info{Location: o.DBDir, Source: SourceDBDir})
+}
+
+// openOwning opens the DB at root, which cleanup removes: on Close, or now when
+// it cannot be opened.
+func openOwning(root string, cleanup func(), o Options, info Info) (*DB, error) {
+	db, err := open(root, o, info, true)
 	if err != nil {
 		cleanup()
 		return nil, err
 	}
 	db.cleanup = cleanup
 	return db, nil
+}
+
+// tempRoot makes a private folder for a DB root and returns the function that
+// removes it.
+func tempRoot() (string, func(), error) {
+	tmp, err := os.MkdirTemp("", "secure-gates-vulndb-")
+	if err != nil {
+		return "", func() {}, errkind.Infra(fmt.Errorf("vulnerability DB: making a temporary folder: %w", err))
+	}
+	return tmp, func() { os.RemoveAll(tmp) }, nil
 }
 
 // rootOf finds the grype DB root of dir: dir itself when it holds
@@ -243,11 +255,10 @@ func rootOf(dir string) (string, func(), error) {
 		if err != nil {
 			return "", noop, errkind.Input(fmt.Errorf("vulnerability DB %q: %w", dir, err))
 		}
-		tmp, err := os.MkdirTemp("", "secure-gates-vulndb-")
+		tmp, cleanup, err := tempRoot()
 		if err != nil {
-			return "", noop, errkind.Infra(fmt.Errorf("vulnerability DB: making a temporary folder: %w", err))
+			return "", noop, err
 		}
-		cleanup := func() { os.RemoveAll(tmp) }
 		if err := os.Symlink(abs, filepath.Join(tmp, schemaDir)); err != nil {
 			cleanup()
 			return "", noop, errkind.Infra(fmt.Errorf("vulnerability DB: linking %q: %w", dir, err))
@@ -276,22 +287,15 @@ func loadArchive(o Options) (*DB, error) {
 	if o.CacheDir != "" {
 		return loadArchiveCached(o)
 	}
-	tmp, err := os.MkdirTemp("", "secure-gates-vulndb-")
+	tmp, cleanup, err := tempRoot()
 	if err != nil {
-		return nil, errkind.Infra(fmt.Errorf("vulnerability DB: making a temporary folder: %w", err))
+		return nil, err
 	}
-	cleanup := func() { os.RemoveAll(tmp) }
 	if err := importArchive(tmp, o); err != nil {
 		cleanup()
 		return nil, err
 	}
-	db, err := open(tmp, o, Info{Location: o.DBDir, Source: SourceArchive}, true)
-	if err != nil {
-		cleanup()
-		return nil, err
-	}
-	db.cleanup = cleanup
-	return db, nil
+	return openOwning(tmp, cleanup, o, Info{Location: o.DBDir, Source: SourceArchive})
 }
 
 const archiveCachePrefix = "archive-"
@@ -434,7 +438,13 @@ func grypeID() clio.Identification {
 func curator(root string, o Options, validateAge bool) (interface {
 	Import(string) error
 }, error) {
-	client, err := v6dist.NewClient(v6dist.Config{ID: grypeID(), LatestURL: o.UpdateURL})
+	return newCurator(root, o, validateAge, v6dist.Config{ID: grypeID(), LatestURL: o.UpdateURL})
+}
+
+// newCurator is grype's curator of the DB under root, over a distribution
+// client configured by dcfg.
+func newCurator(root string, o Options, validateAge bool, dcfg v6dist.Config) (v6.Curator, error) {
+	client, err := v6dist.NewClient(dcfg)
 	if err != nil {
 		return nil, errkind.Infra(fmt.Errorf("vulnerability DB: %w", err))
 	}
@@ -470,17 +480,9 @@ func curatorWithClient(ctx context.Context, root string, o Options) (interface {
 		dcfg.CheckTimeout = min(dcfg.CheckTimeout, left)
 		dcfg.UpdateTimeout = min(dcfg.UpdateTimeout, left)
 	}
-	client, err := v6dist.NewClient(dcfg)
-	if err != nil {
-		return nil, errkind.Infra(fmt.Errorf("vulnerability DB: %w", err))
-	}
 	// Age validation on: a cached DB older than MaxAge counts as missing, so Update
 	// replaces it instead of keeping it.
-	c, err := v6inst.NewCurator(curatorConfig(root, o, true), client)
-	if err != nil {
-		return nil, errkind.Infra(fmt.Errorf("vulnerability DB: %w", err))
-	}
-	return c, nil
+	return newCurator(root, o, true, dcfg)
 }
 
 // open validates the DB under root (checksum, schema, age against o.Now) and

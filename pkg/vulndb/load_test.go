@@ -2,7 +2,6 @@ package vulndb
 
 import (
 	"archive/tar"
-	"compress/gzip"
 	"context"
 	"errors"
 	"os"
@@ -19,63 +18,28 @@ import (
 func copyTree(t *testing.T, src string) string {
 	t.Helper()
 	dst := t.TempDir()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	testinfra.CopyTree(t, src, dst)
 	return dst
 }
 
 func writeFile(t *testing.T, p, body string) string {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return testinfra.WriteFile(t, p, body, 0o644)
 }
 
 // tarGzOf writes a tar.gz holding the given files.
 func tarGzOf(t *testing.T, p string, files map[string][]byte) string {
 	t.Helper()
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	gz := gzip.NewWriter(f)
-	tw := tar.NewWriter(gz)
-	for name, b := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b))}); err != nil {
-			t.Fatal(err)
+	return testinfra.WriteTar(t, p, func(tw *tar.Writer) {
+		for name, b := range files {
+			if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b))}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tw.Write(b); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if _, err := tw.Write(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := gz.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	})
 }
 
 // TestLoadLocal covers the db-dir input: the layouts accepted, and what each

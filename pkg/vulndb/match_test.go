@@ -50,15 +50,10 @@ var fixedBuilt = time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
 
 func loadFixed(t *testing.T) *DB {
 	t.Helper()
-	db, err := Load(context.Background(), Options{
+	return loadDB(t, Options{
 		DBDir: testinfra.GrypeDBBuiltAt(t, fixedBuilt),
 		Now:   func() time.Time { return fixedBuilt.Add(2 * time.Hour) },
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }
 
 func TestMatchFixture(t *testing.T) {
@@ -68,11 +63,7 @@ func TestMatchFixture(t *testing.T) {
 		{"archive", testinfra.GrypeDBArchive(t)},
 	} {
 		t.Run(src.name, func(t *testing.T) {
-			db, err := Load(context.Background(), Options{DBDir: src.dbDir})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := loadDB(t, Options{DBDir: src.dbDir})
 			r, err := db.Match(context.Background(), s, MatchOptions{Root: root})
 			if err != nil {
 				t.Fatal(err)
@@ -101,11 +92,7 @@ func TestMatchFixture(t *testing.T) {
 
 func TestMatchLocationsAndScanner(t *testing.T) {
 	root, s := catalogFixture(t)
-	db, err := Load(context.Background(), Options{DBDir: testinfra.GrypeDB(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := loadDB(t, Options{DBDir: testinfra.GrypeDB(t)})
 	tests := []struct {
 		name     string
 		o        MatchOptions
@@ -158,10 +145,7 @@ func TestMatchLocationsAndScanner(t *testing.T) {
 
 func TestMatchErrors(t *testing.T) {
 	_, s := catalogFixture(t)
-	db, err := Load(context.Background(), Options{DBDir: testinfra.GrypeDB(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := loadDB(t, Options{DBDir: testinfra.GrypeDB(t)})
 	tmp := t.TempDir()
 	notVEX := writeFile(t, filepath.Join(tmp, "notvex.json"), `{"hello":"world"}`)
 	tests := []struct {
@@ -211,11 +195,7 @@ func vexDoc(vulnID, product, status string) string {
 
 func TestMatchVEX(t *testing.T) {
 	root, s := catalogFixture(t)
-	db, err := Load(context.Background(), Options{DBDir: testinfra.GrypeDB(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := loadDB(t, Options{DBDir: testinfra.GrypeDB(t)})
 	tmp := t.TempDir()
 	tests := []struct {
 		name           string
@@ -268,12 +248,8 @@ func TestMatchVEX(t *testing.T) {
 }
 
 func TestVulnPredicate(t *testing.T) {
-	root, s := catalogFixture(t)
 	db := loadFixed(t)
-	r, err := db.Match(context.Background(), s, MatchOptions{Root: root})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, r := matchFixture(t, db, MatchOptions{})
 	inv := attestation.VulnInvocation{URI: "https://github.com/acme/app/actions/runs/1", EventID: "1", BuilderID: "https://github.com/acme/app/.github/workflows/ci.yml"}
 	p, err := r.VulnPredicate(db.Info(), inv)
 	if err != nil {
@@ -337,12 +313,8 @@ func TestVulnPredicateCompact(t *testing.T) {
 }
 
 func TestSARIFRun(t *testing.T) {
-	root, s := catalogFixture(t)
 	db := loadFixed(t)
-	r, err := db.Match(context.Background(), s, MatchOptions{Root: root})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, r := matchFixture(t, db, MatchOptions{})
 	// A caller-applied exception shows as a suppressed result with its justification.
 	for i := range r.Findings {
 		if r.Findings[i].Package == "libssl3" {
@@ -414,15 +386,11 @@ func TestApplicableFixes(t *testing.T) {
 // secureGatesWaiver saying what waived it. The golden file is the predicate
 // pkg/verify's regression test attests.
 func TestVulnPredicateRecordsWaivers(t *testing.T) {
-	root, s := catalogFixture(t)
 	db := loadFixed(t)
 	vexDir := t.TempDir()
 	p := writeFile(t, filepath.Join(vexDir, ".vex", "log4j.openvex.json"),
 		vexDoc("GHSA-jfh8-c2jp-5v3q", "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1", "not_affected"))
-	r, err := db.Match(context.Background(), s, MatchOptions{Root: root, VEX: []string{p}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, r := matchFixture(t, db, MatchOptions{VEX: []string{p}})
 	set, err := exceptions.Parse([]byte("exceptions:\n  - id: GHSA-35jh-r3h4-6jhm\n    scope: pkg:npm/lodash\n    reason: template() never sees user input\n    ticket: SEC-42\n    approver: alice\n    expires: 2026-12-31\n"), fixedBuilt)
 	if err != nil {
 		t.Fatal(err)

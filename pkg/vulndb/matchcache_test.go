@@ -50,11 +50,7 @@ func outputs(t *testing.T, r *Report) []byte {
 // never opens it) and matches s with o.
 func matchWith(t *testing.T, dbDir string, s *sbom.SBOM, o MatchOptions) (*Report, *DB) {
 	t.Helper()
-	db, err := Load(context.Background(), Options{DBDir: dbDir, DeferOpen: true, Now: func() time.Time { return fixedBuilt.Add(2 * time.Hour) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := loadDB(t, Options{DBDir: dbDir, DeferOpen: true, Now: func() time.Time { return fixedBuilt.Add(2 * time.Hour) }})
 	r, err := db.Match(context.Background(), s, o)
 	if err != nil {
 		t.Fatal(err)

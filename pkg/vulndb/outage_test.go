@@ -40,16 +40,8 @@ func TestParseOutagePolicy(t *testing.T) {
 // never "0 findings". Bad input is never an outage.
 func TestLoadWithPolicy(t *testing.T) {
 	_, s := catalogFixture(t)
-	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	old := testinfra.GrypeDBBuiltAt(t, now.Add(-6*24*time.Hour))
-	tests := []struct {
-		name       string
-		o          Options
-		policy     OutagePolicy
-		wantExit   int
-		wantOutage bool
-		wantDB     bool
-	}{
+	now, old := outageNow, staleDB(t)
+	tests := []policyCase{
 		{"too old, fail", Options{DBDir: old}, OutageFail, errkind.ExitInfra, false, false},
 		{"too old, continue", Options{DBDir: old, Scanner: "deps"}, OutageContinue, 0, true, false},
 		{"unreachable download, continue", Options{CacheDir: t.TempDir(), UpdateURL: "http://127.0.0.1:1/latest.json", Scanner: "image-vulns"}, OutageContinue, 0, true, false},

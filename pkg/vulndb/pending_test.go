@@ -18,17 +18,9 @@ import (
 // under fail, and for bad input, it is the error.
 func TestPendingMatch(t *testing.T) {
 	root, s := catalogFixture(t)
-	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	old := testinfra.GrypeDBBuiltAt(t, now.Add(-6*24*time.Hour))
+	now, old := outageNow, staleDB(t)
 	clock := func() time.Time { return now }
-	tests := []struct {
-		name       string
-		o          Options
-		policy     OutagePolicy
-		wantExit   int
-		wantOutage bool
-		wantReport bool
-	}{
+	tests := []policyCase{
 		{"fresh", Options{DBDir: testinfra.GrypeDB(t)}, OutageFail, 0, false, true},
 		{"too old, fail", Options{DBDir: old, Now: clock}, OutageFail, errkind.ExitInfra, false, false},
 		{"too old, continue", Options{DBDir: old, Now: clock, Scanner: "image"}, OutageContinue, 0, true, false},
@@ -42,8 +34,8 @@ func TestPendingMatch(t *testing.T) {
 			if got := errkind.ExitCode(err); got != tt.wantExit {
 				t.Fatalf("exit code %d (err %v), want %d", got, err, tt.wantExit)
 			}
-			if (outage != nil) != tt.wantOutage || (rep != nil) != tt.wantReport {
-				t.Fatalf("report %v, outage %+v; want report %v, outage %v", rep != nil, outage, tt.wantReport, tt.wantOutage)
+			if (outage != nil) != tt.wantOutage || (rep != nil) != tt.wantDB {
+				t.Fatalf("report %v, outage %+v; want report %v, outage %v", rep != nil, outage, tt.wantDB, tt.wantOutage)
 			}
 			if outage != nil && (outage.Scanner != "image" || outage.Policy != OutageContinue || !outage.At.Equal(now) || outage.Reason == "") {
 				t.Errorf("outage = %+v", outage)

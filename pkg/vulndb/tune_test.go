@@ -17,7 +17,6 @@ import (
 	"github.com/anchore/grype/grype/match"
 	"github.com/anchore/grype/grype/pkg"
 	"github.com/anchore/grype/grype/vulnerability"
-	"github.com/anchore/syft/syft"
 	syftpkg "github.com/anchore/syft/syft/pkg"
 	"github.com/anchore/syft/syft/sbom"
 
@@ -46,22 +45,7 @@ func dpkgEntry(name, source, version string) string {
 
 func catalogFiles(t *testing.T, files map[string]string) *sbom.SBOM {
 	t.Helper()
-	dir := t.TempDir()
-	for name, body := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	src, err := syft.GetSource(context.Background(), dir, syft.DefaultGetSourceConfig().WithSources("dir"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	s, err := syft.CreateSBOM(context.Background(), src, syft.DefaultCreateSBOMConfig())
+	s, err := catalogDir(testinfra.WriteTree(t, t.TempDir(), files))
 	if err != nil {
 		t.Fatal(err)
 	}

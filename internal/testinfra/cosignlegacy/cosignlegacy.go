@@ -9,14 +9,12 @@ package cosignlegacy
 import (
 	"context"
 	"crypto"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"os"
 	"testing"
 
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/secure-gates/secure-gates/pkg/oci"
@@ -30,15 +28,7 @@ import (
 func Verify(t testing.TB, ref oci.Ref, pubPath, predicateType string, annotations map[string]any) error {
 	t.Helper()
 	ctx := context.Background()
-	pemBytes, err := os.ReadFile(pubPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemBytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := signature.LoadVerifier(pub, crypto.SHA256)
+	v, err := signature.LoadVerifierFromPEMFile(pubPath, crypto.SHA256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,13 +65,11 @@ func predicateTypeOf(payload func() ([]byte, error)) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var env struct {
-		Payload string `json:"payload"`
-	}
+	var env dsse.Envelope
 	if err := json.Unmarshal(p, &env); err != nil {
 		return "", err
 	}
-	st, err := base64.StdEncoding.DecodeString(env.Payload)
+	st, err := env.DecodeB64Payload()
 	if err != nil {
 		return "", err
 	}

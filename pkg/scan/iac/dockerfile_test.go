@@ -1,12 +1,14 @@
 package iac
 
 import (
-	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/tools/txtar"
 )
 
 func TestParseDockerfile(t *testing.T) {
@@ -89,11 +91,16 @@ func TestParseDockerfileErrors(t *testing.T) {
 // keeps its invariants (lines inside the file and increasing, stage links
 // backwards only).
 func FuzzParseDockerfile(f *testing.F) {
-	seeds, _ := filepath.Glob("testdata/rules/*/*/Dockerfile")
-	for _, s := range seeds {
-		b, err := os.ReadFile(s)
-		if err == nil {
-			f.Add(b)
+	archives, _ := filepath.Glob("testdata/rules/*.txtar")
+	for _, p := range archives {
+		a, err := txtar.ParseFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, file := range a.Files {
+			if path.Base(file.Name) == "Dockerfile" {
+				f.Add(file.Data)
+			}
 		}
 	}
 	f.Add([]byte("# escape=`\nFROM a `\n  AS b\nRUN x <<-EOT\n\tbody\n\tEOT\nUSER 0\n"))

@@ -8,7 +8,7 @@ import (
 )
 
 func ExampleScan() {
-	findings, err := iac.Scan(context.Background(), "testdata/rules/k8s-privileged/bad", iac.Options{})
+	findings, err := iac.Scan(context.Background(), "testdata/multidoc", iac.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -17,7 +17,8 @@ func ExampleScan() {
 		fmt.Printf("%s %s %s:%d %s\n", f.Severity, f.RuleID, f.Path, f.StartLine, f.Message)
 	}
 	// Output:
-	// critical k8s-privileged deploy.yaml:16 Deployment/web: container "app" runs privileged
+	// critical k8s-privileged all.yaml:47 CronJob/nightly: container "job" runs privileged
+	// high k8s-host-namespace all.yaml:14 Pod/tool: hostNetwork is true
 }
 
 func ExampleRules() {

@@ -21,10 +21,10 @@ import (
 	v2util "helm.sh/helm/v4/pkg/chart/v2/util"
 	"helm.sh/helm/v4/pkg/ignore"
 
+	"github.com/secure-gates/secure-gates/internal/third_party/forked/helmengine"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/readfile"
-	"github.com/secure-gates/secure-gates/pkg/scan/iac/internal/helmengine"
 )
 
 // Defaults of the Helm render bounds.

@@ -40,6 +40,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 )
@@ -215,18 +216,10 @@ type scanner struct {
 // root and returns one finding (Scanner "iac") per violation, sorted, with
 // Path relative to root.
 func Scan(ctx context.Context, root string, o Options) ([]finding.Finding, error) {
-	if o.MaxFileBytes <= 0 {
-		o.MaxFileBytes = DefaultMaxFileBytes
-	}
-	if o.MaxFiles <= 0 {
-		o.MaxFiles = DefaultMaxFiles
-	}
-	if o.HelmTimeout <= 0 {
-		o.HelmTimeout = DefaultHelmTimeout
-	}
-	if o.HelmMaxOutputBytes <= 0 {
-		o.HelmMaxOutputBytes = DefaultHelmMaxOutputBytes
-	}
+	o.MaxFileBytes = bounds.Or(o.MaxFileBytes, DefaultMaxFileBytes)
+	o.MaxFiles = bounds.Or(o.MaxFiles, DefaultMaxFiles)
+	o.HelmTimeout = bounds.Or(o.HelmTimeout, DefaultHelmTimeout)
+	o.HelmMaxOutputBytes = bounds.Or(o.HelmMaxOutputBytes, DefaultHelmMaxOutputBytes)
 	abs, err := filepath.Abs(root)
 	if err == nil {
 		abs, err = filepath.EvalSymlinks(abs)

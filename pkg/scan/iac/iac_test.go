@@ -18,10 +18,12 @@ import (
 const wf = ".github/workflows/ci.yml"
 
 // ruleCases holds, for every bundled policy rule, a fixture that violates it
-// (and nothing else) and one that does not.
+// (and nothing else) and one that does not: the archive
+// testdata/rules/<rule>.txtar, which says what the rule catches and holds the
+// cases side by side (bad/…, good/…), extracted by extract.
 var ruleCases = []struct {
 	rule string
-	bad  string   // dir under testdata/rules/<rule>/
+	bad  string   // the case in testdata/rules/<rule>.txtar (its files are bad/…)
 	want []string // "rule path:line" of every finding in bad
 }{
 	{"k8s-run-as-non-root", "bad", []string{"k8s-run-as-non-root deploy.yaml:13"}},
@@ -55,7 +57,8 @@ var ruleCases = []struct {
 func TestRules(t *testing.T) {
 	for _, tc := range ruleCases {
 		t.Run(tc.rule+"/"+tc.bad, func(t *testing.T) {
-			fs := scan(t, filepath.Join("testdata/rules", tc.rule, tc.bad), iac.Options{})
+			dir := extract(t, filepath.Join("testdata/rules", tc.rule+".txtar"))
+			fs := scan(t, filepath.Join(dir, tc.bad), iac.Options{})
 			got := short(fs)
 			slices.Sort(got)
 			want := slices.Clone(tc.want)
@@ -63,13 +66,13 @@ func TestRules(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("bad fixture findings:\n got  %q\n want %q", got, want)
 			}
-			goods, _ := filepath.Glob(filepath.Join("testdata/rules", tc.rule, "good*"))
+			goods, _ := filepath.Glob(filepath.Join(dir, "good*"))
 			if len(goods) == 0 {
 				t.Fatal("no good fixture")
 			}
 			for _, g := range goods {
 				if fs := scan(t, g, iac.Options{}); len(fs) != 0 {
-					t.Errorf("good fixture %s has findings: %q", g, short(fs))
+					t.Errorf("good fixture %s has findings: %q", filepath.Base(g), short(fs))
 				}
 			}
 		})
@@ -289,8 +292,9 @@ func TestUserPoliciesRejected(t *testing.T) {
 }
 
 func TestFingerprints(t *testing.T) {
-	a := scan(t, "testdata", iac.Options{ExtraPolicies: "testdata/policies/user"})
-	b := scan(t, "testdata", iac.Options{ExtraPolicies: "testdata/policies/user"})
+	tree := fixtureTree(t)
+	a := scan(t, tree, iac.Options{ExtraPolicies: "testdata/policies/user"})
+	b := scan(t, tree, iac.Options{ExtraPolicies: "testdata/policies/user"})
 	if len(a) == 0 || len(a) != len(b) {
 		t.Fatalf("runs differ: %d vs %d findings", len(a), len(b))
 	}
@@ -309,7 +313,7 @@ func TestFingerprints(t *testing.T) {
 	}
 	// Moving a finding's line does not change its fingerprint.
 	dir := t.TempDir()
-	src, _ := os.ReadFile("testdata/rules/k8s-privileged/bad/deploy.yaml")
+	src, _ := os.ReadFile(filepath.Join(extract(t, "testdata/rules/k8s-privileged.txtar"), "bad/deploy.yaml"))
 	write(t, dir, "deploy.yaml", string(src))
 	before := scan(t, dir, iac.Options{})
 	write(t, dir, "deploy.yaml", "# a comment\n\n"+string(src))
@@ -322,12 +326,19 @@ func TestFingerprints(t *testing.T) {
 // TestGolden pins the complete findings (messages, help, severities) of the
 // composite fixtures.
 func TestGolden(t *testing.T) {
-	for _, dir := range []string{"kustomize", "multidoc", "malformed", "terraform/module", "helm-deps"} {
-		t.Run(dir, func(t *testing.T) {
-			fs := scan(t, filepath.Join("testdata", dir), iac.Options{})
+	terraform := extract(t, "testdata/terraform/module.txtar")
+	for _, tc := range []struct{ name, dir string }{
+		{"kustomize", "testdata/kustomize"},
+		{"multidoc", "testdata/multidoc"},
+		{"malformed", "testdata/malformed"},
+		{"terraform/module", filepath.Join(terraform, "module")},
+		{"helm-deps", "testdata/helm-deps"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := scan(t, tc.dir, iac.Options{})
 			got, _ := json.MarshalIndent(fs, "", "  ")
 			got = append(got, '\n')
-			golden.Check(t, filepath.Join("testdata", "golden", dir+".json"), got)
+			golden.Check(t, filepath.Join("testdata", "golden", tc.name+".json"), got)
 		})
 	}
 }
@@ -371,8 +382,9 @@ func TestKustomizeSymlinkEscape(t *testing.T) {
 }
 
 func BenchmarkScan(b *testing.B) {
+	tree := fixtureTree(b)
 	for b.Loop() {
-		if _, err := iac.Scan(context.Background(), "testdata", iac.Options{ExtraPolicies: "testdata/policies/user"}); err != nil {
+		if _, err := iac.Scan(context.Background(), tree, iac.Options{ExtraPolicies: "testdata/policies/user"}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -25,7 +25,8 @@ func sortedShort(fs []finding.Finding) []string {
 // key), a dynamic block, .tf.json, and a remote module.
 func TestTerraformModule(t *testing.T) {
 	t.Parallel()
-	fs := scan(t, "testdata/terraform/module", iac.Options{})
+	dir := extract(t, "testdata/terraform/module.txtar")
+	fs := scan(t, filepath.Join(dir, "module"), iac.Options{})
 	want := []string{
 		"terraform-remote-module main.tf:55",
 		"tf-db-public extra.tf.json:6",
@@ -64,7 +65,7 @@ func TestTerraformModule(t *testing.T) {
 			}))
 		}
 	}
-	if fs := scan(t, "testdata/terraform/module-fixed", iac.Options{}); len(fs) != 0 {
+	if fs := scan(t, filepath.Join(dir, "module-fixed"), iac.Options{}); len(fs) != 0 {
 		t.Errorf("fixed module has findings: %q", short(fs))
 	}
 }

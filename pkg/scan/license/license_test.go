@@ -47,39 +47,33 @@ go 1.22
 require golang.org/x/text v0.3.7
 `
 
-var (
-	sbomOnce sync.Once
-	sbomDoc  *sbom.SBOM
-	sbomErr  error
-)
+// fixtureCatalog catalogs a small directory with syft, once per test binary.
+var fixtureCatalog = sync.OnceValues(func() (*sbom.SBOM, error) {
+	dir, err := os.MkdirTemp("", "license-fixture")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	for name, body := range map[string]string{"package-lock.json": packageLock, "go.mod": goMod} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	src, err := directorysource.NewFromPath(dir)
+	if err != nil {
+		return nil, err
+	}
+	return syft.CreateSBOM(context.Background(), src, syft.DefaultCreateSBOMConfig().WithoutFiles())
+})
 
-// fixtureSBOM catalogs a small directory with syft, once per test binary.
+// fixtureSBOM is fixtureCatalog's SBOM; an error fails t.
 func fixtureSBOM(t *testing.T) *sbom.SBOM {
 	t.Helper()
-	sbomOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "license-fixture")
-		if err != nil {
-			sbomErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		for name, body := range map[string]string{"package-lock.json": packageLock, "go.mod": goMod} {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-				sbomErr = err
-				return
-			}
-		}
-		src, err := directorysource.NewFromPath(dir)
-		if err != nil {
-			sbomErr = err
-			return
-		}
-		sbomDoc, sbomErr = syft.CreateSBOM(context.Background(), src, syft.DefaultCreateSBOMConfig().WithoutFiles())
-	})
-	if sbomErr != nil {
-		t.Fatalf("building the fixture SBOM with syft: %v", sbomErr)
+	s, err := fixtureCatalog()
+	if err != nil {
+		t.Fatalf("building the fixture SBOM with syft: %v", err)
 	}
-	return sbomDoc
+	return s
 }
 
 // brief is the part of a finding the tests compare.
@@ -100,6 +94,7 @@ func briefs(fs []finding.Finding) []brief {
 }
 
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	s := fixtureSBOM(t)
 	unknownBare := brief{license.RuleUnknown, "bare-thing", finding.Low, "", "package-lock.json"}
 	unknownOdd := brief{license.RuleUnknown, "odd-thing", finding.Low, "", "package-lock.json"}
@@ -159,6 +154,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestCheckFingerprintsStable(t *testing.T) {
+	t.Parallel()
 	s := fixtureSBOM(t)
 	o := license.Options{Deny: []string{"GPL-3.0-only"}}
 	a, err := license.Check(s, o)
@@ -179,6 +175,7 @@ func TestCheckFingerprintsStable(t *testing.T) {
 }
 
 func TestCheckGolden(t *testing.T) {
+	t.Parallel()
 	fs, err := license.Check(fixtureSBOM(t), license.Options{Deny: []string{"GPL-3.0-only"}, Allow: []string{"MIT", "GPL-3.0-only"}})
 	if err != nil {
 		t.Fatal(err)
@@ -189,6 +186,7 @@ func TestCheckGolden(t *testing.T) {
 }
 
 func TestCheckBadOptions(t *testing.T) {
+	t.Parallel()
 	s := fixtureSBOM(t)
 	for _, o := range []license.Options{
 		{Allow: []string{"Not-A-License"}},

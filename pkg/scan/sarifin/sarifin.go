@@ -29,6 +29,7 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 	gosarif "github.com/owenrumney/go-sarif/v2/sarif"
 
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
@@ -83,15 +84,9 @@ type Result struct {
 // relative to Root or absolute). A pattern matching no file is an input error:
 // a tool that wrote nothing is not a tool that found nothing.
 func Ingest(ctx context.Context, patterns []string, o Options) (*Result, error) {
-	if o.MaxFileBytes <= 0 {
-		o.MaxFileBytes = DefaultMaxFileBytes
-	}
-	if o.MaxFiles <= 0 {
-		o.MaxFiles = DefaultMaxFiles
-	}
-	if o.MaxResults <= 0 {
-		o.MaxResults = DefaultMaxResults
-	}
+	o.MaxFileBytes = bounds.Or(o.MaxFileBytes, DefaultMaxFileBytes)
+	o.MaxFiles = bounds.Or(o.MaxFiles, DefaultMaxFiles)
+	o.MaxResults = bounds.Or(o.MaxResults, DefaultMaxResults)
 	var files []string
 	for _, p := range patterns {
 		full := p

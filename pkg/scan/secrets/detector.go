@@ -9,7 +9,8 @@ package secrets
 //   - A rule's regexp runs only on the windows of the text where one of its
 //     required literals occurs (window.go), not on the whole fragment.
 //   - The decoder's regexp is replaced by a hand-written scanner with the same
-//     matches (internal/codec, a copy of gitleaks' detect/codec).
+//     matches (internal/third_party/forked/codec, a copy of gitleaks'
+//     detect/codec).
 //   - The newline positions of a fragment are found once, not once per rule,
 //     and each rule's regexp runs once, not twice.
 //
@@ -30,7 +31,7 @@ import (
 	"github.com/zricethezav/gitleaks/v8/report"
 	"github.com/zricethezav/gitleaks/v8/sources"
 
-	"github.com/secure-gates/secure-gates/pkg/scan/secrets/internal/codec"
+	"github.com/secure-gates/secure-gates/internal/third_party/forked/codec"
 )
 
 // detector finds the findings gitleaks' Detector finds with

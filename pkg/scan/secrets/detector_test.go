@@ -8,9 +8,9 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"math/rand/v2"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -323,26 +323,9 @@ func TestDetectorMatchesGitleaksOnFixture(t *testing.T) {
 	fx := testinfra.NewScanFixture(t)
 	var frags []sources.Fragment
 	for _, root := range []string{fx.Dir, "."} {
-		err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() && d.Name() == ".git" {
-				return filepath.SkipDir
-			}
-			if !d.Type().IsRegular() {
-				return nil
-			}
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(root, p)
-			frags = append(frags, sources.Fragment{Raw: string(data), FilePath: filepath.ToSlash(rel), StartLine: 1})
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
+		files := testinfra.ReadTree(t, root)
+		for _, name := range slices.Sorted(maps.Keys(files)) {
+			frags = append(frags, sources.Fragment{Raw: files[name], FilePath: name, StartLine: 1})
 		}
 	}
 	if n := compare(t, scanConfig(t, ""), frags); n < 2 {

@@ -65,6 +65,7 @@ import (
 	"github.com/zricethezav/gitleaks/v8/logging"
 	"github.com/zricethezav/gitleaks/v8/sources"
 
+	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/gitcmd"
@@ -843,10 +844,7 @@ func (s *scan) commits(ctx context.Context, r Range) (int, error) {
 	if err != nil {
 		return 0, errkind.Infra(fmt.Errorf("counting the commits %s: %q", rng, out))
 	}
-	maxC := s.opts.MaxCommits
-	if maxC <= 0 {
-		maxC = DefaultMaxCommits
-	}
+	maxC := bounds.Or(s.opts.MaxCommits, DefaultMaxCommits)
 	if n > maxC {
 		return 0, errkind.Input(fmt.Errorf("the range %s has %d commits, more than the %d scanned at most", rng, n, maxC))
 	}

@@ -136,13 +136,7 @@ func TestFingerprintsStable(t *testing.T) {
 
 func TestStaged(t *testing.T) {
 	fx := testinfra.NewScanFixture(t)
-	p := filepath.Join(fx.Dir, "src", "client.go")
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte("package src\n\nconst key = \""+fx.AWSKey+"\"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testinfra.WriteFile(t, filepath.Join(fx.Dir, "src", "client.go"), "package src\n\nconst key = \""+fx.AWSKey+"\"\n", 0o644)
 	// Not staged yet: nothing.
 	res, err := Scan(context.Background(), fx.Dir, Options{Staged: true})
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/secure-gates/secure-gates/internal/testinfra"
 )
 
 // awsKey builds a value matching gitleaks' aws-access-token rule from a seed, at
@@ -22,19 +24,11 @@ func awsKey(seed string) string {
 	return "AK" + "IA" + base32.StdEncoding.EncodeToString(sum[:])[:16]
 }
 
+// writeTree writes files (contents by slash path) into a new temporary
+// directory.
 func writeTree(t *testing.T, files map[string][]byte) string {
 	t.Helper()
-	dir := t.TempDir()
-	for name, data := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testinfra.WriteTree(t, t.TempDir(), files)
 }
 
 // fragmentEnds are the file offsets where the fragments of a file without
