@@ -3,19 +3,35 @@
 // files, policies, kustomizations, Helm values, Terraform plans, go.mod) goes
 // through Bounded, so none can be a FIFO that blocks the gate, a device, or
 // larger than the caller's limit.
+//
+// A pull request controls every file of the checked-out tree, symbolic links
+// included: a config file committed as a link to a file outside the workspace
+// (a runner credential, /dev/zero) would make the gate read that file and
+// perhaps quote it in a parse error. A gate reading a file that lies in the
+// workspace therefore reads it through InTree, which opens it through an
+// [os.Root] of the workspace: a symbolic link, in the file's name or in any
+// directory above it, that leaves the workspace is refused (ErrEscapes). A path
+// outside the workspace — one the workflow names explicitly — is read as
+// Bounded reads it.
 package readfile
 
 import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // ErrNotRegular is wrapped by Bounded's error for anything but a regular file
 // (a FIFO, a device, a directory, a socket).
 var ErrNotRegular = errors.New("not a regular file")
+
+// ErrEscapes is wrapped by InTree's error for a path under the root that a
+// symbolic link leads out of the root.
+var ErrEscapes = errors.New("symbolic link leaves the workspace")
 
 // ErrTooLarge is wrapped by Bounded's error for a file over the limit.
 var ErrTooLarge = errors.New("file too large")
@@ -39,6 +55,12 @@ func Bounded(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return readRegular(f, path, limit)
+}
+
+// readRegular reads the open file f, which must still be a regular file, at
+// most limit bytes of it.
+func readRegular(f *os.File, path string, limit int64) ([]byte, error) {
 	if st, err := f.Stat(); err != nil {
 		return nil, err
 	} else if !st.Mode().IsRegular() {
@@ -52,6 +74,76 @@ func Bounded(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes%w", filepath.Base(path), limit, hidden{ErrTooLarge})
 	}
 	return data, nil
+}
+
+// InTree reads the file at path like Bounded when path lies outside root (an
+// absolute directory: the workspace). When path lies inside root (path is made
+// absolute and cleaned first, so a "..", which only leaves root lexically, makes
+// it outside), the file is opened through an [os.Root] of root: every symbolic
+// link on the way must stay inside root, otherwise the error is "<rel> is a
+// symbolic link that leaves the workspace: commit the file itself" (or "lies
+// under a symbolic link"; ErrEscapes, rel being path relative to root) — a link leaving root
+// is refused even when its target does not exist, and so is a link to an
+// absolute path (os.Root resolves relative targets only). A missing file is an error
+// wrapping fs.ErrNotExist, as with Bounded; the other errors are Bounded's.
+func InTree(root, path string, limit int64) ([]byte, error) {
+	rel, inside, err := within(root, path)
+	if err != nil {
+		return nil, err
+	}
+	if !inside {
+		return Bounded(path, limit)
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	st, err := r.Stat(rel)
+	if err != nil {
+		return nil, rootError(r, rel, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, notRegular(path)
+	}
+	f, err := r.Open(rel)
+	if err != nil {
+		return nil, rootError(r, rel, err)
+	}
+	defer f.Close()
+	return readRegular(f, path, limit)
+}
+
+// within reports whether path (made absolute) lies inside root, and its path
+// relative to root if so.
+func within(root, path string) (string, bool, error) {
+	if !filepath.IsAbs(root) {
+		return "", false, fmt.Errorf("workspace %s is not an absolute path", root)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", false, err
+	}
+	rel, err := filepath.Rel(filepath.Clean(root), abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false, nil
+	}
+	return rel, true, nil
+}
+
+// rootError turns os.Root's "path escapes from parent" for rel (an unexported
+// sentinel, found by asking r for an absolute name, which it refuses the same
+// way before any system call) into ErrEscapes, naming rel.
+func rootError(r *os.Root, rel string, err error) error {
+	var pe, probe *os.PathError
+	if _, perr := r.Lstat(string(filepath.Separator)); !errors.As(err, &pe) || !errors.As(perr, &probe) || !errors.Is(pe.Err, probe.Err) {
+		return err
+	}
+	what := "lies under a symbolic link"
+	if st, err := r.Lstat(rel); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		what = "is a symbolic link"
+	}
+	return fmt.Errorf("%s %s that leaves the workspace: commit the file itself%w", filepath.ToSlash(rel), what, hidden{ErrEscapes})
 }
 
 func notRegular(path string) error {
