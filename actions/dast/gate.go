@@ -170,15 +170,21 @@ func runDAST(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 		}
 		return p
 	}
+	// The workspace the pull request's files lie in: a file there is read
+	// through readfile.InTree (no symbolic link out of it).
+	ws, err := filepath.Abs(cmp.Or(run.Context().Workspace, "."))
+	if err != nil {
+		return Outputs{}, errkind.Infra(fmt.Errorf("resolving the workspace: %w", err))
+	}
 	image, err := runningImage(ctx, run, in)
 	if err != nil {
 		return Outputs{}, err
 	}
 	p := dast.Policy{Now: now, FailOn: in.failOn, OutageFails: in.outageFails}
-	if err := readRules(&p, resolve, cmp.Or(in.RulesFile, defaultRules)); err != nil {
+	if err := readRules(&p, ws, resolve, cmp.Or(in.RulesFile, defaultRules)); err != nil {
 		return Outputs{}, err
 	}
-	exSet, err := in.FileInput.Load(resolve, now)
+	exSet, err := in.FileInput.Load(ws, now)
 	if err != nil {
 		return Outputs{}, err
 	}
@@ -226,9 +232,10 @@ func runningImage(ctx context.Context, run *gate.Run, in Inputs) (string, error)
 	return r.Image.String(), nil
 }
 
-// readRules reads ZAP's rules file into p; the default file may be missing.
-func readRules(p *dast.Policy, resolve func(string) string, rulesPath string) error {
-	data, err := readfile.Bounded(resolve(rulesPath), dast.MaxRulesBytes)
+// readRules reads ZAP's rules file into p; the default file may be missing (a
+// symbolic link out of the workspace ws is not missing: it is refused).
+func readRules(p *dast.Policy, ws string, resolve func(string) string, rulesPath string) error {
+	data, err := readfile.InTree(ws, resolve(rulesPath), dast.MaxRulesBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && rulesPath == defaultRules {
 			return nil

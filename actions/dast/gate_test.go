@@ -100,3 +100,20 @@ func TestReport(t *testing.T) {
 	out := strings.ReplaceAll(got.String(), filepath.Join("..", "..", "pkg", "dast", "testdata")+string(filepath.Separator), "")
 	gatetest.Golden(t, "report.md", out)
 }
+
+// The default exceptions and rules files, committed as symbolic links to a
+// file outside the workspace, are refused (exit 2) and never read: the
+// exceptions file's parse error used to print the outside file's content.
+func TestDASTConfigLinkedOut(t *testing.T) {
+	t.Parallel()
+	for _, rel := range []string{".secure-gates/exceptions.yaml", ".zap/rules.tsv"} {
+		t.Run(rel, func(t *testing.T) {
+			t.Parallel()
+			env := workspace(t, "zap-clean.json")
+			want := gatetest.LinkOut(t, env["GITHUB_WORKSPACE"], rel)
+			res := gatetest.Run(t, Gate, env, "--environment", "staging", "--upload-sarif=false", "zap-clean.json")
+			gatetest.Refused(t, res, want)
+			gatetest.NotLeaked(t, res)
+		})
+	}
+}

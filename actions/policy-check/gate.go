@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/secure-gates/secure-gates/internal/gate"
@@ -92,7 +93,13 @@ func evaluate(run *gate.Run, path, baseDir string) (Outputs, error) {
 		baseDir = "."
 	}
 	var res Result
-	p, err := policy.Load(path, policy.Options{BaseDir: baseDir})
+	// The policy file is confined to the base directory (the workspace) when
+	// it lies in it: a symbolic link out of it is refused.
+	root, err := filepath.Abs(baseDir)
+	if err != nil {
+		return Outputs{}, errkind.Infra(fmt.Errorf("resolving %s: %w", baseDir, err))
+	}
+	p, err := policy.Load(path, policy.Options{BaseDir: baseDir, Root: root})
 	if err != nil {
 		if errkind.ExitCode(err) != errkind.ExitInput {
 			return Outputs{}, err

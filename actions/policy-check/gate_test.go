@@ -132,3 +132,17 @@ func TestReport(t *testing.T) {
 		gatetest.Golden(t, tt.golden, summary(r)+"\n<!-- annotations -->\n"+ann.String())
 	}
 }
+
+// The default policy file, committed as a symbolic link to a file outside the
+// workspace, is refused (exit 2) and never read: its parse error used to
+// quote the outside file.
+func TestPolicyCheckLinkedOut(t *testing.T) {
+	t.Parallel()
+	env := workspace(t, risky)
+	want := gatetest.LinkOut(t, env["GITHUB_WORKSPACE"], ".secure-gates/policy.yaml")
+	res := gatetest.Run(t, Gate, env, filepath.Join(env["GITHUB_WORKSPACE"], ".secure-gates", "policy.yaml"))
+	if res.Code != 2 || !strings.Contains(res.Log+res.Stderr, want) {
+		t.Errorf("exit %d, want 2 and %q:\n%s%s", res.Code, want, res.Stderr, res.Log)
+	}
+	gatetest.NotLeaked(t, res)
+}

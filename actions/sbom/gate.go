@@ -216,7 +216,11 @@ func runSBOM(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 	}
 	var exSet *exceptions.Set
 	if in.ScanVulns {
-		if exSet, err = in.FileInput.Load(resolve, time.Now()); err != nil {
+		ws, err := run.Workspace()
+		if err != nil {
+			return Outputs{}, err
+		}
+		if exSet, err = in.FileInput.Load(ws, time.Now()); err != nil {
 			return Outputs{}, err
 		}
 	}

@@ -146,3 +146,16 @@ func TestSubjectLine(t *testing.T) {
 		}
 	}
 }
+
+// The default exceptions file, committed as a symbolic link to a file outside
+// the workspace, is refused (exit 2) before any work and never read: its
+// parse error used to print the outside file's content.
+func TestSBOMExceptionsLinkedOut(t *testing.T) {
+	t.Parallel()
+	dir := project(t)
+	want := gatetest.LinkOut(t, dir, ".secure-gates/exceptions.yaml")
+	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": dir}
+	res := gatetest.Run(t, Gate, env, "--path", ".", "--upload-sarif=false", "--db-dir", "nodb", "--output-dir", filepath.Join(t.TempDir(), "sbom"))
+	gatetest.Refused(t, res, want)
+	gatetest.NotLeaked(t, res)
+}

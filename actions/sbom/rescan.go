@@ -64,7 +64,7 @@ func loadRescanPolicy(run *gate.Run, in *Inputs, resolve func(string) string) er
 	if err != nil {
 		return err
 	}
-	in.pol, err = policy.Load(resolve(in.PolicyFile), policy.Options{BaseDir: base})
+	in.pol, err = policy.Load(resolve(in.PolicyFile), policy.Options{BaseDir: base, Root: base})
 	return err
 }
 

@@ -159,3 +159,29 @@ func TestScanCache(t *testing.T) {
 		t.Errorf("a bad cache-max-size: exit %d\n%s", res.Code, res.Log)
 	}
 }
+
+// A pull request's files that the gate reads as configuration — the default
+// exceptions file, a secrets-config in the tree — committed as symbolic links
+// to a file outside the workspace are refused (exit 2) and never read: the
+// exceptions file's parse error used to print the outside file's content.
+func TestScanConfigLinkedOut(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ rel, arg string }{
+		{".secure-gates/exceptions.yaml", ""},
+		{"gitleaks.toml", "--secrets-config"},
+	} {
+		t.Run(tt.rel, func(t *testing.T) {
+			t.Parallel()
+			fx := testinfra.NewScanFixture(t)
+			want := gatetest.LinkOut(t, fx.Dir, tt.rel)
+			env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": fx.Dir}
+			args := []string{"--scanners", "secrets", "--upload-sarif=false", "--output-dir", filepath.Join(t.TempDir(), "out")}
+			if tt.arg != "" {
+				args = append(args, tt.arg, tt.rel)
+			}
+			res := gatetest.Run(t, Gate, env, args...)
+			gatetest.Refused(t, res, want)
+			gatetest.NotLeaked(t, res)
+		})
+	}
+}

@@ -3,9 +3,8 @@ package scan
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/gha"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 	scanner "github.com/secure-gates/secure-gates/pkg/scan"
 	"github.com/secure-gates/secure-gates/pkg/scan/iac"
 	"github.com/secure-gates/secure-gates/pkg/scan/license"
@@ -27,6 +27,7 @@ import (
 type setup struct {
 	opts    scanner.Options
 	resolve func(string) string
+	ws      string // the workspace: files there are read through readfile.InTree
 	repo    string // what SARIF locations and annotations are relative to
 	ctx     gha.Context
 	ev      *gha.Event
@@ -41,10 +42,10 @@ func prepare(ctx context.Context, run *gate.Run, in Inputs) (*setup, error) {
 		return nil, err
 	}
 	resolve, _ := run.Resolver()
-	s := &setup{resolve: resolve, ctx: run.Context()}
+	s := &setup{resolve: resolve, ws: ws, ctx: run.Context()}
 	root := resolve(cmp.Or(in.Path, "."))
 	s.repo = repoRoot(ws, root)
-	exSet, err := in.FileInput.Load(resolve, time.Now())
+	exSet, err := in.FileInput.Load(ws, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -193,14 +194,14 @@ func prRange(c gha.Context, ev *gha.Event) *secrets.Range {
 // tree, which a pull request controls), else the embedded defaults.
 func secretsConfig(ctx context.Context, run *gate.Run, in Inputs, s *setup, root string, o *secrets.Options) error {
 	if in.SecretsConfig != "" {
-		f, err := os.Open(s.resolve(in.SecretsConfig))
+		// In the workspace, a symbolic link out of it is refused; a FIFO or
+		// device is not opened.
+		data, err := readfile.InTree(s.ws, s.resolve(in.SecretsConfig), 1<<20)
+		if errors.Is(err, readfile.ErrTooLarge) {
+			return errkind.Input(fmt.Errorf("secrets-config %s: expected a gitleaks TOML file of at most 1 MiB", in.SecretsConfig))
+		}
 		if err != nil {
 			return errkind.Input(fmt.Errorf("secrets-config %s: %w", in.SecretsConfig, err))
-		}
-		defer f.Close()
-		data, err := io.ReadAll(io.LimitReader(f, 1<<20+1))
-		if err != nil || len(data) > 1<<20 {
-			return errkind.Input(fmt.Errorf("secrets-config %s: expected a gitleaks TOML file of at most 1 MiB", in.SecretsConfig))
 		}
 		o.Config, o.ConfigSource = data, "secrets-config input "+in.SecretsConfig
 		return nil

@@ -3,6 +3,7 @@ package verifyanddeploy
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/secure-gates/secure-gates/internal/gate"
@@ -72,7 +73,11 @@ func loadPolicy(run *gate.Run, in Inputs) (pol *policy.Policy, modeNote string, 
 	if base == "" {
 		base = "."
 	}
-	if pol, err = policy.Load(in.Policy, policy.Options{BaseDir: base}); err != nil {
+	root, err := filepath.Abs(base)
+	if err != nil {
+		return nil, "", errkind.Infra(fmt.Errorf("resolving the workspace: %w", err))
+	}
+	if pol, err = policy.Load(in.Policy, policy.Options{BaseDir: base, Root: root}); err != nil {
 		return nil, "", err
 	}
 	if eff := pol.EffectiveMode(in.Environment); eff != pol.Mode {

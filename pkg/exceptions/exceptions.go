@@ -79,6 +79,10 @@ type Options struct {
 	// MaxLifetime bounds how far after now an entry may expire; zero means
 	// DefaultMaxLifetime. More than MaxLifetimeCap is an error.
 	MaxLifetime time.Duration
+	// Root, when set, is the absolute workspace the file may lie in: a file
+	// inside it is read through readfile.InTree, so a symbolic link leaving
+	// it is an input error (not a missing file, whatever MissingOK says).
+	Root string
 }
 
 // Entry is one exception of the file.
@@ -127,7 +131,11 @@ func Load(path string, now time.Time, opts Options) (*Set, error) {
 	if max <= 0 {
 		max = DefaultMaxBytes
 	}
-	data, err := readfile.Bounded(path, max)
+	read := readfile.Bounded
+	if opts.Root != "" {
+		read = func(path string, max int64) ([]byte, error) { return readfile.InTree(opts.Root, path, max) }
+	}
+	data, err := read(path, max)
 	if errors.Is(err, fs.ErrNotExist) {
 		if opts.MissingOK {
 			return &Set{now: now}, nil

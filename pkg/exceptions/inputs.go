@@ -2,6 +2,7 @@ package exceptions
 
 import (
 	"cmp"
+	"path/filepath"
 	"time"
 )
 
@@ -12,10 +13,15 @@ type FileInput struct {
 }
 
 // Load loads the exceptions file the input names, DefaultPath when it is empty,
-// with its path resolved by resolve (e.g. against the workspace), as of now.
-// The default file may be missing (an empty set); a file the user named must
-// exist.
-func (in FileInput) Load(resolve func(string) string, now time.Time) (*Set, error) {
+// as of now; a relative path is relative to workspace (absolute). The default
+// file may be missing (an empty set); a file the user named must exist. A file
+// inside the workspace — the pull request's tree — is read through
+// readfile.InTree: a symbolic link leaving the workspace is an input error.
+func (in FileInput) Load(workspace string, now time.Time) (*Set, error) {
 	path := cmp.Or(in.Exceptions, DefaultPath)
-	return Load(resolve(path), now, Options{MissingOK: path == DefaultPath})
+	abs := path
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(workspace, abs)
+	}
+	return Load(abs, now, Options{MissingOK: path == DefaultPath, Root: workspace})
 }

@@ -339,12 +339,22 @@ type Options struct {
 	// BaseDir resolves relative key paths (default: the working directory).
 	// Key files must stay inside it.
 	BaseDir string
+	// Root, when set, is the absolute workspace the policy file may lie in:
+	// a policy file inside it is read through readfile.InTree, so a symbolic
+	// link leaving the workspace is an input error.
+	Root string
 }
 
 // Load reads, parses and validates the policy file at path. Every error is an
 // input error naming the file and the field.
 func Load(path string, opts Options) (*Policy, error) {
-	data, err := readfile.Bounded(path, MaxPolicyBytes)
+	var data []byte
+	var err error
+	if opts.Root != "" {
+		data, err = readfile.InTree(opts.Root, path, MaxPolicyBytes)
+	} else {
+		data, err = readfile.Bounded(path, MaxPolicyBytes)
+	}
 	if errors.Is(err, readfile.ErrTooLarge) {
 		return nil, errkind.Input(fmt.Errorf("policy %s is larger than %d bytes", path, MaxPolicyBytes))
 	}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -186,5 +187,40 @@ func Golden(t testing.TB, name, got string) {
 	}
 	if string(want) != got {
 		t.Errorf("%s differs (run go test -update after checking the change):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// LinkOutSecret is the text of the file LinkOut plants outside the workspace:
+// no run may print it.
+const LinkOutSecret = "OUTSIDE-THE-WORKSPACE-7f3a9c"
+
+// LinkOut makes rel (slash-separated, under ws) a symbolic link to a file
+// outside ws that holds LinkOutSecret in a document the exceptions parser
+// quotes in its error (a YAML list of one entry with that id), the way a
+// pull request commits a config file that leads to a runner's file. It
+// returns the pattern of the error that refuses it.
+func LinkOut(t testing.TB, ws, rel string) string {
+	t.Helper()
+	outside := filepath.Join(t.TempDir(), "runner-file")
+	doc := "exceptions: [{id: " + LinkOutSecret + "}]\n"
+	if err := os.WriteFile(outside, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(ws, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Remove(link)
+	if err := os.Symlink(outside, link); err != nil {
+		t.Fatal(err)
+	}
+	return rel + " is a symbolic link that leaves the workspace: commit the file itself"
+}
+
+// NotLeaked fails t when res printed LinkOutSecret anywhere.
+func NotLeaked(t testing.TB, res Result) {
+	t.Helper()
+	if strings.Contains(res.Log+res.Stderr+res.Summary+strings.Join(slices.Collect(maps.Values(res.Outputs)), "\n"), LinkOutSecret) {
+		t.Errorf("the file outside the workspace was read and printed:\n%s%s", res.Stderr, res.Log)
 	}
 }
