@@ -160,22 +160,26 @@ func TestScanCache(t *testing.T) {
 	}
 }
 
-// A pull request's files that the gate reads as configuration — the default
-// exceptions file, a secrets-config in the tree — committed as symbolic links
-// to a file outside the workspace are refused (exit 2) and never read: the
-// exceptions file's parse error used to print the outside file's content.
+// A pull request's files that the gate reads as configuration or input — the
+// default exceptions file, a secrets-config, VEX document, Terraform plan or
+// SARIF input in the tree — committed as symbolic links to a file outside the
+// workspace are refused (exit 2) and never read: the exceptions file's parse
+// error used to print the outside file's content.
 func TestScanConfigLinkedOut(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ rel, arg string }{
 		{".secure-gates/exceptions.yaml", ""},
 		{"gitleaks.toml", "--secrets-config"},
+		{"app.openvex.json", "--vex"},
+		{"plan.json", "--iac-plan"},
+		{"reports/x.sarif", "--sarif-inputs"},
 	} {
 		t.Run(tt.rel, func(t *testing.T) {
 			t.Parallel()
 			fx := testinfra.NewScanFixture(t)
 			want := gatetest.LinkOut(t, fx.Dir, tt.rel)
 			env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": fx.Dir}
-			args := []string{"--scanners", "secrets", "--upload-sarif=false", "--output-dir", filepath.Join(t.TempDir(), "out")}
+			args := []string{"--scanners", "secrets,iac,sarif", "--upload-sarif=false", "--output-dir", filepath.Join(t.TempDir(), "out")}
 			if tt.arg != "" {
 				args = append(args, tt.arg, tt.rel)
 			}

@@ -62,6 +62,10 @@ func prepare(ctx context.Context, run *gate.Run, in Inputs) (*setup, error) {
 	if err := secretsConfig(ctx, run, in, s, root, &secOpts); err != nil {
 		return nil, err
 	}
+	vex := resolveAll(resolve, in.VEX)
+	if err := confined(ws, "vex", vex); err != nil {
+		return nil, err
+	}
 	iacOpts := iac.Options{ExtraPolicies: resolve(in.IaCPolicies), Plan: resolve(in.IaCPlan), HelmValues: in.helmValues}
 	if in.IaCChangedOnly {
 		if rng != nil {
@@ -79,7 +83,7 @@ func prepare(ctx context.Context, run *gate.Run, in Inputs) (*setup, error) {
 		Secrets: secOpts, Exceptions: exSet, IaC: iacOpts,
 		License: license.Options{Allow: in.LicenseAllow, Deny: in.LicenseDeny, Unknown: cmp.Or(in.LicenseUnknown, license.UnknownWarn)},
 		Deps: scanner.DepsOptions{DBDir: resolve(in.DBDir), CacheDir: vulndb.CacheDir(resolve(in.DBCache), run.RunnerTemp()), MaxAge: in.MaxDBAge,
-			OnOutage: outage, VEX: resolveAll(resolve, in.VEX), UpdateURL: in.DBUpdateURL, Timeout: in.Timeout},
+			OnOutage: outage, VEX: vex, UpdateURL: in.DBUpdateURL, Timeout: in.Timeout},
 		SARIFInputs: resolveAll(resolve, in.SARIFInputs),
 	}
 	if in.Staged {
@@ -134,6 +138,22 @@ func closeCache(run *gate.Run, s *setup) string {
 	st := s.cache.Stats()
 	run.Infof("%s", st)
 	return scanner.CacheKey(cmp.Or(run.Getenv("RUNNER_OS"), runtime.GOOS), s.opts, st.Digest)
+}
+
+// confined refuses a file of input, read by a library that opens it by path
+// (grype reads VEX documents), that lies in the workspace ws and is, or lies
+// under, a symbolic link leading out of it. Every other problem is left to
+// the reader, which reports it as before.
+func confined(ws, input string, paths []string) error {
+	for _, p := range paths {
+		f, err := readfile.OpenInTree(ws, p)
+		if err == nil {
+			f.Close()
+		} else if errors.Is(err, readfile.ErrEscapes) {
+			return errkind.Input(fmt.Errorf("%s %s: %w", input, p, err))
+		}
+	}
+	return nil
 }
 
 func resolveAll(resolve func(string) string, ps []string) []string {

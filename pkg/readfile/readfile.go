@@ -8,11 +8,12 @@
 // included: a config file committed as a link to a file outside the workspace
 // (a runner credential, /dev/zero) would make the gate read that file and
 // perhaps quote it in a parse error. A gate reading a file that lies in the
-// workspace therefore reads it through InTree, which opens it through an
-// [os.Root] of the workspace: a symbolic link, in the file's name or in any
-// directory above it, that leaves the workspace is refused (ErrEscapes). A path
-// outside the workspace — one the workflow names explicitly — is read as
-// Bounded reads it.
+// workspace therefore reads it through InTree (or OpenInTree, when the caller
+// bounds the read itself), which opens it through an [os.Root] of the
+// workspace: a symbolic link, in the file's name or in any directory above it,
+// that leaves the workspace is refused (ErrEscapes), and so is a FIFO, without
+// waiting on it. A path outside the workspace — one only the workflow can name
+// — is read as Bounded reads it.
 package readfile
 
 import (
@@ -23,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // ErrNotRegular is wrapped by Bounded's error for anything but a regular file
@@ -43,6 +45,17 @@ var ErrTooLarge = errors.New("file too large")
 // before it is opened (opening a FIFO blocks until something writes to it)
 // and read through a limit after (it may grow in between).
 func Bounded(path string, limit int64) ([]byte, error) {
+	f, err := open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readLimited(f, path, limit)
+}
+
+// open opens the regular file at path (symlinks followed), checked before it
+// is opened (opening a FIFO blocks) and after.
+func open(path string) (*os.File, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -54,18 +67,24 @@ func Bounded(path string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return readRegular(f, path, limit)
+	return regular(f, path)
 }
 
-// readRegular reads the open file f, which must still be a regular file, at
-// most limit bytes of it.
-func readRegular(f *os.File, path string, limit int64) ([]byte, error) {
-	if st, err := f.Stat(); err != nil {
-		return nil, err
-	} else if !st.Mode().IsRegular() {
-		return nil, notRegular(path)
+// regular returns f when it is a regular file, and closes it otherwise.
+func regular(f *os.File, path string) (*os.File, error) {
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = notRegular(path)
 	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// readLimited reads at most limit bytes of f.
+func readLimited(f *os.File, path string, limit int64) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
@@ -76,55 +95,65 @@ func readRegular(f *os.File, path string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// InTree reads the file at path like Bounded when path lies outside root (an
-// absolute directory: the workspace). When path lies inside root (path is made
-// absolute and cleaned first, so a "..", which only leaves root lexically, makes
-// it outside), the file is opened through an [os.Root] of root: every symbolic
-// link on the way must stay inside root, otherwise the error is "<rel> is a
-// symbolic link that leaves the workspace: commit the file itself" (or "lies
-// under a symbolic link"; ErrEscapes, rel being path relative to root) — a link leaving root
-// is refused even when its target does not exist, and so is a link to an
-// absolute path (os.Root resolves relative targets only). A missing file is an error
-// wrapping fs.ErrNotExist, as with Bounded; the other errors are Bounded's.
+// InTree reads the file at path like Bounded when path lies outside root (the
+// workspace). When path lies inside root (path is
+// made absolute and cleaned first, so a ".." that leaves root lexically makes
+// it outside), the file is opened as OpenInTree opens it. Errors are
+// OpenInTree's and Bounded's.
 func InTree(root, path string, limit int64) ([]byte, error) {
+	f, err := OpenInTree(root, path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readLimited(f, path, limit)
+}
+
+// OpenInTree opens the regular file at path for reading, for a caller that
+// bounds what it reads itself. A path outside root (the workspace) is opened as
+// Bounded opens it. A path inside root is opened
+// through an [os.Root] of root: every symbolic link on the way must stay inside
+// root, otherwise the error is "<rel> is a symbolic link that leaves the
+// workspace: commit the file itself" (or "<rel> lies under a symbolic link
+// ..."; ErrEscapes, rel being path relative to root). A link leaving root is
+// refused even when its target does not exist, and so is a link to an absolute
+// path (os.Root resolves relative targets only). A missing file is an error
+// wrapping fs.ErrNotExist; anything but a regular file is ErrNotRegular, and a
+// FIFO is never waited on.
+func OpenInTree(root, path string) (*os.File, error) {
 	rel, inside, err := within(root, path)
 	if err != nil {
 		return nil, err
 	}
 	if !inside {
-		return Bounded(path, limit)
+		return open(path)
 	}
 	r, err := os.OpenRoot(root)
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
-	st, err := r.Stat(rel)
+	defer r.Close() // the file stays open
+	// O_NONBLOCK: opening a FIFO returns at once (and regular refuses it)
+	// instead of blocking until something writes to it.
+	f, err := r.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, rootError(r, rel, err)
 	}
-	if !st.Mode().IsRegular() {
-		return nil, notRegular(path)
-	}
-	f, err := r.Open(rel)
-	if err != nil {
-		return nil, rootError(r, rel, err)
-	}
-	defer f.Close()
-	return readRegular(f, path, limit)
+	return regular(f, path)
 }
 
-// within reports whether path (made absolute) lies inside root, and its path
-// relative to root if so.
+// within reports whether path lies inside root (both made absolute), and its
+// path relative to root if so.
 func within(root, path string) (string, bool, error) {
-	if !filepath.IsAbs(root) {
-		return "", false, fmt.Errorf("workspace %s is not an absolute path", root)
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return "", false, err
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", false, err
 	}
-	rel, err := filepath.Rel(filepath.Clean(root), abs)
+	rel, err := filepath.Rel(root, abs)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return "", false, nil
 	}

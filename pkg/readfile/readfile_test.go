@@ -138,8 +138,17 @@ func TestInTree(t *testing.T) {
 	check(t, "outside link into root", data, err, "", nil)
 	_, err = readfile.InTree(root, "/dev/zero", 5)
 	check(t, "/dev/zero", nil, err, "zero is not a regular file", readfile.ErrNotRegular)
-	if _, err := readfile.InTree("relative", "f", 5); err == nil {
-		t.Error("a relative root: no error")
+	// OpenInTree opens what InTree reads, and refuses what it refuses.
+	f, err := readfile.OpenInTree(root, filepath.Join(root, "to-sub", "up-to-f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, p := range []string{"fifo", "abs-out", "dir-out/secret"} {
+		if f, err := readfile.OpenInTree(root, filepath.Join(root, p)); err == nil {
+			f.Close()
+			t.Errorf("OpenInTree %s: no error", p)
+		}
 	}
 }
 

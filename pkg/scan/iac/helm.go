@@ -211,7 +211,7 @@ func (s *scanner) scanChart(ctx context.Context, dir string) error {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(s.root, filepath.FromSlash(vf))
 		}
-		data, err := readfile.Bounded(p, s.opts.MaxFileBytes)
+		data, err := readfile.InTree(s.root, p, s.opts.MaxFileBytes) // no symbolic link out of the scan root
 		if err != nil {
 			return errkind.Input(fmt.Errorf("helm-values %s=%s: %w", dir, vf, err))
 		}

@@ -56,10 +56,15 @@ type tfPlanResource struct {
 // resource's address when the JSON is pretty-printed (else line 1).
 func (s *scanner) scanPlan(ctx context.Context, planPath string) error {
 	abs, rel := s.planPaths(planPath)
-	data, err := readfile.Bounded(abs, DefaultMaxPlanBytes)
+	// Under the scan root the pull request controls the file: a symbolic
+	// link out of the root is refused, never followed.
+	data, err := readfile.InTree(s.root, abs, DefaultMaxPlanBytes)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return errkind.Input(fmt.Errorf("iac-plan %s: %w (expected the output of terraform show -json plan.out)", planPath, err))
+		}
+		if errors.Is(err, readfile.ErrEscapes) {
+			return errkind.Input(fmt.Errorf("iac-plan %s: %w", planPath, err))
 		}
 		s.planUnreadable(rel, err.Error())
 		return nil

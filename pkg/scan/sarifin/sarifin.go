@@ -19,7 +19,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -32,6 +31,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/bounds"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
 )
 
@@ -81,7 +81,9 @@ type Result struct {
 }
 
 // Ingest reads every SARIF file matching the patterns (doublestar globs,
-// relative to Root or absolute). A pattern matching no file is an input error:
+// relative to Root or absolute); a file under Root is read through
+// readfile.OpenInTree (a symbolic link out of Root or a FIFO is an input
+// error). A pattern matching no file is an input error:
 // a tool that wrote nothing is not a tool that found nothing.
 func Ingest(ctx context.Context, patterns []string, o Options) (*Result, error) {
 	o.MaxFileBytes = bounds.Or(o.MaxFileBytes, DefaultMaxFileBytes)
@@ -113,7 +115,9 @@ func Ingest(ctx context.Context, patterns []string, o Options) (*Result, error) 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		f, err := os.Open(file)
+		// Under Root the pull request controls the file: no symbolic link
+		// out of Root, no FIFO.
+		f, err := readfile.OpenInTree(o.Root, file)
 		if err != nil {
 			return nil, errkind.Input(fmt.Errorf("reading SARIF input %s: %w", file, err))
 		}

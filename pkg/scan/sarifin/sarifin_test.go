@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
@@ -171,6 +172,37 @@ func TestToolFailure(t *testing.T) {
 			}
 			if got != "" && !strings.HasPrefix(got, "x.sarif run ") {
 				t.Errorf("failure %q does not name the file and run", got)
+			}
+		})
+	}
+}
+
+// A SARIF file of the scanned tree (which a pull request controls) that is a
+// symbolic link out of the tree, or a FIFO, is an input error: the link used
+// to be followed and the file outside read, the FIFO to block the scan.
+func TestIngestHostileTree(t *testing.T) {
+	t.Parallel()
+	outside := filepath.Join(t.TempDir(), "outside.sarif")
+	if err := os.WriteFile(outside, []byte(`{"version":"2.1.0","runs":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		make func(p string) error
+		want string
+	}{
+		{"link out", func(p string) error { return os.Symlink(outside, p) }, "x.sarif is a symbolic link that leaves the workspace"},
+		{"fifo", func(p string) error { return syscall.Mkfifo(p, 0o644) }, "x.sarif is not a regular file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			root := t.TempDir()
+			if err := tt.make(filepath.Join(root, "x.sarif")); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Ingest(context.Background(), []string{"*.sarif"}, Options{Root: root})
+			if err == nil || errkind.Of(err) != errkind.KindInput || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want an input error with %q", err, tt.want)
 			}
 		})
 	}
