@@ -189,7 +189,7 @@ func runDAST(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 		return Outputs{}, err
 	}
 	p.Exceptions = exSet
-	inputs, err := readReports(resolve(in.Report), in.Report)
+	inputs, err := readReports(ws, resolve(in.Report), in.Report)
 	if err != nil {
 		return Outputs{}, err
 	}
@@ -280,10 +280,11 @@ func writeFiles(d *dast.Decision, dir string) (Outputs, []byte, error) {
 		SARIF: sarifPath, DASTPredicate: predPath}, sarifDoc, nil
 }
 
-// readReports expands pattern and reads each report. No match is a scanner
+// readReports expands pattern and reads each report (one in the workspace ws
+// through readfile.InTree: no symbolic link out of it). No match is a scanner
 // outage (the report the scan should have written is missing), recorded as
 // an empty report, never a pass.
-func readReports(pattern, shown string) ([]dast.Input, error) {
+func readReports(ws, pattern, shown string) ([]dast.Input, error) {
 	matches, err := filepath.Glob(pattern)
 	if err != nil {
 		return nil, errkind.Input(fmt.Errorf("report %q: bad glob: %w", shown, err))
@@ -296,7 +297,7 @@ func readReports(pattern, shown string) ([]dast.Input, error) {
 	}
 	var out []dast.Input
 	for _, m := range matches {
-		data, err := readfile.Bounded(m, dast.MaxReportBytes)
+		data, err := readfile.InTree(ws, m, dast.MaxReportBytes)
 		if err != nil {
 			return nil, errkind.Input(fmt.Errorf("report %s: %w", m, err))
 		}

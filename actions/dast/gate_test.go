@@ -82,7 +82,7 @@ func TestReport(t *testing.T) {
 	t.Parallel()
 	var got strings.Builder
 	for _, f := range []string{"zap-report.json", "zap-no-site.json"} {
-		inputs, err := readReports(filepath.Join("..", "..", "pkg", "dast", "testdata", f), f)
+		inputs, err := readReports(t.TempDir(), filepath.Join("..", "..", "pkg", "dast", "testdata", f), f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,17 +101,17 @@ func TestReport(t *testing.T) {
 	gatetest.Golden(t, "report.md", out)
 }
 
-// The default exceptions and rules files, committed as symbolic links to a
-// file outside the workspace, are refused (exit 2) and never read: the
-// exceptions file's parse error used to print the outside file's content.
+// The default exceptions and rules files, and a report, committed as symbolic
+// links to a file outside the workspace, are refused (exit 2) and never read:
+// the exceptions file's parse error used to print the outside file's content.
 func TestDASTConfigLinkedOut(t *testing.T) {
 	t.Parallel()
-	for _, rel := range []string{".secure-gates/exceptions.yaml", ".zap/rules.tsv"} {
+	for _, rel := range []string{".secure-gates/exceptions.yaml", ".zap/rules.tsv", "zap-linked.json"} {
 		t.Run(rel, func(t *testing.T) {
 			t.Parallel()
 			env := workspace(t, "zap-clean.json")
 			want := gatetest.LinkOut(t, env["GITHUB_WORKSPACE"], rel)
-			res := gatetest.Run(t, Gate, env, "--environment", "staging", "--upload-sarif=false", "zap-clean.json")
+			res := gatetest.Run(t, Gate, env, "--environment", "staging", "--upload-sarif=false", "zap-*.json")
 			gatetest.Refused(t, res, want)
 			gatetest.NotLeaked(t, res)
 		})
