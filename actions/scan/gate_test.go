@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"cmp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,18 +162,19 @@ func TestScanCache(t *testing.T) {
 }
 
 // A pull request's files that the gate reads as configuration or input — the
-// default exceptions file, a secrets-config, VEX document, Terraform plan or
-// SARIF input in the tree — committed as symbolic links to a file outside the
+// default exceptions file, a secrets-config, VEX document, Terraform plan,
+// Helm values file or SARIF input in the tree — committed as symbolic links to a file outside the
 // workspace are refused (exit 2) and never read: the exceptions file's parse
 // error used to print the outside file's content.
 func TestScanConfigLinkedOut(t *testing.T) {
 	t.Parallel()
-	for _, tt := range []struct{ rel, arg string }{
-		{".secure-gates/exceptions.yaml", ""},
-		{"gitleaks.toml", "--secrets-config"},
-		{"app.openvex.json", "--vex"},
-		{"plan.json", "--iac-plan"},
-		{"reports/x.sarif", "--sarif-inputs"},
+	for _, tt := range []struct{ rel, arg, val string }{
+		{".secure-gates/exceptions.yaml", "", ""},
+		{"gitleaks.toml", "--secrets-config", ""},
+		{"app.openvex.json", "--vex", ""},
+		{"plan.json", "--iac-plan", ""},
+		{"chart/prod.yaml", "--helm-values", "chart=chart/prod.yaml"},
+		{"reports/x.sarif", "--sarif-inputs", ""},
 	} {
 		t.Run(tt.rel, func(t *testing.T) {
 			t.Parallel()
@@ -181,7 +183,15 @@ func TestScanConfigLinkedOut(t *testing.T) {
 			env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": fx.Dir}
 			args := []string{"--scanners", "secrets,iac,sarif", "--upload-sarif=false", "--output-dir", filepath.Join(t.TempDir(), "out")}
 			if tt.arg != "" {
-				args = append(args, tt.arg, tt.rel)
+				args = append(args, tt.arg, cmp.Or(tt.val, tt.rel))
+			}
+			if tt.arg == "--helm-values" {
+				if err := os.MkdirAll(filepath.Join(fx.Dir, "chart", "templates"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(fx.Dir, "chart", "Chart.yaml"), []byte("apiVersion: v2\nname: c\nversion: 1.0.0\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			res := gatetest.Run(t, Gate, env, args...)
 			gatetest.Refused(t, res, want)
