@@ -56,19 +56,8 @@ func assertNoSecret(t *testing.T, fx *testinfra.ScanFixture, res *Result, dir st
 	if dir == "" {
 		return
 	}
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		check(p, data)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	for name, data := range testinfra.ReadTree(t, dir) {
+		check(filepath.Join(dir, filepath.FromSlash(name)), []byte(data))
 	}
 }
 
@@ -156,11 +145,7 @@ func TestScanActionExceptions(t *testing.T) {
 	fx := testinfra.NewScanFixture(t)
 	dir := t.TempDir()
 	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return testinfra.WriteFile(t, filepath.Join(dir, name), content, 0o644)
 	}
 	soon := time.Now().AddDate(0, 0, 30).Format("2006-01-02")
 	valid := write("valid.yaml", `exceptions:

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 )
 
@@ -37,15 +38,7 @@ func hostileTree(t *testing.T) (ws, sarifRan, sarifFailed string) {
 		"cfg/\u00a0::warning title=pwned::nbsp ##[add-mask]x.env":         []byte("key = " + fakeAWSKey("nbsp") + "\n"),
 		"cfg/cr\r::notice title=pwned::x.env":                             []byte("key = " + fakeAWSKey("cr") + "\n"),
 	}
-	for name, data := range files {
-		p := filepath.Join(ws, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testinfra.WriteTree(t, ws, files)
 	sarifDoc := func(ran bool) string {
 		return fmt.Sprintf(`{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"\u001b[31m::error title=pwned::tool","semanticVersion":"1.0"}},
 "invocations":[{"executionSuccessful":%v,"toolExecutionNotifications":[{"level":"error","message":{"text":"crashed\n::error title=pwned::notification"}}]}],

@@ -206,6 +206,21 @@ measure() {
   LAST_RC=$rc
 }
 
+# rounds: one untimed warm-up round of the script's theirs and ours (each takes
+# the label prefix, here warm-), then RUNS timed rounds alternating which goes
+# first; LOADS holds the load average before each timed round.
+rounds() {
+  local i
+  echo "warm-up round (untimed; load average $(load)) ..."
+  theirs warm- && ours warm-
+  LOADS=()
+  for i in $(seq "$RUNS"); do
+    LOADS+=("$(load)")
+    if ((i % 2)); then theirs "" && ours ""; else ours "" && theirs ""; fi
+    echo "round $i done (load average before: ${LOADS[-1]}, after: $(load))"
+  done
+}
+
 # tstat LABEL: "best-wall cpu-of-best median-wall median-cpu" over the timed runs.
 tstat() {
   local best medw medc

@@ -83,14 +83,7 @@ ours() {
     { echo "secure-gates sbom wrote no SBOM or vuln predicate:"; tail -20 "$WORK/${pre}sg.log"; exit 1; }
 }
 
-echo "warm-up round (untimed; load average $(load)) ..."
-theirs warm- && ours warm-
-LOADS=()
-for i in $(seq "$RUNS"); do
-  LOADS+=("$(load)")
-  if ((i % 2)); then theirs "" && ours ""; else ours "" && theirs ""; fi
-  echo "round $i done (load average before: ${LOADS[-1]}, after: $(load))"
-done
+rounds
 
 echo
 echo "same image, same DB; $RUNS rounds; load average before each round: ${LOADS[*]}; now $(load)"

@@ -211,14 +211,7 @@ ours() {
 }
 
 mkdir -p "$OUT"
-echo "warm-up round (untimed; load average $(load)) ..."
-theirs warm- && ours warm-
-LOADS=()
-for i in $(seq "$RUNS"); do
-  LOADS+=("$(load)")
-  if ((i % 2)); then theirs "" && ours ""; else ours "" && theirs ""; fi
-  echo "round $i done (load average before: ${LOADS[-1]}, after: $(load))"
-done
+rounds
 
 echo
 echo "same tree, same DB; $RUNS rounds; load average before each round: ${LOADS[*]}; now $(load)"

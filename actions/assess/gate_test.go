@@ -51,19 +51,12 @@ func TestAssessRepository(t *testing.T) {
 // Inputs, and organization mode without a token, are refused before any work.
 func TestAssessInputs(t *testing.T) {
 	t.Parallel()
-	for _, tt := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--org", "acme"}, "the GitHub API needs a token (input token)"},
-		{[]string{"--org", "-acme", "--token", "x"}, `input "org": "-acme" is not a GitHub organization name`},
-		{[]string{"--min-score", "41"}, `input "min-score": 41: want 0–40`},
-		{[]string{"--concurrency", "0"}, `input "concurrency": 0: want 1–16`},
-		{[]string{"--paved-road", "acme"}, `input "paved-road": "acme" is not OWNER/REPO`},
-		{[]string{"--reassessment-period", "9000h"}, `input "reassessment-period"`},
-	} {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			gatetest.Refused(t, gatetest.Run(t, Gate, nil, tt.args...), tt.want)
-		})
-	}
+	gatetest.Refusals(t, Gate, nil, nil, []gatetest.Refusal{
+		gatetest.Refuse("", []string{"--org", "acme"}, "the GitHub API needs a token (input token)"),
+		gatetest.Refuse("", []string{"--org", "-acme", "--token", "x"}, `input "org": "-acme" is not a GitHub organization name`),
+		gatetest.Refuse("", []string{"--min-score", "41"}, `input "min-score": 41: want 0–40`),
+		gatetest.Refuse("", []string{"--concurrency", "0"}, `input "concurrency": 0: want 1–16`),
+		gatetest.Refuse("", []string{"--paved-road", "acme"}, `input "paved-road": "acme" is not OWNER/REPO`),
+		gatetest.Refuse("", []string{"--reassessment-period", "9000h"}, `input "reassessment-period"`),
+	}, nil)
 }

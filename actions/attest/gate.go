@@ -17,7 +17,6 @@ import (
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
-	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/readfile"
 	"github.com/secure-gates/secure-gates/pkg/signing"
 	"github.com/secure-gates/secure-gates/pkg/signing/provenance"
@@ -31,12 +30,10 @@ var Gate = gate.Define(gate.Spec{Name: "attest", ActionYAML: actionYAML, Positio
 
 // Inputs are the action's inputs; the tags are the names in action.yml.
 type Inputs struct {
-	Image         string   `input:"image"`
-	RequireDigest bool     `input:"require-digest"`
-	Predicates    []string `input:"predicates,lines"`
-	Provenance    bool     `input:"provenance"`
+	signing.TargetInputs
+	Predicates []string `input:"predicates,lines"`
+	Provenance bool     `input:"provenance"`
 	signing.Inputs
-	oci.RegistryInputs
 	gate.Timeout
 
 	preds []signing.Predicate // read by Validate, without slsaprovenance=auto
@@ -48,7 +45,7 @@ type Inputs struct {
 // large, and a run with nothing to attest. It keeps the predicates it read;
 // slsaprovenance=auto turns provenance on.
 func (in *Inputs) Validate() error {
-	if err := in.target().CheckDigest(); err != nil {
+	if err := in.Target().CheckDigest(); err != nil {
 		return err
 	}
 	if err := in.Inputs.Validate(); err != nil {
@@ -69,10 +66,6 @@ func (in *Inputs) Validate() error {
 		return errkind.Input(errors.New("nothing to attest: give predicates (type=path, one per line) or provenance: true"))
 	}
 	return nil
-}
-
-func (in Inputs) target() signing.Target {
-	return signing.Target{Image: in.Image, RequireDigest: in.RequireDigest, Registry: in.RegistryInputs.Options()}
 }
 
 // Outputs are the action's outputs; the tags are the names in action.yml.
@@ -96,7 +89,7 @@ func attest(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 		}
 		preds = append(preds, p)
 	}
-	ref, opts, err := signing.Prepare(ctx, in.target(), in.Inputs, run.SigstoreIDToken)
+	ref, opts, err := signing.Prepare(ctx, in.Target(), in.Inputs, run.SigstoreIDToken)
 	if err != nil {
 		return Outputs{}, err
 	}

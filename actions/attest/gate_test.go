@@ -23,22 +23,13 @@ func TestRefusedBeforeAnyWork(t *testing.T) {
 	if err := os.WriteFile(big, make([]byte, attestation.DefaultMaxPayloadBytes+1), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, tt := range []struct {
-		name string
-		args []string
-		want []string
-	}{
-		{"require-digest refuses a tag", []string{"--require-digest", "true", "--provenance", "true"}, []string{"require-digest is true"}},
-		{"legacy with tlog upload", []string{"--signature-format", "legacy", "--provenance", "true"}, []string{"legacy format carries no log entry"}},
-		{"nothing to attest", nil, []string{"nothing to attest"}},
-		{"every bad line named", []string{"--predicates", "cyclonedx\nsbom=x.json\nspdx=" + filepath.Join(dir, "nope.json") + "\nspdx=" + big},
-			[]string{`line "cyclonedx": expected type=path`, "x.json", "nope.json", "big.json: larger than"}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			gatetest.Refused(t, gatetest.Run(t, Gate, nil, append(tt.args, "--key", "absent.key", tag)...), tt.want...)
-		})
-	}
+	gatetest.Refusals(t, Gate, nil, func(args []string) []string { return append(args, "--key", "absent.key", tag) }, []gatetest.Refusal{
+		gatetest.Refuse("require-digest refuses a tag", []string{"--require-digest", "true", "--provenance", "true"}, "require-digest is true"),
+		gatetest.Refuse("legacy with tlog upload", []string{"--signature-format", "legacy", "--provenance", "true"}, "legacy format carries no log entry"),
+		gatetest.Refuse("nothing to attest", nil, "nothing to attest"),
+		gatetest.Refuse("every bad line named", []string{"--predicates", "cyclonedx\nsbom=x.json\nspdx=" + filepath.Join(dir, "nope.json") + "\nspdx=" + big},
+			`line "cyclonedx": expected type=path`, "x.json", "nope.json", "big.json: larger than"),
+	}, nil)
 }
 
 // slsaprovenance=auto stands for the job's provenance, appended after the

@@ -40,21 +40,18 @@ var Gate = gate.Define(gate.Spec{Name: "dast", ActionYAML: actionYAML, Positiona
 
 // Inputs are the gate's inputs (action.yml).
 type Inputs struct {
-	Report          string `input:"report"`
-	RulesFile       string `input:"rules-file"`
-	FailOn          string `input:"fail-on"`
-	Exceptions      string `input:"exceptions"`
+	Report    string `input:"report"`
+	RulesFile string `input:"rules-file"`
+	FailOn    string `input:"fail-on"`
+	exceptions.FileInput
 	OnScannerOutage string `input:"on-scanner-outage"`
 	Image           string `input:"image"`
 	Environment     string `input:"environment"`
 	Target          string `input:"target"`
-	Workload        string `input:"workload"`
-	Namespace       string `input:"namespace"`
-	Container       string `input:"container"`
-	Kubeconfig      string `input:"kubeconfig"`
-	UploadSARIF     bool   `input:"upload-sarif"`
-	Token           string `input:"token,secret"`
-	OutputDir       string `input:"output-dir"`
+	// The workload the image is read back from (runningImage).
+	deploy.WorkloadInputs
+	sarif.UploadInputs
+	OutputDir string `input:"output-dir"`
 	gate.Timeout
 	page.PagingInputs
 
@@ -106,10 +103,7 @@ func (in *Inputs) Validate() error {
 	if strings.TrimSpace(in.Report) == "" {
 		return errors.New("report is required: the path or glob of the DAST report(s)")
 	}
-	if in.UploadSARIF && in.Token == "" {
-		return errors.New("upload-sarif needs the token input (security-events: write)")
-	}
-	return nil
+	return in.CheckToken(in.UploadSARIF)
 }
 
 // Outputs are the gate's outputs (action.yml). high counts critical and high.
@@ -184,8 +178,7 @@ func runDAST(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 	if err := readRules(&p, resolve, cmp.Or(in.RulesFile, defaultRules)); err != nil {
 		return Outputs{}, err
 	}
-	exPath := cmp.Or(in.Exceptions, exceptions.DefaultPath)
-	exSet, err := exceptions.Load(resolve(exPath), now, exceptions.Options{MissingOK: exPath == exceptions.DefaultPath})
+	exSet, err := in.FileInput.Load(resolve, now)
 	if err != nil {
 		return Outputs{}, err
 	}
@@ -222,7 +215,7 @@ func runningImage(ctx context.Context, run *gate.Run, in Inputs) (string, error)
 	if in.Workload == "" {
 		return in.image, nil
 	}
-	r, err := deploy.RunningImage(ctx, deploy.KubectlOptions{Kubeconfig: in.Kubeconfig, Namespace: in.Namespace, Workload: in.Workload, Container: in.Container})
+	r, err := deploy.RunningImage(ctx, in.KubectlOptions())
 	if err != nil {
 		return "", err
 	}

@@ -42,6 +42,7 @@ func TestDASTGate(t *testing.T) {
 			0, "pass", "0", "::warning title=DAST scanner outage::"},
 		{"an image tag exits 2", "zap-clean.json", []string{"--image", "ghcr.io/acme/widgets:1.2"}, 2, "", "", "not a tag"},
 		{"a bad environment name exits 2", "zap-clean.json", []string{"--environment", "-staging"}, 2, "", "", `environment "-staging": expected letters`},
+		{"a named exceptions file that is missing exits 2", "zap-clean.json", []string{"--exceptions", "waivers.yaml"}, 2, "", "", "waivers.yaml: it does not exist"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

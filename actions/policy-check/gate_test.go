@@ -1,17 +1,13 @@
 package policycheck
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/gate/gatetest"
+	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/gha"
 	"github.com/secure-gates/secure-gates/pkg/policy"
@@ -117,7 +113,8 @@ func TestReport(t *testing.T) {
 		if err := os.WriteFile(path, []byte(tt.policy), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "release.pub"), publicKey(t), 0o644); err != nil {
+		_, pub := testinfra.ECDSAKey(t)
+		if err := os.WriteFile(filepath.Join(dir, "release.pub"), []byte(pub), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		var res Result
@@ -134,16 +131,4 @@ func TestReport(t *testing.T) {
 		}
 		gatetest.Golden(t, tt.golden, summary(r)+"\n<!-- annotations -->\n"+ann.String())
 	}
-}
-
-func publicKey(t *testing.T) []byte {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }

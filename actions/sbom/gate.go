@@ -54,24 +54,22 @@ type Inputs struct {
 	PolicyFile  string `input:"policy"`
 	TrustedRoot string `input:"trusted-root"`
 	oci.RegistryInputs
-	Formats        []string `input:"formats"`
-	OutputDir      string   `input:"output-dir"`
-	ScanVulns      bool     `input:"scan-vulns"`
-	SeverityCutoff string   `input:"severity-cutoff"`
-	OnlyFixed      bool     `input:"only-fixed"`
-	Exceptions     string   `input:"exceptions"`
+	Formats   []string `input:"formats"`
+	OutputDir string   `input:"output-dir"`
+	ScanVulns bool     `input:"scan-vulns"`
+	finding.CutoffInputs
+	exceptions.FileInput
 	vulndb.Inputs
 	MaxBytes int `input:"max-bytes"`
 	MaxFiles int `input:"max-files"`
 	// Timeout bounds cataloguing (0: no bound), not the whole run.
-	Timeout     time.Duration `input:"timeout"`
-	DTURL       string        `input:"dependency-track-url"`
-	DTAPIKey    string        `input:"dependency-track-api-key,secret"`
-	DTProject   string        `input:"dependency-track-project"`
-	DTVersion   string        `input:"dependency-track-version"`
-	UploadSARIF bool          `input:"upload-sarif"`
-	Category    string        `input:"category"`
-	Token       string        `input:"token,secret"`
+	Timeout   time.Duration `input:"timeout"`
+	DTURL     string        `input:"dependency-track-url"`
+	DTAPIKey  string        `input:"dependency-track-api-key,secret"`
+	DTProject string        `input:"dependency-track-project"`
+	DTVersion string        `input:"dependency-track-version"`
+	sarif.UploadInputs
+	Category string `input:"category"`
 	page.PagingInputs
 
 	// Parsed by Validate.
@@ -109,7 +107,7 @@ func (in *Inputs) Validate() error {
 	if in.SBOM != "" {
 		in.formats = nil // the SBOM exists: only the scan is new
 	}
-	if in.cutoff, err = finding.ParseCutoff(in.SeverityCutoff); err != nil {
+	if in.cutoff, err = in.Cutoff(); err != nil {
 		return errkind.Input(err)
 	}
 	if err := in.Inputs.Validate(); err != nil {
@@ -203,8 +201,8 @@ type result struct {
 }
 
 func runSBOM(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
-	if in.uploads(run) && in.Token == "" {
-		return Outputs{}, errkind.Input(errors.New("upload-sarif needs the token input (security-events: write); set upload-sarif: false to skip"))
+	if err := in.CheckToken(in.uploads(run)); err != nil {
+		return Outputs{}, fmt.Errorf("%w; set upload-sarif: false to skip", err)
 	}
 	resolve, err := run.Resolver()
 	if err != nil {
@@ -218,8 +216,7 @@ func runSBOM(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 	}
 	var exSet *exceptions.Set
 	if in.ScanVulns {
-		exPath := cmp.Or(in.Exceptions, exceptions.DefaultPath)
-		if exSet, err = exceptions.Load(resolve(exPath), time.Now(), exceptions.Options{MissingOK: exPath == exceptions.DefaultPath}); err != nil {
+		if exSet, err = in.FileInput.Load(resolve, time.Now()); err != nil {
 			return Outputs{}, err
 		}
 	}

@@ -67,39 +67,32 @@ func TestSBOMInputsBeforeWork(t *testing.T) {
 	dir, out := project(t), filepath.Join(t.TempDir(), "sbom")
 	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": dir}
 	dtArgs := []string{"--dependency-track-url", dt, "--dependency-track-api-key", "odt_key"}
-	for _, tt := range []struct {
-		args []string
-		want string
-	}{
-		{append([]string{"--path", "."}, dtArgs...), "upload-sarif needs the token input"},
-		{[]string{"--path", ".", "--image", "a/b:c"}, "give exactly one of image"},
-		{[]string{"--path", ".", "--upload-sarif=false", "--dependency-track-url", dt}, "dependency-track-url and dependency-track-api-key go together"},
-		{[]string{"--path", ".", "--upload-sarif=false", "--formats", "pdf"}, "pdf"},
-		{[]string{"--path", ".", "--upload-sarif=false", "--on-scanner-outage", "shrug"}, "shrug"},
-		{[]string{"--path", ".", "--upload-sarif=false", "--max-files", "-1"}, "must not be negative"},
+	gatetest.Refusals(t, Gate, env, func(args []string) []string { return append(args, "--output-dir", out) }, []gatetest.Refusal{
+		gatetest.Refuse("", append([]string{"--path", "."}, dtArgs...), "upload-sarif needs the token input"),
+		gatetest.Refuse("", []string{"--path", ".", "--image", "a/b:c"}, "give exactly one of image"),
+		gatetest.Refuse("", []string{"--path", ".", "--upload-sarif=false", "--dependency-track-url", dt}, "dependency-track-url and dependency-track-api-key go together"),
+		gatetest.Refuse("", []string{"--path", ".", "--upload-sarif=false", "--formats", "pdf"}, "pdf"),
+		gatetest.Refuse("", []string{"--path", ".", "--upload-sarif=false", "--on-scanner-outage", "shrug"}, "shrug"),
+		gatetest.Refuse("", []string{"--path", ".", "--upload-sarif=false", "--max-files", "-1"}, "must not be negative"),
 		// A rescan (the sbom input) is refused before the registry is contacted:
 		// the image below is on a closed port.
-		{[]string{"--path", ".", "--sbom", "attestation"}, "scans an SBOM of a registry image"},
-		{[]string{"--image", "oci-dir:img", "--sbom", "bom.json"}, "scans an SBOM of a registry image"},
-		{[]string{"--image", closedRef, "--sbom", "attestation", "--upload-sarif=false", "--db-dir", "nodb", "--policy", "missing.yaml"}, "missing.yaml"},
-		{[]string{"--image", closedRef, "--sbom", "attestation", "--scan-vulns=false"}, "scan-vulns is false"},
-		{[]string{"--image", closedRef, "--sbom", "bom.json", "--trusted-root", "root.json"}, "trusted-root is read only with sbom: attestation"},
+		gatetest.Refuse("", []string{"--path", ".", "--sbom", "attestation"}, "scans an SBOM of a registry image"),
+		gatetest.Refuse("", []string{"--image", "oci-dir:img", "--sbom", "bom.json"}, "scans an SBOM of a registry image"),
+		gatetest.Refuse("", []string{"--image", closedRef, "--sbom", "attestation", "--upload-sarif=false", "--db-dir", "nodb", "--policy", "missing.yaml"}, "missing.yaml"),
+		gatetest.Refuse("", []string{"--image", closedRef, "--sbom", "attestation", "--scan-vulns=false"}, "scan-vulns is false"),
+		gatetest.Refuse("", []string{"--image", closedRef, "--sbom", "bom.json", "--trusted-root", "root.json"}, "trusted-root is read only with sbom: attestation"),
 		// A missing SBOM file is an input error before the registry (or the
 		// DB) is contacted: the image is on a closed port.
-		{[]string{"--image", closedRef, "--sbom", "missing-bom.json", "--upload-sarif=false", "--db-dir", "nodb"}, "missing-bom.json"},
-		{[]string{"--path", ".", "--trusted-root", "root.json"}, "trusted-root is read only to verify an SBOM attestation"},
-	} {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			res := gatetest.Run(t, Gate, env, append(tt.args, "--output-dir", out)...)
-			gatetest.Refused(t, res, tt.want)
-			if _, err := os.Stat(out); !os.IsNotExist(err) {
-				t.Errorf("documents written before the input error (%v)", err)
-			}
-			if strings.Contains(res.Log, "odt_key") && !strings.Contains(res.Log, "::add-mask::odt_key") {
-				t.Error("the API key is in the log")
-			}
-		})
-	}
+		gatetest.Refuse("", []string{"--image", closedRef, "--sbom", "missing-bom.json", "--upload-sarif=false", "--db-dir", "nodb"}, "missing-bom.json"),
+		gatetest.Refuse("", []string{"--path", ".", "--trusted-root", "root.json"}, "trusted-root is read only to verify an SBOM attestation"),
+	}, func(t *testing.T, res gatetest.Result) {
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("documents written before the input error (%v)", err)
+		}
+		if strings.Contains(res.Log, "odt_key") && !strings.Contains(res.Log, "::add-mask::odt_key") {
+			t.Error("the API key is in the log")
+		}
+	})
 }
 
 // A rescan of an SBOM file: the digest's packages are scanned against the DB

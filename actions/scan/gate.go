@@ -8,7 +8,6 @@ import (
 	"cmp"
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,8 +16,10 @@ import (
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/exceptions"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/page"
+	"github.com/secure-gates/secure-gates/pkg/sarif"
 	scanner "github.com/secure-gates/secure-gates/pkg/scan"
 	"github.com/secure-gates/secure-gates/pkg/scan/iac"
 	"github.com/secure-gates/secure-gates/pkg/scan/license"
@@ -34,10 +35,9 @@ var Gate = gate.Define(gate.Spec{Name: "scan", ActionYAML: actionYAML, Positiona
 
 // Inputs are the action's inputs; the tags are the names in action.yml.
 type Inputs struct {
-	Path           string   `input:"path"`
-	Scanners       []string `input:"scanners"`
-	SeverityCutoff string   `input:"severity-cutoff"`
-	OnlyFixed      bool     `input:"only-fixed"`
+	Path     string   `input:"path"`
+	Scanners []string `input:"scanners"`
+	finding.CutoffInputs
 	vulndb.Inputs
 	DBUpdateURL    string   `input:"db-update-url"`
 	LicenseAllow   []string `input:"license-allow"`
@@ -48,17 +48,16 @@ type Inputs struct {
 	HelmValues     []string `input:"helm-values,lines"`
 	IaCChangedOnly bool     `input:"iac-changed-only"`
 	SARIFInputs    []string `input:"sarif-inputs"`
-	Exceptions     string   `input:"exceptions"`
-	VEX            []string `input:"vex"`
-	SecretsConfig  string   `input:"secrets-config"`
-	Staged         bool     `input:"staged"`
-	OutputDir      string   `input:"output-dir"`
-	UploadSARIF    bool     `input:"upload-sarif"`
-	Category       string   `input:"category"`
-	Token          string   `input:"token,secret"`
-	CacheDir       string   `input:"cache-dir"`
-	CacheSecret    string   `input:"cache-secret,secret"`
-	CacheMaxSize   string   `input:"cache-max-size"`
+	exceptions.FileInput
+	VEX           []string `input:"vex"`
+	SecretsConfig string   `input:"secrets-config"`
+	Staged        bool     `input:"staged"`
+	OutputDir     string   `input:"output-dir"`
+	sarif.UploadInputs
+	Category     string `input:"category"`
+	CacheDir     string `input:"cache-dir"`
+	CacheSecret  string `input:"cache-secret,secret"`
+	CacheMaxSize string `input:"cache-max-size"`
 	// Timeout bounds each network phase (DB download, upload), not the scan.
 	Timeout time.Duration `input:"timeout"`
 	page.PagingInputs
@@ -76,7 +75,7 @@ func (in *Inputs) Validate() error {
 		return err
 	}
 	var err error
-	if in.cutoff, err = finding.ParseCutoff(in.SeverityCutoff); err != nil {
+	if in.cutoff, err = in.Cutoff(); err != nil {
 		return errkind.Input(err)
 	}
 	if in.scanners, err = scanner.ParseScanners(in.Scanners); err != nil {
@@ -156,8 +155,8 @@ const MaxAnnotations = 10
 const TopFindings = 20
 
 func runScan(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
-	if in.upload(run) && in.Token == "" {
-		return Outputs{}, errkind.Input(errors.New("upload-sarif needs the token input (security-events: write)"))
+	if err := in.CheckToken(in.upload(run)); err != nil {
+		return Outputs{}, err
 	}
 	s, err := prepare(ctx, run, in)
 	if err != nil {

@@ -45,22 +45,16 @@ func TestScanInputsBeforeWork(t *testing.T) {
 	fx := testinfra.NewScanFixture(t)
 	out := filepath.Join(t.TempDir(), "out")
 	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": fx.Dir}
-	for _, tt := range []struct {
-		args []string
-		want string
-	}{
-		{nil, "upload-sarif needs the token input"},
-		{[]string{"--upload-sarif=false", "--license-unknown", "maybe"}, `license-unknown "maybe": expected warn, fail or ignore`},
-		{[]string{"--upload-sarif=false", "--helm-values", "nodir"}, "helm-values"},
-		{[]string{"--upload-sarif=false", "--timeout", "0s"}, "timeout is 0s"},
-	} {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			gatetest.Refused(t, gatetest.Run(t, Gate, env, append(tt.args, "--scanners", "secrets", "--output-dir", out)...), tt.want)
-			if _, err := os.Stat(out); !os.IsNotExist(err) {
-				t.Errorf("the output folder was written before the input error (%v)", err)
-			}
-		})
-	}
+	gatetest.Refusals(t, Gate, env, func(args []string) []string { return append(args, "--scanners", "secrets", "--output-dir", out) }, []gatetest.Refusal{
+		gatetest.Refuse("", nil, "upload-sarif needs the token input"),
+		gatetest.Refuse("", []string{"--upload-sarif=false", "--license-unknown", "maybe"}, `license-unknown "maybe": expected warn, fail or ignore`),
+		gatetest.Refuse("", []string{"--upload-sarif=false", "--helm-values", "nodir"}, "helm-values"),
+		gatetest.Refuse("", []string{"--upload-sarif=false", "--timeout", "0s"}, "timeout is 0s"),
+	}, func(t *testing.T, _ gatetest.Result) {
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("the output folder was written before the input error (%v)", err)
+		}
+	})
 }
 
 // A scan result with a failing secret on a changed line, a failing IaC

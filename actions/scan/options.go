@@ -14,7 +14,6 @@ import (
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
-	"github.com/secure-gates/secure-gates/pkg/exceptions"
 	"github.com/secure-gates/secure-gates/pkg/gha"
 	scanner "github.com/secure-gates/secure-gates/pkg/scan"
 	"github.com/secure-gates/secure-gates/pkg/scan/iac"
@@ -45,8 +44,7 @@ func prepare(ctx context.Context, run *gate.Run, in Inputs) (*setup, error) {
 	s := &setup{resolve: resolve, ctx: run.Context()}
 	root := resolve(cmp.Or(in.Path, "."))
 	s.repo = repoRoot(ws, root)
-	exPath := cmp.Or(in.Exceptions, exceptions.DefaultPath)
-	exSet, err := exceptions.Load(resolve(exPath), time.Now(), exceptions.Options{MissingOK: exPath == exceptions.DefaultPath})
+	exSet, err := in.FileInput.Load(resolve, time.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -3,8 +3,9 @@
 // the job's OIDC token by default or with a PEM key, in the legacy format, as a
 // Sigstore bundle referrer, or both.
 //
-// The signing identity, transparency and format inputs are signing.Inputs, shared
-// with the attest action; the registry credentials are oci.RegistryInputs.
+// The image, require-digest and registry credential inputs are
+// signing.TargetInputs, the signing identity, transparency and format inputs
+// signing.Inputs, both shared with the attest action.
 package sign
 
 import (
@@ -12,7 +13,6 @@ import (
 	_ "embed"
 
 	"github.com/secure-gates/secure-gates/internal/gate"
-	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/signing"
 )
 
@@ -24,10 +24,8 @@ var Gate = gate.Define(gate.Spec{Name: "sign", ActionYAML: actionYAML, Positiona
 
 // Inputs are the action's inputs; the tags are the names in action.yml.
 type Inputs struct {
-	Image         string `input:"image"`
-	RequireDigest bool   `input:"require-digest"`
+	signing.TargetInputs
 	signing.Inputs
-	oci.RegistryInputs
 	Annotations []string `input:"annotations,lines"`
 	Recursive   bool     `input:"recursive"`
 	gate.Timeout
@@ -39,7 +37,7 @@ type Inputs struct {
 // require-digest, a bad signature format or transparency setting, and bad
 // annotations or annotations the format would drop.
 func (in *Inputs) Validate() error {
-	if err := in.target().CheckDigest(); err != nil {
+	if err := in.Target().CheckDigest(); err != nil {
 		return err
 	}
 	if err := in.Inputs.Validate(); err != nil {
@@ -53,10 +51,6 @@ func (in *Inputs) Validate() error {
 	return signing.CheckAnnotations(format, in.annotations)
 }
 
-func (in Inputs) target() signing.Target {
-	return signing.Target{Image: in.Image, RequireDigest: in.RequireDigest, Registry: in.RegistryInputs.Options()}
-}
-
 // Outputs are the action's outputs; the tags are the names in action.yml.
 type Outputs struct {
 	Digest     string              `output:"digest"`
@@ -68,7 +62,7 @@ type Outputs struct {
 }
 
 func sign(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
-	ref, opts, err := signing.Prepare(ctx, in.target(), in.Inputs, run.SigstoreIDToken)
+	ref, opts, err := signing.Prepare(ctx, in.Target(), in.Inputs, run.SigstoreIDToken)
 	if err != nil {
 		return Outputs{}, err
 	}

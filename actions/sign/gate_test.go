@@ -15,24 +15,15 @@ import (
 func TestRefusedBeforeAnyWork(t *testing.T) {
 	t.Parallel()
 	tag := strings.TrimPrefix(gatetest.Untouched(t, "the registry"), "http://") + "/acme/app:v1"
-	for _, tt := range []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"require-digest refuses a tag", []string{"--require-digest", "true"}, "require-digest is true"},
-		{"bad format", []string{"--signature-format", "sig"}, "expected legacy, bundle or both"},
-		{"legacy with tlog upload", []string{"--signature-format", "legacy"}, "legacy format carries no log entry"},
-		{"annotation not key=value", []string{"--annotations", "ticket"}, `annotation "ticket": expected key=value`},
-		{"annotation twice", []string{"--annotations", "a=1\na=2"}, `annotation "a" given twice`},
-		{"annotations dropped by bundle", []string{"--annotations", "a=1", "--signature-format", "bundle"}, "with signature format bundle they would be dropped"},
-		{"bad timeout", []string{"--timeout", "0s"}, "timeout is 0s"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			gatetest.Refused(t, gatetest.Run(t, Gate, nil, append(tt.args, "--key", "absent.key", tag)...), tt.want)
-		})
-	}
+	gatetest.Refusals(t, Gate, nil, func(args []string) []string { return append(args, "--key", "absent.key", tag) }, []gatetest.Refusal{
+		gatetest.Refuse("require-digest refuses a tag", []string{"--require-digest", "true"}, "require-digest is true"),
+		gatetest.Refuse("bad format", []string{"--signature-format", "sig"}, "expected legacy, bundle or both"),
+		gatetest.Refuse("legacy with tlog upload", []string{"--signature-format", "legacy"}, "legacy format carries no log entry"),
+		gatetest.Refuse("annotation not key=value", []string{"--annotations", "ticket"}, `annotation "ticket": expected key=value`),
+		gatetest.Refuse("annotation twice", []string{"--annotations", "a=1\na=2"}, `annotation "a" given twice`),
+		gatetest.Refuse("annotations dropped by bundle", []string{"--annotations", "a=1", "--signature-format", "bundle"}, "with signature format bundle they would be dropped"),
+		gatetest.Refuse("bad timeout", []string{"--timeout", "0s"}, "timeout is 0s"),
+	}, nil)
 }
 
 func TestSummary(t *testing.T) {

@@ -18,8 +18,9 @@ import (
 func deployDigest(ctx context.Context, run *gate.Run, in Inputs, ref oci.Ref, rep *verify.Report) ([]string, error) {
 	switch in.Deploy {
 	case "kubectl":
-		res, err := deploy.Kubectl(ctx, deploy.KubectlOptions{Kubeconfig: in.Kubeconfig, Namespace: in.Namespace, Workload: in.Workload,
-			Container: in.Container, Image: ref, DryRun: in.DryRun, RolloutTimeout: in.RolloutTimeout})
+		opts := in.KubectlOptions()
+		opts.Image, opts.DryRun, opts.RolloutTimeout = ref, in.DryRun, in.RolloutTimeout
+		res, err := deploy.Kubectl(ctx, opts)
 		if err != nil {
 			return []string{"kubectl deploy FAILED: " + err.Error()}, err
 		}

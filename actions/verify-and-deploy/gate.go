@@ -17,6 +17,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
+	"github.com/secure-gates/secure-gates/pkg/deploy"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/page"
@@ -32,16 +33,14 @@ var Gate = gate.Define(gate.Spec{Name: "verify-and-deploy", ActionYAML: actionYA
 
 // Inputs are the action's inputs; the tags are the names in action.yml.
 type Inputs struct {
-	Image          string        `input:"image"`
-	Policy         string        `input:"policy"`
-	Environment    string        `input:"environment"`
-	TrustedRoot    string        `input:"trusted-root"`
-	Deploy         string        `input:"deploy"`
-	DryRun         bool          `input:"dry-run"`
-	Kubeconfig     string        `input:"kubeconfig"`
-	Namespace      string        `input:"namespace"`
-	Workload       string        `input:"workload"`
-	Container      string        `input:"container"`
+	Image       string `input:"image"`
+	Policy      string `input:"policy"`
+	Environment string `input:"environment"`
+	TrustedRoot string `input:"trusted-root"`
+	Deploy      string `input:"deploy"`
+	DryRun      bool   `input:"dry-run"`
+	// The workload deploy: kubectl deploys to.
+	deploy.WorkloadInputs
 	RolloutTimeout time.Duration `input:"rollout-timeout"`
 	gate.Timeout
 	GitopsRepo     string `input:"gitops-repo"`

@@ -92,26 +92,17 @@ func TestRefusedBeforeAnyWork(t *testing.T) {
 	image := strings.TrimPrefix(srv, "http://") + "/acme/app@" + testDigest
 	// The policy file does not exist: an error naming it would mean it was read.
 	base := []string{"--policy", filepath.Join(t.TempDir(), "absent.yaml"), "--kubeconfig", srv}
-	for _, tt := range []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"unknown deploy", []string{"--deploy", "helm"}, "want none, kubectl or gitops"},
-		{"kubectl without workload", []string{"--deploy", "kubectl"}, "kubectl needs the workload input"},
-		{"kubectl bad workload", []string{"--deploy", "kubectl", "--workload", "web"}, `workload "web": want kind/name`},
-		{"rollout-timeout not under timeout", []string{"--deploy", "kubectl", "--workload", "deployment/web", "--rollout-timeout", "10m", "--timeout", "10m"},
-			"rollout-timeout (10m0s) is not shorter than timeout (10m0s)"},
-		{"gitops without repo", []string{"--deploy", "gitops"}, "gitops needs the gitops-repo input"},
-		{"bad attest-vsa", []string{"--attest-vsa", "yes"}, `attest-vsa is "yes", want auto, true or false`},
-		{"attest-vsa true without an identity", []string{"--attest-vsa", "true"}, "attest-vsa is true but there is no signing identity"},
-		{"zero timeout", []string{"--timeout", "0s"}, "timeout is 0s"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			gatetest.Refused(t, gatetest.Run(t, Gate, nil, append(append(append([]string{}, base...), tt.args...), image)...), tt.want)
-		})
-	}
+	gatetest.Refusals(t, Gate, nil, func(args []string) []string { return append(append(append([]string{}, base...), args...), image) }, []gatetest.Refusal{
+		gatetest.Refuse("unknown deploy", []string{"--deploy", "helm"}, "want none, kubectl or gitops"),
+		gatetest.Refuse("kubectl without workload", []string{"--deploy", "kubectl"}, "kubectl needs the workload input"),
+		gatetest.Refuse("kubectl bad workload", []string{"--deploy", "kubectl", "--workload", "web"}, `workload "web": want kind/name`),
+		gatetest.Refuse("rollout-timeout not under timeout", []string{"--deploy", "kubectl", "--workload", "deployment/web", "--rollout-timeout", "10m", "--timeout", "10m"},
+			"rollout-timeout (10m0s) is not shorter than timeout (10m0s)"),
+		gatetest.Refuse("gitops without repo", []string{"--deploy", "gitops"}, "gitops needs the gitops-repo input"),
+		gatetest.Refuse("bad attest-vsa", []string{"--attest-vsa", "yes"}, `attest-vsa is "yes", want auto, true or false`),
+		gatetest.Refuse("attest-vsa true without an identity", []string{"--attest-vsa", "true"}, "attest-vsa is true but there is no signing identity"),
+		gatetest.Refuse("zero timeout", []string{"--timeout", "0s"}, "timeout is 0s"),
+	}, nil)
 	t.Run("empty report", func(t *testing.T) {
 		t.Parallel()
 		err := Inputs{Deploy: "none", AttestVSA: "auto", Report: " "}.Validate()

@@ -6,6 +6,7 @@ package gatetest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -13,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -84,6 +86,45 @@ func Refused(t testing.TB, res Result, want ...string) {
 	}
 	if len(res.Outputs) != 0 || res.Summary != "" {
 		t.Errorf("outputs %v, summary %q on an input error", res.Outputs, res.Summary)
+	}
+}
+
+// Refusal is one case of a gate's table of inputs refused before any work.
+type Refusal struct {
+	// Name names the subtest; empty, the arguments joined by spaces.
+	Name string
+	// Args are the case's own arguments (--input value flags).
+	Args []string
+	// Want is what the error must name (see Refused).
+	Want []string
+}
+
+// Refuse is the Refusal named name ("" for the arguments joined) of the
+// arguments args, whose error must name every want.
+func Refuse(name string, args []string, want ...string) Refusal {
+	return Refusal{Name: name, Args: args, Want: want}
+}
+
+// Refusals runs g once for each case, each in a parallel subtest, with env as
+// the environment and args(c.Args) as the arguments (the case's own with the
+// table's common ones; nil args takes the case's as they are), and checks that
+// each run is Refused naming c.Want. check, if not nil, then inspects each
+// result further (e.g. that no file was written).
+func Refusals(t *testing.T, g gate.Gate, env map[string]string, args func([]string) []string, cases []Refusal, check func(t *testing.T, res Result)) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(cmp.Or(c.Name, strings.Join(c.Args, " ")), func(t *testing.T) {
+			t.Parallel()
+			a := slices.Clone(c.Args)
+			if args != nil {
+				a = args(a)
+			}
+			res := Run(t, g, env, a...)
+			Refused(t, res, c.Want...)
+			if check != nil {
+				check(t, res)
+			}
+		})
 	}
 }
 
