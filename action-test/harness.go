@@ -20,6 +20,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 	"unicode"
 
@@ -242,7 +244,10 @@ func (h *Harness) runBinary(ctx context.Context, step Step, args []string, ws st
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	res := &Result{}
-	if err := cmd.Run(); err != nil {
+	start := time.Now()
+	err := cmd.Run()
+	RecordUsage(ws, step.Action, cmd, start)
+	if err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ctx.Err() != nil {
 			return nil, fmt.Errorf("running %s: %w (stderr: %s)", step.Action, err, stderr.String())
@@ -252,6 +257,37 @@ func (h *Harness) runBinary(ctx context.Context, step Step, args []string, ws st
 	res.Log, res.Stderr = stdout.String(), stderr.String()
 	res.Commands = ParseCommands(res.Log)
 	return res, nil
+}
+
+// usageLog is where RecordUsage appends: $SECURE_GATES_TEST_USAGE, read once.
+var usageLog = sync.OnceValue(func() string { return os.Getenv("SECURE_GATES_TEST_USAGE") })
+
+var usageMu sync.Mutex
+
+// RecordUsage appends one line to the file $SECURE_GATES_TEST_USAGE names
+// (nothing when it is unset): the wall time since start and the CPU time
+// (user, system) of cmd, which has exited, and of the children it waited for,
+// with where (a folder naming the test) and what ran. It is how the time a test
+// spends in subprocesses is measured; it checks nothing.
+func RecordUsage(where, what string, cmd *exec.Cmd, start time.Time) {
+	if usageLog() == "" || cmd.ProcessState == nil {
+		return
+	}
+	var user, sys time.Duration
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		user, sys = time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
+	}
+	if len(what) > 120 {
+		what = what[:120]
+	}
+	usageMu.Lock()
+	defer usageMu.Unlock()
+	f, err := os.OpenFile(usageLog(), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "%.2f\t%.2f\t%.2f\t%s\t%s\n", time.Since(start).Seconds(), user.Seconds(), sys.Seconds(), where, what)
 }
 
 var defaultExpr = regexp.MustCompile(`\$\{\{\s*([^}]*?)\s*\}\}`)

@@ -345,7 +345,10 @@ func (wr *WorkflowRun) runJob(ctx context.Context, name string, job *WorkflowJob
 			if err != nil {
 				return fmt.Errorf("step %d (run) run: %w", i, err)
 			}
-			res, err := wr.shell(ctx, job, st.Shell, script, env, runnerTemp)
+			// The step as written (expressions not evaluated: no secret in it)
+			// names it in the usage log.
+			label := "run " + cmp.Or(st.ID, fmt.Sprint(i)) + ": " + strings.Join(strings.Fields(st.Run), " ")
+			res, err := wr.shell(ctx, job, st.Shell, script, label, env, runnerTemp)
 			if err != nil {
 				return fmt.Errorf("step %d (run): %w", i, err)
 			}
@@ -426,8 +429,9 @@ func (wr *WorkflowRun) callJob(ctx context.Context, name string, job *WorkflowJo
 // shell runs a run: step's script with bash in the workspace, as the runner
 // does on Linux (shell: bash → bash --noprofile --norc -eo pipefail; no shell
 // → bash -e), with the runner's variables and files and env, and returns what
-// it wrote to GITHUB_OUTPUT.
-func (wr *WorkflowRun) shell(ctx context.Context, j *WorkflowJob, shell, script string, env map[string]string, runnerTemp string) (*Result, error) {
+// it wrote to GITHUB_OUTPUT; label names the step in the usage log
+// (RecordUsage).
+func (wr *WorkflowRun) shell(ctx context.Context, j *WorkflowJob, shell, script, label string, env map[string]string, runnerTemp string) (*Result, error) {
 	args := []string{"-e"}
 	switch shell {
 	case "":
@@ -476,7 +480,10 @@ func (wr *WorkflowRun) shell(ctx context.Context, j *WorkflowJob, shell, script 
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	res := &Result{}
-	if err := cmd.Run(); err != nil {
+	start := time.Now()
+	err = cmd.Run()
+	RecordUsage(wr.Workspace, label, cmd, start)
+	if err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ctx.Err() != nil {
 			return nil, fmt.Errorf("running bash: %w (stderr: %s)", err, stderr.String())

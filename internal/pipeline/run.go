@@ -396,12 +396,7 @@ func (r *runner) chain(rep *verify.Report, bare string) {
 	}
 	r.printf("\nAttestation chain of %s (policy %s):\n", rep.Image, short(rep.Policy.Digest))
 	for _, q := range rep.Requirements {
-		mark, why := "✓", q.Detail
-		if !q.Passed {
-			mark, why = "✗", strings.Join(q.Reasons, "; ")
-		} else if q.Waived != "" {
-			mark = "⚠"
-		}
+		mark, why := q.Mark()
 		r.printf("  %s %-16s %s\n", mark, q.Name, textclip.Line(why, 240))
 	}
 	for _, in := range rep.Inputs {

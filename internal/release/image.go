@@ -413,7 +413,10 @@ func writeLayer(p string, files []layerFile, at time.Time) (v1.Layer, error) {
 	if err := out.Close(); err != nil {
 		return nil, errkind.Infra(fmt.Errorf("release image: writing the layer: %w", err))
 	}
-	l, err := tarball.LayerFromFile(p, tarball.WithMediaType(types.OCILayer), tarball.WithCompressionLevel(gzip.BestCompression))
+	// The compressed bytes are kept: the digest is computed from them here and
+	// the push sends them, so each layer is compressed once, not per read.
+	l, err := tarball.LayerFromFile(p, tarball.WithMediaType(types.OCILayer), tarball.WithCompressionLevel(gzip.BestCompression),
+		tarball.WithCompressedCaching)
 	if err != nil {
 		return nil, errkind.Infra(fmt.Errorf("release image: compressing the layer: %w", err))
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/dtrack"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/netretry"
 )
 
 const apiKey = "odt_0123456789abcdefABCDEF"
@@ -135,7 +136,11 @@ func TestErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, url := newServer(t)
-			o := dtrack.Options{URL: url, APIKey: apiKey, PollInterval: time.Millisecond}
+			// The default retry policy (netretry's, as the default client has)
+			// without waiting out its backoff: 503 and a refused connection are
+			// retried to the last attempt all the same.
+			client := &http.Client{Transport: netretry.New(netretry.Options{Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})}
+			o := dtrack.Options{URL: url, APIKey: apiKey, PollInterval: time.Millisecond, HTTPClient: client}
 			tc.setup(s, &o)
 			token, err := dtrack.Upload(context.Background(), o, dtrack.Project{Name: "p", Version: "v"}, []byte(bom))
 			if tc.wait {

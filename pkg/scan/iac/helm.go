@@ -104,9 +104,13 @@ func (s *scanner) chartFiles(dir string) ([]*archive.BufferedFile, bool) {
 	abs := filepath.Join(s.root, filepath.FromSlash(dir))
 	chartYAML := path.Join(dir, "Chart.yaml")
 	rules := ignore.Empty()
-	if data, err := os.ReadFile(filepath.Join(abs, ignore.HelmIgnore)); err == nil && int64(len(data)) <= s.opts.MaxFileBytes {
-		if r, err := ignore.Parse(bytes.NewReader(data)); err == nil {
-			rules = r
+	// A .helmignore that is missing, leaves the root, is not a regular file or
+	// is over the size bound ignores nothing: every file is rendered.
+	if real, err := s.confined(filepath.Join(abs, ignore.HelmIgnore)); err == nil {
+		if data, err := readfile.Bounded(real, s.opts.MaxFileBytes); err == nil {
+			if r, err := ignore.Parse(bytes.NewReader(data)); err == nil {
+				rules = r
+			}
 		}
 	}
 	rules.AddDefaults()
@@ -138,10 +142,7 @@ func (s *scanner) chartFiles(dir string) ([]*archive.BufferedFile, bool) {
 		}
 		real := p
 		if d.Type()&fs.ModeSymlink != 0 {
-			r, err := filepath.EvalSymlinks(p)
-			if err == nil && r != s.root && !strings.HasPrefix(r, s.root+string(filepath.Separator)) {
-				err = errors.New("it points outside the scanned directory")
-			}
+			r, err := s.confined(p)
 			var st os.FileInfo
 			if err == nil {
 				st, err = os.Stat(r)
@@ -167,14 +168,9 @@ func (s *scanner) chartFiles(dir string) ([]*archive.BufferedFile, bool) {
 			ok = false
 			return nil
 		}
-		data, err := os.ReadFile(real)
+		data, err := readfile.Bounded(real, s.opts.MaxFileBytes) // regular, and not grown past the bound since the check above
 		if err != nil {
 			return err
-		}
-		if int64(len(data)) > s.opts.MaxFileBytes {
-			s.tooLarge(treeRel, int64(len(data)))
-			ok = false
-			return nil
 		}
 		total += int64(len(data))
 		files = append(files, &archive.BufferedFile{Name: rel, Data: data})
@@ -185,6 +181,15 @@ func (s *scanner) chartFiles(dir string) ([]*archive.BufferedFile, bool) {
 		return nil, false
 	}
 	return files, ok
+}
+
+// confined resolves the symlinks of p, which must stay inside the scan root.
+func (s *scanner) confined(p string) (string, error) {
+	r, err := filepath.EvalSymlinks(p)
+	if err == nil && r != s.root && !strings.HasPrefix(r, s.root+string(filepath.Separator)) {
+		err = errors.New("it points outside the scanned directory")
+	}
+	return r, err
 }
 
 // scanChart renders one chart (with its vendored subcharts) offline and

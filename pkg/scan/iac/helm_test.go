@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -129,6 +130,21 @@ data:
 	if err := os.Symlink(filepath.Join(base, "secret.txt"), filepath.Join(root, "linktpl", "templates", "secret.yaml")); err != nil {
 		t.Fatal(err)
 	}
+	// A .helmignore that never ends (/dev/zero: read whole, it exhausted the
+	// memory), one that blocks (a FIFO) and one that leaves the tree: the
+	// scan neither hangs nor reads them, and the charts still render.
+	chart(t, filepath.Join(root, "zeroignore"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: z}\n")
+	if err := os.Symlink("/dev/zero", filepath.Join(root, "zeroignore", ".helmignore")); err != nil {
+		t.Fatal(err)
+	}
+	chart(t, filepath.Join(root, "fifoignore"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: reach}\ndata: {rendered: fifo}\n")
+	if err := syscall.Mkfifo(filepath.Join(root, "fifoignore", ".helmignore"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	chart(t, filepath.Join(root, "outignore"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: o}\n")
+	if err := os.Symlink(filepath.Join(base, "secret.txt"), filepath.Join(root, "outignore", ".helmignore")); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	fs := scan(t, root, iac.Options{HelmTimeout: 5 * time.Second, HelmMaxOutputBytes: 8 << 20, ExtraPolicies: "testdata/policies/dump"})
 	elapsed := time.Since(start)
@@ -148,6 +164,9 @@ data:
 		"tplrec/Chart.yaml":             "render limits",
 		"reach/files/linked.txt":        "points outside the scanned directory",
 		"linktpl/templates/secret.yaml": "points outside the scanned directory",
+		"zeroignore/.helmignore":        "points outside the scanned directory",
+		"outignore/.helmignore":         "points outside the scanned directory",
+		"fifoignore/templates/t.yaml":   `{"rendered":"fifo"}`,
 	} {
 		if !strings.Contains(got[path], want) {
 			t.Errorf("%s: findings %q, want one mentioning %q", path, got[path], want)
