@@ -17,13 +17,13 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/assess"
 	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 //go:embed action.yml
@@ -288,7 +288,7 @@ func Predicate(rep *assess.Report) ([]byte, error) {
 		}
 		clipped := make([]string, len(ev))
 		for i, e := range ev {
-			clipped[i] = clipRunes(e, 2048)
+			clipped[i] = textclip.Clip(e, 2048)
 		}
 		p.Questions = append(p.Questions, attestation.AssessmentAnswer{ID: q.ID, Score: q.Score, Evidence: clipped, Source: q.Source})
 	}
@@ -300,17 +300,6 @@ func Predicate(rep *assess.Report) ([]byte, error) {
 		return nil, fmt.Errorf("assessment predicate does not match its schema: %w", err)
 	}
 	return data, nil
-}
-
-func clipRunes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 // writePredicate writes the assessment predicate into dir/secure-gates and

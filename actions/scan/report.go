@@ -15,6 +15,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/gha"
 	scanner "github.com/secure-gates/secure-gates/pkg/scan"
 	"github.com/secure-gates/secure-gates/pkg/scan/secrets"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 func location(f finding.Finding) string {
@@ -146,7 +147,7 @@ func topFindings(s *gha.Summary, res *scanner.Result) {
 		if i == TopFindings {
 			break
 		}
-		top = append(top, []string{string(f.Severity), f.Scanner, f.RuleID, location(f), clip(f.Message, 300), status(res, f, failing)})
+		top = append(top, []string{string(f.Severity), f.Scanner, f.RuleID, location(f), textclip.Line(f.Message, 300), status(res, f, failing)})
 	}
 	s.Table([]string{"severity", "scanner", "rule", "location", "finding", "status"}, top)
 	if len(res.Findings) > TopFindings {
@@ -220,14 +221,6 @@ func total(c finding.Counts) int {
 	return n
 }
 
-func clip(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
-}
-
 // TopNotScanned is how many files not scanned the summary and the table list.
 const TopNotScanned = 20
 
@@ -243,7 +236,7 @@ func Table(out io.Writer, res *scanner.Result) error {
 	e := gha.EscapeText
 	fmt.Fprintln(tw, "SEVERITY\tSCANNER\tRULE\tLOCATION\tSTATUS\tFINDING")
 	for _, f := range res.Findings {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e(string(f.Severity)), e(f.Scanner), e(f.RuleID), e(location(f)), e(status(res, f, failing)), e(clip(f.Message, 120)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e(string(f.Severity)), e(f.Scanner), e(f.RuleID), e(location(f)), e(status(res, f, failing)), e(textclip.Line(f.Message, 120)))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

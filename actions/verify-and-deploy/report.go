@@ -121,11 +121,9 @@ func infoRows(o outcome) [][]string {
 func requirementRows(rep *verify.Report) [][]string {
 	rows := make([][]string, 0, len(rep.Requirements))
 	for _, r := range rep.Requirements {
-		mark, why := "✓", r.Detail
-		if !r.Passed {
-			mark, why = "✗", strings.Join(r.Reasons, "; ")
-		} else if r.Waived != "" {
-			mark = "⚠ waived (outage)"
+		mark, why := r.Mark()
+		if r.Passed && r.Waived != "" {
+			mark += " waived (outage)"
 		}
 		rows = append(rows, []string{r.Name, mark, why})
 	}

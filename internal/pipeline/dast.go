@@ -17,6 +17,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/policy"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 	"github.com/secure-gates/secure-gates/pkg/verify"
 )
 
@@ -201,7 +202,7 @@ func (r *runner) dastRequirements(rep *verify.Report) {
 		if !q.Passed {
 			mark, why = "✗", strings.Join(q.Reasons, "; ")
 		}
-		r.printf("  %s %-16s %s\n", mark, q.Name, clip(oneLine(why), 400))
+		r.printf("  %s %-16s %s\n", mark, q.Name, textclip.Line(why, 400))
 	}
 }
 

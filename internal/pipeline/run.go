@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/secure-gates/secure-gates/internal/gate"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
@@ -23,6 +22,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/gha"
 	"github.com/secure-gates/secure-gates/pkg/gitcmd"
 	"github.com/secure-gates/secure-gates/pkg/readfile"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 	"github.com/secure-gates/secure-gates/pkg/verify"
 )
 
@@ -376,13 +376,13 @@ func (r *runner) verdict(name string, g GateResult, detail, outage string) {
 	switch {
 	case g.Err != nil:
 		code := errkind.ExitCode(g.Err)
-		r.printf("✗ %-10s %s (exit %d)\n", name, oneLine(g.Err.Error()), code)
+		r.printf("✗ %-10s %s (exit %d)\n", name, textclip.Fold(g.Err.Error()), code)
 		r.printf("             log %s, summary %s\n", g.Log, g.Summary)
 		if tail := lastLines(g.Log, 15); tail != "" {
 			r.printf("%s", indent(tail, "             | "))
 		}
 	case outage != "":
-		r.printf("⚠ %-10s %s\n             SCANNER OUTAGE: %s\n", name, detail, clip(oneLine(outage), 400))
+		r.printf("⚠ %-10s %s\n             SCANNER OUTAGE: %s\n", name, detail, textclip.Line(outage, 400))
 	default:
 		r.printf("✓ %-10s %s\n", name, detail)
 	}
@@ -396,13 +396,8 @@ func (r *runner) chain(rep *verify.Report, bare string) {
 	}
 	r.printf("\nAttestation chain of %s (policy %s):\n", rep.Image, short(rep.Policy.Digest))
 	for _, q := range rep.Requirements {
-		mark, why := "✓", q.Detail
-		if !q.Passed {
-			mark, why = "✗", strings.Join(q.Reasons, "; ")
-		} else if q.Waived != "" {
-			mark = "⚠"
-		}
-		r.printf("  %s %-16s %s\n", mark, q.Name, clip(oneLine(why), 240))
+		mark, why := q.Mark()
+		r.printf("  %s %-16s %s\n", mark, q.Name, textclip.Line(why, 240))
 	}
 	for _, in := range rep.Inputs {
 		what := in.Kind
@@ -436,7 +431,7 @@ func (r *runner) chain(rep *verify.Report, bare string) {
 func (r *runner) outageException(ctx context.Context, img string, security keyPair, ids []string) (GateResult, error) {
 	pred := attestation.Exception{
 		Findings: ids,
-		Reason:   "scanner outage during a local pipeline run: " + clip(oneLine(r.res.Outage), 200),
+		Reason:   "scanner outage during a local pipeline run: " + textclip.Line(r.res.Outage, 200),
 		Ticket:   "LOCAL-OUTAGE-" + r.env["GITHUB_RUN_ID"],
 		Approver: "security (this run's ephemeral security key)",
 		Expires:  time.Now().Add(outageTTL).UTC().Truncate(time.Second),
@@ -627,17 +622,4 @@ func short(d string) string {
 		return d[:12]
 	}
 	return d
-}
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// clip cuts s to at most n bytes, on a rune boundary, marking the cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

@@ -12,6 +12,8 @@ import (
 	"unicode"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // MaxAnswersBytes caps .secure-gates/assessment.yaml.
@@ -133,7 +135,7 @@ func ParseAnswers(data []byte, now time.Time) (*AnswersFile, error) {
 		on, err := time.Parse(time.DateOnly, a.Date)
 		switch {
 		case err != nil:
-			errs = append(errs, fmt.Errorf("%s: date %q: want YYYY-MM-DD", field, clip(a.Date, 40)))
+			errs = append(errs, fmt.Errorf("%s: date %q: want YYYY-MM-DD", field, textclip.Clip(a.Date, 40)))
 		case on.After(now.Add(24 * time.Hour)):
 			errs = append(errs, fmt.Errorf("%s: date %s is in the future", field, a.Date))
 		default:
@@ -197,16 +199,9 @@ func checkEvidenceURL(s string) error {
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || strings.ContainsAny(s, " <>\"`") {
-		return fmt.Errorf("%q is not an https URL", clip(s, 80))
+		return fmt.Errorf("%q is not an https URL", textclip.Clip(s, 80))
 	}
 	return nil
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 func intList(ids []int) string {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/policy"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // Evidence is one piece of evidence: a file and line, an API fact, or an
@@ -277,7 +278,7 @@ func loadPolicy(snap *snapshot) (*policy.Policy, string) {
 	}
 	p, err := policy.Parse(clean, policy.Options{BaseDir: "/nonexistent-secure-gates-assess"})
 	if err != nil {
-		return nil, fmt.Sprintf("%s: %s: not counted as evidence", policyFile, clip(err.Error(), 300))
+		return nil, fmt.Sprintf("%s: %s: not counted as evidence", policyFile, textclip.Clip(err.Error(), 300))
 	}
 	return p, ""
 }
@@ -1118,7 +1119,7 @@ func trustRules(f *facts, snap *snapshot) {
 				continue
 			}
 			for _, v := range vals {
-				e := Evidence{File: name, Line: ln, Text: "sub " + clip(v, 120)}
+				e := Evidence{File: name, Line: ln, Text: "sub " + textclip.Clip(v, 120)}
 				switch subScope(v) {
 				case 2:
 					scoped = append(scoped, e)
@@ -1137,7 +1138,7 @@ func trustRules(f *facts, snap *snapshot) {
 					lineEnd = len(text) - loc[0]
 				}
 				cond := text[loc[0] : loc[0]+lineEnd]
-				e := Evidence{File: name, Line: ln, Text: "attribute condition " + clip(strings.TrimSpace(cond), 120)}
+				e := Evidence{File: name, Line: ln, Text: "attribute condition " + textclip.Clip(strings.TrimSpace(cond), 120)}
 				if gcpRefEq.MatchString(cond) {
 					scoped = append(scoped, e)
 				} else {

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/secure-gates/secure-gates/pkg/netretry"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // Bounds on what the organization mode reads through the API: responses are
@@ -277,7 +278,7 @@ func (c *Client) ListRepos(ctx context.Context, org string) ([]Repo, []string, e
 			name := r.GetName()
 			if !repoNameRe.MatchString(name) || name == "." || name == ".." || seen[name] {
 				if !seen[name] {
-					notes = append(notes, fmt.Sprintf("the API listed a repository with an invalid name %q: skipped", clip(name, 60)))
+					notes = append(notes, fmt.Sprintf("the API listed a repository with an invalid name %q: skipped", textclip.Clip(name, 60)))
 				}
 				continue
 			}
@@ -310,7 +311,7 @@ func classify(what string, resp *github.Response, err error) error {
 		// The status and GitHub's message, not the request URL.
 		msg := ""
 		if er.Message != "" {
-			msg = ": " + clip(strings.Map(printable, er.Message), 200)
+			msg = ": " + textclip.Clip(strings.Map(printable, er.Message), 200)
 		}
 		return &apiError{fmt.Errorf("%s: %s%s", what, resp.Status, msg)}
 	}
@@ -545,10 +546,10 @@ func AssessOrg(ctx context.Context, c *Client, org string, o OrgOptions) (*OrgRe
 
 func assessRepo(ctx context.Context, c *Client, r Repo, opts Options) *Report {
 	fail := func(err error) *Report {
-		return &Report{Repository: r.FullName(), AssessedAt: opts.Now.UTC().Truncate(time.Second), Error: clip(err.Error(), 300)}
+		return &Report{Repository: r.FullName(), AssessedAt: opts.Now.UTC().Truncate(time.Second), Error: textclip.Clip(err.Error(), 300)}
 	}
 	if !branchRe.MatchString(r.DefaultBranch) || strings.Contains(r.DefaultBranch, "..") {
-		return fail(fmt.Errorf("default branch %q is not a valid branch name", clip(r.DefaultBranch, 60)))
+		return fail(fmt.Errorf("default branch %q is not a valid branch name", textclip.Clip(r.DefaultBranch, 60)))
 	}
 	prot, err := c.Protection(ctx, r)
 	if err != nil {
@@ -567,7 +568,7 @@ func assessRepo(ctx context.Context, c *Client, r Repo, opts Options) *Report {
 func (c *Client) Repository(ctx context.Context, fullName string) (Repo, error) {
 	owner, name, ok := strings.Cut(fullName, "/")
 	if !ok || !ValidOwner(owner) || !repoNameRe.MatchString(name) {
-		return Repo{}, fmt.Errorf("repository %q is not OWNER/NAME", clip(fullName, 100))
+		return Repo{}, fmt.Errorf("repository %q is not OWNER/NAME", textclip.Clip(fullName, 100))
 	}
 	r, resp, err := c.gh.Repositories.Get(ctx, owner, name)
 	if err != nil {
@@ -575,7 +576,7 @@ func (c *Client) Repository(ctx context.Context, fullName string) (Repo, error) 
 	}
 	out := Repo{Owner: owner, Name: name, DefaultBranch: r.GetDefaultBranch(), Archived: r.GetArchived()}
 	if !branchRe.MatchString(out.DefaultBranch) || strings.Contains(out.DefaultBranch, "..") {
-		return Repo{}, &apiError{fmt.Errorf("repository %s: default branch %q is not a valid branch name", fullName, clip(out.DefaultBranch, 60))}
+		return Repo{}, &apiError{fmt.Errorf("repository %s: default branch %q is not a valid branch name", fullName, textclip.Clip(out.DefaultBranch, 60))}
 	}
 	return out, nil
 }

@@ -12,6 +12,8 @@ import (
 	"gopkg.in/yaml.v3"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // Bounds on manifest parsing.
@@ -117,7 +119,7 @@ func loadManifests(snap *snapshot) ([]doc, []string) {
 		}
 		out, err := buildKustomization(fs, root)
 		if err != nil {
-			notes = append(notes, fmt.Sprintf("%s was not built: %s", kdirs[root], clip(err.Error(), 300)))
+			notes = append(notes, fmt.Sprintf("%s was not built: %s", kdirs[root], textclip.Clip(err.Error(), 300)))
 			continue
 		}
 		for _, o := range out {
@@ -182,7 +184,7 @@ func inKustomization(f string, kdirs map[string]string) bool {
 func kustomizationRefs(data []byte) ([]string, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("unparsable: %s", clip(err.Error(), 200))
+		return nil, fmt.Errorf("unparsable: %s", textclip.Clip(err.Error(), 200))
 	}
 	var bad error
 	var walk func(n *yaml.Node)
@@ -191,7 +193,7 @@ func kustomizationRefs(data []byte) ([]string, error) {
 			return
 		}
 		if n.Kind == yaml.ScalarNode && (strings.Contains(n.Value, "://") || strings.HasPrefix(strings.ToLower(n.Value), "git::")) {
-			bad = fmt.Errorf("names the URL %q: remote resources are never fetched", clip(n.Value, 100))
+			bad = fmt.Errorf("names the URL %q: remote resources are never fetched", textclip.Clip(n.Value, 100))
 		}
 		for _, c := range n.Content {
 			walk(c)
@@ -222,7 +224,7 @@ func kustomizationRefs(data []byte) ([]string, error) {
 				continue // an inline document, not a path
 			}
 			if strings.ContainsAny(s, ":@?") || strings.Contains(strings.ToLower(s), "github.com") || path.IsAbs(s) {
-				return nil, fmt.Errorf("%s entry %q is not a relative path in the repository", key, clip(s, 100))
+				return nil, fmt.Errorf("%s entry %q is not a relative path in the repository", key, textclip.Clip(s, 100))
 			}
 			refs = append(refs, s)
 		}
@@ -233,7 +235,7 @@ func kustomizationRefs(data []byte) ([]string, error) {
 			m, _ := e.(map[string]any)
 			if p, ok := m["path"].(string); ok {
 				if strings.ContainsAny(p, ":@?") || path.IsAbs(p) {
-					return nil, fmt.Errorf("%s path %q is not a relative path in the repository", key, clip(p, 100))
+					return nil, fmt.Errorf("%s path %q is not a relative path in the repository", key, textclip.Clip(p, 100))
 				}
 				refs = append(refs, p)
 			}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/rhysd/actionlint"
+
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // capability is something a workflow step does that a question asks about.
@@ -138,7 +140,7 @@ func (a *workflowAnalyzer) parse(f string) *actionlint.Workflow {
 		if len(errs) > 0 {
 			msg = fmt.Sprintf("line %d: %s", errs[0].Line, errs[0].Message)
 		}
-		a.facts.errors = append(a.facts.errors, fmt.Sprintf("%s: not a workflow (%s): not counted as evidence", f, clip(msg, 200)))
+		a.facts.errors = append(a.facts.errors, fmt.Sprintf("%s: not a workflow (%s): not counted as evidence", f, textclip.Clip(msg, 200)))
 		return nil
 	}
 	a.parsed[f] = wf
@@ -406,7 +408,7 @@ func secureGatesScan(what string, with map[string]string, add func(capability, s
 		add(capIaC, what+" (iac)")
 	}
 	if strings.Contains(scanners, "sarif") && with["sarif-inputs"] != "" {
-		add(capSAST, what+" (sarif-inputs "+clip(with["sarif-inputs"], 60)+")")
+		add(capSAST, what+" (sarif-inputs "+textclip.Clip(with["sarif-inputs"], 60)+")")
 	}
 }
 
@@ -535,7 +537,7 @@ func (a *workflowAnalyzer) run(script string, add func(capability, string)) {
 	}
 	for _, p := range runPatterns {
 		if m := p.re.FindString(script); m != "" {
-			add(p.cap, "run: "+clip(strings.Join(strings.Fields(m), " "), 60))
+			add(p.cap, "run: "+textclip.Line(m, 60))
 		}
 	}
 	for _, m := range secretRef.FindAllStringSubmatch(script, -1) {

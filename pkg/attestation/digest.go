@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // Digest is a sha256 content digest, written "sha256:" followed by 64 lowercase
@@ -89,10 +91,4 @@ func checkHex(s string, n int) error {
 }
 
 // truncate shortens untrusted strings quoted in error messages.
-func truncate(s string) string {
-	const max = 80
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "…"
-}
+func truncate(s string) string { return textclip.Clip(s, 80) }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // Report formats.
@@ -391,15 +392,7 @@ func clip(s string) string {
 		}
 		return r
 	}, s)
-	s = strings.TrimSpace(s)
-	if len(s) > maxText {
-		cut := maxText
-		for cut > 0 && !utf8Start(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
+	return textclip.Clip(strings.TrimSpace(s), maxText)
 }
 
 // quoted quotes a report's value for an error message, as it is (spaces
@@ -410,8 +403,6 @@ func quoted(s string) string {
 	}
 	return strconv.Quote(s)
 }
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
 func parseSARIF(data []byte) (*Report, error) {
 	log, err := sarif.Read(bytes.NewReader(data), MaxReportBytes)

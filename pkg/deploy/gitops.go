@@ -39,6 +39,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/gitcmd"
 	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/oci"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // DefaultPushAttempts bounds the pushes of one GitOps deploy.
@@ -392,7 +393,7 @@ func commitMessage(opts GitOpsOptions) string {
 		fmt.Fprintf(&b, "Source-Commit: %s\n", opts.SourceCommit)
 	}
 	if opts.Verification != "" {
-		fmt.Fprintf(&b, "Verification: %s\n", oneLine(opts.Verification))
+		fmt.Fprintf(&b, "Verification: %s\n", textclip.Fold(opts.Verification))
 	}
 	b.WriteString("Deployed-By: secure-gates verify-and-deploy\n")
 	return b.String()
@@ -404,5 +405,3 @@ func lastElem(repo string) string {
 	}
 	return repo
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -27,6 +27,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/oci"
 	"github.com/secure-gates/secure-gates/pkg/policy"
 	"github.com/secure-gates/secure-gates/pkg/rescan"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 	"github.com/secure-gates/secure-gates/pkg/verify"
 	"github.com/secure-gates/secure-gates/pkg/vulndb"
 )
@@ -508,13 +509,7 @@ func parseDigestRef(s string) (oci.Ref, string) {
 	return oci.Ref{Repository: r.Context().Name(), Digest: d.DigestStr()}, ""
 }
 
-func errText(err error) string {
-	s := err.Error()
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
-}
+func errText(err error) string { return textclip.Clip(err.Error(), 200) }
 
 type computer struct {
 	o         Options

@@ -35,10 +35,10 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/netretry"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // PagerDutyURL is the Events API v2 endpoint (US service region; the EU one is
@@ -58,6 +58,8 @@ const (
 	DefaultMaxAlerts = 20
 	// maxSummary is PagerDuty's payload.summary limit.
 	maxSummary = 1024
+	// maxReason bounds a sink's error answer quoted in a failure.
+	maxReason = 300
 	// maxAnswer bounds what is read of an endpoint's answer.
 	maxAnswer = 64 << 10
 )
@@ -276,7 +278,7 @@ func Alerts(c Config, o Outcome) []Alert {
 	}
 	mk := func(action, id, sev, summary string) Alert {
 		return Alert{Action: action, DedupKey: DedupKey(key, id), Gate: o.Gate, Subject: o.Subject, Finding: id,
-			Severity: sev, Summary: clip(summary), Source: source, RunURL: o.RunURL}
+			Severity: sev, Summary: textclip.Clip(summary, maxSummary), Source: source, RunURL: o.RunURL}
 	}
 	var out []Alert
 	triggered := map[string]bool{}
@@ -359,17 +361,6 @@ func prefixed(s string) string {
 		return ""
 	}
 	return ": " + s
-}
-
-func clip(s string) string {
-	if len(s) <= maxSummary {
-		return s
-	}
-	s = s[:maxSummary-3]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + "..."
 }
 
 // Notify sends the outcome's alerts to every configured sink. It never fails:
@@ -516,7 +507,7 @@ func sendPagerDuty(ctx context.Context, client *http.Client, pd *PagerDuty, a Al
 		}
 		_ = json.Unmarshal(answer, &e)
 		msg := fmt.Sprintf("HTTP %d from %s", status, redact(u))
-		if why := strings.TrimSpace(oneLine(e.Message + " " + strings.Join(e.Errors, "; "))); why != "" {
+		if why := textclip.Line(e.Message+" "+strings.Join(e.Errors, "; "), maxReason); why != "" {
 			msg += ": " + why
 		}
 		return &deliveryError{status: status, msg: msg}
@@ -596,13 +587,5 @@ func scrub(err error, u string) error {
 			msg = strings.ReplaceAll(msg, pu.Path, "/…")
 		}
 	}
-	return errors.New(oneLine(msg))
-}
-
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
+	return errors.New(textclip.Line(msg, maxReason))
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/secure-gates/secure-gates/internal/testinfra"
 	"github.com/secure-gates/secure-gates/pkg/finding"
@@ -233,5 +234,30 @@ func TestOutageResolvesNothingItDidNotCheck(t *testing.T) {
 				t.Errorf("%s with outage %v resolved %q: %s", o.Gate, o.Outages, a.Finding, a.Summary)
 			}
 		}
+	}
+}
+
+// TestDeliveryErrorIsValidUTF8: a sink's error answer is quoted in the
+// failures on one bounded line, and the cut never splits a multi-byte
+// character (it used to cut at byte 300 and write invalid UTF-8 into the log).
+func TestDeliveryErrorIsValidUTF8(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]any{"message": "x" + strings.Repeat("é", 400), "errors": []string{"line\nbreak"}})
+	}))
+	defer srv.Close()
+	out := page.Outcome{Gate: "scan", Subject: digest, Failing: []page.Finding{{ID: "CVE-1", Severity: finding.High}}}
+	res := page.Notify(context.Background(), config(srv.URL, "", ""), out)
+	if len(res.Failures) == 0 {
+		t.Fatal("no failure reported")
+	}
+	for _, f := range res.Failures {
+		if !utf8.ValidString(f) || strings.Contains(f, "\n") || len(f) > 600 {
+			t.Errorf("failure is not one bounded line of valid UTF-8: %q", f)
+		}
+	}
+	if !strings.Contains(res.Failures[0], "HTTP 400") || !strings.Contains(res.Failures[0], "éé…") {
+		t.Errorf("failure does not quote the clipped answer: %q", res.Failures[0])
 	}
 }

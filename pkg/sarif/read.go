@@ -10,6 +10,7 @@ import (
 	gosarif "github.com/owenrumney/go-sarif/v2/sarif"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // Read parses an untrusted SARIF document (another tool's output) of at most
@@ -50,10 +51,7 @@ func parse(data []byte) (*gosarif.Report, error) {
 	}
 	var version string
 	if len(head.Version) == 0 || json.Unmarshal(head.Version, &version) != nil || version != string(gosarif.Version210) {
-		v := string(head.Version)
-		if len(v) > 64 {
-			v = v[:64] + "..."
-		}
+		v := textclip.Clip(string(head.Version), 64)
 		if v == "" {
 			v = "missing"
 		}

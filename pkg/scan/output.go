@@ -17,6 +17,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
 	"github.com/secure-gates/secure-gates/pkg/scan/secrets"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 func absDir(dir string) (string, error) {
@@ -168,10 +169,7 @@ func oneLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	if len(s) > 1000 {
-		s = strings.ToValidUTF8(s[:1000], "") + "…"
-	}
-	return s
+	return textclip.Clip(s, 1000)
 }
 
 // WriteOptions configures WriteFiles.
@@ -351,11 +349,7 @@ func (r *Result) waivedRecord() *attestation.WaivedFindings {
 // document) fit the predicate schema's text: trimmed, at most 4,096 bytes of
 // valid UTF-8, and "" when blank (so an optional field is left out).
 func predText(s string) string {
-	s = strings.TrimSpace(strings.ToValidUTF8(s, "\uFFFD"))
-	if len(s) > 4096 {
-		s = strings.ToValidUTF8(s[:4093], "") + "..."
-	}
-	return s
+	return textclip.Clip(strings.TrimSpace(s), 4096)
 }
 
 // clipPath bounds a file name for the predicate (4,096 characters).

@@ -14,6 +14,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/policy"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // MaxClockSkew is how far in the future a scan time may lie before it is a
@@ -227,13 +228,7 @@ func describeScanWaiver(kind, id, source string) string {
 }
 
 // truncateText bounds text from a predicate in a reason.
-func truncateText(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 200 {
-		s = strings.ToValidUTF8(s[:197], "") + "..."
-	}
-	return s
-}
+func truncateText(s string) string { return textclip.Line(s, 200) }
 
 func fromFindings(fs []finding.Finding) ([]vulnFinding, error) {
 	out := make([]vulnFinding, 0, len(fs))

@@ -20,6 +20,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/policy"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // signer is the outcome of verifying one candidate against a list of allowed
@@ -330,15 +331,15 @@ func unpanicked(f func() error) (err error) {
 	return f()
 }
 
+// maxLine bounds an error message or a tool's output quoted in a reason.
+const maxLine = 300
+
 // oneLine keeps an error message to one bounded line for tables, with cosign's
 // most common wording made plain.
 func oneLine(err error) string {
-	s := strings.Join(strings.Fields(err.Error()), " ")
+	s := textclip.Fold(err.Error())
 	if strings.Contains(s, "accepted signatures do not match threshold") || strings.Contains(s, "invalid signature when validating ASN.1 encoded signature") {
 		return "the signature does not verify with this key or certificate"
 	}
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
+	return textclip.Clip(s, maxLine)
 }

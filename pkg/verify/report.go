@@ -79,6 +79,19 @@ type RequirementResult struct {
 	Waived string `json:"waived,omitempty"`
 }
 
+// Mark is the requirement's verdict for a person: "✓" passed, "✗" failed,
+// "⚠" passed only through an outage waiver; why is what satisfied it or, when
+// it failed, its reasons.
+func (r RequirementResult) Mark() (mark, why string) {
+	switch {
+	case !r.Passed:
+		return "✗", strings.Join(r.Reasons, "; ")
+	case r.Waived != "":
+		return "⚠", r.Detail
+	}
+	return "✓", r.Detail
+}
+
 // Ignored is a signature or attestation that satisfied nothing.
 type Ignored struct {
 	// Kind is signature, attestation or exception.

@@ -12,6 +12,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/netretry"
 	"github.com/secure-gates/secure-gates/pkg/policy"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // SLSAVerifierVersion is the slsa-verifier release the action image carries.
@@ -150,13 +151,8 @@ func verdictLine(text, word string) string {
 	return "(no output)"
 }
 
-func oneLineText(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
-}
+// oneLineText keeps a tool's output line to one bounded line.
+func oneLineText(s string) string { return textclip.Line(s, maxLine) }
 
 type capped struct {
 	buf *bytes.Buffer

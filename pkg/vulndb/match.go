@@ -44,6 +44,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
 	"github.com/secure-gates/secure-gates/pkg/scancache"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // grypeModule is the module whose matchers run; its version is reported as the
@@ -562,8 +563,5 @@ func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = strings.TrimSpace(s[:i])
 	}
-	if len(s) > 200 {
-		s = s[:197] + "..."
-	}
-	return s
+	return textclip.Clip(s, 200)
 }

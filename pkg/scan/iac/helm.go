@@ -25,6 +25,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/readfile"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // Defaults of the Helm render bounds.
@@ -252,9 +253,7 @@ func (s *scanner) scanChart(ctx context.Context, dir string) error {
 			return ctx.Err()
 		}
 		msg := strings.ReplaceAll(err.Error(), s.root+string(filepath.Separator), "")
-		if len(msg) > 2000 {
-			msg = msg[:2000] + "…"
-		}
+		msg = textclip.Clip(msg, 2000)
 		what := "could not be rendered"
 		if errors.Is(err, helmengine.ErrLimit) {
 			what = "was stopped by the scanner's render limits"

@@ -18,6 +18,7 @@ import (
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // Bounds of the static Terraform evaluation (see README.md): a value in the
@@ -819,9 +820,7 @@ func (m *tfModule) attrValue(e hcl.Expression, ctx *hcl.EvalContext, file string
 	if b := m.src[file]; rng.End.Byte <= len(b) && rng.Start.Byte <= rng.End.Byte {
 		src = string(b[rng.Start.Byte:rng.End.Byte])
 	}
-	if len(src) > 200 {
-		src = src[:200] + "…"
-	}
+	src = textclip.Clip(src, 200)
 	refs := []any{}
 	for _, t := range e.Variables() {
 		if a := refAddress(t); a != "" && !slices.Contains(refs, any(a)) {

@@ -30,6 +30,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/finding"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // Scanner is the Scanner name of every finding of this package.
@@ -152,9 +153,7 @@ func expressions(p pkg.Package) (valid, invalid []string) {
 			continue
 		}
 		if _, err := extract(e); err != nil {
-			if len(e) > 200 {
-				e = e[:200] + "…"
-			}
+			e = textclip.Clip(e, maxQuoted)
 			invalid = append(invalid, e)
 			continue
 		}
@@ -306,9 +305,7 @@ func quoteList(xs []string) string {
 }
 
 // clip bounds text from package metadata in messages.
-func clip(s string) string {
-	if len(s) > 200 {
-		return s[:200] + "…"
-	}
-	return s
-}
+func clip(s string) string { return textclip.Clip(s, maxQuoted) }
+
+// maxQuoted bounds a license expression quoted in a message.
+const maxQuoted = 200

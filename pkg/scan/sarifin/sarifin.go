@@ -33,6 +33,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/finding"
 	"github.com/secure-gates/secure-gates/pkg/readfile"
 	"github.com/secure-gates/secure-gates/pkg/sarif"
+	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
 // Defaults for Options.
@@ -129,7 +130,7 @@ func Ingest(ctx context.Context, patterns []string, o Options) (*Result, error) 
 		for i, run := range rep.Runs {
 			fs, t := convertRun(run, o.Root)
 			if why := runFailure(run); why != "" {
-				t.Failure = clip(fmt.Sprintf("%s run %d: %s", displayPath(o.Root, file), i, why), maxText)
+				t.Failure = textclip.Clip(fmt.Sprintf("%s run %d: %s", displayPath(o.Root, file), i, why), maxText)
 			}
 			if len(res.Findings)+len(fs) > o.MaxResults {
 				return nil, errkind.Input(fmt.Errorf("SARIF inputs hold more than %d results", o.MaxResults))
@@ -182,7 +183,7 @@ func runFailure(run *gosarif.Run) string {
 					msg = str(n.Message.Markdown)
 				}
 			}
-			msg = clip(strings.Join(strings.Fields(msg), " "), 500)
+			msg = textclip.Line(msg, 500)
 			if why == "" {
 				why = fmt.Sprintf("invocations[%d] reports a tool execution error", i)
 			}
@@ -192,7 +193,7 @@ func runFailure(run *gosarif.Run) string {
 			break
 		}
 		if why == "" && inv.ProcessStartFailureMessage != nil && strings.TrimSpace(*inv.ProcessStartFailureMessage) != "" {
-			why = fmt.Sprintf("invocations[%d]: the tool did not start: %q", i, clip(*inv.ProcessStartFailureMessage, 500))
+			why = fmt.Sprintf("invocations[%d]: the tool did not start: %q", i, textclip.Clip(*inv.ProcessStartFailureMessage, 500))
 		}
 		if why != "" {
 			return why
@@ -232,22 +233,15 @@ const (
 	maxID   = 200
 )
 
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
-}
-
 func convertRun(run *gosarif.Run, root string) ([]finding.Finding, Tool) {
 	d := run.Tool.Driver
-	name := clip(strings.TrimSpace(d.Name), maxID)
+	name := textclip.Clip(strings.TrimSpace(d.Name), maxID)
 	if name == "" {
 		name = "unnamed-tool"
 	}
-	t := Tool{Name: name, Version: clip(str(d.SemanticVersion), maxID), InformationURI: clip(str(d.InformationURI), maxText), Rules: len(d.Rules)}
+	t := Tool{Name: name, Version: textclip.Clip(str(d.SemanticVersion), maxID), InformationURI: textclip.Clip(str(d.InformationURI), maxText), Rules: len(d.Rules)}
 	if t.Version == "" {
-		t.Version = clip(str(d.Version), maxID)
+		t.Version = textclip.Clip(str(d.Version), maxID)
 	}
 	rules := map[string]*gosarif.ReportingDescriptor{}
 	for _, r := range d.Rules {
@@ -271,18 +265,18 @@ func convertRun(run *gosarif.Run, root string) ([]finding.Finding, Tool) {
 			id = "unknown-rule"
 		}
 		rule := rules[id]
-		f := finding.Finding{Scanner: name, RuleID: clip(id, maxID), Message: clip(str(r.Message.Text), maxText)}
+		f := finding.Finding{Scanner: name, RuleID: textclip.Clip(id, maxID), Message: textclip.Clip(str(r.Message.Text), maxText)}
 		if f.Message == "" {
-			f.Message = clip(str(r.Message.Markdown), maxText)
+			f.Message = textclip.Clip(str(r.Message.Markdown), maxText)
 		}
 		level := str(r.Level)
 		if rule != nil {
-			f.Title = clip(mtext(rule.ShortDescription), maxText)
-			f.Help = clip(mtext(rule.Help), maxText)
+			f.Title = textclip.Clip(mtext(rule.ShortDescription), maxText)
+			f.Help = textclip.Clip(mtext(rule.Help), maxText)
 			if f.Help == "" {
-				f.Help = clip(mtext(rule.FullDescription), maxText)
+				f.Help = textclip.Clip(mtext(rule.FullDescription), maxText)
 			}
-			f.HelpURI = clip(str(rule.HelpURI), maxText)
+			f.HelpURI = textclip.Clip(str(rule.HelpURI), maxText)
 			if level == "" && rule.DefaultConfiguration != nil {
 				level = rule.DefaultConfiguration.Level
 			}
@@ -307,7 +301,7 @@ func convertRun(run *gosarif.Run, root string) ([]finding.Finding, Tool) {
 			}
 		}
 		if v, ok := r.PartialFingerprints[sarif.FingerprintKey].(string); ok && v != "" {
-			f.Fingerprint = sarif.Fingerprint(name, f.RuleID, clip(v, maxText))
+			f.Fingerprint = sarif.Fingerprint(name, f.RuleID, textclip.Clip(v, maxText))
 		} else {
 			f.Fingerprint = sarif.Fingerprint(name, f.RuleID, f.Path, f.Message, strconv.Itoa(i))
 		}
@@ -366,5 +360,5 @@ func relPath(root, uri string) string {
 	if p == "." || p == ".." || strings.HasPrefix(p, "../") || strings.HasPrefix(p, "/") {
 		return ""
 	}
-	return clip(p, maxText)
+	return textclip.Clip(p, maxText)
 }
