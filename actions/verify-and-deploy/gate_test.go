@@ -136,3 +136,17 @@ func TestDeployFailurePages(t *testing.T) {
 		t.Errorf("deployed: paged %v, outcome %+v (want a resolve)", ok, po)
 	}
 }
+
+// The policy file of the workspace, committed as a symbolic link to a file
+// outside it, is refused (exit 2) before the registry is reached, and never
+// read: its parse error used to quote the outside file.
+func TestPolicyLinkedOut(t *testing.T) {
+	t.Parallel()
+	srv := gatetest.Untouched(t, "the registry")
+	ws := t.TempDir()
+	want := gatetest.LinkOut(t, ws, ".secure-gates/policy.yaml")
+	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": ws}
+	res := gatetest.Run(t, Gate, env, "--policy", filepath.Join(ws, ".secure-gates", "policy.yaml"), strings.TrimPrefix(srv, "http://")+"/acme/app@"+testDigest)
+	gatetest.Refused(t, res, want)
+	gatetest.NotLeaked(t, res)
+}
