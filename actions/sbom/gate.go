@@ -214,6 +214,10 @@ func runSBOM(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 	if err := loadRescanPolicy(run, &in, resolve); err != nil {
 		return Outputs{}, err
 	}
+	outDir, err := run.OutputDir("output-dir", cmp.Or(in.OutputDir, "sbom"))
+	if err != nil {
+		return Outputs{}, err
+	}
 	var exSet *exceptions.Set
 	if in.ScanVulns {
 		ws, err := run.Workspace()
@@ -237,7 +241,7 @@ func runSBOM(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 	if err != nil {
 		return Outputs{}, err
 	}
-	if err := writeAndMatch(ctx, run, in, res, db, exSet, resolve(cmp.Or(in.OutputDir, "sbom"))); err != nil {
+	if err := writeAndMatch(ctx, run, in, res, db, exSet, outDir); err != nil {
 		return Outputs{}, err
 	}
 	if in.DTURL != "" {

@@ -168,7 +168,7 @@ func runScan(ctx context.Context, run *gate.Run, in Inputs) (Outputs, error) {
 	if err != nil {
 		return Outputs{}, err
 	}
-	files, err := res.WriteFiles(s.resolve(cmp.Or(in.OutputDir, "secure-gates-scan")), scanner.WriteOptions{Category: in.Category,
+	files, err := res.WriteFiles(s.out, scanner.WriteOptions{Category: in.Category,
 		Source: sourceRef(s.ctx), RepoRoot: s.repo, Invocation: invocation(s.ctx)})
 	if err != nil {
 		return Outputs{}, err

@@ -166,6 +166,36 @@ func TestScanCache(t *testing.T) {
 // Helm values file or SARIF input in the tree — committed as symbolic links to a file outside the
 // workspace are refused (exit 2) and never read: the exceptions file's parse
 // error used to print the outside file's content.
+// TestScanOutputDirLinkedOut: an output folder the pull request commits as a
+// symbolic link out of the workspace (the default one, or a folder above the
+// one named) is refused before the scan, and nothing is written where it leads.
+func TestScanOutputDirLinkedOut(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ link, dir, want string }{
+		{"secure-gates-scan", "", "secure-gates-scan is a symbolic link that leaves the workspace"},
+		{"reports", "reports/scan", "reports/scan lies under a symbolic link that leaves the workspace"},
+	} {
+		t.Run(tt.link, func(t *testing.T) {
+			t.Parallel()
+			fx := testinfra.NewScanFixture(t)
+			outside := t.TempDir()
+			if err := os.Symlink(outside, filepath.Join(fx.Dir, tt.link)); err != nil {
+				t.Fatal(err)
+			}
+			env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": fx.Dir}
+			args := []string{"--scanners", "secrets", "--upload-sarif=false"}
+			if tt.dir != "" {
+				args = append(args, "--output-dir", tt.dir)
+			}
+			res := gatetest.Run(t, Gate, env, args...)
+			gatetest.Refused(t, res, "output-dir", tt.want)
+			if left, _ := os.ReadDir(outside); len(left) != 0 {
+				t.Errorf("written outside the workspace: %v", left)
+			}
+		})
+	}
+}
+
 func TestScanConfigLinkedOut(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ rel, arg, val string }{

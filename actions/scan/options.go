@@ -28,6 +28,7 @@ type setup struct {
 	opts    scanner.Options
 	resolve func(string) string
 	ws      string // the workspace: files there are read through readfile.InTree
+	out     string // output-dir, created confined to the workspace
 	repo    string // what SARIF locations and annotations are relative to
 	ctx     gha.Context
 	ev      *gha.Event
@@ -45,6 +46,9 @@ func prepare(ctx context.Context, run *gate.Run, in Inputs) (*setup, error) {
 	s := &setup{resolve: resolve, ws: ws, ctx: run.Context()}
 	root := resolve(cmp.Or(in.Path, "."))
 	s.repo = repoRoot(ws, root)
+	if s.out, err = run.OutputDir("output-dir", cmp.Or(in.OutputDir, "secure-gates-scan")); err != nil {
+		return nil, err
+	}
 	exSet, err := in.FileInput.Load(ws, time.Now())
 	if err != nil {
 		return nil, err

@@ -2,18 +2,22 @@ package gate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/google/go-github/v60/github"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/gha"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 )
 
 // Run is one run of a gate, as its function sees it: the log, annotations and
@@ -105,6 +109,28 @@ func (r *Run) Resolver() (func(string) string, error) {
 		}
 		return filepath.Join(ws, p)
 	}, nil
+}
+
+// OutputDir resolves the folder an output input names (Resolver) and creates
+// it. A folder in the workspace is created through readfile.MkdirInTree: a
+// symbolic link the pull request commits in its place, or above it, that
+// leaves the workspace is an input error naming the input, so the gate's
+// reports are never written outside it.
+func (r *Run) OutputDir(input, dir string) (string, error) {
+	ws, err := r.Workspace()
+	if err != nil {
+		return "", err
+	}
+	resolve, _ := r.Resolver()
+	out := resolve(dir)
+	if err := readfile.MkdirInTree(ws, out); errors.Is(err, readfile.ErrEscapes) {
+		return "", errkind.Input(fmt.Errorf("%s %s: %w", input, dir, err))
+	} else if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist) {
+		return "", errkind.Input(fmt.Errorf("%s %s: a file is in the way (%w): name a folder", input, dir, err))
+	} else if err != nil {
+		return "", errkind.Infra(fmt.Errorf("creating %s %s: %w", input, dir, err))
+	}
+	return out, nil
 }
 
 // TempDir is the runner's temporary directory (RUNNER_TEMP), or the system's off

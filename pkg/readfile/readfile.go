@@ -13,7 +13,9 @@
 // workspace: a symbolic link, in the file's name or in any directory above it,
 // that leaves the workspace is refused (ErrEscapes), and so is a FIFO, without
 // waiting on it. A path outside the workspace — one only the workflow can name
-// — is read as Bounded reads it.
+// — is read as Bounded reads it. The folders a gate writes its reports into
+// follow the same rule (MkdirInTree): a committed link in their place cannot
+// lead the gate's writes out of the workspace.
 package readfile
 
 import (
@@ -184,3 +186,29 @@ type hidden struct{ err error }
 
 func (h hidden) Error() string { return "" }
 func (h hidden) Unwrap() error { return h.err }
+
+// MkdirInTree creates dir, a folder a gate writes its reports into, with its
+// parents, under the rule InTree reads by: when dir lies inside root (the
+// workspace, whose content a pull request controls) it is created through an
+// [os.Root] of root, so a symbolic link committed in its place or above it
+// that leaves the workspace is refused (ErrEscapes) instead of leading the
+// gate's writes out of it. A dir outside root (one the workflow names) is
+// created as [os.MkdirAll] creates it.
+func MkdirInTree(root, dir string) error {
+	rel, inside, err := within(root, dir)
+	if err != nil {
+		return err
+	}
+	if !inside {
+		return os.MkdirAll(dir, 0o755)
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := r.MkdirAll(rel, 0o755); err != nil {
+		return rootError(r, rel, err)
+	}
+	return nil
+}

@@ -170,3 +170,45 @@ func mustMkdir(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 }
+
+// TestMkdirInTree: a report folder in the workspace is created there, through
+// links that stay inside; one that is, or lies under, a link leading out is
+// refused (ErrEscapes) and nothing is created where the link leads; a folder
+// outside the workspace is created as MkdirAll would.
+func TestMkdirInTree(t *testing.T) {
+	t.Parallel()
+	ws, outside := t.TempDir(), t.TempDir()
+	for _, l := range [][2]string{{outside, "out"}, {"inner", "in"}} {
+		if err := os.Symlink(l[0], filepath.Join(ws, l[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(ws, "inner"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		dir, made string // made: where the folder must exist afterwards ("" refused)
+	}{
+		{filepath.Join(ws, "reports", "scan"), filepath.Join(ws, "reports", "scan")},
+		{filepath.Join(ws, "in", "scan"), filepath.Join(ws, "inner", "scan")},
+		{filepath.Join(ws, "out"), ""},
+		{filepath.Join(ws, "out", "scan"), ""},
+		{filepath.Join(outside, "named"), filepath.Join(outside, "named")},
+	} {
+		err := readfile.MkdirInTree(ws, tc.dir)
+		if tc.made == "" {
+			if !errors.Is(err, readfile.ErrEscapes) {
+				t.Errorf("%s: %v, want ErrEscapes", tc.dir, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.dir, err)
+		} else if st, err := os.Stat(tc.made); err != nil || !st.IsDir() {
+			t.Errorf("%s: %s not created: %v", tc.dir, tc.made, err)
+		}
+	}
+	if left, _ := os.ReadDir(outside); len(left) != 1 || left[0].Name() != "named" {
+		t.Errorf("created through the link out: %v", left)
+	}
+}
