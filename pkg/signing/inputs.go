@@ -10,6 +10,7 @@ import (
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
 	"github.com/secure-gates/secure-gates/pkg/oci"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 )
 
 // Inputs are the signing identity, transparency and format inputs the sign and
@@ -133,7 +134,9 @@ func ReadConfig(path, input string) ([]byte, error) {
 	if st.Size() > MaxConfigBytes {
 		return nil, errkind.Input(fmt.Errorf("%s %s: %d bytes, more than %d", input, path, st.Size(), MaxConfigBytes))
 	}
-	b, err := os.ReadFile(path)
+	// Bounded: a FIFO or a device (size 0 to Stat) is refused, not read
+	// forever.
+	b, err := readfile.Bounded(path, MaxConfigBytes)
 	if err != nil {
 		return nil, errkind.Input(fmt.Errorf("%s: %w", input, err))
 	}

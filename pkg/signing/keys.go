@@ -25,6 +25,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 )
 
 // MaxKeyBytes bounds a key file.
@@ -215,7 +216,7 @@ func loadKey(key string, password []byte) (*keyPair, error) {
 		if st.Size() > MaxKeyBytes {
 			return nil, errkind.Input(fmt.Errorf("key file %s: %d bytes, more than the %d a PEM key can be", path, st.Size(), MaxKeyBytes))
 		}
-		if data, err = os.ReadFile(path); err != nil {
+		if data, err = readfile.Bounded(path, MaxKeyBytes); err != nil { // a FIFO or device is refused
 			return nil, errkind.Input(fmt.Errorf("reading key file: %w", err))
 		}
 		source = "key file " + path
