@@ -11,8 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,6 +21,7 @@ import (
 	"github.com/secure-gates/secure-gates/pkg/atomicfile"
 	"github.com/secure-gates/secure-gates/pkg/attestation"
 	"github.com/secure-gates/secure-gates/pkg/errkind"
+	"github.com/secure-gates/secure-gates/pkg/readfile"
 	"github.com/secure-gates/secure-gates/pkg/textclip"
 )
 
@@ -194,17 +193,13 @@ func readPrevious(path string) ([]byte, error) {
 	if path == "" {
 		return nil, nil
 	}
-	f, err := os.Open(path)
+	// Bounded: a FIFO is refused at once instead of blocking the gate.
+	data, err := readfile.Bounded(path, assess.MaxReportBytes)
+	if errors.Is(err, readfile.ErrTooLarge) {
+		return nil, errkind.Input(fmt.Errorf("input \"previous\": %s is larger than %d bytes", path, assess.MaxReportBytes))
+	}
 	if err != nil {
 		return nil, errkind.Input(fmt.Errorf("input \"previous\": %w", err))
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, assess.MaxReportBytes+1))
-	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("input \"previous\": reading %s: %w", path, err))
-	}
-	if len(data) > assess.MaxReportBytes {
-		return nil, errkind.Input(fmt.Errorf("input \"previous\": %s is larger than %d bytes", path, assess.MaxReportBytes))
 	}
 	return data, nil
 }

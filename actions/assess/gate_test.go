@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/secure-gates/secure-gates/internal/gate/gatetest"
@@ -51,7 +52,12 @@ func TestAssessRepository(t *testing.T) {
 // Inputs, and organization mode without a token, are refused before any work.
 func TestAssessInputs(t *testing.T) {
 	t.Parallel()
+	fifo := filepath.Join(t.TempDir(), "previous.json")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	gatetest.Refusals(t, Gate, nil, nil, []gatetest.Refusal{
+		gatetest.Refuse("previous is a FIFO", []string{"--previous", fifo}, `input "previous": previous.json is not a regular file`),
 		gatetest.Refuse("", []string{"--org", "acme"}, "the GitHub API needs a token (input token)"),
 		gatetest.Refuse("", []string{"--org", "-acme", "--token", "x"}, `input "org": "-acme" is not a GitHub organization name`),
 		gatetest.Refuse("", []string{"--min-score", "41"}, `input "min-score": 41: want 0–40`),
