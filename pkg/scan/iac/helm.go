@@ -104,13 +104,11 @@ func (s *scanner) chartFiles(dir string) ([]*archive.BufferedFile, bool) {
 	abs := filepath.Join(s.root, filepath.FromSlash(dir))
 	chartYAML := path.Join(dir, "Chart.yaml")
 	rules := ignore.Empty()
-	// A .helmignore that is missing, leaves the root, is not a regular file or
-	// is over the size bound ignores nothing: every file is rendered.
-	if real, err := s.confined(filepath.Join(abs, ignore.HelmIgnore)); err == nil {
-		if data, err := readfile.Bounded(real, s.opts.MaxFileBytes); err == nil {
-			if r, err := ignore.Parse(bytes.NewReader(data)); err == nil {
-				rules = r
-			}
+	// A .helmignore that is missing, leads out of the root, is not a regular
+	// file or is over the size bound ignores nothing: every file is rendered.
+	if data, err := readfile.InTree(s.root, filepath.Join(abs, ignore.HelmIgnore), s.opts.MaxFileBytes); err == nil {
+		if r, err := ignore.Parse(bytes.NewReader(data)); err == nil {
+			rules = r
 		}
 	}
 	rules.AddDefaults()
@@ -142,7 +140,10 @@ func (s *scanner) chartFiles(dir string) ([]*archive.BufferedFile, bool) {
 		}
 		real := p
 		if d.Type()&fs.ModeSymlink != 0 {
-			r, err := s.confined(p)
+			r, err := filepath.EvalSymlinks(p)
+			if err == nil && r != s.root && !strings.HasPrefix(r, s.root+string(filepath.Separator)) {
+				err = errors.New("it points outside the scanned directory")
+			}
 			var st os.FileInfo
 			if err == nil {
 				st, err = os.Stat(r)
@@ -181,15 +182,6 @@ func (s *scanner) chartFiles(dir string) ([]*archive.BufferedFile, bool) {
 		return nil, false
 	}
 	return files, ok
-}
-
-// confined resolves the symlinks of p, which must stay inside the scan root.
-func (s *scanner) confined(p string) (string, error) {
-	r, err := filepath.EvalSymlinks(p)
-	if err == nil && r != s.root && !strings.HasPrefix(r, s.root+string(filepath.Separator)) {
-		err = errors.New("it points outside the scanned directory")
-	}
-	return r, err
 }
 
 // scanChart renders one chart (with its vendored subcharts) offline and
