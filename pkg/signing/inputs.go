@@ -2,8 +2,8 @@ package signing
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -127,16 +127,11 @@ func Prepare(ctx context.Context, t Target, in Inputs, idToken func(context.Cont
 // ReadConfig reads a trusted_root.json or signing_config.json named by the input
 // called input, refusing one over MaxConfigBytes (input errors, exit 2).
 func ReadConfig(path, input string) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, errkind.Input(fmt.Errorf("%s: %w", input, err))
-	}
-	if st.Size() > MaxConfigBytes {
-		return nil, errkind.Input(fmt.Errorf("%s %s: %d bytes, more than %d", input, path, st.Size(), MaxConfigBytes))
-	}
-	// Bounded: a FIFO or a device (size 0 to Stat) is refused, not read
-	// forever.
+	// Bounded: a FIFO or a device (size 0 to stat) is refused, not read forever.
 	b, err := readfile.Bounded(path, MaxConfigBytes)
+	if errors.Is(err, readfile.ErrTooLarge) {
+		return nil, errkind.Input(fmt.Errorf("%s %s: more than %d bytes", input, path, MaxConfigBytes))
+	}
 	if err != nil {
 		return nil, errkind.Input(fmt.Errorf("%s: %w", input, err))
 	}

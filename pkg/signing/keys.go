@@ -14,7 +14,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/sigstore/cosign/v2/pkg/cosign"
@@ -209,15 +208,14 @@ func loadKey(key string, password []byte) (*keyPair, error) {
 	source := "key"
 	if !strings.Contains(key, "-----BEGIN") {
 		path := strings.TrimSpace(key)
-		st, err := os.Stat(path)
-		if err != nil {
-			return nil, errkind.Input(fmt.Errorf("key: not PEM content and not a readable file: %w", err))
-		}
-		if st.Size() > MaxKeyBytes {
-			return nil, errkind.Input(fmt.Errorf("key file %s: %d bytes, more than the %d a PEM key can be", path, st.Size(), MaxKeyBytes))
-		}
-		if data, err = readfile.Bounded(path, MaxKeyBytes); err != nil { // a FIFO or device is refused
+		var err error
+		switch data, err = readfile.Bounded(path, MaxKeyBytes); {
+		case errors.Is(err, readfile.ErrTooLarge):
+			return nil, errkind.Input(fmt.Errorf("key file %s: more than the %d bytes a PEM key can be", path, MaxKeyBytes))
+		case errors.Is(err, readfile.ErrNotRegular): // a FIFO or a device
 			return nil, errkind.Input(fmt.Errorf("reading key file: %w", err))
+		case err != nil:
+			return nil, errkind.Input(fmt.Errorf("key: not PEM content and not a readable file: %w", err))
 		}
 		source = "key file " + path
 	}
